@@ -1,0 +1,53 @@
+"""The ``fal-harness`` command: a thin front door over the library.
+
+Every user mistake ends as one line on stderr and exit code 2; a failed check or a regression
+exits 1; success exits 0.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from harness._errors import ConfigError, HarnessError
+from harness.cli._app import cli
+from harness.cli import _contracts  # noqa: F401  (registers its commands)
+
+__all__ = ["cli", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="fal-harness",
+                          standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        _say("aborted")
+        return 130
+    except click.UsageError as exc:
+        where = f" (see 'fal-harness {exc.ctx.command_path.partition(' ')[2]} --help')".replace(
+            "  ", " ") if exc.ctx else ""
+        _say(f"{exc.format_message()}{where}")
+        return 2
+    except ConfigError as exc:
+        _say(str(exc))
+        return 2
+    except HarnessError as exc:
+        _say(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def _say(message: str) -> None:
+    first = message.strip().splitlines()[0] if message.strip() else "error"
+    print(f"fal-harness: error: {first}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

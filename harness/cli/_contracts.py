@@ -1,0 +1,160 @@
+"""``fal-harness contracts``: list, show and validate contract files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from harness._errors import DataFileError, HarnessError
+from harness.cli._app import cli
+from harness.contracts import (
+    Contract,
+    contract_to_data,
+    contracts_dir,
+    dump_contract,
+    get_contract,
+    input_schema,
+    load_contract,
+    load_contracts,
+    output_schema,
+    validate_input,
+    validate_output,
+)
+
+_DIR_OPTION = click.option(
+    "--contracts-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of contract files (default: $FAL_HARNESS_CONTRACTS, ./contracts, or the bundled ones).",
+)
+
+
+@cli.group()
+def contracts() -> None:
+    """Inspect and check endpoint contracts."""
+
+
+@contracts.command("list")
+@_DIR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_(contracts_dir: Path | None, as_json: bool) -> None:
+    """List every endpoint that has a contract."""
+    found = load_contracts(contracts_dir)
+    rows = [
+        {
+            "endpoint": c.endpoint,
+            "app_root": c.app_root,
+            "version": c.contract_version,
+            "input_fields": len(c.input.fields),
+            "output_fields": len(c.output.fields),
+            "scenarios": [s.name for s in c.scenarios],
+            "file": str(c.source) if c.source else None,
+        }
+        for c in found.values()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(box=None, header_style="bold")
+    for column in ("endpoint", "version", "input", "output", "scenarios", "file"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["endpoint"], str(r["version"]), str(r["input_fields"]), str(r["output_fields"]),
+                      ", ".join(r["scenarios"]), r["file"] or "")
+    Console(width=200).print(table)
+
+
+@contracts.command()
+@click.argument("endpoint")
+@_DIR_OPTION
+@click.option("--format", "fmt", type=click.Choice(["summary", "yaml", "json", "input-schema", "output-schema"]),
+              default="summary", show_default=True, help="What to print.")
+def show(endpoint: str, contracts_dir: Path | None, fmt: str) -> None:
+    """Show one endpoint's contract."""
+    c = get_contract(endpoint, contracts_dir)
+    if fmt == "yaml":
+        click.echo(dump_contract(c), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps(contract_to_data(c), indent=2))
+    elif fmt == "input-schema":
+        click.echo(json.dumps(input_schema(c), indent=2))
+    elif fmt == "output-schema":
+        click.echo(json.dumps(output_schema(c), indent=2))
+    else:
+        _summary(c)
+
+
+def _summary(c: Contract) -> None:
+    console = Console(width=160)
+    console.print(f"[bold]{c.endpoint}[/bold]  {c.title or ''}  (contract v{c.contract_version}, "
+                  f"app root {c.app_root})")
+    if c.source:
+        console.print(f"file: {c.source}")
+    for label, spec in (("input", c.input), ("output", c.output), *c.types.items()):
+        table = Table(title=f"{label} ({spec.name})", title_justify="left", box=None, header_style="bold")
+        for column in ("field", "type", "req", "default", "constraints", "notes"):
+            table.add_column(column, overflow="fold")
+        for f in spec.fields:
+            constraints = []
+            if f.enum is not None:
+                constraints.append("enum " + ", ".join(map(str, f.enum)))
+            for key in ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum", "min_items", "max_items"):
+                if getattr(f, key) is not None:
+                    constraints.append(f"{key} {getattr(f, key)}")
+            notes = []
+            if f.file:
+                notes.append(f"file:{f.file}")
+            if f.inferred:
+                notes.append("inferred")
+            if f.sources:
+                notes.append("sourced")
+            table.add_row(f.name, str(f.type), "yes" if f.name in spec.required else "",
+                          json.dumps(f.default) if f.has_default else "", "; ".join(constraints), " ".join(notes))
+        console.print(table)
+    if c.scenarios:
+        console.print("scenarios: " + ", ".join(s.name for s in c.scenarios))
+
+
+@contracts.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--contracts-dir", "contracts_dir_option", type=click.Path(path_type=Path), default=None,
+              help="Folder to check when no PATHS are given.")
+def validate(paths: tuple[Path, ...], contracts_dir_option: Path | None) -> int:
+    """Check contract files: their shape, their meaning, and that each page example validates.
+
+    With no PATHS, checks every file in the contracts folder. Prints one line per file; exits 2
+    if any file is bad.
+    """
+    files: list[Path] = []
+    for p in paths or (contracts_dir(contracts_dir_option),):
+        if p.is_dir():
+            files.extend(sorted([*p.rglob("*.yaml"), *p.rglob("*.yml")]))
+        else:
+            files.append(p)
+    if not files:
+        raise DataFileError(paths[0] if paths else "contracts", "", "no contract files found")
+    bad = 0
+    for path in files:
+        try:
+            contract = load_contract(path)
+            _check_examples(contract, path)
+        except HarnessError as exc:
+            bad += 1
+            click.echo(f"fal-harness: error: {exc}", err=True)
+        else:
+            click.echo(f"ok  {path}  ({contract.endpoint}, {len(contract.scenarios)} scenarios)")
+    return 2 if bad else 0
+
+
+def _check_examples(c: Contract, path: Path) -> None:
+    for i, ex in enumerate(c.examples):
+        if ex.input is not None:
+            for v in validate_input(c, ex.input)[:1]:
+                raise DataFileError(path, f"examples[{i}].input{v.path[1:]}", f"{v.message} [{v.rule}]")
+        if ex.output is not None:
+            for v in validate_output(c, ex.output, allow_missing=ex.output_omits)[:1]:
+                raise DataFileError(path, f"examples[{i}].output{v.path[1:]}", f"{v.message} [{v.rule}]")

@@ -1,0 +1,51 @@
+"""Contracts: what each endpoint accepts, returns and promises, loaded from data files."""
+
+from harness.contracts._loader import contract_to_data, dump_contract, load_contract, parse_contract
+from harness.contracts._model import (
+    UNSET,
+    Contract,
+    Example,
+    FieldSpec,
+    ImageSemantics,
+    ObjectSpec,
+    PageRef,
+    Provenance,
+    Scenario,
+    Semantics,
+)
+from harness.contracts._registry import contracts_dir, get_contract, load_contracts
+from harness.contracts._schema import input_schema, output_schema
+from harness.contracts._types import ListOf, Ref, Scalar, TypeExpr, Union, parse_type
+from harness.contracts._validate import RULES, Violation, validate_input, validate_output
+
+__all__ = [
+    "RULES",
+    "UNSET",
+    "Contract",
+    "Example",
+    "FieldSpec",
+    "ImageSemantics",
+    "ListOf",
+    "ObjectSpec",
+    "PageRef",
+    "Provenance",
+    "Ref",
+    "Scalar",
+    "Scenario",
+    "Semantics",
+    "TypeExpr",
+    "Union",
+    "Violation",
+    "contract_to_data",
+    "contracts_dir",
+    "dump_contract",
+    "get_contract",
+    "input_schema",
+    "load_contract",
+    "load_contracts",
+    "output_schema",
+    "parse_contract",
+    "parse_type",
+    "validate_input",
+    "validate_output",
+]

@@ -1,0 +1,150 @@
+"""The shape of a contract file (format version 1), as JSON Schema.
+
+Structural mistakes are found here with their key path; meaning (unknown types, defaults outside
+their enum or range, required names that are not fields) is checked by the loader afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_NUMBER = {"type": "number"}
+_COUNT = {"type": "integer", "minimum": 0}
+_TEXT = {"type": "string"}
+_NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_\-]*$"}
+
+FIELD: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type"],
+    "properties": {
+        "type": {"type": "string", "minLength": 1},
+        "description": _TEXT,
+        "title": _TEXT,
+        "default": {},
+        "enum": {"type": "array", "minItems": 1},
+        "enum_name": _TEXT,
+        "minimum": _NUMBER,
+        "maximum": _NUMBER,
+        "exclusive_minimum": _NUMBER,
+        "exclusive_maximum": _NUMBER,
+        "min_length": _COUNT,
+        "max_length": _COUNT,
+        "min_items": _COUNT,
+        "max_items": _COUNT,
+        "nullable": {"type": "boolean"},
+        "file": {"enum": ["image", "archive", "any"]},
+        "inferred": _TEXT,
+        "sources": {"type": "object", "additionalProperties": _TEXT},
+    },
+}
+
+OBJECT: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["fields"],
+    "properties": {
+        "name": _TEXT,
+        "title": _TEXT,
+        "description": _TEXT,
+        "required": {"type": "array", "items": _TEXT, "uniqueItems": True},
+        "fields": {"type": "object", "additionalProperties": FIELD},
+        "additional": {"type": ["boolean", "string"]},
+    },
+}
+
+SIZE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["width", "height"],
+    "properties": {"width": {"type": "integer", "minimum": 1}, "height": {"type": "integer", "minimum": 1}},
+}
+
+SEMANTICS: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "images": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["field"],
+            "properties": {
+                "field": _TEXT,
+                "count": _TEXT,
+                "size": _TEXT,
+                "format": _TEXT,
+                "default_size": SIZE,
+                "default_format": _TEXT,
+                "presets": {"type": "object", "additionalProperties": SIZE},
+            },
+        },
+        "seed": _TEXT,
+        "nsfw_flags": _TEXT,
+        "echo": {"type": "object", "additionalProperties": _TEXT},
+    },
+}
+
+CONTRACT_FILE: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["format_version", "endpoint", "input", "output"],
+    "properties": {
+        "format_version": {"const": 1},
+        "endpoint": {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)+$"},
+        "contract_version": {"type": "integer", "minimum": 1},
+        "title": _TEXT,
+        "description": _TEXT,
+        "app_root": _TEXT,
+        "provenance": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "pages": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["seed"],
+                        "properties": {"seed": _TEXT, "client_package": _TEXT, "note": _TEXT},
+                    },
+                },
+                "notes": {"type": "array", "items": _TEXT},
+            },
+        },
+        "input": OBJECT,
+        "output": OBJECT,
+        "types": {"type": "object", "additionalProperties": OBJECT},
+        "semantics": SEMANTICS,
+        "examples": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {
+                    "name": _NAME,
+                    "seed": _TEXT,
+                    "input": {"type": "object"},
+                    "output": {"type": "object"},
+                    "output_omits": {"type": "array", "items": _TEXT},
+                    "note": _TEXT,
+                },
+            },
+        },
+        "scenarios": {
+            "type": "object",
+            "propertyNames": {"pattern": r"^[a-z0-9][a-z0-9\-]*$"},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["input"],
+                "properties": {
+                    "description": _TEXT,
+                    "input": {"type": "object"},
+                    "files": {"type": "object", "additionalProperties": _TEXT},
+                    "expect_status": {"type": "integer", "minimum": 100, "maximum": 599},
+                },
+            },
+        },
+    },
+}

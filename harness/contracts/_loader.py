@@ -1,0 +1,492 @@
+"""Read and write contract files.
+
+``load_contract`` checks a file completely before anything uses it: YAML syntax, the file's shape
+(``_fileschema``), then meaning. Any problem raises :class:`DataFileError` naming the file and
+the key path, e.g. ``contracts/fal-ai/flux-pro.yaml: input.fields.num_images.default: 9 is
+above the maximum 4``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from harness._errors import DataFileError
+from harness.contracts._fileschema import CONTRACT_FILE
+from harness.contracts._model import (
+    FORMAT_VERSION,
+    UNSET,
+    Contract,
+    Example,
+    FieldSpec,
+    ImageSemantics,
+    ObjectSpec,
+    PageRef,
+    Provenance,
+    Scenario,
+    Semantics,
+    app_root_of,
+)
+from harness.contracts._schema import field_schema, object_schema
+from harness.contracts._types import SCALARS, ListOf, Ref, Scalar, TypeExpr, TypeSyntaxError, Union, parse_type
+
+__all__ = ["contract_to_data", "dump_contract", "load_contract", "parse_contract", "read_yaml"]
+
+_FILE_VALIDATOR = Draft202012Validator(CONTRACT_FILE)
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+_CONSTRAINTS = (
+    "minimum", "maximum", "exclusive_minimum", "exclusive_maximum",
+    "min_length", "max_length", "min_items", "max_items",
+)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file with the safe loader; syntax errors become one-line DataFileErrors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataFileError(path, "", f"cannot read file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise DataFileError(path, "", "not UTF-8 text") from None
+    try:
+        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise DataFileError(path, where, f"invalid YAML: {problem}") from None
+
+
+def load_contract(path: str | Path) -> Contract:
+    path = Path(path)
+    return parse_contract(read_yaml(path), path)
+
+
+def parse_contract(data: Any, source: str | Path = "<contract>") -> Contract:
+    """Build a contract from already-parsed data, checking shape and meaning."""
+    error = best_match(_FILE_VALIDATOR.iter_errors(data), key=_deepest)
+    if error is not None:
+        raise DataFileError(source, _key_path(error.absolute_path), _shape_problem(error))
+    return _Builder(data, source).build()
+
+
+def _deepest(error: ValidationError) -> tuple[int, int]:
+    return (len(error.absolute_path), 0 if error.validator == "additionalProperties" else 1)
+
+
+def _key_path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _shape_problem(error: ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in allowed)
+        return f"unknown key {', '.join(map(repr, extra))} (allowed: {', '.join(sorted(allowed))})"
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        return f"missing key {', '.join(map(repr, missing))}"
+    if error.validator == "type":
+        return f"expected {error.validator_value}, got {type(error.instance).__name__}"
+    if error.validator == "const":
+        return f"must be {error.validator_value!r} (this harness reads format version {FORMAT_VERSION})"
+    if error.validator == "enum":
+        return f"must be one of {', '.join(map(repr, error.validator_value))}"
+    if error.validator == "propertyNames":
+        return f"invalid name {error.instance!r}: use lowercase letters, digits and dashes"
+    return error.message
+
+
+class _Builder:
+    def __init__(self, data: Mapping[str, Any], source: str | Path) -> None:
+        self.data = data
+        self.source = source
+        self.type_names: set[str] = set(data.get("types", {}) or {})
+        self.defaults: list[tuple[FieldSpec, str]] = []
+
+    def fail(self, key_path: str, problem: str) -> DataFileError:
+        return DataFileError(self.source, key_path, problem)
+
+    def build(self) -> Contract:
+        d = self.data
+        types = {name: self.object(name, spec, f"types.{name}") for name, spec in (d.get("types") or {}).items()}
+        endpoint = d["endpoint"]
+        contract = Contract(
+            endpoint=endpoint,
+            input=self.object(d["input"].get("name", "Input"), d["input"], "input"),
+            output=self.object(d["output"].get("name", "Output"), d["output"], "output"),
+            types=types,
+            contract_version=d.get("contract_version", 1),
+            title=d.get("title"),
+            description=d.get("description"),
+            app_root_override=d.get("app_root") if d.get("app_root") != app_root_of(endpoint) else None,
+            provenance=self.provenance(d.get("provenance") or {}),
+            semantics=self.semantics(d.get("semantics") or {}),
+            examples=tuple(self.example(i, e) for i, e in enumerate(d.get("examples") or [])),
+            scenarios=tuple(
+                Scenario(
+                    name=name,
+                    input=s["input"],
+                    description=s.get("description"),
+                    files=s.get("files") or {},
+                    expect_status=s.get("expect_status", 200),
+                )
+                for name, s in (d.get("scenarios") or {}).items()
+            ),
+            format_version=d["format_version"],
+            source=self.source if isinstance(self.source, Path) else None,
+        )
+        defs = {name: object_schema(spec) for name, spec in types.items()}
+        for f, where in self.defaults:
+            self.check_default(f, where, defs)
+        self.check_semantics(contract)
+        self.check_examples_and_scenarios(contract)
+        return contract
+
+    # -- objects and fields ------------------------------------------------------------------
+
+    def object(self, name: str, spec: Mapping[str, Any], where: str) -> ObjectSpec:
+        fields = tuple(self.field(fname, fspec, f"{where}.fields.{fname}") for fname, fspec in spec["fields"].items())
+        required = tuple(spec.get("required") or ())
+        for i, req in enumerate(required):
+            if req not in spec["fields"]:
+                raise self.fail(f"{where}.required[{i}]", f"required field {req!r} is not among the fields")
+        additional: bool | TypeExpr = True
+        raw_additional = spec.get("additional", True)
+        if isinstance(raw_additional, str):
+            additional = self.type_expr(raw_additional, f"{where}.additional")
+        else:
+            additional = bool(raw_additional)
+        return ObjectSpec(
+            name=name,
+            fields=fields,
+            required=required,
+            description=spec.get("description"),
+            title=spec.get("title"),
+            additional=additional,
+        )
+
+    def type_expr(self, text: str, where: str) -> TypeExpr:
+        try:
+            expr = parse_type(text)
+        except TypeSyntaxError as exc:
+            raise self.fail(where, str(exc)) from None
+        for name in sorted(_ref_names(expr)):
+            if name not in self.type_names:
+                known = ", ".join([*SCALARS, "list<T>", *sorted(self.type_names)])
+                raise self.fail(where, f"unknown type {name!r} (known: {known})")
+        return expr
+
+    def field(self, name: str, spec: Mapping[str, Any], where: str) -> FieldSpec:
+        ftype = self.type_expr(spec["type"], f"{where}.type")
+        scalars = {o.name for o in _options(ftype) if isinstance(o, Scalar)}
+        has_list = any(isinstance(o, ListOf) for o in _options(ftype))
+        enum = tuple(spec["enum"]) if "enum" in spec else None
+        if enum is not None:
+            if not scalars:
+                raise self.fail(f"{where}.enum", f"an enum needs a scalar type, the type is {ftype}")
+            if len(set(map(repr, enum))) != len(enum):
+                raise self.fail(f"{where}.enum", "enum values repeat")
+            fitting = [s for s in scalars if all(_fits(s, v) for v in enum)]
+            if not fitting:
+                raise self.fail(f"{where}.enum", f"enum values do not all have type {' or '.join(sorted(scalars))}")
+        for key in ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum"):
+            if key in spec and not scalars & {"integer", "float"}:
+                raise self.fail(f"{where}.{key}", f"{key} needs an integer or float type, the type is {ftype}")
+        for key in ("min_length", "max_length"):
+            if key in spec and "string" not in scalars:
+                raise self.fail(f"{where}.{key}", f"{key} needs a string type, the type is {ftype}")
+        for key in ("min_items", "max_items"):
+            if key in spec and not has_list:
+                raise self.fail(f"{where}.{key}", f"{key} needs a list type, the type is {ftype}")
+        if "file" in spec and "string" not in scalars:
+            raise self.fail(f"{where}.file", f"file fields take a URL string, the type is {ftype}")
+        for key in spec.get("sources") or {}:
+            if key not in spec and key != "type":
+                raise self.fail(f"{where}.sources.{key}", f"names {key!r}, which this field does not set")
+        result = FieldSpec(
+            name=name,
+            type=ftype,
+            description=spec.get("description"),
+            title=spec.get("title"),
+            default=spec["default"] if "default" in spec else UNSET,
+            enum=enum,
+            enum_name=spec.get("enum_name"),
+            nullable=bool(spec.get("nullable", False)),
+            file=spec.get("file"),
+            inferred=spec.get("inferred"),
+            sources=dict(spec.get("sources") or {}),
+            **{k: spec[k] for k in _CONSTRAINTS if k in spec},
+        )
+        if result.has_default:
+            self.defaults.append((result, where))
+        return result
+
+    def check_default(self, f: FieldSpec, where: str, defs: Mapping[str, Any]) -> None:
+        value = f.default
+        if value is None and f.nullable:
+            return
+        if f.enum is not None and not isinstance(value, dict | list) and value not in f.enum:
+            raise self.fail(f"{where}.default", f"default {value!r} is not in the enum {list(f.enum)}")
+        for key, wording, ok in _BOUNDS:
+            bound = getattr(f, key)
+            if bound is not None and _is_number(value) and not ok(value, bound):
+                raise self.fail(f"{where}.default", f"default {value!r} is {wording} {bound}")
+        # Anything else (type, lengths, nested objects) through the field's own schema.
+        from harness.contracts._validate import _convert
+
+        schema = {"$defs": defs, **field_schema(f)}
+        for error in Draft202012Validator(schema).iter_errors(value):
+            problems = _convert(error, tuple(error.absolute_path))
+            if problems:
+                raise self.fail(f"{where}.default", f"default {value!r}: {problems[0].message}")
+
+    # -- the rest ----------------------------------------------------------------------------
+
+    def provenance(self, raw: Mapping[str, Any]) -> Provenance:
+        return Provenance(
+            pages=tuple(PageRef(p["seed"], p.get("client_package"), p.get("note")) for p in raw.get("pages") or []),
+            notes=tuple(raw.get("notes") or ()),
+        )
+
+    def semantics(self, raw: Mapping[str, Any]) -> Semantics:
+        images = None
+        if "images" in raw:
+            img = raw["images"]
+            size = img.get("default_size")
+            presets = img.get("presets")
+            images = ImageSemantics(
+                field=img["field"],
+                count=img.get("count"),
+                size=img.get("size"),
+                format=img.get("format"),
+                default_size=(size["width"], size["height"]) if size else None,
+                default_format=img.get("default_format"),
+                presets={k: (v["width"], v["height"]) for k, v in presets.items()} if presets else None,
+            )
+        return Semantics(
+            images=images,
+            seed=raw.get("seed"),
+            nsfw_flags=raw.get("nsfw_flags"),
+            echo=dict(raw.get("echo") or {}),
+        )
+
+    def example(self, index: int, raw: Mapping[str, Any]) -> Example:
+        return Example(
+            name=raw["name"],
+            seed=raw.get("seed"),
+            input=raw.get("input"),
+            output=raw.get("output"),
+            output_omits=tuple(raw.get("output_omits") or ()),
+            note=raw.get("note"),
+        )
+
+    def check_semantics(self, c: Contract) -> None:
+        s = c.semantics
+        ins, outs = set(c.input.field_names), set(c.output.field_names)
+
+        def need(names: set[str], name: str | None, where: str, side: str) -> None:
+            if name is not None and name not in names:
+                raise self.fail(where, f"{name!r} is not an {side} field")
+
+        if s.images:
+            need(outs, s.images.field, "semantics.images.field", "output")
+            need(ins, s.images.count, "semantics.images.count", "input")
+            need(ins, s.images.size, "semantics.images.size", "input")
+            need(ins, s.images.format, "semantics.images.format", "input")
+        need(ins, s.seed, "semantics.seed", "input")
+        need(outs, s.seed, "semantics.seed", "output")
+        need(outs, s.nsfw_flags, "semantics.nsfw_flags", "output")
+        for out_name, in_name in s.echo.items():
+            need(outs, out_name, f"semantics.echo.{out_name}", "output")
+            need(ins, in_name, f"semantics.echo.{out_name}", "input")
+
+    def check_examples_and_scenarios(self, c: Contract) -> None:
+        from harness.contracts._validate import validate_input
+
+        required_out = set(c.output.required)
+        for i, ex in enumerate(c.examples):
+            for j, name in enumerate(ex.output_omits):
+                if name not in required_out:
+                    raise self.fail(f"examples[{i}].output_omits[{j}]", f"{name!r} is not a required output field")
+        file_fields = set(c.file_fields())
+        for s in c.scenarios:
+            where = f"scenarios.{s.name}"
+            for name in s.files:
+                if name not in file_fields:
+                    raise self.fail(f"{where}.files.{name}", f"{name!r} is not a file input field")
+            if s.expect_status < 400:
+                payload = {**s.input, **{k: "https://fixture.invalid/" + v for k, v in s.files.items()}}
+                problems = validate_input(c, payload)
+                if problems:
+                    p = problems[0]
+                    raise self.fail(f"{where}.input{p.path[1:]}", f"{p.message} [{p.rule}]")
+
+
+def _options(t: TypeExpr) -> tuple[TypeExpr, ...]:
+    return t.options if isinstance(t, Union) else (t,)
+
+
+def _ref_names(t: TypeExpr) -> set[str]:
+    if isinstance(t, Ref):
+        return {t.name}
+    if isinstance(t, ListOf):
+        return _ref_names(t.item)
+    if isinstance(t, Union):
+        return set().union(*(_ref_names(o) for o in t.options))
+    return set()
+
+
+_BOUNDS = (
+    ("minimum", "below the minimum", lambda v, b: v >= b),
+    ("maximum", "above the maximum", lambda v, b: v <= b),
+    ("exclusive_minimum", "not above the exclusive minimum", lambda v, b: v > b),
+    ("exclusive_maximum", "not below the exclusive maximum", lambda v, b: v < b),
+)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _fits(scalar: str, v: Any) -> bool:
+    if scalar == "string":
+        return isinstance(v, str)
+    if scalar == "boolean":
+        return isinstance(v, bool)
+    if scalar == "integer":
+        return _is_number(v) and float(v).is_integer()
+    return _is_number(v)
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def contract_to_data(c: Contract) -> dict[str, Any]:
+    """The contract as plain data in file order; ``parse_contract(contract_to_data(c)) == c``."""
+    out: dict[str, Any] = {"format_version": c.format_version, "endpoint": c.endpoint,
+                           "contract_version": c.contract_version}
+    _put(out, "title", c.title)
+    _put(out, "description", c.description)
+    _put(out, "app_root", c.app_root_override)
+    prov: dict[str, Any] = {}
+    if c.provenance.pages:
+        prov["pages"] = [
+            {k: v for k, v in (("seed", p.seed), ("client_package", p.client_package), ("note", p.note)) if v is not None}
+            for p in c.provenance.pages
+        ]
+    if c.provenance.notes:
+        prov["notes"] = list(c.provenance.notes)
+    if prov:
+        out["provenance"] = prov
+    out["input"] = _object_data(c.input, named=True)
+    out["output"] = _object_data(c.output, named=True)
+    if c.types:
+        out["types"] = {name: _object_data(spec, named=False) for name, spec in c.types.items()}
+    sem = _semantics_data(c.semantics)
+    if sem:
+        out["semantics"] = sem
+    if c.examples:
+        out["examples"] = [_example_data(e) for e in c.examples]
+    if c.scenarios:
+        out["scenarios"] = {s.name: _scenario_data(s) for s in c.scenarios}
+    return out
+
+
+def dump_contract(c: Contract) -> str:
+    return yaml.dump(contract_to_data(c), Dumper=_SafeDumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _put(d: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None and value != () and value != {}:
+        d[key] = value
+
+
+def _object_data(spec: ObjectSpec, *, named: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if named:
+        out["name"] = spec.name
+    _put(out, "title", spec.title)
+    _put(out, "description", spec.description)
+    if spec.required:
+        out["required"] = list(spec.required)
+    if spec.additional is not True:
+        out["additional"] = spec.additional if spec.additional is False else str(spec.additional)
+    out["fields"] = {f.name: _field_data(f) for f in spec.fields}
+    return out
+
+
+def _field_data(f: FieldSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": str(f.type)}
+    _put(out, "title", f.title)
+    _put(out, "description", f.description)
+    if f.has_default:
+        out["default"] = f.default
+    if f.enum is not None:
+        out["enum"] = list(f.enum)
+    _put(out, "enum_name", f.enum_name)
+    for key in _CONSTRAINTS:
+        _put(out, key, getattr(f, key))
+    if f.nullable:
+        out["nullable"] = True
+    _put(out, "file", f.file)
+    _put(out, "inferred", f.inferred)
+    if f.sources:
+        out["sources"] = dict(f.sources)
+    return out
+
+
+def _semantics_data(s: Semantics) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if s.images:
+        img: dict[str, Any] = {"field": s.images.field}
+        for key in ("count", "size", "format"):
+            _put(img, key, getattr(s.images, key))
+        if s.images.default_size:
+            img["default_size"] = {"width": s.images.default_size[0], "height": s.images.default_size[1]}
+        _put(img, "default_format", s.images.default_format)
+        if s.images.presets:
+            img["presets"] = {k: {"width": w, "height": h} for k, (w, h) in s.images.presets.items()}
+        out["images"] = img
+    _put(out, "seed", s.seed)
+    _put(out, "nsfw_flags", s.nsfw_flags)
+    if s.echo:
+        out["echo"] = dict(s.echo)
+    return out
+
+
+def _example_data(e: Example) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": e.name}
+    _put(out, "seed", e.seed)
+    if e.input is not None:
+        out["input"] = dict(e.input)
+    if e.output is not None:
+        out["output"] = dict(e.output)
+    if e.output_omits:
+        out["output_omits"] = list(e.output_omits)
+    _put(out, "note", e.note)
+    return out
+
+
+def _scenario_data(s: Scenario) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    _put(out, "description", s.description)
+    out["input"] = dict(s.input)
+    if s.files:
+        out["files"] = dict(s.files)
+    if s.expect_status != 200:
+        out["expect_status"] = s.expect_status
+    return out

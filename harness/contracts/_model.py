@@ -1,0 +1,269 @@
+"""The contract model: what one endpoint accepts, returns and promises, as typed values.
+
+A contract is loaded from a data file (see ``_loader``) and is immutable afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.contracts._types import ListOf, Ref, Scalar, TypeExpr, Union
+
+__all__ = [
+    "UNSET",
+    "Contract",
+    "Example",
+    "FieldSpec",
+    "ImageSemantics",
+    "ObjectSpec",
+    "PageRef",
+    "Provenance",
+    "Scenario",
+    "Semantics",
+]
+
+#: the contract file format this code reads and writes
+FORMAT_VERSION = 1
+
+
+class _Unset:
+    """Marks an absent default (``None`` is a legal default)."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One property of an object: its type and every constraint the page states."""
+
+    name: str
+    type: TypeExpr
+    description: str | None = None
+    title: str | None = None
+    default: Any = UNSET
+    enum: tuple[Any, ...] | None = None
+    enum_name: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: float | None = None
+    exclusive_maximum: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    min_items: int | None = None
+    max_items: int | None = None
+    nullable: bool = False
+    file: str | None = None
+    """Set on string fields that take a file (URL or data URI): ``image``, ``archive`` or ``any``."""
+    inferred: str | None = None
+    """Why the type was inferred, when the page lost the field's type line."""
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Where constraints the page does not state come from: constraint name to source."""
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not UNSET
+
+    def scalar_kinds(self) -> set[str]:
+        """The scalar names this field's type admits directly (not through a list or object)."""
+        return {o.name for o in _options(self.type) if isinstance(o, Scalar)}
+
+    def refs(self) -> set[str]:
+        """Names of object types this field refers to, at any depth of lists and unions."""
+        return _refs(self.type)
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """An object type: the input, the output, or a named type under ``types:``."""
+
+    name: str
+    fields: tuple[FieldSpec, ...]
+    required: tuple[str, ...] = ()
+    description: str | None = None
+    title: str | None = None
+    additional: bool | TypeExpr = True
+    """Whether unknown keys are allowed (``True``/``False``) or the type their values must have."""
+
+    def field(self, name: str) -> FieldSpec:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def get(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+@dataclass(frozen=True)
+class ImageSemantics:
+    """How the output's images relate to the input (read by the emulator and by the checks)."""
+
+    field: str
+    """Output field holding the images: ``list<Image>`` or a single ``Image``."""
+    count: str | None = None
+    """Input field giving the number of images; without one there is exactly one."""
+    size: str | None = None
+    """Input field giving the size: a preset name or ``{width, height}``."""
+    format: str | None = None
+    """Input field giving the format (``png``, ``jpeg``...)."""
+    default_size: tuple[int, int] | None = None
+    """(width, height) the endpoint produces when no size field exists; used by the emulator."""
+    default_format: str | None = None
+    """Format produced when no format field exists."""
+    presets: Mapping[str, tuple[int, int]] | None = None
+    """Preset names to (width, height); absent means fal's standard image-size presets."""
+
+
+@dataclass(frozen=True)
+class Semantics:
+    """Invariants between input and output that a schema cannot state."""
+
+    images: ImageSemantics | None = None
+    seed: str | None = None
+    """Field echoed from input to output when given (same name on both sides)."""
+    nsfw_flags: str | None = None
+    """Output list with one boolean per image."""
+    echo: Mapping[str, str] = field(default_factory=dict)
+    """Output field to the input field it repeats."""
+
+
+@dataclass(frozen=True)
+class PageRef:
+    seed: str
+    client_package: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Provenance:
+    pages: tuple[PageRef, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Example:
+    """A page's example input and output, kept verbatim."""
+
+    name: str
+    seed: str | None = None
+    input: Mapping[str, Any] | None = None
+    output: Mapping[str, Any] | None = None
+    output_omits: tuple[str, ...] = ()
+    """Required output fields the page's example leaves out (its generator drops fields without
+    an example value); validation of this example allows exactly these to be missing."""
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named, runnable use of the endpoint."""
+
+    name: str
+    input: Mapping[str, Any]
+    description: str | None = None
+    files: Mapping[str, str] = field(default_factory=dict)
+    """Input field to a bundled fixture file name; the client passes the file by the chosen path
+    (storage upload, data URI or hosted URL)."""
+    expect_status: int = 200
+    """The HTTP status the scenario expects from the model (422 for a deliberately invalid one)."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """Everything the harness knows about one endpoint."""
+
+    endpoint: str
+    input: ObjectSpec
+    output: ObjectSpec
+    types: Mapping[str, ObjectSpec] = field(default_factory=dict)
+    contract_version: int = 1
+    title: str | None = None
+    description: str | None = None
+    app_root_override: str | None = None
+    provenance: Provenance = field(default_factory=Provenance)
+    semantics: Semantics = field(default_factory=Semantics)
+    examples: tuple[Example, ...] = ()
+    scenarios: tuple[Scenario, ...] = ()
+    format_version: int = FORMAT_VERSION
+    source: Path | None = field(default=None, compare=False)
+    """The file it was loaded from (not part of equality)."""
+
+    @property
+    def app_root(self) -> str:
+        """``owner/alias`` (``namespace/owner/alias`` for workflows/comfy): where status,
+        result and cancel URLs live."""
+        if self.app_root_override:
+            return self.app_root_override
+        return app_root_of(self.endpoint)
+
+    def scenario(self, name: str) -> Scenario:
+        for s in self.scenarios:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.scenarios) or "none"
+        from harness._errors import ConfigError
+
+        raise ConfigError(f"{self.endpoint} has no scenario {name!r} (known: {known})")
+
+    def object(self, name: str) -> ObjectSpec:
+        return self.types[name]
+
+    def file_fields(self) -> list[str]:
+        """Top-level input fields that take a file."""
+        return [f.name for f in self.input.fields if f.file]
+
+    def apply_defaults(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """The input as the model sees it: ``payload`` plus every top-level default it omits."""
+        effective = dict(payload)
+        for f in self.input.fields:
+            if f.name not in effective and f.has_default:
+                effective[f.name] = f.default
+        return effective
+
+
+_NAMESPACES = ("workflows", "comfy")
+
+
+def app_root_of(endpoint: str) -> str:
+    parts = endpoint.split("/")
+    if parts[0] in _NAMESPACES:
+        return "/".join(parts[:3])
+    return "/".join(parts[:2])
+
+
+def _options(t: TypeExpr) -> tuple[TypeExpr, ...]:
+    return t.options if isinstance(t, Union) else (t,)
+
+
+def _refs(t: TypeExpr) -> set[str]:
+    if isinstance(t, Ref):
+        return {t.name}
+    if isinstance(t, ListOf):
+        return _refs(t.item)
+    if isinstance(t, Union):
+        out: set[str] = set()
+        for o in t.options:
+            out |= _refs(o)
+        return out
+    return set()

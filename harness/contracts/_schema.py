@@ -1,0 +1,116 @@
+"""Compile a contract's input and output into JSON Schema (draft 2020-12) for validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.contracts._model import Contract, FieldSpec, ObjectSpec
+from harness.contracts._types import SCALARS, ListOf, Ref, Scalar, TypeExpr, Union
+
+__all__ = ["field_schema", "input_schema", "object_schema", "output_schema", "type_schema"]
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+DEFS = "#/$defs/"
+
+_NUMERIC = ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum")
+_JSON_KEY = {
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "exclusive_minimum": "exclusiveMinimum",
+    "exclusive_maximum": "exclusiveMaximum",
+    "min_length": "minLength",
+    "max_length": "maxLength",
+    "min_items": "minItems",
+    "max_items": "maxItems",
+}
+
+
+def input_schema(contract: Contract) -> dict[str, Any]:
+    return _document(contract, contract.input)
+
+
+def output_schema(contract: Contract) -> dict[str, Any]:
+    return _document(contract, contract.output)
+
+
+def _document(contract: Contract, root: ObjectSpec) -> dict[str, Any]:
+    doc: dict[str, Any] = {"$schema": DIALECT}
+    doc.update(object_schema(root))
+    if contract.types:
+        doc["$defs"] = {name: object_schema(spec) for name, spec in contract.types.items()}
+    return doc
+
+
+def object_schema(spec: ObjectSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": "object",
+        "properties": {f.name: field_schema(f) for f in spec.fields},
+    }
+    if spec.required:
+        out["required"] = list(spec.required)
+    if spec.additional is False:
+        out["additionalProperties"] = False
+    elif spec.additional is not True:
+        out["additionalProperties"] = type_schema(spec.additional)
+    return out
+
+
+def type_schema(t: TypeExpr) -> dict[str, Any]:
+    if isinstance(t, Scalar):
+        return {"type": SCALARS[t.name]}
+    if isinstance(t, Ref):
+        return {"$ref": DEFS + t.name}
+    if isinstance(t, ListOf):
+        return {"type": "array", "items": type_schema(t.item)}
+    return {"anyOf": [type_schema(o) for o in t.options]}
+
+
+def field_schema(f: FieldSpec) -> dict[str, Any]:
+    """The field's schema with its constraints placed on the branch they apply to.
+
+    In a union such as ``ImageSize | string`` the enum constrains the string branch, ranges the
+    numeric branch and item counts the list branch.
+    """
+    options = list(f.type.options) if isinstance(f.type, Union) else [f.type]
+    branches = [_constrain(type_schema(o), o, f) for o in options]
+    if f.nullable:
+        branches.append({"type": "null"})
+    return branches[0] if len(branches) == 1 else {"anyOf": branches}
+
+
+def _constrain(schema: dict[str, Any], t: TypeExpr, f: FieldSpec) -> dict[str, Any]:
+    if isinstance(t, Scalar):
+        if f.enum is not None and _enum_fits(t, f.enum):
+            schema["enum"] = list(f.enum)
+        if t.name in ("integer", "float"):
+            for key in _NUMERIC:
+                value = getattr(f, key)
+                if value is not None:
+                    schema[_JSON_KEY[key]] = value
+        if t.name == "string":
+            for key in ("min_length", "max_length"):
+                value = getattr(f, key)
+                if value is not None:
+                    schema[_JSON_KEY[key]] = value
+    elif isinstance(t, ListOf):
+        for key in ("min_items", "max_items"):
+            value = getattr(f, key)
+            if value is not None:
+                schema[_JSON_KEY[key]] = value
+    return schema
+
+
+def _enum_fits(t: Scalar, values: tuple[Any, ...]) -> bool:
+    return all(_scalar_matches(t.name, v) for v in values)
+
+
+def _scalar_matches(name: str, value: Any) -> bool:
+    if name == "string":
+        return isinstance(value, str)
+    if name == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if name == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    return isinstance(value, int | float)

@@ -1,0 +1,235 @@
+"""Validate payloads against a contract and report structured violations.
+
+Validation itself is jsonschema's; this module turns its errors into :class:`Violation` values
+that name the JSON path, the rule broken (stable ids below), what was expected and what came.
+
+Rule ids: ``required``, ``type``, ``enum``, ``minimum``, ``maximum``, ``exclusive-minimum``,
+``exclusive-maximum``, ``min-length``, ``max-length``, ``min-items``, ``max-items``,
+``additional-properties``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from harness.contracts._model import Contract
+from harness.contracts._schema import input_schema, output_schema
+
+__all__ = ["RULES", "Violation", "json_path", "validate_input", "validate_output"]
+
+RULES = (
+    "required",
+    "type",
+    "enum",
+    "minimum",
+    "maximum",
+    "exclusive-minimum",
+    "exclusive-maximum",
+    "min-length",
+    "max-length",
+    "min-items",
+    "max-items",
+    "additional-properties",
+)
+
+_RULE_OF = {
+    "enum": "enum",
+    "const": "enum",
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "exclusiveMinimum": "exclusive-minimum",
+    "exclusiveMaximum": "exclusive-maximum",
+    "minLength": "min-length",
+    "maxLength": "max-length",
+    "minItems": "min-items",
+    "maxItems": "max-items",
+}
+
+_WORDING = {
+    "minimum": "below the minimum",
+    "maximum": "above the maximum",
+    "exclusive-minimum": "not above",
+    "exclusive-maximum": "not below",
+    "min-length": "shorter than",
+    "max-length": "longer than",
+    "min-items": "fewer items than",
+    "max-items": "more items than",
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way a payload breaks its contract."""
+
+    loc: tuple[str | int, ...]
+    rule: str
+    expected: Any
+    got: Any
+    message: str
+
+    @property
+    def path(self) -> str:
+        return json_path(self.loc)
+
+    @property
+    def field(self) -> str | None:
+        """The top-level field concerned, if any."""
+        return str(self.loc[0]) if self.loc else None
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message} [{self.rule}]"
+
+
+def json_path(loc: Iterable[str | int]) -> str:
+    out = "$"
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def validate_input(contract: Contract, payload: Any) -> list[Violation]:
+    """Every way ``payload`` breaks the contract's input schema; empty when it is valid."""
+    return _violations(_validators(contract)[0], payload)
+
+
+def validate_output(
+    contract: Contract, payload: Any, *, allow_missing: Sequence[str] = ()
+) -> list[Violation]:
+    """Every way ``payload`` breaks the output schema.
+
+    ``allow_missing`` names top-level required fields that may be absent (a page's partial
+    example); everything present is still checked.
+    """
+    found = _violations(_validators(contract)[1], payload)
+    if allow_missing:
+        found = [
+            v for v in found
+            if not (v.rule == "required" and len(v.loc) == 1 and v.loc[0] in allow_missing)
+        ]
+    return found
+
+
+def _validators(contract: Contract) -> tuple[Draft202012Validator, Draft202012Validator]:
+    # Compiled once per contract object; contracts are immutable, so the cache never goes stale.
+    cache: dict[str, Any] = contract.__dict__
+    compiled = cache.get("_compiled_validators")
+    if compiled is None:
+        compiled = (
+            Draft202012Validator(input_schema(contract)),
+            Draft202012Validator(output_schema(contract)),
+        )
+        cache["_compiled_validators"] = compiled
+    return compiled  # type: ignore[no-any-return]
+
+
+def _violations(validator: Draft202012Validator, payload: Any) -> list[Violation]:
+    seen: set[tuple[tuple[str | int, ...], str]] = set()
+    out: list[Violation] = []
+    for error in validator.iter_errors(payload):
+        for v in _convert(error, tuple(error.absolute_path)):
+            key = (v.loc, v.rule)
+            if key not in seen:
+                seen.add(key)
+                out.append(v)
+    # A value of the wrong type fails its enum and bounds too; the type is the one thing to say.
+    mistyped = {v.loc for v in out if v.rule == "type"}
+    out = [v for v in out if v.rule == "type" or v.loc not in mistyped]
+    out.sort(key=lambda v: (tuple(str(p) for p in v.loc), v.rule))
+    return out
+
+
+def _convert(error: ValidationError, loc: tuple[str | int, ...]) -> list[Violation]:
+    kind = error.validator
+    instance = error.instance
+    if kind == "required":
+        present = instance if isinstance(instance, Mapping) else {}
+        return [
+            Violation(loc + (name,), "required", "present", None, "required field is missing")
+            for name in error.validator_value
+            if name not in present
+        ]
+    if kind == "additionalProperties" and error.validator_value is False:
+        known = set(error.schema.get("properties", {}))
+        return [
+            Violation(loc + (key,), "additional-properties", sorted(known), key,
+                      f"unknown field {key!r}")
+            for key in instance
+            if key not in known
+        ]
+    if kind == "type":
+        expected = _type_names(error.validator_value)
+        return [Violation(loc, "type", expected, instance,
+                          f"expected {expected}, got {_json_type(instance)} {_short(instance)}")]
+    if kind == "anyOf":
+        return _convert_union(error, loc)
+    if kind in ("enum", "const"):
+        allowed = error.validator_value if kind == "enum" else [error.validator_value]
+        return [Violation(loc, "enum", list(allowed), instance,
+                          f"{_short(instance)} is not one of {_short(allowed, 120)}")]
+    rule = _RULE_OF.get(str(kind))
+    if rule is not None:
+        bound = error.validator_value
+        return [Violation(loc, rule, bound, instance,
+                          f"{_short(instance)} is {_WORDING[rule]} {bound}")]
+    return [Violation(loc, str(kind), error.validator_value, instance, error.message)]
+
+
+def _convert_union(error: ValidationError, loc: tuple[str | int, ...]) -> list[Violation]:
+    """Report the branch whose type the value has; if none has it, a single type violation."""
+    by_branch: dict[int, list[ValidationError]] = {}
+    for sub in error.context or ():
+        by_branch.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+    branches = error.validator_value
+    for index in range(len(branches)):
+        subs = by_branch.get(index, [])
+        type_miss = any(s.validator == "type" and not s.relative_path for s in subs)
+        if subs and not type_miss:
+            out: list[Violation] = []
+            for s in subs:
+                out.extend(_convert(s, loc + tuple(s.relative_path)))
+            return out
+    expected = " | ".join(_branch_name(b) for b in branches)
+    instance = error.instance
+    return [Violation(loc, "type", expected, instance,
+                      f"expected {expected}, got {_json_type(instance)} {_short(instance)}")]
+
+
+def _branch_name(schema: Mapping[str, Any]) -> str:
+    if "$ref" in schema:
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
+    if schema.get("type") == "array":
+        return f"list<{_branch_name(schema.get('items', {}))}>"
+    if "anyOf" in schema:
+        return " | ".join(_branch_name(b) for b in schema["anyOf"])
+    return _type_names(schema.get("type", "any"))
+
+
+def _type_names(value: Any) -> str:
+    names = value if isinstance(value, list) else [value]
+    return " | ".join({"number": "float", "array": "list", "object": "object"}.get(n, n) for n in names)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "list"
+    return "object"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
