@@ -1,0 +1,140 @@
+"""Malformed contract files give one line naming the file and the key path; good ones round-trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness import DataFileError
+from harness.cli import main
+from harness.contracts import contract_to_data, dump_contract, load_contract, load_contracts, parse_contract
+
+GOOD = """\
+format_version: 1
+endpoint: acme/painter
+input:
+  name: PainterInput
+  required: [prompt]
+  fields:
+    prompt: {type: string}
+    style: {type: string, enum: [oil, ink], default: oil}
+    steps: {type: integer, minimum: 1, maximum: 50, default: 20}
+    size: {type: Size | string, enum: [small, large], default: small}
+output:
+  name: PainterOutput
+  required: [images]
+  fields:
+    images: {type: list<Image>}
+types:
+  Size:
+    fields:
+      width: {type: integer, exclusive_minimum: 0}
+  Image:
+    required: [url]
+    fields:
+      url: {type: string}
+"""
+
+# (name, text replacement applied to GOOD, key path expected in the message, words expected)
+MALFORMED = [
+    ("bad-yaml", ("prompt: {type: string}", "prompt: {type: string"), "line ", "invalid YAML"),
+    ("unknown-type", ("prompt: {type: string}", "prompt: {type: strnig}"),
+     "input.fields.prompt.type", "unknown type 'strnig'"),
+    ("default-outside-enum", ("default: oil", "default: pastel"),
+     "input.fields.style.default", "not in the enum"),
+    ("default-outside-range", ("default: 20", "default: 70"),
+     "input.fields.steps.default", "above the maximum 50"),
+    ("required-not-a-field", ("required: [prompt]", "required: [prompt, colour]"),
+     "input.required[1]", "'colour' is not among the fields"),
+    ("unknown-key", ("prompt: {type: string}", "prompt: {type: string, colour: red}"),
+     "input.fields.prompt", "unknown key 'colour'"),
+    ("wrong-format-version", ("format_version: 1", "format_version: 7"), "format_version", "format version 1"),
+    ("default-wrong-type", ("default: 20", "default: twenty"), "input.fields.steps.default", "expected integer"),
+    ("union-default-outside-enum", ("default: small", "default: huge"),
+     "input.fields.size.default", "not in the enum"),
+    ("nested-bad-type", ("width: {type: integer, exclusive_minimum: 0}", "width: {type: list<Pixel>}"),
+     "types.Size.fields.width.type", "unknown type 'Pixel'"),
+    ("unclosed-list", ("images: {type: list<Image>}", "images: {type: list<Image}"),
+     "output.fields.images.type", "not closed"),
+    ("range-on-a-string", ("prompt: {type: string}", "prompt: {type: string, maximum: 3}"),
+     "input.fields.prompt.maximum", "needs an integer or float type"),
+]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "acme" / "painter.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_good_file_loads(tmp_path: Path) -> None:
+    contract = load_contract(_write(tmp_path, GOOD))
+    assert contract.endpoint == "acme/painter"
+    assert contract.input.field("steps").maximum == 50
+
+
+@pytest.mark.parametrize(("case", "replacement", "key_path", "words"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_file_gives_one_line_with_file_and_key_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, replacement: tuple[str, str],
+    key_path: str, words: str,
+) -> None:
+    old, new = replacement
+    assert old in GOOD, case
+    path = _write(tmp_path, GOOD.replace(old, new, 1))
+
+    with pytest.raises(DataFileError) as raised:
+        load_contract(path)
+    assert raised.value.file == str(path)
+
+    code = main(["contracts", "validate", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"fal-harness: error: {path}: {key_path}")
+    assert words in lines[0]
+    assert "Traceback" not in err
+
+
+def test_show_unknown_endpoint_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["contracts", "show", "fal-ai/flux-prro", "--contracts-dir", "contracts"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["fal-harness: error: unknown endpoint 'fal-ai/flux-prro'; did you mean 'fal-ai/flux-pro'?"]
+
+
+def test_duplicate_endpoint_in_a_folder_is_rejected(tmp_path: Path) -> None:
+    _write(tmp_path, GOOD)
+    (tmp_path / "copy.yaml").write_text(GOOD, encoding="utf-8")
+    with pytest.raises(DataFileError, match="also defined in"):
+        load_contracts(tmp_path)
+
+
+def test_scenario_input_is_checked_against_the_contract(tmp_path: Path) -> None:
+    text = GOOD + "scenarios:\n  too-many-steps:\n    input: {prompt: x, steps: 99}\n"
+    with pytest.raises(DataFileError) as raised:
+        load_contract(_write(tmp_path, text))
+    assert raised.value.key_path == "scenarios.too-many-steps.input.steps"
+
+
+def test_semantics_must_name_real_fields(tmp_path: Path) -> None:
+    text = GOOD + "semantics:\n  images: {field: images, count: num_images}\n"
+    with pytest.raises(DataFileError) as raised:
+        load_contract(_write(tmp_path, text))
+    assert raised.value.key_path == "semantics.images.count"
+
+
+@pytest.mark.parametrize("endpoint", sorted(load_contracts("contracts")))
+def test_contract_survives_dump_and_parse(endpoint: str) -> None:
+    contract = load_contracts("contracts")[endpoint]
+    again = parse_contract(yaml.safe_load(dump_contract(contract)))
+    assert again == contract
+    assert contract_to_data(again) == contract_to_data(contract)
+
+
+def test_validate_all_shipped_contracts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["contracts", "validate", "contracts"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ok  ") == len(load_contracts("contracts"))
