@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import click
 
 from harness._errors import ConfigError, HarnessError
-from harness.cli._app import cli
 from harness.cli import _contracts  # noqa: F401  (registers its commands)
+from harness.cli._app import cli
 
 __all__ = ["cli", "main"]
 

@@ -44,27 +44,27 @@ def contracts() -> None:
 def list_(contracts_dir: Path | None, as_json: bool) -> None:
     """List every endpoint that has a contract."""
     found = load_contracts(contracts_dir)
-    rows = [
-        {
-            "endpoint": c.endpoint,
-            "app_root": c.app_root,
-            "version": c.contract_version,
-            "input_fields": len(c.input.fields),
-            "output_fields": len(c.output.fields),
-            "scenarios": [s.name for s in c.scenarios],
-            "file": str(c.source) if c.source else None,
-        }
-        for c in found.values()
-    ]
     if as_json:
+        rows = [
+            {
+                "endpoint": c.endpoint,
+                "app_root": c.app_root,
+                "version": c.contract_version,
+                "input_fields": len(c.input.fields),
+                "output_fields": len(c.output.fields),
+                "scenarios": [s.name for s in c.scenarios],
+                "file": str(c.source) if c.source else None,
+            }
+            for c in found.values()
+        ]
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(box=None, header_style="bold")
     for column in ("endpoint", "version", "input", "output", "scenarios", "file"):
         table.add_column(column)
-    for r in rows:
-        table.add_row(r["endpoint"], str(r["version"]), str(r["input_fields"]), str(r["output_fields"]),
-                      ", ".join(r["scenarios"]), r["file"] or "")
+    for c in found.values():
+        table.add_row(c.endpoint, str(c.contract_version), str(len(c.input.fields)), str(len(c.output.fields)),
+                      ", ".join(s.name for s in c.scenarios), str(c.source or ""))
     Console(width=200).print(table)
 
 

@@ -8,7 +8,8 @@ above the maximum 4``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ def read_yaml(path: Path) -> Any:
     except UnicodeDecodeError:
         raise DataFileError(path, "", "not UTF-8 text") from None
     try:
-        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
@@ -92,22 +93,25 @@ def _key_path(parts: Iterable[Any]) -> str:
 
 
 def _shape_problem(error: ValidationError) -> str:
+    value: Any = error.validator_value
+    instance: Any = error.instance
+    schema: Any = error.schema
     if error.validator == "additionalProperties":
-        allowed = set(error.schema.get("properties", {}))
-        extra = sorted(k for k in error.instance if k not in allowed)
+        allowed = set(schema.get("properties", {}))
+        extra = sorted(k for k in instance if k not in allowed)
         return f"unknown key {', '.join(map(repr, extra))} (allowed: {', '.join(sorted(allowed))})"
     if error.validator == "required":
-        missing = [k for k in error.validator_value if k not in error.instance]
+        missing = [k for k in value if k not in instance]
         return f"missing key {', '.join(map(repr, missing))}"
     if error.validator == "type":
-        return f"expected {error.validator_value}, got {type(error.instance).__name__}"
+        return f"expected {value}, got {type(instance).__name__}"
     if error.validator == "const":
-        return f"must be {error.validator_value!r} (this harness reads format version {FORMAT_VERSION})"
+        return f"must be {value!r} (this harness reads format version {FORMAT_VERSION})"
     if error.validator == "enum":
-        return f"must be one of {', '.join(map(repr, error.validator_value))}"
+        return f"must be one of {', '.join(map(repr, value))}"
     if error.validator == "propertyNames":
-        return f"invalid name {error.instance!r}: use lowercase letters, digits and dashes"
-    return error.message
+        return f"invalid name {instance!r}: use lowercase letters, digits and dashes"
+    return str(error.message)
 
 
 class _Builder:
@@ -222,7 +226,7 @@ class _Builder:
             type=ftype,
             description=spec.get("description"),
             title=spec.get("title"),
-            default=spec["default"] if "default" in spec else UNSET,
+            default=spec.get("default", UNSET),
             enum=enum,
             enum_name=spec.get("enum_name"),
             nullable=bool(spec.get("nullable", False)),
@@ -350,11 +354,11 @@ def _ref_names(t: TypeExpr) -> set[str]:
     return set()
 
 
-_BOUNDS = (
-    ("minimum", "below the minimum", lambda v, b: v >= b),
-    ("maximum", "above the maximum", lambda v, b: v <= b),
-    ("exclusive_minimum", "not above the exclusive minimum", lambda v, b: v > b),
-    ("exclusive_maximum", "not below the exclusive maximum", lambda v, b: v < b),
+_BOUNDS: tuple[tuple[str, str, Callable[[Any, Any], bool]], ...] = (
+    ("minimum", "below the minimum", operator.ge),
+    ("maximum", "above the maximum", operator.le),
+    ("exclusive_minimum", "not above the exclusive minimum", operator.gt),
+    ("exclusive_maximum", "not below the exclusive maximum", operator.lt),
 )
 
 
@@ -385,7 +389,8 @@ def contract_to_data(c: Contract) -> dict[str, Any]:
     prov: dict[str, Any] = {}
     if c.provenance.pages:
         prov["pages"] = [
-            {k: v for k, v in (("seed", p.seed), ("client_package", p.client_package), ("note", p.note)) if v is not None}
+            {k: v for k, v in (("seed", p.seed), ("client_package", p.client_package), ("note", p.note))
+             if v is not None}
             for p in c.provenance.pages
         ]
     if c.provenance.notes:

@@ -117,14 +117,14 @@ def validate_output(
 def _validators(contract: Contract) -> tuple[Draft202012Validator, Draft202012Validator]:
     # Compiled once per contract object; contracts are immutable, so the cache never goes stale.
     cache: dict[str, Any] = contract.__dict__
-    compiled = cache.get("_compiled_validators")
+    compiled: tuple[Draft202012Validator, Draft202012Validator] | None = cache.get("_compiled_validators")
     if compiled is None:
         compiled = (
             Draft202012Validator(input_schema(contract)),
             Draft202012Validator(output_schema(contract)),
         )
         cache["_compiled_validators"] = compiled
-    return compiled  # type: ignore[no-any-return]
+    return compiled
 
 
 def _violations(validator: Draft202012Validator, payload: Any) -> list[Violation]:
@@ -145,38 +145,40 @@ def _violations(validator: Draft202012Validator, payload: Any) -> list[Violation
 
 def _convert(error: ValidationError, loc: tuple[str | int, ...]) -> list[Violation]:
     kind = error.validator
-    instance = error.instance
+    instance: Any = error.instance
+    value: Any = error.validator_value
+    schema: Any = error.schema
     if kind == "required":
         present = instance if isinstance(instance, Mapping) else {}
         return [
-            Violation(loc + (name,), "required", "present", None, "required field is missing")
-            for name in error.validator_value
+            Violation((*loc, name), "required", "present", None, "required field is missing")
+            for name in value
             if name not in present
         ]
-    if kind == "additionalProperties" and error.validator_value is False:
-        known = set(error.schema.get("properties", {}))
+    if kind == "additionalProperties" and value is False:
+        known = set(schema.get("properties", {}))
         return [
-            Violation(loc + (key,), "additional-properties", sorted(known), key,
+            Violation((*loc, key), "additional-properties", sorted(known), key,
                       f"unknown field {key!r}")
             for key in instance
             if key not in known
         ]
     if kind == "type":
-        expected = _type_names(error.validator_value)
+        expected = _type_names(value)
         return [Violation(loc, "type", expected, instance,
                           f"expected {expected}, got {_json_type(instance)} {_short(instance)}")]
     if kind == "anyOf":
         return _convert_union(error, loc)
     if kind in ("enum", "const"):
-        allowed = error.validator_value if kind == "enum" else [error.validator_value]
+        allowed = value if kind == "enum" else [value]
         return [Violation(loc, "enum", list(allowed), instance,
                           f"{_short(instance)} is not one of {_short(allowed, 120)}")]
     rule = _RULE_OF.get(str(kind))
     if rule is not None:
-        bound = error.validator_value
+        bound = value
         return [Violation(loc, rule, bound, instance,
                           f"{_short(instance)} is {_WORDING[rule]} {bound}")]
-    return [Violation(loc, str(kind), error.validator_value, instance, error.message)]
+    return [Violation(loc, str(kind), value, instance, error.message)]
 
 
 def _convert_union(error: ValidationError, loc: tuple[str | int, ...]) -> list[Violation]:
@@ -184,7 +186,7 @@ def _convert_union(error: ValidationError, loc: tuple[str | int, ...]) -> list[V
     by_branch: dict[int, list[ValidationError]] = {}
     for sub in error.context or ():
         by_branch.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
-    branches = error.validator_value
+    branches: Any = error.validator_value
     for index in range(len(branches)):
         subs = by_branch.get(index, [])
         type_miss = any(s.validator == "type" and not s.relative_path for s in subs)
@@ -211,7 +213,7 @@ def _branch_name(schema: Mapping[str, Any]) -> str:
 
 def _type_names(value: Any) -> str:
     names = value if isinstance(value, list) else [value]
-    return " | ".join({"number": "float", "array": "list", "object": "object"}.get(n, n) for n in names)
+    return " | ".join({"number": "float", "array": "list"}.get(str(n), str(n)) for n in names)
 
 
 def _json_type(value: Any) -> str:
