@@ -1,0 +1,257 @@
+"""Observations: what the client saw during one request lifecycle, as plain data.
+
+Checks, statistics and reports read these; nothing here talks to the network. Timestamps are
+``time.monotonic_ns()`` values, comparable with the emulator's ground truth on the same machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "Download",
+    "ErrorInfo",
+    "Exchange",
+    "FileUse",
+    "Observation",
+    "StatusSeen",
+]
+
+#: the version of the dict shape ``Observation.to_dict`` writes (JSONL, cassettes, reports)
+OBSERVATION_FORMAT = 1
+
+
+@dataclass
+class Exchange:
+    """One HTTP attempt: a request and what came back (or the transport error)."""
+
+    phase: str
+    """submit, status, stream, result, cancel, run, token, upload, download, ..."""
+    method: str
+    url: str
+    """Scheme, host and path; the query string keeps only non-secret parameters."""
+    attempt: int
+    sent_ns: int
+    headers_ns: int | None = None
+    done_ns: int | None = None
+    status: int | None = None
+    bytes_up: int = 0
+    bytes_down: int = 0
+    request_id: str | None = None
+    """``x-fal-request-id`` of the response."""
+    error: str | None = None
+    """Transport error class name, when no response arrived."""
+    retry_delay_s: float | None = None
+    """Set when this attempt was retried: the delay slept before the next one."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Response headers the checks read (``x-fal-*``, content type), lower-case names."""
+
+    @property
+    def retried(self) -> bool:
+        return self.retry_delay_s is not None
+
+
+@dataclass
+class StatusSeen:
+    """A status the client observed (every poll answer or stream event)."""
+
+    status: str
+    t_ns: int
+    via: str
+    """``stream`` or ``poll``."""
+    queue_position: int | None = None
+    http_status: int | None = None
+    logs: int = 0
+    error: str | None = None
+    error_type: str | None = None
+
+
+@dataclass
+class FileUse:
+    """How a file input was passed."""
+
+    field: str
+    mode: str
+    """``upload``, ``data-uri`` or ``url``."""
+    size: int
+    started_ns: int
+    ended_ns: int
+    url: str | None = None
+    """The URL given to the model (``None`` for a data URI)."""
+
+
+@dataclass
+class Download:
+    """One output file fetched from the URL the model returned."""
+
+    url: str
+    started_ns: int
+    ended_ns: int
+    status: int | None
+    size: int
+    content_type: str | None = None
+    data: bytes | None = field(default=None, repr=False)
+    """The bytes themselves, kept in memory for checks; never serialised."""
+
+
+@dataclass
+class ErrorInfo:
+    kind: str
+    """``vendor`` (an HTTP error from the API), ``validation`` (422), ``model`` (COMPLETED with an
+    error), ``timeout``, ``transport``, ``budget`` or ``cancelled``."""
+    message: str
+    status: int | None = None
+    error_type: str | None = None
+    request_id: str | None = None
+    fields: list[str] = field(default_factory=list)
+    """For validation errors: the locations the 422 named, dotted (``image_size.width``)."""
+
+
+@dataclass
+class Observation:
+    """Everything seen while taking one request through the queue (or the sync API)."""
+
+    endpoint: str
+    target: str
+    mode: str = "queue"
+    """``queue`` or ``sync``."""
+    scenario: str | None = None
+    detection: str | None = None
+    """How completion was detected: ``stream`` or ``poll`` (queue mode)."""
+    input: dict[str, Any] = field(default_factory=dict)
+    """The payload as sent; data URIs are shortened to their media type and size."""
+    files: list[FileUse] = field(default_factory=list)
+    request_id: str | None = None
+    submit_sent_ns: int | None = None
+    submit_ack_ns: int | None = None
+    submit_response: dict[str, Any] | None = None
+    statuses: list[StatusSeen] = field(default_factory=list)
+    result_received_ns: int | None = None
+    result_status: int | None = None
+    output: Any = None
+    downloads: list[Download] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
+    cancel_response: dict[str, Any] | None = None
+    error: ErrorInfo | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
+    """Free-form labels: ``warmup``, ``cold``, ``index``, ``intended_start_ns``..."""
+
+    # -- derived figures (nanoseconds) -----------------------------------------------------
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def retries(self) -> int:
+        return sum(1 for e in self.exchanges if e.retried)
+
+    @property
+    def bytes_up(self) -> int:
+        return sum(e.bytes_up for e in self.exchanges)
+
+    @property
+    def bytes_down(self) -> int:
+        return sum(e.bytes_down for e in self.exchanges)
+
+    def first_seen(self, status: str) -> StatusSeen | None:
+        return next((s for s in self.statuses if s.status == status), None)
+
+    @property
+    def completed(self) -> StatusSeen | None:
+        return self.first_seen("COMPLETED")
+
+    @property
+    def submit_ns(self) -> int | None:
+        """Submit sent to submit acknowledged."""
+        return _span(self.submit_sent_ns, self.submit_ack_ns)
+
+    @property
+    def queue_wait_ns(self) -> int | None:
+        """Submit acknowledged to the first sight of the run starting (IN_PROGRESS, or COMPLETED
+        when the run was too short to be seen in progress)."""
+        started = self.first_seen("IN_PROGRESS") or self.completed
+        return _span(self.submit_ack_ns, started.t_ns if started else None)
+
+    @property
+    def run_ns(self) -> int | None:
+        """First sight of IN_PROGRESS to first sight of COMPLETED."""
+        started, done = self.first_seen("IN_PROGRESS"), self.completed
+        return _span(started.t_ns if started else None, done.t_ns if done else None)
+
+    @property
+    def result_ns(self) -> int | None:
+        """COMPLETED seen to result received."""
+        done = self.completed
+        return _span(done.t_ns if done else None, self.result_received_ns)
+
+    @property
+    def download_ns(self) -> int | None:
+        """Result received to the last output file downloaded."""
+        if not self.downloads:
+            return None
+        return _span(self.result_received_ns, max(d.ended_ns for d in self.downloads))
+
+    @property
+    def upload_ns(self) -> int | None:
+        """Time spent passing file inputs (uploading or encoding) before the submit."""
+        if not self.files:
+            return None
+        return max(f.ended_ns for f in self.files) - min(f.started_ns for f in self.files)
+
+    @property
+    def end_to_end_ns(self) -> int | None:
+        """First byte of work (file preparation or submit) to the last thing received."""
+        start = min([f.started_ns for f in self.files] + ([self.submit_sent_ns] if self.submit_sent_ns else []),
+                    default=None)
+        ends = [self.result_received_ns, *(d.ended_ns for d in self.downloads)]
+        end = max((e for e in ends if e is not None), default=None)
+        return _span(start, end)
+
+    def phases(self) -> dict[str, int | None]:
+        """Every per-phase duration in nanoseconds, by name."""
+        return {
+            "upload": self.upload_ns,
+            "submit": self.submit_ns,
+            "queue_wait": self.queue_wait_ns,
+            "run": self.run_ns,
+            "result": self.result_ns,
+            "download": self.download_ns,
+            "end_to_end": self.end_to_end_ns,
+        }
+
+    # -- serialisation ----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data (downloaded bytes are left out)."""
+        data = asdict(self)
+        for d in data["downloads"]:
+            d.pop("data", None)
+        data["format"] = OBSERVATION_FORMAT
+        data["phases_ns"] = self.phases()
+        data["retries"] = self.retries
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Observation:
+        data = dict(data)
+        data.pop("format", None)
+        data.pop("phases_ns", None)
+        data.pop("retries", None)
+        error = data.pop("error", None)
+        return cls(
+            **{k: v for k, v in data.items()
+               if k not in ("files", "statuses", "downloads", "exchanges")},
+            files=[FileUse(**f) for f in data.get("files", [])],
+            statuses=[StatusSeen(**s) for s in data.get("statuses", [])],
+            downloads=[Download(**d) for d in data.get("downloads", [])],
+            exchanges=[Exchange(**e) for e in data.get("exchanges", [])],
+            error=ErrorInfo(**error) if error else None,
+        )
+
+
+def _span(start: int | None, end: int | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return end - start

@@ -1,0 +1,179 @@
+"""Targets: the set of base URLs (queue, sync run, REST, CDN) and the key requests go to.
+
+``emulator`` is the embedded default, ``live`` is fal itself (chosen explicitly, key from
+``FAL_KEY``), and any base URL works too. A live target always carries a request budget.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from harness._errors import BudgetExceeded, ConfigError
+
+__all__ = ["LIVE_URLS", "Budget", "Target", "emulator_target", "live_target", "resolve_target", "url_target"]
+
+LIVE_URLS = {
+    "queue": "https://queue.fal.run",
+    "run": "https://fal.run",
+    "rest": "https://rest.fal.ai",
+    "cdn": "https://v3.fal.media",
+}
+
+#: requests a live run may send when nobody says otherwise
+DEFAULT_LIVE_BUDGET = 10
+
+
+class Budget:
+    """A cap on billable requests (submits and sync runs); spending past it raises before sending."""
+
+    def __init__(self, max_requests: int | None) -> None:
+        if max_requests is not None and max_requests < 0:
+            raise ConfigError(f"request budget must be 0 or more, got {max_requests}")
+        self.max_requests = max_requests
+        self.spent = 0
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.max_requests is None else self.max_requests - self.spent
+
+    def check(self, wanted: int) -> None:
+        """Refuse a plan that would need ``wanted`` more requests than remain."""
+        if self.max_requests is not None and self.spent + wanted > self.max_requests:
+            raise BudgetExceeded(self.max_requests, self.spent + wanted)
+
+    def spend(self, n: int = 1) -> None:
+        self.check(n)
+        self.spent += n
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where requests go. ``key`` is never printed (``repr`` hides it)."""
+
+    name: str
+    queue_url: str
+    run_url: str
+    rest_url: str
+    cdn_url: str
+    key: str | None = field(default=None, repr=False)
+    live: bool = False
+    budget: Budget | None = field(default=None, compare=False)
+    hosted_base_url: str | None = None
+    """Base URL under which bundled fixtures are publicly reachable (the ``url`` file path on a
+    live target); on loopback targets the harness hosts them itself."""
+    emulator: Any = field(default=None, compare=False, repr=False)
+    """The running emulator when the target is one (for ground truth)."""
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Key {self.key}"} if self.key else {}
+
+    @property
+    def is_loopback(self) -> bool:
+        host = httpx.URL(self.queue_url).host
+        return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+class _EmulatorLike(Protocol):
+    queue_url: str
+    run_url: str
+
+    @property
+    def key(self) -> str: ...
+
+
+def emulator_target(emulator: _EmulatorLike, *, budget: Budget | None = None) -> Target:
+    return Target(
+        name="emulator",
+        queue_url=emulator.queue_url,
+        run_url=emulator.run_url,
+        rest_url=emulator.queue_url,
+        cdn_url=emulator.queue_url,
+        key=emulator.key,
+        budget=budget,
+        emulator=emulator,
+    )
+
+
+def live_key(env: Mapping[str, str] | None = None) -> str | None:
+    """The key the official clients would use: ``FAL_KEY``, else ``FAL_KEY_ID:FAL_KEY_SECRET``."""
+    env = os.environ if env is None else env
+    if env.get("FAL_KEY"):
+        return env["FAL_KEY"]
+    if env.get("FAL_KEY_ID") and env.get("FAL_KEY_SECRET"):
+        return f"{env['FAL_KEY_ID']}:{env['FAL_KEY_SECRET']}"
+    return None
+
+
+def live_target(
+    *,
+    max_requests: int | None = DEFAULT_LIVE_BUDGET,
+    env: Mapping[str, str] | None = None,
+    urls: Mapping[str, str] | None = None,
+    hosted_base_url: str | None = None,
+) -> Target:
+    """fal itself. Refuses to exist without a key; always budgeted.
+
+    ``urls`` replaces fal's base URLs (tests point the live code path at an emulator that
+    requires a key, so nothing leaves the machine).
+    """
+    key = live_key(env)
+    if not key:
+        raise ConfigError("the live target needs FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) in the environment")
+    if max_requests is None:
+        raise ConfigError("the live target needs a request budget (--max-requests)")
+    u = {**LIVE_URLS, **(urls or {})}
+    return Target(
+        name="live",
+        queue_url=u["queue"],
+        run_url=u["run"],
+        rest_url=u["rest"],
+        cdn_url=u["cdn"],
+        key=key,
+        live=True,
+        budget=Budget(max_requests),
+        hosted_base_url=hosted_base_url,
+    )
+
+
+def url_target(url: str, *, key: str | None = None, budget: Budget | None = None) -> Target:
+    """Any base URL. An emulator there is recognised (``/_emulator/info``) and its run address
+    used; anything else serves the sync API from the same address."""
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigError(f"not a usable target URL: {url!r} (expected http://host:port or https://host)")
+    base = url.rstrip("/")
+    info: dict[str, Any] = {}
+    try:
+        response = httpx.get(f"{base}/_emulator/info", timeout=2.0)
+        if response.status_code == 200 and response.headers.get("content-type", "").startswith("application/json"):
+            info = response.json()
+    except httpx.HTTPError:
+        info = {}
+    return Target(
+        name=url,
+        queue_url=base,
+        run_url=str(info.get("run_url", base)).rstrip("/"),
+        rest_url=base,
+        cdn_url=base,
+        key=key or info.get("key") or live_key(),
+        budget=budget,
+    )
+
+
+def resolve_target(spec: str, *, emulator: _EmulatorLike | None = None, max_requests: int | None = None) -> Target:
+    """Turn ``emulator``, ``live`` or a URL into a target."""
+    if spec == "emulator":
+        if emulator is None:
+            raise ConfigError("the emulator target needs a running emulator")
+        return emulator_target(emulator, budget=Budget(max_requests) if max_requests is not None else None)
+    if spec == "live":
+        return live_target(max_requests=max_requests if max_requests is not None else DEFAULT_LIVE_BUDGET)
+    if "://" in spec:
+        return url_target(spec, budget=Budget(max_requests) if max_requests is not None else None)
+    raise ConfigError(f"unknown target {spec!r} (expected emulator, replay, live or a URL)")

@@ -1,0 +1,145 @@
+"""The instrumented request loop: send, time, count bytes, retry by policy, record every attempt.
+
+Each attempt becomes an :class:`Exchange` on the observation; retries are recorded, never hidden.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import orjson
+
+from harness._errors import VendorError, VendorTimeout, VendorValidationError
+from harness.client._observations import Exchange, Observation
+from harness.client._retry import RetryPolicy
+from harness.client._targets import Budget
+
+__all__ = ["Instrumented", "kept_headers", "raise_for_status", "safe_url"]
+
+_KEPT_HEADER_PREFIXES = ("x-fal-",)
+_KEPT_HEADERS = ("content-type", "etag", "retry-after")
+_SAFE_QUERY = ("logs", "storage_type")
+
+
+def kept_headers(headers: httpx.Headers) -> dict[str, str]:
+    """The response headers checks and reports read; nothing that can carry a credential."""
+    return {k: v for k, v in headers.items()
+            if k in _KEPT_HEADERS or k.startswith(_KEPT_HEADER_PREFIXES)}
+
+
+def safe_url(url: httpx.URL) -> str:
+    """Scheme, host, path, and only query parameters known to carry no secret."""
+    base = f"{url.scheme}://{url.netloc.decode('ascii')}{url.path}"
+    if not url.query:
+        return base
+    params = [(k, v if k in _SAFE_QUERY else "<redacted>") for k, v in url.params.multi_items()]
+    return base + "?" + "&".join(f"{k}={v}" for k, v in params)
+
+
+class Instrumented:
+    """Wraps one pooled ``httpx.AsyncClient`` for a target."""
+
+    def __init__(self, http: httpx.AsyncClient, retry: RetryPolicy, budget: Budget | None) -> None:
+        self.http = http
+        self.retry = retry
+        self.budget = budget
+
+    async def request(
+        self,
+        phase: str,
+        method: str,
+        url: str,
+        *,
+        obs: Observation | None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        billable: bool = False,
+        timeout: httpx.Timeout | float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> tuple[httpx.Response, bytes]:
+        """Send with retries; return the final response and its body (any status).
+
+        Raises :class:`VendorTimeout` or :class:`VendorError` when no response ever arrived.
+        """
+        policy = retry or self.retry
+        if billable and self.budget is not None:
+            self.budget.spend()
+        request = self.http.build_request(
+            method, url, content=content, headers=headers, params=params,
+            timeout=timeout if timeout is not None else self.http.timeout,
+        )
+        bytes_up = len(content) if content else 0
+        attempt = 0
+        while True:
+            attempt += 1
+            exchange = Exchange(phase=phase, method=method, url=safe_url(request.url), attempt=attempt,
+                                sent_ns=time.monotonic_ns(), bytes_up=bytes_up)
+            if obs is not None:
+                obs.exchanges.append(exchange)
+            try:
+                response = await self.http.send(request, stream=True)
+                exchange.headers_ns = time.monotonic_ns()
+                try:
+                    body = await response.aread()
+                finally:
+                    await response.aclose()
+            except httpx.HTTPError as error:
+                exchange.done_ns = time.monotonic_ns()
+                exchange.error = type(error).__name__
+                if attempt < policy.max_attempts and policy.should_retry_error(error, request):
+                    exchange.retry_delay_s = policy.delay(attempt)
+                    await asyncio.sleep(exchange.retry_delay_s)
+                    continue
+                if isinstance(error, httpx.TimeoutException):
+                    raise VendorTimeout(f"{phase} timed out ({type(error).__name__})") from None
+                raise VendorError(f"{phase} failed: {type(error).__name__}: {error}") from None
+            exchange.done_ns = time.monotonic_ns()
+            exchange.status = response.status_code
+            exchange.bytes_down = len(body)
+            exchange.request_id = response.headers.get("x-fal-request-id")
+            exchange.headers = kept_headers(response.headers)
+            if attempt < policy.max_attempts and response.status_code >= 400 \
+                    and policy.should_retry_response(response, body):
+                exchange.retry_delay_s = policy.delay(attempt)
+                await asyncio.sleep(exchange.retry_delay_s)
+                continue
+            return response, body
+
+
+def parse_json(body: bytes, phase: str, response: httpx.Response) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise VendorError(
+            f"{phase}: response is not JSON ({body[:60]!r})",
+            status=response.status_code,
+            request_id=response.headers.get("x-fal-request-id"),
+        ) from None
+
+
+def raise_for_status(phase: str, response: httpx.Response, body: bytes) -> None:
+    """Turn an HTTP error answer into the harness's typed error."""
+    status = response.status_code
+    if status < 400:
+        return
+    request_id = response.headers.get("x-fal-request-id")
+    detail: Any = None
+    error_type = response.headers.get("x-fal-error-type")
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        parsed = None
+    if isinstance(parsed, dict):
+        detail = parsed.get("detail")
+        error_type = parsed.get("error_type") or error_type
+    if status == 422 and isinstance(detail, list):
+        fields = [".".join(str(p) for p in item.get("loc", [])[1:]) for item in detail if isinstance(item, dict)]
+        msgs = "; ".join(f"{f}: {item.get('msg')}" for f, item in zip(fields, detail, strict=False))
+        raise VendorValidationError(f"{phase} rejected the input ({msgs})", fields=fields, request_id=request_id)
+    text = detail if isinstance(detail, str) else (body[:120].decode("utf-8", "replace").strip() or "no body")
+    raise VendorError(f"{phase} failed: {text}", status=status, error_type=error_type, request_id=request_id)
