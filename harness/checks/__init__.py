@@ -1,0 +1,28 @@
+"""Checks: registered functions with stable ids that judge one observation against its contract."""
+
+from harness.checks import _output, _protocol  # noqa: F401  (registers the built-in checks)
+from harness.checks._registry import (
+    CHECKS,
+    CheckContext,
+    CheckResult,
+    CheckSpec,
+    Expectation,
+    NotApplicable,
+    assert_checks,
+    check,
+    reproduction,
+    run_checks,
+)
+
+__all__ = [
+    "CHECKS",
+    "CheckContext",
+    "CheckResult",
+    "CheckSpec",
+    "Expectation",
+    "NotApplicable",
+    "assert_checks",
+    "check",
+    "reproduction",
+    "run_checks",
+]

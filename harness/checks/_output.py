@@ -1,0 +1,192 @@
+"""Checks on outputs: the schema, the semantics the contract declares, and the truth of files."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from harness.checks._registry import CheckContext, NotApplicable, check
+from harness.client._observations import Download
+from harness.contracts._semantics import MEDIA_TYPES, expected_count, expected_format, expected_size
+from harness.contracts._validate import validate_output
+
+
+def _images(ctx: CheckContext) -> list[dict[str, Any]]:
+    ctx.need_success()
+    sem = ctx.contract.semantics.images
+    if sem is None:
+        raise NotApplicable("the contract declares no images")
+    value = ctx.output.get(sem.field)
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, dict)]
+    raise NotApplicable(f"output has no {sem.field}")
+
+
+@check("output.schema")
+def output_schema(ctx: CheckContext) -> Iterator[str]:
+    """The output satisfies the contract's output schema."""
+    ctx.need_success()
+    for v in validate_output(ctx.contract, ctx.output):
+        yield f"{v.path}: {v.message} [{v.rule}]"
+
+
+@check("output.seed-echoed")
+def output_seed_echoed(ctx: CheckContext) -> Iterator[str]:
+    """A seed given in the input comes back in the output."""
+    ctx.need_success()
+    name = ctx.contract.semantics.seed
+    if name is None or name not in ctx.sent:
+        raise NotApplicable("no seed was given")
+    if ctx.output.get(name) != ctx.sent[name]:
+        yield f"{name} sent {ctx.sent[name]!r}, output says {ctx.output.get(name)!r}"
+
+
+@check("output.image-count")
+def output_image_count(ctx: CheckContext) -> Iterator[str]:
+    """The number of images equals the count the input asked for (its default when omitted)."""
+    images = _images(ctx)
+    wanted = expected_count(ctx.contract, ctx.effective)
+    if wanted is None:
+        raise NotApplicable("the input does not decide the count")
+    if len(images) != wanted:
+        yield f"{len(images)} image(s) returned, {wanted} asked for"
+
+
+@check("output.image-size")
+def output_image_size(ctx: CheckContext) -> Iterator[str]:
+    """Each image's width and height match the requested size (preset or custom)."""
+    images = _images(ctx)
+    wanted = expected_size(ctx.contract, ctx.effective)
+    if wanted is None:
+        raise NotApplicable("the input does not decide the size")
+    for i, img in enumerate(images):
+        got = (img.get("width"), img.get("height"))
+        if got != wanted:
+            yield f"image {i} is {got[0]}x{got[1]}, {wanted[0]}x{wanted[1]} asked for"
+
+
+@check("output.content-type")
+def output_content_type(ctx: CheckContext) -> Iterator[str]:
+    """Each image's content_type matches the requested format."""
+    images = _images(ctx)
+    fmt = expected_format(ctx.contract, ctx.effective)
+    if fmt is None:
+        raise NotApplicable("the input does not decide the format")
+    wanted = MEDIA_TYPES.get(fmt, f"image/{fmt}")
+    for i, img in enumerate(images):
+        if img.get("content_type") != wanted:
+            yield f"image {i} has content_type {img.get('content_type')!r}, {wanted!r} asked for"
+
+
+@check("output.defaults-applied")
+def output_defaults_applied(ctx: CheckContext) -> Iterator[str]:
+    """When count, size or format is omitted, the output follows the contract's default."""
+    images = _images(ctx)
+    sem = ctx.contract.semantics.images
+    assert sem is not None
+    omitted = [f for f in (sem.count, sem.size, sem.format)
+               if f is not None and f not in ctx.sent and ctx.contract.input.field(f).has_default]
+    if not omitted:
+        raise NotApplicable("no defaulted field decides the output")
+    effective = ctx.effective
+    if sem.count in omitted and len(images) != expected_count(ctx.contract, effective):
+        yield f"{sem.count} omitted: default {effective[sem.count]!r} not applied ({len(images)} images)"
+    if sem.size in omitted and (size := expected_size(ctx.contract, effective)) is not None:
+        for i, img in enumerate(images):
+            if (img.get("width"), img.get("height")) != size:
+                yield f"{sem.size} omitted: default {effective[sem.size]!r} not applied to image {i}"
+    if sem.format in omitted and (fmt := expected_format(ctx.contract, effective)) is not None:
+        wanted = MEDIA_TYPES.get(fmt, f"image/{fmt}")
+        for i, img in enumerate(images):
+            if img.get("content_type") != wanted:
+                yield f"{sem.format} omitted: default {fmt!r} not applied to image {i}"
+
+
+@check("output.nsfw-flags")
+def output_nsfw_flags(ctx: CheckContext) -> Iterator[str]:
+    """has_nsfw_concepts has exactly one boolean per image."""
+    images = _images(ctx)
+    name = ctx.contract.semantics.nsfw_flags
+    if name is None or name not in ctx.output:
+        raise NotApplicable("no NSFW flags in this output")
+    flags = ctx.output[name]
+    if not isinstance(flags, list) or len(flags) != len(images):
+        yield f"{name} has {len(flags) if isinstance(flags, list) else flags!r} entries for {len(images)} images"
+
+
+@check("output.echo")
+def output_echo(ctx: CheckContext) -> Iterator[str]:
+    """Output fields that repeat an input field (such as prompt) repeat it exactly."""
+    ctx.need_success()
+    pairs = {o: i for o, i in ctx.contract.semantics.echo.items() if i in ctx.sent}
+    if not pairs:
+        raise NotApplicable("nothing to echo")
+    for out_name, in_name in pairs.items():
+        if ctx.output.get(out_name) != ctx.sent[in_name]:
+            yield f"{out_name} is {ctx.output.get(out_name)!r}, input {in_name} was {ctx.sent[in_name]!r}"
+
+
+@check("output.file-size")
+def output_file_size(ctx: CheckContext) -> Iterator[str]:
+    """Each image's file_size equals the bytes actually downloaded from its URL."""
+    images = _images(ctx)
+    judged = False
+    for i, img in enumerate(images):
+        d = _download_for(ctx, img)
+        if d is None or "file_size" not in img:
+            continue
+        judged = True
+        if d.status is not None and d.status != 200:
+            yield f"image {i} download answered HTTP {d.status}"
+        elif img["file_size"] != d.size:
+            yield f"image {i} declares file_size {img['file_size']}, {d.size} bytes were downloaded"
+    if not judged:
+        raise NotApplicable("no downloaded image declares file_size")
+
+
+@check("output.image-truthful")
+def output_image_truthful(ctx: CheckContext) -> Iterator[str]:
+    """Downloaded bytes decode as an image of the declared format, width and height."""
+    images = _images(ctx)
+    judged = False
+    for i, img in enumerate(images):
+        d = _download_for(ctx, img)
+        if d is None or d.data is None or (d.status is not None and d.status != 200):
+            continue
+        judged = True
+        try:
+            with Image.open(io.BytesIO(d.data)) as decoded:
+                real_format = (decoded.format or "").lower()
+                real_size = decoded.size
+        except (UnidentifiedImageError, OSError) as exc:
+            yield f"image {i} does not decode: {exc}"
+            continue
+        declared = img.get("content_type")
+        if declared and MEDIA_TYPES.get(real_format) != declared:
+            yield f"image {i} declares {declared} but its bytes are {real_format or 'unknown'}"
+        declared_size = (img.get("width"), img.get("height"))
+        if None not in declared_size and declared_size != real_size:
+            yield (f"image {i} declares {declared_size[0]}x{declared_size[1]}"
+                   f" but decodes as {real_size[0]}x{real_size[1]}")
+    if not judged:
+        raise NotApplicable("no image was downloaded")
+
+
+def _download_for(ctx: CheckContext, img: dict[str, Any]) -> Download | None:
+    """The download of an image's URL. Recorded URLs keep no query (it may hold a signed token)
+    and data URIs keep only their header, so match on what survives."""
+    url = img.get("url")
+    if not isinstance(url, str):
+        return None
+    for d in ctx.obs.downloads:
+        if url.startswith("data:"):
+            if url.partition(",")[0] + ",..." == d.url:
+                return d
+        elif d.url.split("?")[0] == url.split("?")[0]:
+            return d
+    return None

@@ -1,0 +1,156 @@
+"""Checks on the queue protocol itself: submit answers, status sequences, status codes, 422s."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import pairwise
+
+from harness.checks._registry import CheckContext, NotApplicable, check
+from harness.client._client import SUBMIT_KEYS
+
+_ORDER = {"IN_QUEUE": 0, "IN_PROGRESS": 1, "COMPLETED": 2}
+
+
+@check("submit.response-shape")
+def submit_response_shape(ctx: CheckContext) -> Iterator[str]:
+    """The submit answer carries request_id, response_url, status_url and cancel_url, status IN_QUEUE."""
+    body = ctx.obs.submit_response
+    if body is None:
+        raise NotApplicable("nothing was submitted to the queue")
+    for key in SUBMIT_KEYS:
+        if not isinstance(body.get(key), str) or not body.get(key):
+            yield f"submit response has no {key}"
+    if body.get("status") != "IN_QUEUE":
+        yield f"submit response status is {body.get('status')!r}, expected 'IN_QUEUE'"
+
+
+@check("submit.urls-use-app-root", severity="warning")
+def submit_urls_use_app_root(ctx: CheckContext) -> Iterator[str]:
+    """Status, response and cancel URLs live under the app root, as fal returns them."""
+    body = ctx.obs.submit_response
+    if body is None:
+        raise NotApplicable("nothing was submitted to the queue")
+    root = f"/{ctx.contract.app_root}/requests/"
+    for key in ("response_url", "status_url", "cancel_url"):
+        url = body.get(key)
+        if isinstance(url, str) and root not in url:
+            yield f"{key} {url!r} is not under {root}"
+
+
+@check("status.sequence")
+def status_sequence(ctx: CheckContext) -> Iterator[str]:
+    """Statuses never go back (IN_QUEUE, IN_PROGRESS, COMPLETED) and COMPLETED comes last."""
+    statuses = [s.status for s in ctx.obs.statuses]
+    if not statuses:
+        raise NotApplicable("no status was observed")
+    unknown = sorted({s for s in statuses if s not in _ORDER})
+    if unknown:
+        yield f"unknown status value(s): {', '.join(unknown)} (expected IN_QUEUE, IN_PROGRESS, COMPLETED)"
+    ranks = [_ORDER[s] for s in statuses if s in _ORDER]
+    for before, after in pairwise(ranks):
+        if after < before:
+            yield f"status went back: {' -> '.join(statuses)}"
+            break
+    if "COMPLETED" in statuses and statuses[-1] != "COMPLETED":
+        yield f"status after COMPLETED: {' -> '.join(statuses)}"
+    if ctx.obs.result_status is not None and "COMPLETED" not in statuses:
+        yield "a result was fetched but COMPLETED was never seen"
+
+
+@check("status.queue-position")
+def status_queue_position(ctx: CheckContext) -> Iterator[str]:
+    """queue_position is present while IN_QUEUE and never increases."""
+    queued = [s for s in ctx.obs.statuses if s.status == "IN_QUEUE"]
+    if not queued:
+        raise NotApplicable("never seen in the queue")
+    positions = [s.queue_position for s in queued]
+    if any(p is None for p in positions):
+        yield "IN_QUEUE status without queue_position"
+    known = [p for p in positions if p is not None]
+    for before, after in pairwise(known):
+        if after > before:
+            yield f"queue_position increased: {' -> '.join(map(str, known))}"
+            break
+    if any(p < 0 for p in known):
+        yield f"negative queue_position: {min(known)}"
+
+
+@check("status.http-codes")
+def status_http_codes(ctx: CheckContext) -> Iterator[str]:
+    """Polled status answers 202 while queued or running and 200 when completed."""
+    polled = [s for s in ctx.obs.statuses if s.via == "poll" and s.http_status is not None]
+    if not polled:
+        raise NotApplicable("no status was polled")
+    for s in polled:
+        expected = 200 if s.status == "COMPLETED" else 202
+        if s.http_status != expected:
+            yield f"status {s.status} answered HTTP {s.http_status}, expected {expected}"
+
+
+@check("result.available")
+def result_available(ctx: CheckContext) -> Iterator[str]:
+    """A run that completed without error has its result: HTTP 200 and a JSON object."""
+    if ctx.expect.status != 200 or ctx.obs.result_status is None:
+        raise NotApplicable("no result was fetched for a valid input")
+    if ctx.obs.error is not None and ctx.obs.error.kind == "model":
+        raise NotApplicable("the model failed; run.completed-without-error reports it")
+    if ctx.obs.result_status != 200:
+        yield f"result answered HTTP {ctx.obs.result_status}"
+    elif not isinstance(ctx.obs.output, dict):
+        yield f"result is not a JSON object: {type(ctx.obs.output).__name__}"
+
+
+@check("run.completed-without-error")
+def run_completed_without_error(ctx: CheckContext) -> Iterator[str]:
+    """The request finished without a failure (a COMPLETED run with ``error`` is a vendor failure)."""
+    if ctx.expect.status != 200:
+        raise NotApplicable("the input was meant to be rejected")
+    error = ctx.obs.error
+    if error is None:
+        return
+    if error.kind == "model":
+        yield f"vendor failure: the run COMPLETED with error_type={error.error_type!r}: {error.message}"
+    elif error.kind == "validation":
+        yield f"a valid input was rejected with 422: {', '.join(error.fields) or error.message}"
+    else:
+        yield f"{error.kind} error: {error.message}"
+
+
+@check("response.request-id", severity="warning")
+def response_request_id(ctx: CheckContext) -> Iterator[str]:
+    """Successful answers from the queue API carry x-fal-request-id."""
+    relevant = [e for e in ctx.obs.exchanges
+                if e.phase in ("submit", "status", "result", "run") and e.status is not None and e.status < 400]
+    if not relevant:
+        raise NotApplicable("no successful queue answer")
+    missing = sorted({e.phase for e in relevant if not e.request_id})
+    if missing:
+        yield f"no x-fal-request-id on {', '.join(missing)} answers"
+
+
+@check("validation.rejected")
+def validation_rejected(ctx: CheckContext) -> Iterator[str]:
+    """An invalid input is answered 422, naming the broken field."""
+    if ctx.expect.status != 422:
+        raise NotApplicable("the input was valid")
+    error = ctx.obs.error
+    if error is None or error.kind != "validation":
+        got = f"{error.kind} error: {error.message}" if error else "it was accepted"
+        yield f"expected 422 for an invalid input, but {got}"
+        return
+    loc = ctx.expect.invalid_loc
+    if loc is not None:
+        wanted = ".".join(str(p) for p in loc)
+        if not any(f == wanted or f.startswith(wanted + ".") or wanted.startswith(f + ".") for f in error.fields):
+            yield f"422 names {error.fields}, not the broken field {wanted}"
+
+
+@check("validation.billable-units", severity="warning")
+def validation_billable_units(ctx: CheckContext) -> Iterator[str]:
+    """A 422 is free: it carries x-fal-billable-units: 0."""
+    rejected = [e for e in ctx.obs.exchanges if e.status == 422]
+    if not rejected:
+        raise NotApplicable("no 422")
+    for e in rejected:
+        if e.headers.get("x-fal-billable-units") != "0":
+            yield f"422 on {e.phase} has x-fal-billable-units={e.headers.get('x-fal-billable-units')!r}"

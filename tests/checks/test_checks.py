@@ -1,0 +1,232 @@
+"""Each registered check passes a correct observation and fails the mutation it exists to catch."""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections.abc import Callable
+
+import pytest
+from PIL import Image
+
+from harness import ContractViolation
+from harness.checks import CHECKS, Expectation, assert_checks, reproduction, run_checks
+from harness.client import Download, ErrorInfo, Exchange, Observation, StatusSeen
+from harness.contracts import Contract, load_contracts
+
+CONTRACTS = load_contracts("contracts")
+FLUX = CONTRACTS["fal-ai/flux-pro"]
+ROOT = "http://127.0.0.1:9/fal-ai/flux-pro/requests/r1"
+
+
+def jpeg(width: int, height: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (10, 20, 30)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def good() -> Observation:
+    """A correct flux-pro run: two 640x480 JPEGs, seed echoed, polled then streamed statuses."""
+    data = [jpeg(640, 480), jpeg(640, 480)]
+    images = [{"url": f"http://127.0.0.1:9/files/{i}.jpeg", "content_type": "image/jpeg", "file_name": f"{i}.jpeg",
+               "file_size": len(d), "width": 640, "height": 480} for i, d in enumerate(data)]
+    ex = [Exchange("submit", "POST", "x", 1, 1, 2, 3, 200, request_id="r1"),
+          Exchange("status", "GET", "x", 1, 4, 5, 6, 202, request_id="r1"),
+          Exchange("result", "GET", "x", 1, 10, 11, 12, 200, request_id="r1")]
+    return Observation(
+        endpoint="fal-ai/flux-pro", target="test", scenario="custom-size", detection="poll",
+        input={"prompt": "a lighthouse", "image_size": {"width": 640, "height": 480}, "num_images": 2, "seed": 1234},
+        request_id="r1", submit_sent_ns=1, submit_ack_ns=3,
+        submit_response={"status": "IN_QUEUE", "request_id": "r1", "response_url": ROOT,
+                         "status_url": ROOT + "/status", "cancel_url": ROOT + "/cancel", "queue_position": 0},
+        statuses=[StatusSeen("IN_QUEUE", 5, "poll", 1, 202), StatusSeen("IN_QUEUE", 6, "poll", 0, 202),
+                  StatusSeen("IN_PROGRESS", 7, "poll", None, 202), StatusSeen("COMPLETED", 9, "poll", None, 200)],
+        result_received_ns=12, result_status=200,
+        output={"images": images, "timings": {"inference": 0.1}, "seed": 1234,
+                "has_nsfw_concepts": [False, False], "prompt": "a lighthouse"},
+        downloads=[Download(img["url"], 13, 14, 200, len(d), "image/jpeg", d) for img, d in zip(images, data,
+                                                                                                  strict=True)],
+        exchanges=ex,
+    )
+
+
+def failed(obs: Observation, contract: Contract = FLUX, expect: Expectation | None = None) -> set[str]:
+    return {r.check for r in run_checks(obs, contract, expect=expect) if r.failed}
+
+
+def test_a_correct_run_passes_every_check() -> None:
+    results = run_checks(good(), FLUX)
+    assert [r.check for r in results if r.failed] == []
+    # Most checks have something to judge here; the rest are the 422 and default-specific ones.
+    skipped = {r.check for r in results if r.outcome == "skipped"}
+    assert skipped == {"validation.rejected", "validation.billable-units", "output.content-type",
+                       "output.defaults-applied"}
+
+
+def _set(path: str, value: object) -> Callable[[Observation], None]:
+    def mutate(obs: Observation) -> None:
+        target = obs.output
+        *parents, last = path.split(".")
+        for p in parents:
+            target = target[int(p)] if p.isdigit() else target[p]
+        if value is KeyError:
+            del target[int(last) if last.isdigit() else last]
+        else:
+            target[int(last) if last.isdigit() else last] = value
+    return mutate
+
+
+def _obs(**changes: object) -> Callable[[Observation], None]:
+    def mutate(obs: Observation) -> None:
+        for k, v in changes.items():
+            setattr(obs, k, v)
+    return mutate
+
+
+def _drop_submit_key(obs: Observation) -> None:
+    assert obs.submit_response is not None
+    del obs.submit_response["cancel_url"]
+
+
+def _foreign_urls(obs: Observation) -> None:
+    assert obs.submit_response is not None
+    obs.submit_response["status_url"] = "http://127.0.0.1:9/other/app/requests/r1/status"
+
+
+def _go_back(obs: Observation) -> None:
+    obs.statuses.append(StatusSeen("IN_QUEUE", 10, "poll", 0, 202))
+
+
+def _position_up(obs: Observation) -> None:
+    obs.statuses[1].queue_position = 3
+
+
+def _poll_200_while_queued(obs: Observation) -> None:
+    obs.statuses[0].http_status = 200
+
+
+def _no_request_id(obs: Observation) -> None:
+    for e in obs.exchanges:
+        e.request_id = None
+
+
+def _lie_about_bytes(obs: Observation) -> None:
+    obs.output["images"][0]["file_size"] += 1
+
+
+def _png_bytes(obs: Observation) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480)).save(buf, format="PNG")
+    d = obs.downloads[0]
+    d.data, d.size = buf.getvalue(), len(buf.getvalue())
+    obs.output["images"][0]["file_size"] = d.size
+
+
+def _truthful_wrong_size(obs: Observation) -> None:
+    data = jpeg(512, 480)
+    d = obs.downloads[0]
+    d.data, d.size = data, len(data)
+    obs.output["images"][0].update(width=512, file_size=len(data))
+
+
+def _model_failure(obs: Observation) -> None:
+    obs.error = ErrorInfo("model", "Runner disconnected", status=500, error_type="runner_disconnected")
+
+
+MUTATIONS: dict[str, Callable[[Observation], None]] = {
+    "submit.response-shape": _drop_submit_key,
+    "submit.urls-use-app-root": _foreign_urls,
+    "status.sequence": _go_back,
+    "status.queue-position": _position_up,
+    "status.http-codes": _poll_200_while_queued,
+    "result.available": _obs(result_status=202),
+    "run.completed-without-error": _model_failure,
+    "response.request-id": _no_request_id,
+    "output.schema": _set("timings", "fast"),
+    "output.seed-echoed": _set("seed", 99),
+    "output.image-count": _set("images.1", KeyError),
+    "output.image-size": _truthful_wrong_size,
+    "output.nsfw-flags": _set("has_nsfw_concepts", [False]),
+    "output.echo": _set("prompt", "something else"),
+    "output.file-size": _lie_about_bytes,
+    "output.image-truthful": _png_bytes,
+}
+
+
+@pytest.mark.parametrize("check_id", sorted(MUTATIONS))
+def test_check_catches_its_mutation(check_id: str) -> None:
+    obs = good()
+    MUTATIONS[check_id](obs)
+    found = failed(obs)
+    assert check_id in found
+    # image-count also breaks has_nsfw_concepts' one-per-image; everything else is caught alone.
+    extra = found - {check_id}
+    assert extra <= ({"output.nsfw-flags"} if check_id == "output.image-count" else set()), extra
+
+
+def test_content_type_and_defaults_are_judged_where_the_input_decides() -> None:
+    sd = CONTRACTS["fal-ai/sd-loras"]
+    data = [Image.new("RGB", (1024, 1024))]
+    buf = io.BytesIO()
+    data[0].save(buf, format="PNG")
+    png = buf.getvalue()
+    obs = Observation(
+        endpoint="fal-ai/sd-loras", target="test", input={"model_name": "m", "prompt": "p"},
+        request_id="r2", result_status=200,
+        output={"images": [{"url": "http://x/a.png", "content_type": "image/png", "width": 1024, "height": 1024,
+                            "file_size": len(png)}], "seed": 5},
+        downloads=[Download("http://x/a.png", 1, 2, 200, len(png), "image/png", png)],
+    )
+    assert failed(obs, sd) == set()
+    results = {r.check: r.outcome for r in run_checks(obs, sd)}
+    assert results["output.defaults-applied"] == "passed"
+    assert results["output.content-type"] == "passed"
+
+    wrong = copy.deepcopy(obs)
+    wrong.output["images"][0]["content_type"] = "image/jpeg"  # png is sd-loras' default format
+    assert {"output.content-type", "output.defaults-applied", "output.image-truthful"} <= failed(wrong, sd)
+
+
+def test_validation_checks_judge_invalid_inputs() -> None:
+    obs = Observation(endpoint="fal-ai/flux-pro", target="test", input={"prompt": "x", "num_images": 9},
+                      exchanges=[Exchange("submit", "POST", "x", 1, 1, 2, 3, 422,
+                                          headers={"x-fal-billable-units": "0"})],
+                      error=ErrorInfo("validation", "rejected", status=422, fields=["num_images"]))
+    expect = Expectation(status=422, invalid_loc=("num_images",), rule="maximum")
+    assert failed(obs, expect=expect) == set()
+
+    named_wrong = copy.deepcopy(obs)
+    assert named_wrong.error is not None
+    named_wrong.error.fields = ["prompt"]
+    assert failed(named_wrong, expect=expect) == {"validation.rejected"}
+
+    accepted = copy.deepcopy(obs)
+    accepted.error = None
+    assert "validation.rejected" in failed(accepted, expect=expect)
+
+    charged = copy.deepcopy(obs)
+    charged.exchanges[0].headers["x-fal-billable-units"] = "1"
+    assert failed(charged, expect=expect) == {"validation.billable-units"}
+
+
+def test_every_registered_check_has_a_test() -> None:
+    covered = set(MUTATIONS) | {"output.content-type", "output.defaults-applied", "validation.rejected",
+                                "validation.billable-units"}
+    assert covered == set(CHECKS)
+
+
+def test_failure_message_names_check_endpoint_request_and_reproduction() -> None:
+    obs = good()
+    obs.output["seed"] = 7
+    with pytest.raises(ContractViolation) as raised:
+        assert_checks(run_checks(obs, FLUX), obs, target_url="http://127.0.0.1:9")
+    text = str(raised.value)
+    assert raised.value.check == "output.seed-echoed"
+    assert "fal-ai/flux-pro" in text and "request r1" in text
+    assert "curl -sS -X POST http://127.0.0.1:9/fal-ai/flux-pro" in text
+    assert '"Authorization: Key $FAL_KEY"' in text
+
+
+def test_reproduction_never_holds_a_key() -> None:
+    command = reproduction(good())
+    assert "$FAL_KEY" in command and "Key k" not in command
