@@ -13,6 +13,7 @@ from harness.contracts._model import (
     Scenario,
     Semantics,
 )
+from harness.contracts._openapi import export_openapi, import_openapi, load_openapi
 from harness.contracts._registry import contracts_dir, get_contract, load_contracts
 from harness.contracts._schema import input_schema, output_schema
 from harness.contracts._types import ListOf, Ref, Scalar, TypeExpr, Union, parse_type
@@ -39,10 +40,13 @@ __all__ = [
     "contract_to_data",
     "contracts_dir",
     "dump_contract",
+    "export_openapi",
     "get_contract",
+    "import_openapi",
     "input_schema",
     "load_contract",
     "load_contracts",
+    "load_openapi",
     "output_schema",
     "parse_contract",
     "parse_type",

@@ -1,0 +1,1022 @@
+"""The OpenAPI round trip: a contract as fal's per-endpoint queue OpenAPI document, and back.
+
+Export says in OpenAPI what it can and keeps the rest in ``x-fal-harness-*`` keys; import also
+reads fal's own documents and those FastAPI writes from pydantic v1 and v2 models.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from harness._errors import ConfigError, DataFileError
+from harness.contracts._loader import contract_to_data, parse_contract
+from harness.contracts._model import FORMAT_VERSION, Contract, FieldSpec, ObjectSpec, app_root_of
+from harness.contracts._types import SCALARS, ListOf, Ref, Scalar, TypeExpr, Union
+
+__all__ = ["export_openapi", "import_openapi", "load_openapi"]
+
+OPENAPI_VERSION = "3.0.4"
+QUEUE_SERVER = "https://queue.fal.run"
+X = "x-fal-harness-"
+"""Prefix of every extension key this module writes."""
+
+_SCHEMAS = "#/components/schemas/"
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: contract-file sections kept verbatim as document-level extensions
+_DOCUMENT_EXTENSIONS = {
+    "format_version": X + "format-version",
+    "contract_version": X + "contract-version",
+    "title": X + "title",
+    "description": X + "description",
+    "app_root": X + "app-root",
+    "provenance": X + "provenance",
+    "semantics": X + "semantics",
+    "examples": X + "examples",
+    "scenarios": X + "scenarios",
+}
+
+#: contract-file field keys kept as property-level extensions
+_FIELD_EXTENSIONS = {"enum_name": X + "enum-name", "file": X + "file", "inferred": X + "inferred",
+                     "sources": X + "sources"}
+
+_BOUND_KEYS = {
+    "minimum": "minimum", "maximum": "maximum",
+    "exclusive_minimum": "exclusiveMinimum", "exclusive_maximum": "exclusiveMaximum",
+    "min_length": "minLength", "max_length": "maxLength",
+    "min_items": "minItems", "max_items": "maxItems",
+}
+_BOUND_KINDS = {
+    "minimum": {"integer", "float"}, "maximum": {"integer", "float"},
+    "exclusive_minimum": {"integer", "float"}, "exclusive_maximum": {"integer", "float"},
+    "min_length": {"string"}, "max_length": {"string"},
+    "min_items": {"list"}, "max_items": {"list"},
+}
+
+
+# -- export ------------------------------------------------------------------------------------
+
+
+def export_openapi(contract: Contract) -> dict[str, Any]:
+    """The contract as fal's per-endpoint queue OpenAPI 3.0 document (plain JSON data).
+
+    ``import_openapi(export_openapi(c)) == c`` for every contract.
+    """
+    c = contract
+    names = ["QueueStatus", c.input.name, c.output.name, *c.types]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"{c.endpoint}: cannot export to OpenAPI: the schema name {repeated[0]!r} is "
+                          "used twice (QueueStatus, the input, the output and the types share one namespace)")
+    schemas: dict[str, Any] = {"QueueStatus": _queue_status()}
+    schemas[c.input.name] = _object_out(c.input, _example_values(c, "input"))
+    schemas[c.output.name] = _object_out(c.output, _example_values(c, "output"))
+    for name, spec in c.types.items():
+        schemas[name] = _object_out(spec, {})
+    doc: dict[str, Any] = {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": f"Queue OpenAPI for {c.endpoint}",
+            "version": "1.0.0",
+            "description": c.description if c.description is not None else f"The queue API of {c.endpoint}.",
+            "x-fal-metadata": {"endpointId": c.endpoint},
+        },
+        "servers": [{"url": QUEUE_SERVER}],
+        "security": [{"apiKeyAuth": []}],
+        "components": {
+            "securitySchemes": {
+                "apiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Fal Key"},
+            },
+            "schemas": schemas,
+        },
+        "paths": _paths(c),
+    }
+    data = contract_to_data(c)
+    for key, extension in _DOCUMENT_EXTENSIONS.items():
+        if key in data:
+            doc[extension] = data[key]
+    unreferenced = [name for name in c.types if name not in _reachable(c)]
+    if unreferenced:
+        doc[X + "unreferenced-types"] = unreferenced
+    # The contract's defaults, examples and scenarios are shared mutable data; the document is the caller's.
+    return copy.deepcopy(doc)
+
+
+def _queue_status() -> dict[str, Any]:
+    return {
+        "title": "QueueStatus",
+        "type": "object",
+        "properties": {
+            "status": {"title": "Status", "type": "string", "enum": ["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]},
+            "request_id": {"title": "Request Id", "type": "string", "description": "The request id."},
+            "response_url": {"title": "Response Url", "type": "string", "description": "Where the result is."},
+            "status_url": {"title": "Status Url", "type": "string", "description": "Where the status is."},
+            "cancel_url": {"title": "Cancel Url", "type": "string", "description": "Where to cancel."},
+            "logs": {"title": "Logs", "type": "object", "additionalProperties": True,
+                     "description": "The logs, when asked for."},
+            "metrics": {"title": "Metrics", "type": "object", "description": "Run metrics, e.g. inference_time."},
+            "queue_position": {"title": "Queue Position", "type": "integer",
+                               "description": "Requests ahead of this one while it is IN_QUEUE."},
+        },
+        "required": ["status", "request_id"],
+    }
+
+
+def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _paths(c: Contract) -> dict[str, Any]:
+    request = f"/{c.app_root}/requests/{{request_id}}"
+    request_id = {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"},
+                  "description": "Request ID"}
+    logs = {"name": "logs", "in": "query", "required": False, "schema": {"type": "number"},
+            "description": "Whether to include logs (`1`) in the response or not (`0`)."}
+    status = {"description": "The request status.", "content": _json_content({"$ref": _SCHEMAS + "QueueStatus"})}
+    cancelled = {
+        "description": "The request was cancelled.",
+        "content": _json_content({"type": "object", "properties": {"success": {
+            "type": "boolean", "description": "Whether the request was cancelled successfully."}}}),
+    }
+    result = {"description": "Result of the request.", "content": _json_content({"$ref": _SCHEMAS + c.output.name})}
+    return {
+        f"/{c.endpoint}": {"post": {
+            "requestBody": {"required": True, "content": _json_content({"$ref": _SCHEMAS + c.input.name})},
+            "responses": {"200": status},
+        }},
+        f"{request}/status": {"get": {"parameters": [request_id, logs], "responses": {"200": status}}},
+        f"{request}/cancel": {"put": {"parameters": [request_id], "responses": {"200": cancelled}}},
+        request: {"get": {"parameters": [request_id], "responses": {"200": result}}},
+    }
+
+
+def _example_values(c: Contract, side: str) -> dict[str, Any]:
+    """Each top-level field's value in the first page example that gives one (fal shows one per property)."""
+    values: dict[str, Any] = {}
+    for example in c.examples:
+        payload = example.input if side == "input" else example.output
+        for key, value in (payload or {}).items():
+            values.setdefault(key, value)
+    return values
+
+
+def _reachable(c: Contract) -> set[str]:
+    seen: set[str] = set()
+    todo = [c.input, c.output]
+    while todo:
+        spec = todo.pop()
+        refs = set().union(*(f.refs() for f in spec.fields))
+        if not isinstance(spec.additional, bool):
+            refs |= FieldSpec("", spec.additional).refs()
+        for name in refs - seen:
+            seen.add(name)
+            if name in c.types:
+                todo.append(c.types[name])
+    return seen
+
+
+def derived_title(name: str) -> str:
+    """The title fal and pydantic derive from a field name: ``num_images`` -> ``Num Images``."""
+    return name.title().replace("_", " ").strip()
+
+
+def _object_out(spec: ObjectSpec, examples: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"title": spec.title if spec.title is not None else spec.name, "type": "object"}
+    if spec.title is not None and spec.title == spec.name:
+        out[X + "explicit-title"] = True
+    if spec.description is not None:
+        out["description"] = spec.description
+    out["properties"] = {f.name: _field_out(f, examples) for f in spec.fields}
+    out["x-fal-order-properties"] = list(spec.field_names)
+    if spec.required:
+        out["required"] = list(spec.required)
+    if spec.additional is False:
+        out["additionalProperties"] = False
+    elif spec.additional is not True:
+        out["additionalProperties"] = _type_out(spec.additional)
+    return out
+
+
+def _field_out(f: FieldSpec, examples: Mapping[str, Any]) -> dict[str, Any]:
+    title = derived_title(f.name)
+    prop: dict[str, Any] = {"title": f.title if f.title is not None else title}
+    if f.title is not None and f.title == title:
+        prop[X + "explicit-title"] = True
+    if f.description is not None:
+        prop["description"] = f.description
+    options = f.type.options if isinstance(f.type, Union) else (f.type,)
+    branches = [_branch_out(o, f) for o in options]
+    if len(branches) > 1:
+        prop["anyOf"] = branches
+    elif "$ref" in branches[0]:
+        # OpenAPI 3.0 ignores keys beside a $ref, so the field's own keys need a wrapper.
+        prop["allOf"] = branches
+    else:
+        prop.update(branches[0])
+    if f.nullable:
+        prop["nullable"] = True
+    # OpenAPI 3.0 has one lower bound per schema; the looser of two goes to an extension.
+    if f.exclusive_minimum is not None and f.minimum is not None:
+        prop[X + "minimum"] = f.minimum
+    if f.exclusive_maximum is not None and f.maximum is not None:
+        prop[X + "maximum"] = f.maximum
+    if f.has_default:
+        prop["default"] = f.default
+    if f.name in examples:
+        prop["example"] = examples[f.name]
+    for key, extension in _FIELD_EXTENSIONS.items():
+        value = getattr(f, key)
+        if value is not None and value != {}:
+            prop[extension] = dict(value) if isinstance(value, Mapping) else value
+    return prop
+
+
+def _branch_out(t: TypeExpr, f: FieldSpec) -> dict[str, Any]:
+    """One option of the field's type, carrying the constraints that apply to it."""
+    out = _type_out(t)
+    if isinstance(t, Scalar):
+        if f.enum is not None and all(_fits(t.name, v) for v in f.enum):
+            out["enum"] = list(f.enum)
+        if t.name in ("integer", "float"):
+            # OpenAPI 3.0's form: exclusiveMinimum is a flag on minimum (3.1 and fal write a number).
+            for bound, exclusive, key in ((f.minimum, f.exclusive_minimum, "minimum"),
+                                          (f.maximum, f.exclusive_maximum, "maximum")):
+                if exclusive is not None:
+                    out[key] = exclusive
+                    out["exclusive" + key.capitalize()] = True
+                elif bound is not None:
+                    out[key] = bound
+        if t.name == "string":
+            _copy_bounds(out, f, ("min_length", "max_length"))
+    elif isinstance(t, ListOf):
+        _copy_bounds(out, f, ("min_items", "max_items"))
+    return out
+
+
+def _copy_bounds(out: dict[str, Any], f: FieldSpec, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        value = getattr(f, key)
+        if value is not None:
+            out[_BOUND_KEYS[key]] = value
+
+
+def _type_out(t: TypeExpr) -> dict[str, Any]:
+    if isinstance(t, Scalar):
+        return {"type": SCALARS[t.name]}
+    if isinstance(t, Ref):
+        return {"$ref": _SCHEMAS + t.name}
+    if isinstance(t, ListOf):
+        return {"type": "array", "items": _type_out(t.item)}
+    return {"anyOf": [_type_out(o) for o in t.options]}
+
+
+def _fits(scalar: str, value: Any) -> bool:
+    if scalar == "string":
+        return isinstance(value, str)
+    if scalar == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return scalar == "float" or float(value).is_integer()
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+def load_openapi(file_or_url: str | Path) -> dict[str, Any]:
+    """Read an OpenAPI document, JSON or YAML, from a file or an http(s) URL."""
+    name = str(file_or_url)
+    if isinstance(file_or_url, str) and re.match(r"https?://", file_or_url, re.IGNORECASE):
+        text = _fetch(file_or_url)
+    else:
+        path = Path(file_or_url)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise DataFileError(path, "", "not UTF-8 text, so neither JSON nor YAML") from None
+        except OSError as exc:
+            raise DataFileError(path, "", f"cannot read file: {exc.strerror or exc}") from None
+    doc = _parse_text(text, name)
+    if not isinstance(doc, dict):
+        raise DataFileError(name, "", f"not an OpenAPI document: the top level is {_kind(doc)}, not a mapping")
+    return doc
+
+
+def _fetch(url: str) -> str:
+    try:
+        response = httpx.get(url, follow_redirects=True, timeout=30.0,
+                             headers={"Accept": "application/json, application/yaml;q=0.9, */*;q=0.1"})
+    except httpx.HTTPError as exc:
+        raise DataFileError(url, "", f"cannot fetch: {exc or type(exc).__name__}") from None
+    if response.status_code >= 400:
+        raise DataFileError(url, "", f"cannot fetch: HTTP {response.status_code}")
+    return response.text
+
+
+def _parse_text(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        json_error = exc
+    try:
+        return yaml.load(text, Loader=_SafeLoader)
+    except yaml.YAMLError as exc:
+        # Text that opens like JSON was meant as JSON; its own error points at the real mistake.
+        if text.lstrip()[:1] in ("{", "["):
+            where, problem = f"line {json_error.lineno} column {json_error.colno}", json_error.msg
+        else:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise DataFileError(name, where, f"neither JSON nor YAML: {problem}") from None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"
+
+
+# -- import ------------------------------------------------------------------------------------
+
+
+def import_openapi(document: Mapping[str, Any], *, endpoint: str | None = None,
+                   source: str = "<openapi>") -> Contract:
+    """Build a contract from an OpenAPI 3 document.
+
+    The input is the request body of ``POST /<endpoint>``; the output is the 200 response of
+    ``GET /<app root or endpoint>/requests/{request_id}`` (or, for an app's own document without
+    queue paths, the POST's 200 response). ``endpoint`` picks the POST path when there are
+    several; without it the id comes from ``info.x-fal-metadata.endpointId`` or the only POST
+    path. Anything the contract model cannot hold raises :class:`DataFileError` naming ``source``
+    and the place in the document.
+    """
+    return _Importer(document, source).build(endpoint)
+
+
+_ANNOTATIONS = frozenset({
+    "title", "description", "default", "example", "examples", "deprecated", "readOnly", "writeOnly",
+    "externalDocs", "xml", "format", "discriminator", "contentEncoding", "contentMediaType",
+    "$schema", "$id", "$comment", "$defs", "definitions",
+})
+_SCHEMA_KEYS = _ANNOTATIONS | {
+    "type", "nullable", "enum", "const", "$ref", "allOf", "anyOf", "oneOf", "items", "properties",
+    "required", "additionalProperties", "x-fal-order-properties", *_BOUND_KEYS.values(),
+}
+#: keywords that change nothing when they hold these values
+_HARMLESS = {"uniqueItems": (False,), "minProperties": (0,), "pattern": (None,)}
+
+#: contract-file key (at the end of a key path) to the document key that says the same
+_KEY_IN_DOCUMENT = {**{k: v for k, v in _BOUND_KEYS.items()}, **_FIELD_EXTENSIONS,
+                    "type": "", "fields": "properties", "additional": "additionalProperties"}
+
+
+@dataclass
+class _Shape:
+    """What one schema says about a field: its type options and the constraints on them."""
+
+    options: list[TypeExpr] = field(default_factory=list)
+    nullable: bool = False
+    enum: list[Any] | None = None
+    enum_name: str | None = None
+    bounds: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, option: TypeExpr) -> None:
+        if option not in self.options:
+            self.options.append(option)
+
+    def kinds(self) -> set[str]:
+        return {o.name if isinstance(o, Scalar) else "list" if isinstance(o, ListOf) else "ref"
+                for o in self.options}
+
+    def scalars(self) -> list[str]:
+        return [o.name for o in self.options if isinstance(o, Scalar)]
+
+    def type_expr(self) -> TypeExpr:
+        return self.options[0] if len(self.options) == 1 else Union(tuple(self.options))
+
+    @property
+    def plain(self) -> bool:
+        return self.enum is None and not self.bounds and not self.nullable
+
+
+@dataclass
+class _Pending:
+    name: str
+    schema: Mapping[str, Any]
+    where: str
+    keep_annotations: bool
+    raw_name: str | None
+
+
+class _Importer:
+    def __init__(self, document: Mapping[str, Any], source: str) -> None:
+        self.doc = document
+        self.source = source
+        self.own = isinstance(document, Mapping) and X + "format-version" in document
+        self.taken: set[str] = set(SCALARS)
+        self.pointer_names: dict[str, str] = {}
+        self.rank: dict[str, int] = {}
+        self.pending: list[_Pending] = []
+        self.queued: set[str] = set()
+        self.built: dict[str, dict[str, Any]] = {}
+        self.origins: dict[str, str] = {}
+        self.resolving: list[str] = []
+        # Names of the document's own schemas come first, so a synthesised name never takes one.
+        for container in (("components", "schemas"), ("definitions",), ("$defs",)):
+            node: Any = document
+            for part in container:
+                node = node.get(part) if isinstance(node, Mapping) else None
+            if isinstance(node, Mapping):
+                for raw in node:
+                    pointer = "#/" + "/".join((*container, _escape(str(raw))))
+                    self.pointer_names[pointer] = self.unique(_type_name(str(raw)))
+                    self.rank[self.pointer_names[pointer]] = len(self.rank)
+
+    def fail(self, where: str, problem: str) -> DataFileError:
+        return DataFileError(self.source, where, problem)
+
+    def unique(self, base: str) -> str:
+        name, n = base, 2
+        while name in self.taken:
+            name, n = f"{base}{n}", n + 1
+        self.taken.add(name)
+        return name
+
+    # -- the document ------------------------------------------------------------------------
+
+    def build(self, endpoint: str | None) -> Contract:
+        doc = self.doc
+        if not isinstance(doc, Mapping):
+            raise self.fail("", "not an OpenAPI document: expected a mapping")
+        if "swagger" in doc:
+            raise self.fail("swagger", "Swagger 2 documents are not supported; convert it to OpenAPI 3")
+        version = doc.get("openapi")
+        if not isinstance(version, str) or not version.startswith("3."):
+            raise self.fail("openapi", f"expected an OpenAPI 3 version such as '3.0.4', got {version!r}")
+        raw_info = doc.get("info")
+        info: Mapping[str, Any] = raw_info if isinstance(raw_info, Mapping) else {}
+        paths = self.mapping(doc.get("paths"), "paths")
+        endpoint, post_path, post = self.submit(paths, endpoint, info)
+        self.origins["endpoint"] = f"paths.{post_path}"
+        post_where = f"paths.{post_path}.post"
+        body = self.deref(self.mapping(post.get("requestBody"), f"{post_where}.requestBody",
+                                       "no requestBody: the input is the JSON body of the submit request"),
+                          f"{post_where}.requestBody")
+        in_schema, in_where = self.json_schema(body[0], body[1])
+        prefix, out_schema, out_where = self.result(paths, endpoint, post, post_where)
+
+        data: dict[str, Any] = {"format_version": FORMAT_VERSION, "endpoint": endpoint, "contract_version": 1}
+        if self.own:
+            for key, extension in _DOCUMENT_EXTENSIONS.items():
+                if extension in doc:
+                    data[key] = doc[extension]
+                    self.origins[key] = extension
+        else:
+            title = info.get("title")
+            if isinstance(title, str) and not title.startswith("Queue OpenAPI for "):
+                data["title"], self.origins["title"] = title, "info.title"
+            if isinstance(info.get("description"), str):
+                data["description"], self.origins["description"] = info["description"], "info.description"
+            data["provenance"] = {"notes": [f"Imported from {self.source} (OpenAPI {version})."]}
+        if "app_root" not in data and prefix is not None and prefix not in (endpoint, app_root_of(endpoint)):
+            data["app_root"] = prefix
+            self.origins["app_root"] = "paths"
+
+        stem = _pascal(_endpoint_stem(endpoint))
+        data["input"] = self.root_object(in_schema, in_where, stem + "Input", "input")
+        data["output"] = self.root_object(out_schema, out_where, stem + "Output", "output")
+        extra = doc.get(X + "unreferenced-types", [])
+        for i, name in enumerate(self.sequence(extra, X + "unreferenced-types")):
+            self.reference(_SCHEMAS + _escape(str(name)), f"{X}unreferenced-types[{i}]")
+        while self.pending:
+            self.build_type(self.pending.pop(0))
+        if self.built:
+            data["types"] = {n: self.built[n] for n in sorted(self.built, key=lambda n: self.rank.get(n, 1 << 30))}
+        try:
+            return parse_contract(data, self.source)
+        except DataFileError as exc:
+            raise self.fail(self.translate(exc.key_path), exc.problem) from None
+
+    def submit(self, paths: Mapping[str, Any], endpoint: str | None,
+               info: Mapping[str, Any]) -> tuple[str, str, Mapping[str, Any]]:
+        posts = {str(p): item["post"] for p, item in paths.items()
+                 if isinstance(item, Mapping) and isinstance(item.get("post"), Mapping)}
+        if not posts:
+            raise self.fail("paths", "no POST operation; the input schema is the request body of "
+                                     "POST /<endpoint id>")
+        metadata = info.get("x-fal-metadata")
+        wanted = endpoint or (metadata.get("endpointId") if isinstance(metadata, Mapping) else None)
+        candidates = ", ".join(p.strip("/") or "/" for p in posts)
+        if isinstance(wanted, str) and wanted.strip("/"):
+            wanted = wanted.strip("/")
+            if "/" + wanted in posts:
+                return wanted, "/" + wanted, posts["/" + wanted]
+            if len(posts) == 1:
+                # An app's own document serves the endpoint at another path (FastAPI's "/").
+                path, op = next(iter(posts.items()))
+                return wanted, path, op
+            raise self.fail("paths", f"no POST /{wanted}; the POST paths are {candidates}")
+        if len(posts) > 1:
+            raise self.fail("paths", f"several POST paths ({candidates}); name the endpoint to import "
+                                     "(--endpoint)")
+        path, op = next(iter(posts.items()))
+        if not path.strip("/"):
+            raise self.fail(f"paths.{path}", "cannot tell the endpoint id from this path; name it (--endpoint)")
+        return path.strip("/"), path, op
+
+    def result(self, paths: Mapping[str, Any], endpoint: str, post: Mapping[str, Any],
+               post_where: str) -> tuple[str | None, Any, str]:
+        """The output schema: the result path's 200 response, else the submit path's own."""
+        found: dict[str, tuple[str, Mapping[str, Any]]] = {}
+        for path, item in paths.items():
+            m = re.fullmatch(r"/(.+)/requests/\{[^}/]+\}/?", str(path))
+            if m and isinstance(item, Mapping) and isinstance(item.get("get"), Mapping):
+                found.setdefault(m.group(1), (str(path), item["get"]))
+        override = self.doc.get(X + "app-root")
+        preferred = [p for p in (override, endpoint, app_root_of(endpoint)) if isinstance(p, str)]
+        prefix = next((p for p in preferred if p in found), None)
+        if prefix is None and len(found) == 1:
+            prefix = next(iter(found))
+        if prefix is not None:
+            path, op = found[prefix]
+            where = f"paths.{path}.get"
+            return (prefix, *self.response_schema(op, where))
+        responses = post.get("responses")
+        ok = isinstance(responses, Mapping) and any(str(code) == "200" for code in responses)
+        if ok:
+            schema, where = self.response_schema(post, post_where)
+            if not (isinstance(schema, Mapping) and str(schema.get("$ref", "")).endswith("/QueueStatus")):
+                return None, schema, where
+        raise self.fail("paths", f"no result path GET /{app_root_of(endpoint)}/requests/{{request_id}}; "
+                                 "the output is its 200 response")
+
+    def response_schema(self, op: Mapping[str, Any], where: str) -> tuple[Any, str]:
+        responses = self.mapping(op.get("responses"), f"{where}.responses", "no responses")
+        code = next((c for c in responses if str(c) == "200"), None)
+        if code is None:
+            raise self.fail(f"{where}.responses", "no 200 response; the output is its JSON body")
+        response, rwhere = self.deref(self.mapping(responses[code], f"{where}.responses.{code}"),
+                                      f"{where}.responses.{code}")
+        return self.json_schema(response, rwhere)
+
+    def json_schema(self, holder: Mapping[str, Any], where: str) -> tuple[Any, str]:
+        content = self.mapping(holder.get("content"), f"{where}.content", "no content")
+        media = "application/json" if "application/json" in content else next(
+            (str(m) for m in content if "json" in str(m)), None)
+        if media is None:
+            raise self.fail(f"{where}.content", f"no JSON content (found {', '.join(map(str, content))})")
+        entry = self.mapping(content[media], f"{where}.content.{media}")
+        if "schema" not in entry:
+            raise self.fail(f"{where}.content.{media}", "no schema")
+        return entry["schema"], f"{where}.content.{media}.schema"
+
+    # -- references --------------------------------------------------------------------------
+
+    def resolve(self, ref: Any, where: str) -> tuple[Mapping[str, Any], str, str]:
+        """The schema a ``$ref`` points at, its place in the document and the pointer itself."""
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            raise self.fail(where, f"unsupported $ref {ref!r}: only references inside this document")
+        node: Any = self.doc
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in ref[2:].split("/")]
+        for part in parts:
+            if isinstance(node, Mapping) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                raise self.fail(where, f"unresolvable $ref {ref!r}")
+        if not isinstance(node, Mapping):
+            raise self.fail(where, f"$ref {ref!r} points at {_kind(node)}, not a schema")
+        return node, ".".join(parts), ref
+
+    def deref(self, node: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], str]:
+        """Follow a reference to a request body or response (``#/components/responses/...``)."""
+        for _ in range(16):
+            if "$ref" not in node:
+                return node, where
+            node, where, _ref = self.resolve(node["$ref"], f"{where}.$ref")
+        raise self.fail(where, "$ref chain too long (circular?)")
+
+    def reference(self, pointer: str, where: str) -> str:
+        """The type name for an object schema referenced by ``pointer``; queues it for building."""
+        target, twhere, _ = self.resolve(pointer, where)
+        name = self.pointer_names.get(pointer)
+        if name is None:
+            name = self.pointer_names[pointer] = self.unique(_type_name(pointer.rsplit("/", 1)[-1]))
+        if pointer not in self.queued:
+            self.queued.add(pointer)
+            raw = pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+            self.pending.append(_Pending(name, target, twhere, True, raw))
+        return name
+
+    def synthesise(self, schema: Mapping[str, Any], where: str, hint: str, *, keep: bool) -> str:
+        """A name for an inline object: from its title, else from where it sits."""
+        title = schema.get("title")
+        base = _pascal(title) if isinstance(title, str) and _pascal(title) else hint
+        if base in self.taken:
+            base = hint
+        name = self.unique(base)
+        self.rank.setdefault(name, 1 << 20 | len(self.rank))
+        self.pending.append(_Pending(name, schema, where, keep, None))
+        return name
+
+    def is_object(self, schema: Any, depth: int = 0) -> bool:
+        """Whether a schema (after references) is an object type rather than a scalar, list or union."""
+        if not isinstance(schema, Mapping) or depth > 16:
+            return False
+        if "$ref" in schema:
+            try:
+                target = self.resolve(schema["$ref"], "")[0]
+            except DataFileError:
+                return False
+            return self.is_object(target, depth + 1)
+        types = schema.get("type")
+        if types == "object" or (isinstance(types, list) and "object" in types):
+            return True
+        if types is None and ("properties" in schema or "additionalProperties" in schema):
+            return True
+        parts = schema.get("allOf")
+        return (types is None and isinstance(parts, list) and bool(parts)
+                and all(self.is_object(p, depth + 1) for p in parts))
+
+    # -- objects -----------------------------------------------------------------------------
+
+    def root_object(self, schema: Any, where: str, fallback: str, cpath: str) -> dict[str, Any]:
+        schema = self.mapping(schema, where)
+        raw: str | None = None
+        if "$ref" in schema and not set(schema) - _ANNOTATIONS - {"$ref"}:
+            pointer = schema["$ref"]
+            schema, where, _ = self.resolve(pointer, f"{where}.$ref")
+            name = self.pointer_names.get(pointer) or self.unique(_type_name(pointer.rsplit("/", 1)[-1]))
+            raw = pointer.rsplit("/", 1)[-1]
+        else:
+            name = self.unique(fallback)
+        return self.object_data(schema, where, name, raw, cpath, keep=True)
+
+    def build_type(self, p: _Pending) -> None:
+        self.built[p.name] = self.object_data(p.schema, p.where, p.name, p.raw_name, f"types.{p.name}",
+                                              keep=p.keep_annotations)
+
+    def object_data(self, schema: Mapping[str, Any], where: str, name: str, raw_name: str | None,
+                    cpath: str, *, keep: bool) -> dict[str, Any]:
+        merged = self.merge_object(schema, where, 0)
+        self.origins[cpath] = where
+        out: dict[str, Any] = {}
+        if cpath in ("input", "output"):
+            out["name"] = name
+        title, description = merged.get("title"), merged.get("description")
+        if keep and isinstance(title, str) and (merged.get("explicit") or title not in (name, raw_name)):
+            out["title"] = title
+        if keep and description is not None:
+            out["description"] = description
+        if merged["required"]:
+            out["required"] = merged["required"]
+        additional, awhere = merged["additional"]
+        if additional is False:
+            out["additional"] = False
+        elif isinstance(additional, Mapping) and additional:
+            shape = self.shape(additional, awhere, name + "Value", top=False)
+            if not shape.plain:
+                raise self.fail(awhere, "constraints on the values of a map cannot be expressed in a contract")
+            out["additional"] = str(shape.type_expr())
+        elif additional is not True:
+            raise self.fail(awhere, f"expected a boolean or a schema, got {_kind(additional)}")
+        props: dict[str, tuple[Any, str]] = merged["properties"]
+        order = [n for n in merged["order"] if n in props]
+        order += [n for n in props if n not in order]
+        fields: dict[str, Any] = {}
+        for fname in order:
+            fschema, fwhere = props[fname]
+            fields[fname] = self.field_data(fname, fschema, fwhere, name)
+            self.origins[f"{cpath}.fields.{fname}"] = fwhere
+        out["fields"] = fields
+        return out
+
+    def merge_object(self, schema: Mapping[str, Any], where: str, depth: int) -> dict[str, Any]:
+        """An object schema with its references and ``allOf`` parts merged into one."""
+        if depth > 16:
+            raise self.fail(where, "$ref or allOf nested too deep (circular?)")
+        self.check_keys(schema, where)
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                raise self.fail(f"{where}.{key}", "a union cannot be an input, an output or a named type")
+        types = schema.get("type", "object")
+        if types != "object" and not (isinstance(types, list) and "object" in types):
+            raise self.fail(f"{where}.type", f"expected an object schema, got type {types!r}")
+        merged: dict[str, Any] = {"properties": {}, "required": [], "order": [],
+                                  "additional": (True, f"{where}.additionalProperties")}
+        parts: list[tuple[Mapping[str, Any], str]] = []
+        if "$ref" in schema:
+            target, twhere, _ = self.resolve(schema["$ref"], f"{where}.$ref")
+            parts.append((target, twhere))
+        for i, part in enumerate(self.sequence(schema.get("allOf", []), f"{where}.allOf")):
+            parts.append((self.mapping(part, f"{where}.allOf[{i}]"), f"{where}.allOf[{i}]"))
+        for part, pwhere in parts:
+            sub = self.merge_object(part, pwhere, depth + 1)
+            merged["properties"].update(sub["properties"])
+            merged["required"] += [r for r in sub["required"] if r not in merged["required"]]
+            merged["order"] += [o for o in sub["order"] if o not in merged["order"]]
+            if "additionalProperties" in part or sub["additional"][0] is not True:
+                merged["additional"] = sub["additional"]
+            for key in ("title", "description"):
+                if key in sub:
+                    merged[key] = sub[key]
+        props = self.mapping(schema.get("properties", {}), f"{where}.properties")
+        for pname, pschema in props.items():
+            merged["properties"][str(pname)] = (pschema, f"{where}.properties.{pname}")
+        required = self.sequence(schema.get("required", []), f"{where}.required")
+        for i, r in enumerate(required):
+            if not isinstance(r, str):
+                raise self.fail(f"{where}.required[{i}]", f"expected a field name, got {_kind(r)}")
+            if r not in merged["required"]:
+                merged["required"].append(r)
+        order = self.sequence(schema.get("x-fal-order-properties", []), f"{where}.x-fal-order-properties")
+        merged["order"] = [str(o) for o in order] + [o for o in merged["order"] if o not in order]
+        if "additionalProperties" in schema:
+            merged["additional"] = (schema["additionalProperties"], f"{where}.additionalProperties")
+        for key in ("title", "description"):
+            if key in schema:
+                merged[key] = schema[key]
+        if schema.get(X + "explicit-title") is True:
+            merged["explicit"] = True
+        return merged
+
+    # -- fields ------------------------------------------------------------------------------
+
+    def field_data(self, name: str, schema: Any, where: str, parent: str) -> dict[str, Any]:
+        schema = self.mapping(schema, where)
+        shape = self.shape(schema, where, parent + _pascal(name), top=True)
+        if not shape.options:
+            raise self.fail(where, "this field can only be null")
+        out: dict[str, Any] = {"type": str(shape.type_expr())}
+        title = schema.get("title")
+        if title is not None and (schema.get(X + "explicit-title") is True or title != derived_title(name)):
+            out["title"] = title
+        if "description" in schema:
+            out["description"] = schema["description"]
+        if "default" in schema:
+            out["default"] = schema["default"]
+            # A null default says null is what the model gets when the field is absent, so it is a
+            # value the field takes (pydantic v1 and some converters drop the null branch).
+            if schema["default"] is None:
+                shape.nullable = True
+        if shape.enum is not None:
+            out["enum"] = shape.enum
+        out.update(shape.bounds)
+        for key in ("minimum", "maximum"):
+            if X + key in schema:
+                out[key] = schema[X + key]
+        if shape.nullable:
+            out["nullable"] = True
+        if shape.enum_name is not None:
+            out["enum_name"] = shape.enum_name
+        for key, extension in _FIELD_EXTENSIONS.items():
+            if extension in schema:
+                out[key] = schema[extension]
+        return out
+
+    def shape(self, s: Any, where: str, hint: str, *, top: bool) -> _Shape:
+        """What schema ``s`` says about a value: type options, nullability, enum and bounds.
+
+        ``top`` is true for a property's own schema, whose title and description are the field's.
+        """
+        s = self.mapping(s, where)
+        self.check_keys(s, where)
+        types = self.type_names(s, where)
+        out = _Shape(nullable=s.get("nullable") is True or "null" in types)
+        parts = [(self.mapping(p, f"{where}.allOf[{i}]"), f"{where}.allOf[{i}]")
+                 for i, p in enumerate(self.sequence(s.get("allOf", []), f"{where}.allOf"))]
+        own_object = "properties" in s or "additionalProperties" in s
+        if own_object or len(parts) > 1 or ("object" in types and "$ref" not in s and not parts):
+            if parts and not all(self.is_object(p) for p, _ in parts):
+                raise self.fail(f"{where}.allOf", "allOf can wrap one schema or merge objects, nothing else")
+            out.add(Ref(self.synthesise(s, where, hint, keep=not top)))
+            return out
+        composed = False
+        if "$ref" in s:
+            out = self.merge(out, self.ref_shape(s["$ref"], f"{where}.$ref", hint), where)
+            composed = True
+        for part, pwhere in parts:
+            out = self.merge(out, self.shape(part, pwhere, hint, top=False), pwhere)
+            composed = True
+        for key in ("anyOf", "oneOf"):
+            if key in s:
+                if composed:
+                    raise self.fail(f"{where}.{key}", f"{key} beside $ref or allOf is not supported")
+                out = self.merge(out, self.union(s[key], f"{where}.{key}", hint), where)
+                composed = True
+        values = self.enum_values(s, where)
+        if values is not None:
+            if None in values:
+                out.nullable = True
+                values = [v for v in values if v is not None]
+            if not values:
+                out.nullable = True
+            else:
+                out = self.merge(out, _Shape(enum=values), where)
+        # Beside a $ref, allOf or anyOf the type repeats what the parts say.
+        if not composed:
+            scalar_types = [t for t in types if t != "null"]
+            if not scalar_types and values:
+                scalar_types = [self.value_type(values, where)]
+            if not scalar_types and not out.nullable:
+                raise self.fail(where, "no type: a value of any type cannot be expressed in a contract")
+            for t in scalar_types:
+                out.add(self.single_type(t, s, where, hint))
+        bounds = self.bounds(s, where)
+        return self.merge(out, _Shape(bounds=bounds), where) if bounds else out
+
+    def single_type(self, t: str, s: Mapping[str, Any], where: str, hint: str) -> TypeExpr:
+        if t in ("string", "integer", "boolean"):
+            return Scalar(t)
+        if t == "number":
+            return Scalar("float")
+        if t == "array":
+            if "items" not in s:
+                raise self.fail(where, "an array without items: its item type cannot be expressed")
+            if not isinstance(s["items"], Mapping):
+                raise self.fail(f"{where}.items", "tuple-style items cannot be expressed in a contract")
+            item = self.shape(s["items"], f"{where}.items", hint + "Item", top=False)
+            if not item.plain or not item.options:
+                raise self.fail(f"{where}.items", "nullable items, enums or bounds on list items cannot be "
+                                                  "expressed in a contract")
+            return ListOf(item.type_expr())
+        raise self.fail(f"{where}.type", f"unsupported type {t!r}")
+
+    def ref_shape(self, pointer: Any, where: str, hint: str) -> _Shape:
+        target, twhere, ref = self.resolve(pointer, where)
+        if self.is_object(target):
+            return _Shape(options=[Ref(self.reference(ref, where))], nullable=target.get("nullable") is True)
+        if ref in self.resolving:
+            raise self.fail(where, f"circular $ref {ref!r}")
+        self.resolving.append(ref)
+        try:
+            shape = self.shape(target, twhere, hint, top=False)
+        finally:
+            self.resolving.pop()
+        if shape.enum is not None and shape.enum_name is None:
+            # A named enum schema (pydantic's SchedulerEnum) is inlined; its name stays.
+            shape.enum_name = ref.rsplit("/", 1)[-1]
+        return shape
+
+    def union(self, branches: Any, where: str, hint: str) -> _Shape:
+        """``anyOf``/``oneOf``: the options of every branch; a null branch makes the field nullable."""
+        shapes: list[tuple[_Shape, str]] = []
+        out = _Shape()
+        for i, branch in enumerate(self.sequence(branches, where)):
+            bwhere = f"{where}[{i}]"
+            shape = self.shape(branch, bwhere, hint, top=False)
+            out.nullable |= shape.nullable
+            if shape.options:
+                shapes.append((shape, bwhere))
+                for o in shape.options:
+                    out.add(o)
+        enumerated = [(s, w) for s, w in shapes if s.enum is not None]
+        if enumerated:
+            values: list[Any] = []
+            for s, _ in enumerated:
+                values += [v for v in s.enum or () if v not in values]
+            names = {s.enum_name for s, _ in enumerated}
+            out.enum, out.enum_name = values, names.pop() if len(names) == 1 else None
+            # A contract applies its one enum to every branch whose type the values fit.
+            for s, w in shapes:
+                if s.enum is None:
+                    for scalar in s.scalars():
+                        if all(_fits(scalar, v) for v in values):
+                            raise self.fail(w, f"this {scalar} branch has no enum, but the union's enum "
+                                               "fits it; a contract field holds one enum for all branches")
+        for key in sorted({k for s, _ in shapes for k in s.bounds}):
+            applicable = [s for s, _ in shapes if s.kinds() & _BOUND_KINDS[key]]
+            seen = {json.dumps(s.bounds.get(key)) for s in applicable}
+            if len(seen) > 1:
+                raise self.fail(where, f"the branches differ in {_BOUND_KEYS[key]}; a contract field holds "
+                                       "one for all branches of a type")
+            out.bounds[key] = applicable[0].bounds[key]
+        return out
+
+    def merge(self, a: _Shape, b: _Shape, where: str) -> _Shape:
+        for o in b.options:
+            a.add(o)
+        a.nullable |= b.nullable
+        if b.enum is not None:
+            if a.enum is not None and a.enum != b.enum:
+                raise self.fail(where, "two different enums for one field")
+            a.enum = b.enum
+        a.enum_name = a.enum_name or b.enum_name
+        for key, value in b.bounds.items():
+            if key in a.bounds and a.bounds[key] != value:
+                raise self.fail(where, f"two different {_BOUND_KEYS[key]} bounds for one field")
+            a.bounds[key] = value
+        return a
+
+    # -- small readers -----------------------------------------------------------------------
+
+    def type_names(self, s: Mapping[str, Any], where: str) -> list[str]:
+        types = s.get("type", [])
+        names = [types] if isinstance(types, str) else types
+        if not isinstance(names, list) or not all(isinstance(t, str) for t in names):
+            raise self.fail(f"{where}.type", f"expected a type name or a list of them, got {_kind(types)}")
+        return names
+
+    def enum_values(self, s: Mapping[str, Any], where: str) -> list[Any] | None:
+        if "const" in s:
+            return [s["const"]]
+        if "enum" not in s:
+            return None
+        values = self.sequence(s["enum"], f"{where}.enum")
+        return list(values)
+
+    def value_type(self, values: list[Any], where: str) -> str:
+        """The type of an enum given without one."""
+        for name, scalar in (("boolean", "boolean"), ("integer", "integer"), ("number", "float"),
+                             ("string", "string")):
+            if all(_fits(scalar, v) for v in values):
+                return name
+        raise self.fail(f"{where}.enum", "the enum mixes value types and gives no type")
+
+    def bounds(self, s: Mapping[str, Any], where: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, json_key in _BOUND_KEYS.items():
+            if json_key in s and not json_key.startswith("exclusive"):
+                out[key] = s[json_key]
+        for key, json_key, inclusive in (("exclusive_minimum", "exclusiveMinimum", "minimum"),
+                                         ("exclusive_maximum", "exclusiveMaximum", "maximum")):
+            value = s.get(json_key)
+            if value is True:  # OpenAPI 3.0 (JSON Schema draft 4): the inclusive bound becomes exclusive
+                if inclusive not in out:
+                    raise self.fail(f"{where}.{json_key}", f"exclusive without a {inclusive}")
+                out[key] = out.pop(inclusive)
+            elif value is not None and value is not False:
+                out[key] = value
+        return out
+
+    def check_keys(self, s: Mapping[str, Any], where: str) -> None:
+        for key in s:
+            key = str(key)
+            if key in _SCHEMA_KEYS or key.startswith("x-") or s[key] in _HARMLESS.get(key, ()):
+                continue
+            raise self.fail(f"{where}.{key}", f"unsupported keyword {key!r}: a contract cannot express it")
+
+    def mapping(self, node: Any, where: str, missing: str = "missing") -> Mapping[str, Any]:
+        if node is None:
+            raise self.fail(where, missing)
+        if not isinstance(node, Mapping):
+            raise self.fail(where, f"expected a mapping, got {_kind(node)}")
+        return node
+
+    def sequence(self, node: Any, where: str) -> list[Any]:
+        if not isinstance(node, list):
+            raise self.fail(where, f"expected a list, got {_kind(node)}")
+        return node
+
+    def translate(self, key_path: str) -> str:
+        """A key path in the built contract data, as the place in the document it came from."""
+        best = max((k for k in self.origins
+                    if key_path == k or key_path.startswith((k + ".", k + "["))), key=len, default=None)
+        if best is None:
+            return key_path
+        rest = key_path[len(best):]
+        m = re.match(r"\.([^.\[]+)(.*)", rest)
+        if m and best not in _DOCUMENT_EXTENSIONS:
+            head = _KEY_IN_DOCUMENT.get(m.group(1), m.group(1))
+            rest = ("." + head if head else "") + m.group(2)
+        return self.origins[best] + rest
+
+
+def _escape(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")
+
+
+def _pascal(text: str) -> str:
+    """``Image Size`` / ``image_size`` / ``flux-pro`` -> ``ImageSize`` / ``FluxPro``."""
+    joined = "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", text) if p)
+    return "T" + joined if joined[:1].isdigit() else joined
+
+
+def _type_name(raw: str) -> str:
+    """A schema name as a contract type name: an identifier that is not a scalar's name."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", raw) and raw not in SCALARS:
+        return raw
+    return _pascal(raw) or "Type"
+
+
+def _endpoint_stem(endpoint: str) -> str:
+    """The endpoint id without its owner (and namespace): ``fal-ai/instantid/lcm`` -> ``instantid/lcm``."""
+    parts = endpoint.split("/")
+    skip = 2 if parts[0] in ("workflows", "comfy") else 1
+    return "/".join(parts[skip:]) or endpoint
+
