@@ -158,3 +158,49 @@ def _check_examples(c: Contract, path: Path) -> None:
         if ex.output is not None:
             for v in validate_output(c, ex.output, allow_missing=ex.output_omits)[:1]:
                 raise DataFileError(path, f"examples[{i}].output{v.path[1:]}", f"{v.message} [{v.rule}]")
+
+
+_OUTPUT_OPTION = click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+                              help="Write to this file instead of stdout.")
+
+
+@contracts.command("export-openapi")
+@click.argument("endpoint")
+@_DIR_OPTION
+@_OUTPUT_OPTION
+def export_openapi_command(endpoint: str, contracts_dir: Path | None, output: Path | None) -> None:
+    """Write an endpoint's contract as fal's queue OpenAPI document (JSON).
+
+    What OpenAPI cannot say is kept under x-fal-harness-* keys, so import-openapi reads the
+    document back to the same contract.
+    """
+    from harness.contracts import export_openapi
+
+    document = export_openapi(get_contract(endpoint, contracts_dir))
+    _write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", output)
+
+
+@contracts.command("import-openapi")
+@click.argument("source", metavar="FILE_OR_URL")
+@click.option("--endpoint", default=None,
+              help="Endpoint id to import when the document has several POST paths, or to name "
+                   "an app's own document.")
+@_OUTPUT_OPTION
+def import_openapi_command(source: str, endpoint: str | None, output: Path | None) -> None:
+    """Build a contract from an OpenAPI document (fal's queue OpenAPI, or an app's FastAPI one)
+    and write it as a contract file (YAML)."""
+    from harness.contracts import import_openapi, load_openapi
+
+    contract = import_openapi(load_openapi(source), endpoint=endpoint, source=source)
+    header = f"# Contract for {contract.endpoint}, imported from {source}.\n"
+    _write_text(header + dump_contract(contract), output)
+
+
+def _write_text(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise DataFileError(output, "", f"cannot write file: {exc.strerror or exc}") from None
