@@ -16,16 +16,30 @@ from harness.contracts._model import (
 from harness.contracts._openapi import export_openapi, import_openapi, load_openapi
 from harness.contracts._registry import contracts_dir, get_contract, load_contracts
 from harness.contracts._schema import input_schema, output_schema
+from harness.contracts._strategies import (
+    CI_PROFILE,
+    FILE_KINDS,
+    THOROUGH_PROFILE,
+    InvalidInput,
+    breakable_rules,
+    invalid_inputs,
+    register_profiles,
+    valid_inputs,
+)
 from harness.contracts._types import ListOf, Ref, Scalar, TypeExpr, Union, parse_type
 from harness.contracts._validate import RULES, Violation, validate_input, validate_output
 
 __all__ = [
+    "CI_PROFILE",
+    "FILE_KINDS",
     "RULES",
+    "THOROUGH_PROFILE",
     "UNSET",
     "Contract",
     "Example",
     "FieldSpec",
     "ImageSemantics",
+    "InvalidInput",
     "ListOf",
     "ObjectSpec",
     "PageRef",
@@ -37,6 +51,7 @@ __all__ = [
     "TypeExpr",
     "Union",
     "Violation",
+    "breakable_rules",
     "contract_to_data",
     "contracts_dir",
     "dump_contract",
@@ -44,12 +59,15 @@ __all__ = [
     "get_contract",
     "import_openapi",
     "input_schema",
+    "invalid_inputs",
     "load_contract",
     "load_contracts",
     "load_openapi",
     "output_schema",
     "parse_contract",
     "parse_type",
+    "register_profiles",
+    "valid_inputs",
     "validate_input",
     "validate_output",
 ]
