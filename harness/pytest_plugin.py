@@ -5,8 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
-from harness.contracts import Contract, load_contracts
+from harness.contracts import CI_PROFILE, Contract, load_contracts, register_profiles
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # First, so hypothesis's own hook can load one of our profiles named by --hypothesis-profile
+    # and build its verbosity variant on top of the profile loaded here.
+    register_profiles()
+    if config.getoption("hypothesis_profile", None) is None:
+        settings.load_profile(CI_PROFILE)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
