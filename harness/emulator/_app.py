@@ -1,0 +1,435 @@
+"""The emulator's HTTP face: the queue, sync-run, storage, JWKS and emulator-only routes.
+
+Two listening addresses share one app: a request is routed to the sync API when it arrived on the
+run socket (or names ``fal.run`` in its Host header) and to everything else otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import httpx
+from sse_starlette import EventSourceResponse
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from harness.contracts import Contract
+from harness.emulator._config import EmulatorConfig
+from harness.emulator._faults import LIFECYCLE_FAULTS, RAW_SEND, FaultPlan, apply_fault
+from harness.emulator._files import FileResolver
+from harness.emulator._http import BodyError, bearer_or_key, detail, dumps, json_response, read_json
+from harness.emulator._model import StandInModel
+from harness.emulator._queue import COMPLETED, IN_QUEUE, Endpoint, Job, Scheduler
+from harness.emulator._runner import Runner
+from harness.emulator._storage import BlobStore, StorageApi
+from harness.emulator._webhooks import WebhookSender
+
+__all__ = ["Runtime", "build_app"]
+
+log = logging.getLogger("harness.emulator")
+
+_NAMESPACES = ("workflows", "comfy")
+_RUN_HOSTS = (b"fal.run",)
+_QUEUE_HOSTS = (b"queue.fal.run", b"rest.fal.ai", b"v3.fal.media")
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
+
+
+class Runtime:
+    """Everything one running emulator holds; lives on its event loop."""
+
+    def __init__(self, config: EmulatorConfig, contracts: Mapping[str, Contract], queue_url: str,
+                 run_url: str) -> None:
+        self.config = config
+        self.queue_url = queue_url
+        self.run_url = run_url
+        limits = config.limits
+        file_ttl = config.scaled(limits.file_ttl_seconds) if config.time_scale > 0 else None
+        self.store = BlobStore(limits.max_stored_bytes, file_ttl)
+        self.http: httpx.AsyncClient | None = None
+        self.files = FileResolver(self.store, lambda: queue_url, config.url_map, self.client,
+                                  limits.max_file_bytes, limits.max_image_pixels)
+        self.faults = FaultPlan(config.faults, config.seed)
+        self.webhooks = WebhookSender(config.webhooks, config.time_scale, self.client)
+        self.scheduler = Scheduler(config, Runner(self.store, self.files, queue_url), self._completed, queue_url)
+        self.endpoints = {
+            name: Endpoint(StandInModel(c, limits), config.settings_for(name), config, self.scheduler)
+            for name, c in contracts.items()
+        }
+        self.scheduler.endpoints = self.endpoints
+        self.app_roots = {e.app_root for e in self.endpoints.values()}
+        self.keys = frozenset(config.keys)
+
+    def client(self) -> httpx.AsyncClient:
+        if self.http is None:
+            # trust_env=False: no proxy settings may ever route a loopback call elsewhere.
+            self.http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        return self.http
+
+    def authorize(self, request: Request) -> Response | None:
+        cred = bearer_or_key(request)
+        if cred is None:
+            return detail(401, "Missing authorization header: send 'Authorization: Key <key>'")
+        scheme, key = cred
+        if scheme != "key" or (self.keys and key not in self.keys):
+            return detail(401, "Invalid authorization key")
+        return None
+
+    def _completed(self, job: Job) -> None:
+        if job.webhook is not None and job.outcome is not None:
+            deliveries: list[dict[str, Any]] = []
+            job.timeline["webhook"] = {"url": job.webhook, "deliveries": deliveries}
+            self.scheduler.spawn(self.webhooks.deliver(job.webhook, job.id, job.outcome.status, job.outcome.body,
+                                                       deliveries))
+
+    def pick_fault(self, stage: str, endpoint: str | None, job: Job | None = None) -> Any:
+        rule = self.faults.pick(stage, endpoint, job.id if job is not None else None)
+        if rule is not None and job is not None:
+            job.timeline["faults"].append(rule.fault)
+        return rule
+
+    async def sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.scheduler.sweep()
+            self.store.sweep()
+
+    def begin_close(self) -> None:
+        """Stop taking work and release everyone waiting on a request (streams, sync runs)."""
+        self.scheduler.closing = True
+        for job in list(self.scheduler.jobs.values()):
+            job.done.set()
+            job.touch()
+
+    async def close(self) -> None:
+        self.begin_close()
+        for task in list(self.scheduler.tasks):
+            task.cancel()
+        if self.http is not None:
+            await self.http.aclose()
+
+
+class QueueApi:
+    """Submit, status (and its stream), result, cancel, and the sync run."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.scale = rt.config.time_scale
+        self.max_body = rt.config.limits.max_body_bytes
+
+    async def queue(self, request: Request) -> Response:
+        denied = self.rt.authorize(request)
+        if denied is not None:
+            return denied
+        path = request.url.path
+        parts = path.strip("/").split("/")
+        i = 3 if parts[0] in _NAMESPACES else 2
+        if len(parts) > i + 1 and parts[i] == "requests" and "/".join(parts[:i]) in self.rt.app_roots:
+            app_root, request_id, action = "/".join(parts[:i]), parts[i + 1], tuple(parts[i + 2:])
+            job = self.rt.scheduler.get(app_root, request_id)
+            ops: dict[tuple[tuple[str, ...], str], Callable[[Request, Job | None], Awaitable[Response]]] = {
+                ((), "GET"): self.result, (("status",), "GET"): self.status,
+                (("status", "stream"), "GET"): self.stream, (("cancel",), "PUT"): self.cancel,
+            }
+            op = ops.get((action, request.method))
+            if op is not None:
+                return await op(request, job)
+            if any(key[0] == action for key in ops):
+                return detail(405, "Method Not Allowed")
+            return detail(404, f"Path {path} not found")
+        if request.method != "POST":
+            return detail(405 if self._endpoint(path) else 404, "Method Not Allowed" if self._endpoint(path)
+                          else f"Path {path} not found")
+        endpoint = self._endpoint(path)
+        if endpoint is None:
+            return self._unknown(path)
+        return await self.submit(request, endpoint)
+
+    def _endpoint(self, path: str) -> Endpoint | None:
+        return self.rt.endpoints.get(path.strip("/"))
+
+    def _unknown(self, path: str) -> Response:
+        name = path.strip("/")
+        parts = name.split("/")
+        root = "/".join(parts[: 3 if parts[0] in _NAMESPACES else 2])
+        if root in self.rt.app_roots:
+            return detail(404, f"Path /{name[len(root) + 1:]} not found")
+        return detail(404, f"Application '{root}' not found")
+
+    # -- queue ------------------------------------------------------------------------------------
+
+    async def submit(self, request: Request, endpoint: Endpoint) -> Response:
+        webhook = request.query_params.get("fal_webhook")
+        if webhook is not None:
+            why = self.rt.webhooks.refuse(webhook)
+            if why is not None:
+                entry = {"loc": ["query", "fal_webhook"], "msg": why, "type": "value_error", "input": webhook}
+                return json_response({"detail": [entry]}, 422)
+        start_timeout, bad = _start_timeout(request)
+        if bad is not None:
+            return bad
+        rule = self.rt.pick_fault("submit", endpoint.name)
+
+        async def handle() -> Response:
+            refused = self._admission()
+            if refused is not None:
+                return refused
+            payload = await read_json(request, self.max_body)
+            lifecycle = rule if rule is not None and rule.fault in LIFECYCLE_FAULTS else None
+            job = self.rt.scheduler.submit(endpoint, payload, "queue", webhook=webhook, fault=lifecycle,
+                                           start_timeout=start_timeout)
+            body: dict[str, Any] = {"status": IN_QUEUE, "request_id": job.id, **job.urls,
+                                    "queue_position": endpoint.position(job), "logs": None, "metrics": {}}
+            if webhook is not None:
+                body["gateway_request_id"] = job.id
+            return json_response(body, 200, {"x-fal-request-id": job.id})
+
+        return await _guard(apply_fault(rule, self.scale, handle))
+
+    def _admission(self) -> Response | None:
+        full = self.rt.scheduler.full()
+        if full is not None:
+            return detail(429, full)
+        if not self.rt.store.has_room():
+            return detail(429, "Emulator storage is full (limits.max_stored_bytes); retry later")
+        return None
+
+    async def status(self, request: Request, job: Job | None) -> Response:
+        if job is None:
+            return detail(404, "Request not found")
+        with_logs = _flag(request.query_params.get("logs"))
+        if with_logs is None:
+            return _bad_logs(request)
+        job.timeline["status_polls"] += 1
+
+        async def handle() -> Response:
+            code = 200 if job.phase == COMPLETED else 202
+            return json_response(job.status_body(with_logs), code, {"x-fal-request-id": job.id})
+
+        return await apply_fault(self.rt.pick_fault("status", job.endpoint.name, job), self.scale, handle, job.id)
+
+    async def stream(self, request: Request, job: Job | None) -> Response:
+        if job is None:
+            return detail(404, "Request not found")
+        with_logs = _flag(request.query_params.get("logs"))
+        if with_logs is None:
+            return _bad_logs(request)
+        scheduler = self.rt.scheduler
+
+        async def events() -> AsyncIterator[dict[str, str]]:
+            last = b""
+            while not scheduler.closing:
+                changed = job.changed()
+                body = dumps(job.status_body(with_logs))
+                if body != last:
+                    last = body
+                    yield {"data": body.decode()}
+                if job.phase == COMPLETED:
+                    return
+                await changed.wait()
+
+        async def handle() -> Response:
+            return EventSourceResponse(events(), ping=self.rt.config.keepalive_seconds,
+                                       headers={"x-fal-request-id": job.id}, sep="\n")
+
+        return await apply_fault(self.rt.pick_fault("stream", job.endpoint.name, job), self.scale, handle, job.id)
+
+    async def result(self, request: Request, job: Job | None) -> Response:
+        if job is None:
+            return detail(404, "Request not found")
+        rule = self.rt.pick_fault("result", job.endpoint.name, job)
+
+        async def handle() -> Response:
+            if job.phase != COMPLETED or job.outcome is None:
+                return detail(400, "Request is still in progress", {"x-fal-request-id": job.id})
+            if rule is not None and rule.fault == "result_expired":
+                self.rt.scheduler.expire(job)
+                return detail(404, "Request not found")
+            job.timeline["result_served_ns"].append(time.monotonic_ns())
+            out = job.outcome
+            return Response(out.body, status_code=out.status, headers=out.headers, media_type="application/json")
+
+        return await apply_fault(rule, self.scale, handle, job.id)
+
+    async def cancel(self, request: Request, job: Job | None) -> Response:
+        if job is None:
+            return json_response({"status": "NOT_FOUND"}, 404)
+
+        async def handle() -> Response:
+            code, status = self.rt.scheduler.cancel(job)
+            return json_response({"status": status}, code, {"x-fal-request-id": job.id})
+
+        return await apply_fault(self.rt.pick_fault("cancel", job.endpoint.name, job), self.scale, handle, job.id)
+
+    # -- sync -------------------------------------------------------------------------------------
+
+    async def run(self, request: Request) -> Response:
+        denied = self.rt.authorize(request)
+        if denied is not None:
+            return denied
+        endpoint = self._endpoint(request.url.path)
+        if endpoint is None:
+            return self._unknown(request.url.path)
+        start_timeout, bad = _start_timeout(request)
+        if bad is not None:
+            return bad
+        rule = self.rt.pick_fault("run", endpoint.name)
+
+        async def handle() -> Response:
+            refused = self._admission()
+            if refused is not None:
+                return refused
+            payload = await read_json(request, self.max_body)
+            lifecycle = rule if rule is not None and rule.fault in LIFECYCLE_FAULTS else None
+            job = self.rt.scheduler.submit(endpoint, payload, "sync", fault=lifecycle, start_timeout=start_timeout)
+            await job.done.wait()
+            out = job.outcome
+            if out is None:
+                return detail(503, "The emulator is shutting down", error_type="runner_scheduling_failure")
+            job.timeline["result_served_ns"].append(time.monotonic_ns())
+            return Response(out.body, status_code=out.status, headers=out.headers, media_type="application/json")
+
+        return await _guard(apply_fault(rule, self.scale, handle))
+
+
+async def _guard(response: Awaitable[Response]) -> Response:
+    try:
+        return await response
+    except BodyError as exc:
+        return exc.response
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None:
+        return False
+    lowered = value.lower()
+    return True if lowered in _TRUE else False if lowered in _FALSE else None
+
+
+def _bad_logs(request: Request) -> Response:
+    entry = {"loc": ["query", "logs"], "msg": "Input should be a valid boolean", "type": "bool_parsing",
+             "input": request.query_params.get("logs")}
+    return json_response({"detail": [entry]}, 422)
+
+
+def _start_timeout(request: Request) -> tuple[float | None, Response | None]:
+    raw = request.headers.get("x-fal-request-timeout")
+    if raw is None:
+        return None, None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 1:
+        return None, detail(400, "X-Fal-Request-Timeout must be a number of seconds above 1", error_type="bad_request")
+    return seconds, None
+
+
+def _emulator_routes(rt: Runtime) -> list[Route]:
+    async def timelines(request: Request) -> Response:
+        return json_response({"requests": list(rt.scheduler.timelines.values())})
+
+    async def timeline(request: Request) -> Response:
+        found = rt.scheduler.timelines.get(request.path_params["request_id"])
+        return json_response(found) if found is not None else detail(404, "Request not found")
+
+    async def faults(request: Request) -> Response:
+        return json_response({"faults": list(rt.faults.log)})
+
+    async def health(request: Request) -> Response:
+        return json_response({"status": "ok", "queue_url": rt.queue_url, "run_url": rt.run_url,
+                              "stored_bytes": rt.store.used, "stored_files": len(rt.store),
+                              **rt.scheduler.stats()})
+
+    async def jwks(request: Request) -> Response:
+        return json_response(rt.webhooks.jwks())
+
+    return [
+        Route("/_emulator/requests", timelines, methods=["GET"]),
+        Route("/_emulator/requests/{request_id}", timeline, methods=["GET"]),
+        Route("/_emulator/faults", faults, methods=["GET"]),
+        Route("/_emulator/health", health, methods=["GET"]),
+        Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+    ]
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    if status == 405:
+        return detail(405, "Method Not Allowed")
+    return detail(status, f"Path {request.url.path} not found")
+
+
+def build_app(rt: Runtime) -> ASGIApp:
+    """The ASGI app for one runtime: fixed routes first, then endpoint ids."""
+    api = QueueApi(rt)
+
+    async def guarded(request: Request, handle: Callable[[], Awaitable[Response]]) -> Response:
+        return await apply_fault(rt.pick_fault("upload", None), rt.config.time_scale, handle)
+
+    storage = StorageApi(rt.store, lambda: rt.queue_url, rt.authorize, guarded, rt.config.limits.max_body_bytes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        rt.client()
+        sweeper = asyncio.get_running_loop().create_task(rt.sweep_forever())
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            await rt.close()
+
+    handlers: Any = {404: _not_found, 405: _not_found}
+    queue_app = Starlette(routes=[*_emulator_routes(rt), *storage.routes(),
+                                  Route("/{path:path}", api.queue, methods=["GET", "POST", "PUT"])],
+                          exception_handlers=handlers, lifespan=lifespan)
+    run_app = Starlette(routes=[Route("/{path:path}", api.run, methods=["POST"])], exception_handlers=handlers)
+    run_port = _port(rt.run_url)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await queue_app(scope, receive, send)
+            return
+        scope[RAW_SEND] = send
+        target = run_app if _is_run(scope, run_port) else queue_app
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await target(scope, receive, tracked)
+        except Exception:
+            # fal's shape for an unhandled error; the traceback goes to the log.
+            log.exception("emulator error on %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                await detail(500, "Internal Server Error")(scope, receive, send)
+
+    return app
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/", 1)[0])
+
+
+def _is_run(scope: Scope, run_port: int) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value.split(b":", 1)[0].lower()
+            if host in _RUN_HOSTS:
+                return True
+            if host in _QUEUE_HOSTS:
+                return False
+            break
+    server = scope.get("server")
+    return server is not None and server[1] == run_port

@@ -1,0 +1,157 @@
+"""Resolving file inputs without touching the network: data URIs, the emulator's own files,
+loopback URLs and the config's URL map; then checking each file is what its field says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, unquote_to_bytes
+
+import httpx
+import pybase64
+
+from harness.contracts import Contract
+from harness.emulator._http import loopback_url
+from harness.emulator._images import probe
+from harness.emulator._storage import BlobStore
+
+__all__ = ["FileResolver"]
+
+_INLINE_LIMIT = 256 * 1024  # bytes checked on the event loop; anything larger goes to a thread
+_DOCS = "https://docs.fal.ai/errors/#"
+_MAX_MEMBERS = 100  # archive members looked at for an image
+
+
+class _FileError(Exception):
+    def __init__(self, kind: str, message: str, ctx: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.ctx = ctx
+
+
+class FileResolver:
+    """Turns each file field's URL into bytes and checks them, or says why it cannot."""
+
+    def __init__(self, store: BlobStore, own_base: Callable[[], str], url_map: Mapping[str, Path],
+                 client: Callable[[], httpx.AsyncClient], max_bytes: int, max_pixels: int) -> None:
+        self.store = store
+        self.own_base = own_base
+        self.url_map = dict(url_map)
+        self.client = client
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
+        self._mapped: dict[str, bytes] = {}
+
+    async def resolve(self, contract: Contract, payload: Mapping[str, Any]
+                      ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+        """(field -> sha256 of its file, fal error entries); every present file field is checked."""
+        digests: dict[str, str] = {}
+        errors: list[dict[str, Any]] = []
+        for spec in contract.input.fields:
+            value = payload.get(spec.name) if spec.file else None
+            if not isinstance(value, str):
+                continue
+            try:
+                data = await self._fetch(value)
+                if len(data) > _INLINE_LIMIT:
+                    await asyncio.to_thread(self._check, spec.file or "any", data)
+                else:
+                    self._check(spec.file or "any", data)
+            except _FileError as exc:
+                entry: dict[str, Any] = {"loc": ["body", spec.name], "msg": str(exc), "type": exc.kind,
+                                         "url": _DOCS + exc.kind}
+                if exc.ctx:
+                    entry["ctx"] = dict(exc.ctx)
+                if len(value) <= 200:
+                    entry["input"] = value
+                errors.append(entry)
+            else:
+                digests[spec.name] = hashlib.sha256(data).hexdigest()
+        return digests, errors
+
+    async def _fetch(self, url: str) -> bytes:
+        if url.startswith("data:"):
+            return self._data_uri(url)
+        if url in self.url_map:
+            return self._mapped_file(url)
+        own = self.own_base() + "/files/"
+        if url.startswith(own):
+            blob = self.store.get(unquote(url[len(own):].split("?", 1)[0]))
+            if blob is None:
+                raise _FileError("file_download_error", "Failed to download the file: the emulator holds no file "
+                                                        "at this URL (never uploaded, or expired)")
+            return blob.data
+        if loopback_url(url):
+            return await self._download(url)
+        raise _FileError("file_download_error",
+                         "Failed to download the file: the emulator makes no network calls and only reads data "
+                         "URIs, its own files, loopback URLs and the URLs in its config's url_map")
+
+    def _data_uri(self, url: str) -> bytes:
+        header, sep, payload = url[5:].partition(",")
+        if not sep:
+            raise _FileError("file_download_error", "Malformed data URI: no comma before the data")
+        if header.endswith(";base64"):
+            try:
+                data: bytes = pybase64.b64decode(payload, validate=True)
+            except ValueError:
+                raise _FileError("file_download_error", "Malformed data URI: the data is not valid base64") from None
+        else:
+            data = unquote_to_bytes(payload)
+        if len(data) > self.max_bytes:
+            raise _FileError("file_too_large", f"File is larger than {self.max_bytes} bytes",
+                             {"max_size": self.max_bytes})
+        return data
+
+    def _mapped_file(self, url: str) -> bytes:
+        data = self._mapped.get(url)
+        if data is None:
+            data = self._mapped[url] = self.url_map[url].read_bytes()
+        return data
+
+    async def _download(self, url: str) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with self.client().stream("GET", url, timeout=10.0) as response:
+                if not response.is_success:
+                    raise _FileError("file_download_error",
+                                     f"Failed to download the file: HTTP {response.status_code}")
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise _FileError("file_too_large", f"File is larger than {self.max_bytes} bytes",
+                                         {"max_size": self.max_bytes})
+                    chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            raise _FileError("file_download_error", f"Failed to download the file: {type(exc).__name__}") from None
+        return b"".join(chunks)
+
+    def _check(self, kind: str, data: bytes) -> None:
+        if kind == "image":
+            if probe(data, self.max_pixels * 4) is None:
+                raise _FileError("image_load_error", "Failed to load the image: the file is not an image "
+                                                     "in a supported format, or it is corrupted")
+        elif kind == "archive":
+            try:
+                archive = zipfile.ZipFile(io.BytesIO(data))
+            except (zipfile.BadZipFile, ValueError):
+                raise _FileError("invalid_archive", "The archive is not a valid zip file") from None
+            with archive:
+                for info in archive.infolist()[:_MAX_MEMBERS]:
+                    if info.is_dir() or info.file_size > self.max_bytes:
+                        continue
+                    try:
+                        member = archive.read(info)
+                    except (zipfile.BadZipFile, ValueError, RuntimeError, OSError):
+                        continue
+                    if probe(member, self.max_pixels * 4) is not None:
+                        return
+            raise _FileError("archive_file_count_below_minimum", "The archive must contain at least 1 image",
+                             {"min_count": 1, "provided_count": 0})

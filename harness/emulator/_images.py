@@ -1,0 +1,72 @@
+"""Deterministic stand-in images: real pictures drawn with Pillow from a digest of the request.
+
+The same digest, size and format always give the same bytes (fixed encoder settings).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw
+
+__all__ = ["FORMATS", "ImageFile", "probe", "render"]
+
+#: format name in an input -> (Pillow format, content type, file extension)
+FORMATS: dict[str, tuple[str, str, str]] = {
+    "png": ("PNG", "image/png", "png"),
+    "jpeg": ("JPEG", "image/jpeg", "jpg"),
+    "jpg": ("JPEG", "image/jpeg", "jpg"),
+    "webp": ("WEBP", "image/webp", "webp"),
+}
+
+# Fixed encoder settings: any change here changes every image's bytes.
+_SAVE_OPTIONS: dict[str, dict[str, object]] = {
+    "PNG": {"compress_level": 1},
+    "JPEG": {"quality": 90, "subsampling": 2, "optimize": False, "progressive": False},
+    "WEBP": {"quality": 80, "method": 0},
+}
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    data: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def render(digest: bytes, width: int, height: int, fmt: str) -> ImageFile:
+    """Draw a width x height picture whose look is fixed by ``digest`` (at least 32 bytes)."""
+    pil_format, content_type, extension = FORMATS.get(fmt.lower(), FORMATS["png"])
+    # A 3x3 colour field scaled up gives a smooth, cheap, digest-specific background.
+    field = Image.frombytes("RGB", (3, 3), digest[:27])
+    img = field.resize((width, height), Image.Resampling.BILINEAR)
+    draw = ImageDraw.Draw(img)
+    for i in range(4):
+        b = digest[27 + i % 5:] + digest
+        x0, y0 = b[0] * width // 256, b[1] * height // 256
+        x1, y1 = x0 + max(1, b[2] * width // 512), y0 + max(1, b[3] * height // 512)
+        colour = (b[4], b[5], b[6])
+        if i % 2:
+            draw.ellipse((x0, y0, x1, y1), fill=colour)
+        else:
+            draw.rectangle((x0, y0, x1, y1), outline=colour, width=max(1, min(width, height) // 64))
+    buf = io.BytesIO()
+    img.save(buf, format=pil_format, **_SAVE_OPTIONS[pil_format])
+    return ImageFile(buf.getvalue(), content_type, extension, width, height)
+
+
+def probe(data: bytes, max_pixels: int | None = None) -> tuple[str, int, int] | None:
+    """(format, width, height) of encoded image bytes, or None when Pillow cannot decode them.
+
+    Pictures above ``max_pixels`` are judged by their header alone, so a hostile upload cannot
+    make the emulator decode a giant bitmap."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if max_pixels is None or img.width * img.height <= max_pixels:
+                img.load()
+            return str(img.format), img.width, img.height
+    except Exception:  # Pillow raises many kinds for undecodable input
+        return None

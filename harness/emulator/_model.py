@@ -1,0 +1,214 @@
+"""The stand-in model: from a contract and an input, the output a real model would give.
+
+Everything is read from the contract's semantics (image field, count, size, format, seed, echo),
+worked out once per contract; a request only plans its images and fills in the output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.contracts import UNSET, Contract, ListOf, ObjectSpec, Ref, Scalar, TypeExpr, Union
+from harness.emulator._config import Limits
+from harness.emulator._images import FORMATS, ImageFile
+
+__all__ = ["STANDARD_PRESETS", "ImagePlan", "RunPlan", "StandInModel"]
+
+#: fal's toolkit image-size presets (fal-protocol.md, "Image sizes")
+STANDARD_PRESETS: Mapping[str, tuple[int, int]] = {
+    "square_hd": (1024, 1024),
+    "square": (512, 512),
+    "portrait_4_3": (768, 1024),
+    "portrait_16_9": (576, 1024),
+    "landscape_4_3": (1024, 768),
+    "landscape_16_9": (1024, 576),
+}
+
+_FALLBACK_SIZE = (1024, 1024)
+_CUSTOM_SIZE_DEFAULT = 512
+_ZERO: Mapping[str, Any] = {"string": "", "integer": 0, "float": 0.0, "boolean": False}
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    width: int
+    height: int
+    fmt: str
+    digest: bytes
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What one run will produce, fixed before it starts."""
+
+    seed: Any
+    effective: Mapping[str, Any]
+    images: tuple[ImagePlan, ...]
+
+
+class StandInModel:
+    """One endpoint's output shape, derived from its contract."""
+
+    def __init__(self, contract: Contract, limits: Limits) -> None:
+        self.contract = contract
+        self.endpoint = contract.endpoint
+        self.limits = limits
+        sem = contract.semantics
+        images = sem.images
+        self.image_field = images.field if images else None
+        out_field = contract.output.get(self.image_field) if self.image_field else None
+        self.single = out_field is not None and not isinstance(out_field.type, ListOf)
+        self.image_keys = _image_keys(contract, out_field.type) if out_field is not None else None
+        self.count_field = images.count if images else None
+        self.size_field = images.size if images else None
+        self.format_field = images.format if images else None
+        self.presets = dict(images.presets) if images and images.presets else dict(STANDARD_PRESETS)
+        self.default_size = images.default_size if images and images.default_size else _FALLBACK_SIZE
+        self.default_format = (images.default_format if images and images.default_format else "png").lower()
+        self.custom_defaults = _custom_size_defaults(contract, self.size_field)
+        self.seed_field = sem.seed
+        self.nsfw_field = sem.nsfw_flags
+        self.echo = dict(sem.echo)
+        self.has_timings = contract.output.get("timings") is not None
+        covered = {self.image_field, self.seed_field, self.nsfw_field, "timings", *self.echo}
+        self.fillers = {
+            name: _filler(contract, contract.output.field(name).type, contract.output.field(name).default)
+            for name in contract.output.required
+            if name not in covered
+        }
+
+    def plan(self, payload: Mapping[str, Any], file_digests: Mapping[str, str], rng: random.Random
+             ) -> RunPlan | list[dict[str, Any]]:
+        """The run's seed and images, or model errors (fal's detail entries) when a limit refuses it."""
+        effective = self.contract.apply_defaults(payload)
+        seed: Any = None
+        if self.seed_field is not None:
+            seed = effective.get(self.seed_field)
+            if not isinstance(seed, int) or isinstance(seed, bool):
+                seed = rng.randrange(2**31)
+            effective[self.seed_field] = seed
+        if self.image_field is None:
+            return RunPlan(seed, effective, ())
+        count = 1 if self.single else _int(effective.get(self.count_field) if self.count_field else None, 1)
+        width, height = self._size(effective.get(self.size_field) if self.size_field else None)
+        fmt = str(effective.get(self.format_field) or self.default_format).lower() if self.format_field else (
+            self.default_format)
+        if fmt not in FORMATS:
+            fmt = "png"
+        errors = self._limit_errors(count, width, height)
+        if errors:
+            return errors
+        hashed = {**effective, **{name: f"sha256:{digest}" for name, digest in file_digests.items()}}
+        canonical = json.dumps(hashed, sort_keys=True, separators=(",", ":"), default=str).encode()
+        base = hashlib.blake2b(self.endpoint.encode() + b"\0" + canonical, digest_size=64).digest()
+        plans = tuple(
+            ImagePlan(width, height, fmt, hashlib.blake2b(base + i.to_bytes(4, "big"), digest_size=64).digest())
+            for i in range(count)
+        )
+        return RunPlan(seed, effective, plans)
+
+    def output(self, plan: RunPlan, files: list[tuple[str, str, ImageFile]], run_seconds: float) -> dict[str, Any]:
+        """The model's answer; ``files`` holds (url, file name, image) for each planned image."""
+        out: dict[str, Any] = {}
+        if self.image_field is not None:
+            objects = [self._image_object(url, name, image) for url, name, image in files]
+            out[self.image_field] = objects[0] if self.single and objects else objects
+        if self.seed_field is not None and self.contract.output.get(self.seed_field) is not None:
+            out[self.seed_field] = plan.seed
+        if self.nsfw_field is not None:
+            out[self.nsfw_field] = [False] * len(files)
+        for out_name, in_name in self.echo.items():
+            if in_name in plan.effective:
+                out[out_name] = plan.effective[in_name]
+        if self.has_timings:
+            out["timings"] = {"inference": round(run_seconds, 6)}
+        for name, value in self.fillers.items():
+            out.setdefault(name, value)
+        return out
+
+    def _size(self, value: Any) -> tuple[int, int]:
+        if isinstance(value, str):
+            return self.presets.get(value, self.default_size)
+        if isinstance(value, Mapping):
+            w, h = self.custom_defaults
+            return _int(value.get("width"), w), _int(value.get("height"), h)
+        return self.default_size
+
+    def _limit_errors(self, count: int, width: int, height: int) -> list[dict[str, Any]]:
+        errors: list[dict[str, Any]] = []
+        if count > self.limits.max_images:
+            errors.append({
+                "loc": ["body", self.count_field or self.image_field],
+                "msg": f"The emulator makes at most {self.limits.max_images} images per request "
+                       "(limits.max_images)",
+                "type": "less_than_equal",
+                "ctx": {"le": self.limits.max_images},
+                "input": count,
+            })
+        if width <= 0 or height <= 0 or width * height > self.limits.max_image_pixels:
+            errors.append({
+                "loc": ["body", self.size_field] if self.size_field else ["body"],
+                "msg": f"Image of {width}x{height} pixels is above the emulator's limit of "
+                       f"{self.limits.max_image_pixels} pixels per image (limits.max_image_pixels)",
+                "type": "image_too_large",
+                "url": "https://docs.fal.ai/errors/#image_too_large",
+                "ctx": {"max_pixels": self.limits.max_image_pixels, "width": width, "height": height},
+            })
+        return errors
+
+    def _image_object(self, url: str, name: str, image: ImageFile) -> dict[str, Any]:
+        full = {"url": url, "content_type": image.content_type, "file_name": name, "file_size": len(image.data),
+                "width": image.width, "height": image.height}
+        if self.image_keys is None:
+            return full
+        return {k: v for k, v in full.items() if k in self.image_keys}
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _options(t: TypeExpr) -> tuple[TypeExpr, ...]:
+    return t.options if isinstance(t, Union) else (t,)
+
+
+def _object_of(contract: Contract, t: TypeExpr) -> ObjectSpec | None:
+    for option in _options(t.item if isinstance(t, ListOf) else t):
+        if isinstance(option, Ref) and option.name in contract.types:
+            return contract.types[option.name]
+    return None
+
+
+def _image_keys(contract: Contract, t: TypeExpr) -> frozenset[str] | None:
+    spec = _object_of(contract, t)
+    return frozenset(spec.field_names) if spec is not None and spec.fields else None
+
+
+def _custom_size_defaults(contract: Contract, size_field: str | None) -> tuple[int, int]:
+    field = contract.input.get(size_field) if size_field else None
+    spec = _object_of(contract, field.type) if field is not None else None
+    out = []
+    for key in ("width", "height"):
+        f = spec.get(key) if spec is not None else None
+        out.append(f.default if f is not None and isinstance(f.default, int) else _CUSTOM_SIZE_DEFAULT)
+    return out[0], out[1]
+
+
+def _filler(contract: Contract, t: TypeExpr, default: Any) -> Any:
+    """A value of type ``t`` for a required output field the semantics do not produce."""
+    if default is not UNSET:
+        return default
+    first = _options(t)[0]
+    if isinstance(first, Scalar):
+        return _ZERO.get(first.name, "")
+    if isinstance(first, ListOf):
+        return []
+    spec = contract.types.get(first.name) if isinstance(first, Ref) else None
+    if spec is None:
+        return {}
+    return {name: _filler(contract, spec.field(name).type, spec.field(name).default) for name in spec.required}

@@ -1,0 +1,81 @@
+"""What a runner does with one request: validate, fetch its files, spend its run time writing
+logs, draw its images, store them, and answer with the model's output or the model's error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from urllib.parse import quote
+
+from harness.contracts import validate_input
+from harness.emulator._files import FileResolver
+from harness.emulator._http import dumps, validation_entries
+from harness.emulator._images import ImageFile, render
+from harness.emulator._model import ImagePlan, RunPlan
+from harness.emulator._queue import Job, Outcome
+from harness.emulator._storage import BlobStore
+
+__all__ = ["Runner"]
+
+
+class Runner:
+    def __init__(self, store: BlobStore, files: FileResolver, queue_base: str) -> None:
+        self.store = store
+        self.files = files
+        self.files_base = f"{queue_base}/files/"
+
+    async def __call__(self, job: Job) -> Outcome:
+        model = job.endpoint.model
+        payload = job.payload
+        violations = validate_input(model.contract, payload)
+        if violations:
+            return Outcome.model_error(validation_entries(violations))
+        digests, file_errors = await self.files.resolve(model.contract, payload)
+        if file_errors:
+            return Outcome.model_error(file_errors)
+        plan = model.plan(payload, digests, job.endpoint.seed_rng)
+        if not isinstance(plan, RunPlan):
+            return Outcome.model_error(plan)
+        await self._spend(job, plan)
+        fault = job.fault
+        if fault is not None and fault.fault == "completed_with_error":
+            error_type = str(fault.params.get("error_type", "runner_disconnected"))
+            message = str(fault.params.get("message", error_type.replace("_", " ").capitalize()))
+            return Outcome.request_error(int(fault.params.get("status", 503)), message, error_type)
+        images = await asyncio.to_thread(_render_all, plan.images) if plan.images else []
+        files = []
+        for image in images:
+            name = f"{_name(image)}.{image.extension}"
+            key = self.store.put(image.data, image.content_type, name)
+            files.append((self.files_base + quote(key), name, image))
+        output = model.output(plan, files, job.run_seconds)
+        return Outcome(200, dumps(output), {"x-fal-billable-units": str(max(1, len(images)))})
+
+    async def _spend(self, job: Job, plan: RunPlan) -> None:
+        """Sleep the sampled run time, writing the configured number of log lines across it."""
+        lines = job.endpoint.settings.log_lines
+        seconds = job.run_seconds
+        if lines <= 0:
+            if seconds > 0:
+                await asyncio.sleep(seconds)
+            return
+        job.add_log(f"Running {job.endpoint.name} (seed {plan.seed})" if plan.seed is not None
+                    else f"Running {job.endpoint.name}")
+        for step in range(1, lines):
+            if seconds > 0:
+                await asyncio.sleep(seconds / lines)
+            if step < lines - 1:
+                job.add_log(f"Step {step}/{lines - 2}")
+        if seconds > 0:
+            await asyncio.sleep(seconds / lines)
+        if lines > 1:
+            job.add_log(f"Generated {len(plan.images)} image(s) in {seconds:.3f}s")
+
+
+def _render_all(plans: tuple[ImagePlan, ...]) -> list[ImageFile]:
+    return [render(p.digest, p.width, p.height, p.fmt) for p in plans]
+
+
+def _name(image: ImageFile) -> str:
+    return hashlib.blake2b(image.data, digest_size=16).hexdigest()

@@ -1,0 +1,193 @@
+"""A running emulator: uvicorn on two loopback sockets in a background thread with its own event
+loop, a handle to read its ground truth and stop it, and a switch that points fal-client at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from harness._errors import ConfigError, DataFileError
+from harness.contracts import Contract, load_contracts
+from harness.emulator._app import Runtime, build_app
+from harness.emulator._config import DEFAULT_KEY, EmulatorConfig, parse_emulator_config
+from harness.emulator._http import dumps
+
+__all__ = ["Emulator", "patch_fal_client", "start_emulator"]
+
+_START_TIMEOUT = 20.0
+
+
+class Emulator:
+    """A started emulator. Use as a context manager, or call :meth:`stop`."""
+
+    def __init__(self, config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 0, run_port: int = 0) -> None:
+        self.config = config
+        contracts = load_contracts(config.contracts_dir)
+        _check_endpoints(config, contracts)
+        self._sockets = [_bind(host, port), _bind(host, run_port)]
+        url_host = _url_host(host)
+        self.queue_url = f"http://{url_host}:{self._sockets[0].getsockname()[1]}"
+        self.run_url = f"http://{url_host}:{self._sockets[1].getsockname()[1]}"
+        self._runtime = Runtime(config, contracts, self.queue_url, self.run_url)
+        uv_config = uvicorn.Config(
+            build_app(self._runtime), log_level="warning", access_log=False, lifespan="on", proxy_headers=False,
+            server_header=False, ws="none", http="h11", loop="asyncio", timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(uv_config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._serve, name="fal-emulator", daemon=True)
+
+    @property
+    def key(self) -> str:
+        """A key the emulator accepts (``Authorization: Key <key>``)."""
+        return self.config.keys[0] if self.config.keys else DEFAULT_KEY
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        return tuple(self._runtime.endpoints)
+
+    def start(self) -> Emulator:
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise ConfigError(f"the emulator did not start: {self._error or 'timed out'}")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, end background work and close the sockets; safe to call twice."""
+        loop = self._loop
+        if loop is not None and self._thread.is_alive():
+            loop.call_soon_threadsafe(self._runtime.begin_close)
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        for sock in self._sockets:
+            sock.close()
+
+    def timeline(self, request_id: str) -> dict[str, Any]:
+        """The ground truth for one request (see the README for its fields); KeyError if unknown."""
+        found = self._call(lambda: self._runtime.scheduler.timelines.get(request_id))
+        if found is None:
+            raise KeyError(request_id)
+        return found  # type: ignore[no-any-return]
+
+    def timelines(self) -> list[dict[str, Any]]:
+        """Every request's ground truth, oldest first."""
+        return self._call(lambda: list(self._runtime.scheduler.timelines.values()))  # type: ignore[no-any-return]
+
+    def jwks(self) -> dict[str, Any]:
+        return self._runtime.webhooks.jwks()
+
+    def _call(self, read: Any) -> Any:
+        # Read on the emulator's own loop so a half-updated record is never seen; copy it out.
+        async def snapshot() -> Any:
+            return json.loads(dumps(read()))
+
+        if self._loop is None:
+            raise ConfigError("the emulator is not running")
+        return asyncio.run_coroutine_threadsafe(snapshot(), self._loop).result(timeout=10)
+
+    def _serve(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            await self._server.serve(sockets=self._sockets)
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # startup failures end in SystemExit inside uvicorn
+            self._error = exc
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<Emulator queue={self.queue_url} run={self.run_url}>"
+
+
+def start_emulator(config: EmulatorConfig | Mapping[str, Any] | None = None, *, host: str = "127.0.0.1",
+                   port: int = 0, run_port: int = 0) -> Emulator:
+    """Start an emulator (port 0: any free port) and return its handle once it accepts requests."""
+    if config is None:
+        config = EmulatorConfig()
+    elif not isinstance(config, EmulatorConfig):
+        config = parse_emulator_config(config)
+    return Emulator(config, host=host, port=port, run_port=run_port).start()
+
+
+@contextlib.contextmanager
+def patch_fal_client(emulator: Emulator, *, set_key: bool = True) -> Iterator[None]:
+    """Point the official ``fal_client`` at ``emulator`` (queue, run, REST and CDN URLs, and
+    ``FAL_KEY`` unless ``set_key`` is false); everything is restored on exit."""
+    try:
+        import fal_client.client as fal
+    except ImportError:
+        raise ConfigError("fal-client is not installed (pip install 'fal-harness[test]')") from None
+    names = ("QUEUE_URL_FORMAT", "RUN_URL_FORMAT", "REST_URL", "CDN_URL")
+    saved = {name: getattr(fal, name) for name in names}
+    saved_key = os.environ.get("FAL_KEY")
+    fal.QUEUE_URL_FORMAT = emulator.queue_url + "/"
+    fal.RUN_URL_FORMAT = emulator.run_url + "/"
+    fal.REST_URL = emulator.queue_url
+    fal.CDN_URL = emulator.queue_url
+    if set_key:
+        os.environ["FAL_KEY"] = emulator.key
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(fal, name, value)
+        if set_key:
+            if saved_key is None:
+                os.environ.pop("FAL_KEY", None)
+            else:
+                os.environ["FAL_KEY"] = saved_key
+
+
+def _check_endpoints(config: EmulatorConfig, contracts: Mapping[str, Contract]) -> None:
+    known = ", ".join(contracts) or "none"
+    source = config.source or "<emulator config>"
+    for name in config.endpoints:
+        if name not in contracts:
+            raise DataFileError(source, f"endpoints.{name}", f"no contract for this endpoint (known: {known})")
+    for i, rule in enumerate(config.faults):
+        if rule.endpoint is not None and rule.endpoint not in contracts:
+            raise DataFileError(source, f"faults[{i}].endpoint", f"no contract for {rule.endpoint!r} (known: {known})")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,308 @@
+"""The emulator's file storage: a bounded in-memory blob store and fal's upload flows.
+
+Flows: the v3 token + single upload, v3 multipart (create, parts with ETags, complete), and the
+legacy initiate + PUT. Every stored file is served back at its URL with its content type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import mimetypes
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from harness.emulator._http import BodyError, bearer_or_key, detail, json_response, read_body, read_json
+
+__all__ = ["Blob", "BlobStore", "StorageApi"]
+
+_TOKEN_SECONDS = 3600
+_MAX_PENDING = 1000
+
+
+@dataclass(eq=False, slots=True)
+class Blob:
+    data: bytes
+    content_type: str
+    expires_ns: int | None
+
+
+@dataclass(eq=False, slots=True)
+class _Multipart:
+    key: str
+    content_type: str
+    created_ns: int
+    parts: dict[int, bytes] = field(default_factory=dict)
+
+
+class BlobStore:
+    """Files by key (``<token>/<file name>``); counts bytes, expires files after a fixed time."""
+
+    def __init__(self, max_bytes: int, ttl_seconds: float | None) -> None:
+        self.max_bytes = max_bytes
+        self.ttl_ns = None if ttl_seconds is None else int(ttl_seconds * 1e9)
+        self.used = 0
+        self._blobs: OrderedDict[str, Blob] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._blobs)
+
+    def has_room(self, extra: int = 0) -> bool:
+        """Whether ``extra`` more bytes fit, after dropping what has expired."""
+        if self.used + extra <= self.max_bytes:
+            return True
+        self.sweep()
+        return self.used + extra <= self.max_bytes
+
+    def put(self, data: bytes, content_type: str, file_name: str) -> str:
+        key = f"{secrets.token_hex(10)}/{_safe_name(file_name)}"
+        self.put_at(key, data, content_type)
+        return key
+
+    def put_at(self, key: str, data: bytes, content_type: str) -> None:
+        expires = None if self.ttl_ns is None else time.monotonic_ns() + self.ttl_ns
+        old = self._blobs.pop(key, None)
+        if old is not None:
+            self.used -= len(old.data)
+        self._blobs[key] = Blob(data, content_type, expires)
+        self.used += len(data)
+
+    def get(self, key: str) -> Blob | None:
+        blob = self._blobs.get(key)
+        if blob is not None and blob.expires_ns is not None and blob.expires_ns <= time.monotonic_ns():
+            self.sweep()
+            return None
+        return blob
+
+    def sweep(self) -> None:
+        # Every blob lives equally long, so insertion order is expiry order.
+        now = time.monotonic_ns()
+        while self._blobs:
+            key, blob = next(iter(self._blobs.items()))
+            if blob.expires_ns is None or blob.expires_ns > now:
+                break
+            del self._blobs[key]
+            self.used -= len(blob.data)
+
+
+Authorize = Callable[[Request], Response | None]
+Guard = Callable[[Request, Callable[[], Awaitable[Response]]], Awaitable[Response]]
+
+
+class StorageApi:
+    """The REST and CDN storage routes, all served on the emulator's queue address."""
+
+    def __init__(self, store: BlobStore, base_url: Callable[[], str], authorize_key: Authorize, guard: Guard,
+                 max_body_bytes: int) -> None:
+        self.store = store
+        self.base_url = base_url
+        self.authorize_key = authorize_key
+        self.guard = guard
+        self.max_body = max_body_bytes
+        self._secret = secrets.token_bytes(32)
+        self._multipart: OrderedDict[str, _Multipart] = OrderedDict()
+        self._initiated: OrderedDict[str, tuple[str, str]] = OrderedDict()
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/storage/auth/token", self._guarded(self.token), methods=["POST"]),
+            Route("/storage/upload/initiate", self._guarded(self.initiate), methods=["POST"]),
+            Route("/files/upload", self._guarded(self.upload), methods=["POST"]),
+            Route("/files/upload/multipart", self._guarded(self.multipart_create), methods=["POST"]),
+            Route("/files/{token}/{name}/multipart/{upload_id}/complete", self._guarded(self.multipart_complete),
+                  methods=["POST"]),
+            Route("/files/{token}/{name}/multipart/{upload_id}/{part:int}", self._guarded(self.multipart_part),
+                  methods=["PUT"]),
+            Route("/files/{token}/{name}", self.serve, methods=["GET"]),
+            Route("/files/{token}/{name}", self._guarded(self.put_initiated), methods=["PUT"]),
+        ]
+
+    def _guarded(self, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await self.guard(request, lambda: handler(request))
+            except BodyError as exc:
+                return exc.response
+        return endpoint
+
+    # -- v3: token, single upload, multipart ------------------------------------------------------
+
+    async def token(self, request: Request) -> Response:
+        denied = self.authorize_key(request)
+        if denied is not None:
+            return denied
+        expires = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=_TOKEN_SECONDS)
+        stamp = str(int(expires.timestamp()))
+        token = f"{stamp}.{self._sign(stamp)}"
+        return json_response({"token": token, "token_type": "Bearer", "base_url": self.base_url(),
+                              "expires_at": expires.isoformat()})
+
+    def _token_ok(self, request: Request) -> Response | None:
+        cred = bearer_or_key(request)
+        if cred is not None and cred[0] == "bearer":
+            stamp, _, sig = cred[1].partition(".")
+            if stamp.isdigit() and hmac.compare_digest(sig, self._sign(stamp)) and int(stamp) > time.time():
+                return None
+            return detail(401, "Invalid or expired storage token")
+        return self.authorize_key(request)
+
+    async def upload(self, request: Request) -> Response:
+        denied = self._token_ok(request)
+        if denied is not None:
+            return denied
+        data = await read_body(request, self.max_body)
+        if not self.store.has_room(len(data)):
+            return _full()
+        content_type = _content_type(request)
+        key = self.store.put(data, content_type, _file_name(request, content_type))
+        return json_response({"access_url": self._url(key), "content_type": content_type, "file_size": len(data)})
+
+    async def multipart_create(self, request: Request) -> Response:
+        denied = self._token_ok(request)
+        if denied is not None:
+            return denied
+        self._expire_pending()
+        if len(self._multipart) >= _MAX_PENDING:
+            return detail(429, f"Too many unfinished multipart uploads (at most {_MAX_PENDING})")
+        content_type = _content_type(request)
+        key = f"{secrets.token_hex(10)}/{_safe_name(_file_name(request, content_type))}"
+        upload_id = secrets.token_hex(16)
+        self._multipart[upload_id] = _Multipart(key, content_type, time.monotonic_ns())
+        return json_response({"access_url": self._url(key), "uploadId": upload_id})
+
+    def _pending(self, request: Request) -> _Multipart | None:
+        p = request.path_params
+        upload = self._multipart.get(p["upload_id"])
+        if upload is None or upload.key != f"{p['token']}/{p['name']}":
+            return None
+        return upload
+
+    async def multipart_part(self, request: Request) -> Response:
+        denied = self._token_ok(request)
+        if denied is not None:
+            return denied
+        upload = self._pending(request)
+        if upload is None:
+            return detail(404, "Unknown multipart upload")
+        number = int(request.path_params["part"])
+        if not 1 <= number <= 10_000:
+            return detail(400, "Part numbers run from 1 to 10000")
+        data = await read_body(request, self.max_body)
+        held = sum(len(b) for b in upload.parts.values())
+        if not self.store.has_room(held + len(data)):
+            return _full()
+        upload.parts[number] = data
+        return Response(status_code=200, headers={"ETag": _etag(data)})
+
+    async def multipart_complete(self, request: Request) -> Response:
+        denied = self._token_ok(request)
+        if denied is not None:
+            return denied
+        upload = self._pending(request)
+        if upload is None:
+            return detail(404, "Unknown multipart upload")
+        body = await read_json(request, self.max_body)
+        parts = body.get("parts") if isinstance(body, dict) else None
+        if not isinstance(parts, list) or not parts:
+            return detail(400, "Body must be {\"parts\": [{\"partNumber\": n, \"etag\": ...}, ...]}")
+        chunks: list[bytes] = []
+        for entry in sorted(parts, key=lambda e: e.get("partNumber", 0) if isinstance(e, dict) else 0):
+            number = entry.get("partNumber") if isinstance(entry, dict) else None
+            data = upload.parts.get(number) if isinstance(number, int) else None
+            if data is None:
+                return detail(400, f"Part {number!r} was never uploaded")
+            if entry.get("etag") != _etag(data):
+                return detail(400, f"ETag of part {number} does not match the uploaded part")
+            chunks.append(data)
+        blob = b"".join(chunks)
+        if not self.store.has_room(len(blob)):
+            return _full()
+        del self._multipart[request.path_params["upload_id"]]
+        self.store.put_at(upload.key, blob, upload.content_type)
+        return json_response({"access_url": self._url(upload.key)})
+
+    # -- legacy: initiate, then PUT to the returned upload URL ------------------------------------
+
+    async def initiate(self, request: Request) -> Response:
+        denied = self.authorize_key(request)
+        if denied is not None:
+            return denied
+        body = await read_json(request, self.max_body)
+        if not isinstance(body, dict):
+            return detail(422, "Body must be {\"file_name\": ..., \"content_type\": ...}")
+        content_type = str(body.get("content_type") or "application/octet-stream")
+        name = str(body.get("file_name") or f"upload{mimetypes.guess_extension(content_type) or '.bin'}")
+        key = f"{secrets.token_hex(10)}/{_safe_name(name)}"
+        self._expire_pending()
+        while len(self._initiated) >= _MAX_PENDING:
+            self._initiated.popitem(last=False)
+        upload_token = self._sign(key)
+        self._initiated[upload_token] = (key, content_type)
+        url = self._url(key)
+        return json_response({"upload_url": f"{url}?upload_token={upload_token}", "file_url": url})
+
+    async def put_initiated(self, request: Request) -> Response:
+        upload_token = request.query_params.get("upload_token", "")
+        pending = self._initiated.get(upload_token)
+        key = f"{request.path_params['token']}/{request.path_params['name']}"
+        if pending is None or pending[0] != key:
+            return detail(403, "Upload URL is unknown or already used")
+        data = await read_body(request, self.max_body)
+        if not self.store.has_room(len(data)):
+            return _full()
+        del self._initiated[upload_token]
+        self.store.put_at(key, data, request.headers.get("content-type") or pending[1])
+        return Response(status_code=200)
+
+    # -- serving ----------------------------------------------------------------------------------
+
+    async def serve(self, request: Request) -> Response:
+        blob = self.store.get(f"{request.path_params['token']}/{request.path_params['name']}")
+        if blob is None:
+            return detail(404, "File not found")
+        return Response(blob.data, media_type=blob.content_type, headers={"ETag": _etag(blob.data)})
+
+    def _url(self, key: str) -> str:
+        return f"{self.base_url()}/files/{quote(key)}"
+
+    def _sign(self, text: str) -> str:
+        return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def _expire_pending(self) -> None:
+        horizon = time.monotonic_ns() - _TOKEN_SECONDS * 1_000_000_000
+        while self._multipart and next(iter(self._multipart.values())).created_ns < horizon:
+            self._multipart.popitem(last=False)
+
+
+def _full() -> Response:
+    return detail(429, "Emulator storage is full (limits.max_stored_bytes); retry later")
+
+
+def _etag(data: bytes) -> str:
+    return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type") or "application/octet-stream"
+
+
+def _file_name(request: Request, content_type: str) -> str:
+    name = request.headers.get("x-fal-file-name")
+    if name:
+        return name
+    extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ".bin"
+    return f"{secrets.token_hex(8)}{extension}"
+
+
+def _safe_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in name.rsplit("/", 1)[-1])
+    return cleaned.strip(".") or "file"
