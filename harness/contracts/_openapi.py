@@ -1,8 +1,6 @@
 """The OpenAPI round trip: a contract as fal's per-endpoint queue OpenAPI document, and back.
 
-Export says in OpenAPI what it can and keeps the rest in ``x-fal-harness-*`` keys; import also
-reads fal's own documents and those FastAPI writes from pydantic v1 and v2 models.
-"""
+Import also reads fal's served documents and FastAPI's (pydantic v1 and v2)."""
 
 from __future__ import annotations
 
@@ -377,10 +375,10 @@ _SCHEMA_KEYS = _ANNOTATIONS | {
     "required", "additionalProperties", "x-fal-order-properties", *_BOUND_KEYS.values(),
 }
 #: keywords that change nothing when they hold these values
-_HARMLESS = {"uniqueItems": (False,), "minProperties": (0,), "pattern": (None,)}
+_HARMLESS = {"uniqueItems": (False,), "minProperties": (0,)}
 
 #: contract-file key (at the end of a key path) to the document key that says the same
-_KEY_IN_DOCUMENT = {**{k: v for k, v in _BOUND_KEYS.items()}, **_FIELD_EXTENSIONS,
+_KEY_IN_DOCUMENT = {**_BOUND_KEYS, **_FIELD_EXTENSIONS,
                     "type": "", "fields": "properties", "additional": "additionalProperties"}
 
 
@@ -471,7 +469,6 @@ class _Importer:
         info: Mapping[str, Any] = raw_info if isinstance(raw_info, Mapping) else {}
         paths = self.mapping(doc.get("paths"), "paths")
         endpoint, post_path, post = self.submit(paths, endpoint, info)
-        self.origins["endpoint"] = f"paths.{post_path}"
         post_where = f"paths.{post_path}.post"
         body = self.deref(self.mapping(post.get("requestBody"), f"{post_where}.requestBody",
                                        "no requestBody: the input is the JSON body of the submit request"),
@@ -523,6 +520,8 @@ class _Importer:
         candidates = ", ".join(p.strip("/") or "/" for p in posts)
         if isinstance(wanted, str) and wanted.strip("/"):
             wanted = wanted.strip("/")
+            if not endpoint:
+                self.origins["endpoint"] = "info.x-fal-metadata.endpointId"
             if "/" + wanted in posts:
                 return wanted, "/" + wanted, posts["/" + wanted]
             if len(posts) == 1:
@@ -534,6 +533,7 @@ class _Importer:
             raise self.fail("paths", f"several POST paths ({candidates}); name the endpoint to import "
                                      "(--endpoint)")
         path, op = next(iter(posts.items()))
+        self.origins["endpoint"] = f"paths.{path}"
         if not path.strip("/"):
             raise self.fail(f"paths.{path}", "cannot tell the endpoint id from this path; name it (--endpoint)")
         return path.strip("/"), path, op
@@ -958,7 +958,7 @@ class _Importer:
             value = s.get(json_key)
             if value is True:  # OpenAPI 3.0 (JSON Schema draft 4): the inclusive bound becomes exclusive
                 if inclusive not in out:
-                    raise self.fail(f"{where}.{json_key}", f"exclusive without a {inclusive}")
+                    raise self.fail(f"{where}.{json_key}", f"{json_key} is true but there is no {inclusive}")
                 out[key] = out.pop(inclusive)
             elif value is not None and value is not False:
                 out[key] = value
