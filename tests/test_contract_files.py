@@ -60,6 +60,9 @@ MALFORMED = [
      "output.fields.images.type", "not closed"),
     ("range-on-a-string", ("prompt: {type: string}", "prompt: {type: string, maximum: 3}"),
      "input.fields.prompt.maximum", "needs an integer or float type"),
+    ("impossible-range", ("minimum: 1, maximum: 50", "minimum: 60, maximum: 50"),
+     "input.fields.steps.minimum", "no value fits"),
+    ("type-named-like-a-scalar", ("  Size:\n", "  string:\n"), "types.string", "not a scalar name"),
 ]
 
 
@@ -132,6 +135,19 @@ def test_contract_survives_dump_and_parse(endpoint: str) -> None:
     again = parse_contract(yaml.safe_load(dump_contract(contract)))
     assert again == contract
     assert contract_to_data(again) == contract_to_data(contract)
+
+
+def test_contract_data_is_read_only_and_copies_are_editable() -> None:
+    import copy
+
+    scenario = load_contracts("contracts")["fal-ai/flux-pro"].scenario("custom-size")
+    with pytest.raises(TypeError, match="read-only"):
+        scenario.input["prompt"] = "changed"  # type: ignore[index]
+    with pytest.raises(TypeError, match="read-only"):
+        scenario.input["image_size"]["width"] = 1
+    editable = copy.deepcopy(scenario.input)
+    editable["image_size"]["width"] = 1
+    assert scenario.input["image_size"]["width"] == 640
 
 
 def test_validate_all_shipped_contracts(capsys: pytest.CaptureFixture[str]) -> None:

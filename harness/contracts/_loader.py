@@ -9,6 +9,7 @@ above the maximum 4``.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from harness._errors import DataFileError
 from harness.contracts._fileschema import CONTRACT_FILE
+from harness.contracts._frozen import freeze, thaw
 from harness.contracts._model import (
     FORMAT_VERSION,
     UNSET,
@@ -126,6 +128,10 @@ class _Builder:
 
     def build(self) -> Contract:
         d = self.data
+        for name in self.type_names:
+            if not _TYPE_NAME.fullmatch(name) or name in SCALARS or name == "list":
+                raise self.fail(f"types.{name}", f"type name {name!r} must be an identifier that is not a scalar "
+                                "name (string, integer, float, boolean)")
         types = {name: self.object(name, spec, f"types.{name}") for name, spec in (d.get("types") or {}).items()}
         endpoint = d["endpoint"]
         contract = Contract(
@@ -143,9 +149,9 @@ class _Builder:
             scenarios=tuple(
                 Scenario(
                     name=name,
-                    input=s["input"],
+                    input=freeze(s["input"]),
                     description=s.get("description"),
-                    files=s.get("files") or {},
+                    files=freeze(s.get("files") or {}),
                     expect_status=s.get("expect_status", 200),
                 )
                 for name, s in (d.get("scenarios") or {}).items()
@@ -198,7 +204,7 @@ class _Builder:
         ftype = self.type_expr(spec["type"], f"{where}.type")
         scalars = {o.name for o in _options(ftype) if isinstance(o, Scalar)}
         has_list = any(isinstance(o, ListOf) for o in _options(ftype))
-        enum = tuple(spec["enum"]) if "enum" in spec else None
+        enum = tuple(freeze(spec["enum"])) if "enum" in spec else None
         if enum is not None:
             if not scalars:
                 raise self.fail(f"{where}.enum", f"an enum needs a scalar type, the type is {ftype}")
@@ -216,6 +222,11 @@ class _Builder:
         for key in ("min_items", "max_items"):
             if key in spec and not has_list:
                 raise self.fail(f"{where}.{key}", f"{key} needs a list type, the type is {ftype}")
+        for low, high in (("minimum", "maximum"), ("exclusive_minimum", "maximum"), ("minimum", "exclusive_maximum"),
+                          ("exclusive_minimum", "exclusive_maximum"), ("min_length", "max_length"),
+                          ("min_items", "max_items")):
+            if low in spec and high in spec and spec[low] > spec[high]:
+                raise self.fail(f"{where}.{low}", f"{low} {spec[low]} is above {high} {spec[high]}: no value fits")
         if "file" in spec and "string" not in scalars:
             raise self.fail(f"{where}.file", f"file fields take a URL string, the type is {ftype}")
         for key in spec.get("sources") or {}:
@@ -226,13 +237,13 @@ class _Builder:
             type=ftype,
             description=spec.get("description"),
             title=spec.get("title"),
-            default=spec.get("default", UNSET),
+            default=freeze(spec.get("default", UNSET)),
             enum=enum,
             enum_name=spec.get("enum_name"),
             nullable=bool(spec.get("nullable", False)),
             file=spec.get("file"),
             inferred=spec.get("inferred"),
-            sources=dict(spec.get("sources") or {}),
+            sources=freeze(spec.get("sources") or {}),
             **{k: spec[k] for k in _CONSTRAINTS if k in spec},
         )
         if result.has_default:
@@ -285,15 +296,15 @@ class _Builder:
             images=images,
             seed=raw.get("seed"),
             nsfw_flags=raw.get("nsfw_flags"),
-            echo=dict(raw.get("echo") or {}),
+            echo=freeze(raw.get("echo") or {}),
         )
 
     def example(self, index: int, raw: Mapping[str, Any]) -> Example:
         return Example(
             name=raw["name"],
             seed=raw.get("seed"),
-            input=raw.get("input"),
-            output=raw.get("output"),
+            input=freeze(raw.get("input")),
+            output=freeze(raw.get("output")),
             output_omits=tuple(raw.get("output_omits") or ()),
             note=raw.get("note"),
         )
@@ -354,6 +365,8 @@ def _ref_names(t: TypeExpr) -> set[str]:
     return set()
 
 
+_TYPE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
 _BOUNDS: tuple[tuple[str, str, Callable[[Any, Any], bool]], ...] = (
     ("minimum", "below the minimum", operator.ge),
     ("maximum", "above the maximum", operator.le),
@@ -381,6 +394,10 @@ def _fits(scalar: str, v: Any) -> bool:
 
 def contract_to_data(c: Contract) -> dict[str, Any]:
     """The contract as plain data in file order; ``parse_contract(contract_to_data(c)) == c``."""
+    return thaw(_contract_data(c))  # type: ignore[no-any-return]
+
+
+def _contract_data(c: Contract) -> dict[str, Any]:
     out: dict[str, Any] = {"format_version": c.format_version, "endpoint": c.endpoint,
                            "contract_version": c.contract_version}
     _put(out, "title", c.title)
