@@ -18,6 +18,8 @@ from harness.emulator._storage import BlobStore
 
 __all__ = ["Runner"]
 
+_INLINE_PIXELS = 128 * 128
+
 
 class Runner:
     def __init__(self, store: BlobStore, files: FileResolver, queue_base: str) -> None:
@@ -43,7 +45,11 @@ class Runner:
             error_type = str(fault.params.get("error_type", "runner_disconnected"))
             message = str(fault.params.get("message", error_type.replace("_", " ").capitalize()))
             return Outcome.request_error(int(fault.params.get("status", 503)), message, error_type)
-        images = await asyncio.to_thread(_render_all, plan.images) if plan.images else []
+        pixels = sum(p.width * p.height for p in plan.images)
+        # Small pictures take less time to draw than a hop to a worker thread; big ones would
+        # stall every other request on the event loop.
+        images = _render_all(plan.images) if pixels <= _INLINE_PIXELS else await asyncio.to_thread(
+            _render_all, plan.images)
         files = []
         for image in images:
             name = f"{_name(image)}.{image.extension}"
