@@ -1,0 +1,107 @@
+"""``fal-harness emulator``: serve the local fal-compatible emulator, smoke-test it, benchmark it."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from harness.cli._app import cli
+from harness.contracts import load_contracts
+from harness.emulator import EmulatorConfig, load_emulator_config, start_emulator
+
+_CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+                       help="Emulator config file (YAML); see the README's Emulator section.")
+
+
+def _config(path: Path | None, time_scale: float | None) -> EmulatorConfig:
+    config = load_emulator_config(path) if path is not None else EmulatorConfig()
+    return config.replace(time_scale=time_scale) if time_scale is not None else config
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8470, show_default=True, help="Queue, storage and REST port (0: any).")
+@click.option("--run-port", type=int, default=None, help="Sync-run port (default: --port + 1, or any when 0).")
+@_CONFIG
+@click.option("--time-scale", type=float, default=None, help="Multiply every delay by this (0: instant).")
+@click.pass_context
+def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, config_path: Path | None,
+             time_scale: float | None) -> None:
+    """Run the local fal-compatible emulator until Ctrl-C (or one of the commands below)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    config = _config(config_path, time_scale)
+    running = start_emulator(config, host=host, port=port, run_port=run_port if run_port is not None else
+                             (port + 1 if port else 0))
+    click.echo("fal emulator running (Ctrl-C to stop)")
+    click.echo(f"  queue API  {running.queue_url}   (queue.fal.run, rest.fal.ai, v3.fal.media)")
+    click.echo(f"  run API    {running.run_url}   (fal.run)")
+    click.echo(f"  key        {running.key}")
+    click.echo(f"  endpoints  {', '.join(running.endpoints)}")
+    click.echo(f"  truth      {running.queue_url}/_emulator/requests")
+    click.echo(f"  time scale {config.time_scale:g}", nl=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        click.echo("stopping")
+    finally:
+        running.stop()
+
+
+@emulator.command()
+@_CONFIG
+@click.option("--time-scale", type=float, default=0.01, show_default=True, help="Multiply every delay by this.")
+@click.option("--contracts-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of contract files (default: the config's, ./contracts or the bundled ones).")
+def smoke(config_path: Path | None, time_scale: float, contracts_dir: Path | None) -> int:
+    """Start the emulator, run every contract's scenarios through the queue protocol, check each
+    result against its contract and its served files; exit 1 if any scenario fails."""
+    from harness.emulator._smoke import run_smoke
+
+    config = _config(config_path, time_scale)
+    if contracts_dir is not None:
+        config = config.replace(contracts_dir=contracts_dir)
+    contracts = load_contracts(config.contracts_dir)
+    with start_emulator(config) as running:
+        click.echo(f"emulator at {running.queue_url} (run API {running.run_url}), time scale {time_scale:g}")
+        results = run_smoke(running, contracts)
+    failed = 0
+    for endpoint in contracts:
+        mine = [r for r in results if r.endpoint == endpoint]
+        bad = [r for r in mine if not r.ok]
+        failed += len(bad)
+        summary = ", ".join(f"{r.scenario} {r.status}" for r in mine) or "no scenarios"
+        click.echo(f"{'FAIL' if bad else 'ok  '}  {endpoint:24} {len(mine)} scenarios  ({summary})")
+        for r in bad:
+            click.echo(f"      {r.scenario}: {r.problem}")
+    click.echo(f"{len(results) - failed} of {len(results)} scenarios passed")
+    return 1 if failed else 0
+
+
+@emulator.command()
+@click.option("--requests", "count", type=click.IntRange(1), default=2000, show_default=True,
+              help="Lifecycles to run.")
+@click.option("--concurrency", type=click.IntRange(1), default=50, show_default=True, help="Concurrent clients.")
+@click.option("--endpoint", default="fal-ai/flux-pro", show_default=True, help="Endpoint to submit to.")
+@click.option("--in-process", is_flag=True, help="Run the emulator in this process instead of a child process.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def bench(count: int, concurrency: int, endpoint: str, in_process: bool, as_json: bool) -> None:
+    """Lifecycles per second (submit, status until complete, result) at zero latency, and the
+    p50/p99 time the emulator adds per request."""
+    from harness.emulator._bench import run_bench
+
+    result = run_bench(requests=count, concurrency=concurrency, endpoint=endpoint, in_process=in_process)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    click.echo(f"{result.requests} lifecycles, {result.concurrency} concurrent clients, {result.endpoint}, "
+               f"zero latency: {result.seconds:.2f}s")
+    click.echo(f"  lifecycles/s                     {result.lifecycles_per_second:.0f}")
+    click.echo(f"  client lifecycle p50 / p99       {result.client_p50_ms:.1f} / {result.client_p99_ms:.1f} ms")
+    click.echo(f"  emulator-added p50 / p99         {result.added_p50_ms:.2f} / {result.added_p99_ms:.2f} ms")
+    if result.failures:
+        click.echo(f"  failed results                   {result.failures}")
