@@ -13,7 +13,8 @@ from harness.contracts._model import (
     Scenario,
     Semantics,
 )
-from harness.contracts._openapi import export_openapi, import_openapi, load_openapi
+from harness.contracts._openapi_export import export_openapi
+from harness.contracts._openapi_import import import_openapi, load_openapi
 from harness.contracts._registry import contracts_dir, get_contract, load_contracts
 from harness.contracts._schema import input_schema, output_schema
 from harness.contracts._strategies import (

@@ -1,10 +1,8 @@
-"""The OpenAPI round trip: a contract as fal's per-endpoint queue OpenAPI document, and back.
-
-Import also reads fal's served documents and FastAPI's (pydantic v1 and v2)."""
+"""Import a contract from an OpenAPI document: fal's served queue documents, FastAPI's (pydantic v1
+and v2), and the harness's own exports."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Mapping
@@ -15,276 +13,24 @@ from typing import Any
 import httpx
 import yaml
 
-from harness._errors import ConfigError, DataFileError
-from harness.contracts._loader import contract_to_data, parse_contract
-from harness.contracts._model import FORMAT_VERSION, Contract, FieldSpec, ObjectSpec, app_root_of
+from harness._errors import DataFileError
+from harness.contracts._loader import parse_contract
+from harness.contracts._model import FORMAT_VERSION, Contract, app_root_of
+from harness.contracts._openapi_shape import (
+    _BOUND_KEYS,
+    _BOUND_KINDS,
+    _DOCUMENT_EXTENSIONS,
+    _FIELD_EXTENSIONS,
+    _SCHEMAS,
+    X,
+    _fits,
+    _SafeLoader,
+    derived_title,
+)
 from harness.contracts._types import SCALARS, ListOf, Ref, Scalar, TypeExpr, Union
 
-__all__ = ["export_openapi", "import_openapi", "load_openapi"]
+__all__ = ["import_openapi", "load_openapi"]
 
-OPENAPI_VERSION = "3.0.4"
-QUEUE_SERVER = "https://queue.fal.run"
-X = "x-fal-harness-"
-"""Prefix of every extension key this module writes."""
-
-_SCHEMAS = "#/components/schemas/"
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-#: contract-file sections kept verbatim as document-level extensions
-_DOCUMENT_EXTENSIONS = {
-    "format_version": X + "format-version",
-    "contract_version": X + "contract-version",
-    "title": X + "title",
-    "description": X + "description",
-    "app_root": X + "app-root",
-    "provenance": X + "provenance",
-    "semantics": X + "semantics",
-    "examples": X + "examples",
-    "scenarios": X + "scenarios",
-}
-
-#: contract-file field keys kept as property-level extensions
-_FIELD_EXTENSIONS = {"enum_name": X + "enum-name", "file": X + "file", "inferred": X + "inferred",
-                     "sources": X + "sources"}
-
-_BOUND_KEYS = {
-    "minimum": "minimum", "maximum": "maximum",
-    "exclusive_minimum": "exclusiveMinimum", "exclusive_maximum": "exclusiveMaximum",
-    "min_length": "minLength", "max_length": "maxLength",
-    "min_items": "minItems", "max_items": "maxItems",
-}
-_BOUND_KINDS = {
-    "minimum": {"integer", "float"}, "maximum": {"integer", "float"},
-    "exclusive_minimum": {"integer", "float"}, "exclusive_maximum": {"integer", "float"},
-    "min_length": {"string"}, "max_length": {"string"},
-    "min_items": {"list"}, "max_items": {"list"},
-}
-
-
-# -- export ------------------------------------------------------------------------------------
-
-
-def export_openapi(contract: Contract) -> dict[str, Any]:
-    """The contract as fal's per-endpoint queue OpenAPI 3.0 document (plain JSON data).
-
-    ``import_openapi(export_openapi(c)) == c`` for every contract.
-    """
-    c = contract
-    names = ["QueueStatus", c.input.name, c.output.name, *c.types]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ConfigError(f"{c.endpoint}: cannot export to OpenAPI: the schema name {repeated[0]!r} is "
-                          "used twice (QueueStatus, the input, the output and the types share one namespace)")
-    schemas: dict[str, Any] = {"QueueStatus": _queue_status()}
-    schemas[c.input.name] = _object_out(c.input, _example_values(c, "input"))
-    schemas[c.output.name] = _object_out(c.output, _example_values(c, "output"))
-    for name, spec in c.types.items():
-        schemas[name] = _object_out(spec, {})
-    doc: dict[str, Any] = {
-        "openapi": OPENAPI_VERSION,
-        "info": {
-            "title": f"Queue OpenAPI for {c.endpoint}",
-            "version": "1.0.0",
-            "description": c.description if c.description is not None else f"The queue API of {c.endpoint}.",
-            "x-fal-metadata": {"endpointId": c.endpoint},
-        },
-        "servers": [{"url": QUEUE_SERVER}],
-        "security": [{"apiKeyAuth": []}],
-        "components": {
-            "securitySchemes": {
-                "apiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Fal Key"},
-            },
-            "schemas": schemas,
-        },
-        "paths": _paths(c),
-    }
-    data = contract_to_data(c)
-    for key, extension in _DOCUMENT_EXTENSIONS.items():
-        if key in data:
-            doc[extension] = data[key]
-    unreferenced = [name for name in c.types if name not in _reachable(c)]
-    if unreferenced:
-        doc[X + "unreferenced-types"] = unreferenced
-    # The contract's defaults, examples and scenarios are shared mutable data; the document is the caller's.
-    return copy.deepcopy(doc)
-
-
-def _queue_status() -> dict[str, Any]:
-    return {
-        "title": "QueueStatus",
-        "type": "object",
-        "properties": {
-            "status": {"title": "Status", "type": "string", "enum": ["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]},
-            "request_id": {"title": "Request Id", "type": "string", "description": "The request id."},
-            "response_url": {"title": "Response Url", "type": "string", "description": "Where the result is."},
-            "status_url": {"title": "Status Url", "type": "string", "description": "Where the status is."},
-            "cancel_url": {"title": "Cancel Url", "type": "string", "description": "Where to cancel."},
-            "logs": {"title": "Logs", "type": "object", "additionalProperties": True,
-                     "description": "The logs, when asked for."},
-            "metrics": {"title": "Metrics", "type": "object", "description": "Run metrics, e.g. inference_time."},
-            "queue_position": {"title": "Queue Position", "type": "integer",
-                               "description": "Requests ahead of this one while it is IN_QUEUE."},
-        },
-        "required": ["status", "request_id"],
-    }
-
-
-def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
-
-
-def _paths(c: Contract) -> dict[str, Any]:
-    request = f"/{c.app_root}/requests/{{request_id}}"
-    request_id = {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"},
-                  "description": "Request ID"}
-    logs = {"name": "logs", "in": "query", "required": False, "schema": {"type": "number"},
-            "description": "Whether to include logs (`1`) in the response or not (`0`)."}
-    status = {"description": "The request status.", "content": _json_content({"$ref": _SCHEMAS + "QueueStatus"})}
-    cancelled = {
-        "description": "The request was cancelled.",
-        "content": _json_content({"type": "object", "properties": {"success": {
-            "type": "boolean", "description": "Whether the request was cancelled successfully."}}}),
-    }
-    result = {"description": "Result of the request.", "content": _json_content({"$ref": _SCHEMAS + c.output.name})}
-    return {
-        f"/{c.endpoint}": {"post": {
-            "requestBody": {"required": True, "content": _json_content({"$ref": _SCHEMAS + c.input.name})},
-            "responses": {"200": status},
-        }},
-        f"{request}/status": {"get": {"parameters": [request_id, logs], "responses": {"200": status}}},
-        f"{request}/cancel": {"put": {"parameters": [request_id], "responses": {"200": cancelled}}},
-        request: {"get": {"parameters": [request_id], "responses": {"200": result}}},
-    }
-
-
-def _example_values(c: Contract, side: str) -> dict[str, Any]:
-    """Each top-level field's value in the first page example that gives one (fal shows one per property)."""
-    values: dict[str, Any] = {}
-    for example in c.examples:
-        payload = example.input if side == "input" else example.output
-        for key, value in (payload or {}).items():
-            values.setdefault(key, value)
-    return values
-
-
-def _reachable(c: Contract) -> set[str]:
-    seen: set[str] = set()
-    todo = [c.input, c.output]
-    while todo:
-        spec = todo.pop()
-        refs = set().union(*(f.refs() for f in spec.fields))
-        if not isinstance(spec.additional, bool):
-            refs |= FieldSpec("", spec.additional).refs()
-        for name in refs - seen:
-            seen.add(name)
-            if name in c.types:
-                todo.append(c.types[name])
-    return seen
-
-
-def derived_title(name: str) -> str:
-    """The title fal and pydantic derive from a field name: ``num_images`` -> ``Num Images``."""
-    return name.title().replace("_", " ").strip()
-
-
-def _object_out(spec: ObjectSpec, examples: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"title": spec.title if spec.title is not None else spec.name, "type": "object"}
-    if spec.title is not None and spec.title == spec.name:
-        out[X + "explicit-title"] = True
-    if spec.description is not None:
-        out["description"] = spec.description
-    out["properties"] = {f.name: _field_out(f, examples) for f in spec.fields}
-    out["x-fal-order-properties"] = list(spec.field_names)
-    if spec.required:
-        out["required"] = list(spec.required)
-    if spec.additional is False:
-        out["additionalProperties"] = False
-    elif spec.additional is not True:
-        out["additionalProperties"] = _type_out(spec.additional)
-    return out
-
-
-def _field_out(f: FieldSpec, examples: Mapping[str, Any]) -> dict[str, Any]:
-    title = derived_title(f.name)
-    prop: dict[str, Any] = {"title": f.title if f.title is not None else title}
-    if f.title is not None and f.title == title:
-        prop[X + "explicit-title"] = True
-    if f.description is not None:
-        prop["description"] = f.description
-    options = f.type.options if isinstance(f.type, Union) else (f.type,)
-    branches = [_branch_out(o, f) for o in options]
-    if len(branches) > 1:
-        prop["anyOf"] = branches
-    elif "$ref" in branches[0]:
-        # OpenAPI 3.0 ignores keys beside a $ref, so the field's own keys need a wrapper.
-        prop["allOf"] = branches
-    else:
-        prop.update(branches[0])
-    if f.nullable:
-        prop["nullable"] = True
-    # OpenAPI 3.0 has one lower bound per schema; the looser of two goes to an extension.
-    if f.exclusive_minimum is not None and f.minimum is not None:
-        prop[X + "minimum"] = f.minimum
-    if f.exclusive_maximum is not None and f.maximum is not None:
-        prop[X + "maximum"] = f.maximum
-    if f.has_default:
-        prop["default"] = f.default
-    if f.name in examples:
-        prop["example"] = examples[f.name]
-    for key, extension in _FIELD_EXTENSIONS.items():
-        value = getattr(f, key)
-        if value is not None and value != {}:
-            prop[extension] = dict(value) if isinstance(value, Mapping) else value
-    return prop
-
-
-def _branch_out(t: TypeExpr, f: FieldSpec) -> dict[str, Any]:
-    """One option of the field's type, carrying the constraints that apply to it."""
-    out = _type_out(t)
-    if isinstance(t, Scalar):
-        if f.enum is not None and all(_fits(t.name, v) for v in f.enum):
-            out["enum"] = list(f.enum)
-        if t.name in ("integer", "float"):
-            # OpenAPI 3.0's form: exclusiveMinimum is a flag on minimum (3.1 and fal write a number).
-            for bound, exclusive, key in ((f.minimum, f.exclusive_minimum, "minimum"),
-                                          (f.maximum, f.exclusive_maximum, "maximum")):
-                if exclusive is not None:
-                    out[key] = exclusive
-                    out["exclusive" + key.capitalize()] = True
-                elif bound is not None:
-                    out[key] = bound
-        if t.name == "string":
-            _copy_bounds(out, f, ("min_length", "max_length"))
-    elif isinstance(t, ListOf):
-        _copy_bounds(out, f, ("min_items", "max_items"))
-    return out
-
-
-def _copy_bounds(out: dict[str, Any], f: FieldSpec, keys: tuple[str, ...]) -> None:
-    for key in keys:
-        value = getattr(f, key)
-        if value is not None:
-            out[_BOUND_KEYS[key]] = value
-
-
-def _type_out(t: TypeExpr) -> dict[str, Any]:
-    if isinstance(t, Scalar):
-        return {"type": SCALARS[t.name]}
-    if isinstance(t, Ref):
-        return {"$ref": _SCHEMAS + t.name}
-    if isinstance(t, ListOf):
-        return {"type": "array", "items": _type_out(t.item)}
-    return {"anyOf": [_type_out(o) for o in t.options]}
-
-
-def _fits(scalar: str, value: Any) -> bool:
-    if scalar == "string":
-        return isinstance(value, str)
-    if scalar == "boolean":
-        return isinstance(value, bool)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return scalar == "float" or float(value).is_integer()
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -1019,4 +765,3 @@ def _endpoint_stem(endpoint: str) -> str:
     parts = endpoint.split("/")
     skip = 2 if parts[0] in ("workflows", "comfy") else 1
     return "/".join(parts[skip:]) or endpoint
-
