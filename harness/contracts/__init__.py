@@ -1,5 +1,8 @@
 """Contracts: what each endpoint accepts, returns and promises, loaded from data files."""
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from harness.contracts._loader import contract_to_data, dump_contract, load_contract, parse_contract
 from harness.contracts._model import (
     UNSET,
@@ -13,22 +16,24 @@ from harness.contracts._model import (
     Scenario,
     Semantics,
 )
-from harness.contracts._openapi_export import export_openapi
-from harness.contracts._openapi_import import import_openapi, load_openapi
 from harness.contracts._registry import contracts_dir, get_contract, load_contracts
 from harness.contracts._schema import input_schema, output_schema
-from harness.contracts._strategies import (
-    CI_PROFILE,
-    FILE_KINDS,
-    THOROUGH_PROFILE,
-    InvalidInput,
-    breakable_rules,
-    invalid_inputs,
-    register_profiles,
-    valid_inputs,
-)
 from harness.contracts._types import ListOf, Ref, Scalar, TypeExpr, Union, parse_type
 from harness.contracts._validate import RULES, Violation, validate_input, validate_output
+
+if TYPE_CHECKING:
+    from harness.contracts._openapi_export import export_openapi
+    from harness.contracts._openapi_import import import_openapi, load_openapi
+    from harness.contracts._strategies import (
+        CI_PROFILE,
+        FILE_KINDS,
+        THOROUGH_PROFILE,
+        InvalidInput,
+        breakable_rules,
+        invalid_inputs,
+        register_profiles,
+        valid_inputs,
+    )
 
 __all__ = [
     "CI_PROFILE",
@@ -72,3 +77,28 @@ __all__ = [
     "validate_input",
     "validate_output",
 ]
+
+# Hypothesis and the OpenAPI importer (httpx) are loaded on first use, so commands that need
+# neither start quickly.
+_LAZY = {
+    "CI_PROFILE": "harness.contracts._strategies",
+    "FILE_KINDS": "harness.contracts._strategies",
+    "THOROUGH_PROFILE": "harness.contracts._strategies",
+    "InvalidInput": "harness.contracts._strategies",
+    "breakable_rules": "harness.contracts._strategies",
+    "invalid_inputs": "harness.contracts._strategies",
+    "register_profiles": "harness.contracts._strategies",
+    "valid_inputs": "harness.contracts._strategies",
+    "export_openapi": "harness.contracts._openapi_export",
+    "import_openapi": "harness.contracts._openapi_import",
+    "load_openapi": "harness.contracts._openapi_import",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
