@@ -1,0 +1,272 @@
+"""Where the schemas to compare come from: contract files, endpoint ids, OpenAPI documents (files or
+URLs), contracts at a git revision, and recorded traffic (observation JSONL files, cassettes)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness._errors import ConfigError, DataFileError
+from harness.client import Observation
+from harness.contracts import Contract, export_openapi, get_contract, import_openapi, load_openapi, parse_contract
+from harness.drift._observed import ObservedSchema, observed_from_observations
+from harness.drift._protocol import QueueProtocol, protocol_from_openapi
+from harness.drift._report import SourceInfo
+
+__all__ = [
+    "Source",
+    "TrafficReader",
+    "load_source",
+    "read_data_file",
+    "read_observations_jsonl",
+    "register_traffic_reader",
+    "sources_in_dir",
+]
+
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
+_TRAFFIC_SUFFIXES = (".jsonl",)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One side of a comparison: a declared schema (a contract, with the queue protocol its
+    document states) or what recorded traffic showed."""
+
+    spec: str
+    kind: str
+    """``contract``, ``endpoint``, ``openapi``, ``git`` or ``observed``."""
+    contract: Contract | None = None
+    protocol: QueueProtocol | None = None
+    observed: ObservedSchema | None = None
+    file: str | None = None
+
+    @property
+    def endpoint(self) -> str:
+        if self.contract is not None:
+            return self.contract.endpoint
+        return self.observed.endpoint if self.observed is not None else ""
+
+    @property
+    def info(self) -> SourceInfo:
+        return SourceInfo(self.spec, self.kind, self.file)
+
+
+TrafficReader = Callable[[Path], "list[Observation] | None"]
+"""Reads a recorded-traffic file into observations, or returns ``None`` for a file it does not know."""
+
+_TRAFFIC_READERS: list[TrafficReader] = []
+
+
+def register_traffic_reader(reader: TrafficReader) -> TrafficReader:
+    """Teach drift another recorded-traffic file format (the cassette package registers its own)."""
+    if reader not in _TRAFFIC_READERS:
+        _TRAFFIC_READERS.append(reader)
+    return reader
+
+
+def load_source(spec: str | Path, *, endpoint: str | None = None,
+                contracts_dir: str | Path | None = None) -> Source:
+    """Resolve a source named on the command line.
+
+    ``spec`` is ``git:REV:PATH``, an ``http(s)://`` URL of an OpenAPI document, a contract or
+    OpenAPI file, an observation JSONL file or a folder of recorded traffic, or else an
+    endpoint id from the contracts folder. ``endpoint`` picks the endpoint in a document or
+    traffic holding several.
+    """
+    text = str(spec)
+    if text.startswith("git:"):
+        return _from_git(text, endpoint)
+    if re.match(r"https?://", text, re.IGNORECASE):
+        return _from_document(load_openapi(text), text, "openapi", None, endpoint)
+    path = Path(text)
+    if path.is_dir():
+        return _from_traffic(text, _traffic_files(path), endpoint)
+    if path.is_file():
+        if path.suffix.lower() in _TRAFFIC_SUFFIXES:
+            return _from_traffic(text, [path], endpoint)
+        data = _parse(_read(path), text)
+        if _is_document(data):
+            return _from_document(data, text, "", str(path), endpoint)
+        if _read_traffic(path) is not None:
+            return _from_traffic(text, [path], endpoint)
+        raise _not_a_schema(text)
+    if path.suffix.lower() in (*_DOCUMENT_SUFFIXES, *_TRAFFIC_SUFFIXES) or text.startswith((".", "/")):
+        raise DataFileError(text, "", "no such file")
+    contract = get_contract(text, contracts_dir)
+    return Source(text, "endpoint", contract, contract_protocol(contract),
+                  file=str(contract.source) if contract.source else None)
+
+
+def sources_in_dir(directory: str | Path) -> dict[str, Source]:
+    """Every schema in a folder (contracts, OpenAPI documents, observation JSONL files) by endpoint id."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise ConfigError(f"not a folder: {root}")
+    found: dict[str, Source] = {}
+
+    def add(source: Source) -> None:
+        if source.endpoint in found:
+            other = found[source.endpoint].spec
+            raise DataFileError(source.spec, "", f"{source.endpoint} is also described by {other}")
+        found[source.endpoint] = source
+
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        suffix = path.suffix.lower()
+        if suffix in _TRAFFIC_SUFFIXES:
+            observations = read_observations_jsonl(path)
+            for name in sorted({o.endpoint for o in observations}):
+                add(_observed_source(str(path), observations, name))
+        elif suffix in _DOCUMENT_SUFFIXES:
+            data = _parse(_read(path), str(path))
+            if _is_document(data):
+                add(_from_document(data, str(path), "", str(path), None))
+            elif _read_traffic(path) is None:
+                raise _not_a_schema(str(path))
+    if not found:
+        raise ConfigError(f"no contracts, OpenAPI documents or recorded traffic in {root}")
+    return found
+
+
+# -- documents --------------------------------------------------------------------------------------
+
+
+def read_data_file(path: Path) -> Any:
+    """A JSON or YAML file's data; problems are one-line DataFileErrors."""
+    return _parse(_read(path), str(path))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataFileError(path, "", "not UTF-8 text") from None
+    except OSError as exc:
+        raise DataFileError(path, "", f"cannot read file: {exc.strerror or exc}") from None
+
+
+def _parse(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return yaml.load(text, Loader=_SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise DataFileError(name, where, f"neither JSON nor YAML: {problem}") from None
+
+
+def _is_document(data: Any) -> bool:
+    return isinstance(data, Mapping) and ("openapi" in data or "swagger" in data
+                                          or ("format_version" in data and "endpoint" in data))
+
+
+def _not_a_schema(name: str) -> DataFileError:
+    return DataFileError(name, "", "neither a contract, an OpenAPI document nor recorded traffic")
+
+
+def _from_document(data: Any, name: str, kind: str, file: str | None, endpoint: str | None) -> Source:
+    """A contract file or an OpenAPI document, already parsed."""
+    if isinstance(data, Mapping) and ("openapi" in data or "swagger" in data):
+        posts = [p for p, item in (data.get("paths") or {}).items() if isinstance(item, Mapping) and "post" in item]
+        # The hint only chooses among several endpoints; a document of one endpoint keeps its own id,
+        # so a changed id is reported rather than papered over.
+        chosen = endpoint if endpoint and len(posts) > 1 else None
+        contract = import_openapi(data, endpoint=chosen, source=name)
+        return Source(name, kind or "openapi", contract, protocol_from_openapi(data, contract.endpoint), file=file)
+    if _is_document(data):
+        contract = parse_contract(data, Path(file) if file else name)
+        return Source(name, kind or "contract", contract, contract_protocol(contract), file=file)
+    raise _not_a_schema(name)
+
+
+def contract_protocol(contract: Contract) -> QueueProtocol | None:
+    """A contract states fal's queue protocol as the harness knows it: what its export declares."""
+    try:
+        document = export_openapi(contract)
+    except ConfigError:
+        return None
+    return protocol_from_openapi(document, contract.endpoint)
+
+
+def _from_git(spec: str, endpoint: str | None) -> Source:
+    rev, sep, path = spec[4:].partition(":")
+    if not sep or not rev or not path:
+        raise ConfigError(f"{spec}: expected git:REVISION:PATH (for example git:main:contracts/fal-ai/flux-pro.yaml)")
+    try:
+        done = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=False,
+                              timeout=60)
+    except FileNotFoundError:
+        raise ConfigError(f"{spec}: git is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"{spec}: git show took longer than 60 s") from None
+    if done.returncode != 0:
+        problem = next((line for line in done.stderr.splitlines() if line.strip()), "git show failed")
+        raise ConfigError(f"{spec}: {problem.removeprefix('fatal: ')}")
+    return _from_document(_parse(done.stdout, spec), spec, "git", None, endpoint)
+
+
+# -- recorded traffic -------------------------------------------------------------------------------
+
+
+def read_observations_jsonl(path: str | Path) -> list[Observation]:
+    """Observations from a JSONL file, one ``Observation.to_dict()`` per line (what benchmarks write)."""
+    path = Path(path)
+    observations: list[Observation] = []
+    for number, line in enumerate(_read(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise TypeError(f"expected an object, got {type(data).__name__}")
+            observations.append(Observation.from_dict(data))
+        except (ValueError, TypeError) as exc:
+            problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataFileError(path, f"line {number}", f"not an observation: {problem}") from None
+    return observations
+
+
+def _read_traffic(path: Path) -> list[Observation] | None:
+    for reader in _TRAFFIC_READERS:
+        observations = reader(path)
+        if observations is not None:
+            return observations
+    return None
+
+
+def _traffic_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in (*_TRAFFIC_SUFFIXES,
+                                                                                     *_DOCUMENT_SUFFIXES))
+
+
+def _from_traffic(spec: str, files: Iterable[Path], endpoint: str | None) -> Source:
+    observations: list[Observation] = []
+    for path in files:
+        if path.suffix.lower() in _TRAFFIC_SUFFIXES:
+            observations.extend(read_observations_jsonl(path))
+        else:
+            observations.extend(_read_traffic(path) or [])
+    if not observations:
+        raise ConfigError(f"{spec}: no recorded traffic found (observation JSONL files or cassettes)")
+    return _observed_source(spec, observations, endpoint)
+
+
+def _observed_source(spec: str, observations: list[Observation], endpoint: str | None) -> Source:
+    if endpoint is not None and not any(o.endpoint == endpoint for o in observations):
+        seen = ", ".join(sorted({o.endpoint for o in observations}))
+        raise ConfigError(f"{spec}: no observations of {endpoint} (seen: {seen})")
+    observed = observed_from_observations(observations, endpoint)
+    if not observed.outputs:
+        raise ConfigError(f"{spec}: no successful outputs of {observed.endpoint} to judge")
+    return Source(spec, "observed", observed=observed, file=spec if Path(spec).is_file() else None)
