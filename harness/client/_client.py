@@ -11,7 +11,8 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
+from collections.abc import AsyncGenerator, Coroutine, Iterator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -148,14 +149,15 @@ class AsyncQueueClient:
     async def iter_status(
         self, handle: SubmitHandle, *, detect: str = "stream", interval: float = 0.1, logs: bool = False,
         obs: Observation | None = None,
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         """Yield every status until COMPLETED: from the SSE stream, falling back to polling when
         the stream is refused or ends early (the fallback is tagged on the observation)."""
         if detect == "stream":
-            async for data in self._stream(handle, logs=logs, obs=obs):
-                yield data
-                if data.get("status") == "COMPLETED":
-                    return
+            async with aclosing(self._stream(handle, logs=logs, obs=obs)) as events:
+                async for data in events:
+                    yield data
+                    if isinstance(data, dict) and data.get("status") == "COMPLETED":
+                        return
         elif detect != "poll":
             raise ValueError(f"detect must be 'stream' or 'poll', not {detect!r}")
         while True:
@@ -165,7 +167,7 @@ class AsyncQueueClient:
                 return
             await asyncio.sleep(interval)
 
-    async def _stream(self, handle: SubmitHandle, *, logs: bool, obs: Observation | None) -> AsyncIterator[Any]:
+    async def _stream(self, handle: SubmitHandle, *, logs: bool, obs: Observation | None) -> AsyncGenerator[Any, None]:
         request = self._http.build_request(
             "GET", f"{handle.status_url}/stream", params={"logs": "1" if logs else "0"},
             headers={**self._auth, "Accept": "text/event-stream"},
@@ -198,9 +200,11 @@ class AsyncQueueClient:
                 data = orjson.loads(event.data)
                 if obs is not None:
                     obs.statuses.append(_seen(data, t_ns, "stream", 200))
+                completed = isinstance(data, dict) and data.get("status") == "COMPLETED"
+                if completed:
+                    reason = ""  # before yielding: a consumer that stops here closes us at the yield
                 yield data
-                if isinstance(data, dict) and data.get("status") == "COMPLETED":
-                    reason = ""
+                if completed:
                     return
         except (httpx.HTTPError, SSEError, orjson.JSONDecodeError) as error:
             exchange.error = type(error).__name__
@@ -214,6 +218,15 @@ class AsyncQueueClient:
 
     async def result(self, handle: SubmitHandle, *, obs: Observation | None = None, check: bool = True) -> Any:
         """GET the response URL: the output, or with ``check=False`` whatever came (error bodies too)."""
+        response, raw, data = await self._fetch_result(handle, obs)
+        if check:
+            raise_for_status("result", response, raw)
+            if not isinstance(data, dict):
+                raise VendorError("result is not a JSON object", status=response.status_code,
+                                  request_id=response.headers.get("x-fal-request-id"))
+        return data
+
+    async def _fetch_result(self, handle: SubmitHandle, obs: Observation | None) -> tuple[httpx.Response, bytes, Any]:
         response, raw = await self._io.request("result", "GET", handle.response_url, obs=obs, headers=self._auth)
         try:
             data: Any = orjson.loads(raw)
@@ -223,12 +236,7 @@ class AsyncQueueClient:
             obs.result_received_ns = obs.exchanges[-1].done_ns
             obs.result_status = response.status_code
             obs.output = data
-        if check:
-            raise_for_status("result", response, raw)
-            if not isinstance(data, dict):
-                raise VendorError("result is not a JSON object", status=response.status_code,
-                                  request_id=response.headers.get("x-fal-request-id"))
-        return data
+        return response, raw, data
 
     async def cancel(self, handle: SubmitHandle, *, obs: Observation | None = None) -> tuple[int, Any]:
         """PUT the cancel URL; returns the HTTP status and body (400/404 are answers, not errors)."""
@@ -405,14 +413,13 @@ class AsyncQueueClient:
             body = await self.prepare(payload or {}, files, file_mode, obs)
             handle = await self.submit(endpoint, body=body, obs=obs, webhook_url=webhook_url)
             final: Any = None
-            async for status in self.iter_status(handle, detect=detect, interval=poll_interval, logs=logs, obs=obs):
-                final = status
-            failed = isinstance(final, dict) and final.get("error")
-            output = await self.result(handle, obs=obs, check=not failed)
-            if failed:
-                obs.error = ErrorInfo("model", str(final["error"]), status=obs.result_status,
-                                      error_type=final.get("error_type"), request_id=handle.request_id)
-            elif download:
+            async with aclosing(self.iter_status(handle, detect=detect, interval=poll_interval, logs=logs,
+                                                 obs=obs)) as statuses:
+                async for status in statuses:
+                    final = status
+            response, raw, output = await self._fetch_result(handle, obs)
+            obs.error = _judge_result(final, response, raw, output, handle.request_id)
+            if obs.error is None and download:
                 await self._download_outputs(output, obs)
         except BudgetExceeded:
             raise
@@ -449,6 +456,25 @@ class AsyncQueueClient:
         urls = list(_file_urls(output))
         if urls:
             await asyncio.gather(*(self.download(u, obs=obs) for u in urls))
+
+
+def _judge_result(final: Any, response: httpx.Response, raw: bytes, output: Any, request_id: str) -> ErrorInfo | None:
+    """How the run ended. The result's own answer comes first (a 422 naming fields is a validation
+    error however the status described it); then a COMPLETED ``error`` is the model failing."""
+    model_error = isinstance(final, dict) and final.get("error")
+    try:
+        raise_for_status("result", response, raw)
+    except VendorValidationError as error:
+        return _error_info(error, request_id)
+    except VendorError as error:
+        if not model_error:
+            return _error_info(error, request_id)
+    if model_error:
+        return ErrorInfo("model", str(final["error"]), status=response.status_code,
+                         error_type=final.get("error_type"), request_id=request_id)
+    if not isinstance(output, dict):
+        return ErrorInfo("vendor", "result is not a JSON object", status=response.status_code, request_id=request_id)
+    return None
 
 
 def _seen(data: Any, t_ns: int, via: str, http_status: int | None) -> StatusSeen:

@@ -238,3 +238,41 @@ def test_data_uri_body_is_the_same_json_as_the_slow_way() -> None:
 
 def test_file_modes_are_named() -> None:
     assert {m.value for m in FileMode} == {"upload", "data-uri", "url"}
+
+
+@respx.mock
+def test_respx_a_complete_stream_needs_no_fallback_and_is_closed() -> None:
+    respx.post(f"{BASE}/{ENDPOINT}").respond(200, json=SUBMITTED)
+    respx.get(f"{STATUS}/stream").respond(200, headers={"content-type": "text/event-stream"}, content=sse(
+        {"status": "IN_QUEUE", "queue_position": 1}, {"status": "IN_PROGRESS", "logs": None},
+        {"status": "COMPLETED", "logs": None}))
+    poll = respx.get(STATUS).respond(200, json={"status": "COMPLETED"})
+    respx.get(RESULT).respond(200, json={"seed": 1})
+
+    async def go():  # type: ignore[no-untyped-def]
+        async with AsyncQueueClient(target(), retry=FAST) as client:
+            return await client.lifecycle(ENDPOINT, {"prompt": "x"})
+
+    obs = run(go())
+    assert "stream_fallback" not in obs.tags
+    assert not poll.called
+    stream = next(e for e in obs.exchanges if e.phase == "stream")
+    assert stream.done_ns is not None  # closed when COMPLETED arrived, not whenever GC ran
+
+
+@respx.mock
+def test_respx_a_422_from_the_result_url_is_a_validation_error() -> None:
+    # fal's queue accepts any JSON; the app's 422 arrives through the result URL.
+    respx.post(f"{BASE}/{ENDPOINT}").respond(200, json=SUBMITTED)
+    respx.get(f"{STATUS}/stream").respond(200, headers={"content-type": "text/event-stream"},
+                                         content=sse({"status": "COMPLETED", "logs": None}))
+    respx.get(RESULT).respond(422, json={"detail": [{"loc": ["body", "num_images"], "msg": "too many",
+                                                    "type": "less_than_equal"}]})
+
+    async def go():  # type: ignore[no-untyped-def]
+        async with AsyncQueueClient(target(), retry=FAST) as client:
+            return await client.lifecycle(ENDPOINT, {"prompt": "x", "num_images": 9})
+
+    obs = run(go())
+    assert obs.error is not None
+    assert (obs.error.kind, obs.error.fields) == ("validation", ["num_images"])
