@@ -13,6 +13,7 @@ import click
 
 from harness._errors import ConfigError, HarnessError
 from harness.cli import _contracts  # noqa: F401  (registers its commands)
+from harness.cli import _drift  # noqa: F401  (registers its commands)
 from harness.cli import _emulator  # noqa: F401  (registers its commands)
 from harness.cli._app import cli
 

@@ -160,8 +160,9 @@ def _finding_rows(findings: Sequence[Finding]) -> list[str]:
     return rows
 
 
-def _markdown_report(report: DriftReport, heading: str) -> list[str]:
-    lines = [f"{heading} {report.endpoint}", "",
+def _markdown_report(report: DriftReport, title: str, depth: int) -> list[str]:
+    sub = "#" * (depth + 1)
+    lines = [f"{'#' * depth} {title}", "",
              f"**{verdict(report)}** ({_counts(report)}): {_code(report.old.spec)} → {_code(report.new.spec)}"]
     for level in reversed(LEVELS):
         findings = [f for f in report.by_level() if f.level == level]
@@ -172,7 +173,7 @@ def _markdown_report(report: DriftReport, heading: str) -> list[str]:
             # Informational changes are the long tail; folded so the breaking ones stay in view.
             lines += ["", f"<details><summary>{title}</summary>", "", *_finding_rows(findings), "", "</details>"]
         else:
-            lines += ["", f"{heading}# {title}", "", *_finding_rows(findings)]
+            lines += ["", f"{sub} {title}", "", *_finding_rows(findings)]
     if report.ignored:
         lines += ["", f"<details><summary>Ignored: {len(report.ignored)}</summary>", "",
                   "| Field | Rule | Reason |", "| --- | --- | --- |"]
@@ -184,7 +185,7 @@ def _markdown_report(report: DriftReport, heading: str) -> list[str]:
 @writer("markdown")
 def _markdown(reports: Sequence[DriftReport], options: RenderOptions) -> str:
     if len(reports) == 1 and not options.several:
-        lines = _markdown_report(reports[0], "## Schema drift:")
+        lines = _markdown_report(reports[0], f"Schema drift: {reports[0].endpoint}", 2)
     else:
         breaking = [r for r in reports if r.fails(options.fail_on)]
         head = (f"**{len(breaking)} of {_plural(len(reports), 'endpoint')} at or above {options.fail_on}**"
@@ -198,7 +199,7 @@ def _markdown(reports: Sequence[DriftReport], options: RenderOptions) -> str:
                          f"| {c['INFO']} |")
         for r in order:
             if r.findings or r.ignored:
-                lines += ["", *_markdown_report(r, "###")]
+                lines += ["", *_markdown_report(r, r.endpoint, 3)]
     if options.notes:
         lines += ["", *[f"- {_cell(n)}" for n in options.notes]]
     return "\n".join(lines) + "\n"
@@ -240,6 +241,15 @@ def line_of(file: str, location: str) -> int | None:
     return line
 
 
+def _relative(file: str) -> str:
+    """GitHub matches annotation files by their path from the repository root (the working folder in CI)."""
+    path = Path(file)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return file
+
+
 @writer("github")
 def _github(reports: Sequence[DriftReport], options: RenderOptions) -> str:
     lines: list[str] = []
@@ -248,7 +258,7 @@ def _github(reports: Sequence[DriftReport], options: RenderOptions) -> str:
         for f in report.by_level():
             props = []
             if file:
-                props.append(f"file={_escape_property(file)}")
+                props.append(f"file={_escape_property(_relative(file))}")
                 line = line_of(file, f.location) if f.location else None
                 if line:
                     props.append(f"line={line}")
