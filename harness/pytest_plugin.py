@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from hypothesis import settings
 
+from harness._errors import HarnessError
+from harness._session import open_target
+from harness._suite import ScenarioCase, ScenarioRun, run_scenario, scenario_cases, select_contracts
+from harness.client import FileMode, QueueClient, Target
+from harness.client._targets import DEFAULT_LIVE_BUDGET
 from harness.contracts import CI_PROFILE, Contract, load_contracts, register_profiles
+
+_PLAN = pytest.StashKey[int]()
 
 if TYPE_CHECKING:
     from harness.emulator import Emulator, EmulatorConfig
@@ -22,12 +29,26 @@ def pytest_configure(config: pytest.Config) -> None:
     register_profiles()
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(CI_PROFILE)
+    config.addinivalue_line("markers", "fal_generated: draws fresh inputs (skipped on the replay and live targets)")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fal-harness")
     group.addoption("--fal-contracts", default=None, metavar="DIR",
                     help="Folder of contract files (default: ./contracts or the bundled ones).")
+    group.addoption("--fal-target", default="emulator", metavar="TARGET",
+                    help="Where requests go: emulator (default, embedded), replay (recorded cassettes, "
+                         "offline), live (fal itself, needs FAL_KEY) or a base URL.")
+    group.addoption("--fal-endpoint", action="append", default=[], metavar="ID",
+                    help="Only this endpoint (repeatable; default: every contract).")
+    group.addoption("--fal-max-requests", type=int, default=None, metavar="N",
+                    help=f"Live request budget (default {DEFAULT_LIVE_BUDGET}); a run that plans more is refused.")
+    group.addoption("--fal-file-mode", default="data-uri", choices=[m.value for m in FileMode],
+                    help="How scenarios pass file inputs (default data-uri).")
+    group.addoption("--fal-detect", default="stream", choices=["stream", "poll"],
+                    help="How completion is detected (default stream).")
+    group.addoption("--fal-live-base-url", default=None, metavar="URL",
+                    help="Send the live target's requests to this server instead of fal (testing the live path).")
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +56,105 @@ def fal_contracts(request: pytest.FixtureRequest) -> dict[str, Contract]:
     """Every contract, keyed by endpoint id."""
     directory = request.config.getoption("--fal-contracts")
     return load_contracts(Path(directory) if directory else None)
+
+
+def _selected(config: pytest.Config) -> list[Contract]:
+    directory = config.getoption("--fal-contracts")
+    try:
+        return select_contracts(load_contracts(Path(directory) if directory else None),
+                                config.getoption("--fal-endpoint"))
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests asking for ``fal_contract`` run once per contract, ``fal_scenario`` once per scenario of
+    every contract: adding a contract file adds its tests."""
+    if "fal_scenario" in metafunc.fixturenames:
+        cases = scenario_cases(_selected(metafunc.config))
+        metafunc.parametrize("fal_scenario", cases, ids=[c.id for c in cases])
+    elif "fal_contract" in metafunc.fixturenames:
+        contracts = _selected(metafunc.config)
+        metafunc.parametrize("fal_contract", contracts, ids=[c.endpoint for c in contracts])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A live run states its plan and refuses one that would exceed the budget; tests that draw
+    fresh inputs cannot run against recordings or a paid API and say so."""
+    target = config.getoption("--fal-target")
+    if target not in ("live", "replay"):
+        return
+    for item in items:
+        if item.get_closest_marker("fal_generated"):
+            reason = ("generated inputs have no recordings to replay" if target == "replay"
+                      else "generated inputs would spend the live budget")
+            item.add_marker(pytest.mark.skip(reason=reason))
+    if target == "live":
+        planned = sum(1 for item in items if "fal_scenario" in getattr(item, "fixturenames", ())
+                      and not item.get_closest_marker("fal_generated"))
+        budget = config.getoption("--fal-max-requests") or DEFAULT_LIVE_BUDGET
+        if planned > budget:
+            raise pytest.UsageError(f"live run plans {planned} requests, the budget is {budget} "
+                                    "(select fewer with --fal-endpoint or -k, or raise --fal-max-requests)")
+        config.stash[_PLAN] = planned
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    target = config.getoption("--fal-target")
+    if target == "live" and _PLAN in config.stash:
+        budget = config.getoption("--fal-max-requests") or DEFAULT_LIVE_BUDGET
+        return f"fal-harness: target live, {config.stash[_PLAN]} requests planned, budget {budget}"
+    return f"fal-harness: target {target}"
+
+
+@pytest.fixture(scope="session")
+def fal_target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """Where this session's requests go (``--fal-target``)."""
+    config = request.config
+    spec = config.getoption("--fal-target")
+    if spec == "emulator":
+        from harness.client import emulator_target
+
+        yield emulator_target(request.getfixturevalue("fal_emulator"))
+        return
+    if spec == "replay":
+        pytest.fail("the replay target needs recorded cassettes; see 'fal-harness record'", pytrace=False)
+    try:
+        with open_target(spec, max_requests=config.getoption("--fal-max-requests"),
+                         live_base_url=config.getoption("--fal-live-base-url")) as target:
+            yield target
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def fal_client(fal_target: Target) -> Iterator[QueueClient]:
+    """The instrumented client for the session's target (synchronous facade)."""
+    with QueueClient(fal_target) as client:
+        yield client
+
+
+@pytest.fixture
+def fal_contract() -> Contract:  # pragma: no cover - replaced by parametrisation
+    raise pytest.UsageError("fal_contract is parametrised over the contracts; request it from a test function")
+
+
+@pytest.fixture
+def fal_scenario() -> ScenarioCase:  # pragma: no cover - replaced by parametrisation
+    raise pytest.UsageError("fal_scenario is parametrised over the scenarios; request it from a test function")
+
+
+@pytest.fixture
+def fal_run_scenario(request: pytest.FixtureRequest, fal_client: QueueClient,
+                     fal_target: Target) -> Callable[[ScenarioCase], ScenarioRun]:
+    """Run a scenario through the client and return the observation with every check's result."""
+    mode = request.config.getoption("--fal-file-mode")
+    detect = request.config.getoption("--fal-detect")
+
+    def run(case: ScenarioCase) -> ScenarioRun:
+        return fal_client.call(run_scenario(fal_client.aio, case, file_mode=mode, detect=detect))
+
+    return run
 
 
 #: every delay the fixtures' emulators sample is scaled by this, so tests run fast

@@ -405,18 +405,28 @@ class AsyncQueueClient:
         webhook_url: str | None = None,
         scenario: str | None = None,
         tags: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Observation:
-        """Submit, follow the status to COMPLETED, fetch the result and download its files."""
+        """Submit, follow the status to COMPLETED, fetch the result and download its files.
+
+        ``timeout`` bounds the wait for completion, as fal-client's ``client_timeout`` does: when it
+        runs out the request is cancelled and the observation records a timeout.
+        """
         obs = Observation(endpoint=endpoint, target=self.target.name, scenario=scenario, detection=detect,
                           tags=dict(tags or {}))
         try:
             body = await self.prepare(payload or {}, files, file_mode, obs)
             handle = await self.submit(endpoint, body=body, obs=obs, webhook_url=webhook_url)
             final: Any = None
-            async with aclosing(self.iter_status(handle, detect=detect, interval=poll_interval, logs=logs,
-                                                 obs=obs)) as statuses:
-                async for status in statuses:
-                    final = status
+            try:
+                async with asyncio.timeout(timeout):
+                    async with aclosing(self.iter_status(handle, detect=detect, interval=poll_interval, logs=logs,
+                                                         obs=obs)) as statuses:
+                        async for status in statuses:
+                            final = status
+            except TimeoutError:
+                await self.cancel(handle, obs=obs)
+                raise VendorTimeout(f"not completed within {timeout} s; cancelled") from None
             response, raw, output = await self._fetch_result(handle, obs)
             obs.error = _judge_result(final, response, raw, output, handle.request_id)
             if obs.error is None and download:
@@ -545,10 +555,11 @@ class QueueClient:
         async def make() -> AsyncQueueClient:
             return AsyncQueueClient(target, **options)
 
-        self.aio = self._call(make())
+        self.aio = self.call(make())
         self.target = target
 
-    def _call(self, coro: Coroutine[Any, Any, _T]) -> _T:
+    def call(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        """Run a coroutine of :attr:`aio` (the async client) on this client's loop and return its result."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def __enter__(self) -> QueueClient:
@@ -560,34 +571,34 @@ class QueueClient:
     def close(self) -> None:
         if self._loop.is_closed():
             return
-        self._call(self.aio.aclose())
+        self.call(self.aio.aclose())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
 
     def submit(self, endpoint: str, payload: Mapping[str, Any] | None = None, **kw: Any) -> SubmitHandle:
-        return self._call(self.aio.submit(endpoint, payload, **kw))
+        return self.call(self.aio.submit(endpoint, payload, **kw))
 
     def status(self, handle: SubmitHandle, **kw: Any) -> Any:
-        return self._call(self.aio.status(handle, **kw))
+        return self.call(self.aio.status(handle, **kw))
 
     def result(self, handle: SubmitHandle, **kw: Any) -> Any:
-        return self._call(self.aio.result(handle, **kw))
+        return self.call(self.aio.result(handle, **kw))
 
     def cancel(self, handle: SubmitHandle, **kw: Any) -> tuple[int, Any]:
-        return self._call(self.aio.cancel(handle, **kw))
+        return self.call(self.aio.cancel(handle, **kw))
 
     def run(self, endpoint: str, payload: Mapping[str, Any] | None = None, **kw: Any) -> Any:
-        return self._call(self.aio.run(endpoint, payload, **kw))
+        return self.call(self.aio.run(endpoint, payload, **kw))
 
     def upload(self, f: FileInput, **kw: Any) -> str:
-        return self._call(self.aio.upload(f, **kw))
+        return self.call(self.aio.upload(f, **kw))
 
     def download(self, url: str, **kw: Any) -> Download:
-        return self._call(self.aio.download(url, **kw))
+        return self.call(self.aio.download(url, **kw))
 
     def lifecycle(self, endpoint: str, payload: Mapping[str, Any] | None = None, **kw: Any) -> Observation:
-        return self._call(self.aio.lifecycle(endpoint, payload, **kw))
+        return self.call(self.aio.lifecycle(endpoint, payload, **kw))
 
     def sync_lifecycle(self, endpoint: str, payload: Mapping[str, Any] | None = None, **kw: Any) -> Observation:
-        return self._call(self.aio.sync_lifecycle(endpoint, payload, **kw))
+        return self.call(self.aio.sync_lifecycle(endpoint, payload, **kw))

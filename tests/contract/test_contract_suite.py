@@ -1,0 +1,53 @@
+"""The contract suite: every scenario of every contract, against the chosen target.
+
+Parametrised by the plugin over the files in contracts/, so a new contract file adds its tests.
+Run it against the emulator (default), recorded cassettes (``--fal-target=replay``), live fal
+(``--fal-target=live`` with FAL_KEY and a budget) or any base URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness._suite import ScenarioCase, ScenarioRun
+from harness.checks import Expectation, assert_checks, run_checks
+from harness.client import QueueClient, Target
+from harness.contracts import Contract, invalid_inputs, valid_inputs
+
+
+def test_scenario_meets_its_contract(
+    fal_scenario: ScenarioCase, fal_run_scenario: Callable[[ScenarioCase], ScenarioRun], fal_target: Target
+) -> None:
+    run = fal_run_scenario(fal_scenario)
+    assert_checks(run.results, run.observation, target_url=fal_target.queue_url)
+    # Something was judged: a passing suite that skipped every check would prove nothing.
+    assert sum(r.outcome == "passed" for r in run.results) >= 4
+
+
+@pytest.mark.fal_generated
+# fal_contract is a parametrised, immutable contract: nothing to reset between examples.
+@settings(max_examples=15, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_generated_valid_inputs_meet_the_contract(
+    fal_contract: Contract, fal_client: QueueClient, fal_target: Target, data: st.DataObject
+) -> None:
+    payload = data.draw(valid_inputs(fal_contract), label="input")
+    obs = fal_client.lifecycle(fal_contract.endpoint, payload, scenario="generated")
+    assert_checks(run_checks(obs, fal_contract), obs, target_url=fal_target.queue_url)
+
+
+@pytest.mark.fal_generated
+# fal_contract is a parametrised, immutable contract: nothing to reset between examples.
+@settings(max_examples=15, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_generated_invalid_inputs_are_rejected_naming_the_field(
+    fal_contract: Contract, fal_client: QueueClient, fal_target: Target, data: st.DataObject
+) -> None:
+    bad = data.draw(invalid_inputs(fal_contract), label="invalid input")
+    obs = fal_client.lifecycle(fal_contract.endpoint, bad.payload, scenario=f"invalid-{bad.rule}", download=False)
+    expect = Expectation(status=422, invalid_loc=bad.loc, rule=bad.rule)
+    assert_checks(run_checks(obs, fal_contract, expect=expect), obs, target_url=fal_target.queue_url)
