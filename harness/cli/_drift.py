@@ -67,7 +67,10 @@ def drift(target: str | None, against: str | None, all_endpoints: bool, against_
             raise click.UsageError("--against-dir goes with --all")
         if not target or not against:
             raise click.UsageError("give CONTRACT_OR_ENDPOINT and --against SOURCE (or --all --against-dir DIR)")
+    # Every option is checked before the comparison, so a typo does not cost a fetch or a clone.
     ignores: list[IgnoreEntry] = lib.load_ignore_file(ignore_file) if ignore_file is not None else []
+    if alert_url:
+        lib.check_alert_url(alert_url)
 
     notes: list[str] = []
     if all_endpoints:

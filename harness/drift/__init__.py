@@ -1,7 +1,7 @@
 """Schema drift: compare two schemas of an endpoint (contracts, OpenAPI documents, git revisions,
 observed traffic) and report each change under a stable rule id, judged by what it breaks."""
 
-from harness.drift._alert import alert_payload, post_alert
+from harness.drift._alert import alert_payload, check_alert_url, post_alert
 from harness.drift._compare import compare
 from harness.drift._diff import ASPECTS, FieldPair, aspect
 from harness.drift._formats import FORMATS, SET_FORMAT, render, verdict, writer
@@ -47,6 +47,7 @@ __all__ = [
     "alert_payload",
     "apply_ignores",
     "aspect",
+    "check_alert_url",
     "compare",
     "load_ignore_file",
     "load_source",

@@ -16,7 +16,7 @@ from harness.drift._formats import verdict
 from harness.drift._report import DriftReport
 from harness.drift._rules import Level
 
-__all__ = ["alert_payload", "post_alert"]
+__all__ = ["alert_payload", "check_alert_url", "post_alert"]
 
 _FINDINGS_PER_ENDPOINT = 10
 _SECTION_LIMIT = 2900  # Slack rejects section text over 3000 characters
@@ -57,15 +57,19 @@ def alert_payload(reports: Sequence[DriftReport], *, fail_on: Level = "ERR") -> 
     return {"text": text, "blocks": blocks}
 
 
-def post_alert(url: str, reports: Sequence[DriftReport], *, fail_on: Level = "ERR", timeout: float = 10.0) -> bool:
-    """Post the summary when some finding is at or above ``fail_on``; returns whether it posted."""
-    if not any(r.fails(fail_on) for r in reports):
-        return False
+def check_alert_url(url: str) -> str:
+    """The URL's scheme and host, for messages (webhook URLs carry their secret in the path)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError("--alert-url must be an http(s) URL")
-    # Webhook URLs carry their secret in the path, so messages name the host only.
-    where = f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def post_alert(url: str, reports: Sequence[DriftReport], *, fail_on: Level = "ERR", timeout: float = 10.0) -> bool:
+    """Post the summary when some finding is at or above ``fail_on``; returns whether it posted."""
+    where = check_alert_url(url)
+    if not any(r.fails(fail_on) for r in reports):
+        return False
     try:
         response = httpx.post(url, json=alert_payload(reports, fail_on=fail_on), timeout=timeout)
     except httpx.HTTPError as exc:
