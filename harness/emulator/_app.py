@@ -198,7 +198,7 @@ class QueueApi:
         full = self.rt.scheduler.full()
         if full is not None:
             return detail(429, full)
-        if not self.rt.store.has_room():
+        if not self.rt.store.has_room(1):
             return detail(429, "Emulator storage is full (limits.max_stored_bytes); retry later")
         return None
 
