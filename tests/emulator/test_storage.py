@@ -1,0 +1,129 @@
+"""Storage: the v3 token, single and multipart uploads, the legacy flow, expiry and limits."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import fal_client.client as fal
+import httpx
+import pytest
+
+from harness.emulator import Emulator, patch_fal_client
+
+from .helpers import Factory, client, submit
+
+
+def _token(http: httpx.Client, emulator: Emulator) -> dict[str, str]:
+    response = http.post(f"{emulator.queue_url}/storage/auth/token", params={"storage_type": "fal-cdn-v3"}, json={})
+    assert response.status_code == 200
+    body: dict[str, str] = response.json()
+    return body
+
+
+def test_token_has_the_v3_shape(http: httpx.Client, fal_emulator: Emulator) -> None:
+    token = _token(http, fal_emulator)
+    assert set(token) == {"token", "token_type", "base_url", "expires_at"}
+    assert token["base_url"] == fal_emulator.queue_url
+    expires = datetime.fromisoformat(token["expires_at"])
+    assert expires.tzinfo is not None and expires > datetime.now(UTC)
+
+
+def test_single_upload_needs_the_token_and_is_served_back(http: httpx.Client, fal_emulator: Emulator) -> None:
+    token = _token(http, fal_emulator)
+    url = f"{token['base_url']}/files/upload"
+    refused = httpx.post(url, content=b"x", headers={"Authorization": "Bearer forged.token"}, trust_env=False)
+    assert refused.status_code == 401
+    uploaded = httpx.post(url, content=b"%PDF-1.4 bytes", trust_env=False, headers={
+        "Authorization": f"{token['token_type']} {token['token']}", "Content-Type": "application/pdf",
+        "X-Fal-File-Name": "doc.pdf"})
+    access_url = uploaded.json()["access_url"]
+    assert access_url.endswith("/doc.pdf")
+    served = httpx.get(access_url, trust_env=False)
+    assert (served.content, served.headers["content-type"]) == (b"%PDF-1.4 bytes", "application/pdf")
+
+
+def test_multipart_upload_with_the_official_client_code(fal_emulator: Emulator) -> None:
+    data = bytes(range(256)) * 40  # 10 KiB in three parts
+    with patch_fal_client(fal_emulator), httpx.Client(trust_env=False) as cdn:
+        manager = fal.CDNTokenManager(fal.AuthCredentials("Key", fal_emulator.key))  # reads REST_URL now
+        url = fal.MultipartUpload.save(client=cdn, token_manager=manager, file_name="blob.bin", data=data,
+                                       content_type="application/octet-stream", chunk_size=4096)
+    assert httpx.get(url, trust_env=False).content == data
+
+
+def test_multipart_parts_answer_etags_and_complete_checks_them(http: httpx.Client, fal_emulator: Emulator) -> None:
+    token = _token(http, fal_emulator)
+    auth = {"Authorization": f"Bearer {token['token']}"}
+    created = httpx.post(f"{token['base_url']}/files/upload/multipart", trust_env=False,
+                         headers={**auth, "Content-Type": "text/plain", "X-Fal-File-Name": "parts.txt"}).json()
+    base = f"{created['access_url']}/multipart/{created['uploadId']}"
+    etags = [httpx.put(f"{base}/{n}", content=part, headers=auth, trust_env=False).headers["etag"]
+             for n, part in ((1, b"hello "), (2, b"world"))]
+    assert etags[0] != etags[1] and all(e.startswith('"') for e in etags)
+    wrong = httpx.post(f"{base}/complete", headers=auth, trust_env=False,
+                       json={"parts": [{"partNumber": 1, "etag": etags[1]}, {"partNumber": 2, "etag": etags[1]}]})
+    assert wrong.status_code == 400
+    done = httpx.post(f"{base}/complete", headers=auth, trust_env=False,
+                      json={"parts": [{"partNumber": 2, "etag": etags[1]}, {"partNumber": 1, "etag": etags[0]}]})
+    assert done.json()["access_url"] == created["access_url"]
+    assert httpx.get(created["access_url"], trust_env=False).content == b"hello world"
+
+
+def test_legacy_initiate_then_put(http: httpx.Client, fal_emulator: Emulator) -> None:
+    grant = http.post(f"{fal_emulator.queue_url}/storage/upload/initiate", params={"storage_type": "gcs"},
+                      json={"file_name": "a.txt", "content_type": "text/plain"}).json()
+    assert set(grant) == {"upload_url", "file_url"}
+    assert httpx.get(grant["file_url"], trust_env=False).status_code == 404  # nothing there until the PUT
+    forged = grant["upload_url"].split("?")[0] + "?upload_token=forged"
+    assert httpx.put(forged, content=b"x", trust_env=False).status_code == 403
+    assert httpx.put(grant["upload_url"], content=b"legacy", headers={"Content-Type": "text/plain"},
+                     trust_env=False).status_code == 200
+    assert httpx.get(grant["file_url"], trust_env=False).content == b"legacy"
+    assert httpx.put(grant["upload_url"], content=b"again", trust_env=False).status_code == 403  # used up
+
+
+def test_full_storage_answers_429(fal_emulator_factory: Factory) -> None:
+    emulator = fal_emulator_factory({"limits": {"max_stored_bytes": 5000}})
+    with client(emulator) as http:
+        token = _token(http, emulator)
+        auth = {"Authorization": f"Bearer {token['token']}"}
+        upload = f"{token['base_url']}/files/upload"
+        assert httpx.post(upload, content=b"a" * 5000, headers=auth, trust_env=False).status_code == 200
+        assert httpx.post(upload, content=b"b", headers=auth, trust_env=False).status_code == 429
+        refused = http.post(f"{emulator.queue_url}/fal-ai/flux-pro", json={"prompt": "x"})
+        assert refused.status_code == 429
+        assert "max_stored_bytes" in refused.json()["detail"]
+
+
+def test_files_and_results_expire(fal_emulator_factory: Factory) -> None:
+    emulator = fal_emulator_factory({"time_scale": 1, "defaults": {"queue_wait": 0, "run_time": 0},
+                                     "limits": {"result_ttl_seconds": 0.3, "file_ttl_seconds": 0.3}})
+    with client(emulator) as http:
+        handle = submit(http, emulator, "fal-ai/flux-pro", {"prompt": "short lived"})
+        time.sleep(0.1)
+        result = http.get(handle["response_url"])
+        assert result.status_code == 200
+        image_url = result.json()["images"][0]["url"]
+        assert httpx.get(image_url, trust_env=False).status_code == 200
+        time.sleep(0.4)
+        assert http.get(handle["status_url"]).status_code == 404
+        assert http.get(handle["response_url"]).status_code == 404
+        assert httpx.get(image_url, trust_env=False).status_code == 404
+    assert emulator.timeline(handle["request_id"])["expired_ns"] is not None  # the truth outlives the result
+
+
+def test_a_flood_degrades_with_429_not_memory(fal_emulator_factory: Factory) -> None:
+    emulator = fal_emulator_factory({"time_scale": 1, "limits": {"max_live_requests": 5},
+                                     "endpoints": {"fal-ai/flux-pro": {"runners": 1, "run_time": 5}}})
+    with client(emulator) as http:
+        codes = [http.post(f"{emulator.queue_url}/fal-ai/flux-pro", json={"prompt": f"{i}"}).status_code
+                 for i in range(12)]
+        health = http.get(f"{emulator.queue_url}/_emulator/health").json()
+    assert codes == [200] * 5 + [429] * 7
+    assert health["live_requests"] == 5
+
+
+@pytest.mark.parametrize("path", ["/files/nothere/x.png", "/files/upload/multipart"])
+def test_unknown_files_are_404(fal_emulator: Emulator, path: str) -> None:
+    assert httpx.get(fal_emulator.queue_url + path, trust_env=False).status_code == 404
