@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,10 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from harness._errors import DataFileError
 from harness.cli import main
-from harness.emulator import EmulatorConfig, Latency, load_emulator_config, start_emulator
+from harness.emulator import EmulatorConfig, Latency, load_emulator_config, parse_emulator_config, start_emulator
 
 EXAMPLE = """\
 format_version: 1
@@ -131,3 +133,15 @@ def test_cli_serves_until_interrupted() -> None:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=15)
     assert process.returncode == 0
+
+
+def test_the_readme_config_example_is_valid_and_its_defaults_are_the_codes() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"### Config file.*?```yaml\n(.*?)```", readme, re.S)
+    assert block, "the README's Emulator section shows a config file"
+    data = yaml.safe_load(block.group(1))
+    config = parse_emulator_config(data)
+    defaults = EmulatorConfig()
+    assert (config.limits, config.webhooks, config.defaults) == (defaults.limits, defaults.webhooks,
+                                                                 defaults.defaults)
+    assert len(config.faults) == 2
