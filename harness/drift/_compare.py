@@ -11,7 +11,7 @@ from harness.drift._diff import compare_contracts
 from harness.drift._observed import ObservedSchema, compare_observed
 from harness.drift._protocol import compare_observed_protocol, compare_protocols
 from harness.drift._report import DriftReport, Finding
-from harness.drift._sources import Source, contract_protocol
+from harness.drift._sources import Source, contract_protocol, shown_path
 
 __all__ = ["as_source", "compare"]
 
@@ -21,9 +21,8 @@ def as_source(value: Source | Contract | ObservedSchema) -> Source:
     if isinstance(value, Source):
         return value
     if isinstance(value, Contract):
-        spec = str(value.source) if value.source else value.endpoint
-        return Source(spec, "contract", value, contract_protocol(value),
-                      file=str(value.source) if value.source else None)
+        file = shown_path(value.source) if value.source else None
+        return Source(file or value.endpoint, "contract", value, contract_protocol(value), file=file)
     return Source(f"observed {value.endpoint}", "observed", observed=value)
 
 

@@ -43,7 +43,7 @@ def protocol_from_openapi(document: Mapping[str, Any], endpoint: str) -> QueuePr
         return None
     post = _operation(paths, f"/{endpoint}", "post")
     submit = _response_schema(document, post)
-    if submit is None or not {"status", "request_id"} & set(_properties(document, submit)):
+    if submit is None or not {"status", "request_id"} & set(_properties(submit)):
         return None
     status_schema = submit
     for path, item in paths.items():
@@ -52,12 +52,12 @@ def protocol_from_openapi(document: Mapping[str, Any], endpoint: str) -> QueuePr
             if found is not None:
                 status_schema = found
                 break
-    status = _resolve(document, _properties(document, status_schema).get("status", {}))
+    status = _resolve(document, _properties(status_schema).get("status", {}))
     values = status.get("enum") if isinstance(status, Mapping) else None
     required = submit.get("required")
     return QueueProtocol(
         status_values=tuple(str(v) for v in values) if isinstance(values, list) else (),
-        submit_keys=tuple(_properties(document, submit)),
+        submit_keys=tuple(_properties(submit)),
         submit_required=tuple(str(r) for r in required) if isinstance(required, list) else (),
     )
 
@@ -93,7 +93,7 @@ def _response_schema(document: Mapping[str, Any], operation: Any) -> Mapping[str
     return schema if isinstance(schema, Mapping) else None
 
 
-def _properties(document: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+def _properties(schema: Mapping[str, Any]) -> dict[str, Any]:
     props = schema.get("properties")
     return {str(k): v for k, v in props.items()} if isinstance(props, Mapping) else {}
 

@@ -59,7 +59,7 @@ class Source:
         return SourceInfo(self.spec, self.kind, self.file)
 
 
-TrafficReader = Callable[[Path], "list[Observation] | None"]
+TrafficReader = Callable[[Path], list[Observation] | None]
 """Reads a recorded-traffic file into observations, or returns ``None`` for a file it does not know."""
 
 _TRAFFIC_READERS: list[TrafficReader] = []
@@ -102,7 +102,7 @@ def load_source(spec: str | Path, *, endpoint: str | None = None,
         raise DataFileError(text, "", "no such file")
     contract = get_contract(text, contracts_dir)
     return Source(text, "endpoint", contract, contract_protocol(contract),
-                  file=str(contract.source) if contract.source else None)
+                  file=shown_path(contract.source) if contract.source else None)
 
 
 def sources_in_dir(directory: str | Path) -> dict[str, Source]:
@@ -136,6 +136,15 @@ def sources_in_dir(directory: str | Path) -> dict[str, Source]:
 
 
 # -- documents --------------------------------------------------------------------------------------
+
+
+def shown_path(path: Path) -> str:
+    """A path as reports show it: from the working folder when it lies below it, so reports
+    read the same on every machine."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def read_data_file(path: Path) -> Any:
@@ -178,7 +187,9 @@ def _not_a_schema(name: str) -> DataFileError:
 def _from_document(data: Any, name: str, kind: str, file: str | None, endpoint: str | None) -> Source:
     """A contract file or an OpenAPI document, already parsed."""
     if isinstance(data, Mapping) and ("openapi" in data or "swagger" in data):
-        posts = [p for p, item in (data.get("paths") or {}).items() if isinstance(item, Mapping) and "post" in item]
+        paths = data.get("paths")
+        items = paths.values() if isinstance(paths, Mapping) else ()
+        posts = [item for item in items if isinstance(item, Mapping) and "post" in item]
         # The hint only chooses among several endpoints; a document of one endpoint keeps its own id,
         # so a changed id is reported rather than papered over.
         chosen = endpoint if endpoint and len(posts) > 1 else None
