@@ -190,8 +190,11 @@ class _ObservedWalk:
             if child is not None:
                 self.value(f"{path}.{f.name}", f.type, f.nullable, f.enum, child, location, stack)
         known = set(spec.field_names)
+        # An object that lists no fields at all (a type a page names without its keys) is a free
+        # map: any key it holds is what it promises, not a surprise.
+        free = not spec.fields and spec.additional is True
         for key, child in node.keys.items():
-            if key in known:
+            if key in known or free:
                 continue
             if isinstance(spec.additional, bool):
                 types = sorted(child.types)

@@ -142,3 +142,11 @@ def test_a_broken_jsonl_line_names_the_file_and_line(tmp_path: Path) -> None:
     recording.write_text(json.dumps(observation(example_output()).to_dict()) + "\n{not json\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad\.jsonl: line 2: not an observation"):
         read_observations_jsonl(recording)
+
+
+def test_an_object_that_lists_no_fields_takes_any_keys() -> None:
+    flux = load_contracts("contracts")["fal-ai/flux-pro"]
+    assert flux.types["Timings"].fields == ()
+    output = {"images": [{"url": "u"}], "timings": {"inference": 0.4, "queue": 0.1}, "seed": 1,
+              "has_nsfw_concepts": [False], "prompt": "p"}
+    assert compare(flux, observed_from_outputs("fal-ai/flux-pro", [output])).findings == ()
