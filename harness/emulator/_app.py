@@ -23,7 +23,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harness.contracts import Contract
-from harness.emulator._config import EmulatorConfig
+from harness.emulator._config import EmulatorConfig, FaultRule
 from harness.emulator._faults import LIFECYCLE_FAULTS, RAW_SEND, FaultPlan, apply_fault
 from harness.emulator._files import FileResolver
 from harness.emulator._http import BodyError, bearer_or_key, detail, dumps, json_response, read_json
@@ -90,7 +90,7 @@ class Runtime:
             self.scheduler.spawn(self.webhooks.deliver(job.webhook, job.id, job.outcome.status, job.outcome.body,
                                                        deliveries))
 
-    def pick_fault(self, stage: str, endpoint: str | None, job: Job | None = None) -> Any:
+    def pick_fault(self, stage: str, endpoint: str | None, job: Job | None = None) -> FaultRule | None:
         rule = self.faults.pick(stage, endpoint, job.id if job is not None else None)
         if rule is not None and job is not None:
             job.timeline["faults"].append(rule.fault)
@@ -124,6 +124,11 @@ class QueueApi:
         self.rt = rt
         self.scale = rt.config.time_scale
         self.max_body = rt.config.limits.max_body_bytes
+        # (path after the request id, method) -> handler
+        self._ops: dict[tuple[tuple[str, ...], str], Callable[[Request, Job | None], Awaitable[Response]]] = {
+            ((), "GET"): self.result, (("status",), "GET"): self.status,
+            (("status", "stream"), "GET"): self.stream, (("cancel",), "PUT"): self.cancel,
+        }
 
     async def queue(self, request: Request) -> Response:
         denied = self.rt.authorize(request)
@@ -133,24 +138,17 @@ class QueueApi:
         parts = path.strip("/").split("/")
         i = 3 if parts[0] in _NAMESPACES else 2
         if len(parts) > i + 1 and parts[i] == "requests" and "/".join(parts[:i]) in self.rt.app_roots:
-            app_root, request_id, action = "/".join(parts[:i]), parts[i + 1], tuple(parts[i + 2:])
-            job = self.rt.scheduler.get(app_root, request_id)
-            ops: dict[tuple[tuple[str, ...], str], Callable[[Request, Job | None], Awaitable[Response]]] = {
-                ((), "GET"): self.result, (("status",), "GET"): self.status,
-                (("status", "stream"), "GET"): self.stream, (("cancel",), "PUT"): self.cancel,
-            }
-            op = ops.get((action, request.method))
-            if op is not None:
-                return await op(request, job)
-            if any(key[0] == action for key in ops):
-                return detail(405, "Method Not Allowed")
-            return detail(404, f"Path {path} not found")
-        if request.method != "POST":
-            return detail(405 if self._endpoint(path) else 404, "Method Not Allowed" if self._endpoint(path)
-                          else f"Path {path} not found")
+            action = tuple(parts[i + 2:])
+            op = self._ops.get((action, request.method))
+            if op is None:
+                known = any(key[0] == action for key in self._ops)
+                return detail(405, "Method Not Allowed") if known else detail(404, f"Path {path} not found")
+            return await op(request, self.rt.scheduler.get("/".join(parts[:i]), parts[i + 1]))
         endpoint = self._endpoint(path)
         if endpoint is None:
             return self._unknown(path)
+        if request.method != "POST":
+            return detail(405, "Method Not Allowed")
         return await self.submit(request, endpoint)
 
     def _endpoint(self, path: str) -> Endpoint | None:

@@ -337,10 +337,9 @@ class _Reader:
         return replace(base, **out)
 
     def fault(self, value: Any, path: str) -> FaultRule:
-        spec = self.mapping(value, path)
-        if True in spec and "on" not in spec:
-            # YAML 1.1 reads a bare ``on`` key as the boolean true.
-            spec = {("on" if k is True else k): v for k, v in spec.items()}
+        raw: Mapping[Any, Any] = self.mapping(value, path)
+        # YAML 1.1 reads a bare ``on`` key as the boolean true.
+        spec: Mapping[str, Any] = {("on" if k is True else k): v for k, v in raw.items()}
         kind = str(spec.get("fault"))
         if kind not in FAULT_KINDS:
             raise self.fail(_join(path, "fault"),

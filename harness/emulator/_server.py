@@ -11,9 +11,9 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 
@@ -35,11 +35,17 @@ class Emulator:
         self.config = config
         contracts = load_contracts(config.contracts_dir)
         _check_endpoints(config, contracts)
-        self._sockets = [_bind(host, port), _bind(host, run_port)]
-        url_host = _url_host(host)
-        self.queue_url = f"http://{url_host}:{self._sockets[0].getsockname()[1]}"
-        self.run_url = f"http://{url_host}:{self._sockets[1].getsockname()[1]}"
-        self._runtime = Runtime(config, contracts, self.queue_url, self.run_url)
+        self._sockets = [_bind(host, port)]
+        try:
+            self._sockets.append(_bind(host, run_port))
+            url_host = _url_host(host)
+            self.queue_url = f"http://{url_host}:{self._sockets[0].getsockname()[1]}"
+            self.run_url = f"http://{url_host}:{self._sockets[1].getsockname()[1]}"
+            self._runtime = Runtime(config, contracts, self.queue_url, self.run_url)
+        except BaseException:
+            for sock in self._sockets:
+                sock.close()
+            raise
         uv_config = uvicorn.Config(
             build_app(self._runtime), log_level="warning", access_log=False, lifespan="on", proxy_headers=False,
             server_header=False, ws="none", http="h11", loop="asyncio", timeout_graceful_shutdown=2,
@@ -72,7 +78,8 @@ class Emulator:
         """Stop serving, end background work and close the sockets; safe to call twice."""
         loop = self._loop
         if loop is not None and self._thread.is_alive():
-            loop.call_soon_threadsafe(self._runtime.begin_close)
+            with contextlib.suppress(RuntimeError):  # the loop may close between the check and the call
+                loop.call_soon_threadsafe(self._runtime.begin_close)
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout=10)
@@ -84,16 +91,16 @@ class Emulator:
         found = self._call(lambda: self._runtime.scheduler.timelines.get(request_id))
         if found is None:
             raise KeyError(request_id)
-        return found  # type: ignore[no-any-return]
+        return cast(dict[str, Any], found)
 
     def timelines(self) -> list[dict[str, Any]]:
         """Every request's ground truth, oldest first."""
-        return self._call(lambda: list(self._runtime.scheduler.timelines.values()))  # type: ignore[no-any-return]
+        return cast(list[dict[str, Any]], self._call(lambda: list(self._runtime.scheduler.timelines.values())))
 
     def jwks(self) -> dict[str, Any]:
         return self._runtime.webhooks.jwks()
 
-    def _call(self, read: Any) -> Any:
+    def _call(self, read: Callable[[], Any]) -> Any:
         # Read on the emulator's own loop so a half-updated record is never seen; copy it out.
         async def snapshot() -> Any:
             return json.loads(dumps(read()))
