@@ -21,7 +21,7 @@ FORMAT_NAMES = ("text", "json", "markdown", "github", "junit")
 
 
 @cli.command()
-@click.argument("target", metavar="CONTRACT_OR_ENDPOINT", required=False)
+@click.argument("target", metavar="[CONTRACT_OR_ENDPOINT]", required=False)
 @click.option("--against", metavar="SOURCE", default=None,
               help="What to compare with: a contract or OpenAPI file, an http(s) URL of an OpenAPI document, "
                    "git:REV:PATH, an observation JSONL file or a folder of recorded traffic, or an endpoint id.")
