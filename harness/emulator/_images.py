@@ -10,14 +10,16 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
+from harness.contracts._semantics import MEDIA_TYPES
+
 __all__ = ["FORMATS", "ImageFile", "probe", "render"]
 
-#: format name in an input -> (Pillow format, content type, file extension)
-FORMATS: dict[str, tuple[str, str, str]] = {
-    "png": ("PNG", "image/png", "png"),
-    "jpeg": ("JPEG", "image/jpeg", "jpg"),
-    "jpg": ("JPEG", "image/jpeg", "jpg"),
-    "webp": ("WEBP", "image/webp", "webp"),
+#: format name in an input -> (Pillow format, file extension); media types are the contracts'
+FORMATS: dict[str, tuple[str, str]] = {
+    "png": ("PNG", "png"),
+    "jpeg": ("JPEG", "jpg"),
+    "jpg": ("JPEG", "jpg"),
+    "webp": ("WEBP", "webp"),
 }
 
 # Fixed encoder settings: any change here changes every image's bytes.
@@ -39,7 +41,8 @@ class ImageFile:
 
 def render(digest: bytes, width: int, height: int, fmt: str) -> ImageFile:
     """Draw a width x height picture whose look is fixed by ``digest`` (at least 32 bytes)."""
-    pil_format, content_type, extension = FORMATS.get(fmt.lower(), FORMATS["png"])
+    name = fmt.lower() if fmt.lower() in FORMATS else "png"
+    pil_format, extension = FORMATS[name]
     # A 3x3 colour field scaled up gives a smooth, cheap, digest-specific background.
     field = Image.frombytes("RGB", (3, 3), digest[:27])
     img = field.resize((width, height), Image.Resampling.BILINEAR)
@@ -55,7 +58,7 @@ def render(digest: bytes, width: int, height: int, fmt: str) -> ImageFile:
             draw.rectangle((x0, y0, x1, y1), outline=colour, width=max(1, min(width, height) // 64))
     buf = io.BytesIO()
     img.save(buf, format=pil_format, **_SAVE_OPTIONS[pil_format])
-    return ImageFile(buf.getvalue(), content_type, extension, width, height)
+    return ImageFile(buf.getvalue(), MEDIA_TYPES[name], extension, width, height)
 
 
 def probe(data: bytes, max_pixels: int | None = None) -> tuple[str, int, int] | None:

@@ -14,23 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.contracts import UNSET, Contract, ListOf, ObjectSpec, Ref, Scalar, TypeExpr, Union
+from harness.contracts._semantics import default_size, expected_count, expected_format, expected_size
 from harness.emulator._config import Limits
 from harness.emulator._images import FORMATS, ImageFile
 
-__all__ = ["STANDARD_PRESETS", "ImagePlan", "RunPlan", "StandInModel"]
-
-#: fal's toolkit image-size presets (fal-protocol.md, "Image sizes")
-STANDARD_PRESETS: Mapping[str, tuple[int, int]] = {
-    "square_hd": (1024, 1024),
-    "square": (512, 512),
-    "portrait_4_3": (768, 1024),
-    "portrait_16_9": (576, 1024),
-    "landscape_4_3": (1024, 768),
-    "landscape_16_9": (1024, 576),
-}
+__all__ = ["ImagePlan", "RunPlan", "StandInModel"]
 
 _FALLBACK_SIZE = (1024, 1024)
-_CUSTOM_SIZE_DEFAULT = 512
 _ZERO: Mapping[str, Any] = {"string": "", "integer": 0, "float": 0.0, "boolean": False}
 
 
@@ -66,11 +56,8 @@ class StandInModel:
         self.image_keys = _image_keys(contract, out_field.type) if out_field is not None else None
         self.count_field = images.count if images else None
         self.size_field = images.size if images else None
-        self.format_field = images.format if images else None
-        self.presets = dict(images.presets) if images and images.presets else dict(STANDARD_PRESETS)
-        self.default_size = images.default_size if images and images.default_size else _FALLBACK_SIZE
+        self.default_size = default_size(contract) or _FALLBACK_SIZE
         self.default_format = (images.default_format if images and images.default_format else "png").lower()
-        self.custom_defaults = _custom_size_defaults(contract, self.size_field)
         self.seed_field = sem.seed
         self.nsfw_field = sem.nsfw_flags
         self.echo = dict(sem.echo)
@@ -94,10 +81,10 @@ class StandInModel:
             effective[self.seed_field] = seed
         if self.image_field is None:
             return RunPlan(seed, effective, ())
-        count = 1 if self.single else _int(effective.get(self.count_field) if self.count_field else None, 1)
-        width, height = self._size(effective.get(self.size_field) if self.size_field else None)
-        fmt = str(effective.get(self.format_field) or self.default_format).lower() if self.format_field else (
-            self.default_format)
+        # The same reading of the semantics as the checks that judge real outputs.
+        count = 1 if self.single else expected_count(self.contract, effective) or 1
+        width, height = expected_size(self.contract, effective) or self.default_size
+        fmt = (expected_format(self.contract, effective) or self.default_format).lower()
         if fmt not in FORMATS:
             fmt = "png"
         errors = self._limit_errors(count, width, height)
@@ -131,14 +118,6 @@ class StandInModel:
             out.setdefault(name, value)
         return out
 
-    def _size(self, value: Any) -> tuple[int, int]:
-        if isinstance(value, str):
-            return self.presets.get(value, self.default_size)
-        if isinstance(value, Mapping):
-            w, h = self.custom_defaults
-            return _int(value.get("width"), w), _int(value.get("height"), h)
-        return self.default_size
-
     def _limit_errors(self, count: int, width: int, height: int) -> list[dict[str, Any]]:
         errors: list[dict[str, Any]] = []
         if count > self.limits.max_images:
@@ -169,10 +148,6 @@ class StandInModel:
         return {k: v for k, v in full.items() if k in self.image_keys}
 
 
-def _int(value: Any, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
 def _options(t: TypeExpr) -> tuple[TypeExpr, ...]:
     return t.options if isinstance(t, Union) else (t,)
 
@@ -187,16 +162,6 @@ def _object_of(contract: Contract, t: TypeExpr) -> ObjectSpec | None:
 def _image_keys(contract: Contract, t: TypeExpr) -> frozenset[str] | None:
     spec = _object_of(contract, t)
     return frozenset(spec.field_names) if spec is not None and spec.fields else None
-
-
-def _custom_size_defaults(contract: Contract, size_field: str | None) -> tuple[int, int]:
-    field = contract.input.get(size_field) if size_field else None
-    spec = _object_of(contract, field.type) if field is not None else None
-    out = []
-    for key in ("width", "height"):
-        f = spec.get(key) if spec is not None else None
-        out.append(f.default if f is not None and isinstance(f.default, int) else _CUSTOM_SIZE_DEFAULT)
-    return out[0], out[1]
 
 
 def _filler(contract: Contract, t: TypeExpr, default: Any) -> Any:

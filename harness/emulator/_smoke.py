@@ -13,12 +13,11 @@ import httpx
 
 from harness._resources import fixture
 from harness.contracts import Contract, Scenario, validate_output
+from harness.contracts._semantics import MEDIA_TYPES
 from harness.emulator._images import probe
 from harness.emulator._server import Emulator
 
 __all__ = ["ScenarioResult", "run_smoke"]
-
-_FORMAT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,7 @@ def _check_images(http: httpx.Client, contract: Contract, output: Mapping[str, A
             raise _Failed(f"{image['url']} is not a decodable image")
         fmt, width, height = seen
         declared = (image.get("width"), image.get("height"), image.get("file_size"), image.get("content_type"))
-        actual = (width, height, len(served.content), _FORMAT_TYPES.get(fmt))
+        actual = (width, height, len(served.content), MEDIA_TYPES.get(fmt.lower()))
         if declared != actual:
             raise _Failed(f"declared (width, height, file_size, content_type) {declared} but served {actual}")
 
