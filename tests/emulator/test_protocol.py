@@ -61,7 +61,7 @@ def test_unreadable_logs_flag_is_a_422(http: httpx.Client, fal_emulator: Emulato
 
 def test_queue_position_is_real_with_one_runner(fal_emulator_factory: Factory) -> None:
     emulator = fal_emulator_factory({"time_scale": 1, "endpoints": {
-        "fal-ai/flux-pro": {"runners": 1, "queue_wait": 0, "run_time": 0.08, "log_lines": 0}}})
+        "fal-ai/flux-pro": {"runners": 1, "queue_wait": 0, "run_time": 0.25, "log_lines": 0}}})
     with client(emulator) as http:
         handles = [submit(http, emulator, "fal-ai/flux-pro", {"prompt": f"p{i}"}) for i in range(4)]
         assert [h["queue_position"] for h in handles] == [0, 0, 1, 2]

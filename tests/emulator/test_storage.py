@@ -11,7 +11,7 @@ import pytest
 
 from harness.emulator import Emulator, patch_fal_client
 
-from .helpers import Factory, client, submit
+from .helpers import Factory, client, submit, wait_completed
 
 
 def _token(http: httpx.Client, emulator: Emulator) -> dict[str, str]:
@@ -97,20 +97,24 @@ def test_full_storage_answers_429(fal_emulator_factory: Factory) -> None:
 
 
 def test_files_and_results_expire(fal_emulator_factory: Factory) -> None:
+    ttl = 1.0
     emulator = fal_emulator_factory({"time_scale": 1, "defaults": {"queue_wait": 0, "run_time": 0},
-                                     "limits": {"result_ttl_seconds": 0.3, "file_ttl_seconds": 0.3}})
+                                     "limits": {"result_ttl_seconds": ttl, "file_ttl_seconds": ttl}})
     with client(emulator) as http:
         handle = submit(http, emulator, "fal-ai/flux-pro", {"prompt": "short lived"})
-        time.sleep(0.1)
+        wait_completed(http, handle["status_url"])
         result = http.get(handle["response_url"])
         assert result.status_code == 200
         image_url = result.json()["images"][0]["url"]
         assert httpx.get(image_url, trust_env=False).status_code == 200
-        time.sleep(0.4)
-        assert http.get(handle["status_url"]).status_code == 404
+        deadline = time.monotonic() + ttl + 5
+        while http.get(handle["status_url"]).status_code != 404:
+            assert time.monotonic() < deadline, "the result never expired"
+            time.sleep(0.05)
         assert http.get(handle["response_url"]).status_code == 404
         assert httpx.get(image_url, trust_env=False).status_code == 404
-    assert emulator.timeline(handle["request_id"])["expired_ns"] is not None  # the truth outlives the result
+    truth = emulator.timeline(handle["request_id"])  # the truth outlives the result
+    assert truth["expired_ns"] - truth["completed_ns"] >= ttl * 1e9
 
 
 def test_a_flood_degrades_with_429_not_memory(fal_emulator_factory: Factory) -> None:
