@@ -370,7 +370,7 @@ def build_app(rt: Runtime) -> ASGIApp:
     """The ASGI app for one runtime: fixed routes first, then endpoint ids."""
     api = QueueApi(rt)
 
-    async def guarded(request: Request, handle: Callable[[], Awaitable[Response]]) -> Response:
+    async def guarded(handle: Callable[[], Awaitable[Response]]) -> Response:
         return await apply_fault(rt.pick_fault("upload", None), rt.config.time_scale, handle)
 
     storage = StorageApi(rt.store, lambda: rt.queue_url, rt.authorize, guarded, rt.config.limits.max_body_bytes)

@@ -95,7 +95,7 @@ class BlobStore:
 
 
 Authorize = Callable[[Request], Response | None]
-Guard = Callable[[Request, Callable[[], Awaitable[Response]]], Awaitable[Response]]
+Guard = Callable[[Callable[[], Awaitable[Response]]], Awaitable[Response]]
 
 
 class StorageApi:
@@ -110,6 +110,7 @@ class StorageApi:
         self.max_body = max_body_bytes
         self._secret = secrets.token_bytes(32)
         self._multipart: OrderedDict[str, _Multipart] = OrderedDict()
+        self._pending_bytes = 0  # parts of unfinished multipart uploads count against the store's limit
         self._initiated: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
     def routes(self) -> list[BaseRoute]:
@@ -129,7 +130,7 @@ class StorageApi:
     def _guarded(self, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             try:
-                return await self.guard(request, lambda: handler(request))
+                return await self.guard(lambda: handler(request))
             except BodyError as exc:
                 return exc.response
         return endpoint
@@ -197,9 +198,9 @@ class StorageApi:
         if not 1 <= number <= 10_000:
             return detail(400, "Part numbers run from 1 to 10000")
         data = await read_body(request, self.max_body)
-        held = sum(len(b) for b in upload.parts.values())
-        if not self.store.has_room(held + len(data)):
+        if not self.store.has_room(self._pending_bytes + len(data)):
             return _full()
+        self._pending_bytes += len(data) - len(upload.parts.get(number, b""))
         upload.parts[number] = data
         return Response(status_code=200, headers={"ETag": _etag(data)})
 
@@ -223,11 +224,8 @@ class StorageApi:
             if entry.get("etag") != _etag(data):
                 return detail(400, f"ETag of part {number} does not match the uploaded part")
             chunks.append(data)
-        blob = b"".join(chunks)
-        if not self.store.has_room(len(blob)):
-            return _full()
-        del self._multipart[request.path_params["upload_id"]]
-        self.store.put_at(upload.key, blob, upload.content_type)
+        self._drop(request.path_params["upload_id"])
+        self.store.put_at(upload.key, b"".join(chunks), upload.content_type)
         return json_response({"access_url": self._url(upload.key)})
 
     # -- legacy: initiate, then PUT to the returned upload URL ------------------------------------
@@ -277,10 +275,14 @@ class StorageApi:
     def _sign(self, text: str) -> str:
         return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()[:32]
 
+    def _drop(self, upload_id: str) -> None:
+        upload = self._multipart.pop(upload_id)
+        self._pending_bytes -= sum(len(b) for b in upload.parts.values())
+
     def _expire_pending(self) -> None:
         horizon = time.monotonic_ns() - _TOKEN_SECONDS * 1_000_000_000
         while self._multipart and next(iter(self._multipart.values())).created_ns < horizon:
-            self._multipart.popitem(last=False)
+            self._drop(next(iter(self._multipart)))
 
 
 def _full() -> Response:
