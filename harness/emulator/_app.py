@@ -28,7 +28,7 @@ from harness.emulator._faults import LIFECYCLE_FAULTS, RAW_SEND, FaultPlan, appl
 from harness.emulator._files import FileResolver
 from harness.emulator._http import BodyError, bearer_or_key, detail, dumps, json_response, read_json
 from harness.emulator._model import StandInModel
-from harness.emulator._queue import COMPLETED, IN_QUEUE, Endpoint, Job, Scheduler
+from harness.emulator._queue import COMPLETED, IN_QUEUE, Endpoint, Job, Outcome, Scheduler
 from harness.emulator._runner import Runner
 from harness.emulator._storage import BlobStore, StorageApi
 from harness.emulator._webhooks import WebhookSender
@@ -177,13 +177,9 @@ class QueueApi:
         rule = self.rt.pick_fault("submit", endpoint.name)
 
         async def handle() -> Response:
-            refused = self._admission()
-            if refused is not None:
-                return refused
-            payload = await read_json(request, self.max_body)
-            lifecycle = rule if rule is not None and rule.fault in LIFECYCLE_FAULTS else None
-            job = self.rt.scheduler.submit(endpoint, payload, "queue", webhook=webhook, fault=lifecycle,
-                                           start_timeout=start_timeout)
+            job = await self._accept(request, endpoint, "queue", rule, start_timeout, webhook)
+            if isinstance(job, Response):
+                return job
             body: dict[str, Any] = {"status": IN_QUEUE, "request_id": job.id, **job.urls,
                                     "queue_position": endpoint.position(job), "logs": None, "metrics": {}}
             if webhook is not None:
@@ -192,13 +188,18 @@ class QueueApi:
 
         return await _guard(apply_fault(rule, self.scale, handle))
 
-    def _admission(self) -> Response | None:
+    async def _accept(self, request: Request, endpoint: Endpoint, mode: str, rule: FaultRule | None,
+                      start_timeout: float | None, webhook: str | None = None) -> Job | Response:
+        """Admit the request within the limits, read its body and queue it."""
         full = self.rt.scheduler.full()
         if full is not None:
             return detail(429, full)
         if not self.rt.store.has_room(1):
             return detail(429, "Emulator storage is full (limits.max_stored_bytes); retry later")
-        return None
+        payload = await read_json(request, self.max_body)
+        lifecycle = rule if rule is not None and rule.fault in LIFECYCLE_FAULTS else None
+        return self.rt.scheduler.submit(endpoint, payload, mode, webhook=webhook, fault=lifecycle,
+                                        start_timeout=start_timeout)
 
     async def status(self, request: Request, job: Job | None) -> Response:
         if job is None:
@@ -251,9 +252,7 @@ class QueueApi:
             if rule is not None and rule.fault == "result_expired":
                 self.rt.scheduler.expire(job)
                 return detail(404, "Request not found")
-            job.timeline["result_served_ns"].append(time.monotonic_ns())
-            out = job.outcome
-            return Response(out.body, status_code=out.status, headers=out.headers, media_type="application/json")
+            return _serve(job, job.outcome)
 
         return await apply_fault(rule, self.scale, handle, job.id)
 
@@ -282,20 +281,21 @@ class QueueApi:
         rule = self.rt.pick_fault("run", endpoint.name)
 
         async def handle() -> Response:
-            refused = self._admission()
-            if refused is not None:
-                return refused
-            payload = await read_json(request, self.max_body)
-            lifecycle = rule if rule is not None and rule.fault in LIFECYCLE_FAULTS else None
-            job = self.rt.scheduler.submit(endpoint, payload, "sync", fault=lifecycle, start_timeout=start_timeout)
+            job = await self._accept(request, endpoint, "sync", rule, start_timeout)
+            if isinstance(job, Response):
+                return job
             await job.done.wait()
-            out = job.outcome
-            if out is None:
+            if job.outcome is None:
                 return detail(503, "The emulator is shutting down", error_type="runner_scheduling_failure")
-            job.timeline["result_served_ns"].append(time.monotonic_ns())
-            return Response(out.body, status_code=out.status, headers=out.headers, media_type="application/json")
+            return _serve(job, job.outcome)
 
         return await _guard(apply_fault(rule, self.scale, handle))
+
+
+def _serve(job: Job, out: Outcome) -> Response:
+    """The model's answer, as the result URL or the sync API gives it; noted in the timeline."""
+    job.timeline["result_served_ns"].append(time.monotonic_ns())
+    return Response(out.body, status_code=out.status, headers=out.headers, media_type="application/json")
 
 
 async def _guard(response: Awaitable[Response]) -> Response:
