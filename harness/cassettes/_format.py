@@ -1,0 +1,416 @@
+"""The cassette file: a versioned YAML header and interactions, binary bodies beside it by hash.
+
+Reading uses the safe YAML loader and checks everything; any problem is one ``DataFileError``
+line naming the file and the key path. Writing scans every byte for secrets before anything lands.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import json
+import mimetypes
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pybase64
+import yaml
+
+from harness._errors import DataFileError
+from harness._secrets import Secrets, ensure_clean, write_scrubbed
+from harness.cassettes._model import (
+    FORMAT,
+    Cassette,
+    CassetteHeader,
+    Expect,
+    Interaction,
+    RecordedRequest,
+    RecordedResponse,
+    Variant,
+)
+from harness.client import FileMode
+from harness.contracts._loader import read_yaml
+
+__all__ = [
+    "BODIES_DIR",
+    "body_refs",
+    "dump_cassette",
+    "is_cassette_file",
+    "read_cassette",
+    "write_cassette",
+]
+
+BODIES_DIR = "_bodies"
+#: a JSON string holding a data URI longer than this is stored as a body file
+DATA_URI_INLINE_LIMIT = 1024
+DATA_URI_KEY = "$data-uri"
+_FORMAT_PREFIX = "fal-harness/cassette@"
+_TEXT_TYPES = ("json", "xml", "event-stream", "urlencoded", "javascript", "yaml")
+_HEADER_KEYS = ("target", "recorded", "harness_version", "client", "endpoint", "contract_version", "scenario",
+                "variant", "seed", "base_urls", "expect")
+_URL_KEYS = ("queue", "run", "rest", "cdn")
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """The safe dumper, writing multi-line text (SSE streams) as literal blocks a person can read."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value.rstrip("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+# -- writing -----------------------------------------------------------------------------------------
+
+
+def dump_cassette(cassette: Cassette) -> tuple[str, dict[str, bytes]]:
+    """The YAML text of a cassette and the body files it refers to (name -> bytes)."""
+    files: dict[str, bytes] = {}
+    interactions = []
+    for i in cassette.interactions:
+        req, res = i.request, i.response
+        request: dict[str, Any] = {"method": req.method, "uri": req.uri, "headers": dict(req.headers)}
+        body = _encode_body(req.body, req.headers.get("content-type"), files)
+        if body is not None:
+            request["body"] = body
+        response: dict[str, Any] = {
+            "status": res.status, "reason": res.reason,
+            "headers": {k: v[0] if len(v) == 1 else list(v) for k, v in res.headers.items()},
+        }
+        body = _encode_body(res.body, res.header("content-type"), files)
+        if body is not None:
+            response["body"] = body
+        interactions.append({"request": request, "response": response})
+    data = {"format": FORMAT, "header": cassette.header.to_data(), "interactions": interactions}
+    # An unbounded width keeps every string on one line, so a secret is never split across lines
+    # where the byte scan could miss it.
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=2**30,
+                     default_flow_style=False)
+    return text, files
+
+
+def write_cassette(cassette: Cassette, path: str | Path, *, bodies_dir: str | Path | None = None,
+                   secrets: Secrets | None = None) -> Path:
+    """Write the cassette and its body files. Every byte is scanned for secrets first; a leak
+    raises :class:`~harness._secrets.SecretLeak` naming the file and nothing is written."""
+    path = Path(path)
+    text, files = dump_cassette(cassette)
+    bodies = Path(bodies_dir) if bodies_dir is not None else _default_bodies_dir(path)
+    for name, data in files.items():
+        ensure_clean(data, bodies / name, secrets)
+    ensure_clean(text, path, secrets)
+    for name, data in files.items():
+        target = bodies / name
+        if not (target.is_file() and target.stat().st_size == len(data)):
+            write_scrubbed(target, data, secrets)
+    write_scrubbed(path, text, secrets)
+    return path
+
+
+def _default_bodies_dir(path: Path) -> Path:
+    for folder in _ancestors(path.parent):
+        if (folder / BODIES_DIR).is_dir():
+            return folder / BODIES_DIR
+    return path.parent / BODIES_DIR
+
+
+def _ancestors(folder: Path) -> Iterator[Path]:
+    yield folder
+    yield from folder.parents
+
+
+def _encode_body(data: bytes, content_type: str | None, files: dict[str, bytes]) -> dict[str, Any] | None:
+    if not data:
+        return None
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if "json" in media_type or (not media_type and data[:1] in (b"{", b"[")):
+        try:
+            value = json.loads(data)
+        except ValueError:
+            pass
+        else:
+            return {"json": _pack_data_uris(value, files)}
+    texty = not media_type or media_type.startswith("text/") or any(t in media_type for t in _TEXT_TYPES)
+    text = _as_text(data) if texty else None
+    if text is not None:
+        return {"text": text}
+    return _body_file(data, media_type or "application/octet-stream", files)
+
+
+def _as_text(data: bytes) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+        return None
+    return text
+
+
+def _body_file(data: bytes, media_type: str, files: dict[str, bytes]) -> dict[str, Any]:
+    extension = mimetypes.guess_extension(media_type) or ".bin"
+    name = hashlib.sha256(data).hexdigest() + extension
+    files[name] = data
+    return {"file": f"{BODIES_DIR}/{name}", "size": len(data), "media_type": media_type}
+
+
+def _pack_data_uris(value: Any, files: dict[str, bytes]) -> Any:
+    """Large ``data:<type>;base64,...`` strings (files sent inline) become references to body files."""
+    if isinstance(value, str):
+        if len(value) > DATA_URI_INLINE_LIMIT and value.startswith("data:"):
+            head, _, encoded = value.partition(",")
+            if head.endswith(";base64"):
+                try:
+                    raw = pybase64.b64decode(encoded, validate=True)
+                except (binascii.Error, ValueError):
+                    return value
+                if pybase64.b64encode(raw).decode("ascii") == encoded:  # only what round-trips exactly
+                    media_type = head[5:].removesuffix(";base64") or "application/octet-stream"
+                    return {DATA_URI_KEY: _body_file(raw, media_type, files)}
+        return value
+    if isinstance(value, dict):
+        return {k: _pack_data_uris(v, files) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pack_data_uris(v, files) for v in value]
+    return value
+
+
+# -- reading -----------------------------------------------------------------------------------------
+
+
+def is_cassette_file(path: str | Path) -> bool:
+    """Whether the file starts like a fal-harness cassette (any version); cheap, reads 256 bytes."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return False
+    return _FORMAT_PREFIX.encode() in head
+
+
+def read_cassette(path: str | Path) -> Cassette:
+    """Read and check a cassette and its body files; any problem is a one-line DataFileError."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(path, "", "no such cassette file")
+    data = read_yaml(path)
+    return _Reader(path).cassette(data)
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._bodies: dict[str, bytes] = {}
+
+    def fail(self, key: str, problem: str) -> DataFileError:
+        return DataFileError(self.path, key, problem)
+
+    def mapping(self, value: Any, key: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(key, f"expected a mapping, got {_kind(value)}")
+        return value
+
+    def need(self, data: Mapping[str, Any], key: str, where: str) -> Any:
+        if key not in data:
+            raise self.fail(_join(where, key), "missing")
+        return data[key]
+
+    def text(self, value: Any, key: str, *, optional: bool = False) -> Any:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value:
+            raise self.fail(key, f"expected a non-empty string, got {_kind(value)}")
+        return value
+
+    def integer(self, value: Any, key: str, *, optional: bool = False) -> Any:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"expected an integer, got {_kind(value)}")
+        return value
+
+    def flag(self, value: Any, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {_kind(value)}")
+        return value
+
+    def cassette(self, data: Any) -> Cassette:
+        if not isinstance(data, Mapping) or "format" not in data:
+            raise self.fail("format", "missing: not a fal-harness cassette")
+        fmt = data["format"]
+        if fmt != FORMAT:
+            if isinstance(fmt, str) and fmt.startswith(_FORMAT_PREFIX):
+                raise self.fail("format", f"{fmt!r} is not supported (this harness reads {FORMAT})")
+            raise self.fail("format", f"expected {FORMAT!r}, got {fmt!r}")
+        extra = sorted(str(k) for k in data if k not in ("format", "header", "interactions"))
+        if extra:
+            raise self.fail(extra[0], "unknown key (allowed: format, header, interactions)")
+        header = self.header(self.need(data, "header", ""))
+        raw = self.need(data, "interactions", "")
+        if not isinstance(raw, list):
+            raise self.fail("interactions", f"expected a list, got {_kind(raw)}")
+        interactions = [self.interaction(item, f"interactions[{n}]") for n, item in enumerate(raw)]
+        return Cassette(header, interactions, self.path)
+
+    def header(self, value: Any) -> CassetteHeader:
+        h = self.mapping(value, "header")
+        for key in _HEADER_KEYS:
+            self.need(h, key, "header")
+        extra = sorted(str(k) for k in h if k not in _HEADER_KEYS)
+        if extra:
+            raise self.fail(f"header.{extra[0]}", "unknown key")
+        recorded = h["recorded"]
+        if not isinstance(recorded, str):  # an unquoted date reads as a datetime: accept it as text
+            recorded = str(recorded)
+        urls = self.mapping(h["base_urls"], "header.base_urls")
+        for key in _URL_KEYS:
+            self.text(self.need(urls, key, "header.base_urls"), f"header.base_urls.{key}")
+        base_urls = {str(k): self.text(v, f"header.base_urls.{k}") for k, v in urls.items()}
+        return CassetteHeader(
+            target=self.text(h["target"], "header.target"),
+            recorded=recorded,
+            harness_version=str(self.text(str(h["harness_version"]), "header.harness_version")),
+            client=self.text(h["client"], "header.client"),
+            endpoint=self.text(h["endpoint"], "header.endpoint"),
+            contract_version=self.integer(h["contract_version"], "header.contract_version"),
+            scenario=self.text(h["scenario"], "header.scenario"),
+            variant=self.variant(h["variant"]),
+            seed=self.integer(h["seed"], "header.seed", optional=True),
+            base_urls=base_urls,
+            expect=self.expect(h["expect"]),
+        )
+
+    def variant(self, value: Any) -> Variant:
+        v = self.mapping(value, "header.variant")
+        where = "header.variant"
+        for key in ("name", "file_mode", "detect", "fault", "cancel", "webhook"):
+            self.need(v, key, where)
+        modes = [m.value for m in FileMode]
+        if v["file_mode"] not in modes:
+            raise self.fail(f"{where}.file_mode", f"must be one of {', '.join(modes)}, got {v['file_mode']!r}")
+        if v["detect"] not in ("stream", "poll"):
+            raise self.fail(f"{where}.detect", f"must be stream or poll, got {v['detect']!r}")
+        return Variant(
+            name=self.text(v["name"], f"{where}.name"), file_mode=v["file_mode"], detect=v["detect"],
+            fault=self.text(v["fault"], f"{where}.fault", optional=True),
+            cancel=self.flag(v["cancel"], f"{where}.cancel"), webhook=self.flag(v["webhook"], f"{where}.webhook"),
+        )
+
+    def expect(self, value: Any) -> Expect:
+        e = self.mapping(value, "header.expect")
+        status = self.integer(self.need(e, "status", "header.expect"), "header.expect.status")
+        loc = e.get("invalid_loc")
+        if loc is not None and (not isinstance(loc, list) or not all(isinstance(p, str | int) for p in loc)):
+            raise self.fail("header.expect.invalid_loc", f"expected a list of names and indices, got {_kind(loc)}")
+        fails = e.get("fails") or []
+        if not isinstance(fails, list) or not all(isinstance(f, str) for f in fails):
+            raise self.fail("header.expect.fails", f"expected a list of check ids, got {_kind(fails)}")
+        return Expect(status, tuple(loc) if loc is not None else None,
+                      self.text(e.get("rule"), "header.expect.rule", optional=True), tuple(fails))
+
+    def interaction(self, value: Any, where: str) -> Interaction:
+        item = self.mapping(value, where)
+        req = self.mapping(self.need(item, "request", where), f"{where}.request")
+        res = self.mapping(self.need(item, "response", where), f"{where}.response")
+        method = self.text(self.need(req, "method", f"{where}.request"), f"{where}.request.method")
+        uri = self.text(self.need(req, "uri", f"{where}.request"), f"{where}.request.uri")
+        if not uri.startswith(("http://", "https://")):
+            raise self.fail(f"{where}.request.uri", f"expected an http(s) URL, got {uri!r}")
+        req_headers = {str(k).lower(): str(v) for k, v in self.mapping(req.get("headers") or {},
+                                                                        f"{where}.request.headers").items()}
+        request = RecordedRequest(method.upper(), uri, req_headers, self.body(req.get("body"), f"{where}.request.body"))
+        status = self.integer(self.need(res, "status", f"{where}.response"), f"{where}.response.status")
+        if not 100 <= status <= 599:
+            raise self.fail(f"{where}.response.status", f"expected an HTTP status (100..599), got {status}")
+        headers: dict[str, list[str]] = {}
+        for k, v in self.mapping(res.get("headers") or {}, f"{where}.response.headers").items():
+            headers[str(k).lower()] = [str(x) for x in v] if isinstance(v, list) else [str(v)]
+        response = RecordedResponse(status, str(res.get("reason") or ""), headers,
+                                    self.body(res.get("body"), f"{where}.response.body"))
+        return Interaction(request, response)
+
+    def body(self, value: Any, where: str) -> bytes:
+        if value is None:
+            return b""
+        spec = self.mapping(value, where)
+        kinds = [k for k in ("json", "text", "file") if k in spec]
+        if len(kinds) != 1:
+            raise self.fail(where, "expected exactly one of json, text or file")
+        kind = kinds[0]
+        if kind == "text":
+            if not isinstance(spec["text"], str):
+                raise self.fail(f"{where}.text", f"expected text, got {_kind(spec['text'])}")
+            return spec["text"].encode("utf-8")
+        if kind == "file":
+            return self.file(spec, where)
+        restored = self.unpack(spec["json"], f"{where}.json")
+        return json.dumps(restored, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    def unpack(self, value: Any, where: str) -> Any:
+        if isinstance(value, Mapping):
+            if DATA_URI_KEY in value:
+                if len(value) != 1:
+                    raise self.fail(where, f"a {DATA_URI_KEY} reference stands alone")
+                ref = self.mapping(value[DATA_URI_KEY], f"{where}.{DATA_URI_KEY}")
+                raw = self.file(ref, f"{where}.{DATA_URI_KEY}")
+                media_type = self.text(ref.get("media_type"), f"{where}.{DATA_URI_KEY}.media_type")
+                return f"data:{media_type};base64,{pybase64.b64encode(raw).decode('ascii')}"
+            return {str(k): self.unpack(v, f"{where}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.unpack(v, f"{where}[{n}]") for n, v in enumerate(value)]
+        return value
+
+    def file(self, spec: Mapping[str, Any], where: str) -> bytes:
+        ref = self.text(spec.get("file"), f"{where}.file")
+        prefix, _, name = ref.partition("/")
+        digest = name.split(".", 1)[0]
+        if prefix != BODIES_DIR or "/" in name or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+            raise self.fail(f"{where}.file", f"expected {BODIES_DIR}/<sha256>.<extension>, got {ref!r}")
+        if name not in self._bodies:
+            found = next((f / BODIES_DIR / name for f in _ancestors(self.path.parent)
+                          if (f / BODIES_DIR / name).is_file()), None)
+            if found is None:
+                raise self.fail(f"{where}.file", f"body file {ref} not found beside the cassette or above it")
+            data = found.read_bytes()
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise self.fail(f"{where}.file", f"body file {found} does not match its sha256 (edited or corrupt)")
+            self._bodies[name] = data
+        data = self._bodies[name]
+        size = spec.get("size")
+        if size is not None and size != len(data):
+            raise self.fail(f"{where}.size", f"says {size} bytes, the body file has {len(data)}")
+        return data
+
+
+def body_refs(path: str | Path) -> set[str]:
+    """Names of the body files a cassette refers to (without reading them)."""
+    refs: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            ref = value.get("file")
+            if isinstance(ref, str) and ref.startswith(BODIES_DIR + "/"):
+                refs.add(ref.partition("/")[2])
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(read_yaml(Path(path)))
+    return refs
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a mapping"}.get(type(value), type(value).__name__)

@@ -1,0 +1,199 @@
+"""What happens to a request or response before it is kept or matched: redaction and canonical hosts.
+
+vcrpy runs the request half on recorded requests and on every request matched during replay,
+so both sides go through exactly the same rewriting.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from harness._secrets import AUTH_SCHEMES, REDACTED, Secrets
+from harness.cassettes._model import CANONICAL_URLS
+
+__all__ = ["SAFE_QUERY", "HostMap", "Scrubber", "is_secret_name"]
+
+#: query parameters known to carry no secret; every other value is redacted
+SAFE_QUERY = frozenset({"logs", "storage_type"})
+#: headers that say nothing about the API and change on every recording, or that re-encoding makes wrong
+_DROPPED_HEADERS = frozenset({"content-length", "date", "host"})
+_SECRET_NAME = re.compile(
+    r"(?:^|[_-])(?:token|secret|password|passwd|signature|authorization|api[_-]?key|key|cookie|credentials?"
+    r"|session)$", re.IGNORECASE)
+_LOOPBACK = re.compile(r"https?://(?:127(?:\.\d{1,3}){3}|localhost|\[::1\]):(\d{1,5})(/[0-9a-f]{16}(?=/))?")
+_URL = re.compile(r"https?://[^\s\"'<>]+")
+#: only our own client's traffic is kept: the emulator fetching a file or calling a webhook from
+#: inside this process is the server's business, not part of the recorded exchange
+CLIENT_PREFIX = "fal-harness/"
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a header, query or JSON key name looks like it holds a credential."""
+    return bool(_SECRET_NAME.search(name))
+
+
+class HostMap:
+    """Rewrites a local emulator's loopback addresses to the canonical ``.invalid`` hosts.
+
+    The queue and run ports become ``queue.emulator.invalid`` and ``run.emulator.invalid``; any
+    other loopback port is the client's own file host, whose ``/<digest>/`` prefix is dropped so
+    the URL matches what the replay target's hosted base URL gives.
+    """
+
+    def __init__(self, queue_url: str, run_url: str) -> None:
+        self.ports = {_port(queue_url): CANONICAL_URLS["queue"], _port(run_url): CANONICAL_URLS["run"]}
+
+    def rewrite(self, text: str) -> str:
+        if "://" not in text:
+            return text
+
+        def canonical(m: re.Match[str]) -> str:
+            known = self.ports.get(int(m.group(1)))
+            if known is not None:
+                return known + (m.group(2) or "")
+            return CANONICAL_URLS["files"]
+
+        return _LOOPBACK.sub(canonical, text)
+
+
+class Scrubber:
+    """Redacts credentials and canonicalises hosts in vcrpy's request objects and response dicts."""
+
+    def __init__(self, secrets: Secrets, hosts: HostMap | None = None) -> None:
+        self.secrets = secrets
+        self.hosts = hosts
+
+    # -- text ------------------------------------------------------------------------------------------
+
+    def text(self, value: str) -> str:
+        if self.hosts is not None:
+            value = self.hosts.rewrite(value)
+        if "?" in value and "://" in value:
+            value = _URL.sub(lambda m: scrub_url(m.group(0)), value)
+        return self.secrets.redact(value) if self.secrets else value
+
+    def url(self, value: str) -> str:
+        if self.hosts is not None:
+            value = self.hosts.rewrite(value)
+        value = scrub_url(value)
+        return self.secrets.redact(value) if self.secrets else value
+
+    def json(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: REDACTED if is_secret_name(str(k)) and isinstance(v, str | int | float) and v != ""
+                    else self.json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.json(v) for v in value]
+        return value
+
+    def body(self, data: bytes, content_type: str | None) -> bytes:
+        if not data:
+            return data
+        media_type = (content_type or "").split(";")[0].strip().lower()
+        if "json" in media_type:
+            try:
+                value = json.loads(data)
+            except ValueError:
+                pass
+            else:
+                cleaned = self.json(value)
+                if cleaned == value:
+                    return data
+                return json.dumps(cleaned, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data  # binary (images): left whole; the save-time scan refuses any secret in it
+        cleaned_text = self.text(text)
+        return data if cleaned_text == text else cleaned_text.encode("utf-8")
+
+    def header(self, name: str, value: str) -> str:
+        if is_secret_name(name):
+            scheme, _, rest = value.partition(" ")
+            return f"{scheme} {REDACTED}" if rest and scheme.lower() in AUTH_SCHEMES else REDACTED
+        return self.text(value)
+
+    # -- vcrpy hooks -----------------------------------------------------------------------------------
+
+    def request(self, request: Any) -> Any:
+        """``before_record_request``: ``None`` for traffic that is not our client's."""
+        agent = request.headers.get("user-agent") or request.headers.get("User-Agent") or ""
+        if not str(agent).startswith(CLIENT_PREFIX):
+            return None
+        request.uri = self.url(request.uri)
+        headers = {}
+        for name, value in request.headers.items():
+            lower = name.lower()
+            if lower not in _DROPPED_HEADERS:
+                headers[lower] = self.header(lower, str(value))
+        request.headers = headers
+        body = request.body
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        request.body = self.body(body or b"", headers.get("content-type"))
+        return request
+
+    def response(self, response: dict[str, Any]) -> dict[str, Any]:
+        """``before_record_response``: decoded, redacted, canonical."""
+        raw_headers: Mapping[str, list[str]] = response.get("headers") or {}
+        body: bytes = (response.get("body") or {}).get("string") or b""
+        headers: dict[str, list[str]] = {}
+        encoding = ""
+        for name, values in raw_headers.items():
+            lower = name.lower()
+            if lower == "content-encoding":
+                encoding = ",".join(values).lower()
+                continue
+            if lower not in _DROPPED_HEADERS:
+                headers[lower] = [self.header(lower, str(v)) for v in values]
+        decoded = _decode(body, encoding)
+        if decoded is None:  # an encoding we cannot undo: keep it, and say so in the headers
+            headers["content-encoding"] = [encoding]
+            decoded = body
+        content_type = headers["content-type"][0] if headers.get("content-type") else None
+        status = response.get("status") or {}
+        return {
+            "status": {"code": status.get("code"), "message": status.get("message") or ""},
+            "headers": headers,
+            "body": {"string": self.body(decoded, content_type)},
+        }
+
+
+def scrub_url(url: str) -> str:
+    """The URL with every query value except the known-safe ones redacted (signed URLs, tokens)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if all(k in SAFE_QUERY or v == REDACTED for k, v in pairs):
+        return url
+    query = urlencode([(k, v if k in SAFE_QUERY else REDACTED) for k, v in pairs], safe="<>")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def _decode(body: bytes, encoding: str) -> bytes | None:
+    if not encoding or encoding == "identity" or not body:
+        return body
+    try:
+        if encoding in ("gzip", "x-gzip"):
+            return zlib.decompress(body, 16 + zlib.MAX_WBITS)
+        if encoding == "deflate":
+            try:
+                return zlib.decompress(body)
+            except zlib.error:
+                return zlib.decompress(body, -zlib.MAX_WBITS)
+    except zlib.error:
+        return None
+    return None
+
+
+def _port(url: str) -> int:
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
