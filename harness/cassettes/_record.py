@@ -1,0 +1,293 @@
+"""Recording: drive each planned scenario variant through the client against a target under vcrpy.
+
+Each cassette gets its own client (no token or file host shared across recordings), its header,
+and the scrubbing hooks; against the emulator, each fault a variant needs gets its own emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from harness._errors import ConfigError, DataFileError, HarnessError
+from harness._secrets import SECRETS, register_secret
+from harness._session import open_target
+from harness._suite import ScenarioCase, ScenarioRun, expectation
+from harness._version import __version__
+from harness.cassettes._drive import drive, expectation_of
+from harness.cassettes._format import BODIES_DIR, body_refs, is_cassette_file
+from harness.cassettes._model import (
+    CANONICAL_URLS,
+    VARIANTS,
+    CassetteHeader,
+    Expect,
+    Variant,
+    cassette_path,
+    get_variant,
+)
+from harness.cassettes._scrub import HostMap, Scrubber
+from harness.cassettes._vcr import RecordingPersister, use_cassette
+from harness.checks import run_checks
+from harness.client import AsyncQueueClient, Target
+from harness.client._client import USER_AGENT
+from harness.contracts import Contract
+
+__all__ = [
+    "RECORD_MODES",
+    "PlannedCassette",
+    "RecordOutcome",
+    "arecord_cassette",
+    "plan_recording",
+    "prune_bodies",
+    "record_cassettes",
+]
+
+#: pytest-recording's names; ``none`` is replay, ``all`` is not offered (``rewrite`` says what it does)
+RECORD_MODES = ("once", "new_episodes", "rewrite")
+#: the emulator's delays are scaled by this while recording unless told otherwise
+RECORD_TIME_SCALE = 0.01
+#: fal-client's poll interval
+POLL_INTERVAL = 0.1
+
+
+@dataclass(frozen=True)
+class PlannedCassette:
+    case: ScenarioCase
+    variant: Variant
+    root: Path
+
+    @property
+    def path(self) -> Path:
+        return cassette_path(self.root, self.case.contract.endpoint, self.case.scenario.name, self.variant.name)
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    planned: PlannedCassette
+    status: str
+    """``recorded`` (written anew), ``kept`` (``once`` and it exists), ``unchanged`` or ``extended``
+    (``new_episodes`` found nothing new, or added requests)."""
+    failed: tuple[str, ...] = ()
+    """Error-severity checks that failed although the variant does not expect them to."""
+    passed_unexpectedly: tuple[str, ...] = ()
+    """Checks the variant expects to fail that passed."""
+    run: ScenarioRun | None = None
+    """What the recorded run observed and every check's result (``None`` when nothing ran)."""
+
+    @property
+    def path(self) -> Path:
+        return self.planned.path
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.passed_unexpectedly
+
+
+def plan_recording(contracts: Iterable[Contract], root: str | Path, *, scenarios: Sequence[str] = (),
+                   variants: Sequence[str] = ("default",), live: bool = False) -> list[PlannedCassette]:
+    """Every (scenario, variant) to record; ``variants`` names variants, or ``all``. Variants that do
+    not apply to a scenario (file paths without files, faults on live fal) are left out."""
+    names = list(VARIANTS) if "all" in variants else list(dict.fromkeys(variants))
+    chosen = [get_variant(n) for n in names]
+    contracts = list(contracts)
+    known = {s.name for c in contracts for s in c.scenarios}
+    unknown = [s for s in scenarios if s not in known]
+    if unknown:
+        raise ConfigError(f"no selected endpoint has a scenario {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    plan = []
+    for contract in contracts:
+        for scenario in contract.scenarios:
+            if scenarios and scenario.name not in scenarios:
+                continue
+            for variant in chosen:
+                if live and variant.needs_fault:
+                    continue
+                if variant.applies_to(bool(scenario.files), scenario.expect_status):
+                    plan.append(PlannedCassette(ScenarioCase(contract, scenario), variant, Path(root)))
+    return plan
+
+
+def record_cassettes(
+    plan: Sequence[PlannedCassette],
+    *,
+    target: str = "emulator",
+    mode: str = "once",
+    emulator_config: Any = None,
+    time_scale: float | None = None,
+    contracts_dir: Path | None = None,
+    max_requests: int | None = None,
+    live_base_url: str | None = None,
+    hosted_base_url: str | None = None,
+    webhook_url: str | None = None,
+    on_outcome: Callable[[RecordOutcome], None] | None = None,
+) -> list[RecordOutcome]:
+    """Record ``plan`` against ``target`` (``emulator``, ``live`` or a base URL) in ``mode``."""
+    if mode not in RECORD_MODES:
+        raise ConfigError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
+    todo = [p for p in plan if not (mode == "once" and p.path.exists())]
+    outcomes = [RecordOutcome(p, "kept") for p in plan if p not in todo]
+    for outcome in outcomes:
+        if on_outcome is not None:
+            on_outcome(outcome)
+    if target == "live" and max_requests is not None and len(todo) > max_requests:
+        raise ConfigError(f"the plan needs {len(todo)} live requests, the budget is {max_requests} "
+                          "(select fewer with --endpoint/--scenario/--variants or raise --max-requests)")
+    groups: dict[str | None, list[PlannedCassette]] = {}
+    for p in todo:
+        groups.setdefault(p.variant.fault if target == "emulator" else None, []).append(p)
+    for fault, items in groups.items():
+        with (_target(target, fault, emulator_config, time_scale, contracts_dir, max_requests, live_base_url,
+                      hosted_base_url) as opened,
+              _webhook_receiver(webhook_url, opened, any(p.variant.webhook for p in items)) as hook):
+            for p in items:
+                outcome = asyncio.run(arecord_cassette(opened, p, mode=mode, webhook_url=hook))
+                outcomes.append(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
+    return outcomes
+
+
+async def arecord_cassette(target: Target, planned: PlannedCassette, *, mode: str = "rewrite",
+                           webhook_url: str | None = None) -> RecordOutcome:
+    """Record one cassette; a run that broke off (transport error, timeout) writes nothing."""
+    path = planned.path
+    if mode == "once" and path.exists():
+        return RecordOutcome(planned, "kept")
+    register_secret(target.key)
+    if mode == "rewrite":
+        path.unlink(missing_ok=True)
+    before = path.read_bytes() if path.exists() else None
+    case, variant = planned.case, planned.variant
+    emulator = target.emulator
+    scale = emulator.config.time_scale if emulator is not None else 1.0
+    header = _header(target, case, variant)
+    hosts = HostMap(target.queue_url, target.run_url) if target.is_loopback else None
+    scrubber = Scrubber(SECRETS.with_environment(), hosts)
+    persister = RecordingPersister(header, planned.root / BODIES_DIR)
+    with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister):
+        async with AsyncQueueClient(target) as client:
+            # Polling as often, relative to the run, as fal-client does against real delays.
+            obs = await drive(client, case.contract.endpoint, dict(case.scenario.input), dict(case.scenario.files),
+                              variant, scenario=case.scenario.name, webhook_url=webhook_url,
+                              poll_interval=max(POLL_INTERVAL * scale, 0.005))
+        if obs.error is not None and obs.error.kind in ("transport", "timeout", "harness"):
+            raise HarnessError(f"recording {path} broke off ({obs.error.kind}: {obs.error.message}); "
+                               "nothing was written")
+    results = run_checks(obs, case.contract, expect=expectation_of(header.expect))
+    failed = {r.check for r in results if r.failed and r.severity == "error"}
+    expected = set(header.expect.fails)
+    after = path.read_bytes() if path.exists() else None
+    status = "recorded" if before is None else "unchanged" if after == before else "extended"
+    return RecordOutcome(planned, status, tuple(sorted(failed - expected)), tuple(sorted(expected - failed)),
+                         ScenarioRun(case, obs, results))
+
+
+def _header(target: Target, case: ScenarioCase, variant: Variant) -> CassetteHeader:
+    emulator = target.emulator
+    kind = "emulator" if emulator is not None else "live" if target.live else "url"
+    if target.is_loopback:
+        base_urls = dict(CANONICAL_URLS)
+    else:
+        base_urls = {"queue": target.queue_url, "run": target.run_url, "rest": target.rest_url, "cdn": target.cdn_url}
+        if target.hosted_base_url:
+            base_urls["files"] = target.hosted_base_url.rstrip("/")
+    wanted = expectation(case.contract, case.scenario)
+    return CassetteHeader(
+        target=kind,
+        recorded=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        harness_version=__version__,
+        client=USER_AGENT,
+        endpoint=case.contract.endpoint,
+        contract_version=case.contract.contract_version,
+        scenario=case.scenario.name,
+        # A fault only exists where the emulator could switch it on.
+        variant=variant if emulator is not None else replace(variant, fault=None),
+        seed=emulator.config.seed if emulator is not None else None,
+        base_urls=base_urls,
+        expect=Expect(wanted.status, wanted.invalid_loc, wanted.rule, variant.fails),
+    )
+
+
+@contextmanager
+def _target(spec: str, fault: str | None, emulator_config: Any, time_scale: float | None,
+            contracts_dir: Path | None, max_requests: int | None, live_base_url: str | None,
+            hosted_base_url: str | None) -> Iterator[Target]:
+    config = None
+    if spec == "emulator":
+        from harness.emulator import EmulatorConfig, FaultRule, load_emulator_config
+
+        if emulator_config is None:
+            config = EmulatorConfig(contracts_dir=contracts_dir, time_scale=RECORD_TIME_SCALE)
+        elif isinstance(emulator_config, EmulatorConfig):
+            config = emulator_config
+        else:
+            config = load_emulator_config(Path(str(emulator_config)))
+        if time_scale is not None:
+            config = config.replace(time_scale=time_scale)
+        if contracts_dir is not None:
+            config = config.replace(contracts_dir=contracts_dir)
+        if fault is not None:
+            config = config.replace(faults=(FaultRule(fault, rate=1.0),))
+    with open_target(spec, max_requests=max_requests, contracts_dir=contracts_dir, emulator_config=config,
+                     live_base_url=live_base_url, hosted_base_url=hosted_base_url) as target:
+        yield target
+
+
+@contextmanager
+def _webhook_receiver(given: str | None, target: Target, needed: bool) -> Iterator[str | None]:
+    """The webhook URL to submit with: the one given, or a local receiver for a local target."""
+    if given is not None or not needed:
+        yield given
+        return
+    if not target.is_loopback:
+        raise ConfigError("the webhook variant on a remote target needs --webhook-url (a URL fal can reach)")
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # http.server's naming
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="fal-harness-webhooks", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/webhook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def prune_bodies(root: str | Path) -> list[Path]:
+    """Delete body files under ``root/_bodies`` no cassette under ``root`` refers to any more
+    (left behind by rewrites). Nothing is deleted if any cassette cannot be read."""
+    root = Path(root)
+    bodies = root / BODIES_DIR
+    if not bodies.is_dir():
+        return []
+    referenced: set[str] = set()
+    for path in root.rglob("*.yaml"):
+        if BODIES_DIR in path.parts or not is_cassette_file(path):
+            continue
+        try:
+            referenced |= body_refs(path)
+        except DataFileError:
+            return []
+    removed = []
+    for f in sorted(bodies.iterdir()):
+        if f.is_file() and f.name not in referenced:
+            f.unlink()
+            removed.append(f)
+    return removed

@@ -1,0 +1,78 @@
+"""Verification: replay each cassette through the client and judge it by today's contract.
+
+A cassette passes when exactly the checks its variant exists to fail fail, and nothing else does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness._errors import CassetteMiss, ConfigError
+from harness._suite import ScenarioCase
+from harness.cassettes._format import read_cassette
+from harness.cassettes._model import Cassette
+from harness.cassettes._replay import cassette_files, replay_scenario
+from harness.checks import CheckResult
+from harness.contracts import Contract, load_contracts
+
+__all__ = ["Verdict", "verify_cassette", "verify_cassettes"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    cassette: Cassette
+    results: tuple[CheckResult, ...] = ()
+    failed: tuple[str, ...] = ()
+    """Error-severity checks that failed and were not expected to."""
+    passed_unexpectedly: tuple[str, ...] = ()
+    """Checks the cassette's variant expects to fail that did not."""
+    warnings: tuple[str, ...] = ()
+    problem: str | None = None
+    """Why the cassette could not be judged (a replay miss, a scenario the contract no longer has)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None and not self.failed and not self.passed_unexpectedly
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {"passed": 0, "failed": 0, "skipped": 0}
+        for r in self.results:
+            out[r.outcome] += 1
+        return out
+
+
+def verify_cassette(cassette: Cassette | str | Path, contracts: Mapping[str, Contract]) -> Verdict:
+    """Replay one cassette as the contract suite would and run every check on what came back."""
+    loaded = cassette if isinstance(cassette, Cassette) else read_cassette(cassette)
+    header = loaded.header
+    contract = contracts.get(header.endpoint)
+    if contract is None:
+        return Verdict(loaded.name, loaded, problem=f"no contract for {header.endpoint}")
+    try:
+        scenario = contract.scenario(header.scenario)
+    except ConfigError as exc:
+        return Verdict(loaded.name, loaded, problem=f"{exc}; record the cassette again or delete it")
+    try:
+        run = replay_scenario(loaded, ScenarioCase(contract, scenario))
+    except CassetteMiss as exc:
+        return Verdict(loaded.name, loaded, problem=str(exc))
+    failed = {r.check for r in run.results if r.failed and r.severity == "error"}
+    expected = set(header.expect.fails)
+    return Verdict(
+        loaded.name, loaded, tuple(run.results), tuple(sorted(failed - expected)), tuple(sorted(expected - failed)),
+        tuple(sorted(r.check for r in run.warnings)),
+    )
+
+
+def verify_cassettes(paths: Iterable[str | Path], contracts_dir: str | Path | None = None) -> list[Verdict]:
+    """Every cassette under ``paths``; all are read (and any unreadable one reported) before replaying."""
+    files = cassette_files(paths)
+    if not files:
+        raise ConfigError("no cassettes found (record some with 'fal-harness record')")
+    cassettes = [read_cassette(p) for p in files]
+    contracts = load_contracts(contracts_dir)
+    return [verify_cassette(c, contracts) for c in cassettes]
