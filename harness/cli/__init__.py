@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import click
 
 from harness._errors import ConfigError, HarnessError
+from harness.cli import _cassettes  # noqa: F401  (registers its commands)
 from harness.cli import _contracts  # noqa: F401  (registers its commands)
 from harness.cli import _drift  # noqa: F401  (registers its commands)
 from harness.cli import _emulator  # noqa: F401  (registers its commands)
