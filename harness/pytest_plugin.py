@@ -10,6 +10,7 @@ import pytest
 from hypothesis import settings
 
 from harness._errors import HarnessError
+from harness._resources import bundled
 from harness._session import open_target
 from harness._suite import ScenarioCase, ScenarioRun, run_scenario, scenario_cases, select_contracts
 from harness.client import FileMode, QueueClient, Target
@@ -49,6 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="How completion is detected (default stream).")
     group.addoption("--fal-live-base-url", default=None, metavar="URL",
                     help="Send the live target's requests to this server instead of fal (testing the live path).")
+    group.addoption("--fal-cassettes", default=None, metavar="DIR",
+                    help="Cassette folder the replay target plays and --record-mode writes (default ./cassettes).")
 
 
 @pytest.fixture(scope="session")
@@ -118,7 +121,11 @@ def fal_target(request: pytest.FixtureRequest) -> Iterator[Target]:
         yield emulator_target(request.getfixturevalue("fal_emulator"))
         return
     if spec == "replay":
-        pytest.fail("the replay target needs recorded cassettes; see 'fal-harness record'", pytrace=False)
+        from harness.cassettes import replay_target
+
+        # Each scenario replays against its own cassette's base URLs; this one names the target.
+        yield replay_target()
+        return
     try:
         with open_target(spec, max_requests=config.getoption("--fal-max-requests"),
                          live_base_url=config.getoption("--fal-live-base-url")) as target:
@@ -150,11 +157,58 @@ def fal_run_scenario(request: pytest.FixtureRequest, fal_client: QueueClient,
     """Run a scenario through the client and return the observation with every check's result."""
     mode = request.config.getoption("--fal-file-mode")
     detect = request.config.getoption("--fal-detect")
+    # pytest-recording owns --record-mode; without it nothing is recorded.
+    record_mode = request.config.getoption("--record-mode", None) or "none"
+    if request.config.getoption("--fal-target") == "replay":
+        return lambda case: _replay_case(request.config, case, mode, detect)
+    if record_mode != "none":
+        return lambda case: _record_case(request.config, fal_client, fal_target, case, mode, detect, record_mode)
 
     def run(case: ScenarioCase) -> ScenarioRun:
         return fal_client.call(run_scenario(fal_client.aio, case, file_mode=mode, detect=detect))
 
     return run
+
+
+def _cassette_dir(config: pytest.Config, *, writing: bool = False) -> Path:
+    given = config.getoption("--fal-cassettes", None)
+    if given:
+        return Path(given)
+    local = config.rootpath / "cassettes"
+    return local if writing or local.is_dir() else bundled("cassettes")
+
+
+def _replay_case(config: pytest.Config, case: ScenarioCase, mode: str, detect: str) -> ScenarioRun:
+    from harness.cassettes import replay_scenario, scenario_cassette, scenario_variant
+
+    try:
+        path = scenario_cassette(_cassette_dir(config), case, file_mode=mode, detect=detect)
+        if not path.is_file():
+            variant = scenario_variant(case, file_mode=mode, detect=detect)
+            pytest.fail(f"no cassette for {case.id} ({variant}) at {path}; record it with: fal-harness record "
+                        f"--endpoint {case.contract.endpoint} --scenario {case.scenario.name} --variants {variant}",
+                        pytrace=False)
+        return replay_scenario(path, case)
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def _record_case(config: pytest.Config, client: QueueClient, target: Target, case: ScenarioCase, mode: str,
+                 detect: str, record_mode: str) -> ScenarioRun:
+    from harness.cassettes import RECORD_MODES, PlannedCassette, arecord_cassette, get_variant, scenario_variant
+
+    if record_mode not in RECORD_MODES:
+        pytest.fail(f"--record-mode {record_mode} is not used by fal-harness (use {', '.join(RECORD_MODES)})",
+                    pytrace=False)
+    try:
+        variant = get_variant(scenario_variant(case, file_mode=mode, detect=detect))
+        planned = PlannedCassette(case, variant, _cassette_dir(config, writing=True))
+        outcome = client.call(arecord_cassette(target, planned, mode=record_mode))
+        if outcome.run is None:  # once, and it exists: judge what it holds
+            return _replay_case(config, case, mode, detect)
+        return outcome.run
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 #: every delay the fixtures' emulators sample is scaled by this, so tests run fast
