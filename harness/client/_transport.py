@@ -6,6 +6,7 @@ Each attempt becomes an :class:`Exchange` on the observation; retries are record
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -141,5 +142,15 @@ def raise_for_status(phase: str, response: httpx.Response, body: bytes) -> None:
         fields = [".".join(str(p) for p in item.get("loc", [])[1:]) for item in detail if isinstance(item, dict)]
         msgs = "; ".join(f"{f}: {item.get('msg')}" for f, item in zip(fields, detail, strict=False))
         raise VendorValidationError(f"{phase} rejected the input ({msgs})", fields=fields, request_id=request_id)
-    text = detail if isinstance(detail, str) else (body[:120].decode("utf-8", "replace").strip() or "no body")
+    text = detail if isinstance(detail, str) else _body_summary(body)
     raise VendorError(f"{phase} failed: {text}", status=status, error_type=error_type, request_id=request_id)
+
+
+def _body_summary(body: bytes) -> str:
+    """One line for a non-JSON error body: an HTML page's title (load balancers answer with
+    nginx pages), else the start of the text."""
+    text = body[:2000].decode("utf-8", "replace")
+    title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
+    if title:
+        return f"{' '.join(title.group(1).split())} (HTML page)"
+    return " ".join(text.split())[:120] or "no body"
