@@ -249,6 +249,10 @@ def read_observations_jsonl(path: str | Path) -> list[Observation]:
 
 
 def _read_traffic(path: Path) -> list[Observation] | None:
+    # Cassettes are recorded traffic too; their reader loads vcrpy, so only when traffic is read.
+    from harness.cassettes import read_traffic
+
+    register_traffic_reader(read_traffic)
     for reader in _TRAFFIC_READERS:
         observations = reader(path)
         if observations is not None:
