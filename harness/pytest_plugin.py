@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +16,7 @@ from harness._resources import bundled
 from harness._session import open_target
 from harness._suite import ScenarioCase, ScenarioRun, run_scenario, scenario_cases, select_contracts
 from harness.client import FileMode, QueueClient, Target
-from harness.client._targets import DEFAULT_LIVE_BUDGET
+from harness.client._targets import DEFAULT_LIVE_BUDGET, SharedBudget
 from harness.contracts import CI_PROFILE, Contract, load_contracts, register_profiles
 
 _PLAN = pytest.StashKey[int]()
@@ -31,6 +33,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(CI_PROFILE)
     config.addinivalue_line("markers", "fal_generated: draws fresh inputs (skipped on the replay and live targets)")
+    if (config.getoption("--fal-target", "emulator") == "live" and config.getoption("numprocesses", None)
+            and not hasattr(config, "workerinput")):
+        # The plan is checked against the budget at collection, which xdist does in the workers.
+        raise pytest.UsageError("--fal-target=live runs in one process so its plan is checked against the budget "
+                                "before anything is sent; drop -n/--numprocesses")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -102,7 +109,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.stash[_PLAN] = planned
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
+def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
+    """The plan, printed once collection knows it (even under -q): where requests go and, on the
+    live target, how many will be sent against which budget."""
     target = config.getoption("--fal-target")
     if target == "live" and _PLAN in config.stash:
         budget = config.getoption("--fal-max-requests") or DEFAULT_LIVE_BUDGET
@@ -129,6 +138,11 @@ def fal_target(request: pytest.FixtureRequest) -> Iterator[Target]:
     try:
         with open_target(spec, max_requests=config.getoption("--fal-max-requests"),
                          live_base_url=config.getoption("--fal-live-base-url")) as target:
+            run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+            if run_id and target.budget is not None and target.budget.max_requests is not None:
+                # Workers are separate processes: they spend one budget kept in a locked file.
+                path = Path(tempfile.gettempdir()) / f"fal-harness-budget-{run_id}"
+                target = target.with_budget(SharedBudget(target.budget.max_requests, path))
             yield target
     except HarnessError as exc:
         pytest.fail(str(exc), pytrace=False)

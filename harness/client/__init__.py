@@ -7,6 +7,7 @@ from harness.client._retry import FAL_JS, FAL_PYTHON, NO_RETRY, RetryPolicy
 from harness.client._targets import (
     LIVE_URLS,
     Budget,
+    SharedBudget,
     Target,
     emulator_target,
     live_key,
@@ -32,6 +33,7 @@ __all__ = [
     "Observation",
     "QueueClient",
     "RetryPolicy",
+    "SharedBudget",
     "StatusSeen",
     "SubmitHandle",
     "Target",

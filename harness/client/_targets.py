@@ -7,15 +7,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol, TextIO
 
 import httpx
 
 from harness._errors import BudgetExceeded, ConfigError
 
-__all__ = ["LIVE_URLS", "Budget", "Target", "emulator_target", "live_target", "resolve_target", "url_target"]
+__all__ = [
+    "LIVE_URLS", "Budget", "SharedBudget", "Target", "emulator_target", "live_target", "resolve_target", "url_target",
+]
 
 LIVE_URLS = {
     "queue": "https://queue.fal.run",
@@ -51,6 +55,57 @@ class Budget:
         self.spent += n
 
 
+class SharedBudget(Budget):
+    """A budget several processes spend together (pytest-xdist workers): the count lives in a file
+    changed only under an exclusive lock, so the sum over all workers never passes the cap."""
+
+    def __init__(self, max_requests: int, path: Path) -> None:
+        super().__init__(max_requests)
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(exist_ok=True)
+
+    @property
+    def spent_total(self) -> int:
+        with self._locked() as f:
+            return _read_count(f)
+
+    def check(self, wanted: int) -> None:
+        with self._locked() as f:
+            self._check_total(_read_count(f), wanted)
+
+    def spend(self, n: int = 1) -> None:
+        with self._locked() as f:
+            total = _read_count(f)
+            self._check_total(total, n)
+            f.seek(0)
+            f.truncate()
+            f.write(str(total + n))
+        self.spent += n
+
+    def _check_total(self, total: int, wanted: int) -> None:
+        if self.max_requests is not None and total + wanted > self.max_requests:
+            raise BudgetExceeded(self.max_requests, total + wanted)
+
+    @contextmanager
+    def _locked(self) -> Iterator[TextIO]:
+        import fcntl
+
+        with self.path.open("r+", encoding="ascii") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield f
+            finally:
+                f.flush()  # the count must be on disk before another process may read it
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _read_count(f: TextIO) -> int:
+    f.seek(0)
+    text = f.read().strip()
+    return int(text) if text else 0
+
+
 @dataclass(frozen=True)
 class Target:
     """Where requests go. ``key`` is never printed (``repr`` hides it)."""
@@ -72,6 +127,9 @@ class Target:
     @property
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Key {self.key}"} if self.key else {}
+
+    def with_budget(self, budget: Budget | None) -> Target:
+        return replace(self, budget=budget)
 
     @property
     def is_loopback(self) -> bool:
