@@ -1,7 +1,20 @@
 """fal-harness: contract tests, cassettes, latency benchmarks and schema drift for fal's model API.
 
-This page lists the public API; every other module is private and may change.
+This page lists the public API; every other module is private and may change. The data flows one
+way: contract -> inputs -> client -> observations -> checks / statistics -> reports.
+
+    import harness
+
+    contract = harness.get_contract("fal-ai/flux-pro")
+    with harness.start_emulator() as emulator, harness.QueueClient(harness.emulator_target(emulator)) as client:
+        obs = client.lifecycle(contract.endpoint, {"prompt": "a lighthouse"})
+        harness.assert_checks(harness.run_checks(obs, contract), obs)
+
+The emulator, drift, cassettes and benchmarks load on first use, so ``import harness`` stays quick.
 """
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from harness._errors import (
     BudgetExceeded,
@@ -14,9 +27,26 @@ from harness._errors import (
     VendorTimeout,
     VendorValidationError,
 )
+from harness._session import open_target
+from harness._suite import ScenarioCase, ScenarioRun, run_scenario
 from harness._version import __version__
+from harness.checks import CHECKS, CheckResult, Expectation, assert_checks, check, run_checks
+from harness.client import (
+    AsyncQueueClient,
+    Budget,
+    FileInput,
+    FileMode,
+    Observation,
+    QueueClient,
+    RetryPolicy,
+    Target,
+    emulator_target,
+    live_target,
+    url_target,
+)
 from harness.contracts import (
     Contract,
+    Scenario,
     Violation,
     get_contract,
     load_contract,
@@ -25,22 +55,85 @@ from harness.contracts import (
     validate_output,
 )
 
+if TYPE_CHECKING:
+    from harness.contracts import export_openapi, import_openapi, invalid_inputs, valid_inputs
+    from harness.drift import DriftReport, Finding, compare, load_source
+    from harness.emulator import Emulator, EmulatorConfig, patch_fal_client, start_emulator
+
 __all__ = [
+    "CHECKS",
+    "AsyncQueueClient",
+    "Budget",
     "BudgetExceeded",
     "CassetteMiss",
+    "CheckResult",
     "ConfigError",
     "Contract",
     "ContractViolation",
     "DataFileError",
+    "DriftReport",
+    "Emulator",
+    "EmulatorConfig",
+    "Expectation",
+    "FileInput",
+    "FileMode",
+    "Finding",
     "HarnessError",
+    "Observation",
+    "QueueClient",
+    "RetryPolicy",
+    "Scenario",
+    "ScenarioCase",
+    "ScenarioRun",
+    "Target",
     "VendorError",
     "VendorTimeout",
     "VendorValidationError",
     "Violation",
     "__version__",
+    "assert_checks",
+    "check",
+    "compare",
+    "emulator_target",
+    "export_openapi",
     "get_contract",
+    "import_openapi",
+    "invalid_inputs",
+    "live_target",
     "load_contract",
     "load_contracts",
+    "load_source",
+    "open_target",
+    "patch_fal_client",
+    "run_checks",
+    "run_scenario",
+    "start_emulator",
+    "url_target",
+    "valid_inputs",
     "validate_input",
     "validate_output",
 ]
+
+_LAZY = {
+    "valid_inputs": "harness.contracts",
+    "invalid_inputs": "harness.contracts",
+    "export_openapi": "harness.contracts",
+    "import_openapi": "harness.contracts",
+    "start_emulator": "harness.emulator",
+    "Emulator": "harness.emulator",
+    "EmulatorConfig": "harness.emulator",
+    "patch_fal_client": "harness.emulator",
+    "compare": "harness.drift",
+    "load_source": "harness.drift",
+    "DriftReport": "harness.drift",
+    "Finding": "harness.drift",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
