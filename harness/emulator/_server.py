@@ -48,7 +48,7 @@ class Emulator:
             raise
         uv_config = uvicorn.Config(
             build_app(self._runtime), log_level="warning", access_log=False, lifespan="on", proxy_headers=False,
-            server_header=False, ws="none", http="h11", loop="asyncio", timeout_graceful_shutdown=2,
+            server_header=False, ws="none", http="httptools", loop="asyncio", timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(uv_config)
         self._loop: asyncio.AbstractEventLoop | None = None
