@@ -3,7 +3,7 @@
 Recording, replay in vcrpy's mode none, scrubbing, verification, mutation and drift's traffic reader.
 """
 
-from harness.cassettes._format import BODIES_DIR, is_cassette_file, read_cassette, write_cassette
+from harness.cassettes._format import BODIES_DIR, body_refs, is_cassette_file, read_cassette, write_cassette
 from harness.cassettes._model import (
     CANONICAL_URLS,
     FORMAT,
@@ -59,6 +59,7 @@ __all__ = [
     "Variant",
     "Verdict",
     "arecord_cassette",
+    "body_refs",
     "cassette_files",
     "cassette_path",
     "get_variant",
