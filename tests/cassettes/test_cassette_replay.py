@@ -1,0 +1,125 @@
+"""Replaying the shipped cassettes: the contract suite offline, verification, misses, contract changes."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from pathlib import Path
+
+import pytest
+from cassette_helpers import PYTHON, REPO, SHIPPED, run
+
+from harness import CassetteMiss
+from harness._suite import ScenarioCase
+from harness.cassettes import cassette_files, read_cassette, replay_scenario, verify_cassettes
+from harness.cli import main
+from harness.contracts import Contract
+
+SUITE = "tests/contract/test_contract_suite.py"
+#: what the shipped set must hold besides every scenario's default lifecycle
+REQUIRED_VARIANTS = {
+    ("fal-ai/flux-pro", "invalid-num-images", "default"),  # the 422
+    ("fal-ai/flux-pro", "text-to-image", "cancel"),
+    ("fal-ai/flux-pro", "text-to-image", "completed-with-error"),
+    ("fal-ai/flux-pro", "defaults", "poll"),
+    ("fal-ai/photomaker", "image-to-image", "upload"),
+    ("fal-ai/photomaker", "image-to-image", "url"),
+}
+
+
+def test_the_contract_suite_passes_on_every_shipped_cassette_with_the_network_blocked() -> None:
+    started = time.monotonic()
+    # The contract suite file alone: other files in tests/contract start emulators on loopback,
+    # which --block-network refuses as it refuses everything else.
+    done = run(PYTHON, "-m", "pytest", SUITE, "--fal-target=replay", "--block-network", "-p", "no:cacheprovider",
+               "-q")
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    scenarios = sum(1 for p in cassette_files([SHIPPED]) if read_cassette(p).header.variant.name == "default")
+    assert f"{scenarios} passed" in done.stdout
+    assert elapsed < 60
+
+
+@pytest.mark.block_network
+def test_every_shipped_cassette_verifies_with_the_network_blocked(contracts: dict[str, Contract]) -> None:
+    verdicts = verify_cassettes([SHIPPED], REPO / "contracts")
+    assert [(v.name, v.problem, v.failed, v.passed_unexpectedly) for v in verdicts if not v.ok] == []
+    # Something was judged in each: a verdict that skipped every check would prove nothing.
+    assert all(v.counts["passed"] >= 4 for v in verdicts)
+
+
+def test_the_shipped_set_covers_every_scenario_and_each_required_variant(contracts: dict[str, Contract]) -> None:
+    recorded = {(c.header.endpoint, c.header.scenario, c.header.variant.name)
+                for c in map(read_cassette, cassette_files([SHIPPED]))}
+    wanted = {(c.endpoint, s.name, "default") for c in contracts.values() for s in c.scenarios}
+    assert wanted - recorded == set()
+    assert REQUIRED_VARIANTS - recorded == set()
+    assert {read_cassette(p).header.target for p in cassette_files([SHIPPED])} == {"emulator"}
+
+
+def test_the_shipped_set_stays_small() -> None:
+    size = sum(f.stat().st_size for f in SHIPPED.rglob("*") if f.is_file())
+    assert size < 4 * 1024 * 1024
+
+
+def test_a_request_the_recording_lacks_misses_naming_the_nearest_request_and_the_matcher(
+        contracts: dict[str, Contract]) -> None:
+    contract = contracts["fal-ai/flux-pro"]
+    scenario = contract.scenario("custom-size")
+    changed = dataclasses.replace(scenario, input={**scenario.input, "prompt": "a different lighthouse"})
+    with pytest.raises(CassetteMiss) as caught:
+        replay_scenario(SHIPPED / "fal-ai/flux-pro/custom-size.yaml", ScenarioCase(contract, changed))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(str(SHIPPED / "fal-ai/flux-pro/custom-size.yaml"))
+    assert "nearest is POST http://queue.emulator.invalid/fal-ai/flux-pro" in message
+    assert "body differs (prompt: sent \"a different lighthouse\", recorded \"a lighthouse on a cliff at dusk\")" \
+        in message
+
+
+def test_a_request_sent_more_often_than_recorded_misses(contracts: dict[str, Contract]) -> None:
+    contract = contracts["fal-ai/flux-pro"]
+    cassette = read_cassette(SHIPPED / "fal-ai/flux-pro/defaults.yaml")
+    # Drop the image download: the replayed client asks for it and finds it already gone.
+    trimmed = cassette.replace(interactions=cassette.interactions[:-1])
+    with pytest.raises(CassetteMiss, match=re.escape("no recorded request matches GET http://queue.emulator.invalid/files/")):
+        replay_scenario(trimmed, ScenarioCase(contract, contract.scenario("defaults")))
+
+
+def _seed_as_string(tmp_path: Path) -> Path:
+    """The flux-pro contract with its output seed declared a string: the recordings now break it."""
+    source = (REPO / "contracts/fal-ai/flux-pro.yaml").read_text()
+    old = "    seed:\n      type: integer\n      description: Seed of the generated Image"
+    assert source.count(old) == 1
+    folder = tmp_path / "contracts"
+    (folder / "fal-ai").mkdir(parents=True)
+    (folder / "fal-ai/flux-pro.yaml").write_text(source.replace(old, old.replace("integer", "string")))
+    return folder
+
+
+def test_a_cassette_the_contract_no_longer_accepts_fails_verify_with_the_check_id(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    contracts_dir = _seed_as_string(tmp_path)
+    code = main(["cassettes", "verify", str(SHIPPED / "fal-ai/flux-pro/custom-size.yaml"),
+                 "--contracts-dir", str(contracts_dir)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAIL" in out and "custom-size.yaml  output.schema" in out
+
+
+def test_a_cassette_the_contract_no_longer_accepts_fails_the_suite_with_the_check_id(tmp_path: Path) -> None:
+    contracts_dir = _seed_as_string(tmp_path)
+    done = run(PYTHON, "-m", "pytest", SUITE, "--fal-target=replay", "--block-network",
+               f"--fal-contracts={contracts_dir}", "-k", "custom-size", "-p", "no:cacheprovider", "-q")
+    assert done.returncode == 1
+    assert "[output.schema] $.seed: expected string, got integer 1234" in done.stdout
+
+
+def test_a_missing_cassette_fails_saying_how_to_record_it(tmp_path: Path) -> None:
+    done = run(PYTHON, "-m", "pytest", SUITE, "--fal-target=replay",
+               f"--fal-cassettes={tmp_path}", "-k", "custom-size and flux", "-p", "no:cacheprovider", "-q")
+    assert done.returncode == 1
+    assert ("no cassette for fal-ai/flux-pro::custom-size (default) at "
+            f"{tmp_path}/fal-ai/flux-pro/custom-size.yaml; record it with: fal-harness record "
+            "--endpoint fal-ai/flux-pro --scenario custom-size --variants default") in done.stdout
