@@ -105,7 +105,8 @@ def write_cassette(cassette: Cassette, path: str | Path, *, bodies_dir: str | Pa
     ensure_clean(text, path, secrets)
     for name, data in files.items():
         target = bodies / name
-        if not (target.is_file() and target.stat().st_size == len(data)):
+        # Content-addressed: an intact copy is already right; a damaged one is replaced.
+        if not (target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == name.split(".", 1)[0]):
             write_scrubbed(target, data, secrets)
     write_scrubbed(path, text, secrets)
     return path
@@ -273,7 +274,7 @@ class _Reader:
         return CassetteHeader(
             target=self.text(h["target"], "header.target"),
             recorded=recorded,
-            harness_version=str(self.text(str(h["harness_version"]), "header.harness_version")),
+            harness_version=self.text(_scalar_text(h["harness_version"]), "header.harness_version"),
             client=self.text(h["client"], "header.client"),
             endpoint=self.text(h["endpoint"], "header.endpoint"),
             contract_version=self.integer(h["contract_version"], "header.contract_version"),
@@ -403,6 +404,11 @@ def body_refs(path: str | Path) -> set[str]:
 
     walk(read_yaml(Path(path)))
     return refs
+
+
+def _scalar_text(value: Any) -> Any:
+    """A version number YAML read as a number, back as the text it was."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 def _join(where: str, key: str) -> str:

@@ -139,3 +139,14 @@ def test_text_bodies_are_readable_blocks_in_the_file(tmp_path: Path) -> None:
     path = write_cassette(cassette, tmp_path / "s.yaml")
     assert '      text: |+\n        data: {"status":"IN_QUEUE"}\n' in path.read_text()
     assert read_cassette(path).interactions[0].response.body == stream
+
+
+def test_a_cassette_written_by_hand_without_request_headers_still_replays(tmp_path: Path) -> None:
+    from harness.cassettes import replay_recorded
+
+    original = read_cassette(SHIPPED / "fal-ai/flux-pro/defaults.yaml")
+    for i in original.interactions:
+        i.request.headers = {k: v for k, v in i.request.headers.items() if k == "content-type"}
+    path = write_cassette(original, tmp_path / "hand.yaml", bodies_dir=tmp_path / "_bodies")
+    obs = replay_recorded(path)
+    assert obs.error is None and obs.output["prompt"] == "a bowl of ramen, studio lighting"
