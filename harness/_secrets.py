@@ -1,7 +1,6 @@
 """Known secrets and the guard every writer of cassettes, reports and logs goes through.
 
-Register a key once; its plain, URL-encoded, JSON-escaped and base64 forms are then redacted from
-text and searched for in every byte about to be written, and a write that would leak one fails.
+A registered key is redacted from text in all its forms, and a write that would hold one fails.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """The cassette file: a versioned YAML header and interactions, binary bodies beside it by hash.
 
-Reading uses the safe YAML loader and checks everything; any problem is one ``DataFileError``
-line naming the file and the key path. Writing scans every byte for secrets before anything lands.
+Read safely and checked (one-line errors); written only after every byte is scanned for secrets.
 """
 
 from __future__ import annotations

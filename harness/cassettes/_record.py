@@ -1,7 +1,6 @@
 """Recording: drive each planned scenario variant through the client against a target under vcrpy.
 
-Each cassette gets its own client (no token or file host shared across recordings), its header,
-and the scrubbing hooks; against the emulator, each fault a variant needs gets its own emulator.
+One client per cassette, so no token or file host is shared; one emulator per fault a variant needs.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """What happens to a request or response before it is kept or matched: redaction and canonical hosts.
 
-vcrpy runs the request half on recorded requests and on every request matched during replay,
-so both sides go through exactly the same rewriting.
+vcrpy runs the request half on recorded and on replayed requests, so both are rewritten alike.
 """
 
 from __future__ import annotations

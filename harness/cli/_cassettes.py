@@ -1,4 +1,4 @@
-"""``fal-harness record`` and ``fal-harness cassettes``: record scenario lifecycles, verify, list and mutate them.
+"""``fal-harness record`` and ``fal-harness cassettes``: record lifecycles; verify, list and mutate them.
 
 A thin front door over :mod:`harness.cassettes`; exit 1 when a cassette fails its checks, 2 on a mistake.
 """
