@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,10 @@ from harness.cassettes._model import Cassette, CassetteHeader, Interaction, Reco
 from harness.cassettes._scrub import Scrubber
 
 __all__ = ["MATCHERS", "RecordingPersister", "from_vcr", "use_cassette"]
+
+# vcrpy logs each request and response at INFO before our hooks scrub them (a webhook URL's token,
+# a prompt holding a key); a log file must never be where a secret lands.
+logging.getLogger("vcr").setLevel(logging.WARNING)
 
 
 def body(r1: Any, r2: Any) -> None:
