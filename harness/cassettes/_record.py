@@ -138,6 +138,12 @@ def record_cassettes(
     if target == "live" and max_requests is not None and len(todo) > max_requests:
         raise ConfigError(f"the plan needs {len(todo)} live requests, the budget is {max_requests} "
                           "(select fewer with --endpoint/--scenario/--variants or raise --max-requests)")
+    remote = target != "emulator" and not (live_base_url or "://127." in target or "://localhost" in target)
+    if remote and not hosted_base_url and any(p.variant.file_mode == "url" for p in todo):
+        raise ConfigError("the url variant on a remote target needs --hosted-base-url (where the bundled fixtures "
+                          "are published)")
+    if remote and not webhook_url and any(p.variant.webhook for p in todo):
+        raise ConfigError("the webhook variant on a remote target needs --webhook-url (a URL fal can reach)")
     groups: dict[str | None, list[PlannedCassette]] = {}
     for p in todo:
         groups.setdefault(p.variant.fault if target == "emulator" else None, []).append(p)
