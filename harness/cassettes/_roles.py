@@ -9,7 +9,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.cassettes._model import Cassette, Interaction
+from harness.cassettes._model import Cassette
 
 __all__ = ["json_body", "recorded_input", "result_index", "status_indices", "submit_index", "submit_urls"]
 
@@ -70,7 +70,3 @@ def recorded_input(cassette: Cassette) -> dict[str, Any] | None:
         return None
     data = json_body(cassette.interactions[n].request.body)
     return data if isinstance(data, dict) else None
-
-
-def interaction(cassette: Cassette, n: int | None) -> Interaction | None:
-    return cassette.interactions[n] if n is not None else None
