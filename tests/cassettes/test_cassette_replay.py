@@ -123,3 +123,19 @@ def test_a_missing_cassette_fails_saying_how_to_record_it(tmp_path: Path) -> Non
     assert ("no cassette for fal-ai/flux-pro::custom-size (default) at "
             f"{tmp_path}/fal-ai/flux-pro/custom-size.yaml; record it with: fal-harness record "
             "--endpoint fal-ai/flux-pro --scenario custom-size --variants default") in done.stdout
+
+
+def test_cassettes_are_observed_traffic_for_drift() -> None:
+    from harness.cassettes import iter_outputs, load_observations
+    from harness.drift import compare, load_source
+
+    outputs = list(iter_outputs([SHIPPED / "fal-ai/flux-pro"]))
+    # every flux-pro cassette with a result but the 422, the cancel and the failed run
+    assert len(outputs) == 4 and all(endpoint == "fal-ai/flux-pro" and "images" in output
+                                     for endpoint, output in outputs)
+    observations = load_observations([SHIPPED / "fal-ai/flux-pro/defaults.poll.yaml"])
+    assert [s.via for s in observations[0].statuses] == ["poll"] * len(observations[0].statuses)
+    assert observations[0].statuses[-1].status == "COMPLETED"
+    report = compare(load_source("fal-ai/flux-pro", contracts_dir=REPO / "contracts"),
+                     load_source(str(SHIPPED / "fal-ai/flux-pro"), endpoint="fal-ai/flux-pro"))
+    assert not report.findings
