@@ -21,6 +21,9 @@ from harness.contracts import CI_PROFILE, Contract, load_contracts, register_pro
 
 _PLAN = pytest.StashKey[int]()
 
+#: what ``--block-network`` still allows unless ``--allowed-hosts`` says otherwise
+LOOPBACK_HOSTS = r"127\.0\.0\.1,localhost,::1"
+
 if TYPE_CHECKING:
     from harness.emulator import Emulator, EmulatorConfig
 
@@ -33,6 +36,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(CI_PROFILE)
     config.addinivalue_line("markers", "fal_generated: draws fresh inputs (skipped on the replay and live targets)")
+    if config.getoption("--block-network", False) and not config.getoption("--allowed-hosts", None):
+        # Blocking the network means nothing leaves the machine; emulators on loopback stay reachable.
+        config.option.allowed_hosts = LOOPBACK_HOSTS
     if (config.getoption("--fal-target", "emulator") == "live" and config.getoption("numprocesses", None)
             and not hasattr(config, "workerinput")):
         # The plan is checked against the budget at collection, which xdist does in the workers.

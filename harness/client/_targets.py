@@ -16,6 +16,7 @@ from typing import Any, Protocol, TextIO
 import httpx
 
 from harness._errors import BudgetExceeded, ConfigError
+from harness._secrets import register_secret
 
 __all__ = [
     "LIVE_URLS", "Budget", "SharedBudget", "Target", "emulator_target", "live_target", "resolve_target", "url_target",
@@ -123,6 +124,11 @@ class Target:
     live target); on loopback targets the harness hosts them itself."""
     emulator: Any = field(default=None, compare=False, repr=False)
     """The running emulator when the target is one (for ground truth)."""
+
+    def __post_init__(self) -> None:
+        # Every writer of cassettes, reports and logs redacts registered secrets and refuses to
+        # write one; a target's key is registered the moment the target exists.
+        register_secret(self.key)
 
     @property
     def auth_headers(self) -> dict[str, str]:
