@@ -1,0 +1,117 @@
+"""One measured unit of work (a request lifecycle, or one local repetition) as plain data, and the
+ground-truth durations an emulator timeline gives for the same phases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.client import Observation
+
+__all__ = [
+    "PHASES",
+    "RECORD_FORMAT",
+    "TRUTH_PHASES",
+    "Measured",
+    "Record",
+    "measured_from_observation",
+    "truth_phases",
+]
+
+#: the version of one line of ``requests.jsonl`` (docs/formats.md, "Benchmark results")
+RECORD_FORMAT = "fal-harness/bench-request@1"
+
+#: phase names in the order reports show them
+PHASES: tuple[str, ...] = (
+    "upload", "submit", "queue_wait", "run", "result", "download", "completion", "end_to_end", "latency",
+)
+
+#: phases the emulator's timeline knows the true duration of
+TRUTH_PHASES: tuple[str, ...] = ("queue_wait", "run", "completion")
+
+
+@dataclass
+class Measured:
+    """What a unit of work hands back to the runner."""
+
+    started_ns: int
+    ended_ns: int
+    phases_ns: dict[str, int | None]
+    error: dict[str, Any] | None = None
+    request_id: str | None = None
+    endpoint: str | None = None
+    observation: dict[str, Any] | None = None
+    """The client's observation (``Observation.to_dict`` without the model output)."""
+    request_ids: tuple[str, ...] = ()
+    """Every request id the unit sent, when it sent more than one (the overhead scenario's pairs)."""
+
+
+@dataclass
+class Record:
+    """One line of ``requests.jsonl``."""
+
+    run_id: str
+    series: str
+    index: int
+    """Position in the series, warm-up included, in the order the work was started."""
+    warmup: bool
+    cold: bool
+    """The first request the run sent to its endpoint (cold start, where the vendor has one)."""
+    intended_start_ns: int
+    """When the schedule meant the work to start; latency counts from here (no coordinated omission)."""
+    started_ns: int
+    ended_ns: int
+    phases_ns: dict[str, int | None]
+    error: dict[str, Any] | None = None
+    request_id: str | None = None
+    endpoint: str | None = None
+    labels: dict[str, Any] = field(default_factory=dict)
+    observation: dict[str, Any] | None = None
+    request_ids: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def measured(self) -> bool:
+        """Counted in the statistics: neither warm-up nor the cold start."""
+        return not self.warmup and not self.cold
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": RECORD_FORMAT, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Record:
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def measured_from_observation(obs: Observation, started_ns: int, ended_ns: int) -> Measured:
+    """The runner's view of a lifecycle: the client's phases plus ``completion`` (submit
+    acknowledged to COMPLETED seen, defined even when IN_PROGRESS was never seen)."""
+    phases = dict(obs.phases())
+    done = obs.completed
+    phases["completion"] = (done.t_ns - obs.submit_ack_ns) if done is not None and obs.submit_ack_ns else None
+    data = obs.to_dict()
+    data.pop("output", None)  # model outputs can be large; the phases and exchanges are what count here
+    data.pop("submit_response", None)
+    error = data.get("error")
+    return Measured(started_ns=started_ns, ended_ns=ended_ns, phases_ns=phases, error=error,
+                    request_id=obs.request_id, endpoint=obs.endpoint, observation=data)
+
+
+def truth_phases(timeline: Mapping[str, Any]) -> dict[str, int | None]:
+    """The true durations, in ns, of the phases an emulator timeline records.
+
+    queue wait: received to started; run: started to completed; completion: received to completed.
+    """
+    received, started, completed = (timeline.get(k) for k in ("received_ns", "started_ns", "completed_ns"))
+
+    def span(a: Any, b: Any) -> int | None:
+        return int(b) - int(a) if isinstance(a, int) and isinstance(b, int) else None
+
+    return {"queue_wait": span(received, started), "run": span(started, completed),
+            "completion": span(received, completed)}
