@@ -1,0 +1,304 @@
+"""Running a scenario: plan it, check the plan against the request budget, run each series closed or
+open loop with its warm-up tagged, write every request as it finishes, and summarise what was measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import itertools
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from harness._errors import BudgetExceeded
+from harness.bench._history import HISTORY_DIR, record_history
+from harness.bench._records import Record
+from harness.bench._registry import BenchOptions, PlanContext, RunContext, ScenarioSpec, Series, WorkItem, get_scenario
+from harness.bench._results import REQUESTS_FILE, SUMMARY_FORMAT, TRUTH_FILE, RunWriter, environment
+from harness.bench._summary import figures_of, summarize_series
+from harness.bench._target import BenchTarget, open_bench_target
+from harness.client import AsyncQueueClient, Target
+from harness.contracts import load_contracts
+
+__all__ = ["Estimate", "RunResult", "planned_requests", "run_benchmark"]
+
+#: the open loop's first arrival comes this long after the schedule is drawn
+_OPEN_LOOP_LEAD_NS = 20_000_000
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run is about to send, shown (and on a live target confirmed) before anything is sent."""
+
+    requests: int
+    budget: int | None
+    """Requests the target's budget still allows (``None``: unlimited)."""
+    live: bool
+    target: str
+
+    @property
+    def over_budget(self) -> bool:
+        return self.budget is not None and self.requests > self.budget
+
+
+#: shown the estimate; returns whether to go ahead when it is over the budget
+Approve = Callable[[Estimate], bool]
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    summary: dict[str, Any]
+
+    @property
+    def status(self) -> str:
+        return str(self.summary["status"])
+
+
+def planned_requests(series: list[Series]) -> int:
+    """Billable requests a plan sends: warm-up included, local work excluded."""
+    return sum(s.total * s.sends for s in series)
+
+
+def run_benchmark(
+    scenario: str,
+    *,
+    target: str = "emulator",
+    options: BenchOptions | None = None,
+    out: Path = Path("reports"),
+    emulator_config: Mapping[str, Any] | Path | None = None,
+    max_requests: int | None = None,
+    contracts_dir: Path | None = None,
+    approve: Approve | None = None,
+    progress: bool = False,
+    history: bool = True,
+    live_base_url: str | None = None,
+    hosted_base_url: str | None = None,
+) -> RunResult:
+    """Run the named scenario and write its folder under ``out``; returns the folder and summary.
+
+    A run over the target's request budget asks ``approve`` (or is refused with
+    :class:`BudgetExceeded` when there is none). Ctrl-C stops the run, writes the summary of what
+    finished, and re-raises ``KeyboardInterrupt``.
+    """
+    spec = get_scenario(scenario)
+    options = options or BenchOptions()
+    contracts = load_contracts(contracts_dir)
+    if not spec.needs_target:
+        return _Run(spec, options, None, out, progress, history).execute(contracts, approve)
+    with open_bench_target(target, emulator_config=emulator_config if emulator_config is not None else spec.emulator,
+                           max_requests=max_requests, contracts_dir=contracts_dir, live_base_url=live_base_url,
+                           hosted_base_url=hosted_base_url) as bench_target:
+        return _Run(spec, options, bench_target, out, progress, history).execute(contracts, approve)
+
+
+@dataclass
+class _Run:
+    spec: ScenarioSpec
+    options: BenchOptions
+    bench_target: BenchTarget | None
+    out: Path
+    show_progress: bool
+    keep_history: bool
+    records: list[Record] = field(default_factory=list)
+    _seen_endpoints: set[str] = field(default_factory=set)
+
+    @property
+    def target(self) -> Target | None:
+        return self.bench_target.target if self.bench_target is not None else None
+
+    def execute(self, contracts: Mapping[str, Any], approve: Approve | None) -> RunResult:
+        series = self.spec.plan(PlanContext(self.options, contracts, self.target))
+        self._check_budget(series, approve)
+        writer = RunWriter(self.out, self.spec.name)
+        self.writer = writer
+        summary = self._summary(series, "running", None)
+        writer.write_summary(summary)
+        status, reason, interrupted = "complete", None, False
+        was_enabled = gc.isenabled()
+        # As timeit does: a collection pause in the measuring process would land in whichever
+        # request's timestamp it delays. Collect between series instead.
+        gc.collect()
+        gc.disable()
+        try:
+            asyncio.run(self._run_all(series))
+        except KeyboardInterrupt:
+            status, reason, interrupted = "interrupted", "interrupted (Ctrl-C)", True
+        except BudgetExceeded as exc:
+            status, reason = "stopped", str(exc)
+        finally:
+            if was_enabled:
+                gc.enable()
+            writer.close()
+            summary = self._finish(series, status, reason)
+        if interrupted:
+            raise KeyboardInterrupt
+        return RunResult(writer.dir, summary)
+
+    def _check_budget(self, series: list[Series], approve: Approve | None) -> None:
+        target = self.target
+        if target is None:
+            return
+        budget = target.budget
+        estimate = Estimate(planned_requests(series), budget.remaining if budget is not None else None, target.live,
+                            target.name)
+        go = approve(estimate) if approve is not None else not estimate.over_budget
+        if estimate.over_budget and budget is not None and budget.max_requests is not None:
+            if not go:
+                raise BudgetExceeded(budget.max_requests, budget.spent + estimate.requests)
+            budget.max_requests = budget.spent + estimate.requests
+
+    async def _run_all(self, series: list[Series]) -> None:
+        ctx = RunContext(self.options, self.target)
+        client = AsyncQueueClient(self.target) if self.target is not None else None
+        ctx.queue_client = client
+        progress = _progress(self.show_progress)
+        try:
+            with progress:
+                for s in series:
+                    task = progress.add_task(s.name, total=s.total)
+
+                    def done(task: Any = task) -> None:
+                        progress.advance(task)
+
+                    if s.rate is not None:
+                        await self._open_loop(s, ctx, done)
+                    else:
+                        await self._closed_loop(s, ctx, done)
+                    gc.collect()
+        finally:
+            await ctx.aclose()
+            if client is not None:
+                await client.aclose()
+
+    async def _closed_loop(self, s: Series, ctx: RunContext, done: Callable[[], None]) -> None:
+        indices = itertools.count()
+
+        async def worker() -> None:
+            while (index := next(indices)) < s.total:
+                await self._one(s, ctx, index, time.monotonic_ns(), done)
+
+        await asyncio.gather(*(worker() for _ in range(max(1, min(s.concurrency, s.total)))))
+
+    async def _open_loop(self, s: Series, ctx: RunContext, done: Callable[[], None]) -> None:
+        """Start each request at its Poisson arrival time whatever the others are doing; a request
+        started late (the loop was busy) is timed from when it should have started."""
+        assert s.rate is not None
+        gaps = np.random.default_rng(self.options.seed).exponential(1e9 / s.rate, s.total)
+        start = time.monotonic_ns() + _OPEN_LOOP_LEAD_NS
+        arrivals = start + np.cumsum(gaps).astype(np.int64)
+        running: list[asyncio.Task[None]] = []
+        try:
+            for index, intended in enumerate(arrivals.tolist()):
+                delay = (intended - time.monotonic_ns()) / 1e9
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                running.append(asyncio.create_task(self._one(s, ctx, index, intended, done)))
+            await asyncio.gather(*running)
+        finally:
+            for task in running:
+                task.cancel()
+
+    async def _one(self, s: Series, ctx: RunContext, index: int, intended_ns: int, done: Callable[[], None]) -> None:
+        warmup = index < s.warmup
+        cold = s.sends > 0 and s.endpoint is not None and s.endpoint not in self._seen_endpoints
+        if s.endpoint is not None:
+            self._seen_endpoints.add(s.endpoint)
+        tags: dict[str, Any] = {"series": s.name, "index": index}
+        if warmup:
+            tags["warmup"] = True
+        if cold:
+            tags["cold"] = True
+        measured = await s.work(ctx, WorkItem(index, tags))
+        phases = dict(measured.phases_ns)
+        if s.sends and s.latency:
+            phases["latency"] = measured.ended_ns - intended_ns
+        record = Record(
+            run_id=self.writer.run_id, series=s.name, index=index, warmup=warmup, cold=cold,
+            intended_start_ns=intended_ns, started_ns=measured.started_ns, ended_ns=measured.ended_ns,
+            phases_ns=phases, error=measured.error, request_id=measured.request_id, endpoint=measured.endpoint,
+            labels=dict(s.labels), observation=measured.observation, request_ids=list(measured.request_ids),
+        )
+        self.records.append(record)
+        self.writer.add(record)
+        done()
+
+    def _finish(self, series: list[Series], status: str, reason: str | None) -> dict[str, Any]:
+        truth: dict[str, dict[str, Any]] = {}
+        notes: list[str] = []
+        if self.bench_target is not None and self.bench_target.has_truth and self.records:
+            ids = [i for r in self.records for i in (r.request_ids or ([r.request_id] if r.request_id else []))]
+            try:
+                timelines = self.bench_target.truth(ids)
+            except Exception as exc:  # the truth is a bonus: never lose the measurements over it
+                notes.append(f"ground truth unavailable: {type(exc).__name__}: {exc}")
+            else:
+                self.writer.write_truth(timelines)
+                truth = {t["request_id"]: t for t in timelines}
+        summary = self._summary(series, status, reason, truth, notes)
+        self.writer.write_summary(summary)
+        if self.keep_history and status == "complete":
+            record_history(self.out / HISTORY_DIR, summary)
+        return summary
+
+    def _summary(self, series: list[Series], status: str, reason: str | None,
+                 truth: Mapping[str, Mapping[str, Any]] | None = None,
+                 notes: list[str] | None = None) -> dict[str, Any]:
+        blocks = []
+        if status != "running":
+            for s in series:
+                mine = [r for r in self.records if r.series == s.name]
+                if mine:
+                    blocks.append(summarize_series(s.name, s.labels, mine, truth or {}, hdr=s.hdr,
+                                                   ci_resamples=self.options.ci_resamples, seed=self.options.seed))
+        derived = self.spec.derive(blocks) if self.spec.derive is not None and blocks else []
+        target = self.target
+        finished = datetime.now(UTC)
+        return {
+            "format": SUMMARY_FORMAT,
+            "run_id": self.writer.run_id,
+            "scenario": self.spec.name,
+            "description": self.spec.description,
+            "status": status,
+            "stop_reason": reason,
+            "started_at": self.writer.started_at.isoformat(),
+            "finished_at": None if status == "running" else finished.isoformat(),
+            "duration_s": None if status == "running" else (finished - self.writer.started_at).total_seconds(),
+            **environment(),
+            "target": None if target is None else {
+                "name": target.name, "live": target.live, "queue_url": target.queue_url,
+                "ground_truth": bool(truth),
+            },
+            "config": {
+                "options": self.options.to_dict(),
+                "emulator": self.bench_target.emulator_config if self.bench_target is not None else None,
+                "gc": "collected between series, disabled while measuring",
+                "retry": "fal-client 1.0.3 policy" if target is not None else None,
+                "series": [{"name": s.name, "labels": dict(s.labels), "requests": s.requests, "warmup": s.warmup,
+                            "concurrency": s.concurrency, "rate": s.rate, "loop": "open" if s.rate else "closed"}
+                           for s in series],
+            },
+            "files": {"requests": REQUESTS_FILE, "truth": TRUTH_FILE if truth else None},
+            "records": len(self.records),
+            "series": blocks,
+            "derived": derived,
+            "figures": figures_of(self.spec.name, blocks) + derived,
+            "notes": notes or [],
+        }
+
+
+def _progress(enabled: bool) -> Progress:
+    # Two refreshes a second: each one renders on a thread and holds the interpreter lock,
+    # which would show up in the timestamps of whatever request is finishing meanwhile.
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=Console(stderr=True), refresh_per_second=2, disable=not enabled,
+    )
