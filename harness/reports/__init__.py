@@ -1,0 +1,33 @@
+"""Report rendering: a benchmark run folder to Markdown and a self-contained HTML page with plots,
+through formats registered by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.bench._history import HISTORY_DIR, load_history
+from harness.bench._results import load_run, write_file
+from harness.reports._figures import Plot, draw_all
+from harness.reports._registry import FORMATS, ReportInput, get_format, report_format
+
+__all__ = ["FORMATS", "Plot", "ReportInput", "report_format", "write_report"]
+
+
+def write_report(run_dir: Path, formats: Sequence[str] = ("html", "md"), *, history: Path | None = None) -> list[Path]:
+    """Write the chosen formats into the run folder; returns the files written.
+
+    The trend plot reads ``history`` (default: ``history/`` beside the run folder).
+    """
+    writers = [get_format(name) for name in formats]
+    run = load_run(run_dir)
+    past = load_history(history if history is not None else run.dir.parent / HISTORY_DIR, run.scenario)
+    data = ReportInput(run, draw_all(run, past), past)
+    written = []
+    for writer in writers:
+        for name, content in writer(data).items():
+            path = run.dir / name
+            write_file(path, content)
+            written.append(path)
+    return written
