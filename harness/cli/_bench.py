@@ -1,0 +1,227 @@
+"""``fal-harness bench``: run a latency scenario, list them, compare two runs, export a run's figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from harness._errors import BudgetExceeded, ConfigError
+from harness.cli._app import cli
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2,
+          "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
+_FORMATS = ("table", "json", "github-action-benchmark")
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """``64KiB,1MiB,8MiB`` (binary units; KB and MB mean the same here) to bytes."""
+    sizes = []
+    for part in (p.strip() for p in text.split(",")):
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]*)", part)
+        unit = match.group(2).lower() if match else ""
+        if not match or unit not in _UNITS or float(match.group(1)) <= 0:
+            raise ConfigError(f"--sizes: cannot read {part!r} (expected sizes such as 64KiB,1MiB,8MiB)")
+        sizes.append(int(float(match.group(1)) * _UNITS[unit]))
+    return tuple(sizes)
+
+
+def _read_input(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"--input: cannot read {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--input: {path} is not JSON or YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--input: {path} must hold one object (the model input)")
+    return data
+
+
+def _interactive() -> bool:
+    """Ask questions only of a person: never in CI, never without a terminal on stdin."""
+    return not os.environ.get("CI") and sys.stdin.isatty()
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--scenario", "scenario_name", metavar="NAME", help="The scenario to run (see 'fal-harness bench list').")
+@click.option("--target", default="emulator", show_default=True,
+              help="emulator (started for the run, with a known latency model), live (fal, needs FAL_KEY) or a URL.")
+@click.option("--endpoint", "endpoints", multiple=True, metavar="ID", help="Endpoint to benchmark (repeatable).")
+@click.option("--requests", type=click.IntRange(1), default=None, help="Measured requests per series.")
+@click.option("--concurrency", type=click.IntRange(1), default=None, help="Requests in flight (closed loop).")
+@click.option("--warmup", type=click.IntRange(0), default=None, help="Warm-up requests per series, left out.")
+@click.option("--rate", type=click.FloatRange(0, min_open=True), default=None,
+              help="Open-loop arrivals per second (load).")
+@click.option("--sizes", default=None, metavar="LIST", help="File sizes, e.g. 64KiB,1MiB,8MiB,32MiB.")
+@click.option("--input", "input_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="JSON or YAML file with the model input to send instead of the contract scenario's.")
+@click.option("--detect", type=click.Choice(["stream", "poll"]), default=None, help="How completion is detected.")
+@click.option("--poll-interval", type=click.FloatRange(0, min_open=True), default=None, help="Seconds between polls.")
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=600.0, show_default=True,
+              help="Seconds a request may take before it is cancelled and counted as a timeout.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for arrivals and bootstrap intervals.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"), show_default=True,
+              help="Folder the run folder (and history/) goes in.")
+@click.option("--emulator-config", type=click.Path(path_type=Path), default=None,
+              help="Emulator config file (YAML) replacing the scenario's latency model.")
+@click.option("--contracts-dir", type=click.Path(path_type=Path), default=None, help="Folder of contract files.")
+@click.option("--max-requests", type=click.IntRange(0), default=None,
+              help="Request budget (live default 10); a bigger plan asks first, or is refused without a terminal.")
+@click.option("--yes", is_flag=True, help="Go ahead past the budget without asking.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--no-report", is_flag=True, help="Write the JSONL and summary only, not the HTML and Markdown report.")
+@click.option("--no-history", is_flag=True, help="Do not add this run to <out>/history.")
+@click.option("--hosted-base-url", default=None, metavar="URL",
+              help="Where the bundled fixtures are published (the url file path on a live target).")
+@click.option("--live-base-url", default=None, hidden=True,
+              help="Send the live target's requests to this server instead (testing the live path offline).")
+@click.pass_context
+def bench(ctx: click.Context, scenario_name: str | None, target: str, endpoints: tuple[str, ...],
+          requests: int | None, concurrency: int | None, warmup: int | None, rate: float | None, sizes: str | None,
+          input_file: Path | None, detect: str | None, poll_interval: float | None, timeout: float, seed: int,
+          out: Path,
+          emulator_config: Path | None, contracts_dir: Path | None, max_requests: int | None, yes: bool,
+          no_progress: bool, no_report: bool, no_history: bool, hosted_base_url: str | None,
+          live_base_url: str | None) -> int:
+    """Run a latency benchmark scenario and write requests.jsonl, summary.json and a report under --out."""
+    if ctx.invoked_subcommand is not None:
+        given = [p.name for p in bench.params if p.name and ctx.get_parameter_source(p.name) != ParameterSource.DEFAULT]
+        if given:
+            raise click.UsageError(f"--{given[0].replace('_', '-')} belongs to a benchmark run, not to "
+                                   f"'bench {ctx.invoked_subcommand}'")
+        return 0
+    if scenario_name is None:
+        raise click.UsageError("missing --scenario NAME (see 'fal-harness bench list')")
+    from harness.bench import BenchOptions, Estimate, run_benchmark
+    from harness.bench._registry import get_scenario
+
+    spec = get_scenario(scenario_name)
+    if target not in ("emulator", "live") and "://" not in target:
+        raise ConfigError(f"unknown target {target!r} (expected emulator, live or a URL)")
+    if emulator_config is not None and target != "emulator":
+        raise ConfigError("--emulator-config applies to the emulator target only")
+    if emulator_config is not None and not emulator_config.is_file():
+        raise ConfigError(f"--emulator-config: no file at {emulator_config}")
+    options = BenchOptions(endpoints=endpoints, requests=requests, concurrency=concurrency, warmup=warmup, rate=rate,
+                           sizes=parse_sizes(sizes) if sizes else None, detect=detect, poll_interval=poll_interval,
+                           seed=seed, timeout=timeout, payload=_read_input(input_file) if input_file else None)
+
+    def approve(estimate: Estimate) -> bool:
+        if estimate.live or estimate.over_budget:
+            budget = "no budget" if estimate.budget is None else f"budget {estimate.budget}"
+            click.echo(f"{estimate.target}: {estimate.requests} requests planned ({budget})", err=True)
+        if not estimate.over_budget or yes:
+            return True
+        if not _interactive():
+            return False
+        return click.confirm(f"Send {estimate.requests} requests, more than the budget of {estimate.budget}?",
+                             default=False, err=True)
+
+    if not spec.needs_target and ctx.get_parameter_source("target") != ParameterSource.DEFAULT:
+        click.echo(f"note: the {spec.name} scenario sends no requests; --target is not used", err=True)
+    try:
+        result = run_benchmark(
+            spec.name, target=target, options=options, out=out, emulator_config=emulator_config,
+            max_requests=max_requests, contracts_dir=contracts_dir, approve=approve,
+            progress=not no_progress and sys.stderr.isatty(), history=not no_history,
+            live_base_url=live_base_url, hosted_base_url=hosted_base_url,
+        )
+    except BudgetExceeded as exc:
+        raise ConfigError(f"{exc}; or pass --yes") from None
+    _print_summary(result.summary)
+    if not no_report:
+        from harness.reports import write_report
+
+        write_report(result.run_dir)
+    click.echo(f"run folder: {result.run_dir}")
+    if result.status != "complete":
+        click.echo(f"the run {result.status}: {result.summary.get('stop_reason')}", err=True)
+        return 1
+    return 0
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    for s in summary.get("series", []):
+        errors = ", ".join(f"{k} {v}" for k, v in s.get("errors", {}).items()) or "none"
+        click.echo(f"{s['name']}: {s['count']} measured, {s['failed']} failed ({errors})")
+        for phase, b in s.get("phases", {}).items():
+            truth = b.get("truth")
+            line = f"  {phase:<11} p50 {b['p50']:9.2f}  p90 {b['p90']:9.2f}  p99 {b['p99']:9.2f} ms"
+            if truth:
+                line += (f"   truth p50 {truth['p50']:9.2f}  p99 {truth['p99']:9.2f}"
+                         f"  |error| p99 {b['error']['p99_abs']:.2f}")
+            click.echo(line)
+    for figure in summary.get("derived", []):
+        click.echo(f"{figure['name']}: {figure['value']:.3f} {figure['unit']}")
+
+
+@bench.command("list")
+def list_scenarios() -> None:
+    """The registered scenarios."""
+    from harness.bench import scenarios
+
+    for name, description in scenarios().items():
+        click.echo(f"{name:14} {description}")
+
+
+def _run_path(value: str) -> Path:
+    path = Path(value)
+    if not path.exists():
+        raise ConfigError(f"no benchmark run at {path}")
+    return path
+
+
+@bench.command("compare")
+@click.argument("baseline")
+@click.argument("candidate")
+@click.option("--threshold", default="10%", show_default=True,
+              help="Least relative change of a median or p90 that counts.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Significance level after adjustment for the number of tests (default 0.01).")
+@click.option("--min-diff-ms", type=click.FloatRange(0), default=None,
+              help="Least absolute change that counts (default 1 ms).")
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="table", show_default=True)
+def compare(baseline: str, candidate: str, threshold: str, alpha: float | None, min_diff_ms: float | None,
+            fmt: str) -> int:
+    """Judge CANDIDATE against BASELINE (run folders); exit 1 on a regression."""
+    from harness.bench import compare_runs, github_action_benchmark, load_run
+    from harness.bench._compare import DEFAULT_ALPHA, DEFAULT_MIN_DIFF_MS, parse_threshold
+
+    limit = parse_threshold(threshold)
+    result = compare_runs(load_run(_run_path(baseline)), load_run(_run_path(candidate)), threshold=limit,
+                          alpha=alpha if alpha is not None else DEFAULT_ALPHA,
+                          min_diff_ms=min_diff_ms if min_diff_ms is not None else DEFAULT_MIN_DIFF_MS)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    elif fmt == "github-action-benchmark":
+        click.echo(json.dumps(github_action_benchmark(result.candidate.summary), indent=2))
+    else:
+        click.echo(result.table())
+    return 1 if result.regressions else 0
+
+
+@bench.command("export")
+@click.argument("run")
+@click.option("--format", "fmt", type=click.Choice(["github-action-benchmark"]), default="github-action-benchmark",
+              show_default=True)
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write here instead of standard output.")
+def export(run: str, fmt: str, output: Path | None) -> None:
+    """A run's figures for another tool (github-action-benchmark's customSmallerIsBetter)."""
+    from harness.bench import github_action_benchmark, load_summary
+    from harness.bench._results import write_file
+
+    text = json.dumps(github_action_benchmark(load_summary(_run_path(run))), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_file(output, text)
