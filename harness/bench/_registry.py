@@ -133,14 +133,12 @@ class Series:
 
 @dataclass(frozen=True)
 class PlanContext:
+    """What a plan is made from. Plans are made before the target opens, so a mistake in the
+    options is reported before anything starts."""
+
     options: BenchOptions
     contracts: Mapping[str, Contract]
-    target: Target | None
-    """``None`` for scenarios that send nothing."""
-
-    @property
-    def live(self) -> bool:
-        return self.target is not None and self.target.live
+    live: bool = False
 
     def endpoints(self, default: tuple[str, ...] | None = None) -> list[str]:
         """The endpoints chosen with ``--endpoint`` (checked against the contracts), else ``default``

@@ -28,7 +28,7 @@ from harness.bench._target import BenchTarget, open_bench_target
 from harness.client import AsyncQueueClient, Target
 from harness.contracts import load_contracts
 
-__all__ = ["Estimate", "RunResult", "planned_requests", "run_benchmark"]
+__all__ = ["BenchInterrupted", "Estimate", "RunResult", "planned_requests", "run_benchmark"]
 
 #: the open loop's first arrival comes this long after the schedule is drawn
 _OPEN_LOOP_LEAD_NS = 20_000_000
@@ -63,6 +63,14 @@ class RunResult:
         return str(self.summary["status"])
 
 
+class BenchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the run after its summary of what finished was written; ``result`` has it."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__(f"interrupted; what was measured is in {result.run_dir}")
+        self.result = result
+
+
 def planned_requests(series: list[Series]) -> int:
     """Billable requests a plan sends: warm-up included, local work excluded."""
     return sum(s.total * s.sends for s in series)
@@ -87,17 +95,20 @@ def run_benchmark(
 
     A run over the target's request budget asks ``approve`` (or is refused with
     :class:`BudgetExceeded` when there is none). Ctrl-C stops the run, writes the summary of what
-    finished, and re-raises ``KeyboardInterrupt``.
+    finished, and raises :class:`BenchInterrupted` (a ``KeyboardInterrupt``) carrying it.
     """
     spec = get_scenario(scenario)
     options = options or BenchOptions()
     contracts = load_contracts(contracts_dir)
+    series = spec.plan(PlanContext(options, contracts, live=spec.needs_target and target == "live"))
     if not spec.needs_target:
-        return _Run(spec, options, None, out, progress, history).execute(contracts, approve)
-    with open_bench_target(target, emulator_config=emulator_config if emulator_config is not None else spec.emulator,
-                           max_requests=max_requests, contracts_dir=contracts_dir, live_base_url=live_base_url,
+        return _Run(spec, options, None, out, progress, history).execute(series, approve)
+    if emulator_config is None and target == "emulator":
+        emulator_config = spec.emulator
+    with open_bench_target(target, emulator_config=emulator_config, max_requests=max_requests,
+                           contracts_dir=contracts_dir, live_base_url=live_base_url,
                            hosted_base_url=hosted_base_url) as bench_target:
-        return _Run(spec, options, bench_target, out, progress, history).execute(contracts, approve)
+        return _Run(spec, options, bench_target, out, progress, history).execute(series, approve)
 
 
 @dataclass
@@ -115,8 +126,7 @@ class _Run:
     def target(self) -> Target | None:
         return self.bench_target.target if self.bench_target is not None else None
 
-    def execute(self, contracts: Mapping[str, Any], approve: Approve | None) -> RunResult:
-        series = self.spec.plan(PlanContext(self.options, contracts, self.target))
+    def execute(self, series: list[Series], approve: Approve | None) -> RunResult:
         self._check_budget(series, approve)
         writer = RunWriter(self.out, self.spec.name)
         self.writer = writer
@@ -140,7 +150,7 @@ class _Run:
             writer.close()
             summary = self._finish(series, status, reason)
         if interrupted:
-            raise KeyboardInterrupt
+            raise BenchInterrupted(RunResult(writer.dir, summary))
         return RunResult(writer.dir, summary)
 
     def _check_budget(self, series: list[Series], approve: Approve | None) -> None:

@@ -113,7 +113,7 @@ def _against_truth(ok: Sequence[Record], truth: Mapping[str, Mapping[str, Any]],
         "truth": {"count": truth_dist.count, **truth_dist.percentiles, "min": truth_dist.min, "max": truth_dist.max,
                   "mean": truth_dist.mean},
         "agrees": agrees,
-        "error": {"count": int(error.size), "mean": float(error.mean()),
+        "error": {"count": int(error.size), "mean": float(error.mean()), "p50": float(np.percentile(error, 50)),
                   "p50_abs": float(np.percentile(absolute, 50)), "p99_abs": float(np.percentile(absolute, 99)),
                   "max_abs": float(absolute.max())},
     }

@@ -5,14 +5,17 @@ interpreter lock with the measuring client), live fal, or a URL; and the ground 
 from __future__ import annotations
 
 import gc
-import multiprocessing
+import json
+import os
+import select
 import signal
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -51,32 +54,48 @@ class BenchTarget:
 
 
 class EmulatorProcess:
-    """An emulator serving from a child process until :meth:`stop`."""
+    """An emulator serving from a child process (``python -m harness.bench._target``) until :meth:`stop`.
 
-    def __init__(self, config: Any) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(config, child), name="fal-harness-bench-emulator",
-                                    daemon=True)
-        self._process.start()
-        child.close()
-        if not self._conn.poll(_START_TIMEOUT):
+    A plain subprocess rather than multiprocessing: it needs no ``if __name__ == "__main__"``
+    guard in the caller's script and works from a notebook or a script read from stdin.
+    """
+
+    def __init__(self, config: Mapping[str, Any] | Path, contracts_dir: Path | None = None) -> None:
+        order = {"config": dict(config) if not isinstance(config, Path) else None,
+                 "path": str(config) if isinstance(config, Path) else None,
+                 "contracts_dir": str(contracts_dir) if contracts_dir is not None else None}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "harness.bench._target"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        try:
+            self._process.stdin.write(json.dumps(order) + "\n")
+            self._process.stdin.flush()
+            line = _readline(self._process.stdout, _START_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
             self.stop()
-            raise HarnessError("the benchmark's emulator did not start within 60 s")
-        message = self._conn.recv()
-        if message[0] != "ready":
+            raise HarnessError(f"the benchmark's emulator did not start: {exc or type(exc).__name__}") from None
+        message = json.loads(line) if line.strip() else {"error": "the emulator process exited on start"}
+        if "error" in message:
             self.stop()
-            raise ConfigError(str(message[1]))
-        _, self.queue_url, self.run_url, self.key = message
+            raise ConfigError(str(message["error"]))
+        self.queue_url: str = message["queue_url"]
+        self.run_url: str = message["run_url"]
+        self.key: str = message["key"]
 
     def stop(self) -> None:
-        with suppress(OSError, ValueError):
-            self._conn.send("stop")
-        self._process.join(timeout=15)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(timeout=5)
-        self._conn.close()
+        """Close the child's stdin (its signal to stop) and wait for it."""
+        if self._process.stdin is not None:
+            with suppress(OSError):
+                self._process.stdin.close()
+        try:
+            self._process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=5)
+        if self._process.stdout is not None:
+            self._process.stdout.close()
 
     def __enter__(self) -> EmulatorProcess:
         return self
@@ -85,26 +104,39 @@ class EmulatorProcess:
         self.stop()
 
 
-def _serve(config: Any, conn: Connection) -> None:
+def _readline(stream: IO[str], timeout: float) -> str:
+    ready, _, _ = select.select([stream], [], [], timeout)
+    if not ready:
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    return stream.readline()
+
+
+def _serve_child() -> None:
+    """The child's side: read the order, start the emulator, say where it listens, serve until
+    stdin closes."""
     # The parent decides when to stop: a Ctrl-C in the terminal reaches the whole process group,
     # and the parent still needs the emulator for the ground truth of what was measured.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from harness.emulator import start_emulator
+    from harness.emulator import load_emulator_config, parse_emulator_config, start_emulator
 
+    order = json.loads(sys.stdin.readline())
     try:
+        config = (load_emulator_config(Path(order["path"])) if order.get("path")
+                  else parse_emulator_config(order.get("config") or {}))
+        if order.get("contracts_dir") and config.contracts_dir is None:
+            config = config.replace(contracts_dir=Path(order["contracts_dir"]))
         emulator = start_emulator(config)
     except HarnessError as exc:
-        conn.send(("error", str(exc)))
+        print(json.dumps({"error": str(exc)}), flush=True)
         return
     # Everything alive now lives as long as the server: keep it out of every later collection,
     # so a collection pause delays a status event less.
     gc.collect()
     gc.freeze()
     try:
-        conn.send(("ready", emulator.queue_url, emulator.run_url, emulator.key))
-        conn.recv()
-    except (EOFError, OSError):
-        pass  # the parent went away
+        print(json.dumps({"queue_url": emulator.queue_url, "run_url": emulator.run_url, "key": emulator.key}),
+              flush=True)
+        sys.stdin.read()
     finally:
         emulator.stop()
 
@@ -140,7 +172,8 @@ def open_bench_target(
             config = parse_emulator_config(dict(emulator_config or {}))
         if contracts_dir is not None and config.contracts_dir is None:
             config = config.replace(contracts_dir=contracts_dir)
-        with EmulatorProcess(config) as process:
+        with EmulatorProcess(emulator_config if isinstance(emulator_config, Path) else dict(emulator_config or {}),
+                             contracts_dir) as process:
             register_secret(process.key)
             target = Target(name="emulator", queue_url=process.queue_url, run_url=process.run_url,
                             rest_url=process.queue_url, cdn_url=process.queue_url, key=process.key,
@@ -165,3 +198,7 @@ def _emulator_truth_url(target: Target) -> str | None:
     except httpx.HTTPError:
         return None
     return target.queue_url if response.status_code == 200 else None
+
+
+if __name__ == "__main__":
+    _serve_child()

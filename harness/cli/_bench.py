@@ -101,7 +101,7 @@ def bench(ctx: click.Context, scenario_name: str | None, target: str, endpoints:
         return 0
     if scenario_name is None:
         raise click.UsageError("missing --scenario NAME (see 'fal-harness bench list')")
-    from harness.bench import BenchOptions, Estimate, run_benchmark
+    from harness.bench import BenchInterrupted, BenchOptions, Estimate, run_benchmark
     from harness.bench._registry import get_scenario
 
     spec = get_scenario(scenario_name)
@@ -137,12 +137,17 @@ def bench(ctx: click.Context, scenario_name: str | None, target: str, endpoints:
         )
     except BudgetExceeded as exc:
         raise ConfigError(f"{exc}; or pass --yes") from None
+    except BenchInterrupted as stopped:
+        result = stopped.result
+        click.echo(f"interrupted: kept {result.summary['records']} finished requests", err=True)
     _print_summary(result.summary)
     if not no_report:
         from harness.reports import write_report
 
         write_report(result.run_dir)
     click.echo(f"run folder: {result.run_dir}")
+    if result.status == "interrupted":
+        return 130
     if result.status != "complete":
         click.echo(f"the run {result.status}: {result.summary.get('stop_reason')}", err=True)
         return 1
@@ -188,7 +193,7 @@ def _run_path(value: str) -> Path:
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Significance level after adjustment for the number of tests (default 0.01).")
 @click.option("--min-diff-ms", type=click.FloatRange(0), default=None,
-              help="Least absolute change that counts (default 1 ms).")
+              help="Least absolute change that counts (default 5 ms).")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="table", show_default=True)
 def compare(baseline: str, candidate: str, threshold: str, alpha: float | None, min_diff_ms: float | None,
             fmt: str) -> int:
