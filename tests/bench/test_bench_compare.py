@@ -1,0 +1,96 @@
+"""The comparison between runs: an injected 20 % slowdown of the emulator's run time is flagged,
+two runs of one configuration are not, and the verdicts and exports have their documented shapes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.bench import RunResult, compare_runs, github_action_benchmark, load_run
+from harness.bench._compare import parse_threshold
+from harness.cli import main
+
+from .helpers import latency_model, quick_run
+
+RUN_MEDIAN = 0.2
+
+
+@pytest.fixture(scope="module")
+def three_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, RunResult, RunResult]:
+    """A baseline, a second run of the same configuration, and one with the run time 20 % longer."""
+    out = tmp_path_factory.mktemp("compare") / "reports"
+    baseline = quick_run(out, requests=120, concurrency=20, emulator=latency_model(run_median=RUN_MEDIAN))
+    again = quick_run(out, requests=120, concurrency=20, emulator=latency_model(run_median=RUN_MEDIAN))
+    slower = quick_run(out, requests=120, concurrency=20, emulator=latency_model(run_median=RUN_MEDIAN * 1.2))
+    return baseline, again, slower
+
+
+def test_an_injected_20_percent_run_time_slowdown_is_flagged_and_exits_1(
+        three_runs: tuple[RunResult, RunResult, RunResult], capsys: pytest.CaptureFixture[str]) -> None:
+    baseline, _, slower = three_runs
+    result = compare_runs(load_run(baseline.run_dir), load_run(slower.run_dir))
+    flagged = {(j.phase, j.stat) for j in result.regressions}
+    assert ("run", "p50") in flagged, result.table()
+    assert all(j.phase in ("run", "completion", "end_to_end", "latency") for j in result.regressions), result.table()
+    run_p50 = next(j for j in result.judgements if (j.phase, j.stat) == ("run", "p50"))
+    assert run_p50.change is not None and 0.12 < run_p50.change < 0.28
+    assert run_p50.p_value is not None and run_p50.p_value < 0.001
+    assert main(["bench", "compare", str(baseline.run_dir), str(slower.run_dir), "--threshold", "10%"]) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSION" in out and "regression" in out.splitlines()[-1]
+
+
+def test_two_runs_of_one_configuration_are_not_flagged_and_exit_0(
+        three_runs: tuple[RunResult, RunResult, RunResult], capsys: pytest.CaptureFixture[str]) -> None:
+    baseline, again, _ = three_runs
+    result = compare_runs(load_run(baseline.run_dir), load_run(again.run_dir))
+    assert result.regressions == [], result.table()
+    assert main(["bench", "compare", str(baseline.run_dir), str(again.run_dir)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("no regression")
+
+
+def test_the_json_verdicts_carry_every_judged_figure(three_runs: tuple[RunResult, RunResult, RunResult],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    baseline, _, slower = three_runs
+    assert main(["bench", "compare", str(baseline.run_dir), str(slower.run_dir), "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["format"] == "fal-harness/bench-compare@1" and data["regressions"] >= 1
+    keys = {"series", "phase", "stat", "baseline", "candidate", "unit", "p_value", "n_baseline", "n_candidate",
+            "verdict", "change"}
+    assert all(set(j) == keys for j in data["judgements"])
+    assert {j["phase"] for j in data["judgements"]} >= {"submit", "queue_wait", "run", "end_to_end", "error_rate"}
+
+
+def test_the_github_action_benchmark_export_is_custom_smaller_is_better(
+        three_runs: tuple[RunResult, RunResult, RunResult], capsys: pytest.CaptureFixture[str]) -> None:
+    baseline, _, slower = three_runs
+    entries = github_action_benchmark(slower.summary)
+    assert entries and len({e["name"] for e in entries}) == len(entries)
+    for entry in entries:
+        assert {"name", "unit", "value"} <= set(entry) <= {"name", "unit", "value", "range", "extra"}
+        assert isinstance(entry["name"], str) and isinstance(entry["unit"], str)
+        assert isinstance(entry["value"], float | int)
+    assert {"name": "queue/fal-ai/flux-pro/error_rate", "unit": "%", "value": 0.0,
+            "extra": "0 of 120 failed"} in entries
+    run_p50 = next(e for e in entries if e["name"] == "queue/fal-ai/flux-pro/run/p50")
+    assert run_p50["unit"] == "ms" and run_p50["range"].startswith("95% CI ") and "emulator truth" in run_p50["extra"]
+    assert main(["bench", "compare", str(baseline.run_dir), str(slower.run_dir), "--format",
+                 "github-action-benchmark"]) == 1
+    assert json.loads(capsys.readouterr().out) == entries
+    out = slower.run_dir / "gab.json"
+    assert main(["bench", "export", str(slower.run_dir), "--output", str(out)]) == 0
+    assert json.loads(out.read_text()) == entries
+
+
+@pytest.mark.parametrize(("text", "value"), [("10%", 0.10), ("0.1", 0.10), ("10", 0.10), ("2.5%", 0.025)])
+def test_thresholds_read_as_percentages(text: str, value: float) -> None:
+    assert parse_threshold(text) == pytest.approx(value)
+
+
+def test_runs_of_different_scenarios_are_not_compared(small_run: RunResult, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    other = quick_run(tmp_path / "reports", "data-uri", sizes=(64 * 1024,), requests=3, warmup=0)
+    assert main(["bench", "compare", str(small_run.run_dir), str(other.run_dir)]) == 2
+    assert "cannot compare a 'data-uri' run with a 'queue' baseline" in capsys.readouterr().err

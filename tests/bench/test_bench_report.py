@@ -1,0 +1,84 @@
+"""The report: a self-contained HTML page whose every embedded plot decodes, the Markdown beside it
+with its figure files, and the upload-path plot for an upload-paths run."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from harness.bench import RunResult
+from harness.cli import main
+from harness.reports import write_report
+
+from .helpers import quick_run
+
+_IMG = re.compile(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+def _decoded_images(html: str) -> list[Image.Image]:
+    images = []
+    for encoded in _IMG.findall(html):
+        image = Image.open(io.BytesIO(base64.b64decode(encoded, validate=True)))
+        image.load()
+        images.append(image)
+    return images
+
+
+def _assert_self_contained(html: str) -> None:
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+    # every src and href is a data URI: nothing to fetch from anywhere
+    for attribute in re.findall(r'(?:src|href)="([^"]*)"', html):
+        assert attribute.startswith("data:"), attribute
+    assert "url(" not in html
+
+
+def test_the_html_report_is_self_contained_and_every_plot_decodes(small_run: RunResult) -> None:
+    assert main(["report", str(small_run.run_dir), "--format", "html"]) == 0
+    html = (small_run.run_dir / "report.html").read_text(encoding="utf-8")
+    _assert_self_contained(html)
+    images = _decoded_images(html)
+    # the CDF per phase, the stacked phases and the trend over the history (this run)
+    assert len(images) == 3 == html.count("<img ")
+    for image in images:
+        assert image.format == "PNG" and image.width > 300 and image.height > 200
+    assert "fal-ai/flux-pro" in html and "queue_wait" in html and "truth p50" in html
+
+
+def test_the_markdown_report_links_figure_files_beside_it(small_run: RunResult) -> None:
+    written = write_report(small_run.run_dir, ("md",))
+    report = small_run.run_dir / "report.md"
+    assert report in written
+    text = report.read_text(encoding="utf-8")
+    links = re.findall(r"!\[[^\]]*\]\((figures/[a-z-]+\.png)\)", text)
+    assert {"figures/cdf.png", "figures/phases.png", "figures/trend.png"} == set(links)
+    for link in links:
+        assert Image.open(small_run.run_dir / link).format == "PNG"
+    assert "| queue_wait | 30 |" in text
+
+
+def test_an_upload_paths_run_gets_its_size_comparison_plot(tmp_path: Path) -> None:
+    run = quick_run(tmp_path / "reports", "upload-paths", endpoints=("fal-ai/instantid/lcm",), payload=None,
+                    sizes=(64 * 1024, 1024 * 1024), requests=2, warmup=0,
+                    emulator={"defaults": {"queue_wait": 0.01, "run_time": 0.02, "log_lines": 0}})
+    assert [s["name"] for s in run.summary["series"]] == [
+        "upload/64KiB", "data-uri/64KiB", "url/64KiB", "upload/1MiB", "data-uri/1MiB", "url/1MiB"]
+    assert all(s["failed"] == 0 for s in run.summary["series"]), [s["errors"] for s in run.summary["series"]]
+    write_report(run.run_dir, ("html",))
+    html = (run.run_dir / "report.html").read_text(encoding="utf-8")
+    _assert_self_contained(html)
+    assert 'alt="Upload paths compared by file size"' in html
+    assert len(_decoded_images(html)) == 4
+
+
+def test_an_unknown_report_format_or_folder_is_one_line_and_exit_2(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no benchmark run at" in err
+    assert main(["report", str(tmp_path)]) == 2
+    assert "has no summary.json" in capsys.readouterr().err
