@@ -1,5 +1,5 @@
 """Exports of a run's figures for other tools: github-action-benchmark's ``customSmallerIsBetter``
-JSON (an array of ``{name, unit, value, range?, extra?}``), which keeps its own history and alerts.
+JSON (an array of ``{name, unit, value, range?, extra?}``), and pytest-benchmark's ``extra_info``.
 """
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["EXPORT_STATS", "github_action_benchmark"]
+__all__ = ["EXPORT_STATS", "benchmark_extra_info", "github_action_benchmark"]
 
 #: the percentiles exported per phase
 EXPORT_STATS: tuple[str, ...] = ("p50", "p90", "p99")
@@ -45,3 +45,28 @@ def github_action_benchmark(summary: Mapping[str, Any], *, stats: Sequence[str] 
         if figure.get("better") == "smaller":
             entries.append({"name": figure["name"], "unit": figure["unit"], "value": round(float(figure["value"]), 4)})
     return entries
+
+
+def benchmark_extra_info(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """What a pytest-benchmark entry carries in ``extra_info``: the run, each series' percentiles
+    (ms) with their intervals and, on an emulator, the ground truth, and the derived figures."""
+    series: dict[str, Any] = {}
+    for s in summary.get("series", []):
+        phases: dict[str, Any] = {}
+        for phase, block in s.get("phases", {}).items():
+            entry = {k: block.get(k) for k in ("count", "min", "p50", "p90", "p95", "p99", "max", "mean")}
+            for stat, (low, high) in ((k, v) for k, v in block.get("ci", {}).items()):
+                entry[f"{stat}_ci"] = [low, high]
+            for stat in ("p50", "p99"):
+                if block.get("truth", {}).get(stat) is not None:
+                    entry[f"truth_{stat}"] = block["truth"][stat]
+            if "error" in block:
+                entry["abs_error_p99"] = block["error"]["p99_abs"]
+            phases[phase] = entry
+        series[s["name"]] = {"count": s.get("count"), "failed": s.get("failed"), "errors": s.get("errors"),
+                             "phases": phases}
+    return {
+        "format": summary.get("format"), "run_id": summary.get("run_id"), "scenario": summary.get("scenario"),
+        "status": summary.get("status"), "series": series,
+        "derived": {f["name"]: f["value"] for f in summary.get("derived", [])},
+    }
