@@ -18,6 +18,7 @@ from harness.cli import _contracts  # noqa: F401  (registers its commands)
 from harness.cli import _drift  # noqa: F401  (registers its commands)
 from harness.cli import _emulator  # noqa: F401  (registers its commands)
 from harness.cli import _report  # noqa: F401  (registers its commands)
+from harness.cli import _run  # noqa: F401  (registers its commands)
 from harness.cli._app import cli
 
 __all__ = ["cli", "main"]

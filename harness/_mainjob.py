@@ -1,0 +1,325 @@
+"""The main job (``fal-harness run``): the contract suite, a short latency benchmark and drift against
+the bundled contracts, on one target, written as one run folder a person wants to read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness._errors import ConfigError, HarnessError
+from harness._resources import bundled
+from harness._secrets import write_scrubbed
+from harness._session import open_target
+from harness._suite import ScenarioCase, ScenarioRun, run_scenario, scenario_cases, select_contracts
+from harness._version import __version__
+from harness.checks import CheckResult, run_checks
+from harness.client import AsyncQueueClient, Observation, Target
+from harness.client._targets import DEFAULT_LIVE_BUDGET, live_key
+from harness.contracts import Contract, load_contracts
+from harness.drift import Level
+
+__all__ = ["MAIN_JOB_FORMAT", "MainJob", "MainJobResult", "Plan", "plan_main_job"]
+
+MAIN_JOB_FORMAT = "fal-harness/run@1"
+SUMMARY_FILE = "run.json"
+#: the emulator's delays are scaled by this for the main job: quick, and still a real queue
+EMULATOR_TIME_SCALE = 0.1
+SUITE_CONCURRENCY = 4
+
+Progress = Callable[[str, int, int], None]
+"""Called as work advances: (step, done, total)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    target: str
+    cases: tuple[ScenarioCase, ...]
+    bench_requests: int
+    """Billable requests the benchmark will send (0 when it does not run)."""
+    bench_note: str | None
+    budget: int | None
+
+    @property
+    def requests(self) -> int:
+        return (0 if self.target == "replay" else len(self.cases)) + self.bench_requests
+
+    def describe(self) -> str:
+        if self.target == "replay":
+            return f"replay: {len(self.cases)} recorded scenarios, no request leaves this machine"
+        text = (f"{self.target}: {len(self.cases)} scenario requests + {self.bench_requests} benchmark requests"
+                f" = {self.requests} requests")
+        return text + (f" (budget {self.budget})" if self.budget is not None else "")
+
+
+@dataclass
+class MainJobResult:
+    run_dir: Path
+    plan: Plan
+    suite: list[ScenarioRun]
+    bench_dir: Path | None
+    bench_note: str | None
+    drift: list[Any]
+    regressions: list[str] = field(default_factory=list)
+    drift_fail_on: Level = "ERR"
+
+    @property
+    def failed_runs(self) -> list[ScenarioRun]:
+        return [r for r in self.suite if r.failed]
+
+    @property
+    def drift_failures(self) -> list[Any]:
+        return [d for d in self.drift if d.fails(self.drift_fail_on)]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_runs and not self.drift_failures and not self.regressions
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+
+def plan_main_job(
+    *,
+    target: str = "emulator",
+    endpoints: Sequence[str] = (),
+    contracts_dir: Path | None = None,
+    bench_requests: int = 10,
+    max_requests: int | None = None,
+) -> Plan:
+    """What the run will do and send; checked before anything is started or sent."""
+    contracts = select_contracts(load_contracts(contracts_dir), endpoints)
+    cases = tuple(scenario_cases(contracts))
+    note = None
+    bench = bench_requests * len(contracts)
+    if target == "replay":
+        bench, note = 0, "not measured: recordings carry no timing"
+    elif bench_requests == 0:
+        note = "not measured: --bench-requests 0"
+    budget = max_requests if max_requests is not None else (DEFAULT_LIVE_BUDGET if target == "live" else None)
+    if bench:
+        bench += len(contracts)  # the benchmark's warm-up, one per series
+    plan = Plan(target, cases, bench, note, budget)
+    if target == "live" and not live_key():
+        raise ConfigError("the live target needs FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) in the environment")
+    if plan.budget is not None and plan.requests > plan.budget:
+        raise ConfigError(f"the run plans {plan.requests} requests, the budget is {plan.budget} "
+                          "(select fewer with --endpoint, lower --bench-requests, or raise --max-requests)")
+    return plan
+
+
+@dataclass
+class MainJob:
+    """One run of the main job; ``run()`` does it all and returns what to report."""
+
+    plan: Plan
+    out: Path
+    endpoints: Sequence[str] = ()
+    contracts_dir: Path | None = None
+    cassettes_dir: Path | None = None
+    emulator_config: Path | None = None
+    max_requests: int | None = None
+    live_base_url: str | None = None
+    progress: Progress | None = None
+    drift_fail_on: Level = "ERR"
+
+    def run(self) -> MainJobResult:
+        self.out.mkdir(parents=True, exist_ok=True)
+        suite = self._suite()
+        self._write_observations(suite)
+        bench_dir, bench_note = self._bench()
+        drift = self._drift(suite)
+        result = MainJobResult(self.out, self.plan, suite, bench_dir, bench_note or self.plan.bench_note, drift,
+                               drift_fail_on=self.drift_fail_on)
+        result.regressions = self._regressions(bench_dir)
+        self._write_summary(result)
+        from harness.reports import write_main_job_report
+
+        write_main_job_report(result)
+        return result
+
+    # -- the contract suite -------------------------------------------------------------------
+
+    def _tick(self, step: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(step, done, total)
+
+    def _suite(self) -> list[ScenarioRun]:
+        cases = list(self.plan.cases)
+        if self.plan.target == "replay":
+            return self._replay(cases)
+        with self._open_target() as target:
+            return asyncio.run(self._run_cases(target, cases))
+
+    def _open_target(self) -> Any:
+        config: Any = self.emulator_config
+        if self.plan.target == "emulator" and config is None:
+            from harness.emulator import EmulatorConfig
+
+            config = EmulatorConfig(time_scale=EMULATOR_TIME_SCALE, contracts_dir=self.contracts_dir)
+        return open_target(self.plan.target, max_requests=self.plan.budget, contracts_dir=self.contracts_dir,
+                           emulator_config=config, live_base_url=self.live_base_url)
+
+    async def _run_cases(self, target: Target, cases: list[ScenarioCase]) -> list[ScenarioRun]:
+        done = 0
+        gate = asyncio.Semaphore(SUITE_CONCURRENCY)
+        async with AsyncQueueClient(target) as client:
+
+            async def one(case: ScenarioCase) -> ScenarioRun:
+                nonlocal done
+                async with gate:
+                    run = await run_scenario(client, case)
+                done += 1
+                self._tick("contract suite", done, len(cases))
+                return run
+
+            return list(await asyncio.gather(*(one(c) for c in cases)))
+
+    def _replay(self, cases: list[ScenarioCase]) -> list[ScenarioRun]:
+        from harness.cassettes import replay_scenario, scenario_cassette
+
+        root = self.cassettes_dir or (Path("cassettes") if Path("cassettes").is_dir() else bundled("cassettes"))
+        runs = []
+        for i, case in enumerate(cases, 1):
+            path = scenario_cassette(root, case)
+            if not path.is_file():
+                runs.append(_unrecorded(case, path))
+            else:
+                runs.append(replay_scenario(path, case))
+            self._tick("contract suite (replay)", i, len(cases))
+        return runs
+
+    def _write_observations(self, suite: list[ScenarioRun]) -> None:
+        lines = b"".join(json.dumps(r.observation.to_dict(), sort_keys=True).encode() + b"\n" for r in suite)
+        write_scrubbed(self.out / "observations.jsonl", lines)
+
+    # -- the benchmark ------------------------------------------------------------------------
+
+    def _bench(self) -> tuple[Path | None, str | None]:
+        if not self.plan.bench_requests:
+            return None, None
+        from harness.bench import BenchOptions, run_benchmark
+
+        contracts = sorted({c.contract.endpoint for c in self.plan.cases})
+        per_endpoint = (self.plan.bench_requests // max(len(contracts), 1)) - 1
+        config: Any = self.emulator_config or {"time_scale": EMULATOR_TIME_SCALE}
+        try:
+            result = run_benchmark(
+                "queue", target=self.plan.target, out=self.out,
+                options=BenchOptions(endpoints=tuple(contracts), requests=per_endpoint, warmup=1),
+                emulator_config=config if self.plan.target == "emulator" else None,
+                max_requests=self.plan.budget, contracts_dir=self.contracts_dir, history=False,
+                live_base_url=self.live_base_url, progress=self.progress is not None,
+            )
+        except HarnessError as exc:
+            return None, f"not measured: {exc}"
+        bench_dir = self.out / "bench"
+        result.run_dir.rename(bench_dir)
+        from harness.bench._history import HISTORY_DIR, record_history
+
+        record_history(self.out.parent / HISTORY_DIR, result.summary)
+        return bench_dir, None
+
+    def _regressions(self, bench_dir: Path | None) -> list[str]:
+        """Figures that got significantly worse than in the previous run on the same target."""
+        previous = _previous_run(self.out, self.plan.target)
+        if bench_dir is None or previous is None:
+            return []
+        from harness.bench import compare_runs, load_run
+
+        try:
+            comparison = compare_runs(load_run(previous), load_run(bench_dir))
+        except HarnessError:
+            return []
+        return [f"{r.series} {r.phase} {r.stat}: {r.baseline:.1f} -> {r.candidate:.1f} ms (vs {previous.parent.name})"
+                for r in comparison.regressions]
+
+    # -- drift --------------------------------------------------------------------------------
+
+    def _drift(self, suite: list[ScenarioRun]) -> list[Any]:
+        """Each contract (the bundled baseline) against the traffic this run observed."""
+        from harness.drift import compare, observed_from_observations, render
+
+        reports = []
+        by_endpoint: dict[str, list[Observation]] = {}
+        contracts: dict[str, Contract] = {}
+        for r in suite:
+            contracts[r.case.contract.endpoint] = r.case.contract
+            if r.observation.ok and r.case.scenario.expect_status == 200:
+                by_endpoint.setdefault(r.case.contract.endpoint, []).append(r.observation)
+        for endpoint, contract in contracts.items():
+            seen = by_endpoint.get(endpoint)
+            if seen:
+                reports.append(compare(contract, observed_from_observations(seen, endpoint)))
+        if reports:
+            write_scrubbed(self.out / "drift.json", render(reports, "json", fail_on=self.drift_fail_on))
+        return reports
+
+    # -- the summary --------------------------------------------------------------------------
+
+    def _write_summary(self, result: MainJobResult) -> None:
+        summary = {
+            "format": MAIN_JOB_FORMAT,
+            "harness_version": __version__,
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "target": self.plan.target,
+            "plan": self.plan.describe(),
+            "ok": result.ok,
+            "exit_code": result.exit_code,
+            "scenarios": [_scenario_summary(r) for r in result.suite],
+            "bench": str(result.bench_dir.relative_to(self.out)) if result.bench_dir else None,
+            "bench_note": result.bench_note,
+            "drift": [{"endpoint": d.endpoint, "counts": d.counts, "fails": d.fails(self.drift_fail_on)}
+                      for d in result.drift],
+            "regressions": result.regressions,
+        }
+        write_scrubbed(self.out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+
+
+def _scenario_summary(run: ScenarioRun) -> dict[str, Any]:
+    obs = run.observation
+    return {
+        "endpoint": run.case.contract.endpoint,
+        "scenario": run.case.scenario.name,
+        "request_id": obs.request_id,
+        "ok": not run.failed,
+        "error": obs.error.message if obs.error else None,
+        "failed": [r.to_dict() for r in run.failed],
+        "warnings": [r.to_dict() for r in run.warnings],
+        "passed": [r.check for r in run.results if r.outcome == "passed"],
+        "end_to_end_ms": (obs.end_to_end_ns or 0) / 1e6 if obs.end_to_end_ns else None,
+    }
+
+
+def _unrecorded(case: ScenarioCase, path: Path) -> ScenarioRun:
+    obs = Observation(endpoint=case.contract.endpoint, target="replay", scenario=case.scenario.name)
+    missing = CheckResult("cassette.recorded", "error", "failed", case.contract.endpoint, None,
+                          (f"no cassette at {path}; record it with fal-harness record --endpoint "
+                           f"{case.contract.endpoint} --scenario {case.scenario.name}",))
+    return ScenarioRun(case, obs, [missing, *[r for r in run_checks(obs, case.contract) if r.outcome == "skipped"]])
+
+
+def _previous_run(current: Path, target: str) -> Path | None:
+    """The bench folder of the latest earlier main-job run beside this one, on the same target."""
+    candidates = []
+    for folder in current.parent.iterdir() if current.parent.is_dir() else ():
+        summary = folder / SUMMARY_FILE
+        if folder == current or not summary.is_file() or not (folder / "bench").is_dir():
+            continue
+        try:
+            data = json.loads(summary.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if data.get("format") == MAIN_JOB_FORMAT and data.get("target") == target:
+            candidates.append((str(data.get("finished")), folder / "bench"))
+    return max(candidates)[1] if candidates else None
+
+
+def default_run_dir(root: Path = Path("reports")) -> Path:
+    return root / datetime.now(UTC).strftime("run-%Y%m%d-%H%M%S")

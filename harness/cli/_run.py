@@ -1,0 +1,110 @@
+"""``fal-harness run``: the main job, one command a team runs locally and in CI."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import cast
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness._errors import ConfigError
+from harness._mainjob import MainJob, MainJobResult, default_run_dir, plan_main_job
+from harness.cli._app import cli
+from harness.drift import Level
+
+
+@cli.command("run")
+@click.option("--target", default="emulator", show_default=True, metavar="TARGET",
+              help="emulator (embedded, offline), replay (recorded cassettes, offline), live (fal itself; "
+                   "needs FAL_KEY) or a base URL.")
+@click.option("--endpoint", "endpoints", multiple=True, metavar="ID",
+              help="Only this endpoint (repeatable; default: every contract).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Run folder to write (default: reports/run-<UTC time>).")
+@click.option("--bench-requests", type=click.IntRange(0), default=10, show_default=True,
+              help="Measured lifecycles per endpoint in the latency benchmark; 0 skips it.")
+@click.option("--max-requests", type=click.IntRange(0), default=None,
+              help="Request budget (live default: 10); a plan over it is refused before anything is sent.")
+@click.option("--fail-on-drift", type=click.Choice(["ERR", "WARN", "INFO"]), default="ERR", show_default=True,
+              help="Drift at this level or worse fails the run.")
+@click.option("--contracts-dir", type=click.Path(path_type=Path), default=None, help="Folder of contract files.")
+@click.option("--cassettes-dir", type=click.Path(path_type=Path), default=None,
+              help="Cassettes the replay target plays (default: ./cassettes or the bundled ones).")
+@click.option("--emulator-config", type=click.Path(path_type=Path), default=None,
+              help="Emulator config file (YAML) for the emulator target.")
+@click.option("--live-base-url", default=None, metavar="URL",
+              help="Send the live target's requests to this server instead of fal (for testing the live path).")
+def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench_requests: int,
+                max_requests: int | None, fail_on_drift: str, contracts_dir: Path | None,
+                cassettes_dir: Path | None, emulator_config: Path | None, live_base_url: str | None) -> int:
+    """Run the contract suite, a short latency benchmark and drift against the bundled contracts,
+    and write one report folder (index.html, summary.md, junit.xml, the benchmark and drift data).
+
+    Exits 0 when everything met its contract with no drift and no latency regression against the
+    previous run, 1 when something broke or regressed, 2 on a usage mistake.
+    """
+    if target not in ("emulator", "replay", "live") and "://" not in target:
+        raise ConfigError(f"unknown target {target!r} (expected emulator, replay, live or a URL)")
+    if emulator_config is not None:
+        if target != "emulator":
+            raise ConfigError("--emulator-config applies to the emulator target only")
+        from harness.emulator import load_emulator_config
+
+        load_emulator_config(emulator_config)  # a malformed file is reported now, in one line
+    run_dir = out or default_run_dir()
+    _check_writable(run_dir)
+    plan = plan_main_job(target=target, endpoints=endpoints, contracts_dir=contracts_dir,
+                         bench_requests=bench_requests, max_requests=max_requests)
+    console = Console(stderr=True, highlight=False)
+    console.print(f"plan: {plan.describe()}")
+    interactive = sys.stderr.isatty() and not os.environ.get("CI")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=not interactive, transient=True) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def tick(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = progress.add_task(step, total=total)
+            progress.update(tasks[step], completed=done)
+
+        job = MainJob(plan, run_dir, endpoints=endpoints, contracts_dir=contracts_dir, cassettes_dir=cassettes_dir,
+                      emulator_config=emulator_config, max_requests=max_requests, live_base_url=live_base_url,
+                      progress=tick, drift_fail_on=cast(Level, fail_on_drift))
+        if not interactive:
+            console.print("running the contract suite, the latency benchmark and drift...")
+        result = job.run()
+    _screen(result)
+    return result.exit_code
+
+
+def _check_writable(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot write the run folder {path}: {exc.strerror or exc}") from None
+
+
+def _screen(result: MainJobResult) -> None:
+    """The one-screen summary: a row per endpoint, the verdict, and where the report is."""
+    from harness.reports._mainjob import _endpoint_rows, _latency, _verdict
+
+    _, series = _latency(result)
+    table = Table(box=None, header_style="bold")
+    for column in ("endpoint", "scenarios", "failed checks", "drift", "bench e2e p50 ms"):
+        table.add_column(column)
+    for row in _endpoint_rows(result, series):
+        table.add_row(*row)
+    console = Console(highlight=False)
+    console.print(table)
+    for line in result.regressions:
+        console.print(f"regression: {line}")
+    console.print(f"[bold {'green' if result.ok else 'red'}]{_verdict(result)}[/]")
+    console.print(f"report: {result.run_dir / 'index.html'}")

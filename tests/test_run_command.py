@@ -1,0 +1,192 @@
+"""fal-harness run: the main job's folder, its page in a real browser, replay with the network
+blocked, and one clear line with exit code 2 for every user mistake."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import click
+import pytest
+from PIL import Image
+
+from harness.cli import cli, main
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FILES = ("index.html", "summary.md", "junit.xml", "run.json", "observations.jsonl", "drift.json",
+         "bench/summary.json", "bench/requests.jsonl")
+
+
+@pytest.fixture(scope="module")
+def emulator_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
+    out = tmp_path_factory.mktemp("runs") / "run"
+    code = main(["run", "--out", str(out), "--bench-requests", "4"])
+    return code, out
+
+
+def test_run_on_the_emulator_writes_the_whole_folder_and_passes(emulator_run: tuple[int, Path]) -> None:
+    code, out = emulator_run
+    assert code == 0
+    for name in FILES:
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "run.json").read_text())
+    assert summary["format"] == "fal-harness/run@1"
+    assert summary["ok"] is True
+    assert {s["endpoint"] for s in summary["scenarios"]} == {"fal-ai/flux-pro", "fal-ai/sd-loras",
+                                                             "fal-ai/photomaker", "fal-ai/instantid/lcm"}
+    junit = ET.parse(out / "junit.xml").getroot()
+    assert [s.get("name") for s in junit] == ["contract suite", "schema drift", "latency"]
+    assert int(junit[0].get("tests") or 0) == len(summary["scenarios"])
+    assert "PASSED" in (out / "summary.md").read_text()
+
+
+def test_run_page_is_self_contained_with_decodable_plots(emulator_run: tuple[int, Path]) -> None:
+    page = (emulator_run[1] / "index.html").read_text()
+    for section in ("summary", "latency", "drift"):
+        assert f'<section id="{section}">' in page
+    assert not re.search(r'(src|href)="https?://', page)
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) >= 2
+    for encoded in images:
+        with Image.open(io.BytesIO(base64.b64decode(encoded))) as img:
+            assert img.width > 200 and img.height > 100
+
+
+def _chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+         f"--user-data-dir={tmp / 'profile'}", *args],
+        capture_output=True, text=True, timeout=90,
+    )
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="chromium is not installed (CI installs it)")
+def test_run_page_renders_in_headless_chromium(emulator_run: tuple[int, Path], tmp_path: Path) -> None:
+    page = (emulator_run[1] / "index.html").as_uri()
+    dom = _chromium("--dump-dom", page, tmp=tmp_path).stdout
+    assert "PASSED" in dom
+    for heading in ("Summary", "Latency", "Schema drift", "Checks by endpoint"):
+        assert f">{heading}</h" in dom
+    shot = tmp_path / "page.png"
+    _chromium(f"--screenshot={shot}", "--window-size=1280,4000", page, tmp=tmp_path)
+    with Image.open(shot) as img:
+        assert img.size == (1280, 4000)
+        colours = img.convert("RGB").resize((64, 200)).getcolors(maxcolors=64 * 200)
+    assert colours is not None and len(colours) > 20  # text, tables and plots, not a blank page
+
+
+def test_run_replay_works_with_the_network_blocked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_recording.network import blocking_context
+
+    out = tmp_path / "replay"
+    with blocking_context(allowed_hosts=None):  # not even loopback: a replay needs no socket at all
+        code = main(["run", "--target", "replay", "--out", str(out)])
+    assert code == 0, capsys.readouterr()
+    summary = json.loads((out / "run.json").read_text())
+    assert summary["target"] == "replay" and summary["ok"]
+    assert summary["bench_note"] == "not measured: recordings carry no timing"
+    assert "no request leaves this machine" in summary["plan"]
+
+
+def test_a_broken_api_fails_the_run_and_says_which_check(tmp_path: Path) -> None:
+    config = tmp_path / "emulator.yaml"
+    config.write_text("time_scale: 0.01\n"
+                      "faults:\n  - {fault: completed_with_error, rate: 1.0, endpoint: fal-ai/flux-pro}\n")
+    out = tmp_path / "run"
+    code = main(["run", "--out", str(out), "--bench-requests", "0", "--emulator-config", str(config),
+                 "--endpoint", "fal-ai/flux-pro"])
+    assert code == 1
+    summary = json.loads((out / "run.json").read_text())
+    failed = {c["check"] for s in summary["scenarios"] for c in s["failed"]}
+    assert "run.completed-without-error" in failed
+    page = (out / "index.html").read_text()
+    assert "FAILED" in page and "run.completed-without-error" in page and "curl -sS -X POST" in page
+    junit = ET.parse(out / "junit.xml").getroot()
+    assert int(junit[0].get("failures") or 0) >= 3
+
+
+# -- user mistakes: one line, exit code 2 -------------------------------------------------------
+
+
+def _mistake(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    code = main(args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, err
+    assert len(err) == 1, err
+    assert err[0].startswith("fal-harness: error: ")
+    return err[0]
+
+
+def test_unknown_endpoint_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    line = _mistake(["run", "--endpoint", "fal-ai/nope", "--out", str(tmp_path / "r")], capsys)
+    assert "unknown endpoint 'fal-ai/nope'" in line
+
+
+def test_unknown_target_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert "unknown target 'staging'" in _mistake(["run", "--target", "staging", "--out", str(tmp_path / "r")], capsys)
+
+
+def test_live_without_a_key_is_one_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                        tmp_path: Path) -> None:
+    for name in ("FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    assert "FAL_KEY" in _mistake(["run", "--target", "live", "--out", str(tmp_path / "r")], capsys)
+
+
+def test_live_plan_over_budget_is_refused_before_sending(capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("FAL_KEY", "some-key")
+    line = _mistake(["run", "--target", "live", "--max-requests", "3", "--out", str(tmp_path / "r")], capsys)
+    assert "the budget is 3" in line
+
+
+def test_unwritable_output_folder_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert "cannot write the run folder" in _mistake(["run", "--out", str(blocker / "run")], capsys)
+
+
+def test_malformed_config_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = tmp_path / "emulator.yaml"
+    config.write_text("time_scale: [not a number\n")
+    line = _mistake(["run", "--emulator-config", str(config), "--out", str(tmp_path / "r")], capsys)
+    assert str(config) in line and "invalid YAML" in line
+
+
+def test_unknown_option_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "No such option '--targte'. Did you mean '--target'?" in _mistake(["run", "--targte", "live"], capsys)
+
+
+# -- help ---------------------------------------------------------------------------------------
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+    found: list[tuple[tuple[str, ...], click.Command]] = []
+    for name, command in sorted(group.commands.items()):
+        found.append(((*prefix, name), command))
+        if isinstance(command, click.Group):
+            found += _commands(command, (*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize(("path", "command"), _commands(cli), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_every_command_documents_itself_and_every_option(
+    path: tuple[str, ...], command: click.Command, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*path, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert (command.help or "").strip(), f"{' '.join(path)} has no description"
+    for param in command.params:
+        if isinstance(param, click.Option) and not param.hidden:
+            assert param.help, f"{' '.join(path)} {param.opts[0]} has no help"
+            assert param.opts[0] in text
