@@ -5,7 +5,7 @@ ground-truth durations an emulator timeline gives for the same phases.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.client import Observation
@@ -81,7 +81,9 @@ class Record:
         return not self.warmup and not self.cold
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": RECORD_FORMAT, **asdict(self)}
+        # Every field already holds plain JSON data: no deep copy (this runs once per request, in
+        # the loop that takes the next request's timestamps).
+        return {"format": RECORD_FORMAT, **{name: getattr(self, name) for name in self.__dataclass_fields__}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Record:

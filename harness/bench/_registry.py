@@ -139,6 +139,11 @@ class PlanContext:
     options: BenchOptions
     contracts: Mapping[str, Contract]
     live: bool = False
+    hosted_files: bool = True
+    """Files can be passed by URL: the harness hosts them itself (loopback targets) or the user
+    published them (``--hosted-base-url``)."""
+    notes: list[str] = field(default_factory=list)
+    """What the plan left out and why; copied into the summary."""
 
     def endpoints(self, default: tuple[str, ...] | None = None) -> list[str]:
         """The endpoints chosen with ``--endpoint`` (checked against the contracts), else ``default``

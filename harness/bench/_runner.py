@@ -100,15 +100,17 @@ def run_benchmark(
     spec = get_scenario(scenario)
     options = options or BenchOptions()
     contracts = load_contracts(contracts_dir)
-    series = spec.plan(PlanContext(options, contracts, live=spec.needs_target and target == "live"))
+    live = spec.needs_target and target == "live"
+    plan = PlanContext(options, contracts, live=live, hosted_files=not live or hosted_base_url is not None)
+    series = spec.plan(plan)
     if not spec.needs_target:
-        return _Run(spec, options, None, out, progress, history).execute(series, approve)
+        return _Run(spec, options, None, out, progress, history, plan.notes).execute(series, approve)
     if emulator_config is None and target == "emulator":
         emulator_config = spec.emulator
     with open_bench_target(target, emulator_config=emulator_config, max_requests=max_requests,
                            contracts_dir=contracts_dir, live_base_url=live_base_url,
                            hosted_base_url=hosted_base_url) as bench_target:
-        return _Run(spec, options, bench_target, out, progress, history).execute(series, approve)
+        return _Run(spec, options, bench_target, out, progress, history, plan.notes).execute(series, approve)
 
 
 @dataclass
@@ -119,6 +121,7 @@ class _Run:
     out: Path
     show_progress: bool
     keep_history: bool
+    plan_notes: list[str] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     _seen_endpoints: set[str] = field(default_factory=set)
 
@@ -243,7 +246,7 @@ class _Run:
 
     def _finish(self, series: list[Series], status: str, reason: str | None) -> dict[str, Any]:
         truth: dict[str, dict[str, Any]] = {}
-        notes: list[str] = []
+        notes: list[str] = list(self.plan_notes)
         if self.bench_target is not None and self.bench_target.has_truth and self.records:
             ids = [i for r in self.records for i in (r.request_ids or ([r.request_id] if r.request_id else []))]
             try:
@@ -301,7 +304,7 @@ class _Run:
             "series": blocks,
             "derived": derived,
             "figures": figures_of(self.spec.name, blocks) + derived,
-            "notes": notes or [],
+            "notes": notes if notes is not None else list(self.plan_notes),
         }
 
 

@@ -138,10 +138,15 @@ def upload_paths(ctx: PlanContext) -> list[Series]:
     if field is None:
         raise ConfigError(f"{endpoint} takes no image file input to pass by the three paths")
     payload, _ = bench_input(contract, opts.payload)
+    modes: tuple[FileMode, ...] = _FILE_MODES
+    if not ctx.hosted_files:
+        modes = tuple(m for m in _FILE_MODES if m is not FileMode.URL)
+        ctx.notes.append("the hosted-URL path was left out: a live target needs --hosted-base-url where "
+                         "face-<size>.png files of these sizes are published")
     series = []
     for size in opts.sizes or DEFAULT_SIZES:
         file = padded_png(size)
-        for mode in _FILE_MODES:
+        for mode in modes:
             series.append(Series(
                 name=f"{mode.value}/{size_label(size)}", endpoint=endpoint,
                 labels={"endpoint": endpoint, "mode": mode.value, "size_bytes": size},

@@ -194,7 +194,8 @@ def _run_path(value: str) -> Path:
               help="Significance level after adjustment for the number of tests (default 0.01).")
 @click.option("--min-diff-ms", type=click.FloatRange(0), default=None,
               help="Least absolute change that counts (default 5 ms).")
-@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="table", show_default=True,
+              help="A table of verdicts, the verdicts as JSON, or the candidate's figures for github-action-benchmark.")
 def compare(baseline: str, candidate: str, threshold: str, alpha: float | None, min_diff_ms: float | None,
             fmt: str) -> int:
     """Judge CANDIDATE against BASELINE (run folders); exit 1 on a regression."""
@@ -217,7 +218,7 @@ def compare(baseline: str, candidate: str, threshold: str, alpha: float | None, 
 @bench.command("export")
 @click.argument("run")
 @click.option("--format", "fmt", type=click.Choice(["github-action-benchmark"]), default="github-action-benchmark",
-              show_default=True)
+              show_default=True, help="customSmallerIsBetter entries: {name, unit, value, range, extra}.")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write here instead of standard output.")
 def export(run: str, fmt: str, output: Path | None) -> None:

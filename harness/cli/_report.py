@@ -14,7 +14,8 @@ _CHOICES = {"html": ("html",), "md": ("md",), "both": ("html", "md")}
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(list(_CHOICES)), default="both", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(_CHOICES)), default="both", show_default=True,
+              help="The HTML page, the Markdown with its figures/ folder, or both.")
 @click.option("--history", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="History folder for the trend plot (default: history/ beside the run folder).")
 def report(run_dir: Path, fmt: str, history: Path | None) -> None:

@@ -12,7 +12,7 @@ SMALL_INPUT: dict[str, Any] = {"prompt": "bench", "image_size": {"width": 64, "h
 
 
 def latency_model(*, run_median: float = 0.2, queue: tuple[float, float] = (0.05, 0.15), runners: int = 64,
-                  seed: int = 0) -> dict[str, Any]:
+                  seed: int = 0, log_lines: int = 2) -> dict[str, Any]:
     """Emulator config data with a known, non-zero latency model."""
     return {
         "seed": seed,
@@ -21,7 +21,7 @@ def latency_model(*, run_median: float = 0.2, queue: tuple[float, float] = (0.05
             "runners": runners,
             "queue_wait": {"kind": "uniform", "low": queue[0], "high": queue[1]},
             "run_time": {"kind": "lognormal", "median": run_median, "sigma": 0.25, "max": run_median * 4},
-            "log_lines": 2,
+            "log_lines": log_lines,
         },
         "limits": {"max_live_requests": 100_000, "max_timelines": 100_000},
     }

@@ -13,7 +13,9 @@ STREAM_BOUND_MS = 5.0
 
 def test_stream_timings_are_within_5ms_of_the_truth_at_p99_over_200_requests_at_20_concurrent(
         reports: Path) -> None:
-    model = latency_model(queue=(0.2, 0.5), run_median=0.35)
+    # About 15 lifecycles a second: the test shares two cores with the rest of the suite, and the
+    # fewer events that land together, the less any of them waits for a CPU.
+    model = latency_model(queue=(0.4, 1.0), run_median=0.6, log_lines=0)
     result = quick_run(reports, requests=200, concurrency=20, detect="stream", emulator=model)
     (series,) = result.summary["series"]
     assert series["count"] == 200 and series["failed"] == 0, series["errors"]

@@ -21,10 +21,11 @@ RUN_MEDIAN = 0.2
 def three_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, RunResult, RunResult]:
     """A baseline, a second run of the same configuration, and one with the run time 20 % longer."""
     out = tmp_path_factory.mktemp("compare") / "reports"
-    baseline = quick_run(out, requests=120, concurrency=20, emulator=latency_model(run_median=RUN_MEDIAN))
-    again = quick_run(out, requests=120, concurrency=20, emulator=latency_model(run_median=RUN_MEDIAN))
-    slower = quick_run(out, requests=120, concurrency=20, emulator=latency_model(run_median=RUN_MEDIAN * 1.2))
-    return baseline, again, slower
+
+    def run(median: float) -> RunResult:
+        return quick_run(out, requests=120, concurrency=10, emulator=latency_model(run_median=median))
+
+    return run(RUN_MEDIAN), run(RUN_MEDIAN), run(RUN_MEDIAN * 1.2)
 
 
 def test_an_injected_20_percent_run_time_slowdown_is_flagged_and_exits_1(
@@ -33,7 +34,7 @@ def test_an_injected_20_percent_run_time_slowdown_is_flagged_and_exits_1(
     result = compare_runs(load_run(baseline.run_dir), load_run(slower.run_dir))
     flagged = {(j.phase, j.stat) for j in result.regressions}
     assert ("run", "p50") in flagged, result.table()
-    assert all(j.phase in ("run", "completion", "end_to_end", "latency") for j in result.regressions), result.table()
+    assert not {p for p, _ in flagged} & {"queue_wait", "error_rate"}, result.table()
     run_p50 = next(j for j in result.judgements if (j.phase, j.stat) == ("run", "p50"))
     assert run_p50.change is not None and 0.12 < run_p50.change < 0.28
     assert run_p50.p_value is not None and run_p50.p_value < 0.001
