@@ -57,6 +57,8 @@ Approve = Callable[[Estimate], bool]
 class RunResult:
     run_dir: Path
     summary: dict[str, Any]
+    records: list[Record] = field(default_factory=list)
+    """Every request line of the run, as written."""
 
     @property
     def status(self) -> str:
@@ -153,8 +155,8 @@ class _Run:
             writer.close()
             summary = self._finish(series, status, reason)
         if interrupted:
-            raise BenchInterrupted(RunResult(writer.dir, summary))
-        return RunResult(writer.dir, summary)
+            raise BenchInterrupted(RunResult(writer.dir, summary, self.records))
+        return RunResult(writer.dir, summary, self.records)
 
     def _check_budget(self, series: list[Series], approve: Approve | None) -> None:
         target = self.target

@@ -141,6 +141,9 @@ def bench(ctx: click.Context, scenario_name: str | None, target: str, endpoints:
         result = stopped.result
         click.echo(f"interrupted: kept {result.summary['records']} finished requests", err=True)
     _print_summary(result.summary)
+    first = next((r.error for r in result.records if r.error), None)
+    if first:
+        click.echo(f"first failure: {first.get('message')}", err=True)
     if not no_report:
         from harness.reports import write_report
 
@@ -156,7 +159,7 @@ def bench(ctx: click.Context, scenario_name: str | None, target: str, endpoints:
 
 def _print_summary(summary: dict[str, Any]) -> None:
     for s in summary.get("series", []):
-        errors = ", ".join(f"{k} {v}" for k, v in s.get("errors", {}).items()) or "none"
+        errors = ", ".join(f"{k}: {v}" for k, v in s.get("error_details", {}).items()) or "none"
         click.echo(f"{s['name']}: {s['count']} measured, {s['failed']} failed ({errors})")
         for phase, b in s.get("phases", {}).items():
             truth = b.get("truth")
