@@ -19,13 +19,15 @@ RUN_MEDIAN = 0.2
 
 @pytest.fixture(scope="module")
 def three_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, RunResult, RunResult]:
-    """A baseline, a second run of the same configuration, and one with the run time 20 % longer."""
+    """A baseline, a second run of the same configuration with the emulator's latencies drawn
+    afresh (another seed: two independent samples of one distribution), and the baseline's draws
+    with the run time 20 % longer."""
     out = tmp_path_factory.mktemp("compare") / "reports"
 
-    def run(median: float) -> RunResult:
-        return quick_run(out, requests=120, concurrency=10, emulator=latency_model(run_median=median))
+    def run(median: float, seed: int) -> RunResult:
+        return quick_run(out, requests=120, concurrency=10, emulator=latency_model(run_median=median, seed=seed))
 
-    return run(RUN_MEDIAN), run(RUN_MEDIAN), run(RUN_MEDIAN * 1.2)
+    return run(RUN_MEDIAN, 0), run(RUN_MEDIAN, 1), run(RUN_MEDIAN * 1.2, 0)
 
 
 def test_an_injected_20_percent_run_time_slowdown_is_flagged_and_exits_1(
