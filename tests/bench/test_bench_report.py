@@ -1,11 +1,14 @@
-"""The report: a self-contained HTML page whose every embedded plot decodes, the Markdown beside it
-with its figure files, and the upload-path plot for an upload-paths run."""
+"""The report: a self-contained HTML page whose every embedded plot decodes, in Pillow and in headless
+Chromium; the Markdown beside it with its figure files; the upload-path plot for an upload-paths run."""
 
 from __future__ import annotations
 
 import base64
 import io
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -82,3 +85,40 @@ def test_an_unknown_report_format_or_folder_is_one_line_and_exit_2(tmp_path: Pat
     assert err.count("\n") == 1 and "no benchmark run at" in err
     assert main(["report", str(tmp_path)]) == 2
     assert "has no summary.json" in capsys.readouterr().err
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+         f"--user-data-dir={tmp / 'profile'}", *args],
+        capture_output=True, text=True, timeout=90, check=False,
+    )
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="chromium is not installed (CI installs it)")
+def test_headless_chromium_renders_the_report_with_every_plot(small_run: RunResult, tmp_path: Path) -> None:
+    write_report(small_run.run_dir, ("html",))
+    html = (small_run.run_dir / "report.html").read_text(encoding="utf-8")
+    # A copy that writes what the browser decoded into the title: the report itself has no script.
+    probe = ("<script>addEventListener('load', () => { document.title = 'images:' + "
+             "[...document.images].map(i => i.complete ? i.naturalWidth + 'x' + i.naturalHeight : 'broken')"
+             ".join(','); });</script>")
+    page = tmp_path / "report.html"
+    page.write_text(html.replace("</body>", probe + "</body>"), encoding="utf-8")
+    dom = _chromium("--virtual-time-budget=5000", "--dump-dom", page.as_uri(), tmp=tmp_path).stdout
+    found = re.search(r"<title>images:([^<]*)</title>", dom)
+    assert found, dom[:500]
+    sizes = found.group(1).split(",")
+    assert len(sizes) == 3 and all(re.fullmatch(r"[1-9]\d+x[1-9]\d+", s) for s in sizes), sizes
+    shot = tmp_path / "report.png"
+    _chromium(f"--screenshot={shot}", "--window-size=1280,3000", (small_run.run_dir / "report.html").as_uri(),
+              tmp=tmp_path)
+    with Image.open(shot) as img:
+        assert img.size == (1280, 3000)
+        colours = img.convert("RGB").resize((64, 150)).getcolors(maxcolors=64 * 150)
+    assert colours is not None and len(colours) > 20  # tables and plots, not a blank page
