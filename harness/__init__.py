@@ -56,6 +56,8 @@ from harness.contracts import (
 )
 
 if TYPE_CHECKING:
+    from harness.bench import BenchOptions, compare_runs, load_run, run_benchmark
+    from harness.cassettes import record_cassettes, replay_scenario, verify_cassettes
     from harness.contracts import export_openapi, import_openapi, invalid_inputs, valid_inputs
     from harness.drift import DriftReport, Finding, compare, load_source
     from harness.emulator import Emulator, EmulatorConfig, patch_fal_client, start_emulator
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHECKS",
     "AsyncQueueClient",
+    "BenchOptions",
     "Budget",
     "BudgetExceeded",
     "CassetteMiss",
@@ -94,6 +97,7 @@ __all__ = [
     "assert_checks",
     "check",
     "compare",
+    "compare_runs",
     "emulator_target",
     "export_openapi",
     "get_contract",
@@ -102,9 +106,13 @@ __all__ = [
     "live_target",
     "load_contract",
     "load_contracts",
+    "load_run",
     "load_source",
     "open_target",
     "patch_fal_client",
+    "record_cassettes",
+    "replay_scenario",
+    "run_benchmark",
     "run_checks",
     "run_scenario",
     "start_emulator",
@@ -112,6 +120,7 @@ __all__ = [
     "valid_inputs",
     "validate_input",
     "validate_output",
+    "verify_cassettes",
 ]
 
 _LAZY = {
@@ -123,6 +132,13 @@ _LAZY = {
     "Emulator": "harness.emulator",
     "EmulatorConfig": "harness.emulator",
     "patch_fal_client": "harness.emulator",
+    "run_benchmark": "harness.bench",
+    "BenchOptions": "harness.bench",
+    "compare_runs": "harness.bench",
+    "load_run": "harness.bench",
+    "record_cassettes": "harness.cassettes",
+    "replay_scenario": "harness.cassettes",
+    "verify_cassettes": "harness.cassettes",
     "compare": "harness.drift",
     "load_source": "harness.drift",
     "DriftReport": "harness.drift",

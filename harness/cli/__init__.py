@@ -12,13 +12,16 @@ from collections.abc import Sequence
 import click
 
 from harness._errors import ConfigError, HarnessError
-from harness.cli import _bench  # noqa: F401  (registers its commands)
-from harness.cli import _cassettes  # noqa: F401  (registers its commands)
-from harness.cli import _contracts  # noqa: F401  (registers its commands)
-from harness.cli import _drift  # noqa: F401  (registers its commands)
-from harness.cli import _emulator  # noqa: F401  (registers its commands)
-from harness.cli import _report  # noqa: F401  (registers its commands)
-from harness.cli import _run  # noqa: F401  (registers its commands)
+from harness.cli import (
+    _bench,  # noqa: F401  (registers its commands)
+    _cassettes,  # noqa: F401  (registers its commands)
+    _checks,  # noqa: F401  (registers its commands)
+    _contracts,  # noqa: F401  (registers its commands)
+    _drift,  # noqa: F401  (registers its commands)
+    _emulator,  # noqa: F401  (registers its commands)
+    _report,  # noqa: F401  (registers its commands)
+    _run,  # noqa: F401  (registers its commands)
+)
 from harness.cli._app import cli
 
 __all__ = ["cli", "main"]

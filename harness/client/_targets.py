@@ -206,18 +206,19 @@ def live_target(
 
 
 def url_target(url: str, *, key: str | None = None, budget: Budget | None = None) -> Target:
-    """Any base URL. An emulator there is recognised (``/_emulator/info``) and its run address
-    used; anything else serves the sync API from the same address."""
+    """Any base URL. An emulator there is recognised (``/_emulator/health``): its run address is
+    used, and its documented default key when it accepts it and no key is given. Anything else
+    serves the sync API from the same address and takes ``FAL_KEY``."""
     parsed = httpx.URL(url)
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ConfigError(f"not a usable target URL: {url!r} (expected http://host:port or https://host)")
     base = url.rstrip("/")
     info: dict[str, Any] = {}
     try:
-        response = httpx.get(f"{base}/_emulator/info", timeout=2.0)
+        response = httpx.get(f"{base}/_emulator/health", timeout=2.0, trust_env=False)
         if response.status_code == 200 and response.headers.get("content-type", "").startswith("application/json"):
             info = response.json()
-    except httpx.HTTPError:
+    except (httpx.HTTPError, ValueError):
         info = {}
     return Target(
         name=url,
@@ -225,7 +226,7 @@ def url_target(url: str, *, key: str | None = None, budget: Budget | None = None
         run_url=str(info.get("run_url", base)).rstrip("/"),
         rest_url=base,
         cdn_url=base,
-        key=key or info.get("key") or live_key(),
+        key=key or live_key() or info.get("default_key"),
         budget=budget,
     )
 

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harness.contracts import Contract
-from harness.emulator._config import EmulatorConfig, FaultRule
+from harness.emulator._config import DEFAULT_KEY, EmulatorConfig, FaultRule
 from harness.emulator._faults import LIFECYCLE_FAULTS, RAW_SEND, FaultPlan, apply_fault
 from harness.emulator._files import FileResolver
 from harness.emulator._http import BodyError, bearer_or_key, detail, dumps, json_response, read_json
@@ -343,9 +343,11 @@ def _emulator_routes(rt: Runtime) -> list[Route]:
         return json_response({"faults": list(rt.faults.log)})
 
     async def health(request: Request) -> Response:
+        # The documented default key is public; a configured key is never shown here.
+        default_key = DEFAULT_KEY if not rt.config.keys or DEFAULT_KEY in rt.config.keys else None
         return json_response({"status": "ok", "queue_url": rt.queue_url, "run_url": rt.run_url,
-                              "stored_bytes": rt.store.used, "stored_files": len(rt.store),
-                              **rt.scheduler.stats()})
+                              "default_key": default_key, "stored_bytes": rt.store.used,
+                              "stored_files": len(rt.store), **rt.scheduler.stats()})
 
     async def jwks(request: Request) -> Response:
         return json_response(rt.webhooks.jwks())

@@ -1,0 +1,44 @@
+"""Targets by name or URL: an emulator at a URL is recognised, fal's hosts are the live default."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from harness import ConfigError
+from harness.client import LIVE_URLS, QueueClient, live_target, resolve_target, url_target
+from harness.emulator import Emulator
+
+
+def test_an_emulator_at_a_url_gives_its_run_address_and_default_key(
+    monkeypatch: pytest.MonkeyPatch, fal_emulator: Emulator
+) -> None:
+    monkeypatch.delenv("FAL_KEY", raising=False)
+    target = url_target(fal_emulator.queue_url)
+    assert (target.run_url, target.key) == (fal_emulator.run_url, fal_emulator.key)
+    with QueueClient(target) as client:
+        assert client.lifecycle("fal-ai/flux-pro", {"prompt": "x", "image_size": "square"}).ok
+        assert client.sync_lifecycle("fal-ai/flux-pro", {"prompt": "x", "image_size": "square"}).ok
+
+
+def test_an_emulator_with_its_own_keys_does_not_reveal_them(
+    monkeypatch: pytest.MonkeyPatch, fal_emulator_factory: Callable[..., Emulator]
+) -> None:
+    monkeypatch.delenv("FAL_KEY", raising=False)
+    emulator = fal_emulator_factory({"keys": ["private-id:private-secret"]})
+    assert url_target(emulator.queue_url).key is None
+
+
+def test_live_target_uses_fals_hosts_and_a_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    target = live_target(env={"FAL_KEY_ID": "id", "FAL_KEY_SECRET": "secret"}, max_requests=3)
+    assert (target.queue_url, target.run_url) == (LIVE_URLS["queue"], LIVE_URLS["run"])
+    assert target.key == "id:secret"
+    assert target.budget is not None and target.budget.max_requests == 3
+    assert "secret" not in repr(target)
+
+
+@pytest.mark.parametrize("spec", ["stagin", "ftp://x", "http://"])
+def test_unusable_target_specs_are_config_errors(spec: str) -> None:
+    with pytest.raises(ConfigError):
+        resolve_target(spec)
