@@ -135,13 +135,22 @@ def test_cli_serves_until_interrupted() -> None:
     assert process.returncode == 0
 
 
-def test_the_readme_config_example_is_valid_and_its_defaults_are_the_codes() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"### Config file.*?```yaml\n(.*?)```", readme, re.S)
-    assert block, "the README's Emulator section shows a config file"
+def test_the_documented_config_example_is_valid_and_its_defaults_are_the_codes() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "emulator.md").read_text(encoding="utf-8")
+    block = re.search(r"## Config file.*?```yaml\n(.*?)```", docs, re.S)
+    assert block, "docs/emulator.md shows a config file"
     data = yaml.safe_load(block.group(1))
     config = parse_emulator_config(data)
     defaults = EmulatorConfig()
     assert (config.limits, config.webhooks, config.defaults) == (defaults.limits, defaults.webhooks,
                                                                  defaults.defaults)
     assert len(config.faults) == 2
+
+
+def test_the_readme_emulator_example_is_a_valid_config() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## The emulator.*?```yaml\n(.*?)```", readme, re.S)
+    assert block, "the README's emulator section shows a config file"
+    config = parse_emulator_config(yaml.safe_load(block.group(1)))
+    assert config.settings_for("fal-ai/flux-pro").runners == 2
+    assert [f.fault for f in config.faults] == ["ingress_503", "completed_with_error"]
