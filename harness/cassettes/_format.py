@@ -16,6 +16,7 @@ from typing import Any
 import pybase64
 import yaml
 
+from harness._data import join_key, kind_of
 from harness._errors import DataFileError
 from harness._secrets import Secrets, ensure_clean, write_scrubbed
 from harness.cassettes._model import (
@@ -211,31 +212,31 @@ class _Reader:
 
     def mapping(self, value: Any, key: str) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
-            raise self.fail(key, f"expected a mapping, got {_kind(value)}")
+            raise self.fail(key, f"expected a mapping, got {kind_of(value)}")
         return value
 
     def need(self, data: Mapping[str, Any], key: str, where: str) -> Any:
         if key not in data:
-            raise self.fail(_join(where, key), "missing")
+            raise self.fail(join_key(where, key), "missing")
         return data[key]
 
     def text(self, value: Any, key: str, *, optional: bool = False) -> Any:
         if value is None and optional:
             return None
         if not isinstance(value, str) or not value:
-            raise self.fail(key, f"expected a non-empty string, got {_kind(value)}")
+            raise self.fail(key, f"expected a non-empty string, got {kind_of(value)}")
         return value
 
     def integer(self, value: Any, key: str, *, optional: bool = False) -> Any:
         if value is None and optional:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"expected an integer, got {_kind(value)}")
+            raise self.fail(key, f"expected an integer, got {kind_of(value)}")
         return value
 
     def flag(self, value: Any, key: str) -> bool:
         if not isinstance(value, bool):
-            raise self.fail(key, f"expected true or false, got {_kind(value)}")
+            raise self.fail(key, f"expected true or false, got {kind_of(value)}")
         return value
 
     def cassette(self, data: Any) -> Cassette:
@@ -252,7 +253,7 @@ class _Reader:
         header = self.header(self.need(data, "header", ""))
         raw = self.need(data, "interactions", "")
         if not isinstance(raw, list):
-            raise self.fail("interactions", f"expected a list, got {_kind(raw)}")
+            raise self.fail("interactions", f"expected a list, got {kind_of(raw)}")
         interactions = [self.interaction(item, f"interactions[{n}]") for n, item in enumerate(raw)]
         return Cassette(header, interactions, self.path)
 
@@ -305,10 +306,10 @@ class _Reader:
         status = self.integer(self.need(e, "status", "header.expect"), "header.expect.status")
         loc = e.get("invalid_loc")
         if loc is not None and (not isinstance(loc, list) or not all(isinstance(p, str | int) for p in loc)):
-            raise self.fail("header.expect.invalid_loc", f"expected a list of names and indices, got {_kind(loc)}")
+            raise self.fail("header.expect.invalid_loc", f"expected a list of names and indices, got {kind_of(loc)}")
         fails = e.get("fails") or []
         if not isinstance(fails, list) or not all(isinstance(f, str) for f in fails):
-            raise self.fail("header.expect.fails", f"expected a list of check ids, got {_kind(fails)}")
+            raise self.fail("header.expect.fails", f"expected a list of check ids, got {kind_of(fails)}")
         return Expect(status, tuple(loc) if loc is not None else None,
                       self.text(e.get("rule"), "header.expect.rule", optional=True), tuple(fails))
 
@@ -343,7 +344,7 @@ class _Reader:
         kind = kinds[0]
         if kind == "text":
             if not isinstance(spec["text"], str):
-                raise self.fail(f"{where}.text", f"expected text, got {_kind(spec['text'])}")
+                raise self.fail(f"{where}.text", f"expected text, got {kind_of(spec['text'])}")
             return spec["text"].encode("utf-8")
         if kind == "file":
             return self.file(spec, where)
@@ -409,13 +410,3 @@ def _scalar_text(value: Any) -> Any:
     """A version number YAML read as a number, back as the text it was."""
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
-
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
-            dict: "a mapping"}.get(type(value), type(value).__name__)

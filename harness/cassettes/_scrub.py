@@ -60,6 +60,11 @@ class HostMap:
         return _LOOPBACK.sub(canonical, text)
 
 
+#: recorded expiry times (storage tokens) become this, so a replay a day later does not see an
+#: expired token and ask for a new one the recording does not hold
+CANONICAL_EXPIRY = "2999-12-31T23:59:59+00:00"
+
+
 class Scrubber:
     """Redacts credentials and canonicalises hosts in vcrpy's request objects and response dicts."""
 
@@ -87,6 +92,7 @@ class Scrubber:
             return self.text(value)
         if isinstance(value, dict):
             return {k: REDACTED if is_secret_name(str(k)) and isinstance(v, str | int | float) and v != ""
+                    else CANONICAL_EXPIRY if k == "expires_at" and isinstance(v, str)
                     else self.json(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.json(v) for v in value]

@@ -18,6 +18,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from harness._data import SafeLoader, yaml_problem
 from harness._errors import DataFileError
 from harness.contracts._fileschema import CONTRACT_FILE
 from harness.contracts._frozen import freeze, thaw
@@ -41,7 +42,6 @@ from harness.contracts._types import SCALARS, ListOf, Ref, Scalar, TypeExpr, Typ
 __all__ = ["contract_to_data", "dump_contract", "load_contract", "parse_contract", "read_yaml"]
 
 _FILE_VALIDATOR = Draft202012Validator(CONTRACT_FILE)
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _CONSTRAINTS = (
@@ -59,11 +59,9 @@ def read_yaml(path: Path) -> Any:
     except UnicodeDecodeError:
         raise DataFileError(path, "", "not UTF-8 text") from None
     try:
-        return yaml.load(text, Loader=_SafeLoader)
+        return yaml.load(text, Loader=SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where, problem = yaml_problem(exc)
         raise DataFileError(path, where, f"invalid YAML: {problem}") from None
 
 

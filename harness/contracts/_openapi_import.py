@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
+from harness._data import parse_json_or_yaml
 from harness._errors import DataFileError
 from harness.contracts._loader import parse_contract
 from harness.contracts._model import FORMAT_VERSION, Contract, app_root_of
@@ -24,7 +24,6 @@ from harness.contracts._openapi_shape import (
     _SCHEMAS,
     X,
     _fits,
-    _SafeLoader,
     derived_title,
 )
 from harness.contracts._types import SCALARS, ListOf, Ref, Scalar, TypeExpr, Union
@@ -49,7 +48,7 @@ def load_openapi(file_or_url: str | Path) -> dict[str, Any]:
             raise DataFileError(path, "", "not UTF-8 text, so neither JSON nor YAML") from None
         except OSError as exc:
             raise DataFileError(path, "", f"cannot read file: {exc.strerror or exc}") from None
-    doc = _parse_text(text, name)
+    doc = parse_json_or_yaml(text, name)
     if not isinstance(doc, dict):
         raise DataFileError(name, "", f"not an OpenAPI document: the top level is {_kind(doc)}, not a mapping")
     return doc
@@ -64,24 +63,6 @@ def _fetch(url: str) -> str:
     if response.status_code >= 400:
         raise DataFileError(url, "", f"cannot fetch: HTTP {response.status_code}")
     return response.text
-
-
-def _parse_text(text: str, name: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        json_error = exc
-    try:
-        return yaml.load(text, Loader=_SafeLoader)
-    except yaml.YAMLError as exc:
-        # Text that opens like JSON was meant as JSON; its own error points at the real mistake.
-        if text.lstrip()[:1] in ("{", "["):
-            where, problem = f"line {json_error.lineno} column {json_error.colno}", json_error.msg
-        else:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise DataFileError(name, where, f"neither JSON nor YAML: {problem}") from None
 
 
 def _kind(value: Any) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from harness._data import json_type
 from harness.contracts._model import Contract
 from harness.contracts._schema import input_schema, output_schema
 
@@ -211,25 +212,17 @@ def _branch_name(schema: Mapping[str, Any]) -> str:
     return _type_names(schema.get("type", "any"))
 
 
+_PAGE_NAMES = {"number": "float", "array": "list"}
+
+
 def _type_names(value: Any) -> str:
     names = value if isinstance(value, list) else [value]
-    return " | ".join({"number": "float", "array": "list"}.get(str(n), str(n)) for n in names)
+    return " | ".join(_PAGE_NAMES.get(str(n), str(n)) for n in names)
 
 
 def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "list"
-    return "object"
+    """The type's name as the pages write it (``float``, ``list``)."""
+    return _PAGE_NAMES.get(json_type(value), json_type(value))
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness._data import json_type
 from harness._errors import ConfigError
 from harness.client import Observation
 from harness.contracts import Contract, ListOf, ObjectSpec, Ref, Scalar, TypeExpr, Union
@@ -91,22 +92,6 @@ def _walk_nodes(path: str, node: ObservedNode) -> Iterator[tuple[str, ObservedNo
         yield from _walk_nodes(f"{path}[]", node.items)
 
 
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def observed_from_outputs(endpoint: str, outputs: Iterable[Any]) -> ObservedSchema:

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from harness._data import parse_json_or_yaml
 from harness._errors import ConfigError, DataFileError
 from harness.client import Observation
 from harness.contracts import Contract, export_openapi, get_contract, import_openapi, load_openapi, parse_contract
@@ -30,7 +29,6 @@ __all__ = [
     "sources_in_dir",
 ]
 
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
 _TRAFFIC_SUFFIXES = (".jsonl",)
 
@@ -92,7 +90,7 @@ def load_source(spec: str | Path, *, endpoint: str | None = None,
     if path.is_file():
         if path.suffix.lower() in _TRAFFIC_SUFFIXES:
             return _from_traffic(text, [path], endpoint)
-        data = _parse(_read(path), text)
+        data = parse_json_or_yaml(_read(path), text)
         if _is_document(data):
             return _from_document(data, text, "", str(path), endpoint)
         if _read_traffic(path) is not None:
@@ -125,7 +123,7 @@ def sources_in_dir(directory: str | Path) -> dict[str, Source]:
             for name in sorted({o.endpoint for o in observations}):
                 add(_observed_source(str(path), observations, name))
         elif suffix in _DOCUMENT_SUFFIXES:
-            data = _parse(_read(path), str(path))
+            data = parse_json_or_yaml(_read(path), str(path))
             if _is_document(data):
                 add(_from_document(data, str(path), "", str(path), None))
             elif _read_traffic(path) is None:
@@ -149,7 +147,7 @@ def shown_path(path: Path) -> str:
 
 def read_data_file(path: Path) -> Any:
     """A JSON or YAML file's data; problems are one-line DataFileErrors."""
-    return _parse(_read(path), str(path))
+    return parse_json_or_yaml(_read(path), str(path))
 
 
 def _read(path: Path) -> str:
@@ -159,20 +157,6 @@ def _read(path: Path) -> str:
         raise DataFileError(path, "", "not UTF-8 text") from None
     except OSError as exc:
         raise DataFileError(path, "", f"cannot read file: {exc.strerror or exc}") from None
-
-
-def _parse(text: str, name: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    try:
-        return yaml.load(text, Loader=_SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise DataFileError(name, where, f"neither JSON nor YAML: {problem}") from None
 
 
 def _is_document(data: Any) -> bool:
@@ -224,7 +208,7 @@ def _from_git(spec: str, endpoint: str | None) -> Source:
     if done.returncode != 0:
         problem = next((line for line in done.stderr.splitlines() if line.strip()), "git show failed")
         raise ConfigError(f"{spec}: {problem.removeprefix('fatal: ')}")
-    return _from_document(_parse(done.stdout, spec), spec, "git", None, endpoint)
+    return _from_document(parse_json_or_yaml(done.stdout, spec), spec, "git", None, endpoint)
 
 
 # -- recorded traffic -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from harness._data import join_key, kind_of
 from harness._errors import DataFileError
 from harness._resources import fixture
 from harness.contracts._loader import read_yaml
@@ -205,16 +206,16 @@ class _Reader:
 
     def mapping(self, value: Any, path: str, allowed: Sequence[str] | None = None) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
-            raise self.fail(path, f"expected a mapping, got {_kind(value)}")
+            raise self.fail(path, f"expected a mapping, got {kind_of(value)}")
         if allowed is not None:
             extra = sorted(str(k) for k in value if k not in allowed)
             if extra:
-                raise self.fail(_join(path, extra[0]), f"unknown key (allowed: {', '.join(allowed)})")
+                raise self.fail(join_key(path, extra[0]), f"unknown key (allowed: {', '.join(allowed)})")
         return value
 
     def number(self, value: Any, path: str, *, minimum: float = 0.0, maximum: float | None = None) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise self.fail(path, f"expected a number, got {_kind(value)}")
+            raise self.fail(path, f"expected a number, got {kind_of(value)}")
         if value < minimum or (maximum is not None and value > maximum):
             bound = f"between {minimum:g} and {maximum:g}" if maximum is not None else f"at least {minimum:g}"
             raise self.fail(path, f"must be {bound}, got {value!r}")
@@ -222,14 +223,14 @@ class _Reader:
 
     def integer(self, value: Any, path: str, *, minimum: int = 0) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(path, f"expected an integer, got {_kind(value)}")
+            raise self.fail(path, f"expected an integer, got {kind_of(value)}")
         if value < minimum:
             raise self.fail(path, f"must be at least {minimum}, got {value}")
         return value
 
     def text(self, value: Any, path: str) -> str:
         if not isinstance(value, str) or not value:
-            raise self.fail(path, f"expected a non-empty string, got {_kind(value)}")
+            raise self.fail(path, f"expected a non-empty string, got {kind_of(value)}")
         return value
 
     def config(self, data: Any) -> EmulatorConfig:
@@ -249,7 +250,7 @@ class _Reader:
         if "keys" in top:
             keys = top["keys"]
             if not isinstance(keys, list):
-                raise self.fail("keys", f"expected a list of keys, got {_kind(keys)}")
+                raise self.fail("keys", f"expected a list of keys, got {kind_of(keys)}")
             out["keys"] = tuple(self.text(k, f"keys[{i}]") for i, k in enumerate(keys))
         if top.get("contracts_dir") is not None:
             out["contracts_dir"] = self.path(self.text(top["contracts_dir"], "contracts_dir"))
@@ -267,7 +268,7 @@ class _Reader:
             raise self.fail("webhooks.max_attempts", "must be between 1 and 10")
         faults = top.get("faults", [])
         if not isinstance(faults, list):
-            raise self.fail("faults", f"expected a list of fault rules, got {_kind(faults)}")
+            raise self.fail("faults", f"expected a list of fault rules, got {kind_of(faults)}")
         out["faults"] = tuple(self.fault(rule, f"faults[{i}]") for i, rule in enumerate(faults))
         if "keepalive_seconds" in top:
             out["keepalive_seconds"] = self.number(top["keepalive_seconds"], "keepalive_seconds", minimum=0.001)
@@ -296,30 +297,31 @@ class _Reader:
         spec = self.mapping(value, path)
         kind = str(spec.get("kind"))
         if kind not in _LATENCY_KEYS:
-            raise self.fail(_join(path, "kind"), f"must be one of {', '.join(_LATENCY_KEYS)}, got {spec.get('kind')!r}")
+            raise self.fail(join_key(path, "kind"),
+                            f"must be one of {', '.join(_LATENCY_KEYS)}, got {spec.get('kind')!r}")
         needed = _LATENCY_KEYS[kind]
         self.mapping(spec, path, ("kind", "max", *needed))
         values: dict[str, Any] = {"kind": kind}
         for key in needed:
             if key not in spec:
                 raise self.fail(path, f"a {kind} latency needs {', '.join(needed)} (missing {key!r})")
-            values[key] = self.number(spec[key], _join(path, key))
+            values[key] = self.number(spec[key], join_key(path, key))
         if kind == "uniform" and values["high"] < values["low"]:
-            raise self.fail(_join(path, "high"), f"must not be below low ({values['low']:g})")
+            raise self.fail(join_key(path, "high"), f"must not be below low ({values['low']:g})")
         if "max" in spec:
-            values["max"] = self.number(spec["max"], _join(path, "max"))
+            values["max"] = self.number(spec["max"], join_key(path, "max"))
         return Latency(**values)
 
     def endpoint(self, value: Any, path: str, base: EndpointSettings) -> EndpointSettings:
         spec = self.mapping(value, path, ("runners", "queue_wait", "run_time", "log_lines"))
         out: dict[str, Any] = {}
         if "runners" in spec:
-            out["runners"] = self.integer(spec["runners"], _join(path, "runners"), minimum=1)
+            out["runners"] = self.integer(spec["runners"], join_key(path, "runners"), minimum=1)
         for key in ("queue_wait", "run_time"):
             if key in spec:
-                out[key] = self.latency(spec[key], _join(path, key))
+                out[key] = self.latency(spec[key], join_key(path, key))
         if "log_lines" in spec:
-            out["log_lines"] = self.integer(spec["log_lines"], _join(path, "log_lines"))
+            out["log_lines"] = self.integer(spec["log_lines"], join_key(path, "log_lines"))
         return replace(base, **out)
 
     def section(self, value: Any, path: str, base: Any) -> Any:
@@ -327,7 +329,7 @@ class _Reader:
         out: dict[str, Any] = {}
         for key, raw in spec.items():
             current = getattr(base, key)
-            where = _join(path, key)
+            where = join_key(path, key)
             if isinstance(current, str):
                 out[key] = self.text(raw, where)
             elif isinstance(current, int):
@@ -342,30 +344,30 @@ class _Reader:
         spec: Mapping[str, Any] = {("on" if k is True else k): v for k, v in raw.items()}
         kind = str(spec.get("fault"))
         if kind not in FAULT_KINDS:
-            raise self.fail(_join(path, "fault"),
+            raise self.fail(join_key(path, "fault"),
                             f"unknown fault {spec.get('fault')!r} (known: {', '.join(FAULT_KINDS)})")
         params = _FAULT_PARAMS.get(kind, ())
         self.mapping(spec, path, ("fault", "rate", "requests", "endpoint", "on", *params))
         if ("rate" in spec) == ("requests" in spec):
             raise self.fail(path, "give exactly one of 'rate' (0..1) or 'requests' (a list of indices)")
-        rate = self.number(spec["rate"], _join(path, "rate"), maximum=1.0) if "rate" in spec else None
+        rate = self.number(spec["rate"], join_key(path, "rate"), maximum=1.0) if "rate" in spec else None
         requests = None
         if "requests" in spec:
             raw = spec["requests"]
             if not isinstance(raw, list) or not raw:
-                raise self.fail(_join(path, "requests"), "expected a non-empty list of request indices")
+                raise self.fail(join_key(path, "requests"), "expected a non-empty list of request indices")
             requests = tuple(self.integer(n, f"{path}.requests[{i}]") for i, n in enumerate(raw))
         on_raw = spec.get("on", [])
         on_list = [on_raw] if isinstance(on_raw, str) else on_raw
         if not isinstance(on_list, list):
-            raise self.fail(_join(path, "on"), "expected a stage or a list of stages")
+            raise self.fail(join_key(path, "on"), "expected a stage or a list of stages")
         allowed = FAULT_KINDS[kind]
         for i, stage in enumerate(on_list):
             if stage not in allowed:
-                raise self.fail(f"{path}.on[{i}]" if isinstance(on_raw, list) else _join(path, "on"),
+                raise self.fail(f"{path}.on[{i}]" if isinstance(on_raw, list) else join_key(path, "on"),
                                 f"{kind} applies on {', '.join(allowed)}, not {stage!r}")
-        endpoint = self.text(spec["endpoint"], _join(path, "endpoint")) if "endpoint" in spec else None
-        extra = {key: self.fault_param(kind, key, spec[key], _join(path, key)) for key in params if key in spec}
+        endpoint = self.text(spec["endpoint"], join_key(path, "endpoint")) if "endpoint" in spec else None
+        extra = {key: self.fault_param(kind, key, spec[key], join_key(path, key)) for key in params if key in spec}
         return FaultRule(kind, rate, requests, endpoint, tuple(on_list), extra)
 
     def fault_param(self, kind: str, key: str, value: Any, path: str) -> Any:
@@ -382,13 +384,3 @@ class _Reader:
             return value
         return self.text(value, path)
 
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
-            dict: "a mapping"}.get(type(value), type(value).__name__)
