@@ -13,8 +13,7 @@ way: contract -> inputs -> client -> observations -> checks / statistics -> repo
 The emulator, drift, cassettes and benchmarks load on first use, so ``import harness`` stays quick.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness._errors import (
     BudgetExceeded,
@@ -27,6 +26,7 @@ from harness._errors import (
     VendorTimeout,
     VendorValidationError,
 )
+from harness._lazy import lazy_attributes
 from harness._session import open_target
 from harness._suite import ScenarioCase, ScenarioRun, run_scenario
 from harness._version import __version__
@@ -146,10 +146,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -7,8 +7,9 @@ for numpy, scipy and rich to serve requests.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from harness._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from harness.bench._compare import Comparison, compare_runs
@@ -69,10 +70,4 @@ def scenarios() -> dict[str, str]:
     return {name: spec.description for name, spec in sorted(SCENARIOS.items())}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"harness.bench.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, {k: f"harness.bench.{v}" for k, v in _LAZY.items()}, globals())

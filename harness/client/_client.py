@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from collections.abc import AsyncGenerator, Coroutine, Iterator, Mapping
-from contextlib import aclosing
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -414,7 +414,7 @@ class AsyncQueueClient:
         """
         obs = Observation(endpoint=endpoint, target=self.target.name, scenario=scenario, detection=detect,
                           tags=dict(tags or {}))
-        try:
+        with _recording(obs):
             body = await self.prepare(payload or {}, files, file_mode, obs)
             handle = await self.submit(endpoint, body=body, obs=obs, webhook_url=webhook_url)
             final: Any = None
@@ -431,10 +431,6 @@ class AsyncQueueClient:
             obs.error = _judge_result(final, response, raw, output, handle.request_id)
             if obs.error is None and download:
                 await self._download_outputs(output, obs)
-        except BudgetExceeded:
-            raise
-        except HarnessError as error:
-            obs.error = _error_info(error, obs.request_id)
         return obs
 
     async def sync_lifecycle(
@@ -451,21 +447,29 @@ class AsyncQueueClient:
         """The same through the sync API (one POST to the run address)."""
         obs = Observation(endpoint=endpoint, target=self.target.name, mode="sync", scenario=scenario,
                           tags=dict(tags or {}))
-        try:
+        with _recording(obs):
             body = await self.prepare(payload or {}, files, file_mode, obs)
             output = await self.run(endpoint, body=body, obs=obs)
             if download:
                 await self._download_outputs(output, obs)
-        except BudgetExceeded:
-            raise
-        except HarnessError as error:
-            obs.error = _error_info(error, obs.request_id)
         return obs
 
     async def _download_outputs(self, output: Any, obs: Observation) -> None:
         urls = list(_file_urls(output))
         if urls:
             await asyncio.gather(*(self.download(u, obs=obs) for u in urls))
+
+
+@contextmanager
+def _recording(obs: Observation) -> Iterator[None]:
+    """What the API does is recorded on the observation, never raised; a spent budget is the
+    harness stopping, so it propagates."""
+    try:
+        yield
+    except BudgetExceeded:
+        raise
+    except HarnessError as error:
+        obs.error = _error_info(error, obs.request_id)
 
 
 def _judge_result(final: Any, response: httpx.Response, raw: bytes, output: Any, request_id: str) -> ErrorInfo | None:

@@ -1,8 +1,8 @@
 """Contracts: what each endpoint accepts, returns and promises, loaded from data files."""
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from harness._lazy import lazy_attributes
 from harness.contracts._loader import contract_to_data, dump_contract, load_contract, parse_contract
 from harness.contracts._model import (
     UNSET,
@@ -95,10 +95,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

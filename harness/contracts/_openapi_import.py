@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from harness._data import parse_json_or_yaml
+from harness._data import kind_of, parse_json_or_yaml
 from harness._errors import DataFileError
 from harness.contracts._loader import parse_contract
 from harness.contracts._model import FORMAT_VERSION, Contract, app_root_of
@@ -50,7 +50,7 @@ def load_openapi(file_or_url: str | Path) -> dict[str, Any]:
             raise DataFileError(path, "", f"cannot read file: {exc.strerror or exc}") from None
     doc = parse_json_or_yaml(text, name)
     if not isinstance(doc, dict):
-        raise DataFileError(name, "", f"not an OpenAPI document: the top level is {_kind(doc)}, not a mapping")
+        raise DataFileError(name, "", f"not an OpenAPI document: the top level is {kind_of(doc)}, not a mapping")
     return doc
 
 
@@ -65,14 +65,6 @@ def _fetch(url: str) -> str:
     return response.text
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "empty"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "a string"
-    return f"a {type(value).__name__}"
 
 
 # -- import ------------------------------------------------------------------------------------
@@ -327,7 +319,7 @@ class _Importer:
             else:
                 raise self.fail(where, f"unresolvable $ref {ref!r}")
         if not isinstance(node, Mapping):
-            raise self.fail(where, f"$ref {ref!r} points at {_kind(node)}, not a schema")
+            raise self.fail(where, f"$ref {ref!r} points at {kind_of(node)}, not a schema")
         return node, ".".join(parts), ref
 
     def deref(self, node: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], str]:
@@ -421,7 +413,7 @@ class _Importer:
                 raise self.fail(awhere, "constraints on the values of a map cannot be expressed in a contract")
             out["additional"] = str(shape.type_expr())
         elif additional is not True:
-            raise self.fail(awhere, f"expected a boolean or a schema, got {_kind(additional)}")
+            raise self.fail(awhere, f"expected a boolean or a schema, got {kind_of(additional)}")
         props: dict[str, tuple[Any, str]] = merged["properties"]
         order = [n for n in merged["order"] if n in props]
         order += [n for n in props if n not in order]
@@ -468,7 +460,7 @@ class _Importer:
         required = self.sequence(schema.get("required", []), f"{where}.required")
         for i, r in enumerate(required):
             if not isinstance(r, str):
-                raise self.fail(f"{where}.required[{i}]", f"expected a field name, got {_kind(r)}")
+                raise self.fail(f"{where}.required[{i}]", f"expected a field name, got {kind_of(r)}")
             if r not in merged["required"]:
                 merged["required"].append(r)
         order = self.sequence(schema.get("x-fal-order-properties", []), f"{where}.x-fal-order-properties")
@@ -656,7 +648,7 @@ class _Importer:
         types = s.get("type", [])
         names = [types] if isinstance(types, str) else types
         if not isinstance(names, list) or not all(isinstance(t, str) for t in names):
-            raise self.fail(f"{where}.type", f"expected a type name or a list of them, got {_kind(types)}")
+            raise self.fail(f"{where}.type", f"expected a type name or a list of them, got {kind_of(types)}")
         return names
 
     def enum_values(self, s: Mapping[str, Any], where: str) -> list[Any] | None:
@@ -702,12 +694,12 @@ class _Importer:
         if node is None:
             raise self.fail(where, missing)
         if not isinstance(node, Mapping):
-            raise self.fail(where, f"expected a mapping, got {_kind(node)}")
+            raise self.fail(where, f"expected a mapping, got {kind_of(node)}")
         return node
 
     def sequence(self, node: Any, where: str) -> list[Any]:
         if not isinstance(node, list):
-            raise self.fail(where, f"expected a list, got {_kind(node)}")
+            raise self.fail(where, f"expected a list, got {kind_of(node)}")
         return node
 
     def translate(self, key_path: str) -> str:
