@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -190,3 +191,24 @@ def test_every_command_documents_itself_and_every_option(
         if isinstance(param, click.Option) and not param.hidden:
             assert param.help, f"{' '.join(path)} {param.opts[0]} has no help"
             assert param.opts[0] in text
+
+
+def test_a_live_run_writes_the_key_nowhere(fal_emulator_factory: Any, monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    import urllib.parse
+
+    key = "run-secret-7a1f:4c9d0e2b88aa"
+    emulator = fal_emulator_factory({"keys": [key]})
+    monkeypatch.setenv("FAL_KEY", key)
+    out = tmp_path / "live-run"
+    code = main(["run", "--target", "live", "--live-base-url", emulator.queue_url, "--endpoint", "fal-ai/flux-pro",
+                 "--bench-requests", "2", "--max-requests", "16", "--out", str(out)])
+    assert code == 0
+    forms = [key, urllib.parse.quote(key, safe=""), base64.b64encode(key.encode()).decode(),
+             base64.b64encode(f"Key {key}".encode()).decode()]
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert len(written) >= 8
+    for path in written:
+        data = path.read_bytes()
+        for form in forms:
+            assert form.encode() not in data, f"{path} holds the key"
