@@ -133,16 +133,33 @@ class MainJob:
         self.out.mkdir(parents=True, exist_ok=True)
         suite = self._suite()
         self._write_observations(suite)
-        bench_dir, bench_note = self._bench()
+        interrupted = False
+        try:
+            bench_dir, bench_note = self._bench()
+        except KeyboardInterrupt as stop:
+            # Ctrl-C during the benchmark: report the suite and whatever was measured, then stop.
+            interrupted = True
+            bench_dir, bench_note = self._keep_interrupted(stop)
         drift = self._drift(suite)
         result = MainJobResult(self.out, self.plan, suite, bench_dir, bench_note or self.plan.bench_note, drift,
                                drift_fail_on=self.drift_fail_on)
-        result.regressions = self._regressions(bench_dir)
+        result.regressions = [] if interrupted else self._regressions(bench_dir)
         self._write_summary(result)
         from harness.reports import write_main_job_report
 
         write_main_job_report(result)
+        if interrupted:
+            raise KeyboardInterrupt(f"interrupted; the report of what was measured is in {self.out}")
         return result
+
+    def _keep_interrupted(self, stop: KeyboardInterrupt) -> tuple[Path | None, str]:
+        from harness.bench import BenchInterrupted
+
+        if isinstance(stop, BenchInterrupted):
+            bench_dir = self.out / "bench"
+            stop.result.run_dir.rename(bench_dir)
+            return bench_dir, "interrupted: the requests measured before Ctrl-C are kept"
+        return None, "interrupted before the benchmark measured anything"
 
     # -- the contract suite -------------------------------------------------------------------
 

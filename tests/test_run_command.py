@@ -212,3 +212,31 @@ def test_a_live_run_writes_the_key_nowhere(fal_emulator_factory: Any, monkeypatc
         data = path.read_bytes()
         for form in forms:
             assert form.encode() not in data, f"{path} holds the key"
+
+
+def test_ctrl_c_during_the_benchmark_still_writes_the_report(tmp_path: Path) -> None:
+    import signal
+    import sys
+    import time
+
+    out = tmp_path / "interrupted"
+    command = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
+    process = subprocess.Popen([sys.executable, "-c", command, "run", "--out", str(out), "--bench-requests", "400",
+                                "--endpoint", "fal-ai/flux-pro"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    # The suite's observations are written before the benchmark starts; then give it a moment to measure.
+    while not (out / "observations.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    while not list(out.glob("*/requests.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    summary = json.loads((out / "run.json").read_text())
+    assert summary["bench_note"] == "interrupted: the requests measured before Ctrl-C are kept"
+    assert len(summary["scenarios"]) == 4
+    measured = (out / "bench" / "requests.jsonl").read_text().splitlines()
+    assert 0 < len(measured) < 401
+    assert (out / "index.html").is_file()
