@@ -28,7 +28,7 @@ from harness.client._files import FileInput, FileMode, LocalFileHost, build_body
 from harness.client._observations import Download, ErrorInfo, Exchange, FileUse, Observation, StatusSeen
 from harness.client._retry import FAL_PYTHON, RetryPolicy
 from harness.client._targets import Target
-from harness.client._transport import Instrumented, kept_headers, parse_json, raise_for_status, safe_url
+from harness.client._transport import Instrumented, fields, kept_headers, parse_json, raise_for_status, safe_url
 
 __all__ = ["AsyncQueueClient", "QueueClient", "SubmitHandle"]
 
@@ -78,6 +78,8 @@ class AsyncQueueClient:
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             transport=transport,
             follow_redirects=True,
+            # A proxy from the environment may serve a remote target; it must never see loopback traffic.
+            trust_env=not target.is_loopback,
         )
         self._io = Instrumented(self._http, retry, target.budget)
         self._auth = target.auth_headers
@@ -281,11 +283,12 @@ class AsyncQueueClient:
                 content=orjson.dumps({"file_name": f.name, "content_type": f.content_type}),
             )
             raise_for_status("upload", response, raw)
-            grant = parse_json(raw, "upload", response)
-            put, put_raw = await self._io.request("upload", "PUT", grant["upload_url"], obs=obs, content=f.data,
+            upload_url, file_url = fields(parse_json(raw, "upload", response), "upload", response,
+                                          "upload_url", "file_url")
+            put, put_raw = await self._io.request("upload", "PUT", str(upload_url), obs=obs, content=f.data,
                                                   headers={"Content-Type": f.content_type})
             raise_for_status("upload", put, put_raw)
-            return str(grant["file_url"])
+            return str(file_url)
         if repository != "fal_v3":
             raise ValueError(f"repository must be 'fal_v3' or 'fal', not {repository!r}")
         token = await self._cdn_token(obs)
@@ -296,15 +299,16 @@ class AsyncQueueClient:
         response, raw = await self._io.request("upload", "POST", f"{token.base_url}/files/upload", obs=obs,
                                                content=f.data, headers=headers)
         raise_for_status("upload", response, raw)
-        return str(parse_json(raw, "upload", response)["access_url"])
+        return str(fields(parse_json(raw, "upload", response), "upload", response, "access_url")[0])
 
     async def _multipart(self, f: FileInput, token: _CdnToken, headers: dict[str, str],
                          obs: Observation | None) -> str:
         response, raw = await self._io.request("upload-create", "POST", f"{token.base_url}/files/upload/multipart",
                                                obs=obs, headers=headers)
         raise_for_status("upload", response, raw)
-        created = parse_json(raw, "upload", response)
-        base = f"{created['access_url']}/multipart/{created['uploadId']}"
+        access_url, upload_id = fields(parse_json(raw, "upload", response), "upload", response,
+                                       "access_url", "uploadId")
+        base = f"{access_url}/multipart/{upload_id}"
         auth = {"Authorization": headers["Authorization"], "Content-Type": f.content_type}
         view = memoryview(f.data)
 
@@ -313,6 +317,8 @@ class AsyncQueueClient:
             r, body = await self._io.request("upload-part", "PUT", f"{base}/{n}", obs=obs, content=chunk,
                                              headers=auth)
             raise_for_status("upload", r, body)
+            if "etag" not in r.headers:
+                raise VendorError("upload part answer has no ETag", status=r.status_code)
             return {"partNumber": n, "etag": r.headers["etag"]}
 
         count = math.ceil(len(f.data) / self.multipart_chunk)
@@ -321,7 +327,7 @@ class AsyncQueueClient:
                                                content=orjson.dumps({"parts": parts}),
                                                headers={**auth, "Content-Type": "application/json"})
         raise_for_status("upload", response, raw)
-        return str(created["access_url"])
+        return str(access_url)
 
     async def _cdn_token(self, obs: Observation | None) -> _CdnToken:
         if self._token is not None and self._token.expires_at > datetime.now(UTC):
@@ -332,8 +338,14 @@ class AsyncQueueClient:
         )
         raise_for_status("token", response, raw)
         data = parse_json(raw, "token", response)
-        self._token = _CdnToken(data["token"], data["token_type"], str(data.get("base_url") or self.target.cdn_url),
-                                datetime.fromisoformat(data["expires_at"]))
+        token, token_type, expires_at = fields(data, "token", response, "token", "token_type", "expires_at")
+        try:
+            expiry = datetime.fromisoformat(str(expires_at))
+        except ValueError:
+            raise VendorError(f"token answer has an unreadable expires_at {expires_at!r}") from None
+        if expiry.tzinfo is None:
+            expiry = expiry.replace(tzinfo=UTC)
+        self._token = _CdnToken(str(token), str(token_type), str(data.get("base_url") or self.target.cdn_url), expiry)
         return self._token
 
     def hosted_url(self, f: FileInput) -> str:
@@ -559,7 +571,11 @@ class QueueClient:
         async def make() -> AsyncQueueClient:
             return AsyncQueueClient(target, **options)
 
-        self.aio = self.call(make())
+        try:
+            self.aio = self.call(make())
+        except BaseException:
+            self._stop_loop()
+            raise
         self.target = target
 
     def call(self, coro: Coroutine[Any, Any, _T]) -> _T:
@@ -576,6 +592,9 @@ class QueueClient:
         if self._loop.is_closed():
             return
         self.call(self.aio.aclose())
+        self._stop_loop()
+
+    def _stop_loop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()

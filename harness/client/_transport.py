@@ -19,7 +19,7 @@ from harness.client._observations import Exchange, Observation
 from harness.client._retry import RetryPolicy
 from harness.client._targets import Budget
 
-__all__ = ["Instrumented", "kept_headers", "raise_for_status", "safe_url"]
+__all__ = ["Instrumented", "fields", "kept_headers", "raise_for_status", "safe_url"]
 
 _KEPT_HEADER_PREFIXES = ("x-fal-",)
 _KEPT_HEADERS = ("content-type", "etag", "retry-after")
@@ -68,8 +68,6 @@ class Instrumented:
         Raises :class:`VendorTimeout` or :class:`VendorError` when no response ever arrived.
         """
         policy = retry or self.retry
-        if billable and self.budget is not None:
-            self.budget.spend()
         request = self.http.build_request(
             method, url, content=content, headers=headers, params=params,
             timeout=timeout if timeout is not None else self.http.timeout,
@@ -78,6 +76,9 @@ class Instrumented:
         attempt = 0
         while True:
             attempt += 1
+            if billable and self.budget is not None:
+                # Every attempt may reach the model and be billed, retries included.
+                self.budget.spend()
             exchange = Exchange(phase=phase, method=method, url=safe_url(request.url), attempt=attempt,
                                 sent_ns=time.monotonic_ns(), bytes_up=bytes_up)
             if obs is not None:
@@ -123,6 +124,15 @@ def parse_json(body: bytes, phase: str, response: httpx.Response) -> Any:
         ) from None
 
 
+def fields(data: Any, phase: str, response: httpx.Response, *names: str) -> list[Any]:
+    """The named fields of a JSON object answer; a missing one is the API's failure, not a crash."""
+    if not isinstance(data, dict) or any(name not in data for name in names):
+        missing = [n for n in names if not isinstance(data, dict) or n not in data]
+        raise VendorError(f"{phase} answer lacks {', '.join(missing)}", status=response.status_code,
+                          request_id=response.headers.get("x-fal-request-id"))
+    return [data[name] for name in names]
+
+
 def raise_for_status(phase: str, response: httpx.Response, body: bytes) -> None:
     """Turn an HTTP error answer into the harness's typed error."""
     status = response.status_code
@@ -139,11 +149,16 @@ def raise_for_status(phase: str, response: httpx.Response, body: bytes) -> None:
         detail = parsed.get("detail")
         error_type = parsed.get("error_type") or error_type
     if status == 422 and isinstance(detail, list):
-        fields = [".".join(str(p) for p in item.get("loc", [])[1:]) for item in detail if isinstance(item, dict)]
-        msgs = "; ".join(f"{f}: {item.get('msg')}" for f, item in zip(fields, detail, strict=False))
-        raise VendorValidationError(f"{phase} rejected the input ({msgs})", fields=fields, request_id=request_id)
+        locs = [".".join(str(p) for p in _loc(item)[1:]) for item in detail if isinstance(item, dict)]
+        msgs = "; ".join(f"{f}: {item.get('msg')}" for f, item in zip(locs, detail, strict=False))
+        raise VendorValidationError(f"{phase} rejected the input ({msgs})", fields=locs, request_id=request_id)
     text = detail if isinstance(detail, str) else _body_summary(body)
     raise VendorError(f"{phase} failed: {text}", status=status, error_type=error_type, request_id=request_id)
+
+
+def _loc(item: dict[str, Any]) -> list[Any]:
+    loc = item.get("loc")
+    return loc if isinstance(loc, list) else []
 
 
 def _body_summary(body: bytes) -> str:

@@ -276,3 +276,47 @@ def test_respx_a_422_from_the_result_url_is_a_validation_error() -> None:
     obs = run(go())
     assert obs.error is not None
     assert (obs.error.kind, obs.error.fields) == ("validation", ["num_images"])
+
+
+@respx.mock
+def test_respx_a_token_answer_without_its_fields_is_a_vendor_error_not_a_crash() -> None:
+    respx.post("https://rest.test/storage/auth/token").respond(200, json={"token_type": "Bearer"})
+
+    async def go():  # type: ignore[no-untyped-def]
+        async with AsyncQueueClient(target(), retry=FAST) as client:
+            return await client.lifecycle(ENDPOINT, {"prompt": "x"}, files={"image_url": "face.png"},
+                                          file_mode=FileMode.UPLOAD)
+
+    obs = run(go())
+    assert obs.error is not None
+    assert obs.error.kind == "vendor"
+    assert "token answer lacks token, expires_at" in obs.error.message
+
+
+@respx.mock
+def test_respx_a_422_with_odd_locations_is_still_a_validation_error() -> None:
+    respx.post(f"{BASE}/{ENDPOINT}").respond(422, json={"detail": [{"loc": None, "msg": "bad"}, "not an entry"]})
+
+    async def go():  # type: ignore[no-untyped-def]
+        async with AsyncQueueClient(target(), retry=FAST) as client:
+            return await client.lifecycle(ENDPOINT, {"prompt": "x"})
+
+    obs = run(go())
+    assert obs.error is not None
+    assert (obs.error.kind, obs.error.fields) == ("validation", [""])
+
+
+@respx.mock
+def test_respx_every_retried_attempt_of_a_billable_request_is_spent() -> None:
+    route = respx.post(f"{BASE}/{ENDPOINT}")
+    route.side_effect = [httpx.ConnectError("reset"), httpx.ConnectError("reset"), httpx.Response(200, json=SUBMITTED)]
+    budget = Budget(2)
+
+    async def go():  # type: ignore[no-untyped-def]
+        async with AsyncQueueClient(target(budget), retry=FAST) as client:
+            await client.submit(ENDPOINT, {"prompt": "x"})
+
+    with pytest.raises(BudgetExceeded):
+        run(go())
+    assert route.call_count == 2  # the third attempt would have been a third billed request
+    assert budget.spent == 2

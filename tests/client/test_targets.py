@@ -42,3 +42,23 @@ def test_live_target_uses_fals_hosts_and_a_budget(monkeypatch: pytest.MonkeyPatc
 def test_unusable_target_specs_are_config_errors(spec: str) -> None:
     with pytest.raises(ConfigError):
         resolve_target(spec)
+
+
+def test_loopback_traffic_ignores_proxy_settings(monkeypatch: pytest.MonkeyPatch, fal_emulator: Emulator) -> None:
+    # A proxy that does not exist: any request sent through it would fail.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://192.0.2.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with QueueClient(url_target(fal_emulator.queue_url)) as client:
+        assert client.lifecycle("fal-ai/flux-pro", {"prompt": "x", "image_size": "square"}).ok
+
+
+def test_a_client_that_cannot_be_built_leaves_no_thread_behind() -> None:
+    import threading
+
+    before = {t.name for t in threading.enumerate()}
+    target = url_target("http://127.0.0.1:9")
+    with pytest.raises(TypeError):
+        QueueClient(target, max_conections=5)
+    assert {t.name for t in threading.enumerate()} - before == set()
