@@ -128,6 +128,9 @@ class MainJob:
     live_base_url: str | None = None
     progress: Progress | None = None
     drift_fail_on: Level = "ERR"
+    bench_progress: bool = False
+    """Draw the benchmark's own progress bars (only on a terminal: their refresh thread costs
+    the measuring process CPU)."""
 
     def run(self) -> MainJobResult:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -156,9 +159,7 @@ class MainJob:
         from harness.bench import BenchInterrupted
 
         if isinstance(stop, BenchInterrupted):
-            bench_dir = self.out / "bench"
-            stop.result.run_dir.rename(bench_dir)
-            return bench_dir, "interrupted: the requests measured before Ctrl-C are kept"
+            return self._adopt(stop.result.run_dir), "interrupted: the requests measured before Ctrl-C are kept"
         return None, "interrupted before the benchmark measured anything"
 
     # -- the contract suite -------------------------------------------------------------------
@@ -232,16 +233,20 @@ class MainJob:
                 options=BenchOptions(endpoints=tuple(contracts), requests=per_endpoint, warmup=1),
                 emulator_config=config if self.plan.target == "emulator" else None,
                 max_requests=self.plan.budget, contracts_dir=self.contracts_dir, history=False,
-                live_base_url=self.live_base_url, progress=self.progress is not None,
+                live_base_url=self.live_base_url, progress=self.bench_progress,
             )
         except HarnessError as exc:
             return None, f"not measured: {exc}"
-        bench_dir = self.out / "bench"
-        result.run_dir.rename(bench_dir)
         from harness.bench._history import HISTORY_DIR, record_history
 
         record_history(self.out.parent / HISTORY_DIR, result.summary)
-        return bench_dir, None
+        return self._adopt(result.run_dir), None
+
+    def _adopt(self, bench_run: Path) -> Path:
+        """The benchmark's run folder becomes ``bench/`` inside the main job's folder."""
+        bench_dir = self.out / "bench"
+        bench_run.rename(bench_dir)
+        return bench_dir
 
     def _regressions(self, bench_dir: Path | None) -> list[str]:
         """Figures that got significantly worse than in the previous run on the same target."""
@@ -325,13 +330,17 @@ def _unrecorded(case: ScenarioCase, path: Path) -> ScenarioRun:
 def _previous_run(current: Path, target: str) -> Path | None:
     """The bench folder of the latest earlier main-job run beside this one, on the same target."""
     candidates = []
-    for folder in current.parent.iterdir() if current.parent.is_dir() else ():
+    try:
+        siblings = list(current.parent.iterdir())
+    except OSError:
+        return None
+    for folder in siblings:
         summary = folder / SUMMARY_FILE
-        if folder == current or not summary.is_file() or not (folder / "bench").is_dir():
-            continue
         try:
+            if folder == current or not summary.is_file() or not (folder / "bench").is_dir():
+                continue
             data = json.loads(summary.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError):  # a folder we may not read is not a previous run of ours
             continue
         if data.get("format") == MAIN_JOB_FORMAT and data.get("target") == target:
             candidates.append((str(data.get("finished")), folder / "bench"))

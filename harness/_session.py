@@ -41,6 +41,8 @@ def open_target(
             config = emulator_config
         else:
             config = load_emulator_config(Path(str(emulator_config)))
+        if contracts_dir is not None and config.contracts_dir is None:
+            config = config.replace(contracts_dir=contracts_dir)
         with start_emulator(config) as emulator:
             yield emulator_target(emulator, budget=Budget(max_requests) if max_requests is not None else None)
         return

@@ -108,11 +108,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if target == "live":
         planned = sum(1 for item in items if "fal_scenario" in getattr(item, "fixturenames", ())
                       and not item.get_closest_marker("fal_generated"))
-        budget = config.getoption("--fal-max-requests") or DEFAULT_LIVE_BUDGET
+        budget = _live_budget(config)
         if planned > budget:
             raise pytest.UsageError(f"live run plans {planned} requests, the budget is {budget} "
                                     "(select fewer with --fal-endpoint or -k, or raise --fal-max-requests)")
         config.stash[_PLAN] = planned
+
+
+def _live_budget(config: pytest.Config) -> int:
+    given: int | None = config.getoption("--fal-max-requests")
+    return DEFAULT_LIVE_BUDGET if given is None else given
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
@@ -120,8 +125,7 @@ def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
     live target, how many will be sent against which budget."""
     target = config.getoption("--fal-target")
     if target == "live" and _PLAN in config.stash:
-        budget = config.getoption("--fal-max-requests") or DEFAULT_LIVE_BUDGET
-        return f"fal-harness: target live, {config.stash[_PLAN]} requests planned, budget {budget}"
+        return f"fal-harness: target live, {config.stash[_PLAN]} requests planned, budget {_live_budget(config)}"
     return f"fal-harness: target {target}"
 
 

@@ -240,3 +240,26 @@ def test_ctrl_c_during_the_benchmark_still_writes_the_report(tmp_path: Path) -> 
     measured = (out / "bench" / "requests.jsonl").read_text().splitlines()
     assert 0 < len(measured) < 401
     assert (out / "index.html").is_file()
+
+
+def test_a_reused_output_folder_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "run.json").write_text("{}")
+    assert "is not empty" in _mistake(["run", "--out", str(used)], capsys)
+
+
+def test_contracts_dir_applies_with_an_emulator_config(tmp_path: Path) -> None:
+    contracts = tmp_path / "contracts"
+    (contracts / "acme").mkdir(parents=True)
+    flux = (ROOT / "contracts" / "fal-ai" / "flux-pro.yaml").read_text()
+    painter = flux.replace("endpoint: fal-ai/flux-pro", "endpoint: acme/painter")
+    (contracts / "acme" / "painter.yaml").write_text(painter)
+    config = tmp_path / "emulator.yaml"
+    config.write_text("time_scale: 0.01\n")
+    out = tmp_path / "run"
+    code = main(["run", "--out", str(out), "--bench-requests", "0", "--contracts-dir", str(contracts),
+                 "--emulator-config", str(config)])
+    assert code == 0
+    summary = json.loads((out / "run.json").read_text())
+    assert {s["endpoint"] for s in summary["scenarios"]} == {"acme/painter"}

@@ -74,7 +74,7 @@ def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench
 
         job = MainJob(plan, run_dir, endpoints=endpoints, contracts_dir=contracts_dir, cassettes_dir=cassettes_dir,
                       emulator_config=emulator_config, max_requests=max_requests, live_base_url=live_base_url,
-                      progress=tick, drift_fail_on=cast(Level, fail_on_drift))
+                      progress=tick, drift_fail_on=cast(Level, fail_on_drift), bench_progress=interactive)
         if not interactive:
             console.print("running the contract suite, the latency benchmark and drift...")
         result = job.run()
@@ -83,6 +83,8 @@ def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench
 
 
 def _check_writable(path: Path) -> None:
+    if path.is_dir() and any(path.iterdir()):
+        raise ConfigError(f"the run folder {path} is not empty; choose another --out or remove it")
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".write-test"

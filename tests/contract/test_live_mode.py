@@ -104,3 +104,9 @@ def test_live_run_under_xdist_is_refused_in_one_line(keyed_emulator: Emulator) -
     assert "drop -n/--numprocesses" in result.stderr
     assert "INTERNALERROR" not in result.stdout + result.stderr
     assert keyed_emulator.timelines() == []
+
+
+def test_a_zero_budget_is_zero_everywhere(keyed_emulator: Emulator, tmp_path: Path) -> None:
+    refused = _pytest_live(keyed_emulator, 0, tmp_path)
+    assert refused.returncode == 4
+    assert "live run plans 4 requests, the budget is 0" in refused.stderr
