@@ -11,9 +11,17 @@ import click
 from harness.cli._app import cli
 from harness.contracts import load_contracts
 from harness.emulator import EmulatorConfig, load_emulator_config, start_emulator
+from harness.emulator._server import MAX_PORT
 
+_PORT = click.IntRange(0, MAX_PORT)
 _CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
                        help="Emulator config file (YAML); see the README's Emulator section.")
+
+
+def default_run_port(port: int) -> int:
+    """The sync-run port beside ``port``: the next one up, or any free one (0) when ``port`` is
+    any or the last port there is."""
+    return port + 1 if 0 < port < MAX_PORT else 0
 
 
 def _config(path: Path | None, time_scale: float | None) -> EmulatorConfig:
@@ -23,8 +31,9 @@ def _config(path: Path | None, time_scale: float | None) -> EmulatorConfig:
 
 @cli.group(invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=int, default=8470, show_default=True, help="Queue, storage and REST port (0: any).")
-@click.option("--run-port", type=int, default=None, help="Sync-run port (default: --port + 1, or any when 0).")
+@click.option("--port", type=_PORT, default=8470, show_default=True, help="Queue, storage and REST port (0: any).")
+@click.option("--run-port", type=_PORT, default=None,
+              help="Sync-run port (default: --port + 1; any free port when --port is 0 or 65535).")
 @_CONFIG
 @click.option("--time-scale", type=float, default=None, help="Multiply every delay by this (0: instant).")
 @click.pass_context
@@ -34,8 +43,8 @@ def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, con
     if ctx.invoked_subcommand is not None:
         return
     config = _config(config_path, time_scale)
-    running = start_emulator(config, host=host, port=port, run_port=run_port if run_port is not None else
-                             (port + 1 if port else 0))
+    running = start_emulator(config, host=host, port=port,
+                             run_port=run_port if run_port is not None else default_run_port(port))
     click.echo("fal emulator running (Ctrl-C to stop)")
     click.echo(f"  queue API  {running.queue_url}   (queue.fal.run, rest.fal.ai, v3.fal.media)")
     click.echo(f"  run API    {running.run_url}   (fal.run)")

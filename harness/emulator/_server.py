@@ -23,15 +23,22 @@ from harness.emulator._app import Runtime, build_app
 from harness.emulator._config import DEFAULT_KEY, EmulatorConfig, parse_emulator_config
 from harness.emulator._http import dumps
 
-__all__ = ["Emulator", "patch_fal_client", "start_emulator"]
+__all__ = ["MAX_PORT", "Emulator", "patch_fal_client", "start_emulator"]
 
 _START_TIMEOUT = 20.0
+#: the highest TCP port number
+MAX_PORT = 65535
 
 
 class Emulator:
     """A started emulator. Use as a context manager, or call :meth:`stop`."""
 
     def __init__(self, config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 0, run_port: int = 0) -> None:
+        _check_port("port", port)
+        _check_port("run_port", run_port)
+        if port and port == run_port:
+            raise ConfigError(f"port and run_port must differ (both are {port}): the queue and the run API "
+                              "each need their own port")
         self.config = config
         contracts = load_contracts(config.contracts_dir)
         _check_endpoints(config, contracts)
@@ -178,6 +185,11 @@ def _check_endpoints(config: EmulatorConfig, contracts: Mapping[str, Contract]) 
     for i, rule in enumerate(config.faults):
         if rule.endpoint is not None and rule.endpoint not in contracts:
             raise DataFileError(source, f"faults[{i}].endpoint", f"no contract for {rule.endpoint!r} (known: {known})")
+
+
+def _check_port(name: str, port: object) -> None:
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= MAX_PORT:
+        raise ConfigError(f"{name} must be a whole number from 0 to {MAX_PORT} (0: any free port), got {port!r}")
 
 
 def _bind(host: str, port: int) -> socket.socket:
