@@ -263,3 +263,28 @@ def test_contracts_dir_applies_with_an_emulator_config(tmp_path: Path) -> None:
     assert code == 0
     summary = json.loads((out / "run.json").read_text())
     assert {s["endpoint"] for s in summary["scenarios"]} == {"acme/painter"}
+
+
+@pytest.mark.parametrize("args", [[], ["cassettes"], ["bench", "--help"]])
+def test_a_bare_group_shows_its_commands(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Commands:" in out and "Usage:" in out
+
+
+def test_written_drift_and_contract_files_pass_the_secrets_guard(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A contract whose text holds the key (here, as an enum value) is refused, not written.
+    secret = "sekret-key-for-guard-0123456789"
+    monkeypatch.setenv("FAL_KEY", secret)
+    contract = (ROOT / "contracts" / "fal-ai" / "flux-pro.yaml").read_text()
+    leaky = tmp_path / "flux-pro.yaml"
+    enum = 'enum: ["1", "2", "3", "4", "5", "6"]'
+    leaky.write_text(contract.replace(enum, enum[:-1] + f', "{secret}"]'))
+    out = tmp_path / "drift.md"
+    code = main(["drift", str(ROOT / "contracts" / "fal-ai" / "flux-pro.yaml"), "--against", str(leaky),
+                 "--format", "markdown", "--output", str(out)])
+    assert code == 1
+    assert not out.exists()
+    assert "refus" in capsys.readouterr().err.lower()

@@ -33,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                           standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # A group run without a command: show what it offers (click's own behaviour, on stdout).
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        return 0
     except click.exceptions.Abort:
         _say("aborted")
         return 130

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness._errors import DataFileError, HarnessError
+from harness._secrets import write_scrubbed
 from harness.cli._app import cli
 from harness.contracts import (
     Contract,
@@ -201,6 +202,6 @@ def _write_text(text: str, output: Path | None) -> None:
         click.echo(text, nl=False)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        write_scrubbed(output, text)
     except OSError as exc:
         raise DataFileError(output, "", f"cannot write file: {exc.strerror or exc}") from None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from harness._errors import DataFileError
+from harness._secrets import write_scrubbed
 from harness.cli._app import cli
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def drift(target: str | None, against: str | None, all_endpoints: bool, against_
         click.echo(text, nl=False)
     else:
         try:
-            output.write_text(text, encoding="utf-8")
+            write_scrubbed(output, text)
         except OSError as exc:
             raise DataFileError(output, "", f"cannot write file: {exc.strerror or exc}") from None
         for r in reports:
