@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from harness._suite import select_contracts
+from harness.contracts import load_contracts
 from harness.emulator._config import EmulatorConfig, parse_emulator_config
 from harness.emulator._server import start_emulator
 
@@ -23,6 +25,8 @@ __all__ = ["BenchResult", "bench_config", "run_bench"]
 
 #: a cheap valid input, so the figures measure the emulator rather than image encoding
 DEFAULT_INPUT: Mapping[str, Any] = {"prompt": "bench", "image_size": {"width": 64, "height": 64}}
+#: what a queue submit answers with; without them there is no lifecycle to follow
+_HANDLE_KEYS = ("request_id", "status_url", "response_url")
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,10 @@ def bench_config(concurrency: int, requests: int) -> EmulatorConfig:
 
 def run_bench(*, requests: int = 2000, concurrency: int = 50, endpoint: str = "fal-ai/flux-pro",
               payload: Mapping[str, Any] | None = None, in_process: bool = False) -> BenchResult:
-    """Start a zero-latency emulator (in a child process unless ``in_process``) and drive it."""
+    """Start a zero-latency emulator (in a child process unless ``in_process``) and drive it.
+    An endpoint without a contract is a ConfigError, raised before anything starts."""
     config = bench_config(concurrency, requests)
+    select_contracts(load_contracts(config.contracts_dir), [endpoint])
     body = dict(payload if payload is not None else DEFAULT_INPUT)
     if in_process:
         with start_emulator(config) as emulator:
@@ -97,7 +103,11 @@ async def _drive(queue_url: str, key: str, endpoint: str, body: dict[str, Any], 
         async with _Connection(host, port, key) as http:
             for i in remaining:
                 started = time.perf_counter()
-                _, handle = await http.call("POST", f"/{endpoint}", {**body, "seed": i})
+                code, handle = await http.call("POST", f"/{endpoint}", {**body, "seed": i})
+                if code != 200 or not isinstance(handle, dict) or not all(
+                        isinstance(handle.get(k), str) for k in _HANDLE_KEYS):
+                    failures += 1  # refused, or not a queue handle: nothing to follow
+                    continue
                 status_path, result_path = urlsplit(handle["status_url"]).path, urlsplit(handle["response_url"]).path
                 while (await http.call("GET", status_path))[0] == 202:
                     pass
@@ -141,7 +151,10 @@ class _Connection:
         status = int(lines[0].split(b" ", 2)[1])
         length = next(int(line.split(b":", 1)[1]) for line in lines if line.lower().startswith(b"content-length:"))
         data = await self.reader.readexactly(length)
-        return status, orjson.loads(data) if data else None
+        try:
+            return status, orjson.loads(data) if data else None
+        except orjson.JSONDecodeError:
+            return status, None
 
 
 def _added_ms(timeline: Mapping[str, Any]) -> float:
