@@ -18,11 +18,12 @@ if TYPE_CHECKING:
     from harness.bench._records import Measured, Record
     from harness.bench._registry import SCENARIOS, BenchOptions, PlanContext, RunContext, Series, WorkItem, scenario
     from harness.bench._results import RunData, load_run, load_summary
-    from harness.bench._runner import BenchInterrupted, Estimate, RunResult, run_benchmark
+    from harness.bench._runner import BenchFailed, BenchInterrupted, Estimate, RunResult, run_benchmark
     from harness.bench._stats import Distribution, describe
 
 __all__ = [
     "SCENARIOS",
+    "BenchFailed",
     "BenchInterrupted",
     "BenchOptions",
     "Comparison",
@@ -57,7 +58,8 @@ _LAZY = {
     "SCENARIOS": "_registry", "BenchOptions": "_registry", "PlanContext": "_registry", "RunContext": "_registry",
     "Series": "_registry", "WorkItem": "_registry", "scenario": "_registry",
     "RunData": "_results", "load_run": "_results", "load_summary": "_results",
-    "BenchInterrupted": "_runner", "Estimate": "_runner", "RunResult": "_runner", "run_benchmark": "_runner",
+    "BenchFailed": "_runner", "BenchInterrupted": "_runner", "Estimate": "_runner", "RunResult": "_runner",
+    "run_benchmark": "_runner",
     "Distribution": "_stats", "describe": "_stats",
 }
 

@@ -18,7 +18,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from harness._errors import BudgetExceeded
+from harness._errors import BudgetExceeded, HarnessError
 from harness.bench._history import HISTORY_DIR, record_history
 from harness.bench._records import Record
 from harness.bench._registry import BenchOptions, PlanContext, RunContext, ScenarioSpec, Series, WorkItem, get_scenario
@@ -28,7 +28,7 @@ from harness.bench._target import BenchTarget, open_bench_target
 from harness.client import AsyncQueueClient, Target
 from harness.contracts import load_contracts
 
-__all__ = ["BenchInterrupted", "Estimate", "RunResult", "planned_requests", "run_benchmark"]
+__all__ = ["BenchFailed", "BenchInterrupted", "Estimate", "RunResult", "planned_requests", "run_benchmark"]
 
 #: the open loop's first arrival comes this long after the schedule is drawn
 _OPEN_LOOP_LEAD_NS = 20_000_000
@@ -73,6 +73,16 @@ class BenchInterrupted(KeyboardInterrupt):
         self.result = result
 
 
+class BenchFailed(HarnessError):
+    """The run crashed: its summary (``status: failed``, the exception in ``stop_reason``) was
+    written and it was left out of the history; ``result`` has it, the exception is the cause."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__(f"the {result.summary['scenario']} benchmark failed: {result.summary['stop_reason']} "
+                         f"(what was measured is in {result.run_dir})")
+        self.result = result
+
+
 def planned_requests(series: list[Series]) -> int:
     """Billable requests a plan sends: warm-up included, local work excluded."""
     return sum(s.total * s.sends for s in series)
@@ -97,7 +107,9 @@ def run_benchmark(
 
     A run over the target's request budget asks ``approve`` (or is refused with
     :class:`BudgetExceeded` when there is none). Ctrl-C stops the run, writes the summary of what
-    finished, and raises :class:`BenchInterrupted` (a ``KeyboardInterrupt``) carrying it.
+    finished, and raises :class:`BenchInterrupted` (a ``KeyboardInterrupt``) carrying it. A crash
+    writes the summary as ``failed``, keeps it out of the history, and raises :class:`BenchFailed`
+    (a ``HarnessError``) carrying it, from the exception.
     """
     spec = get_scenario(scenario)
     options = options or BenchOptions()
@@ -137,7 +149,10 @@ class _Run:
         self.writer = writer
         summary = self._summary(series, "running", None)
         writer.write_summary(summary)
-        status, reason, interrupted = "complete", None, False
+        # "failed" until the run is known to have ended otherwise: whatever escapes below (an
+        # exception, or a SystemExit passing through) leaves a failed run, never a complete one.
+        status, reason = "failed", None
+        interrupted, crash = False, None
         was_enabled = gc.isenabled()
         # As timeit does: a collection pause in the measuring process would land in whichever
         # request's timestamp it delays. Collect between series instead.
@@ -145,18 +160,27 @@ class _Run:
         gc.disable()
         try:
             asyncio.run(self._run_all(series))
+            status = "complete"
         except KeyboardInterrupt:
             status, reason, interrupted = "interrupted", "interrupted (Ctrl-C)", True
         except BudgetExceeded as exc:
             status, reason = "stopped", str(exc)
+        except Exception as exc:
+            reason, crash = _crash_reason(exc), exc
+        except BaseException as exc:
+            reason = _crash_reason(exc)
+            raise
         finally:
             if was_enabled:
                 gc.enable()
             writer.close()
             summary = self._finish(series, status, reason)
+        result = RunResult(writer.dir, summary, self.records)
         if interrupted:
-            raise BenchInterrupted(RunResult(writer.dir, summary, self.records))
-        return RunResult(writer.dir, summary, self.records)
+            raise BenchInterrupted(result)
+        if crash is not None:
+            raise BenchFailed(result) from crash
+        return result
 
     def _check_budget(self, series: list[Series], approve: Approve | None) -> None:
         target = self.target
@@ -308,6 +332,12 @@ class _Run:
             "figures": figures_of(self.spec.name, blocks) + derived,
             "notes": notes if notes is not None else list(self.plan_notes),
         }
+
+
+def _crash_reason(exc: BaseException) -> str:
+    """The exception's type and message, on one line."""
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def _progress(enabled: bool) -> Progress:

@@ -22,6 +22,7 @@ th:first-child, td:first-child { text-align: left; }
 th { background: #f4f4f4; } .meta td { text-align: left; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 .status-complete { color: #176a17; } .status-interrupted, .status-stopped { color: #a15c00; }
+.status-failed { color: #a11; }
 """
 
 
