@@ -12,18 +12,20 @@ import secrets as secrets_module
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 from harness._errors import HarnessError
 
 __all__ = [
     "REDACTED",
+    "SAFE_QUERY",
     "SECRETS",
     "SecretLeak",
     "Secrets",
     "ensure_clean",
     "find_secrets",
     "redact",
+    "redact_url",
     "register_secret",
     "write_scrubbed",
 ]
@@ -189,3 +191,20 @@ def write_scrubbed(path: str | Path, data: bytes | str, secrets: Secrets | None 
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+#: query parameters known to carry no secret; every other query value is redacted in written URLs
+SAFE_QUERY = frozenset({"logs", "storage_type"})
+
+
+def redact_url(url: str) -> str:
+    """The URL with every query value except the known-safe ones redacted (signed URLs, tokens,
+    webhook addresses that embed a token)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if all(k in SAFE_QUERY or v == REDACTED for k, v in pairs):
+        return url
+    query = urlencode([(k, v if k in SAFE_QUERY else REDACTED) for k, v in pairs], safe="<>")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))

@@ -9,10 +9,9 @@ from collections.abc import Mapping
 from contextlib import aclosing
 from typing import Any
 
-from harness._errors import HarnessError, VendorError, VendorTimeout, VendorValidationError
 from harness.cassettes._model import Expect, Variant
 from harness.checks import Expectation
-from harness.client import AsyncQueueClient, ErrorInfo, FileInput, Observation
+from harness.client import AsyncQueueClient, ErrorInfo, FileInput, Observation, recording
 
 __all__ = ["REPLAY_WEBHOOK_URL", "drive", "expectation_of"]
 
@@ -40,7 +39,7 @@ async def drive(
                                       scenario=scenario, tags=tags)
     obs = Observation(endpoint=endpoint, target=client.target.name, scenario=scenario, detection=variant.detect,
                       tags=tags)
-    try:
+    with recording(obs):
         body = await client.prepare(payload, files, variant.file_mode, obs)
         handle = await client.submit(endpoint, body=body, obs=obs, webhook_url=webhook)
         code, answer = await client.cancel(handle, obs=obs)
@@ -58,20 +57,9 @@ async def drive(
             obs.error = ErrorInfo("vendor", f"cancel answered HTTP {code} {answer!r}, then the result HTTP "
                                   f"{obs.result_status}", status=obs.result_status, error_type=error_type,
                                   request_id=handle.request_id)
-    except HarnessError as error:
-        obs.error = _error_info(error, obs.request_id)
     return obs
 
 
-def _error_info(error: HarnessError, request_id: str | None) -> ErrorInfo:
-    if isinstance(error, VendorValidationError):
-        return ErrorInfo("validation", str(error), status=error.status, request_id=request_id, fields=error.fields)
-    if isinstance(error, VendorTimeout):
-        return ErrorInfo("timeout", str(error), request_id=request_id)
-    if isinstance(error, VendorError):
-        return ErrorInfo("vendor" if error.status is not None else "transport", str(error), status=error.status,
-                         error_type=error.error_type, request_id=error.request_id or request_id)
-    return ErrorInfo("harness", str(error), request_id=request_id)
 
 
 def expectation_of(expect: Expect) -> Expectation:

@@ -10,15 +10,14 @@ import re
 import zlib
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from harness._secrets import AUTH_SCHEMES, REDACTED, Secrets
+from harness._secrets import AUTH_SCHEMES, REDACTED, Secrets, redact_url
 from harness.cassettes._model import CANONICAL_URLS
 
-__all__ = ["SAFE_QUERY", "HostMap", "Scrubber", "is_secret_name"]
+__all__ = ["HostMap", "Scrubber", "is_secret_name"]
 
 #: query parameters known to carry no secret; every other value is redacted
-SAFE_QUERY = frozenset({"logs", "storage_type"})
 #: headers that say nothing about the API and change on every recording, or that re-encoding makes wrong
 _DROPPED_HEADERS = frozenset({"content-length", "date", "host"})
 _SECRET_NAME = re.compile(
@@ -78,13 +77,13 @@ class Scrubber:
         if self.hosts is not None:
             value = self.hosts.rewrite(value)
         if "?" in value and "://" in value:
-            value = _URL.sub(lambda m: scrub_url(m.group(0)), value)
+            value = _URL.sub(lambda m: redact_url(m.group(0)), value)
         return self.secrets.redact(value) if self.secrets else value
 
     def url(self, value: str) -> str:
         if self.hosts is not None:
             value = self.hosts.rewrite(value)
-        value = scrub_url(value)
+        value = redact_url(value)
         return self.secrets.redact(value) if self.secrets else value
 
     def json(self, value: Any) -> Any:
@@ -173,16 +172,6 @@ class Scrubber:
         }
 
 
-def scrub_url(url: str) -> str:
-    """The URL with every query value except the known-safe ones redacted (signed URLs, tokens)."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if all(k in SAFE_QUERY or v == REDACTED for k, v in pairs):
-        return url
-    query = urlencode([(k, v if k in SAFE_QUERY else REDACTED) for k, v in pairs], safe="<>")
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 def _decode(body: bytes, encoding: str) -> bytes | None:

@@ -1,6 +1,6 @@
 """The instrumented queue client: talks to a target and records observations as plain data."""
 
-from harness.client._client import AsyncQueueClient, QueueClient, SubmitHandle
+from harness.client._client import AsyncQueueClient, QueueClient, SubmitHandle, recording
 from harness.client._files import FileInput, FileMode, LocalFileHost, build_body, data_uri
 from harness.client._observations import Download, ErrorInfo, Exchange, FileUse, Observation, StatusSeen
 from harness.client._retry import FAL_JS, FAL_PYTHON, NO_RETRY, RetryPolicy
@@ -42,6 +42,7 @@ __all__ = [
     "emulator_target",
     "live_key",
     "live_target",
+    "recording",
     "resolve_target",
     "url_target",
 ]

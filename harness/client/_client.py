@@ -30,7 +30,7 @@ from harness.client._retry import FAL_PYTHON, RetryPolicy
 from harness.client._targets import Target
 from harness.client._transport import Instrumented, fields, kept_headers, parse_json, raise_for_status, safe_url
 
-__all__ = ["AsyncQueueClient", "QueueClient", "SubmitHandle"]
+__all__ = ["AsyncQueueClient", "QueueClient", "SubmitHandle", "recording"]
 
 USER_AGENT = f"fal-harness/{__version__}"
 MiB = 1024 * 1024
@@ -426,7 +426,7 @@ class AsyncQueueClient:
         """
         obs = Observation(endpoint=endpoint, target=self.target.name, scenario=scenario, detection=detect,
                           tags=dict(tags or {}))
-        with _recording(obs):
+        with recording(obs):
             body = await self.prepare(payload or {}, files, file_mode, obs)
             handle = await self.submit(endpoint, body=body, obs=obs, webhook_url=webhook_url)
             final: Any = None
@@ -459,7 +459,7 @@ class AsyncQueueClient:
         """The same through the sync API (one POST to the run address)."""
         obs = Observation(endpoint=endpoint, target=self.target.name, mode="sync", scenario=scenario,
                           tags=dict(tags or {}))
-        with _recording(obs):
+        with recording(obs):
             body = await self.prepare(payload or {}, files, file_mode, obs)
             output = await self.run(endpoint, body=body, obs=obs)
             if download:
@@ -473,7 +473,7 @@ class AsyncQueueClient:
 
 
 @contextmanager
-def _recording(obs: Observation) -> Iterator[None]:
+def recording(obs: Observation) -> Iterator[None]:
     """What the API does is recorded on the observation, never raised; a spent budget is the
     harness stopping, so it propagates."""
     try:

@@ -15,6 +15,7 @@ import httpx
 import orjson
 
 from harness._errors import VendorError, VendorTimeout, VendorValidationError
+from harness._secrets import redact_url
 from harness.client._observations import Exchange, Observation
 from harness.client._retry import RetryPolicy
 from harness.client._targets import Budget
@@ -23,7 +24,6 @@ __all__ = ["Instrumented", "fields", "kept_headers", "raise_for_status", "safe_u
 
 _KEPT_HEADER_PREFIXES = ("x-fal-",)
 _KEPT_HEADERS = ("content-type", "etag", "retry-after")
-_SAFE_QUERY = ("logs", "storage_type")
 
 
 def kept_headers(headers: httpx.Headers) -> dict[str, str]:
@@ -33,12 +33,8 @@ def kept_headers(headers: httpx.Headers) -> dict[str, str]:
 
 
 def safe_url(url: httpx.URL) -> str:
-    """Scheme, host, path, and only query parameters known to carry no secret."""
-    base = f"{url.scheme}://{url.netloc.decode('ascii')}{url.path}"
-    if not url.query:
-        return base
-    params = [(k, v if k in _SAFE_QUERY else "<redacted>") for k, v in url.params.multi_items()]
-    return base + "?" + "&".join(f"{k}={v}" for k, v in params)
+    """The URL as written into observations: query values other than known-safe ones redacted."""
+    return redact_url(str(url))
 
 
 class Instrumented:
