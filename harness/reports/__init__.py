@@ -19,11 +19,12 @@ __all__ = ["FORMATS", "Plot", "ReportInput", "report_format", "write_main_job_re
 def write_report(run_dir: Path, formats: Sequence[str] = ("html", "md"), *, history: Path | None = None) -> list[Path]:
     """Write the chosen formats into the run folder; returns the files written.
 
-    The trend plot reads ``history`` (default: ``history/`` beside the run folder).
+    The trend plot reads ``history`` (default: ``history/`` beside the run folder): the runs there
+    comparable with this one (its scenario, its kind of target and, on the emulator, its latency model).
     """
     writers = [get_format(name) for name in formats]
     run = load_run(run_dir)
-    past = load_history(history if history is not None else run.dir.parent / HISTORY_DIR, run.scenario)
+    past = load_history(history if history is not None else run.dir.parent / HISTORY_DIR, like=run.summary)
     data = ReportInput(run, draw_all(run, past), past)
     written = []
     for writer in writers:
