@@ -116,18 +116,26 @@ def sources_in_dir(directory: str | Path) -> dict[str, Source]:
             raise DataFileError(source.spec, "", f"{source.endpoint} is also described by {other}")
         found[source.endpoint] = source
 
+    traffic: dict[str, list[Observation]] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         suffix = path.suffix.lower()
         if suffix in _TRAFFIC_SUFFIXES:
-            observations = read_observations_jsonl(path)
-            for name in sorted({o.endpoint for o in observations}):
-                add(_observed_source(str(path), observations, name))
+            for obs in read_observations_jsonl(path):
+                traffic.setdefault(obs.endpoint, []).append(obs)
         elif suffix in _DOCUMENT_SUFFIXES:
             data = parse_json_or_yaml(_read(path), str(path))
             if _is_document(data):
                 add(_from_document(data, str(path), "", str(path), None))
-            elif _read_traffic(path) is None:
+                continue
+            recorded = _read_traffic(path)
+            if recorded is None:
                 raise _not_a_schema(str(path))
+            for obs in recorded:
+                traffic.setdefault(obs.endpoint, []).append(obs)
+    # Every recording of an endpoint in the folder together is what was observed of it.
+    for name, observations in sorted(traffic.items()):
+        if any(o.ok for o in observations):
+            add(_observed_source(f"{root} ({len(observations)} recordings of {name})", observations, name))
     if not found:
         raise ConfigError(f"no contracts, OpenAPI documents or recorded traffic in {root}")
     return found
