@@ -139,7 +139,8 @@ def compare_runs(
 
     A figure is a regression when it grew by more than ``threshold`` (relative) and ``min_diff_ms``
     (absolute), and the phase's samples differ significantly (two-sided Mann-Whitney U, p-values
-    adjusted over all tests with Benjamini-Hochberg, below ``alpha``). Error rates are tested with
+    adjusted over all tests with Benjamini-Hochberg, below ``alpha``; one test per phase, whose
+    adjusted p-value every judged statistic of the phase carries). Error rates are tested with
     Fisher's exact test and judged on percentage points. Runs read from a summary alone have no
     samples: their changes are shown as ``untested`` and never fail the comparison.
     """
@@ -150,7 +151,9 @@ def compare_runs(
     cand_series = {s["name"]: s for s in candidate.summary.get("series", [])}
     result.only_in_baseline = [n for n in base_series if n not in cand_series]
     result.only_in_candidate = [n for n in cand_series if n not in base_series]
-    pending: list[tuple[dict[str, Any], float | None]] = []
+    # One entry per test (a phase's samples, a series' error rate) with the figures it judges: a
+    # phase's p50 and p90 share its one test, so the adjustment counts it once.
+    pending: list[tuple[list[dict[str, Any]], float | None]] = []
     for name, cand in cand_series.items():
         base = base_series.get(name)
         if base is None:
@@ -161,22 +164,22 @@ def compare_runs(
                 continue
             b_values = _values(baseline, name, phase)
             c_values = _values(candidate, name, phase)
-            p = _mann_whitney(b_values, c_values)
-            for stat in stats:
-                if bblock.get(stat) is None or cblock.get(stat) is None:
-                    continue
-                pending.append(({"series": name, "phase": phase, "stat": stat, "baseline": float(bblock[stat]),
-                                 "candidate": float(cblock[stat]), "unit": "ms", "n_baseline": len(b_values),
-                                 "n_candidate": len(c_values)}, p))
+            judged = [{"series": name, "phase": phase, "stat": stat, "baseline": float(bblock[stat]),
+                       "candidate": float(cblock[stat]), "unit": "ms", "n_baseline": len(b_values),
+                       "n_candidate": len(c_values)}
+                      for stat in stats if bblock.get(stat) is not None and cblock.get(stat) is not None]
+            if judged:
+                pending.append((judged, _mann_whitney(b_values, c_values)))
         if base.get("count") and cand.get("count"):
-            pending.append(({"series": name, "phase": "error_rate", "stat": "rate",
-                             "baseline": 100 * float(base.get("error_rate") or 0.0),
-                             "candidate": 100 * float(cand.get("error_rate") or 0.0), "unit": "%",
-                             "n_baseline": int(base["count"]), "n_candidate": int(cand["count"])},
+            pending.append(([{"series": name, "phase": "error_rate", "stat": "rate",
+                              "baseline": 100 * float(base.get("error_rate") or 0.0),
+                              "candidate": 100 * float(cand.get("error_rate") or 0.0), "unit": "%",
+                              "n_baseline": int(base["count"]), "n_candidate": int(cand["count"])}],
                             _fisher(base, cand)))
     adjusted = _adjust([p for _, p in pending])
-    for (fields, _), p in zip(pending, adjusted, strict=True):
-        result.judgements.append(Judgement(**fields, p_value=p, verdict=_verdict(fields, p, result)))
+    for (judged, _), p in zip(pending, adjusted, strict=True):
+        for fields in judged:
+            result.judgements.append(Judgement(**fields, p_value=p, verdict=_verdict(fields, p, result)))
     return result
 
 

@@ -97,3 +97,37 @@ def test_runs_of_different_scenarios_are_not_compared(small_run: RunResult, tmp_
     other = quick_run(tmp_path / "reports", "data-uri", sizes=(64 * 1024,), requests=3, warmup=0)
     assert main(["bench", "compare", str(small_run.run_dir), str(other.run_dir)]) == 2
     assert "cannot compare a 'data-uri' run with a 'queue' baseline" in capsys.readouterr().err
+
+
+
+def test_benjamini_hochberg_counts_one_test_per_phase_and_one_per_error_rate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scipy.stats  # type: ignore[import-untyped]
+
+    from harness.bench import _compare
+    from harness.bench._results import SUMMARY_FORMAT, RunData
+
+    names = [f"phase{i}" for i in range(8)]
+    series = [{"name": "s", "count": 100, "failed": 0, "error_rate": 0.0,
+               "phases": {n: {"p50": 100.0, "p90": 200.0} for n in names}}]
+    run = RunData(tmp_path, {"format": SUMMARY_FORMAT, "scenario": "queue", "series": series})
+    monkeypatch.setattr(_compare, "_fisher", lambda base, cand: 0.0008)
+
+    def adjusted(phase_p: list[float]) -> dict[tuple[str, str], float | None]:
+        tests = iter(phase_p)
+        monkeypatch.setattr(_compare, "_mann_whitney", lambda a, b: next(tests))
+        result = compare_runs(run, run)
+        return {(j.phase, j.stat): j.p_value for j in result.judgements}
+
+    # eight phases at 0.5 and an error rate at 0.0008: nine tests, not seventeen
+    found = adjusted([0.5] * 8)
+    assert found[("error_rate", "rate")] == pytest.approx(0.0008 * 9)
+    assert len(found) == 17
+
+    # each phase's one adjusted p-value is the one both its statistics carry
+    phase_p = [0.01 * (i + 1) for i in range(8)]
+    expected = scipy.stats.false_discovery_control([*phase_p, 0.0008], method="bh")
+    found = adjusted(phase_p)
+    for name, want in zip(names, expected[:8], strict=True):
+        assert found[(name, "p50")] == pytest.approx(want) and found[(name, "p90")] == pytest.approx(want)
+    assert found[("error_rate", "rate")] == pytest.approx(expected[8])
