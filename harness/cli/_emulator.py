@@ -67,8 +67,8 @@ def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, con
 @click.option("--contracts-dir", type=click.Path(path_type=Path), default=None,
               help="Folder of contract files (default: the config's, ./contracts or the bundled ones).")
 def smoke(config_path: Path | None, time_scale: float, contracts_dir: Path | None) -> int:
-    """Start the emulator, run every contract's scenarios through the queue protocol, check each
-    result against its contract and its served files; exit 1 if any scenario fails."""
+    """Start the emulator and run every contract scenario through the harness's queue client and
+    checks (files uploaded through its storage); exit 1 if any scenario fails."""
     from harness.emulator._smoke import run_smoke
 
     config = _config(config_path, time_scale)
@@ -83,8 +83,12 @@ def smoke(config_path: Path | None, time_scale: float, contracts_dir: Path | Non
         mine = [r for r in results if r.endpoint == endpoint]
         bad = [r for r in mine if not r.ok]
         failed += len(bad)
-        summary = ", ".join(f"{r.scenario} {r.status}" for r in mine) or "no scenarios"
-        click.echo(f"{'FAIL' if bad else 'ok  '}  {endpoint:24} {len(mine)} scenarios  ({summary})")
+        line = f"{'FAIL' if bad else 'ok  '}  {endpoint:24} {len(mine) - len(bad)} of {len(mine)} scenarios passed"
+        checks = list(dict.fromkeys(c for r in bad for c in r.failed_checks))
+        unfinished = sum(not r.finished for r in bad)
+        notes = ([f"failed checks: {', '.join(checks)}"] if checks else []) + (
+            [f"{unfinished} did not finish"] if unfinished else [])
+        click.echo(line + (f"  ({'; '.join(notes)})" if notes else ""))
         for r in bad:
             click.echo(f"      {r.scenario}: {r.problem}")
     click.echo(f"{len(results) - failed} of {len(results)} scenarios passed")

@@ -1,123 +1,85 @@
-"""The smoke run: every contract's scenarios through the queue protocol against a running emulator,
-the same calls fal-client makes, each result checked against its contract and its files.
+"""The smoke run: every contract scenario through the harness's own queue client against a running
+emulator, judged by the harness's own checks (the same unit of work as ``fal-harness run``).
+
+Whatever the emulator answers (its fault plan included) ends up in a result, never a traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-import httpx
-
-from harness._resources import fixture
-from harness.contracts import Contract, Scenario, validate_output
-from harness.contracts._semantics import MEDIA_TYPES
-from harness.emulator._images import probe
+from harness._suite import ScenarioCase, ScenarioRun, run_scenario, scenario_cases
+from harness.client import AsyncQueueClient, FileMode, emulator_target
+from harness.contracts import Contract
 from harness.emulator._server import Emulator
 
 __all__ = ["ScenarioResult", "run_smoke"]
+
+#: scenarios in flight at once: enough to keep the run short, few enough to stay readable in the truth
+CONCURRENCY = 4
+#: how often the status is polled (fal-client polls too, rather than reading the stream)
+POLL_INTERVAL = 0.01
 
 
 @dataclass(frozen=True)
 class ScenarioResult:
     endpoint: str
     scenario: str
-    ok: bool
-    status: int | None
+    failed_checks: tuple[str, ...]
+    """Ids of the error-severity checks that failed."""
     problem: str | None
+    """The first failed check's first message, or why the scenario did not finish."""
     seconds: float
+    run: ScenarioRun | None = None
+    """The observation and every check result; none when the scenario did not finish."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_checks and self.problem is None
+
+    @property
+    def finished(self) -> bool:
+        return self.run is not None
 
 
-def run_smoke(emulator: Emulator, contracts: Mapping[str, Contract], *, timeout: float = 60.0) -> list[ScenarioResult]:
-    """Run each scenario once (files uploaded through the v3 storage flow) and check what comes back."""
-    out: list[ScenarioResult] = []
-    with httpx.Client(headers={"Authorization": f"Key {emulator.key}"}, timeout=timeout, trust_env=False) as http:
-        for contract in contracts.values():
-            for scenario in contract.scenarios:
-                started = time.monotonic()
-                try:
-                    status = _run(http, emulator, contract, scenario, timeout)
-                except _Failed as exc:
-                    out.append(ScenarioResult(contract.endpoint, scenario.name, False, exc.status, str(exc),
-                                              time.monotonic() - started))
-                else:
-                    out.append(ScenarioResult(contract.endpoint, scenario.name, True, status, None,
-                                              time.monotonic() - started))
-    return out
+def run_smoke(emulator: Emulator, contracts: Mapping[str, Contract] | Iterable[Contract], *,
+              timeout: float = 60.0, concurrency: int = CONCURRENCY) -> list[ScenarioResult]:
+    """Run each scenario once (files uploaded through the storage API) and check what comes back;
+    the results come in contract and scenario order."""
+    chosen = list(contracts.values()) if isinstance(contracts, Mapping) else list(contracts)
+    return asyncio.run(_run_all(emulator, scenario_cases(chosen), timeout, concurrency))
 
 
-class _Failed(Exception):
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+async def _run_all(emulator: Emulator, cases: list[ScenarioCase], timeout: float,
+                   concurrency: int) -> list[ScenarioResult]:
+    gate = asyncio.Semaphore(max(1, concurrency))
+    async with AsyncQueueClient(emulator_target(emulator)) as client:
+
+        async def one(case: ScenarioCase) -> ScenarioResult:
+            async with gate:
+                return await _run_one(client, case, timeout)
+
+        return list(await asyncio.gather(*(one(case) for case in cases)))
 
 
-def _run(http: httpx.Client, emulator: Emulator, contract: Contract, scenario: Scenario, timeout: float) -> int:
-    payload: dict[str, Any] = dict(scenario.input)
-    for field, name in scenario.files.items():
-        payload[field] = _upload(http, emulator, name)
-    submitted = http.post(f"{emulator.queue_url}/{contract.endpoint}", json=payload)
-    _expect(submitted, 200, "submit")
-    handle = submitted.json()
-    deadline = time.monotonic() + timeout
-    while True:
-        polled = http.get(handle["status_url"], params={"logs": "1"})
-        body = polled.json()
-        _expect(polled, 200 if body.get("status") == "COMPLETED" else 202, "status")
-        if body["status"] == "COMPLETED":
-            break
-        if time.monotonic() > deadline:
-            raise _Failed(f"still {body['status']} after {timeout:g}s")
-        time.sleep(0.01)
-    result = http.get(handle["response_url"])
-    if result.status_code != scenario.expect_status:
-        raise _Failed(f"result status {result.status_code}, expected {scenario.expect_status}: "
-                      f"{result.text[:200]}", result.status_code)
-    if result.status_code == 200:
-        violations = validate_output(contract, result.json())
-        if violations:
-            raise _Failed(f"output breaks the contract: {violations[0]}", 200)
-        _check_images(http, contract, result.json())
-    elif not isinstance(result.json().get("detail"), list):
-        raise _Failed("error result without a detail list", result.status_code)
-    return result.status_code
-
-
-def _upload(http: httpx.Client, emulator: Emulator, name: str) -> str:
-    token = http.post(f"{emulator.queue_url}/storage/auth/token", params={"storage_type": "fal-cdn-v3"}, json={})
-    _expect(token, 200, "storage token")
-    grant = token.json()
-    data = fixture(name).read_bytes()
-    kind = {"png": "image/png", "zip": "application/zip"}.get(name.rsplit(".", 1)[-1], "application/octet-stream")
-    uploaded = http.post(f"{grant['base_url']}/files/upload", content=data,
-                         headers={"Authorization": f"{grant['token_type']} {grant['token']}", "Content-Type": kind,
-                                  "X-Fal-File-Name": name})
-    _expect(uploaded, 200, "upload")
-    return str(uploaded.json()["access_url"])
-
-
-def _check_images(http: httpx.Client, contract: Contract, output: Mapping[str, Any]) -> None:
-    semantics = contract.semantics.images
-    if semantics is None:
-        return
-    found: Any = output.get(semantics.field)
-    images: list[Any] = found if isinstance(found, list) else [found]
-    for image in images:
-        served = http.get(image["url"])
-        _expect(served, 200, "image download")
-        seen = probe(served.content)
-        if seen is None:
-            raise _Failed(f"{image['url']} is not a decodable image")
-        fmt, width, height = seen
-        declared = (image.get("width"), image.get("height"), image.get("file_size"), image.get("content_type"))
-        actual = (width, height, len(served.content), MEDIA_TYPES.get(fmt.lower()))
-        if declared != actual:
-            raise _Failed(f"declared (width, height, file_size, content_type) {declared} but served {actual}")
-
-
-def _expect(response: httpx.Response, status: int, what: str) -> None:
-    if response.status_code != status:
-        raise _Failed(f"{what}: HTTP {response.status_code}, expected {status}: {response.text[:200]}",
-                      response.status_code)
+async def _run_one(client: AsyncQueueClient, case: ScenarioCase, timeout: float) -> ScenarioResult:
+    endpoint, name = case.contract.endpoint, case.scenario.name
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(timeout):
+            run = await run_scenario(client, case, file_mode=FileMode.UPLOAD, detect="poll",
+                                     poll_interval=POLL_INTERVAL)
+    except TimeoutError:
+        return ScenarioResult(endpoint, name, (), f"not completed within {timeout:g}s",
+                              time.monotonic() - started)
+    except Exception as exc:  # a smoke run reports every scenario, whatever broke in one of them
+        return ScenarioResult(endpoint, name, (), f"{type(exc).__name__}: {exc}", time.monotonic() - started)
+    failed = run.failed
+    problem = None
+    if failed:
+        first = failed[0]
+        problem = f"[{first.check}] {first.messages[0] if first.messages else 'failed'}"
+    return ScenarioResult(endpoint, name, tuple(r.check for r in failed), problem, time.monotonic() - started, run)
