@@ -89,12 +89,16 @@ class RunContext:
 
     @property
     def bare_http(self) -> httpx.AsyncClient:
-        """A plain httpx client with the target's key, for work that compares against bare httpx."""
+        """A plain httpx client with the target's key, for work that compares against bare httpx.
+
+        It trusts the environment's proxy settings for a remote target only, as the harness's own
+        client does: loopback traffic, key and all, never goes to a proxy."""
         if self.target is None:
             raise HarnessError("this scenario runs without a target")
         if self._bare is None:
             self._bare = httpx.AsyncClient(headers=self.target.auth_headers, timeout=httpx.Timeout(120.0, connect=30.0),
-                                           limits=httpx.Limits(max_connections=200, max_keepalive_connections=200))
+                                           limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
+                                           trust_env=not self.target.is_loopback)
         return self._bare
 
     async def aclose(self) -> None:
