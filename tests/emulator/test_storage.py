@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import UTC, datetime
 
@@ -9,7 +10,8 @@ import fal_client.client as fal
 import httpx
 import pytest
 
-from harness.emulator import Emulator, patch_fal_client
+from harness.emulator import Emulator, _storage, patch_fal_client
+from harness.emulator._storage import BlobStore
 
 from .helpers import Factory, client, submit, wait_completed
 
@@ -131,3 +133,29 @@ def test_a_flood_degrades_with_429_not_memory(fal_emulator_factory: Factory) -> 
 @pytest.mark.parametrize("path", ["/files/nothere/x.png", "/files/upload/multipart"])
 def test_unknown_files_are_404(fal_emulator: Emulator, path: str) -> None:
     assert httpx.get(fal_emulator.queue_url + path, trust_env=False).status_code == 404
+
+
+def test_the_etag_is_computed_once_when_stored() -> None:
+    store = BlobStore(max_bytes=1 << 20, ttl_seconds=None)
+    key = store.put(b"pixels", "image/png", "a.png")
+    blob = store.get(key)
+    assert blob is not None and blob.etag == f'"{hashlib.md5(b"pixels").hexdigest()}"'
+
+
+def test_serving_a_file_does_not_hash_it_again(http: httpx.Client, fal_emulator: Emulator,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    hashed: list[int] = []
+    real = _storage._etag
+
+    def counting(data: bytes) -> str:
+        hashed.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(_storage, "_etag", counting)
+    data = b"served many times" * 1000
+    token = _token(http, fal_emulator)
+    url = httpx.post(f"{token['base_url']}/files/upload", content=data, trust_env=False, headers={
+        "Authorization": f"Bearer {token['token']}", "Content-Type": "application/octet-stream"}).json()["access_url"]
+    etags = {httpx.get(url, trust_env=False).headers["etag"] for _ in range(3)}
+    assert etags == {f'"{hashlib.md5(data).hexdigest()}"'}
+    assert hashed == [len(data)]
