@@ -68,3 +68,10 @@ def test_a_scenario_that_never_completes_is_reported_not_awaited_forever(fal_emu
     stuck = [r for r in results if not r.ok]
     assert len(stuck) == 1 and not stuck[0].finished
     assert stuck[0].problem == "not completed within 1s"
+
+
+def test_the_docs_name_fal_harness_run_the_main_job_not_smoke() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "emulator.md").read_text(encoding="utf-8")
+    smoke_lines = [line for line in docs.splitlines() if "emulator smoke" in line]
+    assert smoke_lines and not any("main job" in line for line in smoke_lines)
+    assert "The main job is `fal-harness run`" in docs
