@@ -288,3 +288,47 @@ def test_written_drift_and_contract_files_pass_the_secrets_guard(
     assert code == 1
     assert not out.exists()
     assert "refus" in capsys.readouterr().err.lower()
+
+
+def _emulator_process(tmp_path: Path, name: str, run_time: float, key: str) -> tuple[subprocess.Popen[str], str]:
+    """A keyed emulator in its own process (a vendor is not in the harness's process either)."""
+    import sys
+
+    config = tmp_path / f"{name}.yaml"
+    config.write_text(f"keys: [{key}]\n"
+                      f"defaults: {{runners: 16, queue_wait: 0.02, run_time: {run_time}, log_lines: 0}}\n")
+    command = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
+    process = subprocess.Popen([sys.executable, "-c", command, "emulator", "--port", "0", "--config", str(config)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    for line in iter(process.stdout.readline, ""):
+        words = line.split()
+        if words and words[0] == "queue":
+            return process, words[2]
+    raise AssertionError(process.stderr.read() if process.stderr else "emulator did not start")
+
+
+def test_a_slower_vendor_is_flagged_against_the_previous_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import signal
+
+    key = "regression-key:0000"
+    monkeypatch.setenv("FAL_KEY", key)
+
+    def run(run_time: float, name: str) -> tuple[int, dict[str, Any]]:
+        process, queue_url = _emulator_process(tmp_path, name, run_time, key)
+        try:
+            out = tmp_path / "runs" / name
+            code = main(["run", "--target", "live", "--live-base-url", queue_url, "--endpoint", "fal-ai/flux-pro",
+                         "--bench-requests", "15", "--max-requests", "25", "--out", str(out)])
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=15)
+        return code, json.loads((out / "run.json").read_text())
+
+    first, _ = run(0.10, "run-1")
+    same, same_summary = run(0.10, "run-2")
+    slower, slower_summary = run(0.25, "run-3")
+    assert (first, same) == (0, 0), same_summary["regressions"]
+    assert same_summary["regressions"] == []
+    assert slower == 1
+    assert any("end_to_end p50" in r for r in slower_summary["regressions"])
