@@ -134,6 +134,8 @@ class MainJob:
     live_base_url: str | None = None
     progress: Progress | None = None
     drift_fail_on: Level = "ERR"
+    scenario_timeout: float | None = 600.0
+    """Seconds a scenario may wait for completion before it is cancelled and fails."""
     bench_progress: bool = False
     """Draw the benchmark's own progress bars (only on a terminal: their refresh thread costs
     the measuring process CPU)."""
@@ -198,7 +200,7 @@ class MainJob:
             async def one(case: ScenarioCase) -> ScenarioRun:
                 nonlocal done
                 async with gate:
-                    run = await run_scenario(client, case)
+                    run = await run_scenario(client, case, timeout=self.scenario_timeout)
                 done += 1
                 self._tick("contract suite", done, len(cases))
                 return run

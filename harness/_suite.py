@@ -73,9 +73,12 @@ async def run_scenario(
     file_mode: FileMode | str = FileMode.DATA_URI,
     detect: str = "stream",
     poll_interval: float = 0.1,
+    timeout: float | None = None,
 ) -> ScenarioRun:
+    """``timeout`` bounds the wait for completion; past it the request is cancelled and the run
+    fails ``run.completed-without-error`` with a timeout."""
     obs = await client.lifecycle(
         case.contract.endpoint, dict(case.scenario.input), files=dict(case.scenario.files), file_mode=file_mode,
-        detect=detect, poll_interval=poll_interval, scenario=case.scenario.name,
+        detect=detect, poll_interval=poll_interval, scenario=case.scenario.name, timeout=timeout,
     )
     return ScenarioRun(case, obs, run_checks(obs, case.contract, expect=expectation(case.contract, case.scenario)))

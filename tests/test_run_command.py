@@ -332,3 +332,15 @@ def test_a_slower_vendor_is_flagged_against_the_previous_run(monkeypatch: pytest
     assert same_summary["regressions"] == []
     assert slower == 1
     assert any("end_to_end p50" in r for r in slower_summary["regressions"])
+
+
+def test_a_stuck_queue_times_out_instead_of_hanging(tmp_path: Path) -> None:
+    config = tmp_path / "emulator.yaml"
+    config.write_text("time_scale: 0.01\nfaults:\n  - {fault: stuck_queue, rate: 1.0, endpoint: fal-ai/flux-pro}\n")
+    out = tmp_path / "run"
+    code = main(["run", "--out", str(out), "--bench-requests", "0", "--emulator-config", str(config),
+                 "--endpoint", "fal-ai/flux-pro", "--timeout", "1"])
+    assert code == 1
+    summary = json.loads((out / "run.json").read_text())
+    messages = [m for s in summary["scenarios"] for c in s["failed"] for m in c["messages"]]
+    assert any("not completed within 1.0 s; cancelled" in m for m in messages)

@@ -30,6 +30,8 @@ from harness.drift import Level
               help="Measured lifecycles per endpoint in the latency benchmark; 0 skips it.")
 @click.option("--max-requests", type=click.IntRange(0), default=None,
               help="Request budget (live default: 10); a plan over it is refused before anything is sent.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True,
+              help="Seconds a scenario may wait for completion before it is cancelled and fails.")
 @click.option("--fail-on-drift", type=click.Choice(["ERR", "WARN", "INFO"]), default="ERR", show_default=True,
               help="Drift at this level or worse fails the run.")
 @click.option("--contracts-dir", type=click.Path(path_type=Path), default=None, help="Folder of contract files.")
@@ -40,7 +42,7 @@ from harness.drift import Level
 @click.option("--live-base-url", default=None, metavar="URL",
               help="Send the live target's requests to this server instead of fal (for testing the live path).")
 def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench_requests: int,
-                max_requests: int | None, fail_on_drift: str, contracts_dir: Path | None,
+                max_requests: int | None, timeout: float, fail_on_drift: str, contracts_dir: Path | None,
                 cassettes_dir: Path | None, emulator_config: Path | None, live_base_url: str | None) -> int:
     """Run the contract suite, a short latency benchmark and drift against the bundled contracts,
     and write one report folder (index.html, summary.md, junit.xml, the benchmark and drift data).
@@ -74,7 +76,8 @@ def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench
 
         job = MainJob(plan, run_dir, endpoints=endpoints, contracts_dir=contracts_dir, cassettes_dir=cassettes_dir,
                       emulator_config=emulator_config, max_requests=max_requests, live_base_url=live_base_url,
-                      progress=tick, drift_fail_on=cast(Level, fail_on_drift), bench_progress=interactive)
+                      progress=tick, drift_fail_on=cast(Level, fail_on_drift), bench_progress=interactive,
+                      scenario_timeout=timeout)
         if not interactive:
             console.print("running the contract suite, the latency benchmark and drift...")
         result = job.run()
