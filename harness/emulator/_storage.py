@@ -43,7 +43,8 @@ class _Multipart:
     key: str
     content_type: str
     created_ns: int
-    parts: dict[int, bytes] = field(default_factory=dict)
+    parts: dict[int, tuple[bytes, str]] = field(default_factory=dict)
+    """Part number to its bytes and ETag (hashed once, when the part arrives)."""
 
 
 class BlobStore:
@@ -182,37 +183,35 @@ class StorageApi:
         self._multipart[upload_id] = _Multipart(key, content_type, time.monotonic_ns())
         return json_response({"access_url": self._url(key), "uploadId": upload_id})
 
-    def _pending(self, request: Request) -> _Multipart | None:
-        p = request.path_params
-        upload = self._multipart.get(p["upload_id"])
-        if upload is None or upload.key != f"{p['token']}/{p['name']}":
-            return None
-        return upload
-
-    async def multipart_part(self, request: Request) -> Response:
+    def _pending(self, request: Request) -> _Multipart | Response:
+        """The multipart upload a part or complete request names, or the answer refusing it."""
         denied = self._token_ok(request)
         if denied is not None:
             return denied
-        upload = self._pending(request)
-        if upload is None:
+        p = request.path_params
+        upload = self._multipart.get(p["upload_id"])
+        if upload is None or upload.key != f"{p['token']}/{p['name']}":
             return detail(404, "Unknown multipart upload")
+        return upload
+
+    async def multipart_part(self, request: Request) -> Response:
+        upload = self._pending(request)
+        if isinstance(upload, Response):
+            return upload
         number = int(request.path_params["part"])
         if not 1 <= number <= 10_000:
             return detail(400, "Part numbers run from 1 to 10000")
         data = await read_body(request, self.max_body)
         if not self.store.has_room(self._pending_bytes + len(data)):
             return _full()
-        self._pending_bytes += len(data) - len(upload.parts.get(number, b""))
-        upload.parts[number] = data
-        return Response(status_code=200, headers={"ETag": _etag(data)})
+        self._pending_bytes += len(data) - len(upload.parts.get(number, (b"", ""))[0])
+        upload.parts[number] = (data, _etag(data))
+        return Response(status_code=200, headers={"ETag": upload.parts[number][1]})
 
     async def multipart_complete(self, request: Request) -> Response:
-        denied = self._token_ok(request)
-        if denied is not None:
-            return denied
         upload = self._pending(request)
-        if upload is None:
-            return detail(404, "Unknown multipart upload")
+        if isinstance(upload, Response):
+            return upload
         body = await read_json(request, self.max_body)
         parts = body.get("parts") if isinstance(body, dict) else None
         if not isinstance(parts, list) or not parts:
@@ -220,10 +219,11 @@ class StorageApi:
         chunks: list[bytes] = []
         for entry in sorted(parts, key=lambda e: e.get("partNumber", 0) if isinstance(e, dict) else 0):
             number = entry.get("partNumber") if isinstance(entry, dict) else None
-            data = upload.parts.get(number) if isinstance(number, int) else None
-            if data is None:
+            part = upload.parts.get(number) if isinstance(number, int) else None
+            if part is None:
                 return detail(400, f"Part {number!r} was never uploaded")
-            if entry.get("etag") != _etag(data):
+            data, etag = part
+            if entry.get("etag") != etag:
                 return detail(400, f"ETag of part {number} does not match the uploaded part")
             chunks.append(data)
         self._drop(request.path_params["upload_id"])
@@ -279,7 +279,7 @@ class StorageApi:
 
     def _drop(self, upload_id: str) -> None:
         upload = self._multipart.pop(upload_id)
-        self._pending_bytes -= sum(len(b) for b in upload.parts.values())
+        self._pending_bytes -= sum(len(data) for data, _ in upload.parts.values())
 
     def _expire_pending(self) -> None:
         horizon = time.monotonic_ns() - _TOKEN_SECONDS * 1_000_000_000
