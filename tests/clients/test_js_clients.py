@@ -6,6 +6,7 @@ this machine, and reports JSON that is checked here against the emulator's own r
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import subprocess
@@ -94,7 +95,7 @@ def _judge(report: dict[str, Any], emulator: Emulator, receiver: Receiver) -> di
         events = [*v["events"], v["done"]] if v["events"][-1:] != [v["done"]] else v["events"]
         assert [e["partial"] for e in events] == [True] * (len(events) - 1) + [False], events
         texts = [e["output"] for e in events]
-        assert all(b.startswith(a) for a, b in zip(texts, texts[1:], strict=False)), texts
+        assert all(b.startswith(a) for a, b in itertools.pairwise(texts)), texts
         assert len(events) == 5, f"{len(events)} events"
         assert _valid(STREAMED[0], v["done"]) == []
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import socket
 from typing import Any
@@ -77,7 +78,7 @@ def _check_stream(events: list[dict[str, Any]]) -> None:
     assert len(events) == (contract.streaming.count if contract.streaming else 0) + 1
     assert [e["partial"] for e in events] == [True] * (len(events) - 1) + [False]
     texts = [e["output"] for e in events]
-    assert all(b.startswith(a) and len(b) > len(a) for a, b in zip(texts, texts[1:], strict=False))
+    assert all(b.startswith(a) and len(b) > len(a) for a, b in itertools.pairwise(texts))
     _valid(STREAMED[0], events[-1])
 
 
