@@ -202,3 +202,39 @@ def _download_for(ctx: CheckContext, img: dict[str, Any]) -> Download | None:
         elif d.url.split("?")[0] == url.split("?")[0]:
             return d
     return None
+
+
+@check("output.sync-mode")
+def output_sync_mode(ctx: CheckContext) -> Iterator[str]:
+    """With the contract's sync_mode field true, every image comes back inline as a data URI of its
+    declared type (nothing on the CDN); with it false, as a URL."""
+    field = ctx.contract.semantics.sync_mode
+    if field is None:
+        raise NotApplicable("the contract declares no sync_mode field")
+    images = _images(ctx)
+    inline = ctx.effective.get(field) is True
+    for i, img in enumerate(images):
+        url = img.get("url")
+        if not isinstance(url, str):
+            continue
+        if not inline:
+            if url.startswith("data:"):
+                yield f"image {i} came inline although {field} is false"
+            continue
+        if not url.startswith("data:"):
+            yield f"image {i} is {url.split('?')[0]!r}, not inline: {field} is true"
+            continue
+        media = url[5:].partition(",")[0].split(";")[0]
+        declared = img.get("content_type")
+        if declared is not None and media != declared:
+            yield f"image {i} is a data URI of {media!r}, its content_type says {declared!r}"
+        d = _download_for(ctx, img)
+        if d is not None and d.data is not None:
+            try:
+                with Image.open(io.BytesIO(d.data)) as decoded:
+                    actual = Image.MIME.get(str(decoded.format))
+            except (UnidentifiedImageError, OSError):
+                yield f"image {i}'s inline bytes do not decode as an image"
+                continue
+            if actual is not None and actual != media:
+                yield f"image {i}'s inline bytes are {actual}, the data URI says {media}"
