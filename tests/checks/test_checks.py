@@ -60,7 +60,7 @@ def test_a_correct_run_passes_every_check() -> None:
     # Most checks have something to judge here; the rest are the 422 and default-specific ones.
     skipped = {r.check for r in results if r.outcome == "skipped"}
     assert skipped == {"validation.rejected", "validation.billable-units", "output.content-type",
-                       "output.defaults-applied"}
+                       "output.defaults-applied", "stream.events-json", "stream.final-output", "stream.progression"}
 
 
 def _set(path: str, value: object) -> Callable[[Observation], None]:
@@ -244,7 +244,9 @@ def test_validation_checks_judge_invalid_inputs() -> None:
 
 def test_every_registered_check_has_a_test() -> None:
     covered = {check_id for check_id, _ in MUTATIONS.values()} | {
-        "output.content-type", "output.defaults-applied", "validation.rejected", "validation.billable-units"}
+        "output.content-type", "output.defaults-applied", "validation.rejected", "validation.billable-units",
+        # tests/checks/test_stream_checks.py
+        "stream.events-json", "stream.final-output", "stream.progression", "output.sync-mode"}
     assert covered == set(CHECKS)
 
 
