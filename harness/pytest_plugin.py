@@ -111,8 +111,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         elif target == "replay" and "fal_stream_scenario" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.skip(reason="cassettes record queue lifecycles; streams have none to replay"))
     if target == "live":
-        planned = sum(1 for item in items if {"fal_scenario", "fal_stream_scenario"} & set(
-            getattr(item, "fixturenames", ())) and not item.get_closest_marker("fal_generated"))
+        # A scenario item of each kind is one request; an empty parametrisation sends nothing.
+        planned = sum(1 for item in items if any(
+            isinstance(getattr(getattr(item, "callspec", None), "params", {}).get(name), ScenarioCase)
+            for name in ("fal_scenario", "fal_stream_scenario")) and not item.get_closest_marker("fal_generated"))
         budget = _live_budget(config)
         if planned > budget:
             raise pytest.UsageError(f"live run plans {planned} requests, the budget is {budget} "
