@@ -16,7 +16,7 @@ from harness.contracts._model import app_root_of
 from harness.drift._report import Finding, make_finding
 from harness.drift._rules import Direction
 
-__all__ = ["ASPECTS", "FieldPair", "aspect", "compare_contracts", "same_value", "type_admits", "value_key"]
+__all__ = ["ASPECTS", "FieldPair", "aspect", "compare_contracts", "same_value", "value_key"]
 
 
 @dataclass(frozen=True)
@@ -213,11 +213,6 @@ def _admits(wide: frozenset[_Option], narrow: frozenset[_Option]) -> bool:
         elif not any(isinstance(w, tuple) and _admits(w[1], option[1]) for w in wide):
             return False
     return True
-
-
-def type_admits(wide: TypeExpr, narrow: TypeExpr) -> bool:
-    """Whether every value of type ``narrow`` is also a value of type ``wide``."""
-    return _admits(_shape(wide), _shape(narrow))
 
 
 @aspect("required")
