@@ -99,8 +99,6 @@ def describe(
 def _bootstrap(data: np.ndarray[Any, Any], resamples: int, seed: int) -> dict[str, tuple[float, float]]:
     if data.size < MIN_CI_SAMPLES or resamples <= 0:
         return {}
-    if np.all(data == data[0]):
-        return {f"p{p}": (float(data[0]), float(data[0])) for p in PERCENTILES}
 
     def statistic(sample: np.ndarray[Any, Any], axis: int) -> np.ndarray[Any, Any]:
         return np.asarray(np.percentile(sample, PERCENTILES, axis=axis))
