@@ -53,8 +53,7 @@ class Distribution:
         """A figure by name: ``p50``.. ``p99``, ``min``, ``max``, ``mean``."""
         if name in self.percentiles:
             return self.percentiles[name]
-        value = getattr(self, name, None) if name in ("min", "max", "mean") else None
-        return value if isinstance(value, float) else None
+        return {"min": self.min, "max": self.max, "mean": self.mean}.get(name)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"unit": "ms", "count": self.count, "min": self.min}
