@@ -12,6 +12,7 @@ from harness._errors import ConfigError
 from harness.checks import CheckResult, Expectation, run_checks
 from harness.client import AsyncQueueClient, FileMode, Observation
 from harness.contracts import Contract, Scenario, validate_input
+from harness.contracts._loader import scenario_payload
 
 __all__ = ["ScenarioCase", "ScenarioRun", "expectation", "run_scenario", "scenario_cases", "select_contracts"]
 
@@ -60,7 +61,7 @@ def expectation(contract: Contract, scenario: Scenario) -> Expectation:
     """What the scenario should produce; for a deliberately invalid input, where it breaks."""
     if scenario.expect_status < 400:
         return Expectation(status=scenario.expect_status)
-    problems = validate_input(contract, dict(scenario.input))
+    problems = validate_input(contract, scenario_payload(scenario))
     first = problems[0] if problems else None
     return Expectation(status=scenario.expect_status, invalid_loc=first.loc if first else None,
                        rule=first.rule if first else None)

@@ -119,6 +119,7 @@ SEMANTICS: dict[str, Any] = {
         "seed": _TEXT,
         "nsfw_flags": _TEXT,
         "echo": {"type": "object", "additionalProperties": _TEXT},
+        "sync_mode": _TEXT,
     },
 }
 

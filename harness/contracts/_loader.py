@@ -9,7 +9,7 @@ above the maximum 4``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,15 @@ from harness.contracts._types import (
     parse_type,
 )
 
-__all__ = ["contract_to_data", "contract_warnings", "dump_contract", "load_contract", "parse_contract", "read_yaml"]
+__all__ = [
+    "contract_to_data",
+    "contract_warnings",
+    "dump_contract",
+    "load_contract",
+    "parse_contract",
+    "read_yaml",
+    "scenario_payload",
+]
 
 _FILE_VALIDATOR = Draft202012Validator(CONTRACT_FILE)
 _SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -338,6 +346,7 @@ class _Builder:
             seed=raw.get("seed"),
             nsfw_flags=raw.get("nsfw_flags"),
             echo=freeze(raw.get("echo") or {}),
+            sync_mode=raw.get("sync_mode"),
         )
 
     def media(self, field_name: str, kind: str, raw: Mapping[str, Any]) -> MediaSemantics:
@@ -405,7 +414,7 @@ class _Builder:
                 name = getattr(m, key)
                 need(ins, name, f"{where}.{key}", "input")
                 if name is not None:
-                    problem = _meaningless(m.kind, key, c.input.field(name), m)
+                    problem = _sem.field_problem(m.kind, key, c.input.field(name), m)
                     if problem:
                         raise self.fail(f"{where}.{key}", f"{name!r} {problem}")
         for i, name in enumerate(s.text):
@@ -415,6 +424,10 @@ class _Builder:
         need(ins, s.seed, "semantics.seed", "input")
         need(outs, s.seed, "semantics.seed", "output")
         need(outs, s.nsfw_flags, "semantics.nsfw_flags", "output")
+        need(ins, s.sync_mode, "semantics.sync_mode", "input")
+        if s.sync_mode is not None and "boolean" not in c.input.field(s.sync_mode).scalar_kinds():
+            raise self.fail("semantics.sync_mode", f"{s.sync_mode!r} is {c.input.field(s.sync_mode).type}, "
+                                                   "not a boolean")
         for out_name, in_name in s.echo.items():
             need(outs, out_name, f"semantics.echo.{out_name}", "output")
             need(ins, in_name, f"semantics.echo.{out_name}", "input")
@@ -438,7 +451,7 @@ class _Builder:
                 if name not in file_fields:
                     raise self.fail(f"{where}.files.{name}", f"{name!r} is not a file input field")
             if s.expect_status < 400:
-                payload = {**s.input, **{k: "https://fixture.invalid/" + v for k, v in s.files.items()}}
+                payload = scenario_payload(s)
                 problems = validate_input(c, payload)
                 if problems:
                     p = problems[0]
@@ -467,40 +480,13 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def _enum_strings(f: FieldSpec) -> list[Any]:
-    return [v for v in (f.enum or ()) if v is not None]
+def scenario_payload(s: Scenario) -> dict[str, Any]:
+    """A scenario's input as the model sees it, with a stand-in URL for each fixture file."""
+    def url(name: str) -> str:
+        return "https://fixture.invalid/" + name
 
-
-def _meaningless(kind: str, key: str, f: FieldSpec, m: MediaSemantics) -> str | None:
-    """Why the input field ``f`` cannot say what semantics key ``key`` reads from it, or None."""
-    scalars = f.scalar_kinds()
-    numeric = bool(scalars & {"integer", "float"})
-    values = _enum_strings(f)
-    if key in ("count", "width", "height", "frames", "sample_rate"):
-        return None if numeric else f"is {f.type}; {key} reads a number"
-    if key == "fps":
-        if numeric or (values and all(_sem.seconds_of(v) for v in values)):
-            return None
-        return f"is {f.type}; fps reads a number"
-    if key == "duration":
-        if numeric or (values and any(_sem.seconds_of(v) for v in values)) or ("string" in scalars and not values):
-            return None
-        return f"holds no durations ({', '.join(map(repr, values[:4]))}); duration reads seconds"
-    readers = {"format": lambda v: _sem.format_of(kind, v), "aspect_ratio": _sem.aspect_of,
-               "resolution": _sem.resolution_of,
-               "size": lambda v: v in (m.presets or _sem.FAL_IMAGE_SIZE_PRESETS)}
-    read: Callable[[Any], Any] = readers[key]
-    if key == "size" and f.refs():
-        return None
-    if "string" not in scalars:
-        return f"is {f.type}; {key} reads a string"
-    if values and not any(read(v) for v in values):
-        what = {"format": f"{kind} formats ({', '.join(_sem.FORMATS[kind])})", "aspect_ratio": "ratios such as 16:9",
-                "resolution": "resolutions such as 720p or 2K", "size": "size presets or {width, height}"}[key]
-        return f"holds none of the {what}: {', '.join(map(repr, values[:6]))}"
-    if key == "size" and not values:
-        return "is a free string; size reads a preset name or {width, height}"
-    return None
+    files = {k: [url(n) for n in v] if isinstance(v, list) else url(v) for k, v in s.files.items()}
+    return {**s.input, **files}
 
 
 def integer_with_float_default(f: FieldSpec) -> bool:
@@ -658,6 +644,7 @@ def _semantics_data(s: Semantics) -> dict[str, Any]:
     _put(out, "nsfw_flags", s.nsfw_flags)
     if s.echo:
         out["echo"] = dict(s.echo)
+    _put(out, "sync_mode", s.sync_mode)
     return out
 
 

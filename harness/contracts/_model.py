@@ -199,6 +199,8 @@ class Semantics:
     """Output list with one boolean per image."""
     echo: Mapping[str, str] = field(default_factory=dict)
     """Output field to the input field it repeats."""
+    sync_mode: str | None = None
+    """Input field that, when true, asks for files inline as data URIs instead of hosted URLs."""
 
     def all_media(self) -> tuple[MediaSemantics, ...]:
         """Every output field holding files: the images first, then the other media."""

@@ -3,6 +3,7 @@ and v2), and the harness's own exports."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -14,7 +15,8 @@ import httpx
 
 from harness._data import kind_of, parse_json_or_yaml
 from harness._errors import DataFileError
-from harness.contracts._loader import contract_warnings, parse_contract
+from harness.contracts._infer import infer_semantics
+from harness.contracts._loader import contract_to_data, contract_warnings, parse_contract
 from harness.contracts._model import FORMAT_VERSION, Contract, app_root_of
 from harness.contracts._openapi_shape import (
     _BOUND_KEYS,
@@ -26,6 +28,7 @@ from harness.contracts._openapi_shape import (
     _fits,
     derived_title,
 )
+from harness.contracts._scenarios import generate_scenarios
 from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union
 
 __all__ = ["import_openapi", "load_openapi"]
@@ -249,9 +252,18 @@ class _Importer:
         if self.built:
             data["types"] = {n: self.built[n] for n in sorted(self.built, key=lambda n: self.rank.get(n, 1 << 30))}
         try:
-            return parse_contract(data, self.source)
+            contract = parse_contract(data, self.source)
         except DataFileError as exc:
             raise self.fail(self.translate(exc.key_path), exc.problem) from None
+        if self.own:
+            return contract
+        # A foreign document says nothing of semantics or scenarios: infer them, and check the
+        # result loads as a person would write it.
+        metadata = info.get("x-fal-metadata")
+        category = metadata.get("category") if isinstance(metadata, Mapping) else None
+        contract = infer_semantics(contract, category if isinstance(category, str) else None)
+        contract = dataclasses.replace(contract, scenarios=generate_scenarios(contract))
+        return parse_contract(contract_to_data(contract), self.source)
 
     def submit(self, paths: Mapping[str, Any], endpoint: str | None,
                info: Mapping[str, Any]) -> tuple[str, str, Mapping[str, Any]]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.contracts._model import Contract, MediaSemantics
+from harness.contracts._model import Contract, FieldSpec, MediaSemantics
 
 __all__ = [
     "DEFAULTS",
@@ -29,6 +29,7 @@ __all__ = [
     "expected_format",
     "expected_media",
     "expected_size",
+    "field_problem",
     "format_of",
     "media_type",
     "resolution_of",
@@ -274,6 +275,43 @@ def dimensions(expected: Expected, default: tuple[int, int], *, even: bool = Fal
     if even:
         w, h = w + (w % 2), h + (h % 2)
     return max(1, int(w)), max(1, int(h))
+
+
+def _enum_strings(f: FieldSpec) -> list[Any]:
+    return [v for v in (f.enum or ()) if v is not None]
+
+
+def field_problem(kind: str, key: str, f: FieldSpec, m: MediaSemantics) -> str | None:
+    """Why the input field ``f`` cannot say what semantics key ``key`` of a ``kind`` output reads
+    from it (``size: aspect_ratio``), or None when it can."""
+    scalars = f.scalar_kinds()
+    numeric = bool(scalars & {"integer", "float"})
+    values = _enum_strings(f)
+    if key in ("count", "width", "height", "frames", "sample_rate"):
+        return None if numeric else f"is {f.type}; {key} reads a number"
+    if key == "fps":
+        if numeric or (values and all(seconds_of(v) for v in values)):
+            return None
+        return f"is {f.type}; fps reads a number"
+    if key == "duration":
+        if numeric or (values and any(seconds_of(v) for v in values)) or ("string" in scalars and not values):
+            return None
+        return f"holds no durations ({', '.join(map(repr, values[:4]))}); duration reads seconds"
+    readers = {"format": lambda v: format_of(kind, v), "aspect_ratio": aspect_of,
+               "resolution": resolution_of,
+               "size": lambda v: v in (m.presets or FAL_IMAGE_SIZE_PRESETS)}
+    read: Callable[[Any], Any] = readers[key]
+    if key == "size" and f.refs():
+        return None
+    if "string" not in scalars:
+        return f"is {f.type}; {key} reads a string"
+    if values and not any(read(v) for v in values):
+        what = {"format": f"{kind} formats ({', '.join(FORMATS[kind])})", "aspect_ratio": "ratios such as 16:9",
+                "resolution": "resolutions such as 720p or 2K", "size": "size presets or {width, height}"}[key]
+        return f"holds none of the {what}: {', '.join(map(repr, values[:6]))}"
+    if key == "size" and not values:
+        return "is a free string; size reads a preset name or {width, height}"
+    return None
 
 
 # -- the image semantics' answers (the image checks read these) ---------------------------------
