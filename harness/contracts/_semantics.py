@@ -84,12 +84,12 @@ class _Defaults:
     sample_rate: int
 
 
-#: what the emulator makes when neither the input nor the semantics decide. Video frame rates
-#: that no input asks for are low, so a default clip takes milliseconds to encode; the container
-#: says that rate truthfully.
+#: what the emulator makes when neither the input nor the semantics decide. A video no input sizes
+#: is small and one no input gives a frame rate runs at 8 fps, so a default clip encodes in tens of
+#: milliseconds; the container states that size and rate truthfully.
 DEFAULTS: dict[str, _Defaults] = {
     "image": _Defaults((1024, 1024), "png", 0.0, 0.0, 0),
-    "video": _Defaults((1280, 720), "mp4", 5.0, 8.0, 0),
+    "video": _Defaults((640, 360), "mp4", 5.0, 8.0, 0),
     "audio": _Defaults((0, 0), "mp3", 3.0, 0.0, 44100),
     "mesh": _Defaults((0, 0), "glb", 0.0, 0.0, 0),
     "file": _Defaults((0, 0), "bin", 0.0, 0.0, 0),

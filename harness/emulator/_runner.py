@@ -1,18 +1,17 @@
 """What a runner does with one request: validate, fetch its files, spend its run time writing
-logs, draw its images, store them, and answer with the model's output or the model's error.
+logs, make its files (images, video, audio, meshes...), store them, and answer with the model's output or the model's error.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from urllib.parse import quote
+import functools
+import secrets
 
 from harness.contracts import validate_input
 from harness.emulator._files import FileResolver
 from harness.emulator._http import dumps, validation_entries
-from harness.emulator._images import ImageFile, render
-from harness.emulator._model import ImagePlan, RunPlan
+from harness.emulator._model import RunPlan
 from harness.emulator._queue import Job, Outcome
 from harness.emulator._storage import BlobStore
 
@@ -45,18 +44,14 @@ class Runner:
             error_type = str(fault.params.get("error_type", "runner_disconnected"))
             message = str(fault.params.get("message", error_type.replace("_", " ").capitalize()))
             return Outcome.request_error(int(fault.params.get("status", 503)), message, error_type)
-        pixels = sum(p.width * p.height for p in plan.images)
-        # Small pictures take less time to draw than a hop to a worker thread; big ones would
-        # stall every other request on the event loop.
-        images = _render_all(plan.images) if pixels <= _INLINE_PIXELS else await asyncio.to_thread(
-            _render_all, plan.images)
-        files = []
-        for image in images:
-            name = f"{_name(image)}.{image.extension}"
-            key = self.store.put(image.data, image.content_type, name)
-            files.append((self.files_base + quote(key), name, image))
-        output = model.output(plan, files, job.run_seconds)
-        return Outcome(200, dumps(output), {"x-fal-billable-units": str(max(1, len(images)))})
+        # Small pictures take less time to draw than a hop to a worker thread; videos, audio, meshes
+        # and big pictures would stall every other request on the event loop.
+        small = plan.pixels <= _INLINE_PIXELS and all(f.media.kind in ("image", "file") for f in plan.files)
+        produce = functools.partial(model.produce, plan, self.files_base, job.run_seconds, _storage_key)
+        produced = produce() if small else await asyncio.to_thread(produce)
+        for key, data, content_type in produced.stored:
+            self.store.put_at(key, data, content_type)
+        return Outcome(200, dumps(produced.output), {"x-fal-billable-units": str(produced.count)})
 
     async def _spend(self, job: Job, plan: RunPlan) -> None:
         """Sleep the sampled run time, writing the configured number of log lines across it."""
@@ -76,12 +71,9 @@ class Runner:
         if seconds > 0:
             await asyncio.sleep(seconds / lines)
         if lines > 1:
-            job.add_log(f"Generated {len(plan.images)} image(s) in {seconds:.3f}s")
+            job.add_log(f"Generated {len(plan.files)} file(s) in {seconds:.3f}s")
 
 
-def _render_all(plans: tuple[ImagePlan, ...]) -> list[ImageFile]:
-    return [render(p.digest, p.width, p.height, p.fmt) for p in plans]
-
-
-def _name(image: ImageFile) -> str:
-    return hashlib.blake2b(image.data, digest_size=16).hexdigest()
+def _storage_key(file_name: str) -> str:
+    """Where a generated file is stored and served: a fresh token, then its name."""
+    return f"{secrets.token_hex(10)}/{file_name}"
