@@ -151,7 +151,8 @@ class StandInModel:
     def _too_big(self, m: MediaSemantics, plan: MediaPlan) -> dict[str, Any] | None:
         limit = self.limits.max_image_pixels
         where = m.size or m.resolution or m.aspect_ratio or m.width or m.field
-        if plan.kind in ("image", "video") and (plan.width <= 0 or plan.height <= 0 or plan.width * plan.height > limit):
+        pixels = plan.width * plan.height
+        if plan.kind in ("image", "video") and (plan.width <= 0 or plan.height <= 0 or pixels > limit):
             return {
                 "loc": ["body", where],
                 "msg": f"{plan.kind.capitalize()} of {plan.width}x{plan.height} pixels is above the emulator's limit "

@@ -1,5 +1,6 @@
 """What a runner does with one request: validate, fetch its files, spend its run time writing
-logs, make its files (images, video, audio, meshes...), store them, and answer with the model's output or the model's error.
+logs, make its files (images, video, audio, meshes...), store them, and answer with the model's
+output or the model's error.
 """
 
 from __future__ import annotations
