@@ -178,15 +178,7 @@ def output_image_truthful(ctx: CheckContext) -> Iterator[str]:
 
 
 def _download_for(ctx: CheckContext, img: dict[str, Any]) -> Download | None:
-    """The download of an image's URL. Recorded URLs keep no query (it may hold a signed token)
-    and data URIs keep only their header, so match on what survives."""
-    url = img.get("url")
-    if not isinstance(url, str):
-        return None
-    for d in ctx.obs.downloads:
-        if url.startswith("data:"):
-            if url.partition(",")[0] + ",..." == d.url:
-                return d
-        elif d.url.split("?")[0] == url.split("?")[0]:
-            return d
-    return None
+    """The download of an image's URL (see ``download_for``)."""
+    from harness.checks._media import download_for
+
+    return download_for(ctx.obs.downloads, img.get("url"))

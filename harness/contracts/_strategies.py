@@ -35,7 +35,7 @@ __all__ = [
 
 CI_PROFILE = "fal-ci"
 THOROUGH_PROFILE = "fal-thorough"
-FILE_KINDS = ("image", "archive", "any")
+FILE_KINDS = ("image", "video", "audio", "mesh", "archive", "any")
 
 _INT32 = (-(2**31), 2**31 - 1)
 # Past this many nested objects optional keys are left out and lists kept at their minimum, so a
@@ -182,7 +182,11 @@ def _fixture_files() -> dict[str, SearchStrategy[str]]:
     # Data URIs rather than URLs, so every payload also runs against a real server offline.
     image = st.sampled_from([_data_uri("face.png", "image/png"), _data_uri("initial.png", "image/png")])
     archive = st.just(_data_uri("person.zip", "application/zip"))
-    return {"image": image, "archive": archive, "any": st.one_of(image, archive)}
+    video = st.just(_data_uri("clip.mp4", "video/mp4"))
+    audio = st.just(_data_uri("tone.wav", "audio/wav"))
+    mesh = st.just(_data_uri("cube.glb", "model/gltf-binary"))
+    return {"image": image, "video": video, "audio": audio, "mesh": mesh, "archive": archive,
+            "any": st.one_of(image, archive)}
 
 
 # -- slots: a place holding a value, with the branches the schema allows there -----------------
