@@ -186,12 +186,12 @@ def _matching(pattern: str, f: FieldSpec) -> Any:
     """A short string matching ``pattern`` (hypothesis finds the simplest one, deterministically)."""
     from hypothesis import find, settings
     from hypothesis import strategies as st
-    from hypothesis.errors import NoSuchExample
+    from hypothesis.errors import NoSuchExample, Unsatisfiable
 
     try:
         return find(st.from_regex(pattern), lambda v: (f.min_length or 0) <= len(v) <= (f.max_length or 1 << 30),
                     settings=settings(database=None, derandomize=True, max_examples=200))
-    except (NoSuchExample, re.error, ValueError):
+    except (NoSuchExample, Unsatisfiable, re.error, ValueError):
         return UNSET
 
 

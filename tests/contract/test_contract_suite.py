@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness._suite import ScenarioCase, ScenarioRun
+from harness._suite import ScenarioCase, ScenarioRun, output_judged
 from harness.checks import Expectation, assert_checks, run_checks
 from harness.client import QueueClient, Target
 from harness.contracts import Contract, invalid_inputs, valid_inputs
@@ -26,6 +26,15 @@ def test_scenario_meets_its_contract(
     assert_checks(run.results, run.observation, target_url=fal_target.queue_url)
     # Something was judged: a passing suite that skipped every check would prove nothing.
     assert sum(r.outcome == "passed" for r in run.results) >= 4
+    if fal_scenario.scenario.expect_status == 200:
+        assert output_judged(run), f"{fal_scenario.id}: no output check judged the output"
+
+
+def test_contract_has_scenarios_of_its_own(fal_contract: Contract) -> None:
+    # Scenarios generated at run time test the emulator's reading of the schema, not a promise
+    # someone wrote down; a contract that relies on them is not a gate yet.
+    assert fal_contract.scenarios, (f"{fal_contract.endpoint} has no scenarios: write them into the contract "
+                                    "(fal-harness contracts import-openapi generates them)")
 
 
 @pytest.mark.fal_generated
