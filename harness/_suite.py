@@ -33,6 +33,8 @@ class ScenarioCase:
     scenario: Scenario
     generated: bool = False
     """Made from the contract's schema at run time, because the contract has no scenarios."""
+    problem: str | None = None
+    """Why nothing can run: the case stands for an endpoint with no runnable scenario."""
 
     @property
     def id(self) -> str:
@@ -65,18 +67,26 @@ def select_contracts(contracts: Mapping[str, Contract], endpoints: Iterable[str]
     return [contracts[e] for e in dict.fromkeys(wanted)]
 
 
-def scenario_cases(contracts: Iterable[Contract], *, generate: bool = True) -> list[ScenarioCase]:
+def scenario_cases(contracts: Iterable[Contract], *, generate: bool = True,
+                   placeholders: bool = False) -> list[ScenarioCase]:
     """Every scenario of every contract; a contract without any gets those its schema gives
-    (``generated``), unless ``generate`` is false."""
+    (``generated``), unless ``generate`` is false. With ``placeholders``, an endpoint left with no
+    runnable scenario gets one case whose ``problem`` says so (the pytest suite fails it)."""
     from harness.contracts._scenarios import generate_scenarios
 
     out: list[ScenarioCase] = []
     for c in contracts:
         if c.scenarios:
             out += [ScenarioCase(c, s) for s in c.scenarios]
-        elif generate:
-            out += [ScenarioCase(c, s, generated=True) for s in generate_scenarios(c)]
+            continue
+        made = [ScenarioCase(c, s, generated=True) for s in generate_scenarios(c)] if generate else []
+        out += made
+        if not made and placeholders:
+            out.append(ScenarioCase(c, Scenario("no-runnable-scenario", {}), generated=True, problem=NO_SCENARIO))
     return out
+
+
+NO_SCENARIO = "no runnable scenario: the contract has none and its schema gives no valid input"
 
 
 @dataclass(frozen=True)
@@ -111,8 +121,7 @@ def untested(contracts: Iterable[Contract], runs: Iterable[ScenarioRun]) -> list
     for c in contracts:
         mine = [r for r in runs if r.case.contract.endpoint == c.endpoint]
         if not mine:
-            out.append(Untested(c.endpoint, "no runnable scenario: the contract has none and its schema gives "
-                                            "no valid input"))
+            out.append(Untested(c.endpoint, NO_SCENARIO))
             continue
         if all(r.case.generated for r in mine):
             out.append(Untested(c.endpoint, f"no scenarios of its own: ran {len(mine)} generated from the schema "

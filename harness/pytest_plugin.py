@@ -87,7 +87,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests asking for ``fal_contract`` run once per contract, ``fal_scenario`` once per scenario of
     every contract: adding a contract file adds its tests."""
     if "fal_scenario" in metafunc.fixturenames:
-        cases = scenario_cases(_selected(metafunc.config))
+        cases = scenario_cases(_selected(metafunc.config), placeholders=True)
         metafunc.parametrize("fal_scenario", cases, ids=[c.id for c in cases])
     elif "fal_contract" in metafunc.fixturenames:
         contracts = _selected(metafunc.config)
@@ -189,6 +189,8 @@ def fal_run_scenario(request: pytest.FixtureRequest, fal_client: QueueClient,
         return lambda case: _record_case(request.config, fal_client, fal_target, case, mode, detect, record_mode)
 
     def run(case: ScenarioCase) -> ScenarioRun:
+        if case.problem is not None:
+            pytest.fail(f"{case.contract.endpoint}: {case.problem}", pytrace=False)
         return fal_client.call(run_scenario(fal_client.aio, case, file_mode=mode, detect=detect))
 
     return run

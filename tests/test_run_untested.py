@@ -93,3 +93,15 @@ def test_generated_scenarios_are_valid_or_break_exactly_the_rule_they_name() -> 
             for name, value in optional.input.items():
                 f = contract.input.field(name)
                 assert not (f.has_default and f.default == value), (path.name, name)
+
+
+def test_the_pytest_suite_gets_a_failing_case_for_an_endpoint_with_nothing_to_run() -> None:
+    from harness._suite import scenario_cases
+
+    impossible = parse_contract({
+        "format_version": 1, "endpoint": "fal-ai/impossible",
+        "input": {"required": ["code"], "fields": {"code": {"type": "string", "pattern": "(?!)"}}},
+        "output": {"fields": {"text": {"type": "string"}}}})
+    assert scenario_cases([impossible]) == []
+    (case,) = scenario_cases([impossible], placeholders=True)
+    assert case.problem is not None and case.problem.startswith("no runnable scenario")
