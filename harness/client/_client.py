@@ -28,7 +28,15 @@ from harness.client._files import FileInput, FileMode, LocalFileHost, build_body
 from harness.client._observations import Download, ErrorInfo, Exchange, FileUse, Observation, StatusSeen, StreamEvent
 from harness.client._retry import FAL_PYTHON, RetryPolicy
 from harness.client._targets import Target
-from harness.client._transport import Instrumented, fields, kept_headers, parse_json, raise_for_status, safe_url
+from harness.client._transport import (
+    Instrumented,
+    fields,
+    kept_headers,
+    parse_json,
+    raise_for_status,
+    safe_url,
+    ssl_context,
+)
 
 __all__ = ["AsyncQueueClient", "QueueClient", "SubmitHandle", "recording"]
 
@@ -80,6 +88,7 @@ class AsyncQueueClient:
             follow_redirects=True,
             # A proxy from the environment may serve a remote target; it must never see loopback traffic.
             trust_env=not target.is_loopback,
+            verify=ssl_context(),
         )
         self._io = Instrumented(self._http, retry, target.budget)
         self._auth = target.auth_headers
