@@ -240,17 +240,23 @@ def output_file_downloads(ctx: CheckContext) -> Iterator[str]:
             yield f"{where} declares file_size {obj['file_size']}, {d.size} bytes were downloaded"
 
 
-@check("output.sync-mode")
-def output_sync_mode(ctx: CheckContext) -> Iterator[str]:
-    """With sync_mode asked, every output file comes inline as a data URI."""
-    ctx.need_success()
+@check("output.media-sync-mode")
+def output_media_sync_mode(ctx: CheckContext) -> Iterator[str]:
+    """With sync_mode asked, every video, audio, 3D and other file comes inline as a data URI of its
+    declared type (output.sync-mode judges the images)."""
     name = ctx.contract.semantics.sync_mode
-    if name is None or ctx.sent.get(name) is not True:
+    if name is None or ctx.effective.get(name) is not True:
         raise NotApplicable("sync_mode was not asked for")
-    for where, obj in _file_objects(ctx.output):
-        url = obj.get("url")
-        if not (isinstance(url, str) and url.startswith("data:")):
-            yield f"{where}: sync_mode asked, but the file is at {str(url)[:60]!r}, not a data URI"
+    for m in _media(ctx):
+        for i, obj in enumerate(_objects(ctx, m)):
+            url = obj.get("url") if isinstance(obj, dict) else None
+            if not (isinstance(url, str) and url.startswith("data:")):
+                yield f"{m.field}[{i}]: sync_mode asked, but the file is at {str(url)[:60]!r}, not a data URI"
+                continue
+            media = url[5:].partition(",")[0].split(";")[0]
+            declared = obj.get("content_type")
+            if isinstance(declared, str) and media != declared:
+                yield f"{m.field}[{i}] is a data URI of {media!r}, its content_type says {declared!r}"
 
 
 #: the keys beside ``url`` that make an object a file (the client downloads exactly these)

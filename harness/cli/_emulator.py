@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
+from harness._secrets import REDACTED, register_secret
 from harness.cli._app import cli
 from harness.contracts import load_contracts
 from harness.emulator import EmulatorConfig, load_emulator_config, start_emulator
@@ -16,6 +19,13 @@ from harness.emulator._server import MAX_PORT
 _PORT = click.IntRange(0, MAX_PORT)
 _CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
                        help="Emulator config file (YAML); see the README's Emulator section.")
+
+
+def node_options_hint() -> str:
+    """NODE_OPTIONS loading the JS clients' redirect (see ``harness.emulator.node_redirect_env``)."""
+    from harness.emulator import NODE_PRELOAD
+
+    return f"--require {NODE_PRELOAD} --experimental-websocket"
 
 
 def default_run_port(port: int) -> int:
@@ -27,6 +37,17 @@ def default_run_port(port: int) -> int:
 def _config(path: Path | None, time_scale: float | None) -> EmulatorConfig:
     config = load_emulator_config(path) if path is not None else EmulatorConfig()
     return config.replace(time_scale=time_scale) if time_scale is not None else config
+
+
+def accept_environment_key(config: EmulatorConfig, environ: Mapping[str, str]) -> tuple[EmulatorConfig, bool]:
+    """The config also accepting the caller's usual key (``FAL_KEY``, else ``FAL_KEY_ID`` +
+    ``FAL_KEY_SECRET``), so an app that reads it works unchanged; and whether it was added."""
+    key = environ.get("FAL_KEY") or (f"{environ['FAL_KEY_ID']}:{environ['FAL_KEY_SECRET']}"
+                                     if environ.get("FAL_KEY_ID") and environ.get("FAL_KEY_SECRET") else None)
+    if not key or not config.keys or key in config.keys:
+        return config, False
+    register_secret(key)
+    return config.replace(keys=(*config.keys, key)), True
 
 
 @cli.group(invoke_without_command=True)
@@ -42,13 +63,17 @@ def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, con
     """Run the local fal-compatible emulator until Ctrl-C (or one of the commands below)."""
     if ctx.invoked_subcommand is not None:
         return
-    config = _config(config_path, time_scale)
+    config, env_key = accept_environment_key(_config(config_path, time_scale), os.environ)
     running = start_emulator(config, host=host, port=port,
                              run_port=run_port if run_port is not None else default_run_port(port))
     click.echo("fal emulator running (Ctrl-C to stop)")
     click.echo(f"  queue API  {running.queue_url}   (queue.fal.run, rest.fal.ai, v3.fal.media)")
-    click.echo(f"  run API    {running.run_url}   (fal.run)")
+    click.echo(f"  run API    {running.run_url}   (fal.run, its /stream and realtime websockets)")
     click.echo(f"  key        {running.key}")
+    if env_key:
+        click.echo(f"  FAL_KEY    accepted too ({REDACTED}, from the environment)")
+    click.echo(f"  JS clients NODE_OPTIONS='{node_options_hint()}' FAL_HARNESS_EMULATOR='"
+               f"{json.dumps({'queue': running.queue_url, 'run': running.run_url})}'")
     click.echo(f"  endpoints  {', '.join(running.endpoints)}")
     click.echo(f"  truth      {running.queue_url}/_emulator/requests")
     click.echo(f"  time scale {config.time_scale:g}", nl=True)

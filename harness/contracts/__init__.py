@@ -16,6 +16,7 @@ from harness.contracts._model import (
     Provenance,
     Scenario,
     Semantics,
+    Streaming,
 )
 from harness.contracts._registry import contracts_dir, get_contract, load_contracts
 from harness.contracts._schema import input_schema, output_schema
@@ -57,6 +58,7 @@ __all__ = [
     "Scalar",
     "Scenario",
     "Semantics",
+    "Streaming",
     "TypeExpr",
     "Union",
     "Violation",

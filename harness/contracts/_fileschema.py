@@ -123,6 +123,18 @@ SEMANTICS: dict[str, Any] = {
     },
 }
 
+STREAMING: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["events"],
+    "properties": {
+        "events": {"enum": ["partial", "progress"]},
+        "field": _TEXT,
+        "flag": _TEXT,
+        "count": {"type": "integer", "minimum": 1, "maximum": 1000},
+    },
+}
+
 CONTRACT_FILE: dict[str, Any] = {
     "$defs": {"constraints": CONSTRAINTS},
     "type": "object",
@@ -155,6 +167,8 @@ CONTRACT_FILE: dict[str, Any] = {
         "output": OBJECT,
         "types": {"type": "object", "additionalProperties": OBJECT},
         "semantics": SEMANTICS,
+        "streaming": STREAMING,
+        "realtime": {"type": "boolean"},
         "examples": {
             "type": "array",
             "items": {

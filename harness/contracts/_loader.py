@@ -34,6 +34,7 @@ from harness.contracts._model import (
     Provenance,
     Scenario,
     Semantics,
+    Streaming,
     app_root_of,
 )
 from harness.contracts._schema import field_schema, object_schema
@@ -174,6 +175,8 @@ class _Builder:
                 )
                 for name, s in (d.get("scenarios") or {}).items()
             ),
+            streaming=self.streaming(d["streaming"]) if "streaming" in d else None,
+            realtime=bool(d.get("realtime", False)),
             format_version=d["format_version"],
             source=self.source if isinstance(self.source, Path) else None,
         )
@@ -385,6 +388,10 @@ class _Builder:
             content_type=raw.get("content_type"),
         )
 
+    def streaming(self, raw: Mapping[str, Any]) -> Streaming:
+        return Streaming(events=raw["events"], field=raw.get("field"), flag=raw.get("flag"),
+                         count=raw.get("count", 4))
+
     def example(self, index: int, raw: Mapping[str, Any]) -> Example:
         return Example(
             name=raw["name"],
@@ -424,13 +431,26 @@ class _Builder:
         need(ins, s.seed, "semantics.seed", "input")
         need(outs, s.seed, "semantics.seed", "output")
         need(outs, s.nsfw_flags, "semantics.nsfw_flags", "output")
-        need(ins, s.sync_mode, "semantics.sync_mode", "input")
-        if s.sync_mode is not None and "boolean" not in c.input.field(s.sync_mode).scalar_kinds():
-            raise self.fail("semantics.sync_mode", f"{s.sync_mode!r} is {c.input.field(s.sync_mode).type}, "
-                                                   "not a boolean")
         for out_name, in_name in s.echo.items():
             need(outs, out_name, f"semantics.echo.{out_name}", "output")
             need(ins, in_name, f"semantics.echo.{out_name}", "input")
+        need(ins, s.sync_mode, "semantics.sync_mode", "input")
+        if s.sync_mode is not None and "boolean" not in c.input.field(s.sync_mode).scalar_kinds():
+            raise self.fail("semantics.sync_mode", f"{s.sync_mode!r} must be a boolean input field")
+        st = c.streaming
+        if st is not None:
+            if st.events == "partial":
+                for key, kind in (("field", "string"), ("flag", "boolean")):
+                    name = getattr(st, key)
+                    if name is None:
+                        raise self.fail("streaming", f"partial events need streaming.{key} (a {kind} output field)")
+                    need(outs, name, f"streaming.{key}", "output")
+                    if kind not in c.output.field(name).scalar_kinds():
+                        raise self.fail(f"streaming.{key}", f"{name!r} must be a {kind} output field")
+            else:
+                for key in ("field", "flag"):
+                    if getattr(st, key) is not None:
+                        raise self.fail(f"streaming.{key}", "only partial events name output fields")
 
     def holds_objects(self, c: Contract, f: FieldSpec) -> bool:
         options = [o.item if isinstance(o, ListOf) else o for o in f.options]
@@ -555,6 +575,15 @@ def _contract_data(c: Contract) -> dict[str, Any]:
         out["examples"] = [_example_data(e) for e in c.examples]
     if c.scenarios:
         out["scenarios"] = {s.name: _scenario_data(s) for s in c.scenarios}
+    if c.streaming is not None:
+        stream: dict[str, Any] = {"events": c.streaming.events}
+        _put(stream, "field", c.streaming.field)
+        _put(stream, "flag", c.streaming.flag)
+        if c.streaming.count != 4:
+            stream["count"] = c.streaming.count
+        out["streaming"] = stream
+    if c.realtime:
+        out["realtime"] = True
     return out
 
 

@@ -53,6 +53,8 @@ class RunPlan:
     digest: bytes
     inline: bool = False
     """Files come back as data URIs (``sync_mode``), not as hosted URLs."""
+    text: str = ""
+    """The streamed text field's final value (partial-output streams), else empty."""
 
     @property
     def pixels(self) -> int:
@@ -85,6 +87,11 @@ class StandInModel:
         self.echo = dict(sem.echo)
         self.text = set(sem.text)
         self.has_timings = contract.output.get("timings") is not None
+        streaming = contract.streaming
+        partial = streaming is not None and streaming.events == "partial"
+        self.text_field = streaming.field if partial and streaming is not None else None
+        self.flag_field = streaming.flag if partial and streaming is not None else None
+        self.sync_field = sem.sync_mode
 
     # -- planning ---------------------------------------------------------------------------------
 
@@ -121,8 +128,18 @@ class StandInModel:
                 plans.append(FilePlan(m.field, media))
         if errors:
             return errors
-        sync = self.contract.semantics.sync_mode
-        return RunPlan(seed, effective, tuple(plans), base, inline=bool(sync and effective.get(sync) is True))
+        text = sentence(base, 24) if self.text_field is not None else ""
+        inline = self.sync_field is not None and effective.get(self.sync_field) is True
+        return RunPlan(seed, effective, tuple(plans), base, inline=inline, text=text)
+
+    def inline_files(self, plan: RunPlan) -> bool:
+        """Whether this run returns its files inline (the contract's ``sync_mode`` field is true)."""
+        return plan.inline
+
+    def partial_output(self, output: Mapping[str, Any], text: str) -> dict[str, Any]:
+        """One partial event of a partial-output stream: the output with its text cut to ``text``."""
+        assert self.text_field is not None and self.flag_field is not None
+        return {**output, self.text_field: text, self.flag_field: True}
 
     def _media_plan(self, m: MediaSemantics, expected: Any, digest: bytes) -> MediaPlan:
         kind = m.kind
@@ -170,12 +187,13 @@ class StandInModel:
     # -- producing --------------------------------------------------------------------------------
 
     def produce(self, plan: RunPlan, files_base: str, run_seconds: float,
-                name_key: Callable[[str], str]) -> Produced:
-        """Make every planned file and the whole output. ``name_key`` turns a file name into its
-        storage key. Safe to run on a worker thread: it touches nothing shared."""
+                name_key: Callable[[str], str], *, with_files: bool = True) -> Produced:
+        """Make every planned file and the whole output (without ``with_files``, the output a stream
+        previews: no files). ``name_key`` turns a file name into its storage key. Safe to run on a
+        worker thread: it touches nothing shared."""
         produced = Produced({})
         objects: dict[str, list[dict[str, Any]]] = {}
-        for fp in plan.files:
+        for fp in plan.files if with_files else ():
             made = make_media(fp.media)
             objects.setdefault(fp.field, []).append(self._file_object(fp, made, plan, files_base, name_key, produced))
         out = produced.output
@@ -194,9 +212,12 @@ class StandInModel:
                 out[out_name] = plan.effective[in_name]
         if self.has_timings and "timings" not in out:
             out["timings"] = {"inference": round(run_seconds, 6)}
+        if self.text_field is not None and self.flag_field is not None:
+            out[self.text_field] = plan.text
+            out[self.flag_field] = False
         filler = _Filler(self.contract, plan, files_base, name_key, produced, self)
         for f in self.contract.output.fields:
-            if f.name not in out:
+            if f.name not in out and (with_files or f.name in self.contract.output.required):
                 value = filler.field(f, 0, f.name in self.contract.output.required)
                 if value is not UNSET:
                     out[f.name] = value

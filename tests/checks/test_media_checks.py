@@ -72,7 +72,7 @@ def test_true_media_pass_every_media_check() -> None:
     for check in ("output.media-count", "output.media-truthful", "output.media-as-asked", "output.text-nonempty",
                   "output.file-downloads"):
         assert found[check][0] == "passed", (check, found[check])
-    assert found["output.sync-mode"][0] == "skipped"
+    assert found["output.media-sync-mode"][0] == "skipped"
 
 
 def test_bytes_that_are_not_the_declared_kind_fail_truthfulness() -> None:
@@ -111,7 +111,7 @@ def test_missing_media_empty_text_and_wrong_sizes_fail() -> None:
     assert found["output.text-nonempty"][1] == ("text is '  ', not text",)
     assert "mesh: no mesh in the output" in found["output.media-count"][1]
     assert found["output.file-downloads"][1][0].startswith("$.weights declares file_size")
-    assert found["output.sync-mode"][1][0].startswith("$.video: sync_mode asked, but the file is at")
+    assert found["output.media-sync-mode"][1][0].startswith("video[0]: sync_mode asked, but the file is at")
 
 
 def test_checks_with_nothing_to_judge_say_not_applicable() -> None:
@@ -121,7 +121,7 @@ def test_checks_with_nothing_to_judge_say_not_applicable() -> None:
     obs.downloads = []
     found = {r.check: r for r in run_checks(obs, bare)}
     for check in ("output.media-count", "output.media-truthful", "output.media-as-asked", "output.text-nonempty",
-                  "output.file-downloads", "output.sync-mode"):
+                  "output.file-downloads", "output.media-sync-mode"):
         assert found[check].outcome == "skipped"
         assert found[check].messages and found[check].messages[0].startswith("not applicable: ")
 
