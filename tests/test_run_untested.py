@@ -105,3 +105,24 @@ def test_the_pytest_suite_gets_a_failing_case_for_an_endpoint_with_nothing_to_ru
     assert scenario_cases([impossible]) == []
     (case,) = scenario_cases([impossible], placeholders=True)
     assert case.problem is not None and case.problem.startswith("no runnable scenario")
+
+
+def test_a_success_no_output_check_judged_counts_as_untested() -> None:
+    from harness._suite import ScenarioCase, ScenarioRun, output_judged
+    from harness.checks import CheckResult
+    from harness.client import Observation
+    from harness.contracts import Scenario
+
+    video = parse_contract({
+        "format_version": 1, "endpoint": "fal-ai/clip",
+        "input": {"fields": {"prompt": {"type": "string"}}},
+        "output": {"fields": {"video": {"type": "File"}}},
+        "types": {"File": {"fields": {"url": {"type": "string"}, "file_size": {"type": "integer"}}}},
+        "semantics": {"media": {"video": {"kind": "video"}}}})
+    obs = Observation(endpoint="fal-ai/clip", target="test", output={"video": {"url": ""}})
+    schema_only = [CheckResult("output.schema", "error", "passed", "fal-ai/clip", None),
+                   CheckResult("output.media-truthful", "error", "skipped", "fal-ai/clip", None)]
+    run = ScenarioRun(ScenarioCase(video, Scenario("s", {})), obs, schema_only)
+    assert not output_judged(run)  # the schema passing an empty URL proves nothing for a video
+    judged = [*schema_only[:1], CheckResult("output.media-truthful", "error", "failed", "fal-ai/clip", None)]
+    assert output_judged(ScenarioRun(run.case, obs, judged))
