@@ -3,7 +3,8 @@ first image field), on text answers, and on every file URL an output holds.
 
 Files are judged by decoders that did not make them: FFmpeg's demuxers and decoders (PyAV) for
 video, the standard library's ``wave`` and mutagen's parsers for audio, trimesh's loaders for 3D,
-Pillow for pictures, and each generic format's own reader.
+Pillow for pictures, and each generic format's own reader. Each check is registered by a call after its
+function, not by a decorator, so that mutation testing reaches its body (docs/testing.md).
 """
 
 from __future__ import annotations
@@ -90,7 +91,6 @@ def download_for(downloads: list[Download], url: Any) -> Download | None:
     return next((d for d in downloads if d.url.split("?")[0] == url.split("?")[0]), None)
 
 
-@check("output.media-count")
 def output_media_count(ctx: CheckContext) -> Iterator[str]:
     """Each declared video, audio, 3D or file output is present, as many as the input asked for."""
     for m in _media(ctx):
@@ -105,7 +105,9 @@ def output_media_count(ctx: CheckContext) -> Iterator[str]:
                 yield f"{m.field}[{i}] has no URL to download"
 
 
-@check("output.media-truthful")
+check("output.media-count")(output_media_count)
+
+
 def output_media_truthful(ctx: CheckContext) -> Iterator[str]:
     """Each declared media file downloads and decodes as its kind and its content_type; the
     width, height, duration, frame rate and sample rate its object declares are those decoded."""
@@ -128,6 +130,9 @@ def output_media_truthful(ctx: CheckContext) -> Iterator[str]:
             yield from _declared(where, m.kind, obj, decoded)
 
 
+check("output.media-truthful")(output_media_truthful)
+
+
 def _declared(where: str, kind: str, obj: dict[str, Any], decoded: Decoded) -> Iterator[str]:
     declared = obj.get("content_type")
     if isinstance(declared, str) and decoded.format is not None and kind != "file":
@@ -146,7 +151,6 @@ def _declared(where: str, kind: str, obj: dict[str, Any], decoded: Decoded) -> I
         yield f"{where} declares fps {obj['fps']}, the file runs at {decoded.fps:.3f}"
 
 
-@check("output.media-as-asked")
 def output_media_as_asked(ctx: CheckContext) -> Iterator[str]:
     """Media files have the size, aspect ratio, resolution, format, duration, frame count, frame
     rate and sample rate the input asked for, as decoded from their bytes."""
@@ -169,6 +173,9 @@ def output_media_as_asked(ctx: CheckContext) -> Iterator[str]:
                     yield problem
     if not judged:
         raise NotApplicable("the input decides none of the decoded properties")
+
+
+check("output.media-as-asked")(output_media_as_asked)
 
 
 def _asked(where: str, kind: str, want: Any, got: Decoded) -> Iterator[str]:
@@ -204,7 +211,6 @@ def _asked(where: str, kind: str, want: Any, got: Decoded) -> Iterator[str]:
             f"{where} is sampled at {got.sample_rate} Hz, {want.sample_rate} asked for")
 
 
-@check("output.text-nonempty")
 def output_text_nonempty(ctx: CheckContext) -> Iterator[str]:
     """Each output field the contract names as the model's text answer holds text."""
     ctx.need_success()
@@ -219,7 +225,9 @@ def output_text_nonempty(ctx: CheckContext) -> Iterator[str]:
             yield f"{name} is {value!r}, not text"
 
 
-@check("output.file-downloads")
+check("output.text-nonempty")(output_text_nonempty)
+
+
 def output_file_downloads(ctx: CheckContext) -> Iterator[str]:
     """Every file URL in the output downloads (HTTP 200, or a data URI) with the bytes its file_size
     declares (the image field's files are output.file-size's)."""
@@ -240,7 +248,9 @@ def output_file_downloads(ctx: CheckContext) -> Iterator[str]:
             yield f"{where} declares file_size {obj['file_size']}, {d.size} bytes were downloaded"
 
 
-@check("output.media-sync-mode")
+check("output.file-downloads")(output_file_downloads)
+
+
 def output_media_sync_mode(ctx: CheckContext) -> Iterator[str]:
     """With sync_mode asked, every video, audio, 3D and other file comes inline as a data URI of its
     declared type (output.sync-mode judges the images)."""
@@ -257,6 +267,9 @@ def output_media_sync_mode(ctx: CheckContext) -> Iterator[str]:
             declared = obj.get("content_type")
             if isinstance(declared, str) and media != declared:
                 yield f"{m.field}[{i}] is a data URI of {media!r}, its content_type says {declared!r}"
+
+
+check("output.media-sync-mode")(output_media_sync_mode)
 
 
 #: the keys beside ``url`` that make an object a file (the client downloads exactly these)

@@ -1,6 +1,7 @@
 """The comparison of two declared schemas: input, output, the named types they reach and list items.
 
-Both contracts are walked by path, so renaming a type is no change; each aspect of a field is one registered function.
+Both contracts are walked by path, so renaming a type is no change; each aspect of a field is one registered function,
+registered by a call after it rather than by a decorator, so that mutation testing reaches its body (docs/testing.md).
 """
 
 from __future__ import annotations
@@ -217,7 +218,6 @@ def _admits(wide: frozenset[_Option], narrow: frozenset[_Option]) -> bool:
     return True
 
 
-@aspect("required")
 def _required(p: FieldPair) -> Iterator[Change]:
     if p.old_required == p.new_required:
         return
@@ -229,7 +229,9 @@ def _required(p: FieldPair) -> Iterator[Change]:
         yield f"{p.side}-property-became-optional", True, False, message
 
 
-@aspect("type")
+aspect("required")(_required)
+
+
 def _type(p: FieldPair) -> Iterator[Change]:
     old, new = _shape(p.old.type), _shape(p.new.type)
     if old == new:
@@ -242,7 +244,9 @@ def _type(p: FieldPair) -> Iterator[Change]:
     yield rule, str(p.old.type), str(p.new.type), message
 
 
-@aspect("enum")
+aspect("type")(_type)
+
+
 def _enum(p: FieldPair) -> Iterator[Change]:
     old, new = p.old.enum, p.new.enum
     if old is None and new is None:
@@ -265,7 +269,9 @@ def _enum(p: FieldPair) -> Iterator[Change]:
         yield f"{p.side}-enum-value-added", list(old), list(new), f"{verb} {_show_values(added)}"
 
 
-@aspect("default")
+aspect("enum")(_enum)
+
+
 def _default(p: FieldPair) -> Iterator[Change]:
     # A default on an output field changes nothing a caller sees.
     if p.side != "request":
@@ -279,6 +285,9 @@ def _default(p: FieldPair) -> Iterator[Change]:
         yield "request-default-added", None, new.default, f"default added: {_show(new.default)}"
     elif old.has_default:
         yield "request-default-removed", old.default, None, f"default {_show(old.default)} removed"
+
+
+aspect("default")(_default)
 
 
 _Bound = tuple[float, bool]
@@ -333,7 +342,6 @@ _BOUNDS = (
 )
 
 
-@aspect("bounds")
 def _bounds(p: FieldPair) -> Iterator[Change]:
     side = p.side
     for infix, lo_label, hi_label, lo, lo_ex, hi, hi_ex in _BOUNDS:
@@ -352,7 +360,9 @@ def _bounds(p: FieldPair) -> Iterator[Change]:
                    f"{hi_label} {_show_bound(old_hi, False)} -> {_show_bound(new_hi, False)}")
 
 
-@aspect("nullable")
+aspect("bounds")(_bounds)
+
+
 def _nullable(p: FieldPair) -> Iterator[Change]:
     if p.old.nullable == p.new.nullable:
         return
@@ -364,11 +374,16 @@ def _nullable(p: FieldPair) -> Iterator[Change]:
         yield f"{p.side}-became-non-nullable", True, False, message
 
 
-@aspect("description")
+aspect("nullable")(_nullable)
+
+
 def _description(p: FieldPair) -> Iterator[Change]:
     change = _description_change(p.old.description, p.new.description)
     if change:
         yield "description-changed", p.old.description, p.new.description, change
+
+
+aspect("description")(_description)
 
 
 def _description_change(old: str | None, new: str | None) -> str | None:
