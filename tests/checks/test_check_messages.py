@@ -1,0 +1,309 @@
+"""What each check says when it fails: the exact lines a report and a pytest failure show, on a correct
+flux-pro (or sd-loras) observation broken in one way. The messages are the product's interface: each
+names the image, field, status or value at fault, and what was expected instead."""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from harness.checks import Expectation, run_checks
+from harness.client import Download, ErrorInfo, Exchange, Observation, StatusSeen
+from harness.contracts import get_contract
+
+FLUX = get_contract("fal-ai/flux-pro")
+SD = get_contract("fal-ai/sd-loras")
+ROOT = "http://127.0.0.1:9/fal-ai/flux-pro/requests/r1"
+
+
+def picture(width: int, height: int, fmt: str = "JPEG") -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (10, 20, 30)).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def flux() -> Observation:
+    """A correct flux-pro run: two 64x48 JPEGs (as asked), seed and prompt echoed, polled statuses."""
+    data = [picture(64, 48), picture(64, 48)]
+    images = [{"url": f"http://127.0.0.1:9/files/{i}.jpeg?token=t", "content_type": "image/jpeg",
+               "file_size": len(d), "width": 64, "height": 48} for i, d in enumerate(data)]
+    return Observation(
+        endpoint="fal-ai/flux-pro", target="test", scenario="custom-size", detection="poll",
+        input={"prompt": "a lighthouse", "image_size": {"width": 64, "height": 48}, "num_images": 2, "seed": 1234},
+        request_id="r1",
+        submit_response={"status": "IN_QUEUE", "request_id": "r1", "response_url": ROOT,
+                         "status_url": ROOT + "/status", "cancel_url": ROOT + "/cancel", "queue_position": 1},
+        statuses=[StatusSeen("IN_QUEUE", 5, "poll", 1, 202), StatusSeen("IN_QUEUE", 6, "poll", 0, 202),
+                  StatusSeen("IN_PROGRESS", 7, "poll", None, 202), StatusSeen("COMPLETED", 9, "poll", None, 200)],
+        result_status=200,
+        output={"images": images, "timings": {"inference": 0.1}, "seed": 1234, "has_nsfw_concepts": [False, False],
+                "prompt": "a lighthouse"},
+        downloads=[Download(f"http://127.0.0.1:9/files/{i}.jpeg", 13, 14, 200, len(d), "image/jpeg", d)
+                   for i, d in enumerate(data)],
+        exchanges=[Exchange("submit", "POST", "x", 1, 1, 2, 3, 200, request_id="r1"),
+                   Exchange("status", "GET", "x", 1, 4, 5, 6, 202, request_id="r1"),
+                   Exchange("result", "GET", "x", 1, 10, 11, 12, 200, request_id="r1")])
+
+
+def sd_loras(**image: Any) -> Observation:
+    """A correct sd-loras run with every output-deciding field omitted: one 1024x1024 PNG, its defaults."""
+    png = picture(1024, 1024, "PNG")
+    declared = {"url": "http://x/a.png", "content_type": "image/png", "width": 1024, "height": 1024,
+                "file_size": len(png), **image}
+    return Observation(endpoint="fal-ai/sd-loras", target="test", input={"model_name": "m", "prompt": "p"},
+                       request_id="r2", result_status=200, output={"images": [declared], "seed": 5},
+                       downloads=[Download("http://x/a.png", 1, 2, 200, len(png), "image/png", png)])
+
+
+def messages(obs: Observation, check: str, contract: Any = FLUX, expect: Expectation | None = None) -> tuple[str, ...]:
+    (result,) = run_checks(obs, contract, expect=expect, only=[check])
+    return result.messages
+
+
+def _image(index: int, **changes: Any) -> Callable[[Observation], None]:
+    def change(obs: Observation) -> None:
+        obs.output["images"][index].update(changes)
+    return change
+
+
+def _output(**changes: Any) -> Callable[[Observation], None]:
+    def change(obs: Observation) -> None:
+        obs.output.update(changes)
+    return change
+
+
+def _bytes(index: int, data: bytes) -> Callable[[Observation], None]:
+    def change(obs: Observation) -> None:
+        obs.downloads[index].data, obs.downloads[index].size = data, len(data)
+        obs.output["images"][index]["file_size"] = len(data)
+    return change
+
+
+def _drop_image(obs: Observation) -> None:
+    del obs.output["images"][1]
+
+
+def _download_status(obs: Observation) -> None:
+    obs.downloads[1].status = 404
+
+
+def _submit_wrong(obs: Observation) -> None:
+    assert obs.submit_response is not None
+    obs.submit_response.update(status="IN_PROGRESS", status_url="", cancel_url=None)
+
+
+def _foreign_cancel_url(obs: Observation) -> None:
+    assert obs.submit_response is not None
+    obs.submit_response["cancel_url"] = "http://x/other/app/requests/r1/cancel"
+
+
+def _statuses(*statuses: StatusSeen) -> Callable[[Observation], None]:
+    def change(obs: Observation) -> None:
+        obs.statuses = list(statuses)
+    return change
+
+
+def _positions(*positions: int | None) -> Callable[[Observation], None]:
+    return _statuses(*(StatusSeen("IN_QUEUE", i, "poll", p, 202) for i, p in enumerate(positions)),
+                     StatusSeen("COMPLETED", 9, "poll", None, 200))
+
+
+def _obs(**changes: Any) -> Callable[[Observation], None]:
+    def change(obs: Observation) -> None:
+        for name, value in changes.items():
+            setattr(obs, name, value)
+    return change
+
+
+def _ids_missing(obs: Observation) -> None:
+    obs.exchanges[0].request_id = obs.exchanges[2].request_id = None
+
+
+Q, P, C = "IN_QUEUE", "IN_PROGRESS", "COMPLETED"
+
+#: (check, what is broken, the messages it gives)
+FLUX_MESSAGES: list[tuple[str, Callable[[Observation], None], tuple[str, ...]]] = [
+    ("output.schema", _output(timings="fast"), ("$.timings: expected object, got string 'fast' [type]",)),
+    ("output.seed-echoed", _output(seed=99), ("seed sent 1234, output says 99",)),
+    ("output.seed-echoed", lambda o: o.output.pop("seed"), ("seed sent 1234, output says None",)),
+    ("output.image-count", _drop_image, ("1 image(s) returned, 2 asked for",)),
+    ("output.image-size", _image(1, height=47), ("image 1 is 64x47, 64x48 asked for",)),
+    ("output.image-size", _image(0, width=None), ("image 0 is Nonex48, 64x48 asked for",)),
+    ("output.nsfw-flags", _output(has_nsfw_concepts=[False]), ("has_nsfw_concepts has 1 entries for 2 images",)),
+    ("output.nsfw-flags", _output(has_nsfw_concepts="no"), ("has_nsfw_concepts has 'no' entries for 2 images",)),
+    ("output.echo", _output(prompt="a lamp"), ("prompt is 'a lamp', input prompt was 'a lighthouse'",)),
+    ("output.file-size", _image(0, file_size=1), (f"image 0 declares file_size 1, {len(picture(64, 48))} bytes "
+                                                   "were downloaded",)),
+    ("output.file-size", _download_status, ("image 1 download answered HTTP 404",)),
+    ("output.image-truthful", _bytes(0, b"not a picture"),
+     ("image 0 does not decode as an image",)),
+    ("output.image-truthful", _image(1, content_type="image/png"),
+     ("image 1 declares image/png but its bytes are jpeg",)),
+    ("output.image-truthful", _image(0, width=32), ("image 0 declares 32x48 but decodes as 64x48",)),
+    ("submit.response-shape", _submit_wrong,
+     ("submit response has no status_url", "submit response has no cancel_url",
+      "submit response status is 'IN_PROGRESS', expected 'IN_QUEUE'")),
+    ("submit.urls-use-app-root", _foreign_cancel_url,
+     ("cancel_url 'http://x/other/app/requests/r1/cancel' is not under /fal-ai/flux-pro/requests/",)),
+    ("status.sequence", _statuses(StatusSeen(Q, 1, "poll", 0, 202), StatusSeen(P, 2, "poll", None, 202),
+                                  StatusSeen(Q, 3, "poll", 0, 202), StatusSeen(P, 4, "poll", None, 202),
+                                  StatusSeen(Q, 5, "poll", 0, 202), StatusSeen(C, 6, "poll", None, 200)),
+     ("status went back: IN_QUEUE -> IN_PROGRESS -> IN_QUEUE -> IN_PROGRESS -> IN_QUEUE -> COMPLETED",)),
+    ("status.sequence", _statuses(StatusSeen("RUNNING", 1, "poll", None, 202), StatusSeen("DONE", 2, "poll", None, 200),
+                                  StatusSeen("RUNNING", 3, "poll", None, 202)),
+     ("unknown status value(s): DONE, RUNNING (expected IN_QUEUE, IN_PROGRESS, COMPLETED)",
+      "a result was fetched but COMPLETED was never seen")),
+    ("status.queue-position", _positions(None, 2), ("IN_QUEUE status without queue_position",)),
+    ("status.queue-position", _positions(1, 3, 2, 4), ("queue_position increased: 1 -> 3 -> 2 -> 4",)),
+    ("status.queue-position", _positions(0, -2, -3), ("negative queue_position: -3",)),
+    ("status.http-codes", _statuses(StatusSeen(Q, 1, "poll", 0, 200), StatusSeen(P, 2, "poll", None, 200),
+                                    StatusSeen(C, 3, "stream", None, 200), StatusSeen(C, 4, "poll", None, 202)),
+     ("status IN_QUEUE answered HTTP 200, expected 202", "status IN_PROGRESS answered HTTP 200, expected 202",
+      "status COMPLETED answered HTTP 202, expected 200")),
+    ("result.available", _obs(result_status=500), ("result answered HTTP 500",)),
+    ("result.available", _obs(output=[1]), ("result is not a JSON object: list",)),
+    ("run.completed-without-error",
+     _obs(error=ErrorInfo("model", "Runner disconnected", status=500, error_type="runner_disconnected")),
+     ("vendor failure: the run COMPLETED with error_type='runner_disconnected': Runner disconnected",)),
+    ("run.completed-without-error", _obs(error=ErrorInfo("validation", "rejected", status=422,
+                                                         fields=["prompt", "seed"])),
+     ("a valid input was rejected with 422: prompt, seed",)),
+    ("run.completed-without-error", _obs(error=ErrorInfo("validation", "Unprocessable", status=422)),
+     ("a valid input was rejected with 422: Unprocessable",)),
+    ("run.completed-without-error", _obs(error=ErrorInfo("timeout", "no answer in 30 s")),
+     ("timeout error: no answer in 30 s",)),
+    ("response.request-id", _ids_missing, ("no x-fal-request-id on result, submit answers",)),
+]
+
+
+@pytest.mark.parametrize(("check", "change", "expected"), FLUX_MESSAGES,
+                         ids=[f"{c}:{m[0][:40]}" for c, _, m in FLUX_MESSAGES])
+def test_a_failing_check_says_what_is_wrong(check: str, change: Callable[[Observation], None],
+                                            expected: tuple[str, ...]) -> None:
+    assert messages(flux(), check) == ()
+    obs = flux()
+    change(obs)
+    (result,) = run_checks(obs, FLUX, only=[check])
+    assert (result.outcome, result.messages) == ("failed", expected)
+
+
+@pytest.mark.parametrize(("image", "expected"), [
+    ({"content_type": "image/jpeg"}, ("image_format omitted: default 'png' not applied to image 0",)),
+    ({"width": 512}, ("image_size omitted: default 'square_hd' not applied to image 0",)),
+    ({"height": 512, "content_type": "image/webp"}, ("image_size omitted: default 'square_hd' not applied to image 0",
+                                                     "image_format omitted: default 'png' not applied to image 0")),
+])
+def test_an_omitted_field_whose_default_is_not_applied_is_named(image: dict[str, Any],
+                                                                 expected: tuple[str, ...]) -> None:
+    assert messages(sd_loras(), "output.defaults-applied", SD) == ()
+    assert messages(sd_loras(**image), "output.defaults-applied", SD) == expected
+
+
+def test_an_omitted_count_whose_default_is_not_applied_is_named() -> None:
+    obs = sd_loras()
+    obs.output["images"].append(dict(obs.output["images"][0]))
+    assert messages(obs, "output.defaults-applied", SD) == ("num_images omitted: default 1 not applied (2 images)",)
+    # a count that was sent is output.image-count's to judge
+    obs.input["num_images"] = 1
+    assert messages(obs, "output.defaults-applied", SD) == ()
+    assert messages(obs, "output.image-count", SD) == ("2 image(s) returned, 1 asked for",)
+
+
+def test_a_truncated_image_says_what_the_decoder_said() -> None:
+    obs = flux()
+    _bytes(1, picture(64, 48)[:200])(obs)
+    (message,) = messages(obs, "output.image-truthful")
+    assert message.startswith("image 1 does not decode: ") and "BytesIO" not in message
+
+
+def test_a_content_type_other_than_asked_is_named() -> None:
+    obs = sd_loras(content_type="image/jpeg")
+    obs.input["image_format"] = "png"
+    assert messages(obs, "output.content-type", SD) == ("image 0 has content_type 'image/jpeg', 'image/png' asked for",)
+    obs.input["image_format"] = "jpeg"
+    assert messages(obs, "output.content-type", SD) == ()
+
+
+INVALID = Expectation(status=422, invalid_loc=("num_images",), rule="maximum")
+
+
+def rejected(fields: list[str], billable: str | None = "0", error: ErrorInfo | None = None) -> Observation:
+    headers = {} if billable is None else {"x-fal-billable-units": billable}
+    return Observation(endpoint="fal-ai/flux-pro", target="test", input={"prompt": "x", "num_images": 9},
+                       exchanges=[Exchange("submit", "POST", "x", 1, 1, 2, 3, 422, headers=headers)],
+                       error=error or ErrorInfo("validation", "rejected", status=422, fields=fields))
+
+
+@pytest.mark.parametrize("fields", [["num_images"], ["num_images.0"], ["body.num_images", "num_images"]])
+def test_a_422_naming_the_broken_field_or_a_place_inside_it_passes(fields: list[str]) -> None:
+    assert messages(rejected(fields), "validation.rejected", expect=INVALID) == ()
+
+
+@pytest.mark.parametrize("fields", [["prompt"], ["body"], ["num_images_x"], ["num"]])
+def test_a_422_naming_another_field_says_which_it_named(fields: list[str]) -> None:
+    assert messages(rejected(fields), "validation.rejected", expect=INVALID) == (
+        f"422 names {fields}, not the broken field num_images",)
+
+
+def test_a_422_inside_a_list_item_is_named_by_its_whole_place() -> None:
+    expect = Expectation(status=422, invalid_loc=("loras", 0, "scale"))
+    assert messages(rejected(["loras.0.scale"]), "validation.rejected", expect=expect) == ()
+    assert messages(rejected(["loras"]), "validation.rejected", expect=expect) == ()  # the list holding it
+    assert messages(rejected(["loras.1.scale"]), "validation.rejected", expect=expect) == (
+        "422 names ['loras.1.scale'], not the broken field loras.0.scale",)
+
+
+def test_an_invalid_input_that_was_not_rejected_says_what_happened_instead() -> None:
+    accepted = rejected([])
+    accepted.error = None
+    assert messages(accepted, "validation.rejected", expect=INVALID) == (
+        "expected 422 for an invalid input, but it was accepted",)
+    failed = rejected([], error=ErrorInfo("vendor", "HTTP 500", status=500))
+    assert messages(failed, "validation.rejected", expect=INVALID) == (
+        "expected 422 for an invalid input, but vendor error: HTTP 500",)
+
+
+def test_a_charged_422_says_what_it_was_charged() -> None:
+    assert messages(rejected(["num_images"]), "validation.billable-units", expect=INVALID) == ()
+    assert messages(rejected(["num_images"], billable="1"), "validation.billable-units", expect=INVALID) == (
+        "422 on submit has x-fal-billable-units='1'",)
+    assert messages(rejected(["num_images"], billable=None), "validation.billable-units", expect=INVALID) == (
+        "422 on submit has x-fal-billable-units=None",)
+
+
+def test_a_check_with_nothing_to_judge_says_why() -> None:
+    obs = flux()
+    obs.submit_response, obs.statuses, obs.exchanges, obs.downloads = None, [], [], []
+    del obs.input["seed"]
+    reasons = {r.check: r.messages for r in run_checks(obs, FLUX) if r.outcome == "skipped"}
+    assert {k: v for k, v in reasons.items() if not k.startswith(("output.media", "output.text", "output.file-d",
+                                                                  "stream."))} == {
+        "submit.response-shape": ("not applicable: nothing was submitted to the queue",),
+        "submit.urls-use-app-root": ("not applicable: nothing was submitted to the queue",),
+        "status.sequence": ("not applicable: no status was observed",),
+        "status.queue-position": ("not applicable: never seen in the queue",),
+        "status.http-codes": ("not applicable: no status was polled",),
+        "response.request-id": ("not applicable: no successful queue answer",),
+        "validation.rejected": ("not applicable: the input was valid",),
+        "validation.billable-units": ("not applicable: no 422",),
+        "output.seed-echoed": ("not applicable: no seed was given",),
+        "output.content-type": ("not applicable: the input does not decide the format",),
+        "output.defaults-applied": ("not applicable: no defaulted field decides the output",),
+        "output.file-size": ("not applicable: no downloaded image declares file_size",),
+        "output.image-truthful": ("not applicable: no image was downloaded",),
+    }
+
+
+def test_a_contract_without_images_or_an_output_without_them_says_so() -> None:
+    obs = flux()
+    del obs.output["images"]
+    (count,) = run_checks(obs, FLUX, only=["output.image-count"])
+    assert count.messages == ("not applicable: output has no images",)
+    router = get_contract("openrouter/router")
+    (count,) = run_checks(copy.deepcopy(obs), router, only=["output.image-count"])
+    assert count.messages == ("not applicable: the contract declares no images",)
