@@ -222,13 +222,6 @@ def _download_for(ctx: CheckContext, img: dict[str, Any]) -> Download | None:
         if d.url.split("?")[0] == url.split("?")[0]:
             return d
     return None
-    for d in ctx.obs.downloads:
-        if url.startswith("data:"):
-            if url.partition(",")[0] + ",..." == d.url:
-                return d
-        elif d.url.split("?")[0] == url.split("?")[0]:
-            return d
-    return None
 
 
 def output_sync_mode(ctx: CheckContext) -> Iterator[str]:
