@@ -191,7 +191,7 @@ def output_image_truthful(ctx: CheckContext) -> Iterator[str]:
             yield f"image {i} does not decode: {exc}"
             continue
         declared = img.get("content_type")
-        if declared and MEDIA_TYPES.get(real_format) != declared:
+        if declared and Image.MIME.get(real_format.upper()) != declared:
             yield f"image {i} declares {declared} but its bytes are {real_format or 'unknown'}"
         declared_size = (img.get("width"), img.get("height"))
         if None not in declared_size and declared_size != real_size:
