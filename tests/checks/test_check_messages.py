@@ -7,14 +7,16 @@ from __future__ import annotations
 import copy
 import io
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
+import pybase64
 import pytest
 from PIL import Image
 
 from harness.checks import Expectation, run_checks
 from harness.client import Download, ErrorInfo, Exchange, Observation, StatusSeen
-from harness.contracts import get_contract
+from harness.contracts import get_contract, parse_contract
 
 FLUX = get_contract("fal-ai/flux-pro")
 SD = get_contract("fal-ai/sd-loras")
@@ -307,3 +309,202 @@ def test_a_contract_without_images_or_an_output_without_them_says_so() -> None:
     router = get_contract("openrouter/router")
     (count,) = run_checks(copy.deepcopy(obs), router, only=["output.image-count"])
     assert count.messages == ("not applicable: the contract declares no images",)
+
+
+# -- a small contract of our own: a count without a default, a size or format only when asked, gif ------------
+
+PICTURES = parse_contract({
+    "format_version": 1, "endpoint": "acme/pictures",
+    "input": {"required": ["prompt"], "fields": {
+        "prompt": {"type": "string"}, "n": {"type": "integer"}, "size": {"type": "string", "enum": ["tiny"]},
+        "fmt": {"type": "string", "enum": ["gif", "png"], "default": "gif"}, "inline": {"type": "boolean"}}},
+    "output": {"required": ["images"], "fields": {
+        "images": {"type": "list<Image>"}, "flags": {"type": "list<boolean>"}}},
+    "types": {"Image": {"fields": {"url": {"type": "string"}, "content_type": {"type": "string"},
+                                   "width": {"type": "integer"}, "height": {"type": "integer"},
+                                   "file_size": {"type": "integer"}}}},
+    "semantics": {"images": {"field": "images", "count": "n", "size": "size", "format": "fmt",
+                             "presets": {"tiny": {"width": 8, "height": 8}}},
+                  "nsfw_flags": "flags", "sync_mode": "inline"},
+})
+
+
+def pictures(*images: dict[str, Any], downloads: list[Download] | None = None, **sent: Any) -> Observation:
+    return Observation(endpoint="acme/pictures", target="test", input={"prompt": "p", **sent}, request_id="r3",
+                       result_status=200, output={"images": list(images)}, downloads=downloads or [])
+
+
+GIF = {"url": "http://x/a.gif", "content_type": "image/gif", "width": 8, "height": 8}
+
+
+def test_a_format_outside_the_known_media_types_is_asked_for_as_image_slash_its_name() -> None:
+    assert messages(pictures(GIF, fmt="gif"), "output.content-type", PICTURES) == ()
+    assert messages(pictures({**GIF, "content_type": "image/png"}, fmt="gif"), "output.content-type", PICTURES) == (
+        "image 0 has content_type 'image/png', 'image/gif' asked for",)
+    # the default format, when it is omitted
+    assert messages(pictures(GIF), "output.defaults-applied", PICTURES) == ()
+    assert messages(pictures({**GIF, "content_type": "image/png"}), "output.defaults-applied", PICTURES) == (
+        "fmt omitted: default 'gif' not applied to image 0",)
+
+
+def test_checks_the_input_cannot_decide_say_so() -> None:
+    obs = pictures(GIF, GIF)
+    reasons = {r.check: r.messages for r in run_checks(obs, PICTURES, only=[
+        "output.image-count", "output.image-size", "output.nsfw-flags", "output.echo", "output.seed-echoed"])}
+    assert reasons == {
+        "output.image-count": ("not applicable: the input does not decide the count",),
+        "output.image-size": ("not applicable: the input does not decide the size",),
+        "output.nsfw-flags": ("not applicable: no NSFW flags in this output",),
+        "output.echo": ("not applicable: nothing to echo",),
+        "output.seed-echoed": ("not applicable: no seed was given",),
+    }
+    (sync,) = run_checks(obs, replace(PICTURES, semantics=replace(PICTURES.semantics, sync_mode=None)),
+                         only=["output.sync-mode"])
+    assert sync.messages == ("not applicable: the contract declares no sync_mode field",)
+
+
+def test_a_size_preset_of_the_contracts_own_is_the_size_asked_for() -> None:
+    assert messages(pictures(GIF, GIF, n=2, size="tiny"), "output.image-count", PICTURES) == ()
+    assert messages(pictures(GIF, GIF, n=2, size="tiny"), "output.image-size", PICTURES) == ()
+    assert messages(pictures(GIF, {**GIF, "width": 9}, n=2, size="tiny"), "output.image-size", PICTURES) == (
+        "image 1 is 9x8, 8x8 asked for",)
+
+
+def test_file_sizes_are_judged_for_every_image_that_declares_one() -> None:
+    data = picture(8, 8, "GIF")
+    first, second = {**GIF, "url": "http://x/0.gif"}, {**GIF, "url": "http://x/1.gif", "file_size": 3}
+    downloads = [Download(i["url"], 1, 2, 200, len(data), "image/gif", data) for i in (first, second)]
+    assert messages(pictures(first, second, downloads=downloads), "output.file-size", PICTURES) == (
+        f"image 1 declares file_size 3, {len(data)} bytes were downloaded",)
+
+
+def test_every_downloaded_image_is_decoded_past_one_that_was_not_or_did_not_decode() -> None:
+    gif, png = picture(8, 8, "GIF"), picture(8, 8, "PNG")
+    images = [{**GIF, "url": f"http://x/{i}.gif"} for i in range(4)]
+    downloads = [Download("http://x/0.gif", 1, 2, 404, 9, "text/html", b"<h1>404</h1>"),  # file-size's to report
+                 Download("http://x/1.gif", 1, 2, 200, 0, "image/gif", None),  # not kept
+                 Download("http://x/2.gif", 1, 2, 200, 5, "image/gif", b"junk!"),
+                 Download("http://x/3.gif", 1, 2, 200, len(png), "image/gif", png)]
+    assert messages(pictures(*images, downloads=downloads), "output.image-truthful", PICTURES) == (
+        "image 2 does not decode as an image", "image 3 declares image/gif but its bytes are png")
+    downloads[2] = Download("http://x/2.gif", 1, 2, 200, len(gif), "image/gif", gif)
+    images[2]["height"] = 9
+    assert messages(pictures(*images, downloads=downloads), "output.image-truthful", PICTURES) == (
+        "image 2 declares 8x9 but decodes as 8x8", "image 3 declares image/gif but its bytes are png")
+
+
+def _inline(data: bytes, media: str) -> str:
+    return f"data:{media};base64,{pybase64.b64encode(data).decode()}"
+
+
+def test_inline_images_of_one_type_pair_with_their_inline_downloads_in_order() -> None:
+    gif, png = picture(8, 8, "GIF"), picture(8, 8, "PNG")
+    images = [{**GIF, "url": _inline(gif, "image/gif")}, {**GIF, "url": "http://x/b.gif"},
+              {**GIF, "url": _inline(png, "image/gif")}]
+    downloads = [Download("data:image/gif;base64,...", 1, 2, None, len(gif), "image/gif", gif),
+                 Download("http://x/b.gif", 1, 2, 200, len(gif), "image/gif", gif),
+                 Download("data:image/gif;base64,...", 1, 2, None, len(png), "image/gif", png)]
+    obs = pictures(*images, downloads=downloads)
+    assert messages(obs, "output.image-truthful", PICTURES) == ("image 2 declares image/gif but its bytes are png",)
+    # an inline image whose download was not recorded is not judged
+    obs.downloads = downloads[:2]
+    assert messages(obs, "output.image-truthful", PICTURES) == ()
+
+
+def test_sync_mode_names_each_image_not_inline_or_inline_of_another_type() -> None:
+    gif, png = picture(8, 8, "GIF"), picture(8, 8, "PNG")
+    images = [{**GIF, "url": "http://x/a.gif?token=secret"}, {**GIF, "url": None},
+              {**GIF, "url": _inline(gif, "image/gif")}, {**GIF, "url": _inline(gif, "image/png")},
+              {**GIF, "url": _inline(png, "image/gif"), "content_type": None}, {**GIF, "url": "http://x/c.gif"}]
+    downloads = [Download("data:image/gif;base64,...", 1, 2, None, len(gif), "image/gif", gif),
+                 Download("data:image/png;base64,...", 1, 2, None, len(gif), "image/png", gif),
+                 Download("data:image/gif;base64,...", 1, 2, None, len(png), "image/gif", png)]
+    assert messages(pictures(*images, downloads=downloads, inline=True), "output.sync-mode", PICTURES) == (
+        "image 0 is 'http://x/a.gif', not inline: inline is true",
+        "image 3 is a data URI of 'image/png', its content_type says 'image/gif'",
+        "image 3's inline bytes are image/gif, the data URI says image/png",
+        "image 4's inline bytes are image/png, the data URI says image/gif",
+        "image 5 is 'http://x/c.gif', not inline: inline is true")
+    # asked not to inline: each inline image is named, each URL passes
+    assert messages(pictures(*images, downloads=downloads, inline=False), "output.sync-mode", PICTURES) == (
+        "image 2 came inline although inline is false", "image 3 came inline although inline is false",
+        "image 4 came inline although inline is false")
+
+
+def test_sync_mode_names_inline_bytes_that_are_no_image_and_judges_those_after() -> None:
+    png = picture(8, 8, "PNG")
+    images = [{**GIF, "url": _inline(b"junk", "image/gif")}, {**GIF, "url": _inline(png, "image/gif")},
+              {**GIF, "url": _inline(png, "image/png"), "content_type": "image/png"}]
+    downloads = [Download("data:image/gif;base64,...", 1, 2, None, 4, "image/gif", b"junk"),
+                 Download("data:image/gif;base64,...", 1, 2, None, len(png), "image/gif", png)]
+    assert messages(pictures(*images, downloads=downloads, inline=True), "output.sync-mode", PICTURES) == (
+        "image 0's inline bytes do not decode as an image", "image 1's inline bytes are image/png, the data URI "
+        "says image/gif")
+
+
+# -- the queue protocol, past the first problem ---------------------------------------------------------------
+
+
+def test_every_url_of_the_submit_answer_is_held_to_the_app_root() -> None:
+    obs = flux()
+    assert obs.submit_response is not None
+    obs.submit_response["response_url"] = "http://127.0.0.1:9/other/requests/r1"
+    assert messages(obs, "submit.urls-use-app-root") == (
+        "response_url 'http://127.0.0.1:9/other/requests/r1' is not under /fal-ai/flux-pro/requests/",)
+
+
+def test_a_sequence_that_goes_back_and_never_completes_says_both() -> None:
+    obs = flux()
+    obs.statuses = [StatusSeen(P, 1, "poll", None, 202), StatusSeen(Q, 2, "poll", 0, 202)]
+    assert messages(obs, "status.sequence") == ("status went back: IN_PROGRESS -> IN_QUEUE",
+                                                "a result was fetched but COMPLETED was never seen")
+
+
+def test_a_queue_position_that_grows_and_goes_negative_says_both() -> None:
+    obs = flux()
+    _positions(1, 3, -1)(obs)
+    assert messages(obs, "status.queue-position") == ("queue_position increased: 1 -> 3 -> -1",
+                                                      "negative queue_position: -1")
+
+
+def test_only_polled_answers_are_held_to_their_http_codes() -> None:
+    obs = flux()
+    obs.statuses = [StatusSeen(Q, 1, "stream", 0, 200), StatusSeen(P, 2, "stream", None, 200),
+                    StatusSeen(C, 3, "poll", None, 200)]
+    assert messages(obs, "status.http-codes") == ()
+    obs.statuses = obs.statuses[:2]
+    assert messages(obs, "status.http-codes") == ("not applicable: no status was polled",)
+
+
+def test_a_result_is_judged_only_for_a_valid_input_whose_model_did_not_fail() -> None:
+    obs = flux()
+    assert messages(obs, "result.available", expect=Expectation(status=422)) == (
+        "not applicable: no result was fetched for a valid input",)
+    assert messages(obs, "run.completed-without-error", expect=Expectation(status=422)) == (
+        "not applicable: the input was meant to be rejected",)
+    obs.error = ErrorInfo("model", "Runner disconnected", status=500)
+    obs.output = {"detail": "Runner disconnected"}
+    assert messages(obs, "result.available") == (
+        "not applicable: the model failed; run.completed-without-error reports it",)
+    obs.error = ErrorInfo("vendor", "HTTP 500", status=500)
+    obs.result_status, obs.output = 500, None
+    assert messages(obs, "result.available") == ("result answered HTTP 500",)
+
+
+@pytest.mark.parametrize(("phases", "missing"), [
+    (("status",), "status"), (("run",), "run"), (("submit", "result"), "result, submit")])
+def test_each_queue_answer_without_a_request_id_is_named_by_phase(phases: tuple[str, ...], missing: str) -> None:
+    obs = flux()
+    obs.exchanges = [Exchange(p, "GET", "x", 1, 1, 2, 3, 200, request_id=None) for p in phases]
+    assert messages(obs, "response.request-id") == (f"no x-fal-request-id on {missing} answers",)
+
+
+def test_answers_of_400_and_above_and_file_downloads_need_no_request_id() -> None:
+    obs = flux()
+    obs.exchanges = [Exchange("submit", "POST", "x", 1, 1, 2, 3, 200, request_id="r1"),
+                     Exchange("status", "GET", "x", 1, 4, 5, 6, 400, request_id=None),
+                     Exchange("result", "GET", "x", 1, 4, 5, 6, 404, request_id=None),
+                     Exchange("download", "GET", "x", 1, 4, 5, 6, 200, request_id=None)]
+    assert messages(obs, "response.request-id") == ()
+    obs.exchanges[1].status = 399
+    assert messages(obs, "response.request-id") == ("no x-fal-request-id on status answers",)
