@@ -508,3 +508,83 @@ def test_answers_of_400_and_above_and_file_downloads_need_no_request_id() -> Non
     assert messages(obs, "response.request-id") == ()
     obs.exchanges[1].status = 399
     assert messages(obs, "response.request-id") == ("no x-fal-request-id on status answers",)
+
+
+# -- streams ------------------------------------------------------------------------------------------------
+
+ROUTER = get_contract("openrouter/router")
+PROGRESS = parse_contract({
+    "format_version": 1, "endpoint": "acme/progress",
+    "input": {"required": ["prompt"], "fields": {"prompt": {"type": "string"}}},
+    "output": {"required": ["text"], "fields": {"text": {"type": "string"}}},
+    "streaming": {"events": "progress"},
+})
+
+
+def stream(contract: Any, events: list[Any], **fields: Any) -> Observation:
+    from harness.client import StreamEvent
+
+    return Observation(endpoint=contract.endpoint, target="test", mode="stream", request_id="r",
+                       input={"prompt": "p", "model": "m"}, output=events[-1] if events else None, result_status=200,
+                       events=[StreamEvent(i, 10, e, None) if not isinstance(e, bytes) else
+                               StreamEvent(i, len(e), None, "not JSON") for i, e in enumerate(events)], **fields)
+
+
+def stream_messages(contract: Any, events: list[Any], check: str = "stream.progression") -> tuple[str, ...]:
+    return messages(stream(contract, events), check, contract, Expectation(status=200))
+
+
+def test_each_event_that_is_not_a_json_object_is_named() -> None:
+    events = [b"oops", ["a"], "b", {"output": "x", "partial": False}]
+    assert stream_messages(ROUTER, events, "stream.events-json") == (
+        "event 0 is not JSON (4 bytes)", "event 1 is a JSON list, not an object",
+        "event 2 is a JSON str, not an object")
+    assert stream_messages(ROUTER, [{"output": "x", "partial": True}, ["x"]], "stream.final-output") == (
+        "the last event is not a JSON object",)
+    assert stream_messages(ROUTER, [{"output": 5, "partial": False}], "stream.final-output") == (
+        "last event: $.output: expected string, got integer 5 [type]",)
+
+
+@pytest.mark.parametrize(("events", "expected"), [
+    # the flag is true until the last event, which says false (or nothing)
+    ([{"output": "A", "partial": True}, {"output": "A b", "partial": True}],
+     ("the last event has partial=True, not false",)),
+    ([{"output": "A", "partial": True}, {"output": "A b"}], ()),
+    ([{"output": "A", "partial": False}, {"output": "A", "partial": None}, {"output": "A b", "partial": False}],
+     ("event 0 has partial=False before the last event", "event 1 has partial=None before the last event")),
+    # each text continues the one before
+    ([{"output": "A b", "partial": True}, {"output": "A", "partial": True}, {"output": "A c", "partial": False}],
+     ("event 1's output does not continue event 0's",)),
+    ([{"output": "A", "partial": True}, {"partial": True}, {"output": "A b", "partial": False}],
+     ("event 1's output does not continue event 0's", "event 2's output does not continue event 1's")),
+    ([{"output": "A", "partial": False}], ()),
+])
+def test_a_partial_stream_names_each_event_out_of_order(events: list[Any], expected: tuple[str, ...]) -> None:
+    assert stream_messages(ROUTER, events) == expected
+
+
+@pytest.mark.parametrize(("events", "expected"), [
+    ([{"progress": 0.0}, {"progress": 0.5}, {"progress": 1}, {"text": "done"}], ()),
+    ([{"progress": 0.5}, {"progress": 0.5}, {"text": "done"}], ()),  # standing still is not going back
+    ([{"text": "done"}], ("no progress event came before the output",)),
+    ([{"message": "warming up"}, {"text": "done", "progress": 1.0}], ("no progress event came before the output",)),
+    ([{"progress": -0.1}, {"progress": "half"}, {"progress": 1.5}, {"text": "done"}],
+     ("progress event 0 has progress -0.1, outside 0..1", "progress event 1 has progress 'half', outside 0..1",
+      "progress event 2 has progress 1.5, outside 0..1")),
+    ([{"progress": 0.6}, {"progress": "x"}, {"progress": 0.7}, {"text": "done"}],
+     ("progress event 1 has progress 'x', outside 0..1",)),
+    ([{"progress": 0.6}, {"progress": 0.4}, {"progress": 0.9}, {"text": "done"}],
+     ("progress went back: [0.6, 0.4, 0.9]",)),
+])
+def test_a_progress_stream_moves_forward_within_0_and_1(events: list[Any], expected: tuple[str, ...]) -> None:
+    assert stream_messages(PROGRESS, events) == expected
+
+
+def test_stream_checks_with_nothing_to_judge_say_why() -> None:
+    reasons = {r.check: r.messages for r in run_checks(flux(), FLUX) if r.check.startswith("stream.")}
+    assert set(reasons.values()) == {("not applicable: not a stream",)}
+    rejected_stream = stream(ROUTER, [{"output": "A", "partial": False}])
+    assert messages(rejected_stream, "stream.events-json", ROUTER, Expectation(status=422)) == (
+        "not applicable: the input was meant to be rejected",)
+    assert stream_messages(ROUTER, [], "stream.final-output") == ("not applicable: the stream sent no event",)
+    assert stream_messages(FLUX, [{"images": []}]) == ("not applicable: the contract declares no streaming",)
