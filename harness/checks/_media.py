@@ -373,7 +373,11 @@ def _mesh(data: bytes, content_type: str) -> Decoded:
     fmt = _MESH_TYPES.get(content_type.split(";")[0].strip().lower())
     if fmt is None:
         signatures = ((b"glTF", "glb"), (b"ply", "ply"), (b"solid", "stl"))
-        fmt = next((name for magic, name in signatures if data.startswith(magic)), "obj")
+        fmt = next((name for magic, name in signatures if data.startswith(magic)), None)
+    if fmt is None:
+        # A binary STL has no magic: an 80-byte header, a triangle count, then 50 bytes per triangle.
+        binary_stl = len(data) >= 84 and 84 + 50 * int.from_bytes(data[80:84], "little") == len(data)
+        fmt = "stl" if binary_stl else "obj"
     loaded: Any = trimesh.load(io.BytesIO(data), file_type=fmt, force="mesh")
     vertices, faces = len(loaded.vertices), len(loaded.faces)
     if not vertices or not faces:
@@ -382,9 +386,13 @@ def _mesh(data: bytes, content_type: str) -> Decoded:
 
 
 def _image(data: bytes, content_type: str) -> Decoded:
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
-    with Image.open(io.BytesIO(data)) as img:
+    try:
+        opened = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:  # its text names the address of an in-memory buffer
+        return Decoded("image", problem="the bytes are no image format Pillow reads")
+    with opened as img:
         img.load()
         fmt = (img.format or "").lower()
         return Decoded("image", fmt, img.width, img.height)
