@@ -370,14 +370,14 @@ _MESH_TYPES = {"model/gltf-binary": "glb", "model/obj": "obj", "model/ply": "ply
 def _mesh(data: bytes, content_type: str) -> Decoded:
     import trimesh
 
-    fmt = _MESH_TYPES.get(content_type.split(";")[0].strip().lower())
-    if fmt is None:
-        signatures = ((b"glTF", "glb"), (b"ply", "ply"), (b"solid", "stl"))
-        fmt = next((name for magic, name in signatures if data.startswith(magic)), None)
-    if fmt is None:
-        # A binary STL has no magic: an 80-byte header, a triangle count, then 50 bytes per triangle.
-        binary_stl = len(data) >= 84 and 84 + 50 * int.from_bytes(data[80:84], "little") == len(data)
-        fmt = "stl" if binary_stl else "obj"
+    # The bytes decide where they can (so a file declared as another format is read as what it is), then
+    # the declared type; OBJ, plain text, has no signature.
+    signatures = ((b"glTF", "glb"), (b"ply", "ply"), (b"solid", "stl"))
+    fmt = next((name for magic, name in signatures if data.startswith(magic)), None)
+    # A binary STL has no magic: an 80-byte header, a triangle count, then 50 bytes per triangle.
+    if fmt is None and len(data) >= 84 and 84 + 50 * int.from_bytes(data[80:84], "little") == len(data):
+        fmt = "stl"
+    fmt = fmt or _MESH_TYPES.get(content_type.split(";")[0].strip().lower()) or "obj"
     loaded: Any = trimesh.load(io.BytesIO(data), file_type=fmt, force="mesh")
     vertices, faces = len(loaded.vertices), len(loaded.faces)
     if not vertices or not faces:
