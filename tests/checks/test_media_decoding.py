@@ -71,7 +71,7 @@ def test_an_ascii_stl_is_known_by_its_first_word() -> None:
 @pytest.mark.parametrize(("content_type", "fmt"), [
     ("model/gltf-binary", "glb"), ("model/obj", "obj"), ("model/ply", "ply"), ("application/ply", "ply"),
     ("model/stl", "stl"), ("Application/SLA; charset=binary", "stl")])
-def test_a_mesh_is_read_as_its_content_type_says(content_type: str, fmt: str) -> None:
+def test_a_mesh_with_any_of_its_content_types_is_read_as_its_format(content_type: str, fmt: str) -> None:
     decoded = decode(made("mesh", fmt).data, "mesh", content_type)
     assert (decoded.format, decoded.problem) == (fmt, None)
 
