@@ -21,7 +21,7 @@ from harness._session import open_target
 from harness._suite import ScenarioCase, ScenarioRun, expectation
 from harness._version import __version__
 from harness.cassettes._drive import drive, expectation_of
-from harness.cassettes._format import BODIES_DIR, body_refs, is_cassette_file
+from harness.cassettes._format import BODIES_DIR, body_refs, is_recording_file
 from harness.cassettes._model import (
     CANONICAL_URLS,
     VARIANTS,
@@ -284,7 +284,7 @@ def prune_bodies(root: str | Path) -> list[Path]:
         return []
     referenced: set[str] = set()
     for path in root.rglob("*.yaml"):
-        if BODIES_DIR in path.parts or not is_cassette_file(path):
+        if BODIES_DIR in path.parts or not is_recording_file(path):
             continue
         try:
             referenced |= body_refs(path)
