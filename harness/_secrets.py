@@ -74,6 +74,8 @@ def _text_forms(value: str) -> dict[str, str]:
         "url-encoded (path)": quote(value),
         "form-encoded": quote_plus(value),
         "json-escaped": value.encode("unicode_escape").decode("ascii").replace('"', '\\"'),
+        "hex": value.encode("utf-8").hex(),
+        "hex (upper-case)": value.encode("utf-8").hex().upper(),
     }
 
 
