@@ -102,8 +102,13 @@ def test_a_live_recording_spends_its_budget_and_writes_nothing_past_it(tmp_path:
                          urls={"queue": fal_emulator.queue_url, "run": fal_emulator.run_url,
                                "rest": fal_emulator.queue_url, "cdn": fal_emulator.queue_url})
     path = tmp_path / "live.yaml"
-    with pytest.raises(BudgetExceeded), open_sandbox(target, cassette=path, record_mode="rewrite"):
-        app()  # the upload is free, the submit spends the one request
-        fal_client.run(IMAGE, {"prompt": "one more"})
+
+    def two_model_calls() -> None:
+        with open_sandbox(target, cassette=path, record_mode="rewrite"):
+            app()  # the upload is free, the submit spends the one request
+            fal_client.run(IMAGE, {"prompt": "one more"})
+
+    with pytest.raises(BudgetExceeded):
+        two_model_calls()
     assert not path.exists()
     assert target.budget is not None and target.budget.spent == 1
