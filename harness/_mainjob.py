@@ -16,7 +16,15 @@ from harness._errors import ConfigError, HarnessError
 from harness._resources import bundled
 from harness._secrets import write_scrubbed
 from harness._session import open_target
-from harness._suite import ScenarioCase, ScenarioRun, run_scenario, scenario_cases, select_contracts
+from harness._suite import (
+    ScenarioCase,
+    ScenarioRun,
+    Untested,
+    run_scenario,
+    scenario_cases,
+    select_contracts,
+    untested,
+)
 from harness._version import __version__
 from harness.checks import CheckResult, run_checks
 from harness.client import AsyncQueueClient, Observation, Target
@@ -50,6 +58,12 @@ class Plan:
     """Billable requests the benchmark will send (0 when it does not run)."""
     bench_note: str | None
     budget: int | None
+    contracts: tuple[Contract, ...] = ()
+
+    @property
+    def generated(self) -> list[str]:
+        """Endpoints whose scenarios are made from the schema at run time (the contract has none)."""
+        return sorted({c.contract.endpoint for c in self.cases if c.generated})
 
     @property
     def requests(self) -> int:
@@ -60,7 +74,11 @@ class Plan:
             return f"replay: {len(self.cases)} recorded scenarios, no request leaves this machine"
         text = (f"{self.target}: {len(self.cases)} scenario requests + {self.bench_requests} benchmark requests"
                 f" = {self.requests} requests")
-        return text + (f" (budget {self.budget})" if self.budget is not None else "")
+        text += f" (budget {self.budget})" if self.budget is not None else ""
+        if self.generated:
+            text += (f"; {len(self.generated)} contract(s) have no scenarios, so theirs are generated from the "
+                     f"schema: {', '.join(self.generated)}")
+        return text
 
 
 @dataclass
@@ -73,6 +91,8 @@ class MainJobResult:
     drift: list[Any]
     regressions: list[str] = field(default_factory=list)
     drift_fail_on: Level = "ERR"
+    untested: list[Untested] = field(default_factory=list)
+    """What the run tested nothing of, and why; any makes the run fail."""
 
     @property
     def failed_runs(self) -> list[ScenarioRun]:
@@ -84,7 +104,7 @@ class MainJobResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed_runs and not self.drift_failures and not self.regressions
+        return not self.failed_runs and not self.drift_failures and not self.regressions and not self.untested
 
     @property
     def exit_code(self) -> int:
@@ -111,7 +131,7 @@ def plan_main_job(
     budget = max_requests if max_requests is not None else (DEFAULT_LIVE_BUDGET if target == "live" else None)
     if bench:
         bench += len(contracts)  # the benchmark's warm-up, one per series
-    plan = Plan(target, cases, bench, note, budget)
+    plan = Plan(target, cases, bench, note, budget, tuple(contracts))
     if target == "live" and not live_key():
         raise ConfigError("the live target needs FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) in the environment")
     if plan.budget is not None and plan.requests > plan.budget:
@@ -155,6 +175,7 @@ class MainJob:
         result = MainJobResult(self.out, self.plan, suite, bench_dir, bench_note or self.plan.bench_note, drift,
                                drift_fail_on=self.drift_fail_on)
         result.regressions = [] if interrupted else self._regressions(bench_dir)
+        result.untested = untested(self.plan.contracts, suite)
         self._write_summary(result)
         from harness.reports import write_main_job_report
 
@@ -318,6 +339,8 @@ class MainJob:
             "drift": [{"endpoint": d.endpoint, "counts": d.counts, "fails": d.fails(self.drift_fail_on)}
                       for d in result.drift],
             "regressions": result.regressions,
+            "untested": [{"endpoint": u.endpoint, "reason": u.reason} for u in result.untested],
+            "generated": self.plan.generated,
         }
         write_scrubbed(self.out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
 

@@ -135,7 +135,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     from harness._suite import scenario_cases
 
     if "fal_scenario" in names:
-        cases = scenario_cases(_selected(metafunc.config))
+        cases = scenario_cases(_selected(metafunc.config), placeholders=True)
         metafunc.parametrize("fal_scenario", cases, ids=[c.id for c in cases])
     elif "fal_stream_scenario" in names:
         cases = scenario_cases(c for c in _selected(metafunc.config) if c.streaming is not None)
@@ -257,6 +257,8 @@ def fal_run_scenario(request: pytest.FixtureRequest, fal_harness_client: QueueCl
     def run(case: ScenarioCase, via: str = "queue") -> ScenarioRun:
         from harness._suite import run_scenario
 
+        if case.problem is not None:
+            pytest.fail(f"{case.contract.endpoint}: {case.problem}", pytrace=False)
         if via == "queue" and replay:
             return _replay_case(request.config, case, mode, detect)
         if via == "queue" and record_mode != "none":

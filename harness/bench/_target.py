@@ -22,7 +22,7 @@ import httpx
 from harness._errors import ConfigError, HarnessError
 from harness._secrets import register_secret
 from harness._session import open_target
-from harness.client import Budget, Target
+from harness.client import Budget, Target, ssl_context
 
 __all__ = ["BenchTarget", "EmulatorProcess", "describe_emulator_config", "open_bench_target"]
 
@@ -46,7 +46,7 @@ class BenchTarget:
         if self.truth_url is None:
             return []
         wanted = set(request_ids)
-        with httpx.Client(trust_env=False, timeout=30.0) as http:
+        with httpx.Client(trust_env=False, timeout=30.0, verify=ssl_context(trust_env=False)) as http:
             response = http.get(f"{self.truth_url}/_emulator/requests")
             response.raise_for_status()
             timelines: list[dict[str, Any]] = response.json()["requests"]

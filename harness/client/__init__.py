@@ -23,6 +23,7 @@ from harness.client._targets import (
     resolve_target,
     url_target,
 )
+from harness.client._transport import ssl_context
 
 __all__ = [
     "FAL_JS",
@@ -53,5 +54,6 @@ __all__ = [
     "live_target",
     "recording",
     "resolve_target",
+    "ssl_context",
     "url_target",
 ]

@@ -6,7 +6,10 @@ Each attempt becomes an :class:`Exchange` on the observation; retries are record
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import re
+import ssl
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,10 +23,24 @@ from harness.client._observations import Exchange, Observation
 from harness.client._retry import RetryPolicy
 from harness.client._targets import Budget
 
-__all__ = ["Instrumented", "fields", "kept_headers", "raise_for_status", "safe_url"]
+__all__ = ["Instrumented", "fields", "kept_headers", "raise_for_status", "safe_url", "ssl_context"]
 
 _KEPT_HEADER_PREFIXES = ("x-fal-",)
 _KEPT_HEADERS = ("content-type", "etag", "retry-after")
+
+
+def ssl_context(*, trust_env: bool = True) -> ssl.SSLContext:
+    """The verifying TLS context every client of the harness shares: building one loads the CA
+    bundle (tens of milliseconds), so it is built once per CA setting (``SSL_CERT_FILE`` and
+    ``SSL_CERT_DIR`` are read when ``trust_env``)."""
+    if not trust_env:
+        return _context(None, None, False)
+    return _context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"), True)
+
+
+@functools.cache
+def _context(cert_file: str | None, cert_dir: str | None, trust_env: bool) -> ssl.SSLContext:
+    return httpx.create_ssl_context(trust_env=trust_env)
 
 
 def kept_headers(headers: httpx.Headers) -> dict[str, str]:
@@ -58,9 +75,11 @@ class Instrumented:
         billable: bool = False,
         timeout: httpx.Timeout | float | None = None,
         retry: RetryPolicy | None = None,
+        max_bytes: int | None = None,
     ) -> tuple[httpx.Response, bytes]:
         """Send with retries; return the final response and its body (any status).
 
+        The body is read as it streams in; past ``max_bytes`` the read stops and the request fails.
         Raises :class:`VendorTimeout` or :class:`VendorError` when no response ever arrived.
         """
         policy = retry or self.retry
@@ -83,7 +102,7 @@ class Instrumented:
                 response = await self.http.send(request, stream=True)
                 exchange.headers_ns = time.monotonic_ns()
                 try:
-                    body = await response.aread()
+                    body = await _read(response, max_bytes)
                 finally:
                     await response.aclose()
             except httpx.HTTPError as error:
@@ -107,6 +126,20 @@ class Instrumented:
                 await asyncio.sleep(exchange.retry_delay_s)
                 continue
             return response, body
+
+
+async def _read(response: httpx.Response, max_bytes: int | None) -> bytes:
+    if max_bytes is None:
+        return await response.aread()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise VendorError(f"{response.request.url.path}: the body is larger than {max_bytes} bytes; "
+                              "stopped reading", status=response.status_code)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def parse_json(body: bytes, phase: str, response: httpx.Response) -> Any:
