@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness._errors import ConfigError, HarnessError
+from harness._extras import BENCH_HINT, bench_missing
 from harness._resources import bundled
 from harness._secrets import write_scrubbed
 from harness._session import open_target
@@ -128,6 +129,8 @@ def plan_main_job(
         bench, note = 0, "not measured: recordings carry no timing"
     elif bench_requests == 0:
         note = "not measured: --bench-requests 0"
+    elif bench_missing():
+        bench, note = 0, f"not measured: the benchmark needs the bench extra ({BENCH_HINT})"
     budget = max_requests if max_requests is not None else (DEFAULT_LIVE_BUDGET if target == "live" else None)
     if bench:
         bench += len(contracts)  # the benchmark's warm-up, one per series

@@ -4,6 +4,8 @@ A project that installs it and never uses it pays almost nothing: the module imp
 changes no global setting unless asked (the hypothesis profile is opt-in), and prints nothing
 unless a collected test uses a fixture or marker of its own (or ``-v`` is given). Fixture names
 start with ``fal_`` and none is named like a package.
+
+PYTEST_DONT_REWRITE: the plugin asserts nothing, so pytest need not rewrite (and recompile) it.
 """
 
 from __future__ import annotations

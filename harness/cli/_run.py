@@ -79,7 +79,9 @@ def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench
                       progress=tick, drift_fail_on=cast(Level, fail_on_drift), bench_progress=interactive,
                       scenario_timeout=timeout)
         if not interactive:
-            console.print("running the contract suite, the latency benchmark and drift...")
+            steps = "the contract suite, the latency benchmark and drift" if plan.bench_requests else \
+                f"the contract suite and drift (latency benchmark {plan.bench_note})"
+            console.print(f"running {steps}...")
         result = job.run()
     _screen(result)
     return result.exit_code
