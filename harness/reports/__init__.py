@@ -15,7 +15,7 @@ from harness.reports._mainjob import endpoint_table, verdict_line, write_main_jo
 from harness.reports._registry import FORMATS, ReportInput, get_format, report_format
 
 if TYPE_CHECKING:
-    from harness.reports._figures import Plot, draw_all
+    from harness.reports._figures import Plot
 
 __all__ = ["FORMATS", "Plot", "ReportInput", "endpoint_table", "report_format", "verdict_line", "write_main_job_report",
            "write_report"]
