@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     )
     from harness.drift import DriftReport, Finding, compare, load_source
     from harness.emulator import Emulator, EmulatorConfig, patch_fal_client, start_emulator
+    from harness.sandbox import Sandbox, open_sandbox
 
 __all__ = [
     "CHECKS",
@@ -88,6 +89,7 @@ __all__ = [
     "Observation",
     "QueueClient",
     "RetryPolicy",
+    "Sandbox",
     "Scenario",
     "ScenarioCase",
     "ScenarioRun",
@@ -111,6 +113,7 @@ __all__ = [
     "load_contracts",
     "load_run",
     "load_source",
+    "open_sandbox",
     "open_target",
     "patch_fal_client",
     "record_cassettes",
@@ -144,6 +147,7 @@ _SOURCES = {
                           "validate_output"),
     "harness.drift": ("DriftReport", "Finding", "compare", "load_source"),
     "harness.emulator": ("Emulator", "EmulatorConfig", "patch_fal_client", "start_emulator"),
+    "harness.sandbox": ("Sandbox", "open_sandbox"),
 }
 _LAZY = {name: module for module, names in _SOURCES.items() for name in names}
 

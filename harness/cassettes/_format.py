@@ -307,13 +307,18 @@ class _Reader:
             self.text(self.need(urls, key, "header.base_urls"), f"header.base_urls.{key}")
         return {str(k): self.text(v, f"header.base_urls.{k}") for k, v in urls.items()}
 
-    def app_header(self, value: Any) -> AppCassetteHeader:
+    def header_keys(self, value: Any, keys: tuple[str, ...]) -> Mapping[str, Any]:
+        """The header mapping, with every key of ``keys`` and no other."""
         h = self.mapping(value, "header")
-        for key in _APP_HEADER_KEYS:
+        for key in keys:
             self.need(h, key, "header")
-        extra = sorted(str(k) for k in h if k not in _APP_HEADER_KEYS)
+        extra = sorted(str(k) for k in h if k not in keys)
         if extra:
             raise self.fail(f"header.{extra[0]}", "unknown key")
+        return h
+
+    def app_header(self, value: Any) -> AppCassetteHeader:
+        h = self.header_keys(value, _APP_HEADER_KEYS)
         clients = h["clients"]
         if not isinstance(clients, list) or not all(isinstance(c, str) for c in clients):
             raise self.fail("header.clients", f"expected a list of user agents, got {kind_of(clients)}")
@@ -327,12 +332,7 @@ class _Reader:
         )
 
     def header(self, value: Any) -> CassetteHeader:
-        h = self.mapping(value, "header")
-        for key in _HEADER_KEYS:
-            self.need(h, key, "header")
-        extra = sorted(str(k) for k in h if k not in _HEADER_KEYS)
-        if extra:
-            raise self.fail(f"header.{extra[0]}", "unknown key")
+        h = self.header_keys(value, _HEADER_KEYS)
         recorded = h["recorded"]
         if not isinstance(recorded, str):  # an unquoted date reads as a datetime: accept it as text
             recorded = str(recorded)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -15,8 +16,14 @@ import httpx
 import pytest
 from pytest_recording import network
 
-from harness import BudgetExceeded, CassetteMiss
-from harness.cassettes import read_app_cassette
+from harness import BudgetExceeded, CassetteMiss, DataFileError
+from harness.cassettes import (
+    is_cassette_file,
+    is_recording_file,
+    prune_bodies,
+    read_app_cassette,
+    read_cassette,
+)
 from harness.client import emulator_target, live_target
 from harness.emulator import Emulator
 from harness.sandbox import open_sandbox
@@ -112,3 +119,17 @@ def test_a_live_recording_spends_its_budget_and_writes_nothing_past_it(tmp_path:
         two_model_calls()
     assert not path.exists()
     assert target.budget is not None and target.budget.spent == 1
+
+
+def test_an_app_cassette_is_read_strictly_and_kept_apart_from_scenario_cassettes(tmp_path: Path,
+                                                                                 fal_emulator: Emulator) -> None:
+    path = tmp_path / "cassettes" / "a.yaml"
+    _record(path, fal_emulator)
+    assert is_recording_file(path) and not is_cassette_file(path)
+    with pytest.raises(DataFileError, match=r"a\.yaml: format: an app cassette"):
+        read_cassette(path)
+    assert prune_bodies(tmp_path / "cassettes") == []  # its body files are referenced, so kept
+    broken = tmp_path / "cassettes" / "broken.yaml"
+    broken.write_text(re.sub(r"  clients:\n(  - .*\n)+", "  clients: 3\n", path.read_text(), count=1))
+    with pytest.raises(DataFileError, match=r"broken\.yaml: header\.clients: expected a list of user agents"):
+        read_app_cassette(broken)
