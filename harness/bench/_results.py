@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
@@ -16,6 +15,7 @@ from typing import IO, Any
 
 import orjson
 
+from harness._data import MAX_FILE_BYTES, parse_json, read_bytes, read_text
 from harness._errors import ConfigError, DataFileError
 from harness._secrets import SECRETS, Secrets, ensure_clean, write_scrubbed
 from harness._version import __version__
@@ -37,6 +37,8 @@ __all__ = [
 #: the version of ``summary.json`` (docs/formats.md, "Benchmark results")
 SUMMARY_FORMAT = "fal-harness/bench@1"
 REQUESTS_FILE, TRUTH_FILE, SUMMARY_FILE = "requests.jsonl", "truth.jsonl", "summary.json"
+#: the largest JSONL file of a run read back
+LINES_LIMIT = 4 * MAX_FILE_BYTES
 
 
 def write_file(path: Path, data: bytes | str) -> None:
@@ -80,7 +82,7 @@ class RunWriter:
         self._requests: IO[bytes] | None = open(self._requests_path, "ab")  # noqa: SIM115 (kept open for the run)
 
     def add(self, record: Record) -> None:
-        line = orjson.dumps(record.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY)
+        line = self._secrets.redact_bytes(orjson.dumps(record.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY))
         ensure_clean(line, self._requests_path, self._secrets)
         assert self._requests is not None, "the run folder is closed"
         self._requests.write(line + b"\n")
@@ -128,9 +130,9 @@ def load_summary(path: Path) -> dict[str, Any]:
     if not file.is_file():
         raise ConfigError(f"{path} has no {SUMMARY_FILE} (was the run interrupted before it started?)")
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFileError(file, "", f"not a readable benchmark summary ({exc})") from None
+        data = parse_json(read_text(file, what="benchmark summary"), file)
+    except DataFileError as exc:
+        raise DataFileError(file, exc.key_path, f"not a readable benchmark summary ({exc.problem})") from None
     if not isinstance(data, dict) or data.get("format") != SUMMARY_FORMAT:
         found = data.get("format") if isinstance(data, dict) else None
         raise DataFileError(file, "format", f"expected {SUMMARY_FORMAT!r}, found {found!r}")
@@ -156,7 +158,7 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     out = []
-    for raw in path.read_bytes().splitlines():
+    for raw in read_bytes(path, limit=LINES_LIMIT, what="request lines").splitlines():
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError:

@@ -16,9 +16,9 @@ from typing import Any
 import pybase64
 import yaml
 
-from harness._data import join_key, kind_of
+from harness._data import MAX_FILE_BYTES, join_key, kind_of, read_bytes, read_head
 from harness._errors import DataFileError
-from harness._secrets import Secrets, ensure_clean, write_scrubbed
+from harness._secrets import SECRETS, Secrets, ensure_clean, redact_text_bytes, write_scrubbed
 from harness.cassettes._model import (
     FORMAT,
     Cassette,
@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 BODIES_DIR = "_bodies"
+#: the largest body file read back (recorded bodies are bounded by what the client downloads)
+BODY_FILE_LIMIT = 4 * MAX_FILE_BYTES
 #: a JSON string holding a data URI longer than this is stored as a body file
 DATA_URI_INLINE_LIMIT = 1024
 DATA_URI_KEY = "$data-uri"
@@ -98,7 +100,8 @@ def write_cassette(cassette: Cassette, path: str | Path, *, bodies_dir: str | Pa
     """Write the cassette and its body files. Every byte is scanned for secrets first; a leak
     raises :class:`~harness._secrets.SecretLeak` naming the file and nothing is written."""
     path = Path(path)
-    text, files = dump_cassette(cassette)
+    known = (secrets or SECRETS).with_environment()
+    text, files = dump_cassette(_redacted(cassette, known) if known else cassette)
     bodies = Path(bodies_dir) if bodies_dir is not None else _default_bodies_dir(path)
     for name, data in files.items():
         ensure_clean(data, bodies / name, secrets)
@@ -110,6 +113,24 @@ def write_cassette(cassette: Cassette, path: str | Path, *, bodies_dir: str | Pa
             write_scrubbed(target, data, secrets)
     write_scrubbed(path, text, secrets)
     return path
+
+
+def _redacted(cassette: Cassette, known: Secrets) -> Cassette:
+    """The cassette with every form of every known secret redacted, before body files are named."""
+
+    def text(value: str) -> str:
+        return known.redact(value)
+
+    interactions = []
+    for i in cassette.interactions:
+        req, res = i.request, i.response
+        request = RecordedRequest(req.method, text(req.uri), {k: text(v) for k, v in req.headers.items()},
+                                  redact_text_bytes(req.body, known))
+        response = RecordedResponse(res.status, text(res.reason),
+                                    {k: [text(v) for v in vs] for k, vs in res.headers.items()},
+                                    redact_text_bytes(res.body, known))
+        interactions.append(Interaction(request, response))
+    return Cassette(cassette.header, interactions, cassette.path)
 
 
 def _default_bodies_dir(path: Path) -> Path:
@@ -185,12 +206,8 @@ def _pack_data_uris(value: Any, files: dict[str, bytes]) -> Any:
 
 def is_cassette_file(path: str | Path) -> bool:
     """Whether the file starts like a fal-harness cassette (any version); cheap, reads 256 bytes."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(256)
-    except OSError:
-        return False
-    return _FORMAT_PREFIX.encode() in head
+    head = read_head(path, 256)
+    return head is not None and _FORMAT_PREFIX.encode() in head
 
 
 def read_cassette(path: str | Path) -> Cassette:
@@ -376,7 +393,7 @@ class _Reader:
                           if (f / BODIES_DIR / name).is_file()), None)
             if found is None:
                 raise self.fail(f"{where}.file", f"body file {ref} not found beside the cassette or above it")
-            data = found.read_bytes()
+            data = read_bytes(found, limit=BODY_FILE_LIMIT, what='body file')
             if hashlib.sha256(data).hexdigest() != digest:
                 raise self.fail(f"{where}.file", f"body file {found} does not match its sha256 (edited or corrupt)")
             self._bodies[name] = data

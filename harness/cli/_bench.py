@@ -33,14 +33,12 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 
 
 def _read_input(path: Path) -> dict[str, Any]:
-    import yaml
+    from harness._data import load_data_file
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"--input: cannot read {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--input: {path} is not JSON or YAML: {str(exc).splitlines()[0]}") from None
+        data = load_data_file(path, what="--input")
+    except ConfigError as exc:
+        raise ConfigError(f"--input: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"--input: {path} must hold one object (the model input)")
     return data

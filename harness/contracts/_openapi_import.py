@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from harness._data import kind_of, parse_json_or_yaml
+from harness._data import kind_of, parse_json_or_yaml, read_text
 from harness._errors import DataFileError
 from harness.contracts._loader import parse_contract
 from harness.contracts._model import FORMAT_VERSION, Contract, app_root_of
@@ -41,13 +41,7 @@ def load_openapi(file_or_url: str | Path) -> dict[str, Any]:
     if isinstance(file_or_url, str) and re.match(r"https?://", file_or_url, re.IGNORECASE):
         text = _fetch(file_or_url)
     else:
-        path = Path(file_or_url)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise DataFileError(path, "", "not UTF-8 text, so neither JSON nor YAML") from None
-        except OSError as exc:
-            raise DataFileError(path, "", f"cannot read file: {exc.strerror or exc}") from None
+        text = read_text(Path(file_or_url))
     doc = parse_json_or_yaml(text, name)
     if not isinstance(doc, dict):
         raise DataFileError(name, "", f"not an OpenAPI document: the top level is {kind_of(doc)}, not a mapping")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness._data import parse_json_or_yaml
+from harness._data import parse_json_or_yaml, read_text
 from harness._errors import ConfigError, DataFileError
 from harness.client import Observation
 from harness.contracts import Contract, export_openapi, get_contract, import_openapi, load_openapi, parse_contract
@@ -159,12 +159,7 @@ def read_data_file(path: Path) -> Any:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataFileError(path, "", "not UTF-8 text") from None
-    except OSError as exc:
-        raise DataFileError(path, "", f"cannot read file: {exc.strerror or exc}") from None
+    return read_text(path)
 
 
 def _is_document(data: Any) -> bool:

@@ -16,6 +16,7 @@ from urllib.parse import unquote, unquote_to_bytes
 import httpx
 import pybase64
 
+from harness._data import read_bytes
 from harness.contracts import Contract
 from harness.emulator._http import loopback_url
 from harness.emulator._images import probe
@@ -112,7 +113,7 @@ class FileResolver:
     def _mapped_file(self, url: str) -> bytes:
         data = self._mapped.get(url)
         if data is None:
-            data = self._mapped[url] = self.url_map[url].read_bytes()
+            data = self._mapped[url] = read_bytes(self.url_map[url], limit=self.max_bytes, what='mapped file')
         return data
 
     async def _download(self, url: str) -> bytes:
