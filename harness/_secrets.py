@@ -285,12 +285,21 @@ SAFE_QUERY = frozenset({"logs", "storage_type"})
 
 def redact_url(url: str) -> str:
     """The URL with every query value except the known-safe ones redacted (signed URLs, tokens,
-    webhook addresses that embed a token)."""
-    parts = urlsplit(url)
-    if not parts.query:
+    webhook addresses that embed a token) and any user name and password in it redacted too."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}:{REDACTED}@{host}" if colon else f"{REDACTED}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if not all(k in SAFE_QUERY or v == REDACTED for k, v in pairs):
+            query = urlencode([(k, v if k in SAFE_QUERY else REDACTED) for k, v in pairs], safe="<>")
+    if netloc == parts.netloc and query == parts.query:
         return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if all(k in SAFE_QUERY or v == REDACTED for k, v in pairs):
-        return url
-    query = urlencode([(k, v if k in SAFE_QUERY else REDACTED) for k, v in pairs], safe="<>")
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

@@ -9,6 +9,7 @@ import binascii
 import hashlib
 import json
 import mimetypes
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
     "body_refs",
     "dump_cassette",
     "is_cassette_file",
+    "mentioned_bodies",
     "read_cassette",
     "write_cassette",
 ]
@@ -48,6 +50,8 @@ BODY_FILE_LIMIT = 4 * MAX_FILE_BYTES
 DATA_URI_INLINE_LIMIT = 1024
 DATA_URI_KEY = "$data-uri"
 _FORMAT_PREFIX = "fal-harness/cassette@"
+#: how far into a file its format line is looked for (comments may come first)
+_HEAD_BYTES = 64 * 1024
 _TEXT_TYPES = ("json", "xml", "event-stream", "urlencoded", "javascript", "yaml")
 _HEADER_KEYS = ("target", "recorded", "harness_version", "client", "endpoint", "contract_version", "scenario",
                 "variant", "seed", "base_urls", "expect")
@@ -205,8 +209,8 @@ def _pack_data_uris(value: Any, files: dict[str, bytes]) -> Any:
 
 
 def is_cassette_file(path: str | Path) -> bool:
-    """Whether the file starts like a fal-harness cassette (any version); cheap, reads 256 bytes."""
-    head = read_head(path, 256)
+    """Whether the file starts like a fal-harness cassette (any version); cheap, reads its first 64 KiB."""
+    head = read_head(path, _HEAD_BYTES)
     return head is not None and _FORMAT_PREFIX.encode() in head
 
 
@@ -402,6 +406,14 @@ class _Reader:
         if size is not None and size != len(data):
             raise self.fail(f"{where}.size", f"says {size} bytes, the body file has {len(data)}")
         return data
+
+
+_BODY_MENTION = re.compile(rb"_bodies/([0-9a-f]{64}\.[A-Za-z0-9.+-]{1,16})")
+
+
+def mentioned_bodies(data: bytes) -> set[str]:
+    """Names of body files mentioned anywhere in ``data`` (``_bodies/<sha256>.<ext>``), parsed or not."""
+    return {m.decode("ascii") for m in _BODY_MENTION.findall(data)}
 
 
 def body_refs(path: str | Path) -> set[str]:

@@ -15,13 +15,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from harness._data import read_bytes
 from harness._errors import ConfigError, DataFileError, HarnessError
 from harness._secrets import SECRETS, register_secret
 from harness._session import open_target
 from harness._suite import ScenarioCase, ScenarioRun, expectation
 from harness._version import __version__
 from harness.cassettes._drive import drive, expectation_of
-from harness.cassettes._format import BODIES_DIR, body_refs, is_cassette_file
+from harness.cassettes._format import BODIES_DIR, body_refs, is_cassette_file, mentioned_bodies
 from harness.cassettes._model import (
     CANONICAL_URLS,
     VARIANTS,
@@ -166,16 +167,16 @@ async def arecord_cassette(target: Target, planned: PlannedCassette, *, mode: st
     if mode == "once" and path.exists():
         return RecordOutcome(planned, "kept")
     register_secret(target.key)
-    if mode == "rewrite":
-        path.unlink(missing_ok=True)
-    before = path.read_bytes() if path.exists() else None
+    # A rewrite records from nothing but leaves the old file in place: the new one replaces it
+    # only once it is completely written, so a recording that breaks off loses nothing.
+    before = None if mode == "rewrite" or not path.exists() else path.read_bytes()
     case, variant = planned.case, planned.variant
     emulator = target.emulator
     scale = emulator.config.time_scale if emulator is not None else 1.0
     header = _header(target, case, variant)
     hosts = HostMap(target.queue_url, target.run_url) if target.is_loopback else None
     scrubber = Scrubber(SECRETS.with_environment(), hosts)
-    persister = RecordingPersister(header, planned.root / BODIES_DIR)
+    persister = RecordingPersister(header, planned.root / BODIES_DIR, load=mode != "rewrite")
     with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister):
         async with AsyncQueueClient(target) as client:
             # Polling as often, relative to the run, as fal-client does against real delays.
@@ -276,18 +277,21 @@ def _webhook_receiver(given: str | None, target: Target, needed: bool) -> Iterat
 
 
 def prune_bodies(root: str | Path) -> list[Path]:
-    """Delete body files under ``root/_bodies`` no cassette under ``root`` refers to any more
-    (left behind by rewrites). Nothing is deleted if any cassette cannot be read."""
+    """Delete body files under ``root/_bodies`` that no file under ``root`` mentions any more (left
+    behind by rewrites). A mention anywhere counts, in a cassette or in a file this harness does
+    not recognise; nothing is deleted if any file under ``root`` cannot be read."""
     root = Path(root)
     bodies = root / BODIES_DIR
     if not bodies.is_dir():
         return []
     referenced: set[str] = set()
-    for path in root.rglob("*.yaml"):
-        if BODIES_DIR in path.parts or not is_cassette_file(path):
+    for path in root.rglob("*"):
+        if BODIES_DIR in path.relative_to(root).parts or path.is_dir():
             continue
         try:
-            referenced |= body_refs(path)
+            if is_cassette_file(path):
+                referenced |= body_refs(path)
+            referenced |= mentioned_bodies(read_bytes(path))
         except DataFileError:
             return []
     removed = []

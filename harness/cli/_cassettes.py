@@ -163,7 +163,7 @@ def _verdict_line(v: Verdict) -> str:
         return f"FAIL  {name}  {'; '.join(parts)}"
     c = v.counts
     text = f"ok    {name}  {c['passed']} passed, {c['skipped']} skipped"
-    if v.cassette.header.expect.fails:
+    if v.cassette is not None and v.cassette.header.expect.fails:
         text += f"; fails as recorded: {', '.join(v.cassette.header.expect.fails)}"
     if v.warnings:
         text += f"; warnings: {', '.join(v.warnings)}"

@@ -1,0 +1,61 @@
+"""Shared by the hostile-input tests: a command run in-process on a thread, with a hang bound and the
+growth of the process's peak memory."""
+
+from __future__ import annotations
+
+import resource
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "cassettes"
+#: a command that has not finished in this long is hung: generous, it proves no hang, not a speed
+HANG_S = 60.0
+#: growth of the process's peak memory that counts as unbounded (an alias bomb costs gigabytes)
+MEMORY_BOUND_MB = 400
+
+
+@dataclass
+class Outcome:
+    code: int | None
+    out: str
+    err: str
+    grew_mb: float
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_cli(args: Sequence[object], capsys: pytest.CaptureFixture[str]) -> Outcome:
+    """Run ``fal-harness ARGS`` in this process on a thread; a run past HANG_S fails the test."""
+    from harness.cli import main
+
+    result: dict[str, int | BaseException] = {}
+
+    def target() -> None:
+        try:
+            result["code"] = main([str(a) for a in args])
+        except BaseException as exc:  # a traceback the user would see
+            result["raised"] = exc
+
+    before = _peak_mb()
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(HANG_S)
+    captured = capsys.readouterr()
+    shown = " ".join(map(str, args))
+    assert not thread.is_alive(), f"fal-harness {shown} hung (> {HANG_S:.0f} s)"
+    raised = result.get("raised")
+    if isinstance(raised, BaseException):
+        raise AssertionError(f"fal-harness {shown} raised {raised!r}") from raised
+    code = result.get("code")
+    return Outcome(code if isinstance(code, int) else None, captured.out, captured.err, _peak_mb() - before)

@@ -1,0 +1,82 @@
+"""Nothing is lost: a failed or killed recording keeps the old cassette, pruning keeps every body a
+file may refer to, and the secrets guard redacts instead of throwing a run's results away."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from hostile_helpers import Outcome
+
+from harness._suite import ScenarioCase
+from harness.cassettes import PlannedCassette, arecord_cassette, get_variant, prune_bodies, read_cassette
+from harness.cassettes import _record as record_module
+from harness.cassettes._format import mentioned_bodies
+from harness.client import emulator_target
+from harness.client._observations import ErrorInfo
+from harness.contracts import load_contracts
+from harness.emulator import Emulator
+
+
+def test_a_rewrite_that_breaks_off_keeps_the_old_cassette(cassettes_copy: Path, fal_emulator: Emulator,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    path = cassettes_copy / "fal-ai/flux-pro/defaults.yaml"
+    before = path.read_bytes()
+    real_drive = record_module.drive
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        obs = await real_drive(*args, **kwargs)  # type: ignore[arg-type]
+        obs.error = ErrorInfo(kind="transport", message="the connection dropped")
+        return obs
+
+    monkeypatch.setattr(record_module, "drive", broken)
+    flux = load_contracts()["fal-ai/flux-pro"]
+    planned = PlannedCassette(ScenarioCase(flux, flux.scenario("defaults")), get_variant("default"), cassettes_copy)
+    with pytest.raises(Exception, match="broke off"):
+        asyncio.run(arecord_cassette(emulator_target(fal_emulator), planned, mode="rewrite"))
+    assert path.read_bytes() == before
+
+
+def test_a_rewrite_against_an_unreachable_target_fails_fast_and_keeps_the_cassette(
+        cassettes_copy: Path, cli: Callable[[Sequence[object]], Outcome]) -> None:
+    path = cassettes_copy / "fal-ai/flux-pro/defaults.yaml"
+    before = path.read_bytes()
+    done = cli(["record", "--record-mode", "rewrite", "--target", "http://127.0.0.1:9", "--endpoint",
+                "fal-ai/flux-pro", "--scenario", "defaults", "--out", cassettes_copy])
+    assert done.code == 2 and len(done.error_lines) == 1 and "cannot reach" in done.err, done.err
+    assert path.read_bytes() == before
+
+
+def test_pruning_keeps_the_bodies_of_cassettes_it_does_not_recognise(
+        cassettes_copy: Path, cli: Callable[[Sequence[object]], Outcome]) -> None:
+    commented = cassettes_copy / "fal-ai/photomaker/image-to-image.upload.yaml"
+    commented.write_text("# " + "x" * 300 + "\n" + commented.read_text())
+    headless = cassettes_copy / "fal-ai/photomaker/image-to-image.yaml"
+    headless.write_text(headless.read_text().replace("format: fal-harness/cassette@1\n", ""))
+    # A comment before the format line still reads as a cassette; a file that does not is a failure,
+    # never passed over in silence.
+    checked = cli(["cassettes", "verify", cassettes_copy])
+    assert checked.code == 1
+    assert f"ok    {commented}" in checked.out.replace("../", "") or "image-to-image.upload.yaml  " in checked.out
+    assert "FAIL" in checked.out and "image-to-image.yaml  not a fal-harness cassette" in checked.out
+    recorded = cli(["record", "--endpoint", "fal-ai/flux-pro", "--scenario", "defaults", "--record-mode",
+                    "rewrite", "--out", cassettes_copy])
+    assert recorded.code == 0, recorded.err
+    still = {p.name for p in (cassettes_copy / "_bodies").iterdir()}
+    for other in cassettes_copy.rglob("*.yaml"):
+        assert mentioned_bodies(other.read_bytes()) <= still, other
+    assert mentioned_bodies(headless.read_bytes())  # the check above covered the unrecognised file
+    assert read_cassette(commented).interactions
+
+
+def test_pruning_stops_at_an_unreadable_cassette(cassettes_copy: Path) -> None:
+    broken = cassettes_copy / "fal-ai/sd-loras/text-to-image.yaml"
+    broken.write_bytes(b"format: fal-harness/cassette@1\n\xff\xfe not text")
+    orphan = cassettes_copy / "_bodies" / ("0" * 64 + ".bin")
+    orphan.write_bytes(b"left behind")
+    assert prune_bodies(cassettes_copy) == []
+    assert orphan.exists()
+    broken.unlink()
+    assert orphan in prune_bodies(cassettes_copy)
