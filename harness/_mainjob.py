@@ -14,7 +14,7 @@ from typing import Any
 
 from harness._errors import ConfigError, HarnessError
 from harness._resources import bundled
-from harness._secrets import write_scrubbed
+from harness._secrets import redact_url, write_scrubbed
 from harness._session import open_target
 from harness._suite import ScenarioCase, ScenarioRun, run_scenario, scenario_cases, select_contracts
 from harness._version import __version__
@@ -58,8 +58,8 @@ class Plan:
     def describe(self) -> str:
         if self.target == "replay":
             return f"replay: {len(self.cases)} recorded scenarios, no request leaves this machine"
-        text = (f"{self.target}: {len(self.cases)} scenario requests + {self.bench_requests} benchmark requests"
-                f" = {self.requests} requests")
+        text = (f"{redact_url(self.target)}: {len(self.cases)} scenario requests + {self.bench_requests} "
+                f"benchmark requests = {self.requests} requests")
         return text + (f" (budget {self.budget})" if self.budget is not None else "")
 
 
@@ -308,7 +308,7 @@ class MainJob:
             "format": MAIN_JOB_FORMAT,
             "harness_version": __version__,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "target": self.plan.target,
+            "target": redact_url(self.plan.target),
             "plan": self.plan.describe(),
             "ok": result.ok,
             "exit_code": result.exit_code,

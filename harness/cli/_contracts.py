@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness._errors import DataFileError, HarnessError
-from harness._secrets import write_scrubbed
+from harness._secrets import redact_url, write_scrubbed
 from harness.cli._app import cli
 from harness.contracts import (
     Contract,
@@ -192,8 +192,9 @@ def import_openapi_command(source: str, endpoint: str | None, output: Path | Non
     and write it as a contract file (YAML)."""
     from harness.contracts import import_openapi, load_openapi
 
-    contract = import_openapi(load_openapi(source), endpoint=endpoint, source=source)
-    header = f"# Contract for {contract.endpoint}, imported from {source}.\n"
+    shown = redact_url(source)
+    contract = import_openapi(load_openapi(source), endpoint=endpoint, source=shown)
+    header = f"# Contract for {contract.endpoint}, imported from {shown}.\n"
     _write_text(header + dump_contract(contract), output)
 
 

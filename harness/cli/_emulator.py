@@ -11,6 +11,7 @@ import click
 from harness.cli._app import cli
 from harness.contracts import load_contracts
 from harness.emulator import EmulatorConfig, load_emulator_config, start_emulator
+from harness.emulator._config import DEFAULT_KEY
 from harness.emulator._server import MAX_PORT
 
 _PORT = click.IntRange(0, MAX_PORT)
@@ -48,7 +49,9 @@ def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, con
     click.echo("fal emulator running (Ctrl-C to stop)")
     click.echo(f"  queue API  {running.queue_url}   (queue.fal.run, rest.fal.ai, v3.fal.media)")
     click.echo(f"  run API    {running.run_url}   (fal.run)")
-    click.echo(f"  key        {running.key}")
+    # The documented default key is no secret; a key from the config file never reaches a log.
+    shown = running.key if running.key == DEFAULT_KEY else "one of the config file's keys (not shown)"
+    click.echo(f"  key        {shown}")
     click.echo(f"  endpoints  {', '.join(running.endpoints)}")
     click.echo(f"  truth      {running.queue_url}/_emulator/requests")
     click.echo(f"  time scale {config.time_scale:g}", nl=True)

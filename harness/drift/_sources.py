@@ -201,9 +201,12 @@ def _from_git(spec: str, endpoint: str | None) -> Source:
     rev, sep, path = spec[4:].partition(":")
     if not sep or not rev or not path:
         raise ConfigError(f"{spec}: expected git:REVISION:PATH (for example git:main:contracts/fal-ai/flux-pro.yaml)")
+    if rev.startswith("-") or path.startswith("-"):
+        raise ConfigError(f"{spec}: a revision or path starting with '-' would be read as a git option")
     try:
-        done = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=False,
-                              timeout=60)
+        # --end-of-options: whatever the spec holds is an object name, never an option.
+        done = subprocess.run(["git", "show", "--end-of-options", f"{rev}:{path}"], capture_output=True, text=True,
+                              check=False, timeout=60)
     except FileNotFoundError:
         raise ConfigError(f"{spec}: git is not installed") from None
     except subprocess.TimeoutExpired:
