@@ -176,7 +176,10 @@ def list_(paths: tuple[Path, ...]) -> None:
     """One line per cassette (default: ./cassettes): endpoint, scenario, variant, target, date, requests."""
     from harness.cassettes import cassette_files, read_cassette
 
-    for path in cassette_files(paths or [DEFAULT_OUT]):
+    files = cassette_files(paths or [DEFAULT_OUT])
+    if not files:
+        raise ConfigError(f"no cassettes found in {', '.join(map(str, paths or [DEFAULT_OUT]))}")
+    for path in files:
         c = read_cassette(path)
         h = c.header
         click.echo(f"{_shown(path)}  {h.endpoint}  {h.scenario}  {h.variant.name}  {h.target}  {h.recorded}  "

@@ -3,7 +3,6 @@ URLs), contracts at a git revision, and recorded traffic (observation JSONL file
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
@@ -11,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness._data import parse_json_or_yaml, read_text
+from harness._data import parse_json, parse_json_or_yaml, read_text
 from harness._errors import ConfigError, DataFileError
 from harness.client import Observation
 from harness.contracts import Contract, export_openapi, get_contract, import_openapi, load_openapi, parse_contract
@@ -228,11 +227,13 @@ def read_observations_jsonl(path: str | Path) -> list[Observation]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = parse_json(line, f"{path}: line {number}")
             if not isinstance(data, dict):
                 raise TypeError(f"expected an object, got {type(data).__name__}")
             observations.append(Observation.from_dict(data))
-        except (ValueError, TypeError) as exc:
+        except DataFileError as exc:
+            raise DataFileError(path, f"line {number}", f"not an observation: {exc.problem}") from None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DataFileError(path, f"line {number}", f"not an observation: {problem}") from None
     return observations

@@ -3,6 +3,8 @@ growth of the process's peak memory."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import resource
 import threading
 from collections.abc import Sequence
@@ -31,19 +33,31 @@ class Outcome:
         return [line for line in self.err.splitlines() if line.strip()]
 
 
+@dataclass
+class _Captured:
+    out: str
+    err: str
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_cli(args: Sequence[object], capsys: pytest.CaptureFixture[str]) -> Outcome:
-    """Run ``fal-harness ARGS`` in this process on a thread; a run past HANG_S fails the test."""
+def run_cli(args: Sequence[object], capsys: pytest.CaptureFixture[str] | None = None) -> Outcome:
+    """Run ``fal-harness ARGS`` in this process on a thread; a run past HANG_S fails the test.
+    Output is read from ``capsys``, or captured here when there is none (inside hypothesis)."""
     from harness.cli import main
 
     result: dict[str, int | BaseException] = {}
+    out, err = io.StringIO(), io.StringIO()
 
     def target() -> None:
         try:
-            result["code"] = main([str(a) for a in args])
+            if capsys is None:
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                    result["code"] = main([str(a) for a in args])
+            else:
+                result["code"] = main([str(a) for a in args])
         except BaseException as exc:  # a traceback the user would see
             result["raised"] = exc
 
@@ -51,7 +65,7 @@ def run_cli(args: Sequence[object], capsys: pytest.CaptureFixture[str]) -> Outco
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     thread.join(HANG_S)
-    captured = capsys.readouterr()
+    captured = capsys.readouterr() if capsys is not None else _Captured(out.getvalue(), err.getvalue())
     shown = " ".join(map(str, args))
     assert not thread.is_alive(), f"fal-harness {shown} hung (> {HANG_S:.0f} s)"
     raised = result.get("raised")
