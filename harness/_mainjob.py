@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +34,8 @@ SUMMARY_FILE = "run.json"
 #: the emulator's delays are scaled by this for the main job: quick, and still a real queue
 EMULATOR_TIME_SCALE = 0.1
 SUITE_CONCURRENCY = 4
+#: the exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it
+INTERRUPTED_EXIT = 130
 #: the main job's benchmark is short (a dozen lifecycles per endpoint), so its verdict is coarse: the
 #: median end-to-end time a caller experiences, changed by 20 % and 10 ms. Single phases of a few
 #: milliseconds double on noise; ``fal-harness bench compare`` is the fine, per-phase instrument.
@@ -73,6 +78,10 @@ class MainJobResult:
     drift: list[Any]
     regressions: list[str] = field(default_factory=list)
     drift_fail_on: Level = "ERR"
+    interrupted: bool = False
+    """Ctrl-C stopped the run: what it reports is what finished before, and it is never a pass."""
+    note: str | None = None
+    """What the run left out, when it was stopped short."""
 
     @property
     def failed_runs(self) -> list[ScenarioRun]:
@@ -84,10 +93,13 @@ class MainJobResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed_runs and not self.drift_failures and not self.regressions
+        return (not self.interrupted and not self.failed_runs and not self.drift_failures
+                and not self.regressions)
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return INTERRUPTED_EXIT
         return 0 if self.ok else 1
 
 
@@ -140,26 +152,49 @@ class MainJob:
     """Draw the benchmark's own progress bars (only on a terminal: their refresh thread costs
     the measuring process CPU)."""
 
-    def run(self) -> MainJobResult:
-        self.out.mkdir(parents=True, exist_ok=True)
-        suite = self._suite()
-        self._write_observations(suite)
-        interrupted = False
-        try:
-            bench_dir, bench_note = self._bench()
-        except KeyboardInterrupt as stop:
-            # Ctrl-C during the benchmark: report the suite and whatever was measured, then stop.
-            interrupted = True
-            bench_dir, bench_note = self._keep_interrupted(stop)
-        drift = self._drift(suite)
-        result = MainJobResult(self.out, self.plan, suite, bench_dir, bench_note or self.plan.bench_note, drift,
-                               drift_fail_on=self.drift_fail_on)
-        result.regressions = [] if interrupted else self._regressions(bench_dir)
-        self._write_summary(result)
-        from harness.reports import write_main_job_report
+    def __post_init__(self) -> None:
+        self._finished: list[ScenarioRun] = []
+        """Scenario runs in the order they finished, kept as they finish so Ctrl-C loses none."""
 
-        write_main_job_report(result)
-        if interrupted:
+    def run(self) -> MainJobResult:
+        """Run everything and write the folder. Ctrl-C at any step still writes the report of what
+        finished (never a pass, exit code 130) and then raises KeyboardInterrupt."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        note = None
+        bench_dir, bench_note = None, None
+        drift: list[Any] = []
+        try:
+            suite = self._suite()
+        except KeyboardInterrupt:
+            suite = list(self._finished)
+            note = f"interrupted during the contract suite: {len(suite)} of {len(self.plan.cases)} scenarios ran"
+            bench_note = "not measured: interrupted before the benchmark"
+        with _deferred_interrupt() as pending:
+            self._write_observations(suite)
+        interrupted = note is not None or pending.happened
+        if not interrupted:
+            try:
+                bench_dir, bench_note = self._bench()
+            except KeyboardInterrupt as stop:
+                # Ctrl-C during the benchmark: report the suite and whatever was measured, then stop.
+                interrupted = True
+                note = "interrupted during the latency benchmark"
+                bench_dir, bench_note = self._keep_interrupted(stop)
+        try:
+            drift = self._drift(suite) if suite else []
+        except KeyboardInterrupt:
+            interrupted = True
+            note = note or "interrupted while comparing with the contracts (drift)"
+        result = MainJobResult(self.out, self.plan, suite, bench_dir, bench_note or self.plan.bench_note, drift,
+                               drift_fail_on=self.drift_fail_on, interrupted=interrupted,
+                               note=note or ("interrupted" if interrupted else None))
+        with _deferred_interrupt() as late:
+            result.regressions = [] if interrupted else self._regressions(bench_dir)
+            self._write_summary(result)
+            from harness.reports import write_main_job_report
+
+            write_main_job_report(result)
+        if interrupted or late.happened:
             raise KeyboardInterrupt(f"interrupted; the report of what was measured is in {self.out}")
         return result
 
@@ -201,6 +236,7 @@ class MainJob:
                 nonlocal done
                 async with gate:
                     run = await run_scenario(client, case, timeout=self.scenario_timeout)
+                self._finished.append(run)
                 done += 1
                 self._tick("contract suite", done, len(cases))
                 return run
@@ -218,6 +254,7 @@ class MainJob:
                 runs.append(_unrecorded(case, path))
             else:
                 runs.append(replay_scenario(path, case))
+            self._finished.append(runs[-1])
             self._tick("contract suite (replay)", i, len(cases))
         return runs
 
@@ -312,6 +349,8 @@ class MainJob:
             "plan": self.plan.describe(),
             "ok": result.ok,
             "exit_code": result.exit_code,
+            "interrupted": result.interrupted,
+            "plan_note": result.note,
             "scenarios": [_scenario_summary(r) for r in result.suite],
             "bench": str(result.bench_dir.relative_to(self.out)) if result.bench_dir else None,
             "bench_note": result.bench_note,
@@ -373,6 +412,29 @@ def _previous_run(current: Path, target: str, current_summary: dict[str, Any]) -
         if comparable(summary, current_summary) and summary.get("status") == "complete":
             return bench
     return None
+
+
+class _Pending:
+    happened = False
+
+
+@contextmanager
+def _deferred_interrupt() -> Iterator[_Pending]:
+    """Hold Ctrl-C while a step that must finish (writing the report) runs; say afterwards whether
+    one came. Off the main thread signals cannot be handled, so nothing is held there."""
+    pending = _Pending()
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
+
+    def hold(signum: int, frame: Any) -> None:
+        pending.happened = True
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield pending
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def default_run_dir(root: Path = Path("reports")) -> Path:

@@ -204,7 +204,8 @@ def compare(baseline: str, candidate: str, threshold: str, alpha: float | None, 
     from harness.bench._compare import DEFAULT_ALPHA, DEFAULT_MIN_DIFF_MS, parse_threshold
 
     limit = parse_threshold(threshold)
-    result = compare_runs(load_run(_run_path(baseline)), load_run(_run_path(candidate)), threshold=limit,
+    base_run, cand_run = load_run(_run_path(baseline)), load_run(_run_path(candidate))
+    result = compare_runs(base_run, cand_run, threshold=limit,
                           alpha=alpha if alpha is not None else DEFAULT_ALPHA,
                           min_diff_ms=min_diff_ms if min_diff_ms is not None else DEFAULT_MIN_DIFF_MS)
     if fmt == "json":
@@ -213,6 +214,13 @@ def compare(baseline: str, candidate: str, threshold: str, alpha: float | None, 
         click.echo(json.dumps(github_action_benchmark(result.candidate.summary), indent=2))
     else:
         click.echo(result.table())
+    # An incomplete or empty candidate is never a pass, whatever its figures say.
+    problem = cand_run.problem
+    if problem is not None:
+        click.echo(f"the candidate {candidate} cannot pass: {problem}", err=True)
+        return 1
+    if base_run.problem is not None and not base_run.summary_only:
+        click.echo(f"note: the baseline {baseline}: {base_run.problem}", err=True)
     return 1 if result.regressions else 0
 
 

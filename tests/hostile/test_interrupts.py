@@ -1,0 +1,160 @@
+"""Interrupts and kills report truthfully: an interrupted run is never PASSED and says what it missed,
+its report is written whenever Ctrl-C lands, and a killed benchmark is rebuilt from its request lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hostile_helpers import REPO, Outcome
+
+from harness import _mainjob
+from harness.bench import load_run
+
+CLI = Callable[[Sequence[object]], Outcome]
+COMMAND = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def _wait_for(condition: Callable[[], bool], what: str, deadline_s: float = 60.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def _assert_interrupted_report(out: Path) -> dict[str, Any]:
+    for name in ("run.json", "summary.md", "junit.xml", "index.html", "observations.jsonl"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "run.json").read_text())
+    assert summary["ok"] is False and summary["exit_code"] == 130 and summary["interrupted"] is True
+    markdown = (out / "summary.md").read_text()
+    assert "PASSED" not in markdown and "INTERRUPTED" in markdown
+    return summary
+
+
+@pytest.mark.parametrize("where", ["suite", "bench", "drift"])
+def test_ctrl_c_at_any_step_writes_a_report_that_is_not_passed(where: str, tmp_path: Path, cli: CLI,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    real_replay = _mainjob.MainJob._replay
+
+    def replay_then_stop(self: _mainjob.MainJob, cases: list[Any]) -> list[Any]:
+        if where == "suite":
+            real_replay(self, cases[:3])  # each finished run is kept as it finishes
+            raise KeyboardInterrupt
+        return real_replay(self, cases)
+
+    def stop(self: _mainjob.MainJob, *args: object) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_mainjob.MainJob, "_replay", replay_then_stop)
+    if where == "bench":
+        monkeypatch.setattr(_mainjob.MainJob, "_bench", stop)
+    if where == "drift":
+        monkeypatch.setattr(_mainjob.MainJob, "_drift", stop)
+    out = tmp_path / "run"
+    done = cli(["run", "--target", "replay", "--out", out])
+    assert done.code == 130 and done.error_lines[-1] == (f"fal-harness: error: interrupted; the report of what "
+                                                         f"was measured is in {out}"), done.err
+    summary = _assert_interrupted_report(out)
+    if where == "suite":
+        assert len(summary["scenarios"]) == 3 and "interrupted" in summary["plan_note"]
+
+
+def test_sigint_during_the_suite_on_a_real_emulator_still_writes_the_report(tmp_path: Path) -> None:
+    config = tmp_path / "slow.yaml"
+    config.write_text("time_scale: 1\ndefaults: {run_time: 60}\n")
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-c", COMMAND, "run", "--out", str(out), "--emulator-config",
+                                str(config), "--endpoint", "fal-ai/flux-pro", "--bench-requests", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                               env={**os.environ, "CI": "1"})
+    assert process.stderr is not None
+    _wait_for(lambda: "running the contract suite" in (process.stderr.readline() or "running the contract suite"),
+              "the suite to start")
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    summary = _assert_interrupted_report(out)
+    assert all(not s["ok"] for s in summary["scenarios"]) or summary["scenarios"] == []
+
+
+@pytest.fixture(scope="module")
+def complete_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One short, complete benchmark run on a zero-latency emulator."""
+    from harness.bench import BenchOptions, run_benchmark
+
+    out = tmp_path_factory.mktemp("bench")
+    result = run_benchmark("queue", options=BenchOptions(endpoints=("fal-ai/flux-pro",), requests=8, warmup=1,
+                                                         ci_resamples=100,
+                                                         payload={"prompt": "x", "image_size": {"width": 32,
+                                                                                                 "height": 32}}),
+                           out=out, emulator_config={"time_scale": 0}, history=False)
+    return result.run_dir
+
+
+def _copy(run: Path, tmp_path: Path, name: str) -> Path:
+    return Path(shutil.copytree(run, tmp_path / name))
+
+
+def test_a_killed_benchmark_is_rebuilt_from_its_request_lines(complete_run: Path, tmp_path: Path,
+                                                              cli: CLI) -> None:
+    killed = _copy(complete_run, tmp_path, "killed")
+    # What a SIGKILL leaves: the summary written at the start, and the lines of what finished.
+    summary = json.loads((killed / "summary.json").read_text())
+    summary.update(status="running", records=0, series=[], figures=[], finished_at=None, duration_s=None)
+    (killed / "summary.json").write_text(json.dumps(summary))
+    lines = (killed / "requests.jsonl").read_text().splitlines()
+    (killed / "requests.jsonl").write_text("\n".join(lines[:6]) + "\n" + lines[6][:20])  # a line cut short
+    run = load_run(killed)
+    assert run.summary["status"] == "incomplete" and run.summary["records"] == 6
+    assert run.summary["series"][0]["count"] == 5  # the warm-up is left out, as in a complete run
+    assert "rebuilt from 6 request lines" in run.summary["stop_reason"]
+    reported = cli(["report", killed])
+    assert reported.code == 0, reported.err
+    assert "incomplete" in (killed / "report.md").read_text()
+    compared = cli(["bench", "compare", complete_run, killed])
+    assert compared.code == 1 and "incomplete" in compared.out + compared.err
+
+
+def test_a_sigkilled_benchmark_keeps_its_lines_for_report_and_compare(complete_run: Path, tmp_path: Path,
+                                                                      cli: CLI) -> None:
+    config = tmp_path / "steady.yaml"
+    config.write_text("time_scale: 1\ndefaults: {run_time: 0.02, queue_wait: 0}\n")
+    out = tmp_path / "reports"
+    process = subprocess.Popen([sys.executable, "-c", COMMAND, "bench", "--scenario", "queue", "--endpoint",
+                                "fal-ai/flux-pro", "--requests", "5000", "--concurrency", "1", "--emulator-config",
+                                str(config), "--out", str(out), "--no-history", "--no-progress"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+
+    def lines() -> int:
+        found = list(out.glob("*/requests.jsonl"))
+        return len(found[0].read_bytes().splitlines()) if found else 0
+
+    try:
+        _wait_for(lambda: lines() >= 4, "four request lines")
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    (folder,) = [p.parent for p in out.glob("*/requests.jsonl")]
+    run = load_run(folder)
+    assert run.summary["status"] == "incomplete" and run.summary["records"] >= 4
+    compared = cli(["bench", "compare", complete_run, folder])
+    assert compared.code == 1
+
+
+def test_a_candidate_without_request_lines_is_never_a_pass(complete_run: Path, tmp_path: Path, cli: CLI) -> None:
+    empty = _copy(complete_run, tmp_path, "empty")
+    (empty / "requests.jsonl").write_text("")
+    done = cli(["bench", "compare", complete_run, empty])
+    assert done.code == 1 and "no request lines" in done.out + done.err
+    same = cli(["bench", "compare", complete_run, _copy(complete_run, tmp_path, "same")])
+    assert same.code == 0, same.out
