@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness._errors import ConfigError, HarnessError
+from harness._errors import BudgetExceeded, ConfigError, HarnessError
 from harness._resources import bundled
 from harness._secrets import redact_url, write_scrubbed
 from harness._session import open_target
@@ -23,6 +23,7 @@ from harness._suite import ScenarioCase, ScenarioRun, run_scenario, scenario_cas
 from harness._version import __version__
 from harness.checks import CheckResult, run_checks
 from harness.client import AsyncQueueClient, Observation, Target
+from harness.client._observations import ErrorInfo
 from harness.client._targets import DEFAULT_LIVE_BUDGET, live_key
 from harness.contracts import Contract, load_contracts
 from harness.drift import Level
@@ -235,7 +236,11 @@ class MainJob:
             async def one(case: ScenarioCase) -> ScenarioRun:
                 nonlocal done
                 async with gate:
-                    run = await run_scenario(client, case, timeout=self.scenario_timeout)
+                    try:
+                        run = await run_scenario(client, case, timeout=self.scenario_timeout)
+                    except BudgetExceeded as spent:
+                        # Retries spent the budget: this scenario fails, the rest of the run is kept.
+                        run = _budget_spent(case, target.name, spent)
                 self._finished.append(run)
                 done += 1
                 self._tick("contract suite", done, len(cases))
@@ -376,6 +381,14 @@ def _scenario_summary(run: ScenarioRun) -> dict[str, Any]:
     }
 
 
+def _budget_spent(case: ScenarioCase, target: str, spent: BudgetExceeded) -> ScenarioRun:
+    obs = Observation(endpoint=case.contract.endpoint, target=target, scenario=case.scenario.name)
+    obs.error = ErrorInfo("budget", str(spent))
+    failed = CheckResult("run.completed-without-error", "error", "failed", case.contract.endpoint, None,
+                         (f"not run to the end: {spent}",))
+    return ScenarioRun(case, obs, [failed])
+
+
 def _unrecorded(case: ScenarioCase, path: Path) -> ScenarioRun:
     obs = Observation(endpoint=case.contract.endpoint, target="replay", scenario=case.scenario.name)
     missing = CheckResult("cassette.recorded", "error", "failed", case.contract.endpoint, None,
@@ -438,4 +451,26 @@ def _deferred_interrupt() -> Iterator[_Pending]:
 
 
 def default_run_dir(root: Path = Path("reports")) -> Path:
+    """``reports/run-<UTC time>``: the name a run folder starts from (see :func:`claim_run_dir`)."""
     return root / datetime.now(UTC).strftime("run-%Y%m%d-%H%M%S")
+
+
+def claim_run_dir(root: Path = Path("reports"), *, now: datetime | None = None) -> Path:
+    """Create and return a run folder no other process has: ``run-<UTC time>``, or with ``-2``,
+    ``-3``... when another run started in the same second. Creating it is the claim, so two
+    processes can never share one."""
+    stamp = (now or datetime.now(UTC)).strftime("run-%Y%m%d-%H%M%S")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the reports folder {root}: {exc.strerror or exc}") from None
+    for n in range(1, 10_000):
+        folder = root / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"cannot create the run folder {folder}: {exc.strerror or exc}") from None
+        return folder
+    raise ConfigError(f"no free run folder name under {root} for {stamp}")

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from harness._errors import ConfigError
-from harness._mainjob import MainJob, MainJobResult, default_run_dir, plan_main_job
+from harness._mainjob import MainJob, MainJobResult, claim_run_dir, plan_main_job
 from harness.cli._app import cli
 from harness.drift import Level
 
@@ -58,7 +58,9 @@ def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench
         from harness.emulator import load_emulator_config
 
         load_emulator_config(emulator_config)  # a malformed file is reported now, in one line
-    run_dir = out or default_run_dir()
+    if out is not None:
+        _check_writable(out)
+    run_dir = out or claim_run_dir()
     _check_writable(run_dir)
     plan = plan_main_job(target=target, endpoints=endpoints, contracts_dir=contracts_dir,
                          bench_requests=bench_requests, max_requests=max_requests)

@@ -4,6 +4,7 @@ file may refer to, and the secrets guard redacts instead of throwing a run's res
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -80,3 +81,33 @@ def test_pruning_stops_at_an_unreadable_cassette(cassettes_copy: Path) -> None:
     assert orphan.exists()
     broken.unlink()
     assert orphan in prune_bodies(cassettes_copy)
+
+
+def test_a_live_run_whose_retries_spend_the_budget_keeps_what_was_sent(
+        fal_emulator_factory: Callable[..., Emulator], tmp_path: Path, cli: Callable[[Sequence[object]], Outcome],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "hostile-live-key:budget-s3cr3t-0123456789"
+    emulator = fal_emulator_factory({"keys": [key], "time_scale": 0,
+                                     "faults": [{"fault": "connection_reset", "when": "after", "rate": 0.7,
+                                                 "on": ["submit"]}]})
+    monkeypatch.setenv("FAL_KEY", key)
+    out = tmp_path / "run"
+    done = cli(["run", "--target", "live", "--live-base-url", emulator.queue_url, "--endpoint", "fal-ai/flux-pro",
+                "--max-requests", "8", "--bench-requests", "2", "--out", out])
+    assert done.code == 1, done.err
+    summary = json.loads((out / "run.json").read_text())
+    assert summary["ok"] is False and len(summary["scenarios"]) == 4
+    lines = (out / "observations.jsonl").read_text().splitlines()
+    assert len(lines) == 4
+    assert any(json.loads(line)["error"] and json.loads(line)["error"]["kind"] == "budget" for line in lines)
+
+
+def test_run_folders_started_in_the_same_second_are_distinct(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from harness._mainjob import claim_run_dir
+
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    first, second = claim_run_dir(tmp_path, now=now), claim_run_dir(tmp_path, now=now)
+    assert first != second and first.is_dir() and second.is_dir()
+    assert first.name.startswith("run-20260102-030405") and second.name.startswith("run-20260102-030405")
