@@ -15,6 +15,7 @@ from harness._suite import ScenarioCase
 from harness.cassettes import PlannedCassette, arecord_cassette, get_variant, prune_bodies, read_cassette
 from harness.cassettes import _record as record_module
 from harness.cassettes._format import mentioned_bodies
+from harness._secrets import Secrets
 from harness.client import emulator_target
 from harness.client._observations import ErrorInfo
 from harness.contracts import load_contracts
@@ -111,3 +112,35 @@ def test_run_folders_started_in_the_same_second_are_distinct(tmp_path: Path) -> 
     first, second = claim_run_dir(tmp_path, now=now), claim_run_dir(tmp_path, now=now)
     assert first != second and first.is_dir() and second.is_dir()
     assert first.name.startswith("run-20260102-030405") and second.name.startswith("run-20260102-030405")
+
+
+def _leaks(folder: Path, secrets: Secrets) -> list[str]:
+    return [f"{p}: {secrets.find(p.read_bytes())}" for p in folder.rglob("*") if p.is_file()
+            and secrets.find(p.read_bytes())]
+
+
+def test_a_key_inside_faults_prompts_and_inputs_is_redacted_and_the_run_kept(
+        tmp_path: Path, cli: Callable[[Sequence[object]], Outcome], monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "hostile-env-key:in-the-fault-s3cr3t-0123456789"
+    monkeypatch.setenv("FAL_KEY", key)
+    secrets = Secrets([key])
+    config = tmp_path / "faults.yaml"
+    config.write_text("time_scale: 0\nfaults:\n  - {fault: completed_with_error, rate: 1, on: [submit], "
+                      f"message: 'runner said {key}'}}\n")
+    out = tmp_path / "run"
+    done = cli(["run", "--emulator-config", config, "--endpoint", "fal-ai/flux-pro", "--bench-requests", "2",
+                "--out", out])
+    assert done.code == 1, done.err
+    assert "refusing" not in done.err
+    observations = (out / "observations.jsonl").read_text().splitlines()
+    assert len(observations) == 4 and "<redacted>" in "".join(observations)
+    assert (out / "bench" / "requests.jsonl").read_text().count("\n") == 3
+    assert _leaks(out, secrets) == []
+    payload = tmp_path / "input.json"
+    payload.write_text(json.dumps({"prompt": f"draw {key}", "image_size": {"width": 32, "height": 32}}))
+    bench = cli(["bench", "--scenario", "queue", "--endpoint", "fal-ai/flux-pro", "--requests", "2", "--warmup", "1", "--input",
+                 payload, "--emulator-config", config, "--out", tmp_path / "b", "--no-history", "--no-report"])
+    assert bench.code in (0, 1), bench.err
+    (requests,) = (tmp_path / "b").glob("*/requests.jsonl")
+    assert len(requests.read_text().splitlines()) >= 3
+    assert _leaks(tmp_path / "b", secrets) == []
