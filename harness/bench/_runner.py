@@ -18,7 +18,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from harness._errors import BudgetExceeded, HarnessError
+from harness._errors import BudgetExceeded, ConfigError, HarnessError
 from harness.bench._history import HISTORY_DIR, record_history
 from harness.bench._records import Record
 from harness.bench._registry import BenchOptions, PlanContext, RunContext, ScenarioSpec, Series, WorkItem, get_scenario
@@ -117,6 +117,10 @@ def run_benchmark(
     live = spec.needs_target and target == "live"
     plan = PlanContext(options, contracts, live=live, hosted_files=not live or hosted_base_url is not None)
     series = spec.plan(plan)
+    try:  # an unusable output folder is found before an emulator is started or a request sent
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
     if not spec.needs_target:
         return _Run(spec, options, None, out, progress, history, plan.notes).execute(series, approve)
     if emulator_config is None and target == "emulator":

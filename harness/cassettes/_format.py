@@ -11,8 +11,10 @@ import json
 import mimetypes
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pybase64
 import yaml
@@ -288,6 +290,11 @@ class _Reader:
         recorded = h["recorded"]
         if not isinstance(recorded, str):  # an unquoted date reads as a datetime: accept it as text
             recorded = str(recorded)
+        try:
+            datetime.fromisoformat(recorded.replace("Z", "+00:00"))
+        except ValueError:
+            raise self.fail("header.recorded", f"expected a UTC time such as 2026-11-21T11:38:07Z, got "
+                                               f"{recorded!r}") from None
         urls = self.mapping(h["base_urls"], "header.base_urls")
         for key in _URL_KEYS:
             self.text(self.need(urls, key, "header.base_urls"), f"header.base_urls.{key}")
@@ -325,6 +332,8 @@ class _Reader:
     def expect(self, value: Any) -> Expect:
         e = self.mapping(value, "header.expect")
         status = self.integer(self.need(e, "status", "header.expect"), "header.expect.status")
+        if not 100 <= status <= 599:
+            raise self.fail("header.expect.status", f"expected an HTTP status (100..599), got {status}")
         loc = e.get("invalid_loc")
         if loc is not None and (not isinstance(loc, list) or not all(isinstance(p, str | int) for p in loc)):
             raise self.fail("header.expect.invalid_loc", f"expected a list of names and indices, got {kind_of(loc)}")
@@ -340,7 +349,7 @@ class _Reader:
         res = self.mapping(self.need(item, "response", where), f"{where}.response")
         method = self.text(self.need(req, "method", f"{where}.request"), f"{where}.request.method")
         uri = self.text(self.need(req, "uri", f"{where}.request"), f"{where}.request.uri")
-        if not uri.startswith(("http://", "https://")):
+        if not uri.startswith(("http://", "https://")) or not _usable_url(uri):
             raise self.fail(f"{where}.request.uri", f"expected an http(s) URL, got {uri!r}")
         req_headers = {str(k).lower(): str(v) for k, v in self.mapping(req.get("headers") or {},
                                                                         f"{where}.request.headers").items()}
@@ -414,6 +423,15 @@ _BODY_MENTION = re.compile(rb"_bodies/([0-9a-f]{64}\.[A-Za-z0-9.+-]{1,16})")
 def mentioned_bodies(data: bytes) -> set[str]:
     """Names of body files mentioned anywhere in ``data`` (``_bodies/<sha256>.<ext>``), parsed or not."""
     return {m.decode("ascii") for m in _BODY_MENTION.findall(data)}
+
+
+def _usable_url(uri: str) -> bool:
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 def body_refs(path: str | Path) -> set[str]:

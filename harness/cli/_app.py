@@ -2,9 +2,40 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import click
 
 from harness._version import __version__
+
+#: bounds on numeric options: far above any real use, low enough that nothing overflows or runs forever
+MAX_REQUESTS = 1_000_000
+MAX_CONCURRENCY = 1_000
+MAX_RATE = 10_000.0
+MAX_TIMEOUT_S = 86_400.0
+MAX_TIME_SCALE = 1_000.0
+MAX_SEED = 2**63 - 1
+
+
+class FiniteRange(click.FloatRange):
+    """A float range that also refuses ``nan`` and ``inf`` (click's own compares them away)."""
+
+    name = "float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number is not None and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def seconds(*, maximum: float = MAX_TIMEOUT_S) -> FiniteRange:
+    """More than zero seconds, at most ``maximum``."""
+    return FiniteRange(0, maximum, min_open=True)
+
+
+TIME_SCALE = FiniteRange(0, MAX_TIME_SCALE)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from harness._errors import ConfigError
-from harness.cli._app import cli
+from harness.cli._app import TIME_SCALE, cli
 
 if TYPE_CHECKING:
     from harness.cassettes import RecordOutcome, Verdict
@@ -51,7 +51,7 @@ def _shown(path: Path) -> str:
               help="Live request budget (default 10); a plan needing more is refused before anything is sent.")
 @_CONTRACTS
 @click.option("--emulator-config", type=click.Path(path_type=Path), default=None, help="Emulator config file (YAML).")
-@click.option("--time-scale", type=float, default=None,
+@click.option("--time-scale", type=TIME_SCALE, default=None,
               help="Scale the emulator's delays (default 0.01 without a config file).")
 @click.option("--webhook-url", default=None, metavar="URL",
               help="Webhook URL for the webhook variant (default: a local receiver, emulator only).")

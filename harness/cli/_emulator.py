@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from harness.cli._app import cli
+from harness.cli._app import MAX_CONCURRENCY, MAX_REQUESTS, TIME_SCALE, cli
 from harness.contracts import load_contracts
 from harness.emulator import EmulatorConfig, load_emulator_config, start_emulator
 from harness.emulator._config import DEFAULT_KEY
@@ -36,7 +36,7 @@ def _config(path: Path | None, time_scale: float | None) -> EmulatorConfig:
 @click.option("--run-port", type=_PORT, default=None,
               help="Sync-run port (default: --port + 1; any free port when --port is 0 or 65535).")
 @_CONFIG
-@click.option("--time-scale", type=float, default=None, help="Multiply every delay by this (0: instant).")
+@click.option("--time-scale", type=TIME_SCALE, default=None, help="Multiply every delay by this (0: instant).")
 @click.pass_context
 def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, config_path: Path | None,
              time_scale: float | None) -> None:
@@ -66,7 +66,7 @@ def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, con
 
 @emulator.command()
 @_CONFIG
-@click.option("--time-scale", type=float, default=0.01, show_default=True, help="Multiply every delay by this.")
+@click.option("--time-scale", type=TIME_SCALE, default=0.01, show_default=True, help="Multiply every delay by this.")
 @click.option("--contracts-dir", type=click.Path(path_type=Path), default=None,
               help="Folder of contract files (default: the config's, ./contracts or the bundled ones).")
 def smoke(config_path: Path | None, time_scale: float, contracts_dir: Path | None) -> int:
@@ -99,9 +99,10 @@ def smoke(config_path: Path | None, time_scale: float, contracts_dir: Path | Non
 
 
 @emulator.command()
-@click.option("--requests", "count", type=click.IntRange(1), default=2000, show_default=True,
+@click.option("--requests", "count", type=click.IntRange(1, MAX_REQUESTS), default=2000, show_default=True,
               help="Lifecycles to run.")
-@click.option("--concurrency", type=click.IntRange(1), default=50, show_default=True, help="Concurrent clients.")
+@click.option("--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), default=50, show_default=True,
+              help="Concurrent clients.")
 @click.option("--endpoint", default="fal-ai/flux-pro", show_default=True, help="Endpoint to submit to.")
 @click.option("--in-process", is_flag=True, help="Run the emulator in this process instead of a child process.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")

@@ -214,8 +214,10 @@ class _Reader:
         return value
 
     def number(self, value: Any, path: str, *, minimum: float = 0.0, maximum: float | None = None) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(path, f"expected a number, got {kind_of(value)}")
+        if not math.isfinite(value):
+            raise self.fail(path, f"expected a finite number, got {value!r}")
         if value < minimum or (maximum is not None and value > maximum):
             bound = f"between {minimum:g} and {maximum:g}" if maximum is not None else f"at least {minimum:g}"
             raise self.fail(path, f"must be {bound}, got {value!r}")
