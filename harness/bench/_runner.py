@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -117,10 +118,7 @@ def run_benchmark(
     live = spec.needs_target and target == "live"
     plan = PlanContext(options, contracts, live=live, hosted_files=not live or hosted_base_url is not None)
     series = spec.plan(plan)
-    try:  # an unusable output folder is found before an emulator is started or a request sent
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+    _check_creatable(out)
     if not spec.needs_target:
         return _Run(spec, options, None, out, progress, history, plan.notes).execute(series, approve)
     if emulator_config is None and target == "emulator":
@@ -336,6 +334,18 @@ class _Run:
             "figures": figures_of(self.spec.name, blocks) + derived,
             "notes": notes if notes is not None else list(self.plan_notes),
         }
+
+
+def _check_creatable(out: Path) -> None:
+    """An output folder that cannot be made is found before an emulator starts or a request is sent
+    (nothing is created yet: a refused plan leaves no trace)."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"cannot create the output folder {out}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot create the output folder {out}: {existing} is not writable")
 
 
 def _crash_reason(exc: BaseException) -> str:
