@@ -180,7 +180,7 @@ SUMMARY_SHAPE: dict[str, Any] = {
         "target": {"type": ["object", "null"]},
         "config": {"type": "object"},
         "series": {"type": "array", "items": {
-            "type": "object", "required": ["name", "count", "phases"],
+            "type": "object", "required": ["name", "phases"],
             "properties": {
                 "name": {"type": "string"}, "labels": {"type": "object"},
                 "count": {"type": "integer", "minimum": 0}, "ok": {"type": "integer", "minimum": 0},

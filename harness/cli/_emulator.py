@@ -11,6 +11,7 @@ import click
 from harness.cli._app import MAX_CONCURRENCY, MAX_REQUESTS, TIME_SCALE, cli
 from harness.contracts import load_contracts
 from harness.emulator import EmulatorConfig, load_emulator_config, start_emulator
+from harness.emulator._app import ADMIN_HEADER
 from harness.emulator._config import DEFAULT_KEY
 from harness.emulator._server import MAX_PORT
 
@@ -53,7 +54,8 @@ def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, con
     shown = running.key if running.key == DEFAULT_KEY else "one of the config file's keys (not shown)"
     click.echo(f"  key        {shown}")
     click.echo(f"  endpoints  {', '.join(running.endpoints)}")
-    click.echo(f"  truth      {running.queue_url}/_emulator/requests")
+    truth = "send the config's admin_key" if config.admin_key else "set admin_key in the config to read it"
+    click.echo(f"  truth      {running.queue_url}/_emulator/requests ({ADMIN_HEADER}: {truth})")
     click.echo(f"  time scale {config.time_scale:g}", nl=True)
     try:
         while True:

@@ -71,12 +71,37 @@ async def read_json(request: Request, limit: int) -> Any:
     raw = await read_body(request, limit)
     try:
         # The stdlib keeps integers exact where orjson would turn big ones into floats.
-        return json.loads(raw) if raw.strip() else {}
+        value = json.loads(raw) if raw.strip() else {}
+    except RecursionError:
+        value = _TOO_DEEP
     except (ValueError, UnicodeDecodeError) as exc:
         position = getattr(exc, "pos", 0)
         entry = {"type": "json_invalid", "loc": ["body", position], "msg": "JSON decode error", "input": {},
                  "ctx": {"error": getattr(exc, "msg", str(exc))}}
         raise BodyError(json_response({"detail": [entry]}, 422, {"x-fal-billable-units": "0"})) from None
+    if value is _TOO_DEEP or _deeper_than(value, MAX_JSON_DEPTH):
+        entry = {"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error", "input": {},
+                 "ctx": {"error": f"nested deeper than {MAX_JSON_DEPTH} levels"}}
+        raise BodyError(json_response({"detail": [entry]}, 422, {"x-fal-billable-units": "0"}))
+    return value
+
+
+#: how deep a request body may nest; deeper bodies are refused before anything walks them
+MAX_JSON_DEPTH = 64
+_TOO_DEEP = object()
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
 
 
 def bearer_or_key(request: Request) -> tuple[str, str] | None:

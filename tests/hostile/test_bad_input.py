@@ -39,8 +39,8 @@ def _refused(done: Outcome) -> str:
     ["bench", "compare", "/nonexistent/a", "/nonexistent/b"],
 ])
 def test_out_of_range_options_are_refused_in_one_line(args: list[str], cli: CLI, tmp_path: Path) -> None:
-    _refused(cli([*args, *(["--out", tmp_path / "o"] if args[0] in ("run", "record") or args[:1] == ["bench"]
-                           and args[1] != "compare" else [])]))
+    _refused(cli([*args, *(["--out", tmp_path / "o"] if args[0] in ("run", "record") or (args[:1] == ["bench"]
+                           and args[1] != "compare") else [])]))
 
 
 @pytest.mark.parametrize("kind", ["file", "unwritable", "inside-a-file"])

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from hostile_helpers import Outcome
 
+from harness._secrets import Secrets
 from harness._suite import ScenarioCase
 from harness.cassettes import PlannedCassette, arecord_cassette, get_variant, prune_bodies, read_cassette
 from harness.cassettes import _record as record_module
 from harness.cassettes._format import mentioned_bodies
-from harness._secrets import Secrets
 from harness.client import emulator_target
 from harness.client._observations import ErrorInfo
 from harness.contracts import load_contracts
@@ -138,8 +138,9 @@ def test_a_key_inside_faults_prompts_and_inputs_is_redacted_and_the_run_kept(
     assert _leaks(out, secrets) == []
     payload = tmp_path / "input.json"
     payload.write_text(json.dumps({"prompt": f"draw {key}", "image_size": {"width": 32, "height": 32}}))
-    bench = cli(["bench", "--scenario", "queue", "--endpoint", "fal-ai/flux-pro", "--requests", "2", "--warmup", "1", "--input",
-                 payload, "--emulator-config", config, "--out", tmp_path / "b", "--no-history", "--no-report"])
+    bench = cli(["bench", "--scenario", "queue", "--endpoint", "fal-ai/flux-pro", "--requests", "2", "--warmup", "1",
+                 "--input", payload, "--emulator-config", config, "--out", tmp_path / "b", "--no-history",
+                 "--no-report"])
     assert bench.code in (0, 1), bench.err
     (requests,) = (tmp_path / "b").glob("*/requests.jsonl")
     assert len(requests.read_text().splitlines()) >= 3

@@ -4,6 +4,7 @@ is a 422 and a zip bomb costs a bounded amount of work."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
 import time
@@ -52,7 +53,7 @@ def test_one_key_cannot_read_or_cancel_another_keys_request(fal_emulator_factory
         for method, url in (("GET", handle["status_url"]), ("GET", handle["response_url"]),
                             ("PUT", handle["cancel_url"]), ("GET", handle["status_url"] + "/stream")):
             assert other.request(method, url).status_code == 404, url
-        assert owner.get(handle["status_url"]).status_code == 200
+        assert owner.get(handle["status_url"]).status_code in (200, 202)
         assert owner.put(handle["cancel_url"]).status_code == 202
 
 
@@ -66,10 +67,8 @@ def test_half_open_connections_are_dropped_and_health_still_answers(fal_emulator
         # A connection that never sends its headers is closed by the emulator: the read ends.
         for sock in idle:
             sock.settimeout(30)
-            try:
+            with contextlib.suppress(ConnectionResetError):
                 assert sock.recv(1) == b""
-            except ConnectionResetError:
-                pass
     finally:
         for sock in idle:
             sock.close()
@@ -111,19 +110,23 @@ def test_deep_json_is_a_422_not_a_500(fal_emulator_factory: Factory) -> None:
 LIMIT = 1024 * 1024
 
 
-def _zip_bomb(members: int = 24, size: int = LIMIT - 1) -> bytes:
-    """Members each just under the emulator's file limit, together many times over it."""
+def _zip_bomb(kind: str) -> bytes:
+    """Many members, together many times over the emulator's file limit: zeros (each inflating a
+    thousandfold) or noise (each a quarter of the limit, so only the total gives it away)."""
+    import random
+
+    noise = random.Random(0)
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        chunk = b"\0" * size
-        for n in range(members):
-            archive.writestr(f"{n}.png", chunk)
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for n in range(24):
+            data = b"\0" * (LIMIT - 1) if kind == "zeros" else noise.randbytes(LIMIT // 4)
+            archive.writestr(f"{n}.png", data)
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
-def zip_bomb() -> bytes:
-    return _zip_bomb()
+@pytest.fixture(scope="module", params=["zeros", "noise"])
+def zip_bomb(request: pytest.FixtureRequest) -> bytes:
+    return _zip_bomb(request.param)
 
 
 def test_a_zip_bomb_is_refused_after_bounded_work(fal_emulator_factory: Factory, zip_bomb: bytes) -> None:
@@ -158,4 +161,4 @@ def test_a_zip_bomb_is_refused_after_bounded_work(fal_emulator_factory: Factory,
     finally:
         zipfile.ZipFile.open = real_open  # type: ignore[method-assign]
     assert response.status_code in (200, 422), response.text[:200]
-    assert 0 < inflated <= LIMIT + 64 * 1024, f"{inflated / 2**20:.1f} MiB inflated"
+    assert inflated <= LIMIT + 64 * 1024, f"{inflated / 2**20:.1f} MiB inflated"
