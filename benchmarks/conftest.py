@@ -3,14 +3,28 @@
 Each scenario runs once, briefly, against its emulator; pytest-benchmark times the whole run and
 its JSON carries our percentiles, intervals and ground truth in ``extra_info``. The run folders
 go to ``--bench-out`` (``reports/`` by default), where ``fal-harness report`` and ``bench compare``
-read them. Not collected by the default test run (``testpaths`` is ``tests``).
+read them. Figures that back a documented promise are printed beside it at the end of the
+session. Not collected by the default test run (``testpaths`` is ``tests``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+_PROMISES = pytest.StashKey["Promises"]()
+
+
+@dataclass
+class Promises:
+    """Measured figures next to the bound the documentation promises for them (smaller is better)."""
+
+    rows: list[tuple[str, float, float, str]] = field(default_factory=list)
+
+    def add(self, name: str, value: float, bound: float, unit: str) -> None:
+        self.rows.append((name, value, bound, unit))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -18,6 +32,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="Folder for the scenarios' run folders (default: reports).")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_PROMISES] = Promises()
+
+
 @pytest.fixture(scope="session")
 def bench_out(request: pytest.FixtureRequest) -> Path:
     return Path(str(request.config.getoption("--bench-out")))
+
+
+@pytest.fixture
+def promises(request: pytest.FixtureRequest) -> Promises:
+    return request.config.stash[_PROMISES]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    rows = config.stash[_PROMISES].rows
+    if not rows:
+        return
+    terminalreporter.section("measured against their documented promise")
+    for name, value, bound, unit in rows:
+        verdict = "within" if value <= bound else "OUTSIDE"
+        terminalreporter.line(f"{name}: {value:.2f} {unit} (promise <= {bound:g} {unit}): {verdict}")

@@ -96,7 +96,8 @@ def measured_from_observation(obs: Observation, started_ns: int, ended_ns: int) 
     acknowledged to COMPLETED seen, defined even when IN_PROGRESS was never seen)."""
     phases = dict(obs.phases())
     done = obs.completed
-    phases["completion"] = (done.t_ns - obs.submit_ack_ns) if done is not None and obs.submit_ack_ns else None
+    phases["completion"] = (done.t_ns - obs.submit_ack_ns) if done is not None and obs.submit_ack_ns is not None \
+        else None
     data = obs.to_dict()
     data.pop("output", None)  # model outputs can be large; the phases and exchanges are what count here
     data.pop("submit_response", None)

@@ -105,17 +105,16 @@ def _check_writable(path: Path) -> None:
 
 def _screen(result: MainJobResult) -> None:
     """The one-screen summary: a row per endpoint, the verdict, and where the report is."""
-    from harness.reports._mainjob import _endpoint_rows, _latency, _verdict
+    from harness.reports import endpoint_table, verdict_line
 
-    _, series = _latency(result)
     table = Table(box=None, header_style="bold")
     for column in ("endpoint", "scenarios", "failed checks", "drift", "bench e2e p50 ms"):
         table.add_column(column)
-    for row in _endpoint_rows(result, series):
+    for row in endpoint_table(result):
         table.add_row(*row)
     console = Console(highlight=False)
     console.print(table)
     for line in result.regressions:
         console.print(f"regression: {line}")
-    console.print(f"[bold {'green' if result.ok else 'red'}]{_verdict(result)}[/]")
+    console.print(f"[bold {'green' if result.ok else 'red'}]{verdict_line(result)}[/]")
     console.print(f"report: {result.run_dir / 'index.html'}")

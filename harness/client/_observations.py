@@ -203,7 +203,8 @@ class Observation:
     @property
     def end_to_end_ns(self) -> int | None:
         """First byte of work (file preparation or submit) to the last thing received."""
-        start = min([f.started_ns for f in self.files] + ([self.submit_sent_ns] if self.submit_sent_ns else []),
+        start = min([f.started_ns for f in self.files]
+                    + ([self.submit_sent_ns] if self.submit_sent_ns is not None else []),
                     default=None)
         ends = [self.result_received_ns, *(d.ended_ns for d in self.downloads)]
         end = max((e for e in ends if e is not None), default=None)

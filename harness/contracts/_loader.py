@@ -8,9 +8,8 @@ above the maximum 4``.
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -244,11 +243,7 @@ class _Builder:
             return
         if f.enum is not None and not isinstance(value, dict | list) and value not in f.enum:
             raise self.fail(f"{where}.default", f"default {value!r} is not in the enum {list(f.enum)}")
-        for key, wording, ok in _BOUNDS:
-            bound = getattr(f, key)
-            if bound is not None and _is_number(value) and not ok(value, bound):
-                raise self.fail(f"{where}.default", f"default {value!r} is {wording} {bound}")
-        # Anything else (type, lengths, nested objects) through the field's own schema.
+        # Type, bounds, lengths and nested objects through the field's own schema.
         from harness.contracts._validate import _convert
 
         schema = {"$defs": defs, **field_schema(f)}
@@ -354,14 +349,6 @@ def _ref_names(t: TypeExpr) -> set[str]:
 
 
 _TYPE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-_BOUNDS: tuple[tuple[str, str, Callable[[Any, Any], bool]], ...] = (
-    ("minimum", "below the minimum", operator.ge),
-    ("maximum", "above the maximum", operator.le),
-    ("exclusive_minimum", "not above the exclusive minimum", operator.gt),
-    ("exclusive_maximum", "not below the exclusive maximum", operator.lt),
-)
-
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)

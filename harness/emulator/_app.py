@@ -97,10 +97,10 @@ class Runtime:
 
     def _completed(self, job: Job) -> None:
         if job.webhook is not None and job.outcome is not None:
-            deliveries: list[dict[str, Any]] = []
-            job.timeline["webhook"] = {"url": job.webhook, "deliveries": deliveries}
+            record: dict[str, Any] = {"url": job.webhook, "deliveries": [], "outcome": None}
+            job.timeline["webhook"] = record
             self.scheduler.spawn(self.webhooks.deliver(job.webhook, job.id, job.outcome.status, job.outcome.body,
-                                                       deliveries))
+                                                       record))
 
     def pick_fault(self, stage: str, endpoint: str | None, job: Job | None = None) -> FaultRule | None:
         rule = self.faults.pick(stage, endpoint, job.id if job is not None else None)

@@ -75,24 +75,29 @@ class WebhookSender:
         }
 
     async def deliver(self, url: str, request_id: str, status_code: int, result: bytes,
-                      record: list[dict[str, Any]]) -> None:
-        """POST the webhook, retrying with doubling (scaled) backoff; each attempt lands in ``record``."""
+                      record: dict[str, Any]) -> None:
+        """POST the webhook, retrying with doubling (scaled) backoff. Each attempt lands in
+        ``record["deliveries"]``; ``record["outcome"]`` becomes ``delivered`` or ``gave up`` when
+        no attempt is left to make."""
         body = dumps(webhook_body(request_id, status_code, result))
         delay = self.settings.backoff_seconds
+        deliveries: list[dict[str, Any]] = record["deliveries"]
         for attempt in range(1, self.settings.max_attempts + 1):
             entry: dict[str, Any] = {"attempt": attempt, "at_ns": time.monotonic_ns()}
-            record.append(entry)
+            deliveries.append(entry)
             try:
                 response = await self._client().post(url, content=body, headers=self.headers(request_id, body),
                                                      timeout=self.settings.timeout_seconds)
                 entry["status_code"] = response.status_code
                 if response.is_success:
+                    record["outcome"] = "delivered"
                     return
             except httpx.HTTPError as exc:
                 entry["error"] = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             if attempt < self.settings.max_attempts:
                 await asyncio.sleep(delay * self.time_scale)
                 delay *= 2
+        record["outcome"] = "gave up"
 
 
 def _b64url(data: bytes) -> str:

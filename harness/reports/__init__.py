@@ -10,10 +10,11 @@ from pathlib import Path
 from harness.bench._history import HISTORY_DIR, load_history
 from harness.bench._results import load_run, write_file
 from harness.reports._figures import Plot, draw_all
-from harness.reports._mainjob import write_main_job_report
+from harness.reports._mainjob import endpoint_table, verdict_line, write_main_job_report
 from harness.reports._registry import FORMATS, ReportInput, get_format, report_format
 
-__all__ = ["FORMATS", "Plot", "ReportInput", "report_format", "write_main_job_report", "write_report"]
+__all__ = ["FORMATS", "Plot", "ReportInput", "endpoint_table", "report_format", "verdict_line", "write_main_job_report",
+           "write_report"]
 
 
 def write_report(run_dir: Path, formats: Sequence[str] = ("html", "md"), *, history: Path | None = None) -> list[Path]:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from harness._mainjob import MainJobResult
     from harness._suite import ScenarioRun
 
-__all__ = ["write_main_job_report"]
+__all__ = ["endpoint_table", "verdict_line", "write_main_job_report"]
 
 _EXTRA_STYLE = """
 .verdict { font-size: 1.3em; font-weight: 600; padding: .5em .8em; border-radius: 4px; }
@@ -46,6 +46,25 @@ def _latency(result: MainJobResult) -> tuple[list[Any], list[dict[str, Any]]]:
     run = load_run(result.bench_dir)
     plots = [p for p in draw_all(run, []) if p.name != "trend"]
     return plots, list(run.summary.get("series", []))
+
+
+def _series(result: MainJobResult) -> list[dict[str, Any]]:
+    """The benchmark's series blocks, read from its summary alone (no plot is drawn)."""
+    if result.bench_dir is None:
+        return []
+    from harness.bench import load_summary
+
+    return list(load_summary(result.bench_dir).get("series", []))
+
+
+def endpoint_table(result: MainJobResult) -> list[list[str]]:
+    """A row per endpoint: scenarios passed, failed checks, drift and the benchmark's end-to-end p50."""
+    return _endpoint_rows(result, _series(result))
+
+
+def verdict_line(result: MainJobResult) -> str:
+    """PASSED or FAILED, and what failed."""
+    return _verdict(result)
 
 
 def _verdict(result: MainJobResult) -> str:

@@ -12,22 +12,23 @@ from harness.bench import RunResult, compare_runs, github_action_benchmark, load
 from harness.bench._compare import parse_threshold
 from harness.cli import main
 
-from .helpers import latency_model, quick_run
-
-RUN_MEDIAN = 0.2
+from .helpers import quick_run
+from .synthetic import Model, synthetic_run
 
 
 @pytest.fixture(scope="module")
 def three_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, RunResult, RunResult]:
-    """A baseline, a second run of the same configuration with the emulator's latencies drawn
-    afresh (another seed: two independent samples of one distribution), and the baseline's draws
-    with the run time 20 % longer."""
+    """A baseline, a second run of the same configuration (its samples drawn afresh with another
+    seed: two independent samples of one distribution), and the baseline's draws with the run
+    time 20 % longer. Synthetic samples: the verdicts do not depend on how busy the machine is."""
     out = tmp_path_factory.mktemp("compare") / "reports"
+    return (synthetic_run(out, Model(), seed=0), synthetic_run(out, Model(), seed=1),
+            synthetic_run(out, Model(run_median=240.0), seed=0))
 
-    def run(median: float, seed: int) -> RunResult:
-        return quick_run(out, requests=120, concurrency=10, emulator=latency_model(run_median=median, seed=seed))
 
-    return run(RUN_MEDIAN, 0), run(RUN_MEDIAN, 1), run(RUN_MEDIAN * 1.2, 0)
+def _verdicts(baseline: RunResult, candidate: RunResult, **options: float) -> dict[tuple[str, str], str]:
+    result = compare_runs(load_run(baseline.run_dir), load_run(candidate.run_dir), **options)
+    return {(j.phase, j.stat): j.verdict for j in result.judgements}
 
 
 def test_an_injected_20_percent_run_time_slowdown_is_flagged_and_exits_1(
@@ -36,7 +37,7 @@ def test_an_injected_20_percent_run_time_slowdown_is_flagged_and_exits_1(
     result = compare_runs(load_run(baseline.run_dir), load_run(slower.run_dir))
     flagged = {(j.phase, j.stat) for j in result.regressions}
     assert ("run", "p50") in flagged, result.table()
-    assert not {p for p, _ in flagged} & {"queue_wait", "error_rate"}, result.table()
+    assert not {p for p, _ in flagged} & {"queue_wait", "submit", "result", "error_rate"}, result.table()
     run_p50 = next(j for j in result.judgements if (j.phase, j.stat) == ("run", "p50"))
     assert run_p50.change is not None and 0.12 < run_p50.change < 0.28
     assert run_p50.p_value is not None and run_p50.p_value < 0.001
@@ -54,6 +55,40 @@ def test_two_runs_of_one_configuration_are_not_flagged_and_exit_0(
     assert capsys.readouterr().out.rstrip().endswith("no regression")
 
 
+def test_a_faster_candidate_is_an_improvement_not_a_regression(
+        three_runs: tuple[RunResult, RunResult, RunResult], capsys: pytest.CaptureFixture[str]) -> None:
+    baseline, _, slower = three_runs
+    verdicts = _verdicts(slower, baseline)
+    assert verdicts[("run", "p50")] == "improvement"
+    assert "regression" not in verdicts.values()
+    assert main(["bench", "compare", str(slower.run_dir), str(baseline.run_dir)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("no regression")
+
+
+def test_a_small_or_unlikely_change_is_not_a_regression(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    # 20 % slower, but on a 10 ms run that is 2 ms: under the 5 ms floor
+    quick, quick_slower = synthetic_run(out, Model(run_median=10.0)), synthetic_run(out, Model(run_median=12.0))
+    assert _verdicts(quick, quick_slower)[("run", "p50")] == "unchanged"
+    assert _verdicts(quick, quick_slower, min_diff_ms=1.0)[("run", "p50")] == "regression"
+    # 6 % slower on a 200 ms run is 12 ms, significant with these samples, but under a 10 % threshold
+    base, slower = synthetic_run(out, Model(run_sigma=0.05)), synthetic_run(out, Model(run_median=212.0,
+                                                                                       run_sigma=0.05))
+    assert _verdicts(base, slower)[("run", "p50")] == "unchanged"
+    assert _verdicts(base, slower, threshold=0.05)[("run", "p50")] == "regression"
+    # the same draws 30 % slower, but only eight of them and widely spread: a big change that chance explains
+    few, few_slower = (synthetic_run(out, Model(run_sigma=1.0), requests=8),
+                       synthetic_run(out, Model(run_median=260.0, run_sigma=1.0), requests=8))
+    assert _verdicts(few, few_slower)[("run", "p50")] == "not significant"
+
+
+def test_more_failures_are_an_error_rate_regression(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    verdicts = _verdicts(synthetic_run(out, Model(), requests=300),
+                         synthetic_run(out, Model(failure_rate=0.2), requests=300))
+    assert verdicts[("error_rate", "rate")] == "regression"
+
+
 def test_the_json_verdicts_carry_every_judged_figure(three_runs: tuple[RunResult, RunResult, RunResult],
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     baseline, _, slower = three_runs
@@ -67,24 +102,26 @@ def test_the_json_verdicts_carry_every_judged_figure(three_runs: tuple[RunResult
 
 
 def test_the_github_action_benchmark_export_is_custom_smaller_is_better(
-        three_runs: tuple[RunResult, RunResult, RunResult], capsys: pytest.CaptureFixture[str]) -> None:
-    baseline, _, slower = three_runs
-    entries = github_action_benchmark(slower.summary)
+        small_run: RunResult, three_runs: tuple[RunResult, RunResult, RunResult], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    entries = github_action_benchmark(small_run.summary)
     assert entries and len({e["name"] for e in entries}) == len(entries)
     for entry in entries:
         assert {"name", "unit", "value"} <= set(entry) <= {"name", "unit", "value", "range", "extra"}
         assert isinstance(entry["name"], str) and isinstance(entry["unit"], str)
         assert isinstance(entry["value"], float | int)
+    count = small_run.summary["series"][0]["count"]
     assert {"name": "queue/fal-ai/flux-pro/error_rate", "unit": "%", "value": 0.0,
-            "extra": "0 of 120 failed"} in entries
+            "extra": f"0 of {count} failed"} in entries
     run_p50 = next(e for e in entries if e["name"] == "queue/fal-ai/flux-pro/run/p50")
     assert run_p50["unit"] == "ms" and run_p50["range"].startswith("95% CI ") and "emulator truth" in run_p50["extra"]
+    out = tmp_path / "gab.json"
+    assert main(["bench", "export", str(small_run.run_dir), "--output", str(out)]) == 0
+    assert json.loads(out.read_text()) == entries
+    baseline, _, slower = three_runs
     assert main(["bench", "compare", str(baseline.run_dir), str(slower.run_dir), "--format",
                  "github-action-benchmark"]) == 1
-    assert json.loads(capsys.readouterr().out) == entries
-    out = slower.run_dir / "gab.json"
-    assert main(["bench", "export", str(slower.run_dir), "--output", str(out)]) == 0
-    assert json.loads(out.read_text()) == entries
+    assert json.loads(capsys.readouterr().out) == github_action_benchmark(slower.summary)
 
 
 @pytest.mark.parametrize(("text", "value"), [("10%", 0.10), ("0.1", 0.10), ("10", 0.10), ("2.5%", 0.025)])

@@ -97,6 +97,10 @@ def _go_back(obs: Observation) -> None:
     obs.statuses.append(StatusSeen("IN_QUEUE", 10, "poll", 0, 202))
 
 
+def _running_after_done(obs: Observation) -> None:
+    obs.statuses.append(StatusSeen("IN_PROGRESS", 10, "poll", None, 202))
+
+
 def _position_up(obs: Observation) -> None:
     obs.statuses[1].queue_position = 3
 
@@ -110,10 +114,6 @@ def _no_request_id(obs: Observation) -> None:
         e.request_id = None
 
 
-def _lie_about_bytes(obs: Observation) -> None:
-    obs.output["images"][0]["file_size"] += 1
-
-
 def _png_bytes(obs: Observation) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (640, 480)).save(buf, format="PNG")
@@ -122,46 +122,79 @@ def _png_bytes(obs: Observation) -> None:
     obs.output["images"][0]["file_size"] = d.size
 
 
-def _truthful_wrong_size(obs: Observation) -> None:
-    data = jpeg(512, 480)
-    d = obs.downloads[0]
-    d.data, d.size = data, len(data)
-    obs.output["images"][0].update(width=512, file_size=len(data))
+def _truthful_wrong_size(width: int, height: int) -> Callable[[Observation], None]:
+    """The first image really is ``width`` x ``height`` and says so; 640x480 was asked for."""
+    def mutate(obs: Observation) -> None:
+        data = jpeg(width, height)
+        d = obs.downloads[0]
+        d.data, d.size = data, len(data)
+        obs.output["images"][0].update(width=width, height=height, file_size=len(data))
+    return mutate
+
+
+def _extra_image(obs: Observation) -> None:
+    data = jpeg(640, 480)
+    image = {**obs.output["images"][0], "url": "http://127.0.0.1:9/files/2.jpeg", "file_size": len(data)}
+    obs.output["images"].append(image)
+    obs.output["has_nsfw_concepts"].append(False)
+    obs.downloads.append(Download(image["url"], 13, 14, 200, len(data), "image/jpeg", data))
+
+
+def _file_size(change: int) -> Callable[[Observation], None]:
+    def mutate(obs: Observation) -> None:
+        obs.output["images"][0]["file_size"] += change
+    return mutate
 
 
 def _model_failure(obs: Observation) -> None:
     obs.error = ErrorInfo("model", "Runner disconnected", status=500, error_type="runner_disconnected")
 
 
-MUTATIONS: dict[str, Callable[[Observation], None]] = {
-    "submit.response-shape": _drop_submit_key,
-    "submit.urls-use-app-root": _foreign_urls,
-    "status.sequence": _go_back,
-    "status.queue-position": _position_up,
-    "status.http-codes": _poll_200_while_queued,
-    "result.available": _obs(result_status=202),
-    "run.completed-without-error": _model_failure,
-    "response.request-id": _no_request_id,
-    "output.schema": _set("timings", "fast"),
-    "output.seed-echoed": _set("seed", 99),
-    "output.image-count": _set("images.1", KeyError),
-    "output.image-size": _truthful_wrong_size,
-    "output.nsfw-flags": _set("has_nsfw_concepts", [False]),
-    "output.echo": _set("prompt", "something else"),
-    "output.file-size": _lie_about_bytes,
-    "output.image-truthful": _png_bytes,
+#: mutation name -> (the check that must catch it, the mutation); each check that compares two things
+#: is broken in both directions
+MUTATIONS: dict[str, tuple[str, Callable[[Observation], None]]] = {
+    "submit-key-missing": ("submit.response-shape", _drop_submit_key),
+    "status-url-of-another-app": ("submit.urls-use-app-root", _foreign_urls),
+    "status-goes-back": ("status.sequence", _go_back),
+    "running-after-completed": ("status.sequence", _running_after_done),
+    "queue-position-grows": ("status.queue-position", _position_up),
+    "queued-poll-answers-200": ("status.http-codes", _poll_200_while_queued),
+    "result-not-ready": ("result.available", _obs(result_status=202)),
+    "model-failed": ("run.completed-without-error", _model_failure),
+    "no-request-id": ("response.request-id", _no_request_id),
+    "timings-not-an-object": ("output.schema", _set("timings", "fast")),
+    "other-seed": ("output.seed-echoed", _set("seed", 99)),
+    "one-image-too-few": ("output.image-count", _set("images.1", KeyError)),
+    "one-image-too-many": ("output.image-count", _extra_image),
+    "narrower-image": ("output.image-size", _truthful_wrong_size(512, 480)),
+    "shorter-image": ("output.image-size", _truthful_wrong_size(640, 360)),
+    "too-few-nsfw-flags": ("output.nsfw-flags", _set("has_nsfw_concepts", [False])),
+    "too-many-nsfw-flags": ("output.nsfw-flags", _set("has_nsfw_concepts", [False, False, False])),
+    "prompt-not-echoed": ("output.echo", _set("prompt", "something else")),
+    "file-size-above-the-bytes": ("output.file-size", _file_size(+1)),
+    "file-size-below-the-bytes": ("output.file-size", _file_size(-1)),
+    "png-bytes-declared-jpeg": ("output.image-truthful", _png_bytes),
 }
 
 
-@pytest.mark.parametrize("check_id", sorted(MUTATIONS))
-def test_check_catches_its_mutation(check_id: str) -> None:
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_check_catches_its_mutation(mutation: str) -> None:
+    check_id, mutate = MUTATIONS[mutation]
     obs = good()
-    MUTATIONS[check_id](obs)
+    mutate(obs)
     found = failed(obs)
     assert check_id in found
-    # image-count also breaks has_nsfw_concepts' one-per-image; everything else is caught alone.
+    # one image too few also breaks has_nsfw_concepts' one-per-image; everything else is caught alone.
     extra = found - {check_id}
-    assert extra <= ({"output.nsfw-flags"} if check_id == "output.image-count" else set()), extra
+    assert extra <= ({"output.nsfw-flags"} if mutation == "one-image-too-few" else set()), extra
+
+
+def test_a_truthful_image_of_another_size_is_caught_by_the_size_check_not_the_decoder() -> None:
+    for width, height in ((512, 480), (640, 360)):
+        obs = good()
+        _truthful_wrong_size(width, height)(obs)
+        (message,) = next(r for r in run_checks(obs, FLUX) if r.check == "output.image-size").messages
+        assert message == f"image 0 is {width}x{height}, 640x480 asked for"
 
 
 def test_content_type_and_defaults_are_judged_where_the_input_decides() -> None:
@@ -210,8 +243,8 @@ def test_validation_checks_judge_invalid_inputs() -> None:
 
 
 def test_every_registered_check_has_a_test() -> None:
-    covered = set(MUTATIONS) | {"output.content-type", "output.defaults-applied", "validation.rejected",
-                                "validation.billable-units"}
+    covered = {check_id for check_id, _ in MUTATIONS.values()} | {
+        "output.content-type", "output.defaults-applied", "validation.rejected", "validation.billable-units"}
     assert covered == set(CHECKS)
 
 

@@ -133,6 +133,45 @@ def test_the_same_schema_yields_nothing_for_every_case() -> None:
             assert drift(one, with_field(SIDES[side], before, req_before, nested=False)) == []
 
 
+F = {"type": "float"}
+# (side, field before, field after): schemas that differ in how they are written, not in what they admit or
+# promise a caller, so they yield no finding at all
+SAME_MEANING: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    # a default on an output field changes nothing a caller sees
+    ("response", {**S, "default": "a"}, {**S, "default": "b"}),
+    ("response", S, {**S, "default": "a"}),
+    ("response", {**S, "default": "a"}, S),
+    # "< 5" is the strictest of "<= 5 and < 5", on either side of a tie
+    ("request", {**F, "maximum": 5, "exclusive_maximum": 5}, {**F, "exclusive_maximum": 5}),
+    ("response", {**F, "exclusive_maximum": 5}, {**F, "maximum": 5, "exclusive_maximum": 5}),
+    ("request", {**F, "minimum": 1, "exclusive_minimum": 1}, {**F, "exclusive_minimum": 1}),
+    # on integers "> 0" is ">= 1" and "< 6" is "<= 5"
+    ("request", {"type": "integer", "exclusive_minimum": 0}, {"type": "integer", "minimum": 1}),
+    ("response", {"type": "integer", "exclusive_maximum": 6}, {"type": "integer", "maximum": 5}),
+]
+
+
+@pytest.mark.parametrize(("side", "before", "after"), SAME_MEANING)
+def test_a_change_in_wording_only_yields_nothing(side: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+    for nested in (False, True):
+        old = with_field(SIDES[side], before, False, nested=nested)
+        new = with_field(SIDES[side], after, False, nested=nested)
+        assert drift(old, new) == [] and drift(new, old) == []
+
+
+@pytest.mark.parametrize(("side", "before", "after", "rule"), [
+    ("request", {**F, "maximum": 5}, {**F, "exclusive_maximum": 5}, "request-max-decreased"),
+    ("request", {**F, "exclusive_maximum": 5}, {**F, "maximum": 5}, "request-max-increased"),
+    ("response", {**F, "minimum": 1}, {**F, "exclusive_minimum": 1}, "response-min-increased"),
+    ("response", {**F, "exclusive_minimum": 1}, {**F, "minimum": 1}, "response-min-decreased"),
+])
+def test_an_exclusive_bound_at_the_same_value_is_tighter(side: str, before: dict[str, Any], after: dict[str, Any],
+                                                          rule: str) -> None:
+    root = SIDES[side]
+    old, new = with_field(root, before, False, nested=False), with_field(root, after, False, nested=False)
+    assert drift(old, new) == [(rule, RULES[rule].level, side, f"{root}.x")]
+
+
 # -- the endpoint ------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,92 @@
+"""Timing logic against a controlled timeline: which timestamps each phase spans, and how measured
+phases are paired with the emulator's ground truth. Every timestamp here is written by the test,
+so nothing depends on how fast the machine is; the real-time accuracy figures are benchmarks
+(``benchmarks/test_timing_accuracy.py``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.bench._records import Record, measured_from_observation, truth_phases
+from harness.bench._summary import summarize_series
+from harness.client import Download, Observation, StatusSeen
+
+MS = 1_000_000
+
+
+def observation(*, in_progress: bool = True) -> Observation:
+    """Submit sent at 0 ms and acknowledged at 4, IN_QUEUE seen at 10, IN_PROGRESS at 110,
+    COMPLETED at 310, the result at 315, its one file downloaded by 322."""
+    statuses = [StatusSeen("IN_QUEUE", 10 * MS, "stream", 0, 200)]
+    if in_progress:
+        statuses.append(StatusSeen("IN_PROGRESS", 110 * MS, "stream", None, 200))
+    statuses.append(StatusSeen("COMPLETED", 310 * MS, "stream", None, 200))
+    return Observation(endpoint="fal-ai/flux-pro", target="test", request_id="r1", submit_sent_ns=0,
+                       submit_ack_ns=4 * MS, statuses=statuses, result_received_ns=315 * MS, result_status=200,
+                       output={}, downloads=[Download("http://x/a.jpeg", 316 * MS, 322 * MS, 200, 10)])
+
+
+def test_each_phase_spans_the_timestamps_it_is_documented_to() -> None:
+    phases = {k: v / MS if v is not None else None for k, v in observation().phases().items()}
+    assert phases == {"upload": None, "submit": 4, "queue_wait": 106, "run": 200, "result": 5, "download": 7,
+                      "end_to_end": 322}
+
+
+def test_a_run_too_short_to_be_seen_in_progress_has_a_queue_wait_to_completed_and_no_run() -> None:
+    phases = observation(in_progress=False).phases()
+    assert phases["queue_wait"] == 306 * MS and phases["run"] is None
+
+
+def test_completion_spans_the_acknowledged_submit_to_completed() -> None:
+    measured = measured_from_observation(observation(), 0, 322 * MS)
+    assert measured.phases_ns["completion"] == 306 * MS
+
+
+def test_the_truth_spans_received_to_started_to_completed() -> None:
+    timeline = {"received_ns": 2 * MS, "started_ns": 105 * MS, "completed_ns": 305 * MS}
+    assert truth_phases(timeline) == {"queue_wait": 103 * MS, "run": 200 * MS, "completion": 303 * MS}
+    assert truth_phases({"received_ns": 2 * MS, "started_ns": None}) == {"queue_wait": None, "run": None,
+                                                                         "completion": None}
+
+
+def _record(index: int, queue_ms: float, run_ms: float) -> Record:
+    return Record(run_id="r", series="s", index=index, warmup=False, cold=False, intended_start_ns=0, started_ns=0,
+                  ended_ns=int((queue_ms + run_ms) * MS),
+                  phases_ns={"queue_wait": int(queue_ms * MS), "run": int(run_ms * MS)}, request_id=f"r{index}")
+
+
+def _truth(index: int, queue_ms: float, run_ms: float) -> dict[str, int]:
+    return {"received_ns": 0, "started_ns": int(queue_ms * MS), "completed_ns": int((queue_ms + run_ms) * MS)}
+
+
+def test_each_request_is_paired_with_its_own_truth_and_its_error_summarised() -> None:
+    # 100 requests: the truth's queue wait is 100 + i ms; the client saw it 1 ms late, except the
+    # last two (9 and 12 ms late); its runs are seen 2 ms short.
+    late = [1.0] * 98 + [9.0, 12.0]
+    records = [_record(i, 100 + i + late[i], 300 - 2) for i in range(100)]
+    truth = {f"r{i}": _truth(i, 100 + i, 300) for i in range(100)}
+    series = summarize_series("s", {}, records, truth, ci_resamples=0)
+    queue, run = series["phases"]["queue_wait"], series["phases"]["run"]
+    assert queue["truth"]["count"] == 100 and queue["truth"]["p50"] == pytest.approx(149.5)
+    assert queue["error"]["p50"] == pytest.approx(1.0, abs=1e-6)
+    assert queue["error"]["max_abs"] == pytest.approx(12.0, abs=1e-6)
+    assert queue["error"]["p99_abs"] == pytest.approx(9.0 + 0.01 * 3.0, abs=1e-6)  # numpy's linear p99
+    assert run["error"]["mean"] == pytest.approx(-2.0, abs=1e-6) and run["error"]["p99_abs"] == pytest.approx(2.0)
+    # a percentile agrees within 5 ms or 2 %, whichever is larger: the two late requests move p99 by 9 ms
+    assert queue["agrees"]["p50"] and queue["agrees"]["p90"] and not queue["agrees"]["p99"]
+    assert all(run["agrees"].values())
+
+
+def test_a_percentile_off_by_more_than_5_ms_and_2_percent_disagrees() -> None:
+    records = [_record(i, 100 + i + 6.0, 300 + 0.021 * 300) for i in range(100)]
+    truth = {f"r{i}": _truth(i, 100 + i, 300) for i in range(100)}
+    phases = summarize_series("s", {}, records, truth, ci_resamples=0)["phases"]
+    assert not any(phases["queue_wait"]["agrees"].values())  # 6 ms late, 2 % of 150 ms is 3 ms
+    assert not any(phases["run"]["agrees"].values())  # 6.3 ms late, 2 % of 300 ms is 6 ms
+
+
+def test_requests_without_a_timeline_are_left_out_of_the_truth_not_paired_with_another() -> None:
+    records = [_record(i, 100.0, 200.0) for i in range(10)]
+    truth = {f"r{i}": _truth(i, 100.0, 200.0) for i in range(0, 10, 2)}
+    queue = summarize_series("s", {}, records, truth, ci_resamples=0)["phases"]["queue_wait"]
+    assert queue["count"] == 10 and queue["truth"]["count"] == 5 and queue["error"]["max_abs"] == 0
