@@ -90,6 +90,13 @@ class RunWriter:
         self._requests.write(line + b"\n")
         self._requests.flush()
 
+    def rewrite_requests(self, records: list[Record]) -> None:
+        """Replace the request lines with these (the same requests, with what was learnt since),
+        atomically: the old lines stay whole until the new file is written."""
+        self.close()
+        lines = b"".join(orjson.dumps(r.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n" for r in records)
+        write_file(self._requests_path, lines)
+
     def write_truth(self, timelines: list[dict[str, Any]]) -> None:
         write_file(self.dir / TRUTH_FILE, b"".join(orjson.dumps(t) + b"\n" for t in timelines))
 

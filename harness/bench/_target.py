@@ -46,17 +46,19 @@ class BenchTarget:
     def has_truth(self) -> bool:
         return self.truth_url is not None
 
-    def truth(self, request_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """The emulator's timelines for these requests (empty without an emulator)."""
+    def truth(self, request_ids: Iterable[str], submit_refs: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """The emulator's timelines for these requests, and for every request one of these submits
+        created (empty without an emulator)."""
         if self.truth_url is None:
             return []
         wanted = set(request_ids)
+        refs = set(submit_refs)
         headers = {ADMIN_HEADER: self.admin_key} if self.admin_key else {}
         with httpx.Client(trust_env=False, timeout=30.0, headers=headers) as http:
             response = http.get(f"{self.truth_url}/_emulator/requests")
             response.raise_for_status()
             timelines: list[dict[str, Any]] = response.json()["requests"]
-        return [t for t in timelines if t.get("request_id") in wanted]
+        return [t for t in timelines if t.get("request_id") in wanted or (refs and t.get("client_submit") in refs)]
 
 
 class EmulatorProcess:

@@ -134,6 +134,9 @@ class Observation:
     exchanges: list[Exchange] = field(default_factory=list)
     cancel_response: dict[str, Any] | None = None
     error: ErrorInfo | None = None
+    submit_ref: str | None = None
+    """The token sent with every attempt of the submit (``X-Fal-Harness-Submit``): a server that
+    keeps it can tell which requests one submit created when a retry queued it twice."""
     tags: dict[str, Any] = field(default_factory=dict)
     """Free-form labels: ``warmup``, ``cold``, ``index``, ``intended_start_ns``..."""
 

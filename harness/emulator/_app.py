@@ -215,6 +215,9 @@ class QueueApi:
         job = self.rt.scheduler.submit(endpoint, payload, mode, webhook=webhook, fault=lifecycle,
                                        start_timeout=start_timeout)
         job.owner = _owner(request)
+        ref = request.headers.get("x-fal-harness-submit")
+        if ref:  # which submit (all its retried attempts) created this request
+            job.timeline["client_submit"] = ref[:64]
         return job
 
     async def status(self, request: Request, job: Job | None) -> Response:

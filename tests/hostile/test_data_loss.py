@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hostile_helpers import Outcome
 
+import harness
 from harness._secrets import Secrets
 from harness._suite import ScenarioCase
 from harness.cassettes import PlannedCassette, arecord_cassette, get_variant, prune_bodies, read_cassette
@@ -145,3 +146,42 @@ def test_a_key_inside_faults_prompts_and_inputs_is_redacted_and_the_run_kept(
     (requests,) = (tmp_path / "b").glob("*/requests.jsonl")
     assert len(requests.read_text().splitlines()) >= 3
     assert _leaks(tmp_path / "b", secrets) == []
+
+
+@pytest.mark.parametrize("failing", ["write", "fsync", "replace"])
+def test_a_write_that_fails_midway_leaves_the_old_file_whole(failing: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import harness._secrets as guard
+
+    target = tmp_path / "run.json"
+    target.write_text('{"old": true}')
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    if failing == "write":
+        real_open = open
+
+        class Full:
+            def __init__(self, *args: object, **kwargs: object) -> None:
+                self.file = real_open(*args, **kwargs)  # type: ignore[call-overload]
+
+            def __enter__(self) -> Full:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self.file.close()
+
+            def write(self, data: bytes) -> int:
+                self.file.write(data[: len(data) // 2])
+                raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(guard, "open", Full, raising=False)
+    else:
+        monkeypatch.setattr(os, failing, broken)
+    with pytest.raises(harness.ConfigError, match=r"cannot write .*run\.json: No space left on device"):
+        guard.write_scrubbed(target, '{"new": true, "padding": "' + "x" * 10_000 + '"}')
+    assert target.read_text() == '{"old": true}'
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temporary file left behind

@@ -158,3 +158,24 @@ def test_a_candidate_without_request_lines_is_never_a_pass(complete_run: Path, t
     assert done.code == 1 and "no request lines" in done.out + done.err
     same = cli(["bench", "compare", complete_run, _copy(complete_run, tmp_path, "same")])
     assert same.code == 0, same.out
+
+
+def test_retried_submits_that_queued_twice_are_recorded_with_their_request_ids(tmp_path: Path) -> None:
+    from harness.bench import BenchOptions, run_benchmark
+
+    config = {"time_scale": 0, "faults": [{"fault": "connection_reset", "when": "after", "rate": 0.5,
+                                           "on": ["submit"]}]}
+    result = run_benchmark("queue", options=BenchOptions(endpoints=("fal-ai/flux-pro",), requests=12, warmup=0,
+                                                         concurrency=3, ci_resamples=0,
+                                                         payload={"prompt": "x", "image_size": {"width": 16,
+                                                                                                 "height": 16}}),
+                           out=tmp_path, emulator_config=config, history=False)
+    run = load_run(result.run_dir)
+    truth = run.truth
+    sent = {i for r in run.records for i in ([r.request_id] if r.request_id else []) + list(r.request_ids)}
+    assert result.summary["duplicates"] > 0
+    # Every request the emulator queued for this run is on a request line, duplicates included.
+    assert set(truth) == sent, (len(truth), len(sent))
+    doubled = [r for r in run.records if len(r.request_ids) > 1]
+    assert doubled and all(r.request_id in r.request_ids for r in doubled if r.request_id)
+    assert sum(len(r.request_ids) - 1 for r in doubled) == result.summary["duplicates"]
