@@ -281,7 +281,8 @@ class MainJob:
         try:
             result = run_benchmark(
                 "queue", target=self.plan.target, out=self.out,
-                options=BenchOptions(endpoints=tuple(contracts), requests=per_endpoint, warmup=1),
+                options=BenchOptions(endpoints=tuple(contracts), requests=per_endpoint, warmup=1,
+                                     timeout=self.scenario_timeout or BenchOptions.timeout),
                 emulator_config=config if self.plan.target == "emulator" else None,
                 max_requests=self.plan.budget, contracts_dir=self.contracts_dir, history=False,
                 live_base_url=self.live_base_url, progress=self.bench_progress,

@@ -104,3 +104,33 @@ def test_a_non_utf8_input_is_one_line(tmp_path: Path, cli: CLI) -> None:
     payload.write_bytes(b'{"prompt": "\xff\xfe"}')
     line = _refused(cli(["bench", "--scenario", "queue", "--input", payload, "--out", tmp_path / "b"]))
     assert "UTF-8" in line and "input.json" in line
+
+
+@pytest.mark.parametrize("command", [["run", "--bench-requests", "0"], ["record", "--endpoint", "fal-ai/flux-pro"],
+                                     ["bench", "--scenario", "queue"]])
+def test_an_unreachable_target_fails_fast_in_one_line(command: list[str], tmp_path: Path, cli: CLI) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    line = _refused(cli([*command, "--target", url, "--out", tmp_path / "o"]))
+    assert f"cannot reach {url}" in line
+
+
+def test_the_run_benchmark_honours_the_run_timeout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                   cli: CLI) -> None:
+    import harness.bench
+
+    seen: dict[str, float] = {}
+
+    def capture(scenario: str, **kwargs: object) -> object:
+        seen["timeout"] = kwargs["options"].timeout  # type: ignore[attr-defined]
+        raise harness.HarnessError("stopped here")
+
+    monkeypatch.setattr(harness.bench, "run_benchmark", capture)
+    config = tmp_path / "e.yaml"
+    config.write_text("time_scale: 0\n")
+    cli(["run", "--endpoint", "fal-ai/flux-pro", "--emulator-config", config, "--timeout", "8", "--bench-requests",
+         "1", "--out", tmp_path / "r"])
+    assert seen == {"timeout": 8.0}

