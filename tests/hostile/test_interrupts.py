@@ -179,3 +179,15 @@ def test_retried_submits_that_queued_twice_are_recorded_with_their_request_ids(t
     doubled = [r for r in run.records if len(r.request_ids) > 1]
     assert doubled and all(r.request_id in r.request_ids for r in doubled if r.request_id)
     assert sum(len(r.request_ids) - 1 for r in doubled) == result.summary["duplicates"]
+
+
+def test_request_lines_that_are_not_request_lines_are_skipped(complete_run: Path, tmp_path: Path, cli: CLI) -> None:
+    damaged = _copy(complete_run, tmp_path, "damaged")
+    lines = (damaged / "requests.jsonl").read_text().splitlines()
+    junk = ['{"series": 5}', "[" * 3000 + "]" * 3000, '{"index": ' + "9" * 5000 + "}", "\xff not json",
+            json.dumps({**json.loads(lines[0]), "phases_ns": {"run": "slow"}}), "null"]
+    (damaged / "requests.jsonl").write_text("\n".join([*lines, *junk]) + "\n")
+    assert len(load_run(damaged).records) == len(lines)
+    assert cli(["report", damaged]).code == 0
+    assert cli(["bench", "compare", complete_run, damaged]).code == 0
+    assert cli(["bench", "export", damaged]).code == 0
