@@ -74,11 +74,22 @@ async def run_scenario(
     detect: str = "stream",
     poll_interval: float = 0.1,
     timeout: float | None = None,
+    via: str = "queue",
 ) -> ScenarioRun:
     """``timeout`` bounds the wait for completion; past it the request is cancelled and the run
-    fails ``run.completed-without-error`` with a timeout."""
-    obs = await client.lifecycle(
-        case.contract.endpoint, dict(case.scenario.input), files=dict(case.scenario.files), file_mode=file_mode,
-        detect=detect, poll_interval=poll_interval, scenario=case.scenario.name, timeout=timeout,
-    )
+    fails ``run.completed-without-error`` with a timeout. ``via="stream"`` sends the scenario to the
+    streaming API instead (``POST {run}/{endpoint}/stream``) and judges its events too."""
+    if via == "stream":
+        if case.contract.streaming is None:
+            raise ConfigError(f"{case.contract.endpoint} does not stream (its contract has no streaming: section)")
+        obs = await client.stream_lifecycle(case.contract.endpoint, dict(case.scenario.input),
+                                            files=dict(case.scenario.files), file_mode=file_mode,
+                                            scenario=case.scenario.name)
+    elif via == "queue":
+        obs = await client.lifecycle(
+            case.contract.endpoint, dict(case.scenario.input), files=dict(case.scenario.files), file_mode=file_mode,
+            detect=detect, poll_interval=poll_interval, scenario=case.scenario.name, timeout=timeout,
+        )
+    else:
+        raise ConfigError(f"via must be queue or stream, not {via!r}")
     return ScenarioRun(case, obs, run_checks(obs, case.contract, expect=expectation(case.contract, case.scenario)))

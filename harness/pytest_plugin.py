@@ -89,6 +89,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "fal_scenario" in metafunc.fixturenames:
         cases = scenario_cases(_selected(metafunc.config))
         metafunc.parametrize("fal_scenario", cases, ids=[c.id for c in cases])
+    elif "fal_stream_scenario" in metafunc.fixturenames:
+        cases = scenario_cases(c for c in _selected(metafunc.config) if c.streaming is not None)
+        metafunc.parametrize("fal_stream_scenario", cases, ids=[c.id for c in cases])
     elif "fal_contract" in metafunc.fixturenames:
         contracts = _selected(metafunc.config)
         metafunc.parametrize("fal_contract", contracts, ids=[c.endpoint for c in contracts])
@@ -105,9 +108,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             reason = ("generated inputs have no recordings to replay" if target == "replay"
                       else "generated inputs would spend the live budget")
             item.add_marker(pytest.mark.skip(reason=reason))
+        elif target == "replay" and "fal_stream_scenario" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.skip(reason="cassettes record queue lifecycles; streams have none to replay"))
     if target == "live":
-        planned = sum(1 for item in items if "fal_scenario" in getattr(item, "fixturenames", ())
-                      and not item.get_closest_marker("fal_generated"))
+        # A scenario item of each kind is one request; an empty parametrisation sends nothing.
+        planned = sum(1 for item in items if any(
+            isinstance(getattr(getattr(item, "callspec", None), "params", {}).get(name), ScenarioCase)
+            for name in ("fal_scenario", "fal_stream_scenario")) and not item.get_closest_marker("fal_generated"))
         budget = _live_budget(config)
         if planned > budget:
             raise pytest.UsageError(f"live run plans {planned} requests, the budget is {budget} "
@@ -178,18 +185,20 @@ def fal_scenario() -> ScenarioCase:  # pragma: no cover - replaced by parametris
 @pytest.fixture
 def fal_run_scenario(request: pytest.FixtureRequest, fal_client: QueueClient,
                      fal_target: Target) -> Callable[[ScenarioCase], ScenarioRun]:
-    """Run a scenario through the client and return the observation with every check's result."""
+    """Run a scenario through the client and return the observation with every check's result:
+    ``run(case)`` through the queue, ``run(case, via="stream")`` through the streaming API."""
     mode = request.config.getoption("--fal-file-mode")
     detect = request.config.getoption("--fal-detect")
     # pytest-recording owns --record-mode; without it nothing is recorded.
     record_mode = request.config.getoption("--record-mode", None) or "none"
-    if request.config.getoption("--fal-target") == "replay":
-        return lambda case: _replay_case(request.config, case, mode, detect)
-    if record_mode != "none":
-        return lambda case: _record_case(request.config, fal_client, fal_target, case, mode, detect, record_mode)
+    replay = request.config.getoption("--fal-target") == "replay"
 
-    def run(case: ScenarioCase) -> ScenarioRun:
-        return fal_client.call(run_scenario(fal_client.aio, case, file_mode=mode, detect=detect))
+    def run(case: ScenarioCase, via: str = "queue") -> ScenarioRun:
+        if via == "queue" and replay:
+            return _replay_case(request.config, case, mode, detect)
+        if via == "queue" and record_mode != "none":
+            return _record_case(request.config, fal_client, fal_target, case, mode, detect, record_mode)
+        return fal_client.call(run_scenario(fal_client.aio, case, file_mode=mode, detect=detect, via=via))
 
     return run
 

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from harness.cli import cli, main
+from harness.contracts import load_contracts
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -41,8 +42,7 @@ def test_run_on_the_emulator_writes_the_whole_folder_and_passes(emulator_run: tu
     summary = json.loads((out / "run.json").read_text())
     assert summary["format"] == "fal-harness/run@1"
     assert summary["ok"] is True
-    assert {s["endpoint"] for s in summary["scenarios"]} == {"fal-ai/flux-pro", "fal-ai/sd-loras",
-                                                             "fal-ai/photomaker", "fal-ai/instantid/lcm"}
+    assert {s["endpoint"] for s in summary["scenarios"]} == set(load_contracts())
     junit = ET.parse(out / "junit.xml").getroot()
     assert [s.get("name") for s in junit] == ["contract suite", "schema drift", "latency"]
     assert int(junit[0].get("tests") or 0) == len(summary["scenarios"])

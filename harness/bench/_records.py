@@ -25,11 +25,12 @@ RECORD_FORMAT = "fal-harness/bench-request@1"
 
 #: phase names in the order reports show them
 PHASES: tuple[str, ...] = (
-    "upload", "submit", "queue_wait", "run", "result", "download", "completion", "end_to_end", "latency",
+    "upload", "submit", "queue_wait", "run", "result", "first_event", "event_gap", "stream", "download",
+    "completion", "end_to_end", "latency",
 )
 
 #: phases the emulator's timeline knows the true duration of
-TRUTH_PHASES: tuple[str, ...] = ("queue_wait", "run", "completion")
+TRUTH_PHASES: tuple[str, ...] = ("queue_wait", "run", "completion", "first_event", "event_gap", "stream")
 
 
 @dataclass
@@ -109,12 +110,20 @@ def measured_from_observation(obs: Observation, started_ns: int, ended_ns: int) 
 def truth_phases(timeline: Mapping[str, Any]) -> dict[str, int | None]:
     """The true durations, in ns, of the phases an emulator timeline records.
 
-    queue wait: received to started; run: started to completed; completion: received to completed.
+    queue wait: received to started; run: started to completed; completion: received to completed;
+    for a stream, first event: received to the first event sent; event gap: the mean time between
+    events, the output counted as the last; stream: received to the output sent.
     """
     received, started, completed = (timeline.get(k) for k in ("received_ns", "started_ns", "completed_ns"))
 
     def span(a: Any, b: Any) -> int | None:
         return int(b) - int(a) if isinstance(a, int) and isinstance(b, int) else None
 
-    return {"queue_wait": span(received, started), "run": span(started, completed),
-            "completion": span(received, completed)}
+    out = {"queue_wait": span(received, started), "run": span(started, completed),
+           "completion": span(received, completed)}
+    events = timeline.get("events_ns") or []
+    if timeline.get("mode") == "stream" and events:
+        gaps = span(events[0], completed)
+        out.update(first_event=span(received, events[0]), stream=span(received, completed),
+                   event_gap=gaps // len(events) if gaps is not None else None)
+    return out

@@ -12,7 +12,7 @@ import httpx
 
 from harness._errors import ConfigError, HarnessError
 from harness.bench._records import Measured
-from harness.client import AsyncQueueClient, Target
+from harness.client import AsyncQueueClient, Target, ssl_context
 from harness.contracts import Contract
 
 __all__ = [
@@ -98,7 +98,7 @@ class RunContext:
         if self._bare is None:
             self._bare = httpx.AsyncClient(headers=self.target.auth_headers, timeout=httpx.Timeout(120.0, connect=30.0),
                                            limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
-                                           trust_env=not self.target.is_loopback)
+                                           trust_env=not self.target.is_loopback, verify=ssl_context())
         return self._bare
 
     async def aclose(self) -> None:

@@ -11,7 +11,14 @@ from typing import Any
 
 from harness._errors import ConfigError
 from harness.bench._registry import PlanContext, Series, scenario
-from harness.bench._work import BareVersusHarness, DataUriBuild, Lifecycle, padded_png, require_fal_client
+from harness.bench._work import (
+    BareVersusHarness,
+    DataUriBuild,
+    Lifecycle,
+    StreamLifecycle,
+    padded_png,
+    require_fal_client,
+)
 from harness.client import FileInput, FileMode
 from harness.contracts import Contract
 
@@ -52,6 +59,18 @@ LOAD_EMULATOR: Mapping[str, Any] = {**BENCH_EMULATOR, "defaults": {**BENCH_EMULA
 #: no model delays at all: what is left is the cost of the HTTP calls on both sides
 ZERO_EMULATOR: Mapping[str, Any] = {
     "seed": 0, "time_scale": 0.0, "defaults": {"runners": 8, "queue_wait": 0, "run_time": 0, "log_lines": 0},
+    "limits": _LIMITS,
+}
+
+#: streams straight to a runner: a lognormal time to the first event and between events
+STREAM_EMULATOR: Mapping[str, Any] = {
+    "seed": 0,
+    "time_scale": 1.0,
+    "defaults": {
+        "runners": 64, "queue_wait": 0, "run_time": 0, "log_lines": 0,
+        "first_event": {"kind": "lognormal", "median": 0.2, "sigma": 0.4, "max": 1.0},
+        "event_gap": {"kind": "lognormal", "median": 0.04, "sigma": 0.3, "max": 0.3},
+    },
     "limits": _LIMITS,
 }
 
@@ -124,6 +143,27 @@ def queue(ctx: PlanContext) -> list[Series]:
             work=Lifecycle(endpoint, payload, files, FileMode.DATA_URI, detect, interval),
             requests=opts.requests or 200, warmup=opts.warmup if opts.warmup is not None else concurrency,
             concurrency=concurrency,
+        ))
+    return series
+
+
+@scenario("stream", emulator=STREAM_EMULATOR)
+def stream(ctx: PlanContext) -> list[Series]:
+    """Streams (POST .../stream): time to the first event, the gap between events and the whole stream."""
+    opts = ctx.options
+    streaming = tuple(e for e, c in ctx.contracts.items() if c.streaming is not None)
+    if not streaming and not opts.endpoints:
+        raise ConfigError("no contract declares streaming: give an endpoint with a streaming: section")
+    series = []
+    for endpoint in ctx.endpoints(streaming):
+        if ctx.contracts[endpoint].streaming is None:
+            raise ConfigError(f"{endpoint} does not stream (its contract has no streaming: section)")
+        payload, files = bench_input(ctx.contracts[endpoint], opts.payload)
+        concurrency = opts.concurrency or 10
+        series.append(Series(
+            name=endpoint, endpoint=endpoint, labels={"endpoint": endpoint, "mode": "stream"},
+            work=StreamLifecycle(endpoint, payload, files), requests=opts.requests or 100,
+            warmup=opts.warmup if opts.warmup is not None else concurrency, concurrency=concurrency,
         ))
     return series
 

@@ -22,7 +22,7 @@ import httpx
 from harness._errors import ConfigError, HarnessError
 from harness._secrets import register_secret
 from harness._session import open_target
-from harness.client import Budget, Target
+from harness.client import Budget, Target, ssl_context
 from harness.emulator._app import ADMIN_HEADER
 
 __all__ = ["BenchTarget", "EmulatorProcess", "describe_emulator_config", "open_bench_target"]
@@ -54,7 +54,8 @@ class BenchTarget:
         wanted = set(request_ids)
         refs = set(submit_refs)
         headers = {ADMIN_HEADER: self.admin_key} if self.admin_key else {}
-        with httpx.Client(trust_env=False, timeout=30.0, headers=headers) as http:
+        with httpx.Client(trust_env=False, timeout=30.0, headers=headers,
+                          verify=ssl_context(trust_env=False)) as http:
             response = http.get(f"{self.truth_url}/_emulator/requests")
             response.raise_for_status()
             timelines: list[dict[str, Any]] = response.json()["requests"]

@@ -20,7 +20,7 @@ from harness.bench._records import Measured, measured_from_observation
 from harness.bench._registry import RunContext, WorkItem
 from harness.client import FileInput, FileMode, build_body
 
-__all__ = ["BareVersusHarness", "DataUriBuild", "Lifecycle", "padded_png"]
+__all__ = ["BareVersusHarness", "DataUriBuild", "Lifecycle", "StreamLifecycle", "padded_png"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,21 @@ class Lifecycle:
             self.endpoint, dict(self.payload), files=dict(self.files), file_mode=self.file_mode, detect=self.detect,
             poll_interval=self.poll_interval, scenario="bench", tags=item.tags, timeout=ctx.options.timeout,
         )
+        return measured_from_observation(obs, started, time.monotonic_ns())
+
+
+@dataclass(frozen=True)
+class StreamLifecycle:
+    """POST to the streaming API and read every event to the output, each one timed."""
+
+    endpoint: str
+    payload: Mapping[str, Any]
+    files: Mapping[str, FileInput | str] = field(default_factory=dict)
+
+    async def __call__(self, ctx: RunContext, item: WorkItem) -> Measured:
+        started = time.monotonic_ns()
+        obs = await ctx.client.stream_lifecycle(self.endpoint, dict(self.payload), files=dict(self.files),
+                                                scenario="bench", tags=item.tags)
         return measured_from_observation(obs, started, time.monotonic_ns())
 
 

@@ -179,10 +179,22 @@ def output_image_truthful(ctx: CheckContext) -> Iterator[str]:
 
 def _download_for(ctx: CheckContext, img: dict[str, Any]) -> Download | None:
     """The download of an image's URL. Recorded URLs keep no query (it may hold a signed token)
-    and data URIs keep only their header, so match on what survives."""
+    and data URIs keep only their header, so match on what survives: inline images of one media
+    type pair with that type's inline downloads in order."""
     url = img.get("url")
     if not isinstance(url, str):
         return None
+    if url.startswith("data:"):
+        key = url.partition(",")[0] + ",..."
+        same = [other for other in _images(ctx) if isinstance(other.get("url"), str)
+                and other["url"].partition(",")[0] + ",..." == key]
+        inline = [d for d in ctx.obs.downloads if d.url == key]
+        nth = next((i for i, other in enumerate(same) if other is img), 0)
+        return inline[nth] if nth < len(inline) else None
+    for d in ctx.obs.downloads:
+        if d.url.split("?")[0] == url.split("?")[0]:
+            return d
+    return None
     for d in ctx.obs.downloads:
         if url.startswith("data:"):
             if url.partition(",")[0] + ",..." == d.url:
@@ -190,3 +202,39 @@ def _download_for(ctx: CheckContext, img: dict[str, Any]) -> Download | None:
         elif d.url.split("?")[0] == url.split("?")[0]:
             return d
     return None
+
+
+@check("output.sync-mode")
+def output_sync_mode(ctx: CheckContext) -> Iterator[str]:
+    """With the contract's sync_mode field true, every image comes back inline as a data URI of its
+    declared type (nothing on the CDN); with it false, as a URL."""
+    field = ctx.contract.semantics.sync_mode
+    if field is None:
+        raise NotApplicable("the contract declares no sync_mode field")
+    images = _images(ctx)
+    inline = ctx.effective.get(field) is True
+    for i, img in enumerate(images):
+        url = img.get("url")
+        if not isinstance(url, str):
+            continue
+        if not inline:
+            if url.startswith("data:"):
+                yield f"image {i} came inline although {field} is false"
+            continue
+        if not url.startswith("data:"):
+            yield f"image {i} is {url.split('?')[0]!r}, not inline: {field} is true"
+            continue
+        media = url[5:].partition(",")[0].split(";")[0]
+        declared = img.get("content_type")
+        if declared is not None and media != declared:
+            yield f"image {i} is a data URI of {media!r}, its content_type says {declared!r}"
+        d = _download_for(ctx, img)
+        if d is not None and d.data is not None:
+            try:
+                with Image.open(io.BytesIO(d.data)) as decoded:
+                    actual = Image.MIME.get(str(decoded.format))
+            except (UnidentifiedImageError, OSError):
+                yield f"image {i}'s inline bytes do not decode as an image"
+                continue
+            if actual is not None and actual != media:
+                yield f"image {i}'s inline bytes are {actual}, the data URI says {media}"

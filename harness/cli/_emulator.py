@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
+from harness._secrets import REDACTED, register_secret
 from harness.cli._app import MAX_CONCURRENCY, MAX_REQUESTS, TIME_SCALE, cli
 from harness.contracts import load_contracts
 from harness.emulator import EmulatorConfig, load_emulator_config, start_emulator
@@ -20,6 +23,13 @@ _CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path
                        help="Emulator config file (YAML); see the README's Emulator section.")
 
 
+def node_options_hint() -> str:
+    """NODE_OPTIONS loading the JS clients' redirect (see ``harness.emulator.node_redirect_env``)."""
+    from harness.emulator import NODE_PRELOAD
+
+    return f"--require {NODE_PRELOAD} --experimental-websocket"
+
+
 def default_run_port(port: int) -> int:
     """The sync-run port beside ``port``: the next one up, or any free one (0) when ``port`` is
     any or the last port there is."""
@@ -29,6 +39,17 @@ def default_run_port(port: int) -> int:
 def _config(path: Path | None, time_scale: float | None) -> EmulatorConfig:
     config = load_emulator_config(path) if path is not None else EmulatorConfig()
     return config.replace(time_scale=time_scale) if time_scale is not None else config
+
+
+def accept_environment_key(config: EmulatorConfig, environ: Mapping[str, str]) -> tuple[EmulatorConfig, bool]:
+    """The config also accepting the caller's usual key (``FAL_KEY``, else ``FAL_KEY_ID`` +
+    ``FAL_KEY_SECRET``), so an app that reads it works unchanged; and whether it was added."""
+    key = environ.get("FAL_KEY") or (f"{environ['FAL_KEY_ID']}:{environ['FAL_KEY_SECRET']}"
+                                     if environ.get("FAL_KEY_ID") and environ.get("FAL_KEY_SECRET") else None)
+    if not key or not config.keys or key in config.keys:
+        return config, False
+    register_secret(key)
+    return config.replace(keys=(*config.keys, key)), True
 
 
 @cli.group(invoke_without_command=True)
@@ -44,15 +65,19 @@ def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, con
     """Run the local fal-compatible emulator until Ctrl-C (or one of the commands below)."""
     if ctx.invoked_subcommand is not None:
         return
-    config = _config(config_path, time_scale)
+    config, env_key = accept_environment_key(_config(config_path, time_scale), os.environ)
     running = start_emulator(config, host=host, port=port,
                              run_port=run_port if run_port is not None else default_run_port(port))
     click.echo("fal emulator running (Ctrl-C to stop)")
     click.echo(f"  queue API  {running.queue_url}   (queue.fal.run, rest.fal.ai, v3.fal.media)")
-    click.echo(f"  run API    {running.run_url}   (fal.run)")
+    click.echo(f"  run API    {running.run_url}   (fal.run, its /stream and realtime websockets)")
     # The documented default key is no secret; a key from the config file never reaches a log.
     shown = running.key if running.key == DEFAULT_KEY else "one of the config file's keys (not shown)"
     click.echo(f"  key        {shown}")
+    if env_key:
+        click.echo(f"  FAL_KEY    accepted too ({REDACTED}, from the environment)")
+    click.echo(f"  JS clients NODE_OPTIONS='{node_options_hint()}' FAL_HARNESS_EMULATOR='"
+               f"{json.dumps({'queue': running.queue_url, 'run': running.run_url})}'")
     click.echo(f"  endpoints  {', '.join(running.endpoints)}")
     truth = "send the config's admin_key" if config.admin_key else "set admin_key in the config to read it"
     click.echo(f"  truth      {running.queue_url}/_emulator/requests ({ADMIN_HEADER}: {truth})")

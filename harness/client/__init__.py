@@ -2,7 +2,15 @@
 
 from harness.client._client import AsyncQueueClient, QueueClient, SubmitHandle, recording
 from harness.client._files import FileInput, FileMode, LocalFileHost, build_body, data_uri
-from harness.client._observations import Download, ErrorInfo, Exchange, FileUse, Observation, StatusSeen
+from harness.client._observations import (
+    Download,
+    ErrorInfo,
+    Exchange,
+    FileUse,
+    Observation,
+    StatusSeen,
+    StreamEvent,
+)
 from harness.client._retry import FAL_JS, FAL_PYTHON, NO_RETRY, RetryPolicy
 from harness.client._targets import (
     LIVE_URLS,
@@ -15,6 +23,7 @@ from harness.client._targets import (
     resolve_target,
     url_target,
 )
+from harness.client._transport import ssl_context
 
 __all__ = [
     "FAL_JS",
@@ -35,6 +44,7 @@ __all__ = [
     "RetryPolicy",
     "SharedBudget",
     "StatusSeen",
+    "StreamEvent",
     "SubmitHandle",
     "Target",
     "build_body",
@@ -44,5 +54,6 @@ __all__ = [
     "live_target",
     "recording",
     "resolve_target",
+    "ssl_context",
     "url_target",
 ]

@@ -26,10 +26,18 @@ from httpx_sse import EventSource, SSEError
 from harness._errors import BudgetExceeded, HarnessError, VendorError, VendorTimeout, VendorValidationError
 from harness._version import __version__
 from harness.client._files import FileInput, FileMode, LocalFileHost, build_body
-from harness.client._observations import Download, ErrorInfo, Exchange, FileUse, Observation, StatusSeen
+from harness.client._observations import Download, ErrorInfo, Exchange, FileUse, Observation, StatusSeen, StreamEvent
 from harness.client._retry import FAL_PYTHON, RetryPolicy
 from harness.client._targets import Target
-from harness.client._transport import Instrumented, fields, kept_headers, parse_json, raise_for_status, safe_url
+from harness.client._transport import (
+    Instrumented,
+    fields,
+    kept_headers,
+    parse_json,
+    raise_for_status,
+    safe_url,
+    ssl_context,
+)
 
 __all__ = ["AsyncQueueClient", "QueueClient", "SubmitHandle", "recording"]
 
@@ -83,6 +91,7 @@ class AsyncQueueClient:
             follow_redirects=True,
             # A proxy from the environment may serve a remote target; it must never see loopback traffic.
             trust_env=not target.is_loopback,
+            verify=ssl_context(),
         )
         self._io = Instrumented(self._http, retry, target.budget)
         self._auth = target.auth_headers
@@ -276,6 +285,67 @@ class AsyncQueueClient:
         if obs is not None:
             obs.output = data
         return data
+
+    async def stream(self, endpoint: str, payload: Mapping[str, Any] | None = None, *, body: bytes | None = None,
+                     obs: Observation | None = None) -> Any:
+        """The streaming API: POST ``{run}/{endpoint}/stream`` and read its server-sent events as
+        they arrive (each one timed in ``obs.events``); returns the last event, the output. A
+        refusal (fal answers a bad input with a plain 422) raises as ``run`` does."""
+        content = body if body is not None else orjson.dumps(payload or {})
+        request = self._http.build_request(
+            "POST", f"{self.target.run_url}/{endpoint}/stream", content=content,
+            headers={**self._json_headers, "Accept": "text/event-stream"}, timeout=httpx.Timeout(None, connect=30.0))
+        if self._io.budget is not None:
+            self._io.budget.spend()
+        exchange = Exchange(phase="stream", method="POST", url=safe_url(request.url), attempt=1,
+                            sent_ns=time.monotonic_ns(), bytes_up=len(content))
+        if obs is not None:
+            obs.exchanges.append(exchange)
+            obs.submit_sent_ns = exchange.sent_ns
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.HTTPError as error:
+            exchange.error = type(error).__name__
+            exchange.done_ns = time.monotonic_ns()
+            raise VendorError(f"stream failed to open: {type(error).__name__}") from None
+        exchange.headers_ns = time.monotonic_ns()
+        exchange.status = response.status_code
+        exchange.request_id = response.headers.get("x-fal-request-id")
+        exchange.headers = kept_headers(response.headers)
+        if obs is not None:
+            obs.request_id = exchange.request_id
+            obs.result_status = response.status_code
+        events: list[StreamEvent] = obs.events if obs is not None else []
+        try:
+            if response.status_code != 200 or not response.headers.get("content-type", "").startswith(
+                    "text/event-stream"):
+                raw = await response.aread()
+                raise_for_status("stream", response, raw)
+                raise VendorError("the stream answered without text/event-stream", status=response.status_code,
+                                  request_id=exchange.request_id)
+            async for event in EventSource(response).aiter_sse():
+                t_ns = time.monotonic_ns()
+                if not event.data:
+                    continue
+                try:
+                    events.append(StreamEvent(t_ns, len(event.data), orjson.loads(event.data)))
+                except orjson.JSONDecodeError:
+                    events.append(StreamEvent(t_ns, len(event.data), None, "not JSON"))
+        except (httpx.HTTPError, SSEError) as error:
+            exchange.error = type(error).__name__
+            raise VendorError(f"stream broke: {type(error).__name__}", request_id=exchange.request_id) from None
+        finally:
+            exchange.done_ns = time.monotonic_ns()
+            exchange.bytes_down = response.num_bytes_downloaded
+            await response.aclose()
+        if not events:
+            raise VendorError("the stream ended without an event", status=response.status_code,
+                              request_id=exchange.request_id)
+        output = events[-1].data
+        if obs is not None:
+            obs.result_received_ns = events[-1].t_ns
+            obs.output = output
+        return output
 
     # -- files ------------------------------------------------------------------------------
 
@@ -472,6 +542,27 @@ class AsyncQueueClient:
                 await self._download_outputs(output, obs)
         return obs
 
+    async def stream_lifecycle(
+        self,
+        endpoint: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        files: Mapping[str, FileInput | str] | None = None,
+        file_mode: FileMode | str = FileMode.DATA_URI,
+        download: bool = True,
+        scenario: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> Observation:
+        """The same through the streaming API: every event timed, the last one the output."""
+        obs = Observation(endpoint=endpoint, target=self.target.name, mode="stream", scenario=scenario,
+                          tags=dict(tags or {}))
+        with recording(obs):
+            body = await self.prepare(payload or {}, files, file_mode, obs)
+            output = await self.stream(endpoint, body=body, obs=obs)
+            if download:
+                await self._download_outputs(output, obs)
+        return obs
+
     async def _download_outputs(self, output: Any, obs: Observation) -> None:
         urls = list(_file_urls(output))
         if urls:
@@ -628,6 +719,12 @@ class QueueClient:
 
     def lifecycle(self, endpoint: str, payload: Mapping[str, Any] | None = None, **kw: Any) -> Observation:
         return self.call(self.aio.lifecycle(endpoint, payload, **kw))
+
+    def stream(self, endpoint: str, payload: Mapping[str, Any] | None = None, **kw: Any) -> Any:
+        return self.call(self.aio.stream(endpoint, payload, **kw))
+
+    def stream_lifecycle(self, endpoint: str, payload: Mapping[str, Any] | None = None, **kw: Any) -> Observation:
+        return self.call(self.aio.stream_lifecycle(endpoint, payload, **kw))
 
     def sync_lifecycle(self, endpoint: str, payload: Mapping[str, Any] | None = None, **kw: Any) -> Observation:
         return self.call(self.aio.sync_lifecycle(endpoint, payload, **kw))

@@ -16,6 +16,7 @@ __all__ = [
     "FileUse",
     "Observation",
     "StatusSeen",
+    "StreamEvent",
 ]
 
 #: the version of the dict shape ``Observation.to_dict`` writes (JSONL, cassettes, reports)
@@ -96,6 +97,17 @@ class Download:
 
 
 @dataclass
+class StreamEvent:
+    """One server-sent event of a stream (``POST {run}/{endpoint}/stream``) as it arrived."""
+
+    t_ns: int
+    size: int
+    data: Any = None
+    """The event's JSON value; ``None`` with ``error`` set when it was not JSON."""
+    error: str | None = None
+
+
+@dataclass
 class ErrorInfo:
     kind: str
     """``vendor`` (an HTTP error from the API), ``validation`` (422), ``model`` (COMPLETED with an
@@ -138,6 +150,8 @@ class Observation:
     """The token sent with every attempt of the submit (``X-Fal-Harness-Submit``): a server that
     keeps it can tell which requests one submit created when a retry queued it twice."""
     tags: dict[str, Any] = field(default_factory=dict)
+    events: list[StreamEvent] = field(default_factory=list)
+    """A stream's events in arrival order (``mode`` ``stream``); the last one is the output."""
     """Free-form labels: ``warmup``, ``cold``, ``index``, ``intended_start_ns``..."""
 
     # -- derived figures (nanoseconds) -----------------------------------------------------
@@ -213,9 +227,27 @@ class Observation:
         end = max((e for e in ends if e is not None), default=None)
         return _span(start, end)
 
+    @property
+    def first_event_ns(self) -> int | None:
+        """Stream request sent to its first event received."""
+        return _span(self.submit_sent_ns, self.events[0].t_ns if self.events else None)
+
+    @property
+    def event_gap_ns(self) -> int | None:
+        """The mean time between consecutive events of a stream (the last one is the output)."""
+        if len(self.events) < 2:
+            return None
+        return (self.events[-1].t_ns - self.events[0].t_ns) // (len(self.events) - 1)
+
+    @property
+    def stream_ns(self) -> int | None:
+        """Stream request sent to its last event (the output) received."""
+        return _span(self.submit_sent_ns, self.events[-1].t_ns if self.events else None)
+
     def phases(self) -> dict[str, int | None]:
-        """Every per-phase duration in nanoseconds, by name."""
-        return {
+        """Every per-phase duration in nanoseconds, by name (a stream adds ``first_event``,
+        ``event_gap`` and ``stream``)."""
+        phases = {
             "upload": self.upload_ns,
             "submit": self.submit_ns,
             "queue_wait": self.queue_wait_ns,
@@ -224,6 +256,9 @@ class Observation:
             "download": self.download_ns,
             "end_to_end": self.end_to_end_ns,
         }
+        if self.mode == "stream":
+            phases.update(first_event=self.first_event_ns, event_gap=self.event_gap_ns, stream=self.stream_ns)
+        return phases
 
     # -- serialisation ----------------------------------------------------------------------
 
@@ -246,7 +281,8 @@ class Observation:
         error = data.pop("error", None)
         return cls(
             **{k: v for k, v in data.items()
-               if k not in ("files", "statuses", "downloads", "exchanges")},
+               if k not in ("files", "statuses", "downloads", "exchanges", "events")},
+            events=[StreamEvent(**e) for e in data.get("events", [])],
             files=[FileUse(**f) for f in data.get("files", [])],
             statuses=[StatusSeen(**s) for s in data.get("statuses", [])],
             downloads=[Download(**d) for d in data.get("downloads", [])],

@@ -6,7 +6,10 @@ Each attempt becomes an :class:`Exchange` on the observation; retries are record
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import re
+import ssl
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,10 +23,24 @@ from harness.client._observations import Exchange, Observation
 from harness.client._retry import RetryPolicy
 from harness.client._targets import Budget
 
-__all__ = ["Instrumented", "fields", "kept_headers", "raise_for_status", "safe_url"]
+__all__ = ["Instrumented", "fields", "kept_headers", "raise_for_status", "safe_url", "ssl_context"]
 
 _KEPT_HEADER_PREFIXES = ("x-fal-",)
 _KEPT_HEADERS = ("content-type", "etag", "retry-after")
+
+
+def ssl_context(*, trust_env: bool = True) -> ssl.SSLContext:
+    """The verifying TLS context every client of the harness shares: building one loads the CA
+    bundle (tens of milliseconds), so it is built once per CA setting (``SSL_CERT_FILE`` and
+    ``SSL_CERT_DIR`` are read when ``trust_env``)."""
+    if not trust_env:
+        return _context(None, None, False)
+    return _context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"), True)
+
+
+@functools.cache
+def _context(cert_file: str | None, cert_dir: str | None, trust_env: bool) -> ssl.SSLContext:
+    return httpx.create_ssl_context(trust_env=trust_env)
 
 
 def kept_headers(headers: httpx.Headers) -> dict[str, str]:

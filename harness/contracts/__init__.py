@@ -15,6 +15,7 @@ from harness.contracts._model import (
     Provenance,
     Scenario,
     Semantics,
+    Streaming,
 )
 from harness.contracts._registry import contracts_dir, get_contract, load_contracts
 from harness.contracts._schema import input_schema, output_schema
@@ -54,6 +55,7 @@ __all__ = [
     "Scalar",
     "Scenario",
     "Semantics",
+    "Streaming",
     "TypeExpr",
     "Union",
     "Violation",

@@ -84,6 +84,19 @@ SEMANTICS: dict[str, Any] = {
         "seed": _TEXT,
         "nsfw_flags": _TEXT,
         "echo": {"type": "object", "additionalProperties": _TEXT},
+        "sync_mode": _TEXT,
+    },
+}
+
+STREAMING: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["events"],
+    "properties": {
+        "events": {"enum": ["partial", "progress"]},
+        "field": _TEXT,
+        "flag": _TEXT,
+        "count": {"type": "integer", "minimum": 1, "maximum": 1000},
     },
 }
 
@@ -118,6 +131,8 @@ CONTRACT_FILE: dict[str, Any] = {
         "output": OBJECT,
         "types": {"type": "object", "additionalProperties": OBJECT},
         "semantics": SEMANTICS,
+        "streaming": STREAMING,
+        "realtime": {"type": "boolean"},
         "examples": {
             "type": "array",
             "items": {

@@ -33,6 +33,7 @@ from harness.contracts._model import (
     Provenance,
     Scenario,
     Semantics,
+    Streaming,
     app_root_of,
 )
 from harness.contracts._schema import field_schema, object_schema
@@ -143,6 +144,8 @@ class _Builder:
                 )
                 for name, s in (d.get("scenarios") or {}).items()
             ),
+            streaming=self.streaming(d["streaming"]) if "streaming" in d else None,
+            realtime=bool(d.get("realtime", False)),
             format_version=d["format_version"],
             source=self.source if isinstance(self.source, Path) else None,
         )
@@ -280,7 +283,12 @@ class _Builder:
             seed=raw.get("seed"),
             nsfw_flags=raw.get("nsfw_flags"),
             echo=freeze(raw.get("echo") or {}),
+            sync_mode=raw.get("sync_mode"),
         )
+
+    def streaming(self, raw: Mapping[str, Any]) -> Streaming:
+        return Streaming(events=raw["events"], field=raw.get("field"), flag=raw.get("flag"),
+                         count=raw.get("count", 4))
 
     def example(self, index: int, raw: Mapping[str, Any]) -> Example:
         return Example(
@@ -311,6 +319,23 @@ class _Builder:
         for out_name, in_name in s.echo.items():
             need(outs, out_name, f"semantics.echo.{out_name}", "output")
             need(ins, in_name, f"semantics.echo.{out_name}", "input")
+        need(ins, s.sync_mode, "semantics.sync_mode", "input")
+        if s.sync_mode is not None and "boolean" not in c.input.field(s.sync_mode).scalar_kinds():
+            raise self.fail("semantics.sync_mode", f"{s.sync_mode!r} must be a boolean input field")
+        st = c.streaming
+        if st is not None:
+            if st.events == "partial":
+                for key, kind in (("field", "string"), ("flag", "boolean")):
+                    name = getattr(st, key)
+                    if name is None:
+                        raise self.fail("streaming", f"partial events need streaming.{key} (a {kind} output field)")
+                    need(outs, name, f"streaming.{key}", "output")
+                    if kind not in c.output.field(name).scalar_kinds():
+                        raise self.fail(f"streaming.{key}", f"{name!r} must be a {kind} output field")
+            else:
+                for key in ("field", "flag"):
+                    if getattr(st, key) is not None:
+                        raise self.fail(f"streaming.{key}", "only partial events name output fields")
 
     def check_examples_and_scenarios(self, c: Contract) -> None:
         from harness.contracts._validate import validate_input
@@ -400,6 +425,15 @@ def _contract_data(c: Contract) -> dict[str, Any]:
         out["examples"] = [_example_data(e) for e in c.examples]
     if c.scenarios:
         out["scenarios"] = {s.name: _scenario_data(s) for s in c.scenarios}
+    if c.streaming is not None:
+        stream: dict[str, Any] = {"events": c.streaming.events}
+        _put(stream, "field", c.streaming.field)
+        _put(stream, "flag", c.streaming.flag)
+        if c.streaming.count != 4:
+            stream["count"] = c.streaming.count
+        out["streaming"] = stream
+    if c.realtime:
+        out["realtime"] = True
     return out
 
 
@@ -462,6 +496,7 @@ def _semantics_data(s: Semantics) -> dict[str, Any]:
     _put(out, "nsfw_flags", s.nsfw_flags)
     if s.echo:
         out["echo"] = dict(s.echo)
+    _put(out, "sync_mode", s.sync_mode)
     return out
 
 

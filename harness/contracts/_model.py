@@ -23,6 +23,7 @@ __all__ = [
     "Provenance",
     "Scenario",
     "Semantics",
+    "Streaming",
 ]
 
 #: the contract file format this code reads and writes
@@ -146,6 +147,26 @@ class Semantics:
     """Output list with one boolean per image."""
     echo: Mapping[str, str] = field(default_factory=dict)
     """Output field to the input field it repeats."""
+    sync_mode: str | None = None
+    """Boolean input field that, when true, makes every output file come back inline as a data URI
+    of its media type, with nothing stored on the CDN."""
+
+
+@dataclass(frozen=True)
+class Streaming:
+    """How the endpoint streams on ``POST {run}/{endpoint}/stream`` (server-sent JSON events).
+
+    Every event is a JSON object and the last one is the complete output."""
+
+    events: str
+    """``partial``: partial outputs whose text ``field`` grows, ``flag`` true until the last
+    event; ``progress``: ``{"progress": 0..1, "message"}`` events before the output."""
+    field: str | None = None
+    """(partial) the string output field that grows from event to event."""
+    flag: str | None = None
+    """(partial) the boolean output field that is true on partial events and false on the last."""
+    count: int = 4
+    """Events the emulator sends before the final output."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +226,10 @@ class Contract:
     semantics: Semantics = field(default_factory=Semantics)
     examples: tuple[Example, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
+    streaming: Streaming | None = None
+    """How ``/stream`` answers; ``None``: the endpoint does not stream."""
+    realtime: bool = False
+    """The endpoint has a realtime websocket at ``/{endpoint}/realtime`` (msgpack or JSON)."""
     format_version: int = FORMAT_VERSION
     source: Path | None = field(default=None, compare=False)
     """The file it was loaded from (not part of equality)."""

@@ -27,6 +27,8 @@ _DOCUMENT_EXTENSIONS = {
     "semantics": X + "semantics",
     "examples": X + "examples",
     "scenarios": X + "scenarios",
+    "streaming": X + "streaming",
+    "realtime": X + "realtime",
 }
 
 #: contract-file field keys kept as property-level extensions

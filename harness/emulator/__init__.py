@@ -15,9 +15,11 @@ from harness.emulator._config import (
     load_emulator_config,
     parse_emulator_config,
 )
-from harness.emulator._server import Emulator, patch_fal_client, start_emulator
+from harness.emulator._node import NODE_PRELOAD, node_redirect_env
+from harness.emulator._server import Emulator, fal_client_urls, patch_fal_client, start_emulator
 
 __all__ = [
+    "NODE_PRELOAD",
     "Emulator",
     "EmulatorConfig",
     "EndpointSettings",
@@ -25,7 +27,9 @@ __all__ = [
     "Latency",
     "Limits",
     "WebhookSettings",
+    "fal_client_urls",
     "load_emulator_config",
+    "node_redirect_env",
     "parse_emulator_config",
     "patch_fal_client",
     "start_emulator",

@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harness.contracts import Contract
@@ -32,11 +32,12 @@ from harness.emulator._files import FileResolver
 from harness.emulator._http import BodyError, bearer_or_key, detail, dumps, json_response, read_json
 from harness.emulator._model import StandInModel
 from harness.emulator._queue import COMPLETED, IN_QUEUE, Endpoint, Job, Outcome, Scheduler
+from harness.emulator._realtime import RealtimeApi
 from harness.emulator._runner import Runner
 from harness.emulator._storage import BlobStore, StorageApi
 from harness.emulator._webhooks import WebhookSender
 
-__all__ = ["Runtime", "build_app"]
+__all__ = ["BAD_KEY_FORMAT", "NO_USER", "Runtime", "build_app"]
 
 log = logging.getLogger("harness.emulator")
 
@@ -46,6 +47,14 @@ _QUEUE_HOSTS = (b"queue.fal.run", b"rest.fal.ai", b"v3.fal.media")
 #: the header the emulator-only routes want the admin key in
 ADMIN_HEADER = "X-Fal-Emulator-Admin-Key"
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
+_PRIORITIES = ("normal", "low")
+#: request headers fal documents that the emulator accepts and notes in the timeline
+_NOTED_HEADERS = ("x-fal-queue-priority", "x-fal-runner-hint", "x-fal-store-io", "x-fal-no-retry",
+                  "x-fal-object-lifecycle-preference")
+
+#: fal's bodies for a key it does not know and for one that is not ``<key_id>:<key_secret>``
+NO_USER = "No user found for Key ID and Secret"
+BAD_KEY_FORMAT = "Invalid Key Authorization header format. Expected '<key_id>:<key_secret>'."
 
 
 class Runtime:
@@ -64,7 +73,8 @@ class Runtime:
                                   limits.max_file_bytes, limits.max_image_pixels)
         self.faults = FaultPlan(config.faults, config.seed)
         self.webhooks = WebhookSender(config.webhooks, config.time_scale, self.client)
-        self.scheduler = Scheduler(config, Runner(self.store, self.files, queue_url), self._completed, queue_url)
+        runner = Runner(self.store, self.files, queue_url, run_url)
+        self.scheduler = Scheduler(config, runner, self._completed, queue_url)
         self.endpoints = {
             name: Endpoint(StandInModel(c, limits), config.settings_for(name), config, self.scheduler)
             for name, c in contracts.items()
@@ -72,6 +82,8 @@ class Runtime:
         self.scheduler.endpoints = self.endpoints
         self.app_roots = {e.app_root for e in self.endpoints.values()}
         self.keys = frozenset(config.keys)
+        self.realtime = RealtimeApi(self.scheduler, self.endpoints, self.refuse_key, self.authorize,
+                                    limits.max_body_bytes)
         self.admin_key = config.admin_key or secrets.token_urlsafe(24)
 
     def admitted(self, request: Request) -> bool:
@@ -87,12 +99,19 @@ class Runtime:
         return self.http
 
     def authorize(self, request: Request) -> Response | None:
+        """fal's answer to a request without a usable key, or None when its key is accepted."""
         cred = bearer_or_key(request)
         if cred is None:
-            return detail(401, "Missing authorization header: send 'Authorization: Key <key>'")
+            return detail(401, "Missing authorization header: send 'Authorization: Key <key_id>:<key_secret>'")
         scheme, key = cred
-        if scheme != "key" or (self.keys and key not in self.keys):
-            return detail(401, "Invalid authorization key")
+        return self.refuse_key(key) if scheme == "key" else detail(401, NO_USER)
+
+    def refuse_key(self, key: str) -> Response | None:
+        """fal's 401 for a malformed or unknown key (the body its gateway sends), else None."""
+        if ":" not in key:
+            return detail(401, BAD_KEY_FORMAT)
+        if self.keys and key not in self.keys:
+            return detail(401, NO_USER)
         return None
 
     def _completed(self, job: Job) -> None:
@@ -188,10 +207,15 @@ class QueueApi:
         start_timeout, bad = _start_timeout(request)
         if bad is not None:
             return bad
+        priority = request.headers.get("x-fal-queue-priority", "normal").strip().lower() or "normal"
+        if priority not in _PRIORITIES:
+            refused = {"loc": ["header", "x-fal-queue-priority"], "msg": "Input should be 'normal' or 'low'",
+                       "type": "enum", "input": request.headers.get("x-fal-queue-priority")}
+            return json_response({"detail": [refused]}, 422)
         rule = self.rt.pick_fault("submit", endpoint.name)
 
         async def handle() -> Response:
-            job = await self._accept(request, endpoint, "queue", rule, start_timeout, webhook)
+            job = await self._accept(request, endpoint, "queue", rule, start_timeout, webhook, priority)
             if isinstance(job, Response):
                 return job
             body: dict[str, Any] = {"status": IN_QUEUE, "request_id": job.id, **job.urls,
@@ -203,7 +227,8 @@ class QueueApi:
         return await _guard(apply_fault(rule, self.scale, handle))
 
     async def _accept(self, request: Request, endpoint: Endpoint, mode: str, rule: FaultRule | None,
-                      start_timeout: float | None, webhook: str | None = None) -> Job | Response:
+                      start_timeout: float | None, webhook: str | None = None, priority: str = "normal"
+                      ) -> Job | Response:
         """Admit the request within the limits, read its body and queue it."""
         full = self.rt.scheduler.full()
         if full is not None:
@@ -213,11 +238,14 @@ class QueueApi:
         payload = await read_json(request, self.max_body)
         lifecycle = rule if rule is not None and rule.fault in LIFECYCLE_FAULTS else None
         job = self.rt.scheduler.submit(endpoint, payload, mode, webhook=webhook, fault=lifecycle,
-                                       start_timeout=start_timeout)
+                                       start_timeout=start_timeout, priority=priority)
         job.owner = _owner(request)
         ref = request.headers.get("x-fal-harness-submit")
         if ref:  # which submit (all its retried attempts) created this request
             job.timeline["client_submit"] = ref[:64]
+        # Accepted and ignored: the emulator has one pool of runners per endpoint and keeps no
+        # request history, so a runner hint and the store-IO switch change nothing here.
+        job.timeline["headers"] = {name: request.headers[name] for name in _NOTED_HEADERS if name in request.headers}
         return job
 
     async def status(self, request: Request, job: Job | None) -> Response:
@@ -291,24 +319,65 @@ class QueueApi:
         denied = self.rt.authorize(request)
         if denied is not None:
             return denied
-        endpoint = self._endpoint(request.url.path)
+        path = request.url.path
+        endpoint = self._endpoint(path)
+        streamed = endpoint is None and path.rstrip("/").endswith("/stream")
+        if streamed:
+            endpoint = self._endpoint(path.rstrip("/")[: -len("/stream")])
+            if endpoint is not None and endpoint.model.contract.streaming is None:
+                return detail(404, "Path /stream not found")
         if endpoint is None:
-            return self._unknown(request.url.path)
+            return self._unknown(path)
         start_timeout, bad = _start_timeout(request)
         if bad is not None:
             return bad
         rule = self.rt.pick_fault("run", endpoint.name)
 
         async def handle() -> Response:
-            job = await self._accept(request, endpoint, "sync", rule, start_timeout)
+            job = await self._accept(request, endpoint, "stream" if streamed else "sync", rule, start_timeout)
             if isinstance(job, Response):
                 return job
+            if streamed:
+                return await self._event_stream(job)
             await job.done.wait()
             if job.outcome is None:
-                return detail(503, "The emulator is shutting down", error_type="runner_scheduling_failure")
+                return _shutting_down()
             return _serve(job, job.outcome)
 
         return await _guard(apply_fault(rule, self.scale, handle))
+
+    async def _event_stream(self, job: Job) -> Response:
+        """Server-sent events: each partial or progress event, then the output. A request the
+        runner refuses before its first event (a bad input) is answered as the sync API would."""
+        while not job.events and not job.done.is_set():
+            await job.changed().wait()
+        if not job.events:
+            if job.outcome is None:
+                return _shutting_down()
+            if job.outcome.status >= 400:
+                return _serve(job, job.outcome)
+        scheduler = self.rt.scheduler
+
+        async def events() -> AsyncIterator[dict[str, str]]:
+            sent = 0
+            while True:
+                changed = job.changed()
+                while sent < len(job.events):
+                    yield {"data": job.events[sent].decode()}
+                    sent += 1
+                if job.phase == COMPLETED or scheduler.closing:
+                    break
+                await changed.wait()
+            if job.outcome is not None:
+                job.timeline["result_served_ns"].append(time.monotonic_ns())
+                yield {"data": job.outcome.body.decode()}
+
+        return EventSourceResponse(events(), ping=self.rt.config.keepalive_seconds, sep="\n",
+                                   headers={"x-fal-request-id": job.id})
+
+
+def _shutting_down() -> Response:
+    return detail(503, "The emulator is shutting down", error_type="runner_scheduling_failure")
 
 
 def _owner(request: Request) -> str:
@@ -408,7 +477,9 @@ def build_app(rt: Runtime) -> ASGIApp:
     async def guarded(handle: Callable[[], Awaitable[Response]]) -> Response:
         return await apply_fault(rt.pick_fault("upload", None), rt.config.time_scale, handle)
 
-    storage = StorageApi(rt.store, lambda: rt.queue_url, rt.authorize, guarded, rt.config.limits.max_body_bytes)
+    limits = rt.config.limits
+    storage = StorageApi(rt.store, lambda: rt.queue_url, rt.authorize, guarded, limits.max_body_bytes,
+                         limits.max_upload_bytes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -421,13 +492,24 @@ def build_app(rt: Runtime) -> ASGIApp:
             await rt.close()
 
     handlers: Any = {404: _not_found, 405: _not_found}
+    tokens = rt.realtime.token
     queue_app = Starlette(routes=[*_emulator_routes(rt), *storage.routes(),
+                                  Route("/tokens/", tokens, methods=["POST"]),
+                                  Route("/tokens", tokens, methods=["POST"]),
                                   Route("/{path:path}", api.queue, methods=["GET", "POST", "PUT"])],
                           exception_handlers=handlers, lifespan=lifespan)
-    run_app = Starlette(routes=[Route("/{path:path}", api.run, methods=["POST"])], exception_handlers=handlers)
+    # The run address also serves the files its runs made: a client that downloads only from its
+    # base URL's origin (the AI SDK's provider) finds them there.
+    run_app = Starlette(routes=[Route("/files/{token}/{name}", storage.serve, methods=["GET"]),
+                                Route("/{path:path}", api.run, methods=["POST"]),
+                                WebSocketRoute("/{path:path}", rt.realtime.socket)],
+                        exception_handlers=handlers)
     run_port = _port(rt.run_url)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await run_app(scope, receive, send)
+            return
         if scope["type"] != "http":
             await queue_app(scope, receive, send)
             return

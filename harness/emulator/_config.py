@@ -110,6 +110,10 @@ class EndpointSettings:
     whole queue time, behind busy runners the wait for a runner overlaps it."""
     run_time: Latency = Latency("lognormal", median=1.5, sigma=0.25)
     log_lines: int = 3
+    first_event: Latency = Latency("fixed", seconds=0.3)
+    """A stream's time from the runner starting to its first event."""
+    event_gap: Latency = Latency("fixed", seconds=0.1)
+    """The time between two stream events, and between the last one and the final output."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,9 @@ class Limits:
     max_live_requests: int = 10_000
     max_stored_bytes: int = 256 * 1024 * 1024
     max_body_bytes: int = 32 * 1024 * 1024
+    max_upload_bytes: int = 128 * 1024 * 1024
+    """One uploaded file in a single request (a multipart part counts against ``max_body_bytes``);
+    above the 100 MiB where the Python client switches to multipart."""
     max_file_bytes: int = 64 * 1024 * 1024
     max_image_pixels: int = 2048 * 2048
     max_images: int = 8
@@ -328,11 +335,12 @@ class _Reader:
         return Latency(**values)
 
     def endpoint(self, value: Any, path: str, base: EndpointSettings) -> EndpointSettings:
-        spec = self.mapping(value, path, ("runners", "queue_wait", "run_time", "log_lines"))
+        spec = self.mapping(value, path, ("runners", "queue_wait", "run_time", "log_lines", "first_event",
+                                          "event_gap"))
         out: dict[str, Any] = {}
         if "runners" in spec:
             out["runners"] = self.integer(spec["runners"], join_key(path, "runners"), minimum=1)
-        for key in ("queue_wait", "run_time"):
+        for key in ("queue_wait", "run_time", "first_event", "event_gap"):
             if key in spec:
                 out[key] = self.latency(spec[key], join_key(path, key))
         if "log_lines" in spec:

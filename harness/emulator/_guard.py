@@ -43,7 +43,10 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
 
         def on_headers_complete(self) -> None:
             waiting.pop(self, None)
-            self._arm(limits.body_timeout_seconds)
+            if self.parser.should_upgrade() and self._should_upgrade():
+                self._disarm()  # a websocket: its own protocol takes the connection over, untimed
+            else:
+                self._arm(limits.body_timeout_seconds)
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:

@@ -51,17 +51,18 @@ class BodyError(Exception):
         self.response = response
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int, setting: str = "limits.max_body_bytes") -> bytes:
     """The request body, refusing (413) anything above ``limit`` bytes without reading it all."""
     declared = request.headers.get("content-length")
+    too_large = f"Request body is larger than {limit} bytes ({setting})"
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyError(detail(413, f"Request body is larger than {limit} bytes (limits.max_body_bytes)"))
+        raise BodyError(detail(413, too_large))
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BodyError(detail(413, f"Request body is larger than {limit} bytes (limits.max_body_bytes)"))
+            raise BodyError(detail(413, too_large))
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -39,6 +39,10 @@ class RunPlan:
     seed: Any
     effective: Mapping[str, Any]
     images: tuple[ImagePlan, ...]
+    digest: bytes = b""
+    """Fixed by the endpoint and the effective input (files by content): the run's look."""
+    text: str = ""
+    """The streamed text field's final value (partial-output streams), else empty."""
 
 
 class StandInModel:
@@ -62,7 +66,12 @@ class StandInModel:
         self.nsfw_field = sem.nsfw_flags
         self.echo = dict(sem.echo)
         self.has_timings = contract.output.get("timings") is not None
-        covered = {self.image_field, self.seed_field, self.nsfw_field, "timings", *self.echo}
+        streaming = contract.streaming
+        partial = streaming is not None and streaming.events == "partial"
+        self.text_field = streaming.field if partial and streaming is not None else None
+        self.flag_field = streaming.flag if partial and streaming is not None else None
+        self.sync_field = sem.sync_mode
+        covered = {self.image_field, self.seed_field, self.nsfw_field, "timings", self.text_field, *self.echo}
         self.fillers = {
             name: _filler(contract, contract.output.field(name).type, contract.output.field(name).default)
             for name in contract.output.required
@@ -79,8 +88,12 @@ class StandInModel:
             if not isinstance(seed, int) or isinstance(seed, bool):
                 seed = rng.randrange(2**31)
             effective[self.seed_field] = seed
+        hashed = {**effective, **{name: f"sha256:{digest}" for name, digest in file_digests.items()}}
+        canonical = json.dumps(hashed, sort_keys=True, separators=(",", ":"), default=str).encode()
+        base = hashlib.blake2b(self.endpoint.encode() + b"\0" + canonical, digest_size=64).digest()
+        text = _text(base) if self.text_field is not None else ""
         if self.image_field is None:
-            return RunPlan(seed, effective, ())
+            return RunPlan(seed, effective, (), base, text)
         # The same reading of the semantics as the checks that judge real outputs.
         count = 1 if self.single else expected_count(self.contract, effective) or 1
         width, height = expected_size(self.contract, effective) or self.default_size
@@ -90,14 +103,20 @@ class StandInModel:
         errors = self._limit_errors(count, width, height)
         if errors:
             return errors
-        hashed = {**effective, **{name: f"sha256:{digest}" for name, digest in file_digests.items()}}
-        canonical = json.dumps(hashed, sort_keys=True, separators=(",", ":"), default=str).encode()
-        base = hashlib.blake2b(self.endpoint.encode() + b"\0" + canonical, digest_size=64).digest()
         plans = tuple(
             ImagePlan(width, height, fmt, hashlib.blake2b(base + i.to_bytes(4, "big"), digest_size=64).digest())
             for i in range(count)
         )
-        return RunPlan(seed, effective, plans)
+        return RunPlan(seed, effective, plans, base, text)
+
+    def inline_files(self, plan: RunPlan) -> bool:
+        """Whether this run returns its files inline (the contract's ``sync_mode`` field is true)."""
+        return self.sync_field is not None and plan.effective.get(self.sync_field) is True
+
+    def partial_output(self, output: Mapping[str, Any], text: str) -> dict[str, Any]:
+        """One partial event of a partial-output stream: the output with its text cut to ``text``."""
+        assert self.text_field is not None and self.flag_field is not None
+        return {**output, self.text_field: text, self.flag_field: True}
 
     def output(self, plan: RunPlan, files: list[tuple[str, str, ImageFile]], run_seconds: float) -> dict[str, Any]:
         """The model's answer; ``files`` holds (url, file name, image) for each planned image."""
@@ -114,6 +133,9 @@ class StandInModel:
                 out[out_name] = plan.effective[in_name]
         if self.has_timings:
             out["timings"] = {"inference": round(run_seconds, 6)}
+        if self.text_field is not None and self.flag_field is not None:
+            out[self.text_field] = plan.text
+            out[self.flag_field] = False
         for name, value in self.fillers.items():
             out.setdefault(name, value)
         return out
@@ -177,3 +199,16 @@ def _filler(contract: Contract, t: TypeExpr, default: Any) -> Any:
     if spec is None:
         return {}
     return {name: _filler(contract, spec.field(name).type, spec.field(name).default) for name in spec.required}
+
+
+_WORDS = (
+    "the", "light", "turns", "over", "water", "while", "a", "keeper", "climbs", "stair", "and", "counts",
+    "ships", "that", "pass", "in", "silence", "under", "sky", "of", "slate", "salt", "where", "gulls", "lean",
+    "on", "wind", "every", "wave", "returns", "with", "news", "from", "far", "harbours", "bright", "cold",
+)
+
+
+def _text(digest: bytes, words: int = 24) -> str:
+    """A deterministic answer of ``words`` words picked by ``digest``: a stand-in model's text."""
+    picked = [_WORDS[b % len(_WORDS)] for b in digest[:words]]
+    return " ".join(picked).capitalize() + "."

@@ -20,13 +20,18 @@ from harness.emulator._config import EmulatorConfig, EndpointSettings, FaultRule
 from harness.emulator._http import dumps
 from harness.emulator._model import StandInModel
 
-__all__ = ["Endpoint", "Job", "Outcome", "Scheduler"]
+__all__ = ["DIRECT_MODES", "RUN_MODES", "Endpoint", "Job", "Outcome", "Scheduler"]
 
 log = logging.getLogger("harness.emulator")
 
 T = TypeVar("T")
 
 IN_QUEUE, IN_PROGRESS, COMPLETED = "IN_QUEUE", "IN_PROGRESS", "COMPLETED"
+
+#: request modes that bypass the queue's wait, as fal's direct calls do
+DIRECT_MODES = frozenset({"stream", "realtime"})
+#: request modes answered on the run address, whose files are served from there too
+RUN_MODES = frozenset({"sync", "stream", "realtime"})
 
 
 @dataclass(eq=False, slots=True)
@@ -57,12 +62,12 @@ class Outcome:
 class Job:
     """One request from submit to expiry."""
 
-    __slots__ = ("_changed", "cancel_reason", "deadline", "done", "endpoint", "fault", "id", "logs", "mode",
-                 "outcome", "owner", "payload", "phase", "ready_ns", "run_seconds", "task", "timeline", "urls",
-                 "webhook")
+    __slots__ = ("_changed", "cancel_reason", "deadline", "done", "endpoint", "events", "fault", "id", "logs",
+                 "mode", "outcome", "owner", "payload", "phase", "priority", "ready_ns", "run_seconds", "task",
+                 "timeline", "urls", "webhook")
 
     def __init__(self, endpoint: Endpoint, payload: Any, mode: str, webhook: str | None, fault: FaultRule | None,
-                 queue_base: str) -> None:
+                 queue_base: str, priority: str = "normal") -> None:
         self.id = str(uuid.uuid4())
         self.owner = ""
         """A digest of the key that submitted it: only that key may read or cancel it."""
@@ -71,6 +76,7 @@ class Job:
         self.mode = mode
         self.webhook = webhook
         self.fault = fault
+        self.priority = priority
         self.phase = IN_QUEUE
         self.logs: list[dict[str, Any]] = []
         self.outcome: Outcome | None = None
@@ -79,8 +85,12 @@ class Job:
         self.cancel_reason: Outcome | None = None
         self.done = asyncio.Event()
         self._changed: asyncio.Event | None = None
+        self.events: list[bytes] = []
+        """A stream's events so far, each a JSON body (the final output is the outcome's body)."""
         now = time.monotonic_ns()
-        queue_wait = endpoint.scaled(endpoint.settings.queue_wait.sample(endpoint.latency_rng))
+        # Direct calls (streams, realtime) go straight to a runner: no time in fal's queue.
+        queue_wait = 0.0 if mode in DIRECT_MODES else endpoint.scaled(
+            endpoint.settings.queue_wait.sample(endpoint.latency_rng))
         self.run_seconds = endpoint.scaled(endpoint.settings.run_time.sample(endpoint.latency_rng))
         self.ready_ns = now + int(queue_wait * 1e9)
         base = f"{queue_base}/{endpoint.app_root}/requests/{self.id}"
@@ -90,7 +100,7 @@ class Job:
             "received_ns": now, "dispatched_ns": None, "started_ns": None, "completed_ns": None,
             "result_served_ns": [], "status_polls": 0, "status": IN_QUEUE, "status_code": None,
             "error_type": None, "sampled": {"queue_wait_s": queue_wait, "run_time_s": self.run_seconds},
-            "faults": [fault.fault] if fault is not None else [], "webhook": None,
+            "faults": [fault.fault] if fault is not None else [], "webhook": None, "priority": priority,
         }
 
     def touch(self) -> None:
@@ -103,6 +113,12 @@ class Job:
         if self._changed is None:
             self._changed = asyncio.Event()
         return self._changed
+
+    def add_event(self, body: bytes) -> None:
+        """Publish one stream event to whoever streams this request; noted in the timeline."""
+        self.events.append(body)
+        self.timeline.setdefault("events_ns", []).append(time.monotonic_ns())
+        self.touch()
 
     def add_log(self, message: str, level: str = "INFO") -> None:
         self.logs.append({"message": message, "level": level, "source": "user",
@@ -142,6 +158,8 @@ class Endpoint:
         self.latency_rng = random.Random(f"{config.seed}:latency:{self.name}")
         self.seed_rng = random.Random(f"{config.seed}:seeds:{self.name}")
         self.waiting: deque[Job] = deque()
+        """The line: every ``normal`` request ahead of every ``low`` one, each kind first come first served."""
+        self.low_waiting = 0
         self.free = settings.runners
 
     def position(self, job: Job) -> int:
@@ -152,7 +170,15 @@ class Endpoint:
             return 0
 
     def enqueue(self, job: Job) -> None:
-        self.waiting.append(job)
+        if job.priority == "low":
+            self.waiting.append(job)
+            self.low_waiting += 1
+        elif self.low_waiting == 0:
+            self.waiting.append(job)
+        else:
+            index = len(self.waiting) - self.low_waiting
+            self.waiting.insert(index, job)
+            self._moved(index + 1)
         self._dispatch()
 
     def remove(self, job: Job) -> bool:
@@ -161,6 +187,7 @@ class Endpoint:
         except ValueError:
             return False
         del self.waiting[index]
+        self.low_waiting -= job.priority == "low"
         self._moved(index)
         return True
 
@@ -170,6 +197,7 @@ class Endpoint:
         moved = False
         while self.free > 0 and self.waiting:
             job = self.waiting.popleft()
+            self.low_waiting -= job.priority == "low"
             self.free -= 1
             moved = True
             job.timeline["dispatched_ns"] = time.monotonic_ns()
@@ -259,8 +287,8 @@ class Scheduler:
         return None
 
     def submit(self, endpoint: Endpoint, payload: Any, mode: str, *, webhook: str | None = None,
-               fault: FaultRule | None = None, start_timeout: float | None = None) -> Job:
-        job = Job(endpoint, payload, mode, webhook, fault, self.queue_base)
+               fault: FaultRule | None = None, start_timeout: float | None = None, priority: str = "normal") -> Job:
+        job = Job(endpoint, payload, mode, webhook, fault, self.queue_base, priority)
         self.jobs[job.id] = job
         self.timelines[job.id] = job.timeline
         while len(self.timelines) > self.config.limits.max_timelines:

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
+from typing import Any
 from urllib.parse import quote
+
+import pybase64
 
 from harness.contracts import validate_input
 from harness.emulator._files import FileResolver
 from harness.emulator._http import dumps, validation_entries
 from harness.emulator._images import ImageFile, render
-from harness.emulator._model import ImagePlan, RunPlan
-from harness.emulator._queue import Job, Outcome
+from harness.emulator._model import ImagePlan, RunPlan, StandInModel
+from harness.emulator._queue import RUN_MODES, Job, Outcome
 from harness.emulator._storage import BlobStore
 
 __all__ = ["Runner"]
@@ -22,10 +26,13 @@ _INLINE_PIXELS = 128 * 128
 
 
 class Runner:
-    def __init__(self, store: BlobStore, files: FileResolver, queue_base: str) -> None:
+    def __init__(self, store: BlobStore, files: FileResolver, queue_base: str, run_base: str) -> None:
         self.store = store
         self.files = files
         self.files_base = f"{queue_base}/files/"
+        # Files of a direct call live on the address it was made to, so a client that trusts only
+        # its base URL's origin can download them.
+        self.run_files_base = f"{run_base}/files/"
 
     async def __call__(self, job: Job) -> Outcome:
         model = job.endpoint.model
@@ -39,7 +46,10 @@ class Runner:
         plan = model.plan(payload, digests, job.endpoint.seed_rng)
         if not isinstance(plan, RunPlan):
             return Outcome.model_error(plan)
-        await self._spend(job, plan)
+        if job.mode == "stream" and model.contract.streaming is not None:
+            await self._stream(job, model, plan)
+        else:
+            await self._spend(job, plan)
         fault = job.fault
         if fault is not None and fault.fault == "completed_with_error":
             error_type = str(fault.params.get("error_type", "runner_disconnected"))
@@ -51,12 +61,43 @@ class Runner:
         images = _render_all(plan.images) if pixels <= _INLINE_PIXELS else await asyncio.to_thread(
             _render_all, plan.images)
         files = []
+        inline = model.inline_files(plan)
+        base = self.run_files_base if job.mode in RUN_MODES else self.files_base
         for image in images:
             name = f"{_name(image)}.{image.extension}"
-            key = self.store.put(image.data, image.content_type, name)
-            files.append((self.files_base + quote(key), name, image))
+            if inline:  # sync_mode: the bytes in the answer, nothing on the CDN
+                url = f"data:{image.content_type};base64,{pybase64.b64encode(image.data).decode()}"
+            else:
+                url = base + quote(self.store.put(image.data, image.content_type, name))
+            files.append((url, name, image))
         output = model.output(plan, files, job.run_seconds)
         return Outcome(200, dumps(output), {"x-fal-billable-units": str(max(1, len(images)))})
+
+    async def _stream(self, job: Job, model: StandInModel, plan: RunPlan) -> None:
+        """Send the stream's events on the endpoint's schedule: the first after ``first_event``,
+        each next one (and then the output) ``event_gap`` later."""
+        streaming = model.contract.streaming
+        assert streaming is not None
+        endpoint = job.endpoint
+        count = streaming.count
+        first = endpoint.scaled(endpoint.settings.first_event.sample(endpoint.latency_rng))
+        gaps = [endpoint.scaled(endpoint.settings.event_gap.sample(endpoint.latency_rng)) for _ in range(count)]
+        job.run_seconds = first + sum(gaps)
+        job.timeline["sampled"].update(first_event_s=first, event_gaps_s=gaps, run_time_s=job.run_seconds)
+        words = plan.text.split(" ")
+        preview = model.output(plan, [], job.run_seconds) if streaming.events == "partial" else {}
+        for i in range(1, count + 1):
+            delay = first if i == 1 else gaps[i - 2]
+            if delay > 0:
+                await asyncio.sleep(delay)
+            event: dict[str, Any]
+            if streaming.events == "partial":
+                event = model.partial_output(preview, " ".join(words[: math.ceil(len(words) * i / (count + 1))]))
+            else:
+                event = {"progress": round(i / count, 6), "message": f"Step {i}/{count}"}
+            job.add_event(dumps(event))
+        if gaps[-1] > 0:
+            await asyncio.sleep(gaps[-1])
 
     async def _spend(self, job: Job, plan: RunPlan) -> None:
         """Sleep the sampled run time, writing the configured number of log lines across it."""

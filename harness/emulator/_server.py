@@ -24,7 +24,7 @@ from harness.emulator._config import DEFAULT_KEY, EmulatorConfig, parse_emulator
 from harness.emulator._guard import guarded_protocol
 from harness.emulator._http import dumps
 
-__all__ = ["MAX_PORT", "Emulator", "patch_fal_client", "start_emulator"]
+__all__ = ["MAX_PORT", "Emulator", "fal_client_urls", "patch_fal_client", "start_emulator"]
 
 _START_TIMEOUT = 20.0
 #: the highest TCP port number
@@ -56,8 +56,8 @@ class Emulator:
             raise
         uv_config = uvicorn.Config(
             build_app(self._runtime), log_level="warning", access_log=False, lifespan="on", proxy_headers=False,
-            server_header=False, ws="none", http=guarded_protocol(config.limits), loop="asyncio",
-            timeout_graceful_shutdown=2,
+            server_header=False, ws="websockets-sansio", ws_max_size=config.limits.max_body_bytes,
+            http=guarded_protocol(config.limits), loop="asyncio", timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(uv_config)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -161,21 +161,26 @@ def start_emulator(config: EmulatorConfig | Mapping[str, Any] | None = None, *, 
 
 @contextlib.contextmanager
 def patch_fal_client(emulator: Emulator, *, set_key: bool = True) -> Iterator[None]:
-    """Point the official ``fal_client`` at ``emulator`` (queue, run, REST and CDN URLs, and
-    ``FAL_KEY`` unless ``set_key`` is false); everything is restored on exit."""
+    """Point the official ``fal_client`` at ``emulator``: every host it knows (queue, run, REST,
+    CDN and the realtime websocket) and ``FAL_KEY`` unless ``set_key`` is false; everything is
+    restored on exit.
+
+    The module-level client behind ``fal_client.run``, ``submit``, ``stream``, ``realtime``... is
+    reset on entry and exit, so it reconnects to whichever address is current; a ``SyncClient`` or
+    ``AsyncClient`` made inside the block keeps the emulator's addresses for its life."""
     try:
+        import fal_client
         import fal_client.client as fal
     except ImportError:
         raise ConfigError("fal-client is not installed (pip install 'fal-harness[test]')") from None
-    names = ("QUEUE_URL_FORMAT", "RUN_URL_FORMAT", "REST_URL", "CDN_URL")
-    saved = {name: getattr(fal, name) for name in names}
+    urls = fal_client_urls(emulator)
+    saved = {name: getattr(fal, name) for name in urls}
     saved_key = os.environ.get("FAL_KEY")
-    fal.QUEUE_URL_FORMAT = emulator.queue_url + "/"
-    fal.RUN_URL_FORMAT = emulator.run_url + "/"
-    fal.REST_URL = emulator.queue_url
-    fal.CDN_URL = emulator.queue_url
+    for name, value in urls.items():
+        setattr(fal, name, value)
     if set_key:
         os.environ["FAL_KEY"] = emulator.key
+    _reset_fal_singletons(fal_client)
     try:
         yield
     finally:
@@ -186,6 +191,33 @@ def patch_fal_client(emulator: Emulator, *, set_key: bool = True) -> Iterator[No
                 os.environ.pop("FAL_KEY", None)
             else:
                 os.environ["FAL_KEY"] = saved_key
+        _reset_fal_singletons(fal_client)
+
+
+def fal_client_urls(emulator: Emulator) -> dict[str, str]:
+    """The ``fal_client.client`` globals that hold a host, and the emulator address for each:
+    the queue (``queue.fal.run``), the run API and its websockets (``fal.run``), REST
+    (``rest.fal.ai``: storage tokens, realtime tokens) and the CDN (``v3.fal.media``)."""
+    ws_run = "ws" + emulator.run_url[len("http"):]
+    return {"QUEUE_URL_FORMAT": emulator.queue_url + "/", "RUN_URL_FORMAT": emulator.run_url + "/",
+            "REALTIME_URL_FORMAT": ws_run + "/", "REST_URL": emulator.queue_url, "CDN_URL": emulator.queue_url}
+
+
+_CACHED = ("_client", "_auth", "_token_manager")
+
+
+def _reset_fal_singletons(module: Any) -> None:
+    # fal_client caches its HTTP client, credentials and CDN token manager (which holds the REST
+    # URL) on the module's shared clients; drop them so they are built again for the new hosts.
+    for client in (getattr(module, "sync_client", None), getattr(module, "async_client", None)):
+        cache = getattr(client, "__dict__", None)
+        if cache is None:
+            continue
+        for name in _CACHED:
+            held = cache.pop(name, None)
+            close = getattr(held, "close", None)
+            if callable(close) and not asyncio.iscoroutinefunction(close):
+                close()
 
 
 def _check_endpoints(config: EmulatorConfig, contracts: Mapping[str, Contract]) -> None:

@@ -1,7 +1,9 @@
 """The emulator's file storage: a bounded in-memory blob store and fal's upload flows.
 
-Flows: the v3 token + single upload, v3 multipart (create, parts with ETags, complete), and the
-legacy initiate + PUT. Every stored file is served back at its URL with its content type.
+Flows: the v3 token + single upload, v3 multipart (create, parts with ETags, complete), the
+initiate + PUT (``storage_type=gcs`` or ``fal-cdn-v3``), and the JS client's initiate-multipart,
+whose part and complete URLs carry their authorisation in an ``upload_token`` query parameter.
+Every stored file is served back at its URL with its content type.
 """
 
 from __future__ import annotations
@@ -105,12 +107,13 @@ class StorageApi:
     """The REST and CDN storage routes, all served on the emulator's queue address."""
 
     def __init__(self, store: BlobStore, base_url: Callable[[], str], authorize_key: Authorize, guard: Guard,
-                 max_body_bytes: int) -> None:
+                 max_body_bytes: int, max_upload_bytes: int) -> None:
         self.store = store
         self.base_url = base_url
         self.authorize_key = authorize_key
         self.guard = guard
         self.max_body = max_body_bytes
+        self.max_upload = max_upload_bytes
         self._secret = secrets.token_bytes(32)
         self._multipart: OrderedDict[str, _Multipart] = OrderedDict()
         self._pending_bytes = 0  # parts of unfinished multipart uploads count against the store's limit
@@ -120,6 +123,7 @@ class StorageApi:
         return [
             Route("/storage/auth/token", self._guarded(self.token), methods=["POST"]),
             Route("/storage/upload/initiate", self._guarded(self.initiate), methods=["POST"]),
+            Route("/storage/upload/initiate-multipart", self._guarded(self.initiate_multipart), methods=["POST"]),
             Route("/files/upload", self._guarded(self.upload), methods=["POST"]),
             Route("/files/upload/multipart", self._guarded(self.multipart_create), methods=["POST"]),
             Route("/files/{token}/{name}/multipart/{upload_id}/complete", self._guarded(self.multipart_complete),
@@ -163,7 +167,7 @@ class StorageApi:
         denied = self._token_ok(request)
         if denied is not None:
             return denied
-        data = await read_body(request, self.max_body)
+        data = await read_body(request, self.max_upload, "limits.max_upload_bytes")
         if not self.store.has_room(len(data)):
             return _full()
         content_type = _content_type(request)
@@ -179,16 +183,28 @@ class StorageApi:
             return detail(429, f"Too many unfinished multipart uploads (at most {_MAX_PENDING})")
         content_type = _content_type(request)
         key = f"{secrets.token_hex(10)}/{_safe_name(_file_name(request, content_type))}"
-        upload_id = secrets.token_hex(16)
-        self._multipart[upload_id] = _Multipart(key, content_type, time.monotonic_ns())
+        upload_id = self._open_multipart(key, content_type)
         return json_response({"access_url": self._url(key), "uploadId": upload_id})
 
+    def _open_multipart(self, key: str, content_type: str) -> str:
+        upload_id = secrets.token_hex(16)
+        self._multipart[upload_id] = _Multipart(key, content_type, time.monotonic_ns())
+        return upload_id
+
     def _pending(self, request: Request) -> _Multipart | Response:
-        """The multipart upload a part or complete request names, or the answer refusing it."""
-        denied = self._token_ok(request)
-        if denied is not None:
-            return denied
+        """The multipart upload a part or complete request names, or the answer refusing it.
+
+        A part or complete call is authorised by a CDN token or key, or (as the JS client sends
+        them) by the ``upload_token`` that initiate-multipart signed into its upload URL."""
         p = request.path_params
+        signed = request.query_params.get("upload_token")
+        if signed is not None:
+            if not hmac.compare_digest(signed, self._sign(f"multipart:{p['upload_id']}")):
+                return detail(403, "Upload URL is unknown or already used")
+        else:
+            denied = self._token_ok(request)
+            if denied is not None:
+                return denied
         upload = self._multipart.get(p["upload_id"])
         if upload is None or upload.key != f"{p['token']}/{p['name']}":
             return detail(404, "Unknown multipart upload")
@@ -205,8 +221,10 @@ class StorageApi:
         if not self.store.has_room(self._pending_bytes + len(data)):
             return _full()
         self._pending_bytes += len(data) - len(upload.parts.get(number, (b"", ""))[0])
-        upload.parts[number] = (data, _etag(data))
-        return Response(status_code=200, headers={"ETag": upload.parts[number][1]})
+        etag = _etag(data)
+        upload.parts[number] = (data, etag)
+        # The Python client reads the ETag header, the JS client this JSON body.
+        return json_response({"partNumber": number, "etag": etag}, headers={"ETag": etag})
 
     async def multipart_complete(self, request: Request) -> Response:
         upload = self._pending(request)
@@ -232,7 +250,8 @@ class StorageApi:
 
     # -- legacy: initiate, then PUT to the returned upload URL ------------------------------------
 
-    async def initiate(self, request: Request) -> Response:
+    async def _initiated_file(self, request: Request) -> tuple[str, str] | Response:
+        """(key, content type) for an initiate call's ``{file_name, content_type}`` body."""
         denied = self.authorize_key(request)
         if denied is not None:
             return denied
@@ -241,7 +260,27 @@ class StorageApi:
             return detail(422, "Body must be {\"file_name\": ..., \"content_type\": ...}")
         content_type = str(body.get("content_type") or "application/octet-stream")
         name = str(body.get("file_name") or f"upload{mimetypes.guess_extension(content_type) or '.bin'}")
-        key = f"{secrets.token_hex(10)}/{_safe_name(name)}"
+        return f"{secrets.token_hex(10)}/{_safe_name(name)}", content_type
+
+    async def initiate_multipart(self, request: Request) -> Response:
+        """The JS client's flow: PUT ``<upload_url>/<n>`` for each part, POST ``<upload_url>/complete``."""
+        initiated = await self._initiated_file(request)
+        if isinstance(initiated, Response):
+            return initiated
+        key, content_type = initiated
+        self._expire_pending()
+        if len(self._multipart) >= _MAX_PENDING:
+            return detail(429, f"Too many unfinished multipart uploads (at most {_MAX_PENDING})")
+        upload_id = self._open_multipart(key, content_type)
+        url = self._url(key)
+        signed = self._sign(f"multipart:{upload_id}")
+        return json_response({"upload_url": f"{url}/multipart/{upload_id}?upload_token={signed}", "file_url": url})
+
+    async def initiate(self, request: Request) -> Response:
+        initiated = await self._initiated_file(request)
+        if isinstance(initiated, Response):
+            return initiated
+        key, content_type = initiated
         self._expire_pending()
         while len(self._initiated) >= _MAX_PENDING:
             self._initiated.popitem(last=False)
@@ -256,7 +295,7 @@ class StorageApi:
         key = f"{request.path_params['token']}/{request.path_params['name']}"
         if pending is None or pending[0] != key:
             return detail(403, "Upload URL is unknown or already used")
-        data = await read_body(request, self.max_body)
+        data = await read_body(request, self.max_upload, "limits.max_upload_bytes")
         if not self.store.has_room(len(data)):
             return _full()
         del self._initiated[upload_token]

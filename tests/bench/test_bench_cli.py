@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import _bench, main
+from harness.contracts import load_contracts
 from harness.emulator import Emulator
 from harness.emulator._config import DEFAULT_KEY
 
@@ -75,9 +76,10 @@ def test_a_live_plan_over_the_budget_is_shown_and_refused_without_a_terminal(
     monkeypatch.delenv("CI", raising=False)  # stdin is not a terminal under pytest either way
     assert main(["bench", "--scenario", "queue", "--target", "live", "--requests", "5"]) == 2
     err = capsys.readouterr().err.splitlines()
-    # four endpoints, 5 measured and 20 warm-up each; the live budget defaults to 10
-    assert err[0] == "live: 100 requests planned (budget 10)"
-    assert err[1].startswith("fal-harness: error: request budget exceeded: 100 requests wanted, 10 allowed")
+    # every shipped endpoint, 5 measured and 20 warm-up each; the live budget defaults to 10
+    planned = 25 * len(load_contracts())
+    assert err[0] == f"live: {planned} requests planned (budget 10)"
+    assert err[1].startswith(f"fal-harness: error: request budget exceeded: {planned} requests wanted, 10 allowed")
     assert len(err) == 2 and not (tmp_path / "reports").exists()
 
 
@@ -140,4 +142,4 @@ def test_yes_goes_ahead_past_the_budget_and_the_key_never_reaches_the_files(
 def test_list_names_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "list"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert names == ["data-uri", "detection", "load", "overhead", "queue", "upload-paths"]
+    assert names == ["data-uri", "detection", "load", "overhead", "queue", "stream", "upload-paths"]

@@ -22,7 +22,7 @@ from harness.cassettes import (
 )
 from harness.cli import main
 from harness.client import emulator_target
-from harness.contracts import Contract
+from harness.contracts import Contract, load_contracts
 from harness.emulator import Emulator
 
 
@@ -84,10 +84,12 @@ def test_record_states_the_live_plan_and_refuses_one_over_budget(
     monkeypatch.setenv("FAL_KEY", "fal-test-KEY-7f3a9c2e:s3cr3t-0123456789abcdef")
     code = main(["record", "--target", "live", "--max-requests", "2", "--out", str(tmp_path)])
     captured = capsys.readouterr()
+    # One cassette per scenario of every shipped contract, each one billable request.
+    n = sum(len(c.scenarios) for c in load_contracts().values())
     assert code == 2
-    assert "plan: 12 cassettes (12 to record) against live fal, mode once" in captured.out
-    assert "12 billable requests, budget 2" in captured.out
-    assert captured.err.strip() == ("fal-harness: error: the plan needs 12 live requests, the budget is 2 (select "
+    assert f"plan: {n} cassettes ({n} to record) against live fal, mode once" in captured.out
+    assert f"{n} billable requests, budget 2" in captured.out
+    assert captured.err.strip() == (f"fal-harness: error: the plan needs {n} live requests, the budget is 2 (select "
                                     "fewer with --endpoint/--scenario/--variants or raise --max-requests)")
     assert list(tmp_path.iterdir()) == []
 

@@ -19,6 +19,7 @@ from cassette_helpers import FAL_HARNESS, REPO, SHIPPED, run
 
 from harness._secrets import SecretLeak, Secrets, write_scrubbed
 from harness.cassettes import Interaction, RecordedRequest, RecordedResponse, read_cassette, write_cassette
+from harness.contracts import load_contracts
 
 KEY_ID = "fal-test-KEY-7f3a9c2e"
 KEY_SECRET = "s3cr3t-0123456789abcdef"
@@ -110,8 +111,9 @@ def test_a_recorded_session_writes_the_key_nowhere(tmp_path: Path,
     assert verified.returncode == 0, logs
 
     cassettes = [read_cassette(p) for p in (out / "cassettes").rglob("*.yaml")]
-    assert {c.header.endpoint for c in cassettes} == {p.removeprefix(str(contracts) + "/").removesuffix(".yaml")
-                                                      for p in map(str, contracts.rglob("*.yaml"))}
+    chosen = {"text-to-image", "controlnet-canny", "image-to-image"}
+    assert {c.header.endpoint for c in cassettes} == {
+        c.endpoint for c in load_contracts(contracts).values() if chosen & {s.name for s in c.scenarios}}
     assert {c.header.variant.name for c in cassettes} >= {"upload", "url", "webhook", "cancel"}
     # The key really was sent: in the header (the emulator accepts only it), the query (the
     # webhook URL's token reached the receiver) and the body (the prompts).

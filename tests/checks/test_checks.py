@@ -60,7 +60,7 @@ def test_a_correct_run_passes_every_check() -> None:
     # Most checks have something to judge here; the rest are the 422 and default-specific ones.
     skipped = {r.check for r in results if r.outcome == "skipped"}
     assert skipped == {"validation.rejected", "validation.billable-units", "output.content-type",
-                       "output.defaults-applied"}
+                       "output.defaults-applied", "stream.events-json", "stream.final-output", "stream.progression"}
 
 
 def _set(path: str, value: object) -> Callable[[Observation], None]:
@@ -99,6 +99,30 @@ def _go_back(obs: Observation) -> None:
 
 def _running_after_done(obs: Observation) -> None:
     obs.statuses.append(StatusSeen("IN_PROGRESS", 10, "poll", None, 202))
+
+
+def _position_missing(obs: Observation) -> None:
+    obs.statuses[0].queue_position = None
+
+
+def _position_negative(obs: Observation) -> None:
+    obs.statuses[1].queue_position = -1
+
+
+def _completed_polled_202(obs: Observation) -> None:
+    obs.statuses[-1].http_status = 202
+
+
+def _unknown_status(obs: Observation) -> None:
+    obs.statuses.insert(2, StatusSeen("RUNNING", 7, "poll", None, 202))
+
+
+def _result_not_json(obs: Observation) -> None:
+    obs.output = "<html>oops</html>"
+
+
+def _result_id_missing(obs: Observation) -> None:
+    obs.exchanges[-1].request_id = None
 
 
 def _position_up(obs: Observation) -> None:
@@ -157,11 +181,17 @@ MUTATIONS: dict[str, tuple[str, Callable[[Observation], None]]] = {
     "status-url-of-another-app": ("submit.urls-use-app-root", _foreign_urls),
     "status-goes-back": ("status.sequence", _go_back),
     "running-after-completed": ("status.sequence", _running_after_done),
+    "unknown-status": ("status.sequence", _unknown_status),
     "queue-position-grows": ("status.queue-position", _position_up),
+    "queue-position-missing": ("status.queue-position", _position_missing),
+    "queue-position-negative": ("status.queue-position", _position_negative),
     "queued-poll-answers-200": ("status.http-codes", _poll_200_while_queued),
+    "completed-poll-answers-202": ("status.http-codes", _completed_polled_202),
     "result-not-ready": ("result.available", _obs(result_status=202)),
+    "result-not-json": ("result.available", _result_not_json),
     "model-failed": ("run.completed-without-error", _model_failure),
     "no-request-id": ("response.request-id", _no_request_id),
+    "no-request-id-on-the-result": ("response.request-id", _result_id_missing),
     "timings-not-an-object": ("output.schema", _set("timings", "fast")),
     "other-seed": ("output.seed-echoed", _set("seed", 99)),
     "one-image-too-few": ("output.image-count", _set("images.1", KeyError)),
@@ -244,7 +274,9 @@ def test_validation_checks_judge_invalid_inputs() -> None:
 
 def test_every_registered_check_has_a_test() -> None:
     covered = {check_id for check_id, _ in MUTATIONS.values()} | {
-        "output.content-type", "output.defaults-applied", "validation.rejected", "validation.billable-units"}
+        "output.content-type", "output.defaults-applied", "validation.rejected", "validation.billable-units",
+        # tests/checks/test_stream_checks.py
+        "stream.events-json", "stream.final-output", "stream.progression", "output.sync-mode"}
     assert covered == set(CHECKS)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +63,18 @@ def test_a_client_that_cannot_be_built_leaves_no_thread_behind() -> None:
     with pytest.raises(TypeError):
         QueueClient(target, max_conections=5)
     assert {t.name for t in threading.enumerate()} - before == set()
+
+
+def test_clients_share_one_tls_context_per_ca_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from harness.client import ssl_context
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    assert ssl_context() is ssl_context()
+    import certifi
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(Path(certifi.where()).read_bytes())
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    assert ssl_context() is not ssl_context(trust_env=False)  # the user's CA file is read, once
+    assert ssl_context() is ssl_context()

@@ -28,6 +28,18 @@ def test_scenario_meets_its_contract(
     assert sum(r.outcome == "passed" for r in run.results) >= 4
 
 
+def test_streaming_scenario_meets_its_contract_event_by_event(
+    fal_stream_scenario: ScenarioCase, fal_run_scenario: Callable[..., ScenarioRun], fal_target: Target
+) -> None:
+    run = fal_run_scenario(fal_stream_scenario, via="stream")
+    assert_checks(run.results, run.observation, target_url=fal_target.queue_url)
+    judged = {r.check for r in run.results if r.outcome == "passed"}
+    if fal_stream_scenario.scenario.expect_status == 200:
+        assert {"stream.events-json", "stream.final-output", "stream.progression", "output.schema"} <= judged
+    else:
+        assert "validation.rejected" in judged
+
+
 @pytest.mark.fal_generated
 # fal_contract is a parametrised, immutable contract: nothing to reset between examples.
 @settings(max_examples=15, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -160,7 +160,7 @@ def test_missing_or_wrong_key_is_401(fal_emulator: Emulator, header: str | None)
 def test_any_key_is_accepted_when_no_keys_are_configured(fal_emulator_factory: Factory) -> None:
     emulator = fal_emulator_factory({"keys": []})
     response = httpx.post(f"{emulator.run_url}/fal-ai/flux-pro", json={"prompt": "x"},
-                          headers={"Authorization": "Key anything"}, trust_env=False)
+                          headers={"Authorization": "Key any-id:any-secret"}, trust_env=False)
     assert response.status_code == 200
 
 
