@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness._errors import BudgetExceeded, ConfigError, HarnessError
+from harness._data import parse_json, read_text
+from harness._errors import BudgetExceeded, ConfigError, DataFileError, HarnessError
 from harness._resources import bundled
 from harness._secrets import redact_url, write_scrubbed
 from harness._session import open_target
@@ -413,17 +414,17 @@ def _previous_run(current: Path, target: str, current_summary: dict[str, Any]) -
         try:
             if folder == current or not summary.is_file() or not (folder / "bench").is_dir():
                 continue
-            data = json.loads(summary.read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # a folder we may not read is not a previous run of ours
+            data = parse_json(read_text(summary), summary)
+        except (OSError, DataFileError):  # a folder we may not read is not a previous run of ours
             continue
-        if data.get("format") == MAIN_JOB_FORMAT and data.get("target") == target:
+        if isinstance(data, dict) and data.get("format") == MAIN_JOB_FORMAT and data.get("target") == target:
             candidates.append((str(data.get("finished")), folder / "bench"))
     for _, bench in sorted(candidates, reverse=True):
         try:
-            summary = json.loads((bench / "summary.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            summary = parse_json(read_text(bench / "summary.json"), bench / "summary.json")
+        except (OSError, DataFileError):
             continue
-        if comparable(summary, current_summary) and summary.get("status") == "complete":
+        if isinstance(summary, dict) and summary.get("status") == "complete" and comparable(summary, current_summary):
             return bench
     return None
 

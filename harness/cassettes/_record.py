@@ -169,7 +169,7 @@ async def arecord_cassette(target: Target, planned: PlannedCassette, *, mode: st
     register_secret(target.key)
     # A rewrite records from nothing but leaves the old file in place: the new one replaces it
     # only once it is completely written, so a recording that breaks off loses nothing.
-    before = None if mode == "rewrite" or not path.exists() else path.read_bytes()
+    before = None if mode == "rewrite" or not path.exists() else read_bytes(path, what="cassette")
     case, variant = planned.case, planned.variant
     emulator = target.emulator
     scale = emulator.config.time_scale if emulator is not None else 1.0
@@ -189,7 +189,7 @@ async def arecord_cassette(target: Target, planned: PlannedCassette, *, mode: st
     results = run_checks(obs, case.contract, expect=expectation_of(header.expect))
     failed = {r.check for r in results if r.failed and r.severity == "error"}
     expected = set(header.expect.fails)
-    after = path.read_bytes() if path.exists() else None
+    after = read_bytes(path, what="cassette") if path.exists() else None
     status = "recorded" if before is None else "unchanged" if after == before else "extended"
     return RecordOutcome(planned, status, tuple(sorted(failed - expected)), tuple(sorted(expected - failed)),
                          ScenarioRun(case, obs, results))

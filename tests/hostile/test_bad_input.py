@@ -134,3 +134,19 @@ def test_the_run_benchmark_honours_the_run_timeout(monkeypatch: pytest.MonkeyPat
     cli(["run", "--endpoint", "fal-ai/flux-pro", "--emulator-config", config, "--timeout", "8", "--bench-requests",
          "1", "--out", tmp_path / "r"])
     assert seen == {"timeout": 8.0}
+
+
+def test_unreadable_neighbours_of_a_run_folder_are_passed_over(tmp_path: Path) -> None:
+    import os
+
+    from harness._mainjob import _previous_run
+
+    reports = tmp_path / "reports"
+    for name, make in (("run-a", lambda p: p.write_text("[1, 2]")), ("run-b", lambda p: os.mkfifo(p)),
+                       ("run-c", lambda p: p.symlink_to("/dev/zero")), ("run-d", lambda p: p.write_text("{" * 999)),
+                       ("run-e", lambda p: p.write_text('{"format": "fal-harness/run@1", "target": "emulator"}'))):
+        (reports / name / "bench").mkdir(parents=True)
+        make(reports / name / "run.json")
+    (reports / "run-e" / "bench" / "summary.json").write_text("[" * 5000)
+    (reports / "now").mkdir()
+    assert _previous_run(reports / "now", "emulator", {}) is None
