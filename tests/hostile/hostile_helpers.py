@@ -4,12 +4,15 @@ growth of the process's peak memory."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import resource
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +76,16 @@ def run_cli(args: Sequence[object], capsys: pytest.CaptureFixture[str] | None = 
         raise AssertionError(f"fal-harness {shown} raised {raised!r}") from raised
     code = result.get("code")
     return Outcome(code if isinstance(code, int) else None, captured.out, captured.err, _peak_mb() - before)
+
+
+def synthetic() -> Any:
+    """The benchmark tests' synthetic scenario (tests/bench/synthetic.py): real runner, writer and
+    summary over seeded samples, no emulator, nothing timed."""
+    name = "hostile_synthetic"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / "tests/bench/synthetic.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
