@@ -36,6 +36,7 @@ __all__ = [
     "read_bytes",
     "read_head",
     "read_text",
+    "value_bounds_problem",
     "yaml_problem",
 ]
 
@@ -105,21 +106,30 @@ def _check_nodes(root: yaml.Node) -> None:
     visit(root, 0)
 
 
-def check_value(value: Any, name: str | Path) -> Any:
-    """``value`` (parsed JSON) if it is within the depth and size bounds, else a DataFileError."""
+def value_bounds_problem(value: Any, max_depth: int = MAX_DEPTH, max_values: int = MAX_VALUES) -> str | None:
+    """Why parsed JSON data is past the bounds (too deep, too many values), or ``None``; walked
+    without recursion, so any depth is safe to ask about."""
     count = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         count += 1
-        if depth > MAX_DEPTH:
-            raise DataFileError(name, "", f"nested deeper than {MAX_DEPTH} levels")
-        if count > MAX_VALUES:
-            raise DataFileError(name, "", f"holds more than {MAX_VALUES:,} values")
+        if depth > max_depth:
+            return f"nested deeper than {max_depth} levels"
+        if count > max_values:
+            return f"holds more than {max_values:,} values"
         if isinstance(item, dict):
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
+    return None
+
+
+def check_value(value: Any, name: str | Path) -> Any:
+    """``value`` (parsed JSON) if it is within the depth and size bounds, else a DataFileError."""
+    problem = value_bounds_problem(value)
+    if problem is not None:
+        raise DataFileError(name, "", problem)
     return value
 
 

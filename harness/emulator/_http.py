@@ -15,6 +15,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from harness._data import value_bounds_problem
 from harness.contracts import Violation
 
 __all__ = [
@@ -80,9 +81,11 @@ async def read_json(request: Request, limit: int) -> Any:
         entry = {"type": "json_invalid", "loc": ["body", position], "msg": "JSON decode error", "input": {},
                  "ctx": {"error": getattr(exc, "msg", str(exc))}}
         raise BodyError(json_response({"detail": [entry]}, 422, {"x-fal-billable-units": "0"})) from None
-    if value is _TOO_DEEP or _deeper_than(value, MAX_JSON_DEPTH):
+    problem = f"nested deeper than {MAX_JSON_DEPTH} levels" if value is _TOO_DEEP else value_bounds_problem(
+        value, MAX_JSON_DEPTH)
+    if problem is not None:
         entry = {"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error", "input": {},
-                 "ctx": {"error": f"nested deeper than {MAX_JSON_DEPTH} levels"}}
+                 "ctx": {"error": problem}}
         raise BodyError(json_response({"detail": [entry]}, 422, {"x-fal-billable-units": "0"}))
     return value
 
@@ -90,19 +93,6 @@ async def read_json(request: Request, limit: int) -> Any:
 #: how deep a request body may nest; deeper bodies are refused before anything walks them
 MAX_JSON_DEPTH = 64
 _TOO_DEEP = object()
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return False
 
 
 def bearer_or_key(request: Request) -> tuple[str, str] | None:
