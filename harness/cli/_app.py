@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import click
@@ -36,6 +37,22 @@ def seconds(*, maximum: float = MAX_TIMEOUT_S) -> FiniteRange:
 
 
 TIME_SCALE = FiniteRange(0, MAX_TIME_SCALE)
+
+
+def check_output(path: Path | None) -> None:
+    """Refuse an output file that can never be written (a device, a FIFO, a folder, a path under a
+    file) before any work is done, so a mistake costs no fetch, no comparison and no requests."""
+    if path is None:
+        return
+    from harness._errors import ConfigError
+    from harness._secrets import writable_target
+
+    target = writable_target(path)
+    existing = target.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"cannot write {path}: {existing} is not a folder")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -13,7 +13,7 @@ import click
 from click.core import ParameterSource
 
 from harness._errors import BudgetExceeded, ConfigError
-from harness.cli._app import MAX_CONCURRENCY, MAX_RATE, MAX_REQUESTS, MAX_SEED, FiniteRange, cli, seconds
+from harness.cli._app import MAX_CONCURRENCY, MAX_RATE, MAX_REQUESTS, MAX_SEED, FiniteRange, check_output, cli, seconds
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2,
           "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
@@ -243,6 +243,7 @@ def export(run: str, fmt: str, output: Path | None) -> None:
     from harness.bench import github_action_benchmark, load_summary
     from harness.bench._results import write_file
 
+    check_output(output)
     text = json.dumps(github_action_benchmark(load_summary(_run_path(run))), indent=2) + "\n"
     if output is None:
         click.echo(text, nl=False)

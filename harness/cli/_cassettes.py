@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from harness._errors import ConfigError
-from harness.cli._app import TIME_SCALE, cli
+from harness.cli._app import TIME_SCALE, check_output, cli
 
 if TYPE_CHECKING:
     from harness.cassettes import RecordOutcome, Verdict
@@ -73,6 +73,7 @@ def record(target: str, endpoints: tuple[str, ...], scenarios: tuple[str, ...], 
 
     if target == "replay":
         raise click.UsageError("replay plays cassettes back; record against emulator, live or a URL")
+    check_output(report)
     if target not in ("emulator", "live") and "://" not in target:
         raise click.UsageError(f"unknown target {target!r} (expected emulator, live or a URL)")
     if target != "emulator" and (emulator_config is not None or time_scale is not None):

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from harness._errors import DataFileError, HarnessError
 from harness._secrets import redact_url, write_scrubbed
-from harness.cli._app import cli
+from harness.cli._app import check_output, cli
 from harness.contracts import (
     Contract,
     contract_to_data,
@@ -177,6 +177,7 @@ def export_openapi_command(endpoint: str, contracts_dir: Path | None, output: Pa
     """
     from harness.contracts import export_openapi
 
+    check_output(output)
     document = export_openapi(get_contract(endpoint, contracts_dir))
     _write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", output)
 
@@ -192,6 +193,7 @@ def import_openapi_command(source: str, endpoint: str | None, output: Path | Non
     and write it as a contract file (YAML)."""
     from harness.contracts import import_openapi, load_openapi
 
+    check_output(output)
     shown = redact_url(source)
     contract = import_openapi(load_openapi(source), endpoint=endpoint, source=shown)
     header = f"# Contract for {contract.endpoint}, imported from {shown}.\n"
