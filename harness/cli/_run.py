@@ -14,6 +14,7 @@ from rich.table import Table
 
 from harness._errors import ConfigError
 from harness._mainjob import MainJob, MainJobResult, claim_run_dir, plan_main_job
+from harness._session import ensure_reachable
 from harness.cli._app import MAX_REQUESTS, cli, seconds
 from harness.drift import Level
 
@@ -64,10 +65,13 @@ def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench
         load_emulator_config(emulator_config)  # a malformed file is reported now, in one line
     if out is not None:
         _check_writable(out)
-    run_dir = out or claim_run_dir()
-    _check_writable(run_dir)
     plan = plan_main_job(target=target, endpoints=endpoints, contracts_dir=contracts_dir,
                          bench_requests=bench_requests, max_requests=max_requests)
+    for url in (target if "://" in target else None, live_base_url if target == "live" else None):
+        if url:
+            ensure_reachable(url)  # before a run folder is claimed: a dead address leaves nothing behind
+    run_dir = out or claim_run_dir()
+    _check_writable(run_dir)
     console = Console(stderr=True, highlight=False)
     console.print(f"plan: {plan.describe()}")
     interactive = sys.stderr.isatty() and not os.environ.get("CI")
