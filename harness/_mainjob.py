@@ -20,7 +20,15 @@ from harness._errors import BudgetExceeded, ConfigError, DataFileError, HarnessE
 from harness._resources import bundled
 from harness._secrets import redact_url, write_scrubbed
 from harness._session import open_target
-from harness._suite import ScenarioCase, ScenarioRun, run_scenario, scenario_cases, select_contracts
+from harness._suite import (
+    ScenarioCase,
+    ScenarioRun,
+    Untested,
+    run_scenario,
+    scenario_cases,
+    select_contracts,
+    untested,
+)
 from harness._version import __version__
 from harness.checks import CheckResult, run_checks
 from harness.client import AsyncQueueClient, Observation, Target
@@ -57,6 +65,12 @@ class Plan:
     """Billable requests the benchmark will send (0 when it does not run)."""
     bench_note: str | None
     budget: int | None
+    contracts: tuple[Contract, ...] = ()
+
+    @property
+    def generated(self) -> list[str]:
+        """Endpoints whose scenarios are made from the schema at run time (the contract has none)."""
+        return sorted({c.contract.endpoint for c in self.cases if c.generated})
 
     @property
     def requests(self) -> int:
@@ -67,7 +81,11 @@ class Plan:
             return f"replay: {len(self.cases)} recorded scenarios, no request leaves this machine"
         text = (f"{redact_url(self.target)}: {len(self.cases)} scenario requests + {self.bench_requests} "
                 f"benchmark requests = {self.requests} requests")
-        return text + (f" (budget {self.budget})" if self.budget is not None else "")
+        text += f" (budget {self.budget})" if self.budget is not None else ""
+        if self.generated:
+            text += (f"; {len(self.generated)} contract(s) have no scenarios, so theirs are generated from the "
+                     f"schema: {', '.join(self.generated)}")
+        return text
 
 
 @dataclass
@@ -84,6 +102,8 @@ class MainJobResult:
     """Ctrl-C stopped the run: what it reports is what finished before, and it is never a pass."""
     note: str | None = None
     """What the run left out, when it was stopped short."""
+    untested: list[Untested] = field(default_factory=list)
+    """What the run tested nothing of, and why; any makes the run fail."""
 
     @property
     def failed_runs(self) -> list[ScenarioRun]:
@@ -96,7 +116,7 @@ class MainJobResult:
     @property
     def ok(self) -> bool:
         return (not self.interrupted and not self.failed_runs and not self.drift_failures
-                and not self.regressions)
+                and not self.regressions and not self.untested)
 
     @property
     def exit_code(self) -> int:
@@ -125,7 +145,7 @@ def plan_main_job(
     budget = max_requests if max_requests is not None else (DEFAULT_LIVE_BUDGET if target == "live" else None)
     if bench:
         bench += len(contracts)  # the benchmark's warm-up, one per series
-    plan = Plan(target, cases, bench, note, budget)
+    plan = Plan(target, cases, bench, note, budget, tuple(contracts))
     if target == "live" and not live_key():
         raise ConfigError("the live target needs FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) in the environment")
     if plan.budget is not None and plan.requests > plan.budget:
@@ -192,6 +212,7 @@ class MainJob:
                                note=note or ("interrupted" if interrupted else None))
         with _deferred_interrupt() as late:
             result.regressions = [] if interrupted else self._regressions(bench_dir)
+            result.untested = untested(self.plan.contracts, suite)
             self._write_summary(result)
             from harness.reports import write_main_job_report
 
@@ -364,6 +385,8 @@ class MainJob:
             "drift": [{"endpoint": d.endpoint, "counts": d.counts, "fails": d.fails(self.drift_fail_on)}
                       for d in result.drift],
             "regressions": result.regressions,
+            "untested": [{"endpoint": u.endpoint, "reason": u.reason} for u in result.untested],
+            "generated": self.plan.generated,
         }
         write_scrubbed(self.out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
 

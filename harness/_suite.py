@@ -12,18 +12,33 @@ from harness._errors import ConfigError
 from harness.checks import CheckResult, Expectation, run_checks
 from harness.client import AsyncQueueClient, FileMode, Observation
 from harness.contracts import Contract, Scenario, validate_input
+from harness.contracts._loader import scenario_payload
 
-__all__ = ["ScenarioCase", "ScenarioRun", "expectation", "run_scenario", "scenario_cases", "select_contracts"]
+__all__ = [
+    "ScenarioCase",
+    "ScenarioRun",
+    "Untested",
+    "expectation",
+    "output_judged",
+    "run_scenario",
+    "scenario_cases",
+    "select_contracts",
+    "untested",
+]
 
 
 @dataclass(frozen=True)
 class ScenarioCase:
     contract: Contract
     scenario: Scenario
+    generated: bool = False
+    """Made from the contract's schema at run time, because the contract has no scenarios."""
+    problem: str | None = None
+    """Why nothing can run: the case stands for an endpoint with no runnable scenario."""
 
     @property
     def id(self) -> str:
-        return f"{self.contract.endpoint}::{self.scenario.name}"
+        return f"{self.contract.endpoint}::{self.scenario.name}" + (" (generated)" if self.generated else "")
 
 
 @dataclass
@@ -52,15 +67,81 @@ def select_contracts(contracts: Mapping[str, Contract], endpoints: Iterable[str]
     return [contracts[e] for e in dict.fromkeys(wanted)]
 
 
-def scenario_cases(contracts: Iterable[Contract]) -> list[ScenarioCase]:
-    return [ScenarioCase(c, s) for c in contracts for s in c.scenarios]
+def scenario_cases(contracts: Iterable[Contract], *, generate: bool = True,
+                   placeholders: bool = False) -> list[ScenarioCase]:
+    """Every scenario of every contract; a contract without any gets those its schema gives
+    (``generated``), unless ``generate`` is false. With ``placeholders``, an endpoint left with no
+    runnable scenario gets one case whose ``problem`` says so (the pytest suite fails it)."""
+    from harness.contracts._scenarios import generate_scenarios
+
+    out: list[ScenarioCase] = []
+    for c in contracts:
+        if c.scenarios:
+            out += [ScenarioCase(c, s) for s in c.scenarios]
+            continue
+        made = [ScenarioCase(c, s, generated=True) for s in generate_scenarios(c)] if generate else []
+        out += made
+        if not made and placeholders:
+            out.append(ScenarioCase(c, Scenario("no-runnable-scenario", {}), generated=True, problem=NO_SCENARIO))
+    return out
+
+
+NO_SCENARIO = "no runnable scenario: the contract has none and its schema gives no valid input"
+
+
+@dataclass(frozen=True)
+class Untested:
+    """An endpoint, or one of its runs, that proved nothing, and why."""
+
+    endpoint: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.endpoint}: {self.reason}"
+
+
+def output_judged(run: ScenarioRun) -> bool:
+    """Whether some check judged the output of a run meant to succeed: an output check beyond the
+    schema passed or failed, or, for a contract that promises no files and no text, the schema
+    judged an output that holds something."""
+    outcomes = {r.check: r.outcome for r in run.results}
+    if any(o != "skipped" for check, o in outcomes.items() if check.startswith("output.") and check != "output.schema"):
+        return True
+    sem = run.case.contract.semantics
+    promises = bool(sem.all_media() or sem.text)
+    output = run.observation.output
+    return not promises and outcomes.get("output.schema") != "skipped" and isinstance(output, dict) and bool(output)
+
+
+def untested(contracts: Iterable[Contract], runs: Iterable[ScenarioRun]) -> list[Untested]:
+    """What a run tested nothing of: endpoints with no runnable scenario, or none of their own, or
+    none meant to succeed; and runs that succeeded with no output check judging what came back."""
+    runs = list(runs)
+    out: list[Untested] = []
+    for c in contracts:
+        mine = [r for r in runs if r.case.contract.endpoint == c.endpoint]
+        if not mine:
+            out.append(Untested(c.endpoint, NO_SCENARIO))
+            continue
+        if all(r.case.generated for r in mine):
+            out.append(Untested(c.endpoint, f"no scenarios of its own: ran {len(mine)} generated from the schema "
+                                            "at run time; write scenarios into the contract (fal-harness contracts "
+                                            "import-openapi does) to make this a gate"))
+        valid = [r for r in mine if r.case.scenario.expect_status < 400]
+        if not valid:
+            out.append(Untested(c.endpoint, "no scenario expects a successful output, so no output was checked"))
+        for r in valid:
+            if r.observation.error is None and not r.failed and not output_judged(r):
+                out.append(Untested(c.endpoint, f"scenario {r.case.scenario.name}: no output check judged its "
+                                                "output (declare what it promises under semantics:)"))
+    return out
 
 
 def expectation(contract: Contract, scenario: Scenario) -> Expectation:
     """What the scenario should produce; for a deliberately invalid input, where it breaks."""
     if scenario.expect_status < 400:
         return Expectation(status=scenario.expect_status)
-    problems = validate_input(contract, dict(scenario.input))
+    problems = validate_input(contract, scenario_payload(scenario))
     first = problems[0] if problems else None
     return Expectation(status=scenario.expect_status, invalid_loc=first.loc if first else None,
                        rule=first.rule if first else None)

@@ -87,7 +87,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests asking for ``fal_contract`` run once per contract, ``fal_scenario`` once per scenario of
     every contract: adding a contract file adds its tests."""
     if "fal_scenario" in metafunc.fixturenames:
-        cases = scenario_cases(_selected(metafunc.config))
+        cases = scenario_cases(_selected(metafunc.config), placeholders=True)
         metafunc.parametrize("fal_scenario", cases, ids=[c.id for c in cases])
     elif "fal_stream_scenario" in metafunc.fixturenames:
         cases = scenario_cases(c for c in _selected(metafunc.config) if c.streaming is not None)
@@ -194,6 +194,8 @@ def fal_run_scenario(request: pytest.FixtureRequest, fal_client: QueueClient,
     replay = request.config.getoption("--fal-target") == "replay"
 
     def run(case: ScenarioCase, via: str = "queue") -> ScenarioRun:
+        if case.problem is not None:
+            pytest.fail(f"{case.contract.endpoint}: {case.problem}", pytrace=False)
         if via == "queue" and replay:
             return _replay_case(request.config, case, mode, detect)
         if via == "queue" and record_mode != "none":

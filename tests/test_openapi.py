@@ -19,6 +19,7 @@ from harness.cli import main
 from harness.contracts import (
     Contract,
     ListOf,
+    MapOf,
     Ref,
     Scalar,
     Union,
@@ -326,8 +327,8 @@ def test_import_of_an_openapi_3_1_pydantic_v2_document() -> None:
     assert f("crop").type == Ref("CropBox")
     crop = c.types["CropBox"]
     assert (crop.field_names, crop.required, crop.field("left").minimum) == (("left", "top"), ("left", "top"), 0)
-    # A map (additionalProperties: schema) becomes a type with no fields and typed values.
-    assert f("weights").type == Ref("Weights") and c.types["Weights"].additional == Scalar("float")
+    # A map (additionalProperties: schema, no properties) becomes map<T>.
+    assert f("weights").type == MapOf(Scalar("float")) and "Weights" not in c.types
     assert c.types["LoraWeight"].additional is False
     assert (c.types["LoraWeight"].field("scale").minimum, c.types["LoraWeight"].field("scale").maximum) == (0, 4)
     image = c.types["Image"]
@@ -449,11 +450,11 @@ def test_import_reads_yaml_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "args", "where", "problem"), [
-    ("no-post.json", [], "paths", "no POST operation"),
-    ("bad-ref.json", [], "components.schemas.BadRefInput.properties.image.allOf[0].$ref",
+    ("no-post.json", [], "#/paths", "no POST operation"),
+    ("bad-ref.json", [], "#/components/schemas/BadRefInput/properties/image/allOf/0/$ref",
      "unresolvable $ref '#/components/schemas/Missing'"),
-    ("two-posts.json", [], "paths", "several POST paths (fal-ai/first, fal-ai/second)"),
-    ("two-posts.json", ["--endpoint", "fal-ai/third"], "paths",
+    ("two-posts.json", [], "#/paths", "several POST paths (fal-ai/first, fal-ai/second)"),
+    ("two-posts.json", ["--endpoint", "fal-ai/third"], "#/paths",
      "no POST /fal-ai/third; the POST paths are fal-ai/first, fal-ai/second"),
     ("garbled.json", [], "line 2 column 50", "neither JSON nor YAML"),
 ])
@@ -483,42 +484,42 @@ def _import_error(document: dict[str, Any]) -> DataFileError:
 
 
 @pytest.mark.parametrize(("prop", "where", "problem"), [
-    ({"type": "string", "pattern": "^a"}, "properties.x.pattern", "unsupported keyword 'pattern'"),
-    ({"type": "array", "items": {"type": "string", "enum": ["a"]}}, "properties.x.items", "list items"),
-    ({"type": "array"}, "properties.x", "an array without items"),
-    ({"title": "Anything"}, "properties.x", "no type"),
-    ({"type": "null"}, "properties.x", "can only be null"),
-    ({"anyOf": [{"type": "string"}, {"type": "string", "enum": ["a"]}]}, "properties.x.anyOf[0]",
-     "has no enum, but the union's enum fits it"),
-    ({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "number"}]}, "properties.x.anyOf",
-     "differ in minimum"),
-    ({"$ref": "https://example.com/schemas.json#/Image"}, "properties.x.$ref", "only references inside"),
-    ({"$ref": "#/components/schemas/Loop"}, "components.schemas.Loop.$ref", "circular $ref"),
-    ({"type": "string", "enum": ["a", "b"], "default": "c"}, "properties.x.default", "not in the enum"),
-    ({"type": "integer", "maximum": 4, "default": 9}, "properties.x.default", "above the maximum 4"),
-    ({"type": "integer", "minLength": 1}, "properties.x.minLength", "min_length needs a string type"),
+    ({"type": "string", "not": {"enum": ["a"]}}, "properties/x/not", "unsupported keyword 'not'"),
+    ({"type": "integer", "multipleOf": 2}, "properties/x/multipleOf", "unsupported keyword 'multipleOf'"),
+    ({"type": "array", "items": [{"type": "string"}]}, "properties/x/items", "tuple-style items"),
+    ({"type": "array", "items": {"type": "null"}}, "properties/x/items", "can only be null"),
+    ({"type": "null"}, "properties/x", "can only be null"),
+    ({"allOf": [{"type": "string"}, {"type": "integer"}]}, "properties/x/allOf", "allOf can wrap one schema"),
+    ({"allOf": [{"type": "string"}], "anyOf": [{"type": "integer"}]}, "properties/x/anyOf",
+     "anyOf beside $ref or allOf"),
+    ({"$ref": "https://example.com/schemas.json#/Image"}, "properties/x/$ref", "only references inside"),
+    ({"$ref": "#/components/schemas/Loop"}, "#/components/schemas/Loop/$ref", "circular $ref"),
+    ({"type": "string", "enum": ["a", "b"], "default": "c"}, "properties/x/default", "not in the enum"),
+    ({"type": "integer", "maximum": 4, "default": 9}, "properties/x/default", "above the maximum 4"),
+    ({"type": "integer", "minLength": 1}, "properties/x/minLength", "min_length needs a string type"),
+    ({"type": "string", "pattern": "("}, "properties/x/pattern", "not a regular expression"),
 ])
 def test_import_error_names_the_place_in_the_document(prop: dict[str, Any], where: str, problem: str) -> None:
     document = _document({"type": "object", "properties": {"x": prop}},
                          components={"schemas": {"Loop": {"$ref": "#/components/schemas/Loop"}}})
     error = _import_error(document)
-    body = "paths./fal-ai/demo.post.requestBody.content.application/json.schema."
-    prefix = "" if where.startswith("components") else body
+    body = "#/paths/~1fal-ai~1demo/post/requestBody/content/application~1json/schema/"
+    prefix = "" if where.startswith("#") else body
     assert error.key_path == prefix + where
     assert problem in error.problem
 
 
 def test_import_errors_for_documents_it_cannot_use() -> None:
-    assert _import_error({"swagger": "2.0", "paths": {}}).key_path == "swagger"
-    assert _import_error({"openapi": 3, "paths": {}}).key_path == "openapi"
+    assert _import_error({"swagger": "2.0", "paths": {}}).key_path == "#/swagger"
+    assert _import_error({"openapi": 3, "paths": {}}).key_path == "#/openapi"
     no_result = _document({"type": "object", "properties": {}})
     del no_result["paths"]["/fal-ai/demo/requests/{request_id}"]
     error = _import_error(no_result)
     assert (error.key_path, error.problem) == (
-        "paths", "no result path GET /fal-ai/demo/requests/{request_id}; the output is its 200 response")
+        "#/paths", "no result path GET /fal-ai/demo/requests/{request_id}; the output is its 200 response")
     named = doc("fal-flux-pro.json")
     named["info"]["x-fal-metadata"]["endpointId"] = "flux-pro"
-    assert _import_error(named).key_path == "info.x-fal-metadata.endpointId"  # not owner/alias
+    assert _import_error(named).key_path == "#/info/x-fal-metadata/endpointId"  # not owner/alias
     app = _document({"type": "object", "properties": {}})
     app["paths"] = {"/": app["paths"]["/fal-ai/demo"]}
     assert "name it (--endpoint)" in _import_error(app).problem
@@ -526,12 +527,12 @@ def test_import_errors_for_documents_it_cannot_use() -> None:
     bad_extension["x-fal-harness-semantics"]["images"]["count"] = "n_images"
     error = _import_error(bad_extension)
     assert (error.key_path, error.problem) == (
-        "x-fal-harness-semantics.images.count", "'n_images' is not an input field")
+        "#/x-fal-harness-semantics/images/count", "'n_images' is not an input field")
     bad_file_kind = export_openapi(CONTRACTS["fal-ai/photomaker"])
     archive = bad_file_kind["components"]["schemas"]["PhotomakerInput"]["properties"]["image_archive_url"]
     archive["x-fal-harness-file"] = "zip"
     assert _import_error(bad_file_kind).key_path == (
-        "components.schemas.PhotomakerInput.properties.image_archive_url.x-fal-harness-file")
+        "#/components/schemas/PhotomakerInput/properties/image_archive_url/x-fal-harness-file")
 
 
 def test_load_rejects_a_document_that_is_not_a_mapping(tmp_path: Path) -> None:

@@ -53,6 +53,18 @@ def main() -> None:
             z.writestr(info, jpeg(face(160, 200, skin, bg)))
     (OUT / "person.zip").write_bytes(archive.getvalue())
     (OUT / "not-an-image.txt").write_bytes(b"this file is text, not an image\n")
+    mask = Image.new("L", (256, 256), 0)
+    ImageDraw.Draw(mask).ellipse((64, 64, 192, 192), fill=255)
+    (OUT / "mask.png").write_bytes(png(mask))
+    # A second of video, a second of a tone and a small mesh, made as the emulator makes its own.
+    import hashlib
+
+    from harness.emulator._media import MediaPlan, make_media
+
+    digest = hashlib.blake2b(b"fal-harness fixture", digest_size=64).digest()
+    (OUT / "clip.mp4").write_bytes(make_media(MediaPlan("video", "mp4", digest, 320, 240, 8, 8.0, 1.0)).data)
+    (OUT / "tone.wav").write_bytes(make_media(MediaPlan("audio", "wav", digest, duration=1.0, sample_rate=16000)).data)
+    (OUT / "cube.glb").write_bytes(make_media(MediaPlan("mesh", "glb", digest)).data)
     for p in sorted(OUT.iterdir()):
         print(f"{p.name:20} {p.stat().st_size:>7} bytes")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness._errors import CassetteMiss, ConfigError
-from harness._suite import ScenarioCase
+from harness._suite import ScenarioCase, output_judged
 from harness.cassettes._format import read_cassette
 from harness.cassettes._model import Cassette
 from harness.cassettes._replay import cassette_files, replay_scenario, unrecognised_files
@@ -63,9 +63,13 @@ def verify_cassette(cassette: Cassette | str | Path, contracts: Mapping[str, Con
         return Verdict(loaded.name, loaded, problem=str(exc))
     failed = {r.check for r in run.results if r.failed and r.severity == "error"}
     expected = set(header.expect.fails)
+    problem = None
+    meant_to_succeed = header.expect.status == 200 and not expected and not header.variant.cancel
+    if meant_to_succeed and not failed and not output_judged(run):
+        problem = "no output check judged the recorded output (declare what it promises under semantics:)"
     return Verdict(
         loaded.name, loaded, tuple(run.results), tuple(sorted(failed - expected)), tuple(sorted(expected - failed)),
-        tuple(sorted(r.check for r in run.warnings)),
+        tuple(sorted(r.check for r in run.warnings)), problem,
     )
 
 

@@ -1,6 +1,6 @@
 """Checks: registered functions with stable ids that judge one observation against its contract."""
 
-from harness.checks import _output, _protocol, _stream  # noqa: F401  (registers the built-in checks)
+from harness.checks import _media, _output, _protocol, _stream  # noqa: F401  (registers the built-in checks)
 from harness.checks._registry import (
     CHECKS,
     CheckContext,

@@ -142,8 +142,9 @@ def run_checks(
             continue
         try:
             messages = tuple(spec.func(ctx))
-        except NotApplicable:
-            results.append(CheckResult(spec.id, spec.severity, "skipped", obs.endpoint, obs.request_id))
+        except NotApplicable as why:
+            results.append(CheckResult(spec.id, spec.severity, "skipped", obs.endpoint, obs.request_id,
+                                       (f"not applicable: {why}",)))
             continue
         outcome: Literal["passed", "failed"] = "failed" if messages else "passed"
         results.append(CheckResult(spec.id, spec.severity, outcome, obs.endpoint, obs.request_id, messages))

@@ -15,6 +15,7 @@ from harness.cli._app import check_output, cli
 from harness.contracts import (
     Contract,
     contract_to_data,
+    contract_warnings,
     contracts_dir,
     dump_contract,
     get_contract,
@@ -148,6 +149,8 @@ def validate(paths: tuple[Path, ...], contracts_dir_option: Path | None) -> int:
             click.echo(f"fal-harness: error: {exc}", err=True)
         else:
             click.echo(f"ok  {path}  ({contract.endpoint}, {len(contract.scenarios)} scenarios)")
+            for where, problem in contract_warnings(contract):
+                click.echo(f"fal-harness: warning: {path}: {where}: {problem}", err=True)
     return 2 if bad else 0
 
 
@@ -183,21 +186,68 @@ def export_openapi_command(endpoint: str, contracts_dir: Path | None, output: Pa
 
 
 @contracts.command("import-openapi")
-@click.argument("source", metavar="FILE_OR_URL")
+@click.argument("sources", metavar="FILE_URL_OR_FOLDER...", nargs=-1, required=True)
 @click.option("--endpoint", default=None,
               help="Endpoint id to import when the document has several POST paths, or to name "
-                   "an app's own document.")
+                   "an app's own document (one source only).")
 @_OUTPUT_OPTION
-def import_openapi_command(source: str, endpoint: str | None, output: Path | None) -> None:
-    """Build a contract from an OpenAPI document (fal's queue OpenAPI, or an app's FastAPI one)
-    and write it as a contract file (YAML)."""
+@click.option("--into", "into", type=click.Path(path_type=Path), default=None,
+              help="Contracts folder to write each imported document to, as <endpoint id>.yaml "
+                   "(needed for several sources or a folder).")
+def import_openapi_command(sources: tuple[str, ...], endpoint: str | None, output: Path | None,
+                           into: Path | None) -> int:
+    """Build contracts from OpenAPI documents (fal's queue OpenAPI, or an app's FastAPI one) and
+    write them as contract files (YAML), with the semantics and scenarios inferred from them.
+
+    Each source is a file, an http(s) URL or a folder (every .json, .yaml and .yml under it). One
+    document goes to stdout or -o; several go --into a contracts folder. A document that cannot be
+    imported is one line naming it and the JSON pointer of the problem; the others are still
+    written, and the command exits 2.
+    """
     from harness.contracts import import_openapi, load_openapi
 
     check_output(output)
-    shown = redact_url(source)
-    contract = import_openapi(load_openapi(source), endpoint=endpoint, source=shown)
-    header = f"# Contract for {contract.endpoint}, imported from {shown}.\n"
-    _write_text(header + dump_contract(contract), output)
+    check_output(into / "x" if into is not None else None)
+    documents: list[str] = []
+    for source in sources:
+        folder = Path(source)
+        if "://" not in source and folder.is_dir():
+            found = sorted(str(f) for pattern in ("*.json", "*.yaml", "*.yml") for f in folder.rglob(pattern))
+            if not found:
+                raise DataFileError(folder, "", "no OpenAPI documents (.json, .yaml, .yml) in this folder")
+            documents += found
+        else:
+            documents.append(source)
+    if len(documents) > 1 and into is None:
+        raise click.UsageError(f"{len(documents)} documents to import: name a contracts folder with --into")
+    if len(documents) > 1 and (endpoint is not None or output is not None):
+        raise click.UsageError("--endpoint and -o apply to one document; use --into for several")
+    if into is not None and output is not None:
+        raise click.UsageError("choose -o (one file) or --into (a contracts folder)")
+    bad = 0
+    for source in documents:
+        warnings: list[str] = []
+        shown = redact_url(source)
+        try:
+            contract = import_openapi(load_openapi(source), endpoint=endpoint, source=shown, warnings=warnings)
+        except HarnessError as exc:
+            if len(documents) == 1:
+                raise
+            bad += 1
+            click.echo(f"fal-harness: error: {exc}", err=True)
+            continue
+        for line in warnings:
+            click.echo(f"fal-harness: warning: {shown}: {line}", err=True)
+        header = f"# Contract for {contract.endpoint}, imported from {shown}.\n"
+        target = into / f"{contract.endpoint}.yaml" if into is not None else output
+        if target is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        _write_text(header + dump_contract(contract), target)
+        if into is not None:
+            click.echo(f"ok  {target}  ({len(contract.scenarios)} scenarios)")
+    if len(documents) > 1:
+        click.echo(f"imported {len(documents) - bad} of {len(documents)} documents into {into}")
+    return 2 if bad else 0
 
 
 def _write_text(text: str, output: Path | None) -> None:

@@ -120,5 +120,7 @@ def _screen(result: MainJobResult) -> None:
     console.print(table)
     for line in result.regressions:
         console.print(f"regression: {line}")
+    for gap in result.untested:
+        console.print(f"not tested: {gap}", markup=False)
     console.print(f"[bold {'green' if result.ok else 'red'}]{verdict_line(result)}[/]")
     console.print(f"report: {result.run_dir / 'index.html'}")

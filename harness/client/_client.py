@@ -12,11 +12,11 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import AsyncGenerator, Coroutine, Iterator, Mapping
+from collections.abc import AsyncGenerator, Coroutine, Iterator, Mapping, Sequence
 from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 import orjson
@@ -436,27 +436,40 @@ class AsyncQueueClient:
                                "(--hosted-base-url where the bundled fixtures are published)")
         return f"{self.target.hosted_base_url.rstrip('/')}/{f.name}"
 
-    async def prepare(self, payload: Mapping[str, Any], files: Mapping[str, FileInput | str] | None,
+    async def prepare(self, payload: Mapping[str, Any],
+                      files: Mapping[str, FileInput | str | Sequence[FileInput | str]] | None,
                       mode: FileMode | str, obs: Observation) -> bytes:
-        """The request body with every file input passed by ``mode``; records each on ``obs``."""
+        """The request body with every file input passed by ``mode``; records each on ``obs``.
+
+        A field given a list of files (``image_urls``) gets a list of URLs or data URIs."""
         mode = FileMode(mode)
         sent = dict(payload)
-        inline: dict[str, FileInput] = {}
+        inline: dict[str, FileInput | list[FileInput]] = {}
         for name, spec in (files or {}).items():
-            f = FileInput.from_fixture(spec) if isinstance(spec, str) else spec
-            t0 = time.monotonic_ns()
+            many = not isinstance(spec, str | FileInput)
+            given = list(cast("Sequence[FileInput | str]", spec)) if many else [cast("FileInput | str", spec)]
+            loaded = [FileInput.from_fixture(g) if isinstance(g, str) else g for g in given]
             if mode is FileMode.DATA_URI:
-                inline[name] = f
+                inline[name] = loaded if many else loaded[0]
                 continue
-            url = await self.upload(f, obs=obs) if mode is FileMode.UPLOAD else self.hosted_url(f)
-            sent[name] = url
-            obs.files.append(FileUse(name, mode.value, len(f.data), t0, time.monotonic_ns(), url))
+            urls = []
+            for j, f in enumerate(loaded):
+                t0 = time.monotonic_ns()
+                url = await self.upload(f, obs=obs) if mode is FileMode.UPLOAD else self.hosted_url(f)
+                urls.append(url)
+                obs.files.append(FileUse(f"{name}[{j}]" if many else name, mode.value, len(f.data), t0,
+                                         time.monotonic_ns(), url))
+            sent[name] = urls if many else urls[0]
         t0 = time.monotonic_ns()
         body = build_body(sent, inline)
         t1 = time.monotonic_ns()
-        for name, f in inline.items():
-            obs.files.append(FileUse(name, mode.value, len(f.data), t0, t1))
-            sent[name] = f"data:{f.content_type};base64,<{len(f.data)} bytes>"
+        for name, value in inline.items():
+            group = value if isinstance(value, list) else [value]
+            for j, f in enumerate(group):
+                obs.files.append(FileUse(f"{name}[{j}]" if isinstance(value, list) else name, mode.value,
+                                         len(f.data), t0, t1))
+            shown = [f"data:{f.content_type};base64,<{len(f.data)} bytes>" for f in group]
+            sent[name] = shown if isinstance(value, list) else shown[0]
         obs.input = _shorten(sent)
         return body
 
@@ -469,7 +482,7 @@ class AsyncQueueClient:
             d = Download(url=header + ",...", started_ns=started, ended_ns=time.monotonic_ns(), status=None,
                          size=len(data), content_type=header[5:].split(";")[0] or None, data=data)
         else:
-            response, raw = await self._io.request("download", "GET", url, obs=obs)
+            response, raw = await self._io.request("download", "GET", url, obs=obs, max_bytes=MAX_DOWNLOAD_BYTES)
             d = Download(url=safe_url(response.request.url), started_ns=started, ended_ns=time.monotonic_ns(),
                          status=response.status_code, size=len(raw),
                          content_type=response.headers.get("content-type"), data=raw)
@@ -484,7 +497,7 @@ class AsyncQueueClient:
         endpoint: str,
         payload: Mapping[str, Any] | None = None,
         *,
-        files: Mapping[str, FileInput | str] | None = None,
+        files: Mapping[str, FileInput | str | Sequence[FileInput | str]] | None = None,
         file_mode: FileMode | str = FileMode.DATA_URI,
         detect: str = "stream",
         poll_interval: float = 0.1,
@@ -526,7 +539,7 @@ class AsyncQueueClient:
         endpoint: str,
         payload: Mapping[str, Any] | None = None,
         *,
-        files: Mapping[str, FileInput | str] | None = None,
+        files: Mapping[str, FileInput | str | Sequence[FileInput | str]] | None = None,
         file_mode: FileMode | str = FileMode.DATA_URI,
         download: bool = True,
         scenario: str | None = None,
@@ -579,6 +592,10 @@ def recording(obs: Observation) -> Iterator[None]:
         raise
     except HarnessError as error:
         obs.error = _error_info(error, obs.request_id)
+
+
+#: an output file larger than this is not read to the end (the download fails, and the checks say so)
+MAX_DOWNLOAD_BYTES = 1 << 30
 
 
 def _judge_result(final: Any, response: httpx.Response, raw: bytes, output: Any, request_id: str) -> ErrorInfo | None:

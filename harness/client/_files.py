@@ -73,8 +73,9 @@ def data_uri(data: bytes, content_type: str) -> bytes:
     return b"data:" + content_type.encode("ascii") + b";base64," + pybase64.b64encode(data)
 
 
-def build_body(payload: Mapping[str, Any], inline: Mapping[str, FileInput]) -> bytes:
-    """The JSON request body for ``payload`` with each ``inline`` field set to the file's data URI.
+def build_body(payload: Mapping[str, Any], inline: Mapping[str, FileInput | list[FileInput]]) -> bytes:
+    """The JSON request body for ``payload`` with each ``inline`` field set to the file's data URI
+    (a list of data URIs for a list of files).
 
     Base64 output and media types need no JSON escaping, so the URI bytes can be placed between
     the quotes of a placeholder string verbatim.
@@ -83,18 +84,19 @@ def build_body(payload: Mapping[str, Any], inline: Mapping[str, FileInput]) -> b
         return orjson.dumps(payload)
     token = "fal-harness-inline-" + secrets.token_hex(8)
     marked = dict(payload)
-    order: list[str] = []
-    for i, name in enumerate(inline):
-        marked[name] = f"{token}-{i}"
-        order.append(name)
+    order: list[FileInput] = []
+    for name, value in inline.items():
+        group = value if isinstance(value, list) else [value]
+        marks = [f"{token}-{len(order) + j}" for j in range(len(group))]
+        order += group
+        marked[name] = marks if isinstance(value, list) else marks[0]
     body = orjson.dumps(marked)
     parts: list[bytes] = []
     rest = body
-    for i, name in enumerate(order):
+    for i, f in enumerate(order):
         head, sep, rest = rest.partition(f'"{token}-{i}"'.encode())
         if not sep:  # pragma: no cover - the token is unique and every field was set above
             raise AssertionError("inline placeholder lost")
-        f = inline[name]
         parts += [head, b'"data:', f.content_type.encode("ascii"), b";base64,", pybase64.b64encode(f.data), b'"']
     parts.append(rest)
     return b"".join(parts)

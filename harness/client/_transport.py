@@ -75,9 +75,11 @@ class Instrumented:
         billable: bool = False,
         timeout: httpx.Timeout | float | None = None,
         retry: RetryPolicy | None = None,
+        max_bytes: int | None = None,
     ) -> tuple[httpx.Response, bytes]:
         """Send with retries; return the final response and its body (any status).
 
+        The body is read as it streams in; past ``max_bytes`` the read stops and the request fails.
         Raises :class:`VendorTimeout` or :class:`VendorError` when no response ever arrived.
         """
         policy = retry or self.retry
@@ -100,7 +102,7 @@ class Instrumented:
                 response = await self.http.send(request, stream=True)
                 exchange.headers_ns = time.monotonic_ns()
                 try:
-                    body = await response.aread()
+                    body = await _read(response, max_bytes)
                 finally:
                     await response.aclose()
             except httpx.HTTPError as error:
@@ -124,6 +126,20 @@ class Instrumented:
                 await asyncio.sleep(exchange.retry_delay_s)
                 continue
             return response, body
+
+
+async def _read(response: httpx.Response, max_bytes: int | None) -> bytes:
+    if max_bytes is None:
+        return await response.aread()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise VendorError(f"{response.request.url.path}: the body is larger than {max_bytes} bytes; "
+                              "stopped reading", status=response.status_code)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def parse_json(body: bytes, phase: str, response: httpx.Response) -> Any:

@@ -3,13 +3,14 @@
 from typing import TYPE_CHECKING
 
 from harness._lazy import lazy_attributes
-from harness.contracts._loader import contract_to_data, dump_contract, load_contract, parse_contract
+from harness.contracts._loader import contract_to_data, contract_warnings, dump_contract, load_contract, parse_contract
 from harness.contracts._model import (
     UNSET,
     Contract,
     Example,
     FieldSpec,
     ImageSemantics,
+    MediaSemantics,
     ObjectSpec,
     PageRef,
     Provenance,
@@ -19,7 +20,7 @@ from harness.contracts._model import (
 )
 from harness.contracts._registry import contracts_dir, get_contract, load_contracts
 from harness.contracts._schema import input_schema, output_schema
-from harness.contracts._types import ListOf, Ref, Scalar, TypeExpr, Union, parse_type
+from harness.contracts._types import ListOf, MapOf, Ref, Scalar, TypeExpr, Union, parse_type
 from harness.contracts._validate import RULES, Violation, validate_input, validate_output
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ __all__ = [
     "ImageSemantics",
     "InvalidInput",
     "ListOf",
+    "MapOf",
+    "MediaSemantics",
     "ObjectSpec",
     "PageRef",
     "Provenance",
@@ -61,6 +64,7 @@ __all__ = [
     "Violation",
     "breakable_rules",
     "contract_to_data",
+    "contract_warnings",
     "contracts_dir",
     "dump_contract",
     "export_openapi",

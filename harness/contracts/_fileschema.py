@@ -16,12 +16,11 @@ _TEXT = {"type": "string"}
 ENDPOINT_ID_PATTERN = r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*(/[A-Za-z0-9_\-][A-Za-z0-9_.\-]*)+$"
 _NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_\-]*$"}
 
-FIELD: dict[str, Any] = {
+#: the keys that constrain a value: a field's, a list item's (``items``) and a union branch's (``branches``)
+CONSTRAINTS: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["type"],
     "properties": {
-        "type": {"type": "string", "minLength": 1},
         "description": _TEXT,
         "title": _TEXT,
         "default": {},
@@ -35,11 +34,22 @@ FIELD: dict[str, Any] = {
         "max_length": _COUNT,
         "min_items": _COUNT,
         "max_items": _COUNT,
+        "pattern": _TEXT,
+        "format": _TEXT,
         "nullable": {"type": "boolean"},
-        "file": {"enum": ["image", "archive", "any"]},
+        "deprecated": {"type": "boolean"},
+        "file": {"enum": ["image", "video", "audio", "mesh", "archive", "any"]},
+        "items": {"$ref": "#/$defs/constraints"},
+        "branches": {"type": "array", "minItems": 2, "items": {"$ref": "#/$defs/constraints"}},
         "inferred": _TEXT,
         "sources": {"type": "object", "additionalProperties": _TEXT},
     },
+}
+
+FIELD: dict[str, Any] = {
+    **CONSTRAINTS,
+    "required": ["type"],
+    "properties": {"type": {"type": "string", "minLength": 1}, **CONSTRAINTS["properties"]},
 }
 
 OBJECT: dict[str, Any] = {
@@ -63,6 +73,32 @@ SIZE = {
     "properties": {"width": {"type": "integer", "minimum": 1}, "height": {"type": "integer", "minimum": 1}},
 }
 
+_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
+
+#: every key a media entry may have; which apply to which kind is checked by the loader
+MEDIA_PROPERTIES: dict[str, Any] = {
+    "field": _TEXT,
+    "kind": {"enum": ["image", "video", "audio", "mesh", "file"]},
+    "count": _TEXT,
+    "size": _TEXT,
+    "format": _TEXT,
+    "default_size": SIZE,
+    "default_format": _TEXT,
+    "presets": {"type": "object", "additionalProperties": SIZE},
+    "aspect_ratio": _TEXT,
+    "resolution": _TEXT,
+    "width": _TEXT,
+    "height": _TEXT,
+    "duration": _TEXT,
+    "default_duration": _POSITIVE,
+    "frames": _TEXT,
+    "fps": _TEXT,
+    "default_fps": _POSITIVE,
+    "sample_rate": _TEXT,
+    "default_sample_rate": {"type": "integer", "minimum": 1},
+    "content_type": _TEXT,
+}
+
 SEMANTICS: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -71,16 +107,18 @@ SEMANTICS: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": ["field"],
-            "properties": {
-                "field": _TEXT,
-                "count": _TEXT,
-                "size": _TEXT,
-                "format": _TEXT,
-                "default_size": SIZE,
-                "default_format": _TEXT,
-                "presets": {"type": "object", "additionalProperties": SIZE},
+            "properties": {k: v for k, v in MEDIA_PROPERTIES.items() if k != "kind"},
+        },
+        "media": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["kind"],
+                "properties": {k: v for k, v in MEDIA_PROPERTIES.items() if k != "field"},
             },
         },
+        "text": {"type": "array", "items": _TEXT, "uniqueItems": True},
         "seed": _TEXT,
         "nsfw_flags": _TEXT,
         "echo": {"type": "object", "additionalProperties": _TEXT},
@@ -101,6 +139,7 @@ STREAMING: dict[str, Any] = {
 }
 
 CONTRACT_FILE: dict[str, Any] = {
+    "$defs": {"constraints": CONSTRAINTS},
     "type": "object",
     "additionalProperties": False,
     "required": ["format_version", "endpoint", "input", "output"],
@@ -159,7 +198,8 @@ CONTRACT_FILE: dict[str, Any] = {
                 "properties": {
                     "description": _TEXT,
                     "input": {"type": "object"},
-                    "files": {"type": "object", "additionalProperties": _TEXT},
+                    "files": {"type": "object", "additionalProperties": {
+                        "anyOf": [_TEXT, {"type": "array", "items": _TEXT, "minItems": 1}]}},
                     "expect_status": {"type": "integer", "minimum": 100, "maximum": 599},
                 },
             },

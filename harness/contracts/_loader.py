@@ -19,6 +19,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from harness._data import parse_yaml, read_text
 from harness._errors import DataFileError
+from harness.contracts import _semantics as _sem
 from harness.contracts._fileschema import CONTRACT_FILE
 from harness.contracts._frozen import freeze, thaw
 from harness.contracts._model import (
@@ -27,7 +28,7 @@ from harness.contracts._model import (
     Contract,
     Example,
     FieldSpec,
-    ImageSemantics,
+    MediaSemantics,
     ObjectSpec,
     PageRef,
     Provenance,
@@ -37,9 +38,29 @@ from harness.contracts._model import (
     app_root_of,
 )
 from harness.contracts._schema import field_schema, object_schema
-from harness.contracts._types import SCALARS, ListOf, Ref, Scalar, TypeExpr, TypeSyntaxError, Union, parse_type
+from harness.contracts._semantics import FORMATS, KIND_KEYS
+from harness.contracts._types import (
+    ANY,
+    SCALARS,
+    ListOf,
+    MapOf,
+    Ref,
+    Scalar,
+    TypeExpr,
+    TypeSyntaxError,
+    Union,
+    parse_type,
+)
 
-__all__ = ["contract_to_data", "dump_contract", "load_contract", "parse_contract", "read_yaml"]
+__all__ = [
+    "contract_to_data",
+    "contract_warnings",
+    "dump_contract",
+    "load_contract",
+    "parse_contract",
+    "read_yaml",
+    "scenario_payload",
+]
 
 _FILE_VALIDATOR = Draft202012Validator(CONTRACT_FILE)
 _SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -117,9 +138,9 @@ class _Builder:
     def build(self) -> Contract:
         d = self.data
         for name in self.type_names:
-            if not _TYPE_NAME.fullmatch(name) or name in SCALARS or name == "list":
+            if not _TYPE_NAME.fullmatch(name) or name in SCALARS or name in ("list", "map", ANY):
                 raise self.fail(f"types.{name}", f"type name {name!r} must be an identifier that is not a scalar "
-                                "name (string, integer, float, boolean)")
+                                "name (string, integer, float, boolean, any)")
         types = {name: self.object(name, spec, f"types.{name}") for name, spec in (d.get("types") or {}).items()}
         endpoint = d["endpoint"]
         contract = Contract(
@@ -186,29 +207,62 @@ class _Builder:
             raise self.fail(where, str(exc)) from None
         for name in sorted(_ref_names(expr)):
             if name not in self.type_names:
-                known = ", ".join([*SCALARS, "list<T>", *sorted(self.type_names)])
+                known = ", ".join([*SCALARS, ANY, "list<T>", "map<T>", *sorted(self.type_names)])
                 raise self.fail(where, f"unknown type {name!r} (known: {known})")
         return expr
 
     def field(self, name: str, spec: Mapping[str, Any], where: str) -> FieldSpec:
         ftype = self.type_expr(spec["type"], f"{where}.type")
-        scalars = {o.name for o in _options(ftype) if isinstance(o, Scalar)}
-        has_list = any(isinstance(o, ListOf) for o in _options(ftype))
+        result = self.constraints(name, ftype, spec, where)
+        if "file" in spec:
+            strings = "string" in result.scalar_kinds() or any(
+                isinstance(o, ListOf) and "string" in {i.name for i in _options(o.item) if isinstance(i, Scalar)}
+                for o in result.options)
+            if not strings:
+                raise self.fail(f"{where}.file", f"file fields take a URL string or a list of them, the type is "
+                                                 f"{ftype}")
+        for key in spec.get("sources") or {}:
+            if key not in spec and key != "type":
+                raise self.fail(f"{where}.sources.{key}", f"names {key!r}, which this field does not set")
+        if result.has_default:
+            self.defaults.append((result, where))
+        return result
+
+    def constraints(self, name: str, ftype: TypeExpr, spec: Mapping[str, Any], where: str) -> FieldSpec:
+        """A field (or a list item, or a union branch) of type ``ftype`` with the constraints ``spec`` sets."""
+        options = _options(ftype)
+        scalars = {o.name for o in options if isinstance(o, Scalar)}
+        has_list = any(isinstance(o, ListOf) for o in options)
         enum = tuple(freeze(spec["enum"])) if "enum" in spec else None
+        if "branches" in spec:
+            if len(options) < 2:
+                raise self.fail(f"{where}.branches", f"branches need a union type, the type is {ftype}")
+            shared = sorted(k for k in (*_CONSTRAINTS, "enum", "items", "pattern") if k in spec)
+            if shared:
+                raise self.fail(f"{where}.{shared[0]}", "with branches, every constraint sits on its branch")
+            if len(spec["branches"]) != len(options):
+                raise self.fail(f"{where}.branches", f"{len(spec['branches'])} branches for the {len(options)} "
+                                                     f"options of {ftype}")
         if enum is not None:
-            if not scalars:
+            if not scalars - {ANY}:
                 raise self.fail(f"{where}.enum", f"an enum needs a scalar type, the type is {ftype}")
             if len(set(map(repr, enum))) != len(enum):
                 raise self.fail(f"{where}.enum", "enum values repeat")
-            fitting = [s for s in scalars if all(_fits(s, v) for v in enum)]
-            if not fitting:
-                raise self.fail(f"{where}.enum", f"enum values do not all have type {' or '.join(sorted(scalars))}")
+            stray = [v for v in enum if not any(_fits(s, v) for s in scalars)]
+            if stray:
+                raise self.fail(f"{where}.enum", f"enum value {stray[0]!r} has none of the types "
+                                                 f"{' or '.join(sorted(scalars))}")
         for key in ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum"):
             if key in spec and not scalars & {"integer", "float"}:
                 raise self.fail(f"{where}.{key}", f"{key} needs an integer or float type, the type is {ftype}")
-        for key in ("min_length", "max_length"):
+        for key in ("min_length", "max_length", "pattern", "format"):
             if key in spec and "string" not in scalars:
                 raise self.fail(f"{where}.{key}", f"{key} needs a string type, the type is {ftype}")
+        if "pattern" in spec:
+            try:
+                re.compile(spec["pattern"])
+            except re.error as exc:
+                raise self.fail(f"{where}.pattern", f"not a regular expression: {exc}") from None
         for key in ("min_items", "max_items"):
             if key in spec and not has_list:
                 raise self.fail(f"{where}.{key}", f"{key} needs a list type, the type is {ftype}")
@@ -217,12 +271,20 @@ class _Builder:
                           ("min_items", "max_items")):
             if low in spec and high in spec and spec[low] > spec[high]:
                 raise self.fail(f"{where}.{low}", f"{low} {spec[low]} is above {high} {spec[high]}: no value fits")
-        if "file" in spec and "string" not in scalars:
-            raise self.fail(f"{where}.file", f"file fields take a URL string, the type is {ftype}")
-        for key in spec.get("sources") or {}:
-            if key not in spec and key != "type":
-                raise self.fail(f"{where}.sources.{key}", f"names {key!r}, which this field does not set")
-        result = FieldSpec(
+        items = None
+        if "items" in spec:
+            holders = [o for o in options if isinstance(o, ListOf | MapOf)]
+            if len(holders) != 1:
+                raise self.fail(f"{where}.items", f"items constrain the one list or map of the type, the type is "
+                                                  f"{ftype}")
+            holder = holders[0]
+            item_type = holder.item if isinstance(holder, ListOf) else holder.value
+            items = self.constraints("[]", item_type, spec["items"], f"{where}.items")
+        branches = None
+        if "branches" in spec:
+            branches = tuple(self.constraints(name, option, b, f"{where}.branches[{i}]")
+                             for i, (option, b) in enumerate(zip(options, spec["branches"], strict=True)))
+        return FieldSpec(
             name=name,
             type=ftype,
             description=spec.get("description"),
@@ -232,13 +294,15 @@ class _Builder:
             enum_name=spec.get("enum_name"),
             nullable=bool(spec.get("nullable", False)),
             file=spec.get("file"),
+            pattern=spec.get("pattern"),
+            format=spec.get("format"),
+            deprecated=bool(spec.get("deprecated", False)),
+            items=items,
+            branches=branches,
             inferred=spec.get("inferred"),
             sources=freeze(spec.get("sources") or {}),
             **{k: spec[k] for k in _CONSTRAINTS if k in spec},
         )
-        if result.has_default:
-            self.defaults.append((result, where))
-        return result
 
     def check_default(self, f: FieldSpec, where: str, defs: Mapping[str, Any]) -> None:
         value = f.default
@@ -246,6 +310,8 @@ class _Builder:
             return
         if f.enum is not None and not isinstance(value, dict | list) and value not in f.enum:
             raise self.fail(f"{where}.default", f"default {value!r} is not in the enum {list(f.enum)}")
+        if integer_with_float_default(f):
+            return  # fal publishes these; contract_warnings() says so
         # Type, bounds, lengths and nested objects through the field's own schema.
         from harness.contracts._validate import _convert
 
@@ -264,26 +330,52 @@ class _Builder:
         )
 
     def semantics(self, raw: Mapping[str, Any]) -> Semantics:
-        images = None
-        if "images" in raw:
-            img = raw["images"]
-            size = img.get("default_size")
-            presets = img.get("presets")
-            images = ImageSemantics(
-                field=img["field"],
-                count=img.get("count"),
-                size=img.get("size"),
-                format=img.get("format"),
-                default_size=(size["width"], size["height"]) if size else None,
-                default_format=img.get("default_format"),
-                presets={k: (v["width"], v["height"]) for k, v in presets.items()} if presets else None,
-            )
+        images = self.media(raw["images"]["field"], "image", raw["images"]) if "images" in raw else None
+        media = {name: self.media(name, m["kind"], m) for name, m in (raw.get("media") or {}).items()}
         return Semantics(
             images=images,
+            media=freeze(media),
+            text=tuple(raw.get("text") or ()),
             seed=raw.get("seed"),
             nsfw_flags=raw.get("nsfw_flags"),
             echo=freeze(raw.get("echo") or {}),
             sync_mode=raw.get("sync_mode"),
+        )
+
+    def media(self, field_name: str, kind: str, raw: Mapping[str, Any]) -> MediaSemantics:
+        where = "semantics.images" if kind == "image" and "kind" not in raw else f"semantics.media.{field_name}"
+        allowed = KIND_KEYS[kind]
+        for key in raw:
+            if key not in allowed:
+                raise self.fail(f"{where}.{key}", f"{key} does not apply to {kind} outputs ({kind} takes: "
+                                                  f"{', '.join(sorted(allowed - {'field', 'kind'}))})")
+        fmt = raw.get("default_format")
+        if fmt is not None and fmt.lower() not in FORMATS[kind]:
+            raise self.fail(f"{where}.default_format", f"{fmt!r} is not a {kind} format this harness makes or "
+                                                       f"checks (known: {', '.join(FORMATS[kind])})")
+        size = raw.get("default_size")
+        presets = raw.get("presets")
+        return MediaSemantics(
+            field=field_name,
+            kind=kind,
+            count=raw.get("count"),
+            size=raw.get("size"),
+            format=raw.get("format"),
+            default_size=(size["width"], size["height"]) if size else None,
+            default_format=fmt.lower() if fmt else None,
+            presets=freeze({k: (v["width"], v["height"]) for k, v in presets.items()}) if presets else None,
+            aspect_ratio=raw.get("aspect_ratio"),
+            resolution=raw.get("resolution"),
+            width=raw.get("width"),
+            height=raw.get("height"),
+            duration=raw.get("duration"),
+            default_duration=raw.get("default_duration"),
+            frames=raw.get("frames"),
+            fps=raw.get("fps"),
+            default_fps=raw.get("default_fps"),
+            sample_rate=raw.get("sample_rate"),
+            default_sample_rate=raw.get("default_sample_rate"),
+            content_type=raw.get("content_type"),
         )
 
     def streaming(self, raw: Mapping[str, Any]) -> Streaming:
@@ -308,11 +400,24 @@ class _Builder:
             if name is not None and name not in names:
                 raise self.fail(where, f"{name!r} is not an {side} field")
 
-        if s.images:
-            need(outs, s.images.field, "semantics.images.field", "output")
-            need(ins, s.images.count, "semantics.images.count", "input")
-            need(ins, s.images.size, "semantics.images.size", "input")
-            need(ins, s.images.format, "semantics.images.format", "input")
+        for m in s.all_media():
+            where = "semantics.images" if m is s.images else f"semantics.media.{m.field}"
+            need(outs, m.field, f"{where}.field" if m is s.images else where, "output")
+            if not self.holds_objects(c, c.output.field(m.field)):
+                raise self.fail(f"{where}.field" if m is s.images else where,
+                                f"{m.field!r} is {c.output.field(m.field).type}, not a file object or a list of them")
+            for key in ("count", "size", "format", "aspect_ratio", "resolution", "width", "height", "duration",
+                        "frames", "fps", "sample_rate"):
+                name = getattr(m, key)
+                need(ins, name, f"{where}.{key}", "input")
+                if name is not None:
+                    problem = _sem.field_problem(m.kind, key, c.input.field(name), m)
+                    if problem:
+                        raise self.fail(f"{where}.{key}", f"{name!r} {problem}")
+        for i, name in enumerate(s.text):
+            need(outs, name, f"semantics.text[{i}]", "output")
+            if "string" not in c.output.field(name).scalar_kinds():
+                raise self.fail(f"semantics.text[{i}]", f"{name!r} is {c.output.field(name).type}, not a string")
         need(ins, s.seed, "semantics.seed", "input")
         need(outs, s.seed, "semantics.seed", "output")
         need(outs, s.nsfw_flags, "semantics.nsfw_flags", "output")
@@ -337,6 +442,10 @@ class _Builder:
                     if getattr(st, key) is not None:
                         raise self.fail(f"streaming.{key}", "only partial events name output fields")
 
+    def holds_objects(self, c: Contract, f: FieldSpec) -> bool:
+        options = [o.item if isinstance(o, ListOf) else o for o in f.options]
+        return any(isinstance(i, Ref) for o in options for i in _options(o))
+
     def check_examples_and_scenarios(self, c: Contract) -> None:
         from harness.contracts._validate import validate_input
 
@@ -352,7 +461,7 @@ class _Builder:
                 if name not in file_fields:
                     raise self.fail(f"{where}.files.{name}", f"{name!r} is not a file input field")
             if s.expect_status < 400:
-                payload = {**s.input, **{k: "https://fixture.invalid/" + v for k, v in s.files.items()}}
+                payload = scenario_payload(s)
                 problems = validate_input(c, payload)
                 if problems:
                     p = problems[0]
@@ -368,6 +477,8 @@ def _ref_names(t: TypeExpr) -> set[str]:
         return {t.name}
     if isinstance(t, ListOf):
         return _ref_names(t.item)
+    if isinstance(t, MapOf):
+        return _ref_names(t.value)
     if isinstance(t, Union):
         return set().union(*(_ref_names(o) for o in t.options))
     return set()
@@ -379,7 +490,36 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+def scenario_payload(s: Scenario) -> dict[str, Any]:
+    """A scenario's input as the model sees it, with a stand-in URL for each fixture file."""
+    def url(name: str) -> str:
+        return "https://fixture.invalid/" + name
+
+    files = {k: [url(n) for n in v] if isinstance(v, list) else url(v) for k, v in s.files.items()}
+    return {**s.input, **files}
+
+
+def integer_with_float_default(f: FieldSpec) -> bool:
+    """An integer field whose default is a fraction (``steps: integer, default: 2.5``): fal's own
+    published data holds such fields, so they load, with a warning."""
+    return (isinstance(f.default, float) and not f.default.is_integer() and "integer" in f.scalar_kinds()
+            and "float" not in f.scalar_kinds())
+
+
+def contract_warnings(c: Contract) -> list[tuple[str, str]]:
+    """What loads but deserves a look, as (key path, problem) pairs."""
+    out: list[tuple[str, str]] = []
+    for where, spec in (("input", c.input), ("output", c.output), *((f"types.{n}", t) for n, t in c.types.items())):
+        for f in spec.fields:
+            if integer_with_float_default(f):
+                out.append((f"{where}.fields.{f.name}.default",
+                            f"the integer field has the fractional default {f.default!r}; kept as published"))
+    return out
+
+
 def _fits(scalar: str, v: Any) -> bool:
+    if scalar == ANY:
+        return True
     if scalar == "string":
         return isinstance(v, str)
     if scalar == "boolean":
@@ -462,6 +602,12 @@ def _object_data(spec: ObjectSpec, *, named: bool) -> dict[str, Any]:
 
 def _field_data(f: FieldSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"type": str(f.type)}
+    out.update(_constraint_data(f))
+    return out
+
+
+def _constraint_data(f: FieldSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     _put(out, "title", f.title)
     _put(out, "description", f.description)
     if f.has_default:
@@ -471,27 +617,48 @@ def _field_data(f: FieldSpec) -> dict[str, Any]:
     _put(out, "enum_name", f.enum_name)
     for key in _CONSTRAINTS:
         _put(out, key, getattr(f, key))
+    _put(out, "pattern", f.pattern)
+    _put(out, "format", f.format)
     if f.nullable:
         out["nullable"] = True
+    if f.deprecated:
+        out["deprecated"] = True
     _put(out, "file", f.file)
+    if f.items is not None:
+        out["items"] = _constraint_data(f.items)
+    if f.branches is not None:
+        out["branches"] = [_constraint_data(b) for b in f.branches]
     _put(out, "inferred", f.inferred)
     if f.sources:
         out["sources"] = dict(f.sources)
     return out
 
 
+_MEDIA_KEYS = ("count", "size", "aspect_ratio", "resolution", "width", "height", "format", "duration", "frames",
+               "fps", "sample_rate")
+
+
+def _media_data(m: MediaSemantics, *, with_kind: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": m.kind} if with_kind else {"field": m.field}
+    for key in _MEDIA_KEYS:
+        _put(out, key, getattr(m, key))
+    if m.default_size:
+        out["default_size"] = {"width": m.default_size[0], "height": m.default_size[1]}
+    for key in ("default_format", "default_duration", "default_fps", "default_sample_rate", "content_type"):
+        _put(out, key, getattr(m, key))
+    if m.presets:
+        out["presets"] = {k: {"width": w, "height": h} for k, (w, h) in m.presets.items()}
+    return out
+
+
 def _semantics_data(s: Semantics) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if s.images:
-        img: dict[str, Any] = {"field": s.images.field}
-        for key in ("count", "size", "format"):
-            _put(img, key, getattr(s.images, key))
-        if s.images.default_size:
-            img["default_size"] = {"width": s.images.default_size[0], "height": s.images.default_size[1]}
-        _put(img, "default_format", s.images.default_format)
-        if s.images.presets:
-            img["presets"] = {k: {"width": w, "height": h} for k, (w, h) in s.images.presets.items()}
-        out["images"] = img
+        out["images"] = _media_data(s.images, with_kind=False)
+    if s.media:
+        out["media"] = {name: _media_data(m, with_kind=True) for name, m in s.media.items()}
+    if s.text:
+        out["text"] = list(s.text)
     _put(out, "seed", s.seed)
     _put(out, "nsfw_flags", s.nsfw_flags)
     if s.echo:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.contracts._types import ListOf, Ref, Scalar, TypeExpr, Union
+from harness.contracts._types import ListOf, MapOf, Ref, Scalar, TypeExpr, Union
 
 __all__ = [
     "UNSET",
@@ -18,6 +18,7 @@ __all__ = [
     "Example",
     "FieldSpec",
     "ImageSemantics",
+    "MediaSemantics",
     "ObjectSpec",
     "PageRef",
     "Provenance",
@@ -71,7 +72,19 @@ class FieldSpec:
     max_items: int | None = None
     nullable: bool = False
     file: str | None = None
-    """Set on string fields that take a file (URL or data URI): ``image``, ``archive`` or ``any``."""
+    """Set on fields that take a file (URL or data URI), or a list of them: ``image``, ``video``,
+    ``audio``, ``mesh``, ``archive`` or ``any``."""
+    pattern: str | None = None
+    """A regular expression string values must contain a match of (JSON Schema ``pattern``)."""
+    format: str | None = None
+    """The string format the document names (``binary``, ``uri``...): kept, not enforced."""
+    deprecated: bool = False
+    items: FieldSpec | None = None
+    """Constraints on each item of the list (or each value of the map) this field's type holds;
+    its ``type`` is that item type."""
+    branches: tuple[FieldSpec, ...] | None = None
+    """Constraints per option of a union, when its options carry different ones (one enum on one
+    string branch, another range on each numeric branch); each entry's ``type`` is its option."""
     inferred: str | None = None
     """Why the type was inferred, when the page lost the field's type line."""
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -80,6 +93,11 @@ class FieldSpec:
     @property
     def has_default(self) -> bool:
         return self.default is not UNSET
+
+    @property
+    def options(self) -> tuple[TypeExpr, ...]:
+        """The type's options: the branches of a union, else the type itself."""
+        return _options(self.type)
 
     def scalar_kinds(self) -> set[str]:
         """The scalar names this field's type admits directly (not through a list or object)."""
@@ -117,30 +135,65 @@ class ObjectSpec:
 
 
 @dataclass(frozen=True)
-class ImageSemantics:
-    """How the output's images relate to the input (read by the emulator and by the checks)."""
+class MediaSemantics:
+    """How one output field's files (images, videos, audio, 3D meshes, other files) relate to the
+    input; read by the emulator, which makes them, and by the checks, which judge real ones.
+
+    Each ``str`` key names an input field; ``default_*`` keys say what the endpoint makes when no
+    input field decides. Which keys a kind accepts is in ``harness.contracts._semantics.KIND_KEYS``.
+    """
 
     field: str
-    """Output field holding the images: ``list<Image>`` or a single ``Image``."""
+    """Output field holding the files: a list of file objects or a single one."""
+    kind: str = "image"
+    """``image``, ``video``, ``audio``, ``mesh`` or ``file``."""
     count: str | None = None
-    """Input field giving the number of images; without one there is exactly one."""
+    """Input field giving the number of files; without one a list holds exactly one."""
     size: str | None = None
     """Input field giving the size: a preset name or ``{width, height}``."""
     format: str | None = None
-    """Input field giving the format (``png``, ``jpeg``...)."""
+    """Input field giving the format (``png``, ``jpeg``, ``mp4``, ``wav``, ``glb``...)."""
     default_size: tuple[int, int] | None = None
-    """(width, height) the endpoint produces when no size field exists; used by the emulator."""
+    """(width, height) the endpoint produces when no input decides; used by the emulator."""
     default_format: str | None = None
-    """Format produced when no format field exists."""
+    """Format produced when no input decides."""
     presets: Mapping[str, tuple[int, int]] | None = None
-    """Preset names to (width, height); absent means fal's standard image-size presets."""
+    """Size preset names to (width, height); absent means fal's standard image-size presets."""
+    aspect_ratio: str | None = None
+    """Input field giving the aspect ratio (``16:9``)."""
+    resolution: str | None = None
+    """Input field giving the resolution by its short side (``720p``) or its class (``2K``)."""
+    width: str | None = None
+    height: str | None = None
+    """Input fields giving the width and the height in pixels."""
+    duration: str | None = None
+    """Input field giving the duration in seconds (a number, or a string such as ``"5"``, ``"5s"``)."""
+    default_duration: float | None = None
+    frames: str | None = None
+    """Input field giving the number of frames (with the frame rate, it fixes the duration)."""
+    fps: str | None = None
+    """Input field giving the frame rate."""
+    default_fps: float | None = None
+    sample_rate: str | None = None
+    """Input field giving the sample rate in Hz."""
+    default_sample_rate: int | None = None
+    content_type: str | None = None
+    """The media type a generic file has (``application/zip``), when no format decides."""
+
+
+ImageSemantics = MediaSemantics
+"""How the output's images relate to the input: media semantics of kind ``image``."""
 
 
 @dataclass(frozen=True)
 class Semantics:
     """Invariants between input and output that a schema cannot state."""
 
-    images: ImageSemantics | None = None
+    images: MediaSemantics | None = None
+    media: Mapping[str, MediaSemantics] = field(default_factory=dict)
+    """Further output fields holding files, by field name (videos, audio, meshes, other files)."""
+    text: tuple[str, ...] = ()
+    """Output fields holding the model's text answer: present and not empty."""
     seed: str | None = None
     """Field echoed from input to output when given (same name on both sides)."""
     nsfw_flags: str | None = None
@@ -150,6 +203,10 @@ class Semantics:
     sync_mode: str | None = None
     """Boolean input field that, when true, makes every output file come back inline as a data URI
     of its media type, with nothing stored on the CDN."""
+
+    def all_media(self) -> tuple[MediaSemantics, ...]:
+        """Every output field holding files: the images first, then the other media."""
+        return ((self.images,) if self.images is not None else ()) + tuple(self.media.values())
 
 
 @dataclass(frozen=True)
@@ -286,6 +343,8 @@ def _refs(t: TypeExpr) -> set[str]:
         return {t.name}
     if isinstance(t, ListOf):
         return _refs(t.item)
+    if isinstance(t, MapOf):
+        return _refs(t.value)
     if isinstance(t, Union):
         out: set[str] = set()
         for o in t.options:

@@ -22,7 +22,7 @@ from harness.contracts._openapi_shape import (
     _fits,
     derived_title,
 )
-from harness.contracts._types import SCALARS, ListOf, Ref, Scalar, TypeExpr, Union
+from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union
 
 __all__ = ["export_openapi"]
 
@@ -174,7 +174,8 @@ def _field_out(f: FieldSpec, examples: Mapping[str, Any]) -> dict[str, Any]:
     if f.description is not None:
         prop["description"] = f.description
     options = f.type.options if isinstance(f.type, Union) else (f.type,)
-    branches = [_branch_out(o, f) for o in options]
+    specs = f.branches if f.branches is not None else (f,) * len(options)
+    branches = [_branch_out(o, spec) for o, spec in zip(options, specs, strict=True)]
     if len(branches) > 1:
         prop["anyOf"] = branches
     elif "$ref" in branches[0]:
@@ -184,6 +185,8 @@ def _field_out(f: FieldSpec, examples: Mapping[str, Any]) -> dict[str, Any]:
         prop.update(branches[0])
     if f.nullable:
         prop["nullable"] = True
+    if f.deprecated:
+        prop["deprecated"] = True
     # OpenAPI 3.0 has one lower bound per schema; the looser of two goes to an extension.
     if f.exclusive_minimum is not None and f.minimum is not None:
         prop[X + "minimum"] = f.minimum
@@ -203,9 +206,14 @@ def _field_out(f: FieldSpec, examples: Mapping[str, Any]) -> dict[str, Any]:
 def _branch_out(t: TypeExpr, f: FieldSpec) -> dict[str, Any]:
     """One option of the field's type, carrying the constraints that apply to it."""
     out = _type_out(t)
-    if isinstance(t, Scalar):
-        if f.enum is not None and all(_fits(t.name, v) for v in f.enum):
+    if isinstance(t, Scalar) and t.name == ANY:
+        if f.enum is not None:
             out["enum"] = list(f.enum)
+        return out
+    if isinstance(t, Scalar):
+        fitting = [v for v in f.enum or () if _fits(t.name, v)]
+        if fitting:
+            out["enum"] = fitting
         if t.name in ("integer", "float"):
             # OpenAPI 3.0's form: exclusiveMinimum is a flag on minimum (3.1 and fal write a number).
             for bound, exclusive, key in ((f.minimum, f.exclusive_minimum, "minimum"),
@@ -217,8 +225,33 @@ def _branch_out(t: TypeExpr, f: FieldSpec) -> dict[str, Any]:
                     out[key] = bound
         if t.name == "string":
             _copy_bounds(out, f, ("min_length", "max_length"))
+            if f.pattern is not None:
+                out["pattern"] = f.pattern
+            if f.format is not None:
+                out["format"] = f.format
     elif isinstance(t, ListOf):
         _copy_bounds(out, f, ("min_items", "max_items"))
+        if f.items is not None:
+            out["items"] = _item_out(t.item, f.items)
+    elif isinstance(t, MapOf) and f.items is not None:
+        out["additionalProperties"] = _item_out(t.value, f.items)
+    return out
+
+
+def _item_out(t: TypeExpr, spec: FieldSpec) -> dict[str, Any]:
+    """A list item's (or map value's) schema with its own constraints."""
+    options = t.options if isinstance(t, Union) else (t,)
+    specs = spec.branches if spec.branches is not None else (spec,) * len(options)
+    branches = [_branch_out(o, s) for o, s in zip(options, specs, strict=True)]
+    out: dict[str, Any] = {"anyOf": branches} if len(branches) > 1 else branches[0]
+    if "$ref" in out and spec.nullable:
+        out = {"allOf": [out]}
+    if spec.nullable:
+        out["nullable"] = True
+    for key, extension in _FIELD_EXTENSIONS.items():
+        value = getattr(spec, key)
+        if value is not None and value != {}:
+            out[extension] = dict(value) if isinstance(value, Mapping) else value
     return out
 
 
@@ -231,10 +264,12 @@ def _copy_bounds(out: dict[str, Any], f: FieldSpec, keys: tuple[str, ...]) -> No
 
 def _type_out(t: TypeExpr) -> dict[str, Any]:
     if isinstance(t, Scalar):
-        return {"type": SCALARS[t.name]}
+        return {} if t.name == ANY else {"type": SCALARS[t.name]}
     if isinstance(t, Ref):
         return {"$ref": _SCHEMAS + t.name}
     if isinstance(t, ListOf):
         return {"type": "array", "items": _type_out(t.item)}
+    if isinstance(t, MapOf):
+        return {"type": "object", "additionalProperties": _type_out(t.value)}
     return {"anyOf": [_type_out(o) for o in t.options]}
 

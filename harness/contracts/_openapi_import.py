@@ -3,6 +3,7 @@ and v2), and the harness's own exports."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -15,7 +16,8 @@ import httpx
 from harness._data import kind_of, parse_json_or_yaml, read_text
 from harness._errors import DataFileError
 from harness._secrets import redact, redact_url
-from harness.contracts._loader import parse_contract
+from harness.contracts._infer import infer_semantics
+from harness.contracts._loader import contract_to_data, contract_warnings, parse_contract
 from harness.contracts._model import FORMAT_VERSION, Contract, app_root_of
 from harness.contracts._openapi_shape import (
     _BOUND_KEYS,
@@ -27,7 +29,8 @@ from harness.contracts._openapi_shape import (
     _fits,
     derived_title,
 )
-from harness.contracts._types import SCALARS, ListOf, Ref, Scalar, TypeExpr, Union
+from harness.contracts._scenarios import generate_scenarios
+from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union
 
 __all__ = ["import_openapi", "load_openapi"]
 
@@ -66,7 +69,7 @@ def _fetch(url: str) -> str:
 
 
 def import_openapi(document: Mapping[str, Any], *, endpoint: str | None = None,
-                   source: str = "<openapi>") -> Contract:
+                   source: str = "<openapi>", warnings: list[str] | None = None) -> Contract:
     """Build a contract from an OpenAPI 3 document.
 
     The input is the request body of ``POST /<endpoint>``; the output is the 200 response of
@@ -74,9 +77,14 @@ def import_openapi(document: Mapping[str, Any], *, endpoint: str | None = None,
     queue paths, the POST's 200 response). ``endpoint`` picks the POST path when there are
     several; without it the id comes from ``info.x-fal-metadata.endpointId`` or the only POST
     path. Anything the contract model cannot hold raises :class:`DataFileError` naming ``source``
-    and the place in the document.
+    and the JSON pointer of the place in the document. What imports but deserves a look (an
+    integer field with a fractional default) is appended to ``warnings`` as ``pointer: problem``.
     """
-    return _Importer(document, source).build(endpoint)
+    importer = _Importer(document, source)
+    contract = importer.build(endpoint)
+    if warnings is not None:
+        warnings.extend(f"{importer.translate(where)}: {problem}" for where, problem in contract_warnings(contract))
+    return contract
 
 
 _ANNOTATIONS = frozenset({
@@ -92,27 +100,31 @@ _SCHEMA_KEYS = _ANNOTATIONS | {
 _HARMLESS = {"uniqueItems": (False,), "minProperties": (0,)}
 
 #: contract-file key (at the end of a key path) to the document key that says the same
-_KEY_IN_DOCUMENT = {**_BOUND_KEYS, **_FIELD_EXTENSIONS,
+_KEY_IN_DOCUMENT = {**_BOUND_KEYS, **_FIELD_EXTENSIONS, "format": "format", "branches": "anyOf",
                     "type": "", "fields": "properties", "additional": "additionalProperties"}
 
 
 @dataclass
 class _Shape:
-    """What one schema says about a field: its type options and the constraints on them."""
+    """What one schema says about a value: its type options and the constraints on them."""
 
     options: list[TypeExpr] = field(default_factory=list)
     nullable: bool = False
     enum: list[Any] | None = None
     enum_name: str | None = None
     bounds: dict[str, Any] = field(default_factory=dict)
+    items: _Shape | None = None
+    """Constraints on the items of the list (or the values of the map) among the options."""
+    branches: list[_Shape] | None = None
+    """Constraints per option, when the options of a union carry different ones."""
 
     def add(self, option: TypeExpr) -> None:
         if option not in self.options:
             self.options.append(option)
 
     def kinds(self) -> set[str]:
-        return {o.name if isinstance(o, Scalar) else "list" if isinstance(o, ListOf) else "ref"
-                for o in self.options}
+        return {o.name if isinstance(o, Scalar) else "list" if isinstance(o, ListOf) else
+                "map" if isinstance(o, MapOf) else "ref" for o in self.options}
 
     def scalars(self) -> list[str]:
         return [o.name for o in self.options if isinstance(o, Scalar)]
@@ -122,7 +134,24 @@ class _Shape:
 
     @property
     def plain(self) -> bool:
-        return self.enum is None and not self.bounds and not self.nullable
+        return (self.enum is None and not self.bounds and not self.nullable and self.items is None
+                and self.branches is None)
+
+    def constraints(self) -> dict[str, Any]:
+        """These constraints as contract-file keys (a list item's or a branch's)."""
+        out: dict[str, Any] = {}
+        if self.enum is not None:
+            out["enum"] = self.enum
+        out.update(self.bounds)
+        if self.nullable:
+            out["nullable"] = True
+        if self.enum_name is not None:
+            out["enum_name"] = self.enum_name
+        if self.items is not None:
+            out["items"] = self.items.constraints()
+        if self.branches is not None:
+            out["branches"] = [b.constraints() for b in self.branches]
+        return out
 
 
 @dataclass
@@ -175,18 +204,18 @@ class _Importer:
         if not isinstance(doc, Mapping):
             raise self.fail("", "not an OpenAPI document: expected a mapping")
         if "swagger" in doc:
-            raise self.fail("swagger", "Swagger 2 documents are not supported; convert it to OpenAPI 3")
+            raise self.fail("#/swagger", "Swagger 2 documents are not supported; convert it to OpenAPI 3")
         version = doc.get("openapi")
         if not isinstance(version, str) or not version.startswith("3."):
-            raise self.fail("openapi", f"expected an OpenAPI 3 version such as '3.0.4', got {version!r}")
+            raise self.fail("#/openapi", f"expected an OpenAPI 3 version such as '3.0.4', got {version!r}")
         raw_info = doc.get("info")
         info: Mapping[str, Any] = raw_info if isinstance(raw_info, Mapping) else {}
-        paths = self.mapping(doc.get("paths"), "paths")
+        paths = self.mapping(doc.get("paths"), "#/paths")
         endpoint, post_path, post = self.submit(paths, endpoint, info)
-        post_where = f"paths.{post_path}.post"
-        body = self.deref(self.mapping(post.get("requestBody"), f"{post_where}.requestBody",
+        post_where = f"#/paths/{_e(post_path)}/post"
+        body = self.deref(self.mapping(post.get("requestBody"), f"{post_where}/requestBody",
                                        "no requestBody: the input is the JSON body of the submit request"),
-                          f"{post_where}.requestBody")
+                          f"{post_where}/requestBody")
         in_schema, in_where = self.json_schema(body[0], body[1])
         prefix, out_schema, out_where = self.result(paths, endpoint, post, post_where)
 
@@ -195,39 +224,48 @@ class _Importer:
             for key, extension in _DOCUMENT_EXTENSIONS.items():
                 if extension in doc:
                     data[key] = doc[extension]
-                    self.origins[key] = extension
+                    self.origins[key] = "#/" + extension
         else:
             title = info.get("title")
             if isinstance(title, str) and not title.startswith("Queue OpenAPI for "):
-                data["title"], self.origins["title"] = title, "info.title"
+                data["title"], self.origins["title"] = title, "#/info/title"
             if isinstance(info.get("description"), str):
-                data["description"], self.origins["description"] = info["description"], "info.description"
+                data["description"], self.origins["description"] = info["description"], "#/info/description"
             data["provenance"] = {"notes": [f"Imported from {self.source} (OpenAPI {version})."]}
         if "app_root" not in data and prefix is not None and prefix not in (endpoint, app_root_of(endpoint)):
             data["app_root"] = prefix
-            self.origins["app_root"] = "paths"
+            self.origins["app_root"] = "#/paths"
 
         stem = _pascal(_endpoint_stem(endpoint))
         data["input"] = self.root_object(in_schema, in_where, stem + "Input", "input")
         data["output"] = self.root_object(out_schema, out_where, stem + "Output", "output")
         extra = doc.get(X + "unreferenced-types", [])
         for i, name in enumerate(self.sequence(extra, X + "unreferenced-types")):
-            self.reference(_SCHEMAS + _escape(str(name)), f"{X}unreferenced-types[{i}]")
+            self.reference(_SCHEMAS + _escape(str(name)), f"#/{X}unreferenced-types/{i}")
         while self.pending:
             self.build_type(self.pending.pop(0))
         if self.built:
             data["types"] = {n: self.built[n] for n in sorted(self.built, key=lambda n: self.rank.get(n, 1 << 30))}
         try:
-            return parse_contract(data, self.source)
+            contract = parse_contract(data, self.source)
         except DataFileError as exc:
             raise self.fail(self.translate(exc.key_path), exc.problem) from None
+        if self.own:
+            return contract
+        # A foreign document says nothing of semantics or scenarios: infer them, and check the
+        # result loads as a person would write it.
+        metadata = info.get("x-fal-metadata")
+        category = metadata.get("category") if isinstance(metadata, Mapping) else None
+        contract = infer_semantics(contract, category if isinstance(category, str) else None)
+        contract = dataclasses.replace(contract, scenarios=generate_scenarios(contract))
+        return parse_contract(contract_to_data(contract), self.source)
 
     def submit(self, paths: Mapping[str, Any], endpoint: str | None,
                info: Mapping[str, Any]) -> tuple[str, str, Mapping[str, Any]]:
         posts = {str(p): item["post"] for p, item in paths.items()
                  if isinstance(item, Mapping) and isinstance(item.get("post"), Mapping)}
         if not posts:
-            raise self.fail("paths", "no POST operation; the input schema is the request body of "
+            raise self.fail("#/paths", "no POST operation; the input schema is the request body of "
                                      "POST /<endpoint id>")
         metadata = info.get("x-fal-metadata")
         wanted = endpoint or (metadata.get("endpointId") if isinstance(metadata, Mapping) else None)
@@ -235,21 +273,21 @@ class _Importer:
         if isinstance(wanted, str) and wanted.strip("/"):
             wanted = wanted.strip("/")
             if not endpoint:
-                self.origins["endpoint"] = "info.x-fal-metadata.endpointId"
+                self.origins["endpoint"] = "#/info/x-fal-metadata/endpointId"
             if "/" + wanted in posts:
                 return wanted, "/" + wanted, posts["/" + wanted]
             if len(posts) == 1:
                 # An app's own document serves the endpoint at another path (FastAPI's "/").
                 path, op = next(iter(posts.items()))
                 return wanted, path, op
-            raise self.fail("paths", f"no POST /{wanted}; the POST paths are {candidates}")
+            raise self.fail("#/paths", f"no POST /{wanted}; the POST paths are {candidates}")
         if len(posts) > 1:
-            raise self.fail("paths", f"several POST paths ({candidates}); name the endpoint to import "
+            raise self.fail("#/paths", f"several POST paths ({candidates}); name the endpoint to import "
                                      "(--endpoint)")
         path, op = next(iter(posts.items()))
-        self.origins["endpoint"] = f"paths.{path}"
+        self.origins["endpoint"] = f"#/paths/{_e(path)}"
         if not path.strip("/"):
-            raise self.fail(f"paths.{path}", "cannot tell the endpoint id from this path; name it (--endpoint)")
+            raise self.fail(f"#/paths/{_e(path)}", "cannot tell the endpoint id from this path; name it (--endpoint)")
         return path.strip("/"), path, op
 
     def result(self, paths: Mapping[str, Any], endpoint: str, post: Mapping[str, Any],
@@ -267,7 +305,7 @@ class _Importer:
             prefix = next(iter(found))
         if prefix is not None:
             path, op = found[prefix]
-            where = f"paths.{path}.get"
+            where = f"#/paths/{_e(path)}/get"
             return (prefix, *self.response_schema(op, where))
         responses = post.get("responses")
         ok = isinstance(responses, Mapping) and any(str(code) == "200" for code in responses)
@@ -275,28 +313,28 @@ class _Importer:
             schema, where = self.response_schema(post, post_where)
             if not (isinstance(schema, Mapping) and str(schema.get("$ref", "")).endswith("/QueueStatus")):
                 return None, schema, where
-        raise self.fail("paths", f"no result path GET /{app_root_of(endpoint)}/requests/{{request_id}}; "
+        raise self.fail("#/paths", f"no result path GET /{app_root_of(endpoint)}/requests/{{request_id}}; "
                                  "the output is its 200 response")
 
     def response_schema(self, op: Mapping[str, Any], where: str) -> tuple[Any, str]:
-        responses = self.mapping(op.get("responses"), f"{where}.responses", "no responses")
+        responses = self.mapping(op.get("responses"), f"{where}/responses", "no responses")
         code = next((c for c in responses if str(c) == "200"), None)
         if code is None:
-            raise self.fail(f"{where}.responses", "no 200 response; the output is its JSON body")
-        response, rwhere = self.deref(self.mapping(responses[code], f"{where}.responses.{code}"),
-                                      f"{where}.responses.{code}")
+            raise self.fail(f"{where}/responses", "no 200 response; the output is its JSON body")
+        response, rwhere = self.deref(self.mapping(responses[code], f"{where}/responses/{_e(code)}"),
+                                      f"{where}/responses/{_e(code)}")
         return self.json_schema(response, rwhere)
 
     def json_schema(self, holder: Mapping[str, Any], where: str) -> tuple[Any, str]:
-        content = self.mapping(holder.get("content"), f"{where}.content", "no content")
+        content = self.mapping(holder.get("content"), f"{where}/content", "no content")
         media = "application/json" if "application/json" in content else next(
             (str(m) for m in content if "json" in str(m)), None)
         if media is None:
-            raise self.fail(f"{where}.content", f"no JSON content (found {', '.join(map(str, content))})")
-        entry = self.mapping(content[media], f"{where}.content.{media}")
+            raise self.fail(f"{where}/content", f"no JSON content (found {', '.join(map(str, content))})")
+        entry = self.mapping(content[media], f"{where}/content/{_e(media)}")
         if "schema" not in entry:
-            raise self.fail(f"{where}.content.{media}", "no schema")
-        return entry["schema"], f"{where}.content.{media}.schema"
+            raise self.fail(f"{where}/content/{_e(media)}", "no schema")
+        return entry["schema"], f"{where}/content/{_e(media)}/schema"
 
     # -- references --------------------------------------------------------------------------
 
@@ -315,14 +353,14 @@ class _Importer:
                 raise self.fail(where, f"unresolvable $ref {ref!r}")
         if not isinstance(node, Mapping):
             raise self.fail(where, f"$ref {ref!r} points at {kind_of(node)}, not a schema")
-        return node, ".".join(parts), ref
+        return node, ref, ref
 
     def deref(self, node: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], str]:
         """Follow a reference to a request body or response (``#/components/responses/...``)."""
         for _ in range(16):
             if "$ref" not in node:
                 return node, where
-            node, where, _ref = self.resolve(node["$ref"], f"{where}.$ref")
+            node, where, _ref = self.resolve(node["$ref"], f"{where}/$ref")
         raise self.fail(where, "$ref chain too long (circular?)")
 
     def reference(self, pointer: str, where: str) -> str:
@@ -374,7 +412,7 @@ class _Importer:
         raw: str | None = None
         if "$ref" in schema and not set(schema) - _ANNOTATIONS - {"$ref"}:
             pointer = schema["$ref"]
-            schema, where, _ = self.resolve(pointer, f"{where}.$ref")
+            schema, where, _ = self.resolve(pointer, f"{where}/$ref")
             name = self.pointer_names.get(pointer) or self.unique(_type_name(pointer.rsplit("/", 1)[-1]))
             raw = pointer.rsplit("/", 1)[-1]
         else:
@@ -427,18 +465,18 @@ class _Importer:
         self.check_keys(schema, where)
         for key in ("anyOf", "oneOf"):
             if key in schema:
-                raise self.fail(f"{where}.{key}", "a union cannot be an input, an output or a named type")
+                raise self.fail(f"{where}/{_e(key)}", "a union cannot be an input, an output or a named type")
         types = schema.get("type", "object")
         if types != "object" and not (isinstance(types, list) and "object" in types):
-            raise self.fail(f"{where}.type", f"expected an object schema, got type {types!r}")
+            raise self.fail(f"{where}/type", f"expected an object schema, got type {types!r}")
         merged: dict[str, Any] = {"properties": {}, "required": [], "order": [],
-                                  "additional": (True, f"{where}.additionalProperties")}
+                                  "additional": (True, f"{where}/additionalProperties")}
         parts: list[tuple[Mapping[str, Any], str]] = []
         if "$ref" in schema:
-            target, twhere, _ = self.resolve(schema["$ref"], f"{where}.$ref")
+            target, twhere, _ = self.resolve(schema["$ref"], f"{where}/$ref")
             parts.append((target, twhere))
-        for i, part in enumerate(self.sequence(schema.get("allOf", []), f"{where}.allOf")):
-            parts.append((self.mapping(part, f"{where}.allOf[{i}]"), f"{where}.allOf[{i}]"))
+        for i, part in enumerate(self.sequence(schema.get("allOf", []), f"{where}/allOf")):
+            parts.append((self.mapping(part, f"{where}/allOf/{i}"), f"{where}/allOf/{i}"))
         for part, pwhere in parts:
             sub = self.merge_object(part, pwhere, depth + 1)
             merged["properties"].update(sub["properties"])
@@ -449,19 +487,19 @@ class _Importer:
             for key in ("title", "description"):
                 if key in sub:
                     merged[key] = sub[key]
-        props = self.mapping(schema.get("properties", {}), f"{where}.properties")
+        props = self.mapping(schema.get("properties", {}), f"{where}/properties")
         for pname, pschema in props.items():
-            merged["properties"][str(pname)] = (pschema, f"{where}.properties.{pname}")
-        required = self.sequence(schema.get("required", []), f"{where}.required")
+            merged["properties"][str(pname)] = (pschema, f"{where}/properties/{_e(pname)}")
+        required = self.sequence(schema.get("required", []), f"{where}/required")
         for i, r in enumerate(required):
             if not isinstance(r, str):
-                raise self.fail(f"{where}.required[{i}]", f"expected a field name, got {kind_of(r)}")
+                raise self.fail(f"{where}/required/{i}", f"expected a field name, got {kind_of(r)}")
             if r not in merged["required"]:
                 merged["required"].append(r)
-        order = self.sequence(schema.get("x-fal-order-properties", []), f"{where}.x-fal-order-properties")
+        order = self.sequence(schema.get("x-fal-order-properties", []), f"{where}/x-fal-order-properties")
         merged["order"] = [str(o) for o in order] + [o for o in merged["order"] if o not in order]
         if "additionalProperties" in schema:
-            merged["additional"] = (schema["additionalProperties"], f"{where}.additionalProperties")
+            merged["additional"] = (schema["additionalProperties"], f"{where}/additionalProperties")
         for key in ("title", "description"):
             if key in schema:
                 merged[key] = schema[key]
@@ -488,16 +526,16 @@ class _Importer:
             # value the field takes (pydantic v1 and some converters drop the null branch).
             if schema["default"] is None:
                 shape.nullable = True
-        if shape.enum is not None:
-            out["enum"] = shape.enum
-        out.update(shape.bounds)
+        constraints = shape.constraints()
+        out.update({k: v for k, v in constraints.items() if k not in ("items", "branches")})
         for key in ("minimum", "maximum"):
             if X + key in schema:
                 out[key] = schema[X + key]
-        if shape.nullable:
-            out["nullable"] = True
-        if shape.enum_name is not None:
-            out["enum_name"] = shape.enum_name
+        if schema.get("deprecated") is True:
+            out["deprecated"] = True
+        for key in ("items", "branches"):
+            if key in constraints:
+                out[key] = constraints[key]
         for key, extension in _FIELD_EXTENSIONS.items():
             if extension in schema:
                 out[key] = schema[extension]
@@ -512,17 +550,28 @@ class _Importer:
         self.check_keys(s, where)
         types = self.type_names(s, where)
         out = _Shape(nullable=s.get("nullable") is True or "null" in types)
-        parts = [(self.mapping(p, f"{where}.allOf[{i}]"), f"{where}.allOf[{i}]")
-                 for i, p in enumerate(self.sequence(s.get("allOf", []), f"{where}.allOf"))]
+        # allOf parts that only annotate (a description beside the $ref they wrap) say nothing of the type.
+        parts = [(self.mapping(p, f"{where}/allOf/{i}"), f"{where}/allOf/{i}")
+                 for i, p in enumerate(self.sequence(s.get("allOf", []), f"{where}/allOf"))]
+        parts = [(p, w) for p, w in parts if not _annotation_only(p)]
+        additional = s.get("additionalProperties")
+        if (not s.get("properties") and isinstance(additional, Mapping) and additional and not parts
+                and "$ref" not in s and set(types) <= {"object", "null"}):
+            value = self.shape(additional, f"{where}/additionalProperties", hint + "Value", top=False)
+            if not value.options:
+                raise self.fail(f"{where}/additionalProperties", "map values that can only be null")
+            out.add(MapOf(value.type_expr()))
+            out.items = None if value.plain else value
+            return out
         own_object = "properties" in s or "additionalProperties" in s
         if own_object or len(parts) > 1 or ("object" in types and "$ref" not in s and not parts):
             if parts and not all(self.is_object(p) for p, _ in parts):
-                raise self.fail(f"{where}.allOf", "allOf can wrap one schema or merge objects, nothing else")
+                raise self.fail(f"{where}/allOf", "allOf can wrap one schema or merge objects, nothing else")
             out.add(Ref(self.synthesise(s, where, hint, keep=not top)))
             return out
         composed = False
         if "$ref" in s:
-            out = self.merge(out, self.ref_shape(s["$ref"], f"{where}.$ref", hint), where)
+            out = self.merge(out, self.ref_shape(s["$ref"], f"{where}/$ref", hint), where)
             composed = True
         for part, pwhere in parts:
             out = self.merge(out, self.shape(part, pwhere, hint, top=False), pwhere)
@@ -530,8 +579,8 @@ class _Importer:
         for key in ("anyOf", "oneOf"):
             if key in s:
                 if composed:
-                    raise self.fail(f"{where}.{key}", f"{key} beside $ref or allOf is not supported")
-                out = self.merge(out, self.union(s[key], f"{where}.{key}", hint), where)
+                    raise self.fail(f"{where}/{_e(key)}", f"{key} beside $ref or allOf is not supported")
+                out = self.merge(out, self.union(s[key], f"{where}/{_e(key)}", hint), where)
                 composed = True
         values = self.enum_values(s, where)
         if values is not None:
@@ -548,28 +597,35 @@ class _Importer:
             if not scalar_types and values:
                 scalar_types = [self.value_type(values, where)]
             if not scalar_types and not out.nullable:
-                raise self.fail(where, "no type: a value of any type cannot be expressed in a contract")
+                out.add(Scalar(ANY))  # an untyped schema: any JSON value
             for t in scalar_types:
-                out.add(self.single_type(t, s, where, hint))
-        bounds = self.bounds(s, where)
+                option, items = self.single_type(t, s, where, hint)
+                out.add(option)
+                if items is not None:
+                    if out.items is not None:
+                        raise self.fail(where, "two list types with constrained items in one schema")
+                    out.items = items
+        bounds = self.bounds(s, where, types)
         return self.merge(out, _Shape(bounds=bounds), where) if bounds else out
 
-    def single_type(self, t: str, s: Mapping[str, Any], where: str, hint: str) -> TypeExpr:
+    def single_type(self, t: str, s: Mapping[str, Any], where: str, hint: str) -> tuple[TypeExpr, _Shape | None]:
+        """The type a JSON Schema type name stands for, and the constraints on its items (lists)."""
         if t in ("string", "integer", "boolean"):
-            return Scalar(t)
+            return Scalar(t), None
         if t == "number":
-            return Scalar("float")
+            return Scalar("float"), None
         if t == "array":
             if "items" not in s:
-                raise self.fail(where, "an array without items: its item type cannot be expressed")
+                return ListOf(Scalar(ANY)), None  # items of any type
             if not isinstance(s["items"], Mapping):
-                raise self.fail(f"{where}.items", "tuple-style items cannot be expressed in a contract")
-            item = self.shape(s["items"], f"{where}.items", hint + "Item", top=False)
-            if not item.plain or not item.options:
-                raise self.fail(f"{where}.items", "nullable items, enums or bounds on list items cannot be "
-                                                  "expressed in a contract")
-            return ListOf(item.type_expr())
-        raise self.fail(f"{where}.type", f"unsupported type {t!r}")
+                raise self.fail(f"{where}/items", "tuple-style items cannot be expressed in a contract")
+            item = self.shape(s["items"], f"{where}/items", hint + "Item", top=False)
+            if not item.options:
+                raise self.fail(f"{where}/items", "list items that can only be null")
+            return ListOf(item.type_expr()), None if item.plain else item
+        if t == "object":
+            return MapOf(Scalar(ANY)), None
+        raise self.fail(f"{where}/type", f"unsupported type {t!r}")
 
     def ref_shape(self, pointer: Any, where: str, hint: str) -> _Shape:
         target, twhere, ref = self.resolve(pointer, where)
@@ -588,41 +644,86 @@ class _Importer:
         return shape
 
     def union(self, branches: Any, where: str, hint: str) -> _Shape:
-        """``anyOf``/``oneOf``: the options of every branch; a null branch makes the field nullable."""
+        """``anyOf``/``oneOf``: the options of every branch; a null branch (``{"type": "null"}``, or
+        an untyped ``{}`` beside typed branches, as fal's converted schemas write it) makes the field
+        nullable. Branches that constrain their options differently keep their own constraints."""
         shapes: list[tuple[_Shape, str]] = []
         out = _Shape()
-        for i, branch in enumerate(self.sequence(branches, where)):
-            bwhere = f"{where}[{i}]"
+        raw = self.sequence(branches, where)
+        typed = [b for b in raw if not (isinstance(b, Mapping) and _untyped(b))]
+        for i, branch in enumerate(raw):
+            bwhere = f"{where}/{i}"
+            if typed and isinstance(branch, Mapping) and _untyped(branch):
+                self.check_keys(branch, bwhere)
+                out.nullable = True
+                continue
             shape = self.shape(branch, bwhere, hint, top=False)
             out.nullable |= shape.nullable
             if shape.options:
                 shapes.append((shape, bwhere))
-                for o in shape.options:
-                    out.add(o)
-        enumerated = [(s, w) for s, w in shapes if s.enum is not None]
+        shorthand = self.shorthand(shapes, where)
+        if shorthand is not None:
+            shorthand.nullable |= out.nullable
+            return shorthand
+        # Each branch keeps its constraints: one per option, in order.
+        out.branches = []
+        for shape, _ in shapes:
+            own = _Shape(enum=shape.enum, enum_name=shape.enum_name, bounds=dict(shape.bounds), items=shape.items,
+                         branches=None)
+            for option in shape.options:
+                if shape.branches is not None:
+                    own = shape.branches[shape.options.index(option)]
+                out.options.append(option)
+                out.branches.append(own)
+        return out
+
+    def shorthand(self, shapes: list[tuple[_Shape, str]], where: str) -> _Shape | None:
+        """The union as one field: its options, one enum applied to every scalar option the values
+        fit, one bound per kind and one item constraint; None when the branches say more than that."""
+        out = _Shape()
+        if any(s.branches is not None for s, _ in shapes):
+            return None
+        for s, _ in shapes:
+            for o in s.options:
+                out.add(o)
+        enumerated = [s for s, _ in shapes if s.enum is not None]
         if enumerated:
             values: list[Any] = []
-            for s, _ in enumerated:
+            for s in enumerated:
                 values += [v for v in s.enum or () if v not in values]
-            names = {s.enum_name for s, _ in enumerated}
+            names = {s.enum_name for s in enumerated}
             out.enum, out.enum_name = values, names.pop() if len(names) == 1 else None
-            # A contract applies its one enum to every branch whose type the values fit.
-            for s, w in shapes:
-                if s.enum is None:
-                    for scalar in s.scalars():
-                        if all(_fits(scalar, v) for v in values):
-                            raise self.fail(w, f"this {scalar} branch has no enum, but the union's enum "
-                                               "fits it; a contract field holds one enum for all branches")
+            for s, _ in shapes:
+                # The merged enum applies to every option its values fit, so a branch it fits must have it.
+                for scalar in s.scalars():
+                    fitting = [v for v in values if _fits(scalar, v)]
+                    own = [v for v in s.enum or () if _fits(scalar, v)]
+                    if fitting and fitting != own and set(map(repr, fitting)) != set(map(repr, own)):
+                        return None
         for key in sorted({k for s, _ in shapes for k in s.bounds}):
             applicable = [s for s, _ in shapes if s.kinds() & _BOUND_KINDS[key]]
             seen = {json.dumps(s.bounds.get(key)) for s in applicable}
             if len(seen) > 1:
-                raise self.fail(where, f"the branches differ in {_BOUND_KEYS[key]}; a contract field holds "
-                                       "one for all branches of a type")
+                return None
             out.bounds[key] = applicable[0].bounds[key]
+        holders = [s for s, _ in shapes if s.kinds() & {"list", "map"}]
+        with_items = [s for s in holders if s.items is not None]
+        if with_items:
+            if len(holders) > 1:
+                return None
+            out.items = with_items[0].items
         return out
 
     def merge(self, a: _Shape, b: _Shape, where: str) -> _Shape:
+        if b.branches is not None or a.branches is not None:
+            # A union whose branches keep their own constraints stands alone (a nullable flag aside).
+            if a.options and b.options:
+                raise self.fail(where, "a union with per-branch constraints cannot be combined with another type")
+            keep, other = (b, a) if b.branches is not None else (a, b)
+            keep.nullable |= other.nullable
+            if other.enum is not None or other.bounds or other.items is not None:
+                raise self.fail(where, "constraints beside a union whose branches carry their own")
+            return keep
         for o in b.options:
             a.add(o)
         a.nullable |= b.nullable
@@ -633,8 +734,12 @@ class _Importer:
         a.enum_name = a.enum_name or b.enum_name
         for key, value in b.bounds.items():
             if key in a.bounds and a.bounds[key] != value:
-                raise self.fail(where, f"two different {_BOUND_KEYS[key]} bounds for one field")
+                raise self.fail(where, f"two different {_BOUND_KEYS.get(key, key)} bounds for one field")
             a.bounds[key] = value
+        if b.items is not None:
+            if a.items is not None and a.items != b.items:
+                raise self.fail(where, "two different item constraints for one field")
+            a.items = b.items
         return a
 
     # -- small readers -----------------------------------------------------------------------
@@ -643,7 +748,7 @@ class _Importer:
         types = s.get("type", [])
         names = [types] if isinstance(types, str) else types
         if not isinstance(names, list) or not all(isinstance(t, str) for t in names):
-            raise self.fail(f"{where}.type", f"expected a type name or a list of them, got {kind_of(types)}")
+            raise self.fail(f"{where}/type", f"expected a type name or a list of them, got {kind_of(types)}")
         return names
 
     def enum_values(self, s: Mapping[str, Any], where: str) -> list[Any] | None:
@@ -651,7 +756,7 @@ class _Importer:
             return [s["const"]]
         if "enum" not in s:
             return None
-        values = self.sequence(s["enum"], f"{where}.enum")
+        values = self.sequence(s["enum"], f"{where}/enum")
         return list(values)
 
     def value_type(self, values: list[Any], where: str) -> str:
@@ -660,19 +765,22 @@ class _Importer:
                              ("string", "string")):
             if all(_fits(scalar, v) for v in values):
                 return name
-        raise self.fail(f"{where}.enum", "the enum mixes value types and gives no type")
+        raise self.fail(f"{where}/enum", "the enum mixes value types and gives no type")
 
-    def bounds(self, s: Mapping[str, Any], where: str) -> dict[str, Any]:
+    def bounds(self, s: Mapping[str, Any], where: str, types: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, json_key in _BOUND_KEYS.items():
             if json_key in s and not json_key.startswith("exclusive"):
                 out[key] = s[json_key]
+        # A format names the encoding of a string (binary, uri); on numbers (int32, float) it says nothing.
+        if "format" in s and ("string" in types or (not types and "pattern" in s)):
+            out["format"] = s["format"]
         for key, json_key, inclusive in (("exclusive_minimum", "exclusiveMinimum", "minimum"),
                                          ("exclusive_maximum", "exclusiveMaximum", "maximum")):
             value = s.get(json_key)
             if value is True:  # OpenAPI 3.0 (JSON Schema draft 4): the inclusive bound becomes exclusive
                 if inclusive not in out:
-                    raise self.fail(f"{where}.{json_key}", f"{json_key} is true but there is no {inclusive}")
+                    raise self.fail(f"{where}/{_e(json_key)}", f"{json_key} is true but there is no {inclusive}")
                 out[key] = out.pop(inclusive)
             elif value is not None and value is not False:
                 out[key] = value
@@ -683,7 +791,7 @@ class _Importer:
             key = str(key)
             if key in _SCHEMA_KEYS or key.startswith("x-") or s[key] in _HARMLESS.get(key, ()):
                 continue
-            raise self.fail(f"{where}.{key}", f"unsupported keyword {key!r}: a contract cannot express it")
+            raise self.fail(f"{where}/{_e(key)}", f"unsupported keyword {key!r}: a contract cannot express it")
 
     def mapping(self, node: Any, where: str, missing: str = "missing") -> Mapping[str, Any]:
         if node is None:
@@ -698,17 +806,35 @@ class _Importer:
         return node
 
     def translate(self, key_path: str) -> str:
-        """A key path in the built contract data, as the place in the document it came from."""
+        """A key path in the built contract data, as the JSON pointer of the place in the document
+        it came from."""
         best = max((k for k in self.origins
                     if key_path == k or key_path.startswith((k + ".", k + "["))), key=len, default=None)
         if best is None:
             return key_path
-        rest = key_path[len(best):]
-        m = re.match(r"\.([^.\[]+)(.*)", rest)
-        if m and best not in _DOCUMENT_EXTENSIONS:
-            head = _KEY_IN_DOCUMENT.get(m.group(1), m.group(1))
-            rest = ("." + head if head else "") + m.group(2)
-        return self.origins[best] + rest
+        segments = [a or b for a, b in re.findall(r"\.([^.\[]+)|\[(\d+)\]", key_path[len(best):])]
+        if segments and best not in _DOCUMENT_EXTENSIONS:
+            head = _KEY_IN_DOCUMENT.get(segments[0], segments[0])
+            segments = ([head] if head else []) + segments[1:]
+        return self.origins[best] + "".join("/" + _e(seg) for seg in segments)
+
+
+_TYPE_KEYS = frozenset({"type", "$ref", "allOf", "anyOf", "oneOf", "enum", "const", "properties",
+                        "additionalProperties", "items", "nullable"})
+
+
+def _untyped(schema: Mapping[str, Any]) -> bool:
+    """A schema that says nothing of the value's type (``{}``, or only a description)."""
+    return not (set(schema) & _TYPE_KEYS)
+
+
+def _annotation_only(schema: Mapping[str, Any]) -> bool:
+    return all(str(k) in _ANNOTATIONS or str(k).startswith("x-") for k in schema)
+
+
+def _e(name: object) -> str:
+    """A key as one JSON pointer segment."""
+    return _escape(str(name))
 
 
 def _escape(name: str) -> str:

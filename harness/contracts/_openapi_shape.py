@@ -40,12 +40,14 @@ _BOUND_KEYS = {
     "exclusive_minimum": "exclusiveMinimum", "exclusive_maximum": "exclusiveMaximum",
     "min_length": "minLength", "max_length": "maxLength",
     "min_items": "minItems", "max_items": "maxItems",
+    "pattern": "pattern",
 }
 _BOUND_KINDS = {
     "minimum": {"integer", "float"}, "maximum": {"integer", "float"},
     "exclusive_minimum": {"integer", "float"}, "exclusive_maximum": {"integer", "float"},
     "min_length": {"string"}, "max_length": {"string"},
     "min_items": {"list"}, "max_items": {"list"},
+    "pattern": {"string"}, "format": {"string"},
 }
 
 

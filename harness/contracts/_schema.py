@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.contracts._model import Contract, FieldSpec, ObjectSpec
-from harness.contracts._types import SCALARS, ListOf, Ref, Scalar, TypeExpr, Union
+from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union
 
 __all__ = ["field_schema", "input_schema", "object_schema", "output_schema", "type_schema"]
 
@@ -57,11 +57,13 @@ def object_schema(spec: ObjectSpec) -> dict[str, Any]:
 
 def type_schema(t: TypeExpr) -> dict[str, Any]:
     if isinstance(t, Scalar):
-        return {"type": SCALARS[t.name]}
+        return {} if t.name == ANY else {"type": SCALARS[t.name]}
     if isinstance(t, Ref):
         return {"$ref": DEFS + t.name}
     if isinstance(t, ListOf):
         return {"type": "array", "items": type_schema(t.item)}
+    if isinstance(t, MapOf):
+        return {"type": "object", "additionalProperties": type_schema(t.value)}
     return {"anyOf": [type_schema(o) for o in t.options]}
 
 
@@ -72,16 +74,24 @@ def field_schema(f: FieldSpec) -> dict[str, Any]:
     numeric branch and item counts the list branch.
     """
     options = list(f.type.options) if isinstance(f.type, Union) else [f.type]
-    branches = [_constrain(type_schema(o), o, f) for o in options]
+    if f.branches is not None:
+        branches = [_constrain(type_schema(o), o, b) for o, b in zip(options, f.branches, strict=True)]
+    else:
+        branches = [_constrain(type_schema(o), o, f) for o in options]
     if f.nullable:
         branches.append({"type": "null"})
     return branches[0] if len(branches) == 1 else {"anyOf": branches}
 
 
 def _constrain(schema: dict[str, Any], t: TypeExpr, f: FieldSpec) -> dict[str, Any]:
-    if isinstance(t, Scalar):
-        if f.enum is not None and _enum_fits(t, f.enum):
+    if isinstance(t, Scalar) and t.name == ANY:
+        if f.enum is not None:
             schema["enum"] = list(f.enum)
+        return schema
+    if isinstance(t, Scalar):
+        fitting = [v for v in f.enum or () if _scalar_matches(t.name, v)]
+        if fitting:  # a union's one enum constrains each scalar branch to the values of its type
+            schema["enum"] = fitting
         if t.name in ("integer", "float"):
             for key in _NUMERIC:
                 value = getattr(f, key)
@@ -92,16 +102,18 @@ def _constrain(schema: dict[str, Any], t: TypeExpr, f: FieldSpec) -> dict[str, A
                 value = getattr(f, key)
                 if value is not None:
                     schema[_JSON_KEY[key]] = value
+            if f.pattern is not None:
+                schema["pattern"] = f.pattern
     elif isinstance(t, ListOf):
         for key in ("min_items", "max_items"):
             value = getattr(f, key)
             if value is not None:
                 schema[_JSON_KEY[key]] = value
+        if f.items is not None:
+            schema["items"] = field_schema(f.items)
+    elif isinstance(t, MapOf) and f.items is not None:
+        schema["additionalProperties"] = field_schema(f.items)
     return schema
-
-
-def _enum_fits(t: Scalar, values: tuple[Any, ...]) -> bool:
-    return all(_scalar_matches(t.name, v) for v in values)
 
 
 def _scalar_matches(name: str, value: Any) -> bool:

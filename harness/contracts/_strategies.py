@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 import string
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from hypothesis.strategies import SearchStrategy
 from harness._resources import fixture
 from harness.contracts._model import Contract, FieldSpec, ObjectSpec
 from harness.contracts._schema import field_schema
-from harness.contracts._types import ListOf, Ref, Scalar, TypeExpr, Union
+from harness.contracts._types import ANY, ListOf, MapOf, Ref, Scalar, TypeExpr, Union
 from harness.contracts._validate import RULES, json_path
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
 
 CI_PROFILE = "fal-ci"
 THOROUGH_PROFILE = "fal-thorough"
-FILE_KINDS = ("image", "archive", "any")
+FILE_KINDS = ("image", "video", "audio", "mesh", "archive", "any")
 
 _INT32 = (-(2**31), 2**31 - 1)
 # Past this many nested objects optional keys are left out and lists kept at their minimum, so a
@@ -48,6 +49,7 @@ _BOUND_RULES = {
     "maximum": "maximum",
     "exclusive-maximum": "exclusiveMaximum",
 }
+_LONG_TEXT = 4096
 _TEXT_CHARS = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Co", "Cn"))
 _LETTERS = st.text(string.ascii_lowercase, min_size=1, max_size=8)
 
@@ -180,7 +182,11 @@ def _fixture_files() -> dict[str, SearchStrategy[str]]:
     # Data URIs rather than URLs, so every payload also runs against a real server offline.
     image = st.sampled_from([_data_uri("face.png", "image/png"), _data_uri("initial.png", "image/png")])
     archive = st.just(_data_uri("person.zip", "application/zip"))
-    return {"image": image, "archive": archive, "any": st.one_of(image, archive)}
+    video = st.just(_data_uri("clip.mp4", "video/mp4"))
+    audio = st.just(_data_uri("tone.wav", "audio/wav"))
+    mesh = st.just(_data_uri("cube.glb", "model/gltf-binary"))
+    return {"image": image, "video": video, "audio": audio, "mesh": mesh, "archive": archive,
+            "any": st.one_of(image, archive)}
 
 
 # -- slots: a place holding a value, with the branches the schema allows there -----------------
@@ -194,6 +200,10 @@ def _kinds(t: TypeExpr | None) -> frozenset[str]:
         return frozenset({"object"})
     if isinstance(t, ListOf):
         return frozenset({"array"})
+    if isinstance(t, MapOf):
+        return frozenset({"object"})
+    if isinstance(t, Scalar) and t.name == ANY:
+        return frozenset({"string", "integer", "number", "boolean", "array", "object", "null"})
     if isinstance(t, Scalar):
         return frozenset({"integer", "number"} if t.name == "float" else {t.name})
     raise TypeError(f"a branch is never a union: {t}")
@@ -205,6 +215,8 @@ class _Branch:
     """``None`` is the null branch of a nullable field."""
     rules: Mapping[str, Any]
     """The JSON Schema keywords on this branch (``enum``, ``minimum``, ``minItems``...)."""
+    items: FieldSpec | None = None
+    """The constraints on this list branch's items (or this map branch's values)."""
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -234,7 +246,21 @@ def _field_slot(f: FieldSpec, role: str | None) -> _Slot:
     if f.nullable:
         options.append(None)
     raw = schema["anyOf"] if len(options) > 1 else [schema]
-    return _Slot(tuple(_Branch(t, s) for t, s in zip(options, raw, strict=True)), f.file, role)
+    specs = list(f.branches) if f.branches is not None else [f] * len(f.options)
+    items = [spec.items if isinstance(t, ListOf | MapOf) else None for t, spec in zip(f.options, specs, strict=True)]
+    items.append(None)
+    return _Slot(tuple(_Branch(t, s, i) for t, s, i in zip(options, raw, items, strict=False)), f.file, role)
+
+
+def _item_slot(branch: _Branch, file: str | None) -> _Slot:
+    """The slot of one item of a list branch (or one value of a map branch)."""
+    t = branch.type
+    item = t.item if isinstance(t, ListOf) else t.value if isinstance(t, MapOf) else None
+    assert item is not None
+    if branch.items is None:
+        return _type_slot(item, file)
+    slot = _field_slot(branch.items, None)
+    return _Slot(slot.branches, file)
 
 
 def _type_slot(t: TypeExpr, file: str | None) -> _Slot:
@@ -277,6 +303,8 @@ def _float_range(rules: Mapping[str, Any]) -> tuple[float, float]:
 def _within(rules: Mapping[str, Any], value: Any) -> bool:
     """Whether a scalar meets every bound and length in ``rules`` (the enum aside)."""
     if isinstance(value, str):
+        if "pattern" in rules and re.search(rules["pattern"], value) is None:
+            return False
         return bool(rules.get("minLength", 0) <= len(value) <= rules.get("maxLength", math.inf))
     if isinstance(value, bool) or not isinstance(value, int | float):
         return True
@@ -392,9 +420,15 @@ class _Generator:
                 return None
             if hi == 0:
                 return st.just([])
-            item = self.value(_type_slot(t.item, slot.file), depth, f"items of {t}")
+            item = self.value(_item_slot(b, slot.file), depth, f"items of {t}")
             return st.lists(item, min_size=lo, max_size=int(hi))
+        if isinstance(t, MapOf):
+            value = self.value(_item_slot(b, None), depth + 1, f"values of {t}")
+            return st.dictionaries(_LETTERS, value, max_size=0 if depth >= _SOFT_DEPTH else 2)
         assert isinstance(t, Scalar)
+        if t.name == ANY:
+            return st.one_of(st.text(_TEXT_CHARS, max_size=self.knobs.max_text_size), st.integers(*_INT32),
+                             st.booleans())
         if "enum" in rules:
             fitting = [v for v in rules["enum"] if _within(rules, v)]
             return st.sampled_from(fitting) if fitting else None
@@ -407,6 +441,12 @@ class _Generator:
                 return files.filter(lambda v: _within(rules, v)) if lengths else files
             lo = rules.get("minLength", 0)
             hi = min(rules.get("maxLength", math.inf), max(lo, self.knobs.max_text_size))
+            if "pattern" in rules:
+                try:
+                    matching = st.from_regex(rules["pattern"])
+                except (re.error, ValueError):
+                    return None
+                return matching.filter(lambda v: _within(rules, v))
             return st.text(_TEXT_CHARS, min_size=lo, max_size=int(hi)) if lo <= hi else None
         if t.name == "integer":
             ilo, ihi = _int_range(rules)
@@ -450,7 +490,7 @@ class _Generator:
                 self._object_sites(self.contract.types[b.type.name], (*steps, _Step("option", index=i)),
                                    path, depth + 1, slot.role == "size", seen | {b.type.name}, out)
             elif isinstance(b.type, ListOf) and b.rules.get("maxItems", 1) > 0:
-                self._slot_sites(_type_slot(b.type.item, slot.file),
+                self._slot_sites(_item_slot(b, slot.file),
                                  (*steps, _Step("option", index=i), _Step("item")), f"{path}[*]",
                                  depth, seen, out)
 
@@ -494,9 +534,9 @@ class _Generator:
         assert isinstance(branch.type, ListOf)
         lo = max(1, branch.rules.get("minItems", 0))
         hi = max(lo, min(branch.rules.get("maxItems", math.inf), self.knobs.max_list_items))
-        rest = st.lists(self.value(_type_slot(branch.type.item, slot.file), depth, "list items"),
+        rest = st.lists(self.value(_item_slot(branch, slot.file), depth, "list items"),
                         min_size=lo - 1, max_size=int(hi) - 1)
-        item = self._broken_value(_type_slot(branch.type.item, slot.file), steps[2:], site, depth)
+        item = self._broken_value(_item_slot(branch, slot.file), steps[2:], site, depth)
 
         @st.composite
         def with_broken_item(draw: st.DrawFn) -> tuple[list[Any], tuple[str | int, ...], str]:
@@ -566,7 +606,7 @@ def _value_breaks(slot: _Slot, gen: _Generator, depth: int) -> dict[str, SearchS
             assert isinstance(first, ListOf)
             if sizes[1] >= sizes[0] >= 0:
                 # Items valid for the first list branch, the one the validator reports on.
-                item = gen.value(_type_slot(first.item, slot.file), depth, "list items")
+                item = gen.value(_item_slot(lists[0], slot.file), depth, "list items")
                 out[rule] = st.lists(item, min_size=sizes[0], max_size=sizes[1]).map(
                     _items_wording("fewer than" if keyword == "minItems" else "more than", limit))
     return out
@@ -691,7 +731,11 @@ def _length_break(branches: list[_Branch], keyword: str) -> SearchStrategy[tuple
         values: SearchStrategy[str] | None = st.sampled_from(outside) if outside else None
     else:
         lo, hi = max(lo, others.get("minLength", 0)), min(hi, others.get("maxLength", hi))
-        values = st.text(_TEXT_CHARS, min_size=lo, max_size=hi) if 0 <= lo <= hi else None
+        if 0 <= lo <= hi and lo > _LONG_TEXT:
+            # Past what hypothesis draws as text: a long run of one letter breaks the bound as well.
+            values = st.integers(lo, hi).map(lambda n: "a" * n)
+        else:
+            values = st.text(_TEXT_CHARS, min_size=lo, max_size=hi) if 0 <= lo <= hi else None
     if values is None:
         return None
     return values.map(lambda v: (v, f"{len(v)} characters, {word} {limit}"))

@@ -1,4 +1,5 @@
-"""Type expressions as the endpoint pages write them: ``string``, ``list<Image>``, ``ImageSize | string``.
+"""Type expressions as the endpoint pages write them: ``string``, ``list<Image>``, ``ImageSize | string``,
+``map<float>`` (an object whose keys are free and whose values have one type) and ``any``.
 
 A contract names a field's type with one of these; this module parses and prints them.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["SCALARS", "ListOf", "Ref", "Scalar", "TypeExpr", "TypeSyntaxError", "Union", "parse_type"]
+__all__ = ["ANY", "SCALARS", "ListOf", "MapOf", "Ref", "Scalar", "TypeExpr", "TypeSyntaxError", "Union", "parse_type"]
 
 #: scalar names and the JSON Schema type each stands for (``float`` is how the pages say number)
 SCALARS: dict[str, str] = {
@@ -17,6 +18,8 @@ SCALARS: dict[str, str] = {
     "float": "number",
     "boolean": "boolean",
 }
+#: the type of a value that may be anything JSON holds (an untyped schema)
+ANY = "any"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,16 @@ class ListOf:
 
 
 @dataclass(frozen=True)
+class MapOf:
+    """An object with free keys whose values all have type ``value``."""
+
+    value: TypeExpr
+
+    def __str__(self) -> str:
+        return f"map<{self.value}>"
+
+
+@dataclass(frozen=True)
 class Union:
     options: tuple[TypeExpr, ...]
 
@@ -53,18 +66,18 @@ class Union:
         return " | ".join(str(o) for o in self.options)
 
 
-TypeExpr = Scalar | Ref | ListOf | Union
+TypeExpr = Scalar | Ref | ListOf | MapOf | Union
 
 
 class TypeSyntaxError(ValueError):
     pass
 
 
-_TOKEN = re.compile(r"\s*(list<|>|\||[A-Za-z_][A-Za-z0-9_]*)")
+_TOKEN = re.compile(r"\s*(list<|map<|>|\||[A-Za-z_][A-Za-z0-9_]*)")
 
 
 def parse_type(text: str) -> TypeExpr:
-    """Parse a type expression; names that are not scalars become :class:`Ref`."""
+    """Parse a type expression; names that are not scalars (or ``any``) become :class:`Ref`."""
     tokens: list[str] = []
     pos = 0
     stripped = text.rstrip()
@@ -96,11 +109,11 @@ def _term(tokens: list[str]) -> tuple[TypeExpr, list[str]]:
     if not tokens:
         raise TypeSyntaxError("type ends too early")
     head, rest = tokens[0], tokens[1:]
-    if head == "list<":
+    if head in ("list<", "map<"):
         item, rest = _union(rest)
         if not rest or rest[0] != ">":
-            raise TypeSyntaxError("list< is not closed with >")
-        return ListOf(item), rest[1:]
+            raise TypeSyntaxError(f"{head} is not closed with >")
+        return (ListOf(item) if head == "list<" else MapOf(item)), rest[1:]
     if head in (">", "|"):
         raise TypeSyntaxError(f"unexpected {head!r}")
-    return (Scalar(head) if head in SCALARS else Ref(head)), rest
+    return (Scalar(head) if head in SCALARS or head == ANY else Ref(head)), rest

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from harness.contracts import Contract, FieldSpec, ListOf, ObjectSpec, Ref, Scalar, TypeExpr, Union
+from harness.contracts import Contract, FieldSpec, ListOf, MapOf, ObjectSpec, Ref, Scalar, TypeExpr, Union
 from harness.contracts._model import app_root_of
 from harness.drift._report import Finding, make_finding
 from harness.drift._rules import Direction
@@ -202,6 +202,8 @@ def _shape(t: TypeExpr) -> frozenset[_Option]:
         return frozenset({"object"})
     if isinstance(t, ListOf):
         return frozenset({("list", _shape(t.item))})
+    if isinstance(t, MapOf):
+        return frozenset({("map", _shape(t.value))})
     return frozenset().union(*(_shape(o) for o in t.options))
 
 

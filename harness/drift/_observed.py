@@ -12,7 +12,7 @@ from typing import Any
 from harness._data import json_type
 from harness._errors import ConfigError
 from harness.client import Observation
-from harness.contracts import Contract, ListOf, ObjectSpec, Ref, Scalar, TypeExpr, Union
+from harness.contracts import Contract, ListOf, MapOf, ObjectSpec, Ref, Scalar, TypeExpr, Union
 from harness.drift._diff import value_key
 from harness.drift._protocol import ObservedProtocol
 from harness.drift._report import Finding, make_finding
@@ -142,9 +142,12 @@ def compare_observed(contract: Contract, observed: ObservedSchema) -> list[Findi
 def _admitted(t: TypeExpr) -> set[str]:
     if isinstance(t, Scalar):
         return {"string": {"string"}, "integer": {"integer"}, "float": {"number", "integer"},
-                "boolean": {"boolean"}}[t.name]
+                "boolean": {"boolean"}}.get(t.name, {"string", "integer", "number", "boolean", "array", "object",
+                                                     "null"})
     if isinstance(t, ListOf):
         return {"array"}
+    if isinstance(t, MapOf):
+        return {"object"}
     if isinstance(t, Ref):
         return {"object"}
     return set().union(*(_admitted(o) for o in t.options))

@@ -17,7 +17,7 @@ import httpx
 import pybase64
 
 from harness._data import read_bytes
-from harness.contracts import Contract
+from harness.contracts import Contract, FieldSpec
 from harness.emulator._http import loopback_url
 from harness.emulator._images import probe
 from harness.emulator._storage import BlobStore
@@ -58,25 +58,33 @@ class FileResolver:
         errors: list[dict[str, Any]] = []
         for spec in contract.input.fields:
             value = payload.get(spec.name) if spec.file else None
-            if not isinstance(value, str):
-                continue
-            try:
-                data = await self._fetch(value)
-                if len(data) > _INLINE_LIMIT:
-                    await asyncio.to_thread(self._check, spec.file or "any", data)
-                else:
-                    self._check(spec.file or "any", data)
-            except _FileError as exc:
-                entry: dict[str, Any] = {"loc": ["body", spec.name], "msg": str(exc), "type": exc.kind,
-                                         "url": _DOCS + exc.kind}
-                if exc.ctx:
-                    entry["ctx"] = dict(exc.ctx)
-                if len(value) <= 200:
-                    entry["input"] = value
-                errors.append(entry)
-            else:
-                digests[spec.name] = hashlib.sha256(data).hexdigest()
+            values = [v for v in value if isinstance(v, str)] if isinstance(value, list) else [value]
+            for index, item in enumerate(values):
+                if isinstance(item, str):
+                    await self._one(spec, index if isinstance(value, list) else None, item, digests, errors)
         return digests, errors
+
+    async def _one(self, spec: FieldSpec, index: int | None, value: str, digests: dict[str, str],
+                   errors: list[dict[str, Any]]) -> None:
+        """Fetch and check one file (``index`` is its place in a list field); record its digest or error."""
+        kind = spec.file or "any"
+        try:
+            data = await self._fetch(value)
+            if len(data) > _INLINE_LIMIT or kind in ("video", "audio"):
+                await asyncio.to_thread(self._check, kind, data)
+            else:
+                self._check(kind, data)
+        except _FileError as exc:
+            loc: list[Any] = ["body", spec.name] if index is None else ["body", spec.name, index]
+            entry: dict[str, Any] = {"loc": loc, "msg": str(exc), "type": exc.kind, "url": _DOCS + exc.kind}
+            if exc.ctx:
+                entry["ctx"] = dict(exc.ctx)
+            if len(value) <= 200:
+                entry["input"] = value
+            errors.append(entry)
+        else:
+            key = spec.name if index is None else f"{spec.name}[{index}]"
+            digests[key] = hashlib.sha256(data).hexdigest()
 
     async def _fetch(self, url: str) -> bytes:
         if url.startswith("data:"):
@@ -137,7 +145,15 @@ class FileResolver:
         return b"".join(chunks)
 
     def _check(self, kind: str, data: bytes) -> None:
-        if kind == "image":
+        if kind in ("video", "audio"):
+            if not _has_stream(data, kind):
+                raise _FileError(f"{kind}_load_error", f"Failed to load the {kind}: the file holds no {kind} stream "
+                                                       "in a supported format, or it is corrupted")
+        elif kind == "mesh":
+            if not _looks_like_mesh(data):
+                raise _FileError("mesh_load_error", "Failed to load the 3D model: the file is not GLB, glTF, OBJ, "
+                                                    "PLY or STL, or it is corrupted")
+        elif kind == "image":
             if probe(data, self.max_pixels * 4) is None:
                 raise _FileError("image_load_error", "Failed to load the image: the file is not an image "
                                                      "in a supported format, or it is corrupted")
@@ -166,3 +182,26 @@ class FileResolver:
                         return
             raise _FileError("archive_file_count_below_minimum", "The archive must contain at least 1 image",
                              {"min_count": 1, "provided_count": 0})
+
+
+def _has_stream(data: bytes, kind: str) -> bool:
+    """Whether FFmpeg finds a stream of this kind (``video``/``audio``) in the file."""
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            streams = container.streams.video if kind == "video" else container.streams.audio
+            return len(streams) > 0
+    except (av.error.FFmpegError, ValueError, OSError):
+        return False
+
+
+def _looks_like_mesh(data: bytes) -> bool:
+    """A sniff of the 3D formats' own signatures (binary glTF, glTF JSON, PLY, OBJ, STL)."""
+    head = data[:512]
+    if head.startswith((b"glTF", b"ply\n", b"ply\r\n", b"solid")) or b'"asset"' in head:
+        return True
+    if len(data) >= 84 and len(data) == 84 + 50 * int.from_bytes(data[80:84], "little"):
+        return True  # binary STL: a header, a triangle count and 50 bytes per triangle
+    text = head.decode("ascii", "replace")
+    return any(line.startswith(("v ", "f ")) for line in text.splitlines())

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from harness.contracts._semantics import MEDIA_TYPES
 
-__all__ = ["FORMATS", "ImageFile", "probe", "render"]
+__all__ = ["FORMATS", "ImageFile", "picture", "probe", "render"]
 
 #: format name in an input -> (Pillow format, file extension); media types are the contracts'
 FORMATS: dict[str, tuple[str, str]] = {
@@ -43,6 +43,14 @@ def render(digest: bytes, width: int, height: int, fmt: str) -> ImageFile:
     """Draw a width x height picture whose look is fixed by ``digest`` (at least 32 bytes)."""
     name = fmt.lower() if fmt.lower() in FORMATS else "png"
     pil_format, extension = FORMATS[name]
+    img = picture(digest, width, height)
+    buf = io.BytesIO()
+    img.save(buf, format=pil_format, **_SAVE_OPTIONS[pil_format])
+    return ImageFile(buf.getvalue(), MEDIA_TYPES[name], extension, width, height)
+
+
+def picture(digest: bytes, width: int, height: int) -> Image.Image:
+    """The RGB picture ``render`` encodes (video frames and textures draw the same)."""
     # A 3x3 colour field scaled up gives a smooth, cheap, digest-specific background.
     field = Image.frombytes("RGB", (3, 3), digest[:27])
     img = field.resize((width, height), Image.Resampling.BILINEAR)
@@ -56,9 +64,7 @@ def render(digest: bytes, width: int, height: int, fmt: str) -> ImageFile:
             draw.ellipse((x0, y0, x1, y1), fill=colour)
         else:
             draw.rectangle((x0, y0, x1, y1), outline=colour, width=max(1, min(width, height) // 64))
-    buf = io.BytesIO()
-    img.save(buf, format=pil_format, **_SAVE_OPTIONS[pil_format])
-    return ImageFile(buf.getvalue(), MEDIA_TYPES[name], extension, width, height)
+    return img
 
 
 def probe(data: bytes, max_pixels: int | None = None) -> tuple[str, int, int] | None:

@@ -1,22 +1,20 @@
 """What a runner does with one request: validate, fetch its files, spend its run time writing
-logs, draw its images, store them, and answer with the model's output or the model's error.
+logs, make its files (images, video, audio, meshes...), store them, and answer with the model's
+output or the model's error.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import functools
 import math
+import secrets
 from typing import Any
-from urllib.parse import quote
-
-import pybase64
 
 from harness.contracts import validate_input
 from harness.emulator._files import FileResolver
 from harness.emulator._http import dumps, validation_entries
-from harness.emulator._images import ImageFile, render
-from harness.emulator._model import ImagePlan, RunPlan, StandInModel
+from harness.emulator._model import RunPlan, StandInModel
 from harness.emulator._queue import RUN_MODES, Job, Outcome
 from harness.emulator._storage import BlobStore
 
@@ -46,8 +44,9 @@ class Runner:
         plan = model.plan(payload, digests, job.endpoint.seed_rng)
         if not isinstance(plan, RunPlan):
             return Outcome.model_error(plan)
+        base = self.run_files_base if job.mode in RUN_MODES else self.files_base
         if job.mode == "stream" and model.contract.streaming is not None:
-            await self._stream(job, model, plan)
+            await self._stream(job, model, plan, base)
         else:
             await self._spend(job, plan)
         fault = job.fault
@@ -55,25 +54,16 @@ class Runner:
             error_type = str(fault.params.get("error_type", "runner_disconnected"))
             message = str(fault.params.get("message", error_type.replace("_", " ").capitalize()))
             return Outcome.request_error(int(fault.params.get("status", 503)), message, error_type)
-        pixels = sum(p.width * p.height for p in plan.images)
-        # Small pictures take less time to draw than a hop to a worker thread; big ones would
-        # stall every other request on the event loop.
-        images = _render_all(plan.images) if pixels <= _INLINE_PIXELS else await asyncio.to_thread(
-            _render_all, plan.images)
-        files = []
-        inline = model.inline_files(plan)
-        base = self.run_files_base if job.mode in RUN_MODES else self.files_base
-        for image in images:
-            name = f"{_name(image)}.{image.extension}"
-            if inline:  # sync_mode: the bytes in the answer, nothing on the CDN
-                url = f"data:{image.content_type};base64,{pybase64.b64encode(image.data).decode()}"
-            else:
-                url = base + quote(self.store.put(image.data, image.content_type, name))
-            files.append((url, name, image))
-        output = model.output(plan, files, job.run_seconds)
-        return Outcome(200, dumps(output), {"x-fal-billable-units": str(max(1, len(images)))})
+        # Small pictures take less time to draw than a hop to a worker thread; videos, audio, meshes
+        # and big pictures would stall every other request on the event loop.
+        small = plan.pixels <= _INLINE_PIXELS and all(f.media.kind in ("image", "file") for f in plan.files)
+        produce = functools.partial(model.produce, plan, base, job.run_seconds, _storage_key)
+        produced = produce() if small else await asyncio.to_thread(produce)
+        for key, data, content_type in produced.stored:
+            self.store.put_at(key, data, content_type)
+        return Outcome(200, dumps(produced.output), {"x-fal-billable-units": str(produced.count)})
 
-    async def _stream(self, job: Job, model: StandInModel, plan: RunPlan) -> None:
+    async def _stream(self, job: Job, model: StandInModel, plan: RunPlan, base: str) -> None:
         """Send the stream's events on the endpoint's schedule: the first after ``first_event``,
         each next one (and then the output) ``event_gap`` later."""
         streaming = model.contract.streaming
@@ -85,7 +75,8 @@ class Runner:
         job.run_seconds = first + sum(gaps)
         job.timeline["sampled"].update(first_event_s=first, event_gaps_s=gaps, run_time_s=job.run_seconds)
         words = plan.text.split(" ")
-        preview = model.output(plan, [], job.run_seconds) if streaming.events == "partial" else {}
+        preview = (model.produce(plan, base, job.run_seconds, _storage_key, with_files=False).output
+                   if streaming.events == "partial" else {})
         for i in range(1, count + 1):
             delay = first if i == 1 else gaps[i - 2]
             if delay > 0:
@@ -117,12 +108,9 @@ class Runner:
         if seconds > 0:
             await asyncio.sleep(seconds / lines)
         if lines > 1:
-            job.add_log(f"Generated {len(plan.images)} image(s) in {seconds:.3f}s")
+            job.add_log(f"Generated {len(plan.files)} file(s) in {seconds:.3f}s")
 
 
-def _render_all(plans: tuple[ImagePlan, ...]) -> list[ImageFile]:
-    return [render(p.digest, p.width, p.height, p.fmt) for p in plans]
-
-
-def _name(image: ImageFile) -> str:
-    return hashlib.blake2b(image.data, digest_size=16).hexdigest()
+def _storage_key(file_name: str) -> str:
+    """Where a generated file is stored and served: a fresh token, then its name."""
+    return f"{secrets.token_hex(10)}/{file_name}"

@@ -79,6 +79,9 @@ def _verdict(result: MainJobResult) -> str:
         parts.append(f"drift at {result.drift_fail_on} or worse on {len(result.drift_failures)} endpoint(s)")
     if result.regressions:
         parts.append(f"{len(result.regressions)} latency regression(s)")
+    if result.untested:
+        endpoints = sorted({u.endpoint for u in result.untested})
+        parts.append(f"{len(endpoints)} endpoint(s) not tested ({', '.join(endpoints)})")
     return "FAILED: " + "; ".join(parts)
 
 
@@ -145,6 +148,9 @@ def _html(result: MainJobResult, plots: list[Any], series: list[dict[str, Any]])
                       for r in result.suite]),
               "</section>"]
 
+    if result.untested:
+        parts += ['<section id="untested"><h2>Not tested</h2>',
+                  "<ul>" + "".join(f"<li>{escape(str(u))}</li>" for u in result.untested) + "</ul></section>"]
     parts.append('<section id="latency"><h2>Latency</h2>')
     if not series:
         parts.append(f"<p>{escape(result.bench_note or 'not measured')}</p>")
@@ -201,6 +207,8 @@ def _markdown(result: MainJobResult, series: list[dict[str, Any]]) -> str:
              result.plan.describe() + ".", "", "## Endpoints", ""]
     lines += _md_table(("endpoint", "scenarios passed", "failed checks", "drift", "benchmark end-to-end p50 ms"),
                        _endpoint_rows(result, series))
+    if result.untested:
+        lines += ["", "## Not tested", "", *(f"- {u}" for u in result.untested)]
     lines += ["", "## Latency", ""]
     if not series:
         lines.append(result.bench_note or "not measured")
@@ -240,6 +248,14 @@ def _junit(result: MainJobResult) -> bytes:
         if d.fails(result.drift_fail_on):
             failure = ET.SubElement(case, "failure", message=f"drift at {result.drift_fail_on} or worse")
             failure.text = "\n".join(f"{f.level} {f.path}: {f.message} [{f.rule}]" for f in d.findings)
+    untested = sorted({u.endpoint for u in result.untested})
+    if untested:  # each endpoint that proved nothing is a failed case, with why
+        coverage = ET.SubElement(root, "testsuite", name="not tested", tests=str(len(untested)),
+                                 failures=str(len(untested)))
+        for endpoint in untested:
+            case = ET.SubElement(coverage, "testcase", classname="coverage", name=endpoint)
+            gaps = [u.reason for u in result.untested if u.endpoint == endpoint]
+            ET.SubElement(case, "failure", message="not tested").text = "\n".join(gaps)
     latency = ET.SubElement(root, "testsuite", name="latency", tests="1", failures=str(int(bool(result.regressions))))
     case = ET.SubElement(latency, "testcase", classname="latency", name="no regression against the previous run")
     if result.regressions:

@@ -15,6 +15,9 @@ from harness.client import Download, ErrorInfo, Exchange, Observation, StatusSee
 from harness.contracts import Contract, load_contracts
 
 CONTRACTS = load_contracts("contracts")
+#: tested in test_media_checks.py (nothing to judge in an image-only run)
+MEDIA_CHECKS = {"output.media-count", "output.media-truthful", "output.media-as-asked", "output.text-nonempty",
+                "output.media-sync-mode", "output.file-downloads"}
 FLUX = CONTRACTS["fal-ai/flux-pro"]
 ROOT = "http://127.0.0.1:9/fal-ai/flux-pro/requests/r1"
 
@@ -60,7 +63,8 @@ def test_a_correct_run_passes_every_check() -> None:
     # Most checks have something to judge here; the rest are the 422 and default-specific ones.
     skipped = {r.check for r in results if r.outcome == "skipped"}
     assert skipped == {"validation.rejected", "validation.billable-units", "output.content-type",
-                       "output.defaults-applied", "stream.events-json", "stream.final-output", "stream.progression"}
+                       "output.defaults-applied", "stream.events-json", "stream.final-output", "stream.progression",
+                       *MEDIA_CHECKS}
 
 
 def _set(path: str, value: object) -> Callable[[Observation], None]:
@@ -276,7 +280,7 @@ def test_every_registered_check_has_a_test() -> None:
     covered = {check_id for check_id, _ in MUTATIONS.values()} | {
         "output.content-type", "output.defaults-applied", "validation.rejected", "validation.billable-units",
         # tests/checks/test_stream_checks.py
-        "stream.events-json", "stream.final-output", "stream.progression", "output.sync-mode"}
+        "stream.events-json", "stream.final-output", "stream.progression", "output.sync-mode", *MEDIA_CHECKS}
     assert covered == set(CHECKS)
 
 

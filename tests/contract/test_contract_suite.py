@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness._suite import ScenarioCase, ScenarioRun
+from harness._suite import ScenarioCase, ScenarioRun, output_judged
 from harness.checks import Expectation, assert_checks, run_checks
 from harness.client import QueueClient, Target
 from harness.contracts import Contract, invalid_inputs, valid_inputs
@@ -26,6 +26,9 @@ def test_scenario_meets_its_contract(
     assert_checks(run.results, run.observation, target_url=fal_target.queue_url)
     # Something was judged: a passing suite that skipped every check would prove nothing.
     assert sum(r.outcome == "passed" for r in run.results) >= 4
+    if fal_scenario.scenario.expect_status == 200:
+        assert output_judged(run), f"{fal_scenario.id}: no output check judged the output"
+
 
 
 def test_streaming_scenario_meets_its_contract_event_by_event(
