@@ -162,3 +162,18 @@ def test_a_zip_bomb_is_refused_after_bounded_work(fal_emulator_factory: Factory,
         zipfile.ZipFile.open = real_open  # type: ignore[method-assign]
     assert response.status_code in (200, 422), response.text[:200]
     assert inflated <= LIMIT + 64 * 1024, f"{inflated / 2**20:.1f} MiB inflated"
+
+
+def test_deep_json_over_the_realtime_websocket_is_an_invalid_message(fal_emulator_factory: Factory) -> None:
+    import json
+
+    from websockets.sync.client import connect
+
+    emulator = fal_emulator_factory({"time_scale": 0})
+    url = "ws" + emulator.run_url[4:] + "/fal-ai/fast-lcm-diffusion/realtime"
+    with connect(url, additional_headers={"Authorization": f"Key {emulator.key}"}, open_timeout=30) as ws:
+        for depth in (200, 5000):
+            ws.send('{"prompt": ' + "[" * depth + "]" * depth + "}")
+            answer = json.loads(ws.recv(timeout=30))
+            assert answer["type"] == "x-fal-error" and answer["error"] == "INVALID_MESSAGE", answer
+    assert httpx.get(emulator.queue_url + "/_emulator/health", trust_env=False).status_code == 200
