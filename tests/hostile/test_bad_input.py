@@ -118,9 +118,9 @@ def test_an_unreachable_target_fails_fast_in_one_line(command: list[str], tmp_pa
     assert f"cannot reach {url}" in line
 
 
-def test_the_run_benchmark_honours_the_run_timeout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                   cli: CLI) -> None:
+def test_the_run_benchmark_honours_the_run_timeout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import harness.bench
+    from harness._mainjob import MainJob, plan_main_job
 
     seen: dict[str, float] = {}
 
@@ -129,10 +129,8 @@ def test_the_run_benchmark_honours_the_run_timeout(monkeypatch: pytest.MonkeyPat
         raise harness.HarnessError("stopped here")
 
     monkeypatch.setattr(harness.bench, "run_benchmark", capture)
-    config = tmp_path / "e.yaml"
-    config.write_text("time_scale: 0\n")
-    cli(["run", "--endpoint", "fal-ai/flux-pro", "--emulator-config", config, "--timeout", "8", "--bench-requests",
-         "1", "--out", tmp_path / "r"])
+    plan = plan_main_job(endpoints=["fal-ai/flux-pro"], bench_requests=1)
+    assert MainJob(plan, tmp_path, scenario_timeout=8.0)._bench() == (None, "not measured: stopped here")
     assert seen == {"timeout": 8.0}
 
 
