@@ -17,7 +17,7 @@ from typing import Any
 
 from harness._data import read_bytes
 from harness._errors import ConfigError, DataFileError, HarnessError
-from harness._secrets import SECRETS, register_secret
+from harness._secrets import SECRETS, SecretLeak, register_secret
 from harness._session import open_target
 from harness._suite import ScenarioCase, ScenarioRun, expectation
 from harness._version import __version__
@@ -73,13 +73,16 @@ class RecordOutcome:
     planned: PlannedCassette
     status: str
     """``recorded`` (written anew), ``kept`` (``once`` and it exists), ``unchanged`` or ``extended``
-    (``new_episodes`` found nothing new, or added requests)."""
+    (``new_episodes`` found nothing new, or added requests), ``refused`` (the secrets guard wrote
+    nothing, and an old cassette there is kept)."""
     failed: tuple[str, ...] = ()
     """Error-severity checks that failed although the variant does not expect them to."""
     passed_unexpectedly: tuple[str, ...] = ()
     """Checks the variant expects to fail that passed."""
     run: ScenarioRun | None = None
     """What the recorded run observed and every check's result (``None`` when nothing ran)."""
+    problem: str | None = None
+    """Why nothing was written (``refused``: the secrets guard found a key it could not redact)."""
 
     @property
     def path(self) -> Path:
@@ -87,7 +90,7 @@ class RecordOutcome:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.passed_unexpectedly
+        return not self.failed and not self.passed_unexpectedly and self.problem is None
 
 
 def plan_recording(contracts: Iterable[Contract], root: str | Path, *, scenarios: Sequence[str] = (),
@@ -153,7 +156,11 @@ def record_cassettes(
                       hosted_base_url) as opened,
               _webhook_receiver(webhook_url, opened, any(p.variant.webhook for p in items)) as hook):
             for p in items:
-                outcome = asyncio.run(arecord_cassette(opened, p, mode=mode, webhook_url=hook))
+                try:
+                    outcome = asyncio.run(arecord_cassette(opened, p, mode=mode, webhook_url=hook))
+                except SecretLeak as leak:
+                    # One cassette the guard refuses (a key inside an image) costs only that cassette.
+                    outcome = RecordOutcome(p, "refused", problem=str(leak))
                 outcomes.append(outcome)
                 if on_outcome is not None:
                     on_outcome(outcome)

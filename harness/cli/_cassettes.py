@@ -100,6 +100,8 @@ def record(target: str, endpoints: tuple[str, ...], scenarios: tuple[str, ...], 
             note = f"  checks failed: {', '.join(outcome.failed)}"
         if outcome.passed_unexpectedly:
             note += f"  expected to fail but passed: {', '.join(outcome.passed_unexpectedly)}"
+        if outcome.problem:
+            note += f"  {outcome.problem}"
         click.echo(f"{outcome.status:<10} {_shown(outcome.path)}{note}")
 
     outcomes = lib.record_cassettes(
@@ -112,8 +114,9 @@ def record(target: str, endpoints: tuple[str, ...], scenarios: tuple[str, ...], 
         click.echo(f"removed {len(removed)} body file(s) no cassette refers to any more")
     bad = [o for o in outcomes if not o.ok]
     click.echo(f"{len(outcomes)} cassettes: " + ", ".join(
-        f"{sum(o.status == s for o in outcomes)} {s}" for s in ("recorded", "extended", "unchanged", "kept")
-        if any(o.status == s for o in outcomes)) + (f"; {len(bad)} fail their checks" if bad else ""))
+        f"{sum(o.status == s for o in outcomes)} {s}" for s in ("recorded", "extended", "unchanged", "kept", "refused")
+        if any(o.status == s for o in outcomes)) + (
+        f"; {sum(o.problem is None for o in bad)} fail their checks" if any(o.problem is None for o in bad) else ""))
     if report is not None:
         _write_report(report, target, mode, outcomes)
     return 1 if bad else 0
@@ -126,7 +129,7 @@ def _write_report(path: Path, target: str, mode: str, outcomes: list[RecordOutco
         "format": "fal-harness/record-report@1", "target": target if "://" not in target else "url", "mode": mode,
         "cassettes": [{"path": _shown(o.path), "endpoint": o.planned.case.contract.endpoint,
                        "scenario": o.planned.case.scenario.name, "variant": o.planned.variant.name,
-                       "status": o.status, "failed": list(o.failed),
+                       "status": o.status, "failed": list(o.failed), "problem": o.problem,
                        "passed_unexpectedly": list(o.passed_unexpectedly)} for o in outcomes],
     }
     write_scrubbed(path, json.dumps(data, indent=2) + "\n")

@@ -178,3 +178,24 @@ def test_a_write_that_fails_midway_leaves_the_old_file_whole(failing: str, tmp_p
         guard.write_scrubbed(target, '{"new": true, "padding": "' + "x" * 10_000 + '"}')
     assert target.read_text() == '{"old": true}'
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temporary file left behind
+
+
+def test_a_cassette_the_guard_refuses_is_reported_and_the_others_are_recorded(
+        tmp_path: Path, cli: Callable[[Sequence[object]], Outcome], monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness._secrets import SecretLeak
+    from harness.cassettes import _vcr
+
+    real = _vcr.write_cassette
+
+    def refuse_one(cassette: object, path: object, **kwargs: object) -> Path:
+        if str(path).endswith("defaults.yaml"):
+            raise SecretLeak(f"refusing to write {path}: it would contain a secret (plain form); nothing was written")
+        return real(cassette, path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_vcr, "write_cassette", refuse_one)
+    done = cli(["record", "--endpoint", "fal-ai/flux-pro", "--scenario", "defaults", "--scenario", "custom-size",
+                "--out", tmp_path])
+    assert done.code == 1, done.err
+    assert "refused" in done.out and "defaults.yaml" in done.out
+    assert not (tmp_path / "fal-ai/flux-pro/defaults.yaml").exists()
+    assert read_cassette(tmp_path / "fal-ai/flux-pro/custom-size.yaml").interactions
