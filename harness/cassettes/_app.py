@@ -91,8 +91,8 @@ def record_app(path: str | Path, target: Target, *, test: str) -> Iterator[AppRe
                 raise
         return kept
 
-    path.unlink(missing_ok=True)
-    persister = RecordingPersister(None, path.parent / BODIES_DIR, build=build)
+    # Recorded from nothing; an earlier recording stays as it was until the new one is written.
+    persister = RecordingPersister(None, path.parent / BODIES_DIR, load=False, build=build)
     with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister, before_request=before_request):
         yield recording
 

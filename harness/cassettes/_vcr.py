@@ -120,16 +120,18 @@ class RecordingPersister:
     """Loads an existing cassette (for ``new_episodes``) and saves in our format under ``header``;
     ``build`` makes what is saved from the interactions (an app cassette, say) instead."""
 
-    def __init__(self, header: CassetteHeader | None, bodies_dir: Path | None = None, *,
+    def __init__(self, header: CassetteHeader | None, bodies_dir: Path | None = None, *, load: bool = True,
                  build: Callable[[list[Interaction]], Cassette | AppCassette] | None = None) -> None:
         self.header = header
+        self.load = load
+        """Whether an existing cassette is loaded (``new_episodes``); a rewrite starts from nothing."""
         self.bodies_dir = bodies_dir
         self.build = build
         self.loaded: Cassette | None = None
         self.saved: Path | None = None
 
     def load_cassette(self, cassette_path: str, serializer: Any) -> tuple[list[Any], list[dict[str, Any]]]:
-        if not Path(cassette_path).is_file():
+        if not self.load or not Path(cassette_path).is_file():
             raise CassetteNotFoundError()
         self.loaded = read_cassette(cassette_path)
         return to_vcr(self.loaded.interactions)
