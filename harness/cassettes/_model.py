@@ -5,17 +5,22 @@ Plain data; reading and writing files is ``_format``'s job, talking to vcrpy ``_
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from harness._errors import ConfigError
+from harness.contracts._fileschema import ENDPOINT_ID_PATTERN
 
 __all__ = [
+    "APP_FORMAT",
     "CANONICAL_URLS",
     "FORMAT",
     "VARIANTS",
+    "AppCassette",
+    "AppCassetteHeader",
     "Cassette",
     "CassetteHeader",
     "Expect",
@@ -28,6 +33,8 @@ __all__ = [
 ]
 
 FORMAT = "fal-harness/cassette@1"
+#: an app's own traffic in one test: the same interactions, a header naming the test, not a scenario
+APP_FORMAT = "fal-harness/app-cassette@1"
 
 #: where the emulator's loopback addresses are rewritten to at record time; ``.invalid`` never resolves
 CANONICAL_URLS: Mapping[str, str] = {
@@ -178,7 +185,45 @@ class Cassette:
         return replace(self, **changes)
 
 
+@dataclass(frozen=True)
+class AppCassetteHeader:
+    """Where, when and by which test an app's own fal traffic was recorded."""
+
+    target: str
+    """``emulator``, ``live`` (fal) or ``url``."""
+    recorded: str
+    harness_version: str
+    test: str
+    """The pytest node id (or the name given) of the test that made the requests."""
+    clients: tuple[str, ...]
+    """The user agents the recorded requests came from (``fal-client/1.0.3 (python)``...)."""
+    base_urls: Mapping[str, str]
+    """``queue``, ``run``, ``rest`` and ``cdn``: where the official clients are pointed on replay."""
+
+    def to_data(self) -> dict[str, Any]:
+        return {"target": self.target, "recorded": self.recorded, "harness_version": self.harness_version,
+                "test": self.test, "clients": list(self.clients), "base_urls": dict(self.base_urls)}
+
+
+@dataclass
+class AppCassette:
+    """Everything one test of an app sent to fal and what came back, in order."""
+
+    header: AppCassetteHeader
+    interactions: list[Interaction]
+    path: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.path) if self.path is not None else f"<{self.header.test}>"
+
+
 def cassette_path(root: str | Path, endpoint: str, scenario: str, variant: str = "default") -> Path:
     """``<root>/<endpoint id>/<scenario>.yaml``, or ``<scenario>.<variant>.yaml`` for other variants."""
+    if not re.fullmatch(ENDPOINT_ID_PATTERN, endpoint):
+        raise ConfigError(f"not an endpoint id: {endpoint!r} (names of letters, digits, '_.-' joined by '/', "
+                          "none starting with a dot)")
     stem = scenario if variant == "default" else f"{scenario}.{variant}"
+    if not re.fullmatch(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]*", stem):
+        raise ConfigError(f"not a cassette name: {stem!r} (letters, digits and '_.-', not starting with a dot)")
     return Path(root).joinpath(*endpoint.split("/")) / f"{stem}.yaml"

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from harness._lazy import lazy_attributes
 from harness.bench._history import HISTORY_DIR, load_history
 from harness.bench._results import load_run, write_file
-from harness.reports._figures import Plot, draw_all
 from harness.reports._mainjob import endpoint_table, verdict_line, write_main_job_report
 from harness.reports._registry import FORMATS, ReportInput, get_format, report_format
+
+if TYPE_CHECKING:
+    from harness.reports._figures import Plot
 
 __all__ = ["FORMATS", "Plot", "ReportInput", "endpoint_table", "report_format", "verdict_line", "write_main_job_report",
            "write_report"]
@@ -23,6 +27,8 @@ def write_report(run_dir: Path, formats: Sequence[str] = ("html", "md"), *, hist
     The trend plot reads ``history`` (default: ``history/`` beside the run folder): the runs there
     comparable with this one (its scenario, its kind of target and, on the emulator, its latency model).
     """
+    from harness.reports._figures import draw_all
+
     writers = [get_format(name) for name in formats]
     run = load_run(run_dir)
     past = load_history(history if history is not None else run.dir.parent / HISTORY_DIR, like=run.summary)
@@ -34,3 +40,8 @@ def write_report(run_dir: Path, formats: Sequence[str] = ("html", "md"), *, hist
             write_file(path, content)
             written.append(path)
     return written
+
+
+# The figures need matplotlib (the bench extra); the main job's report is written without them.
+__getattr__ = lazy_attributes(__name__, {"Plot": "harness.reports._figures", "draw_all": "harness.reports._figures"},
+                              globals())

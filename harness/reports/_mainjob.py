@@ -68,6 +68,8 @@ def verdict_line(result: MainJobResult) -> str:
 
 
 def _verdict(result: MainJobResult) -> str:
+    if result.interrupted:
+        return f"INTERRUPTED: {result.note or 'stopped by Ctrl-C'}; what finished before is reported, nothing passed"
     if result.ok:
         return f"PASSED: {len(result.suite)} scenarios met their contracts, no drift, no regression"
     parts = []
@@ -260,4 +262,9 @@ def _junit(result: MainJobResult) -> bytes:
         ET.SubElement(case, "failure", message="latency regressed").text = "\n".join(result.regressions)
     if result.bench_dir is None:
         ET.SubElement(case, "skipped", message=result.bench_note or "not measured")
+    if result.interrupted:
+        # An interrupted run must fail CI even when everything that finished passed.
+        whole = ET.SubElement(root, "testsuite", name="run", tests="1", failures="1")
+        case = ET.SubElement(whole, "testcase", classname="run", name="completed")
+        ET.SubElement(case, "failure", message="interrupted").text = result.note or "interrupted"
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
