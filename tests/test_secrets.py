@@ -79,8 +79,10 @@ def test_the_whole_key_with_its_id_is_redacted_as_one() -> None:
     assert secrets.find(KEY) == ["plain"]
 
 
-@pytest.mark.parametrize("before", [b"", b"x", b"xy", b"xyz", b"wxyz", b"\xff\x00\x7f"])
-@pytest.mark.parametrize("after", [b"", b"!", b"\x00\xff", b"tail end"])
+@pytest.mark.parametrize("before", [b"", b"x", b"xy", b"xyz", b"wxyz", b"\xff\x00\x7f"],
+                         ids=["start", "after-1", "after-2", "after-3", "after-4", "after-binary"])
+@pytest.mark.parametrize("after", [b"", b"!", b"\x00\xff", b"tail end"],
+                         ids=["end", "then-1", "then-binary", "then-text"])
 def test_a_key_inside_base64_is_found_wherever_it_sits(before: bytes, after: bytes) -> None:
     secrets = Secrets([KEY])
     blob = before + SECRET.encode() + after

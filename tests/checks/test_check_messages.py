@@ -184,7 +184,7 @@ FLUX_MESSAGES: list[tuple[str, Callable[[Observation], None], tuple[str, ...]]] 
 
 
 @pytest.mark.parametrize(("check", "change", "expected"), FLUX_MESSAGES,
-                         ids=[f"{c}:{m[0][:40]}" for c, _, m in FLUX_MESSAGES])
+                         ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(FLUX_MESSAGES)])
 def test_a_failing_check_says_what_is_wrong(check: str, change: Callable[[Observation], None],
                                             expected: tuple[str, ...]) -> None:
     assert messages(flux(), check) == ()

@@ -143,7 +143,7 @@ FIELD_FINDINGS: list[tuple[str, dict[str, Any] | None, bool, dict[str, Any] | No
 
 
 @pytest.mark.parametrize(("side", "before", "req_before", "after", "req_after", "rule", "old", "new", "message"),
-                         FIELD_FINDINGS, ids=[f"{c[5]}:{c[8]}" for c in FIELD_FINDINGS])
+                         FIELD_FINDINGS, ids=[f"{c[5]}-{i}" for i, c in enumerate(FIELD_FINDINGS)])
 def test_a_field_change_is_reported_with_its_values_message_and_place(
         side: str, before: dict[str, Any] | None, req_before: bool, after: dict[str, Any] | None,
         req_after: bool, rule: str, old: Any, new: Any, message: str) -> None:
@@ -240,7 +240,8 @@ def test_an_objects_own_description_change_is_reported_at_the_object() -> None:
     ("d" + "y" * 59, "e" + "y" * 59, f'description changed: "d{"y" * 59}" -> "e{"y" * 59}"'),
     ("a" * 20 + "b", "a" * 20 + "c", 'description changed: "aaaaaaaaaaaaaaaaaaaab" -> "aaaaaaaaaaaaaaaaaaaac"'),
     ("a" * 21 + "b", "a" * 21 + "c", 'description changed: "...aaaaaaaaaaaaaaaaaaaab" -> "...aaaaaaaaaaaaaaaaaaaac"'),
-])
+], ids=["long-shared-opening", "early-difference-long-body", "one-the-start-of-the-other", "sixty-kept-whole",
+        "twenty-before", "twenty-one-before"])
 def test_a_description_change_shows_where_the_texts_differ(old: str, new: str, message: str) -> None:
     before = field_contract("input", {**STR, "description": old})
     after = field_contract("input", {**STR, "description": new})
