@@ -77,8 +77,9 @@ def _download(ctx: CheckContext, url: Any) -> Download | None:
 
 
 def download_for(downloads: list[Download], url: Any) -> Download | None:
-    """The download of a file URL. Recorded URLs keep no query (it may hold a signed token) and
-    data URIs keep only their header, so a data URI is matched by its bytes."""
+    """The download of a file URL. Recorded URLs have their query values redacted (they may hold a
+    signed token), so URLs are matched without their query; data URIs keep only their header, so a
+    data URI is matched by its bytes."""
     if not isinstance(url, str) or not url:
         return None
     if url.startswith("data:"):
@@ -322,7 +323,7 @@ def _video(data: bytes, content_type: str) -> Decoded:
         if not container.streams.video:
             return Decoded("video", problem="the file holds no video stream")
         stream = container.streams.video[0]
-        fmt = _container_format(container.format.name, data, content_type)
+        fmt = _container_format(container.format.name, data)
         frames = 0
         first = None
         for frame in container.decode(video=0):
@@ -336,7 +337,7 @@ def _video(data: bytes, content_type: str) -> Decoded:
         return Decoded("video", fmt, first.width, first.height, duration, float(rate) if rate else None, frames)
 
 
-def _container_format(name: str, data: bytes, content_type: str) -> str | None:
+def _container_format(name: str, data: bytes) -> str | None:
     if name.startswith("mov,mp4"):
         brand = data[8:12]
         return "mov" if brand == b"qt  " else "mp4"
@@ -355,8 +356,8 @@ def _audio(data: bytes, content_type: str) -> Decoded:
     if found is None:
         return Decoded("audio", problem="the file is no audio format mutagen reads (MP3, FLAC, Ogg, MP4, WAV)")
     info = found.info
-    names = {"MP3": "mp3", "FLAC": "flac", "OggVorbis": "ogg", "OggOpus": "ogg", "OggFLAC": "ogg", "MP4": "m4a",
-             "WAVE": "wav"}
+    # (WAV never gets here: its RIFF header is read above, and mutagen reads no other WAV)
+    names = {"MP3": "mp3", "FLAC": "flac", "OggVorbis": "ogg", "OggOpus": "ogg", "OggFLAC": "ogg", "MP4": "m4a"}
     fmt = names.get(type(found).__name__)
     rate = getattr(info, "sample_rate", None)
     return Decoded("audio", fmt, duration=float(info.length), sample_rate=int(rate) if rate else None,

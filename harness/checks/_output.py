@@ -205,9 +205,9 @@ check("output.image-truthful")(output_image_truthful)
 
 
 def _download_for(ctx: CheckContext, img: dict[str, Any]) -> Download | None:
-    """The download of an image's URL. Recorded URLs keep no query (it may hold a signed token)
-    and data URIs keep only their header, so match on what survives: inline images of one media
-    type pair with that type's inline downloads in order."""
+    """The download of an image's URL. Recorded URLs have their query values redacted (they may hold
+    a signed token) and data URIs keep only their header, so match on what survives: URLs without
+    their query, and inline images of one media type with that type's inline downloads in order."""
     url = img.get("url")
     if not isinstance(url, str):
         return None
@@ -216,7 +216,7 @@ def _download_for(ctx: CheckContext, img: dict[str, Any]) -> Download | None:
         same = [other for other in _images(ctx) if isinstance(other.get("url"), str)
                 and other["url"].partition(",")[0] + ",..." == key]
         inline = [d for d in ctx.obs.downloads if d.url == key]
-        nth = next((i for i, other in enumerate(same) if other is img), 0)
+        nth = next(i for i, other in enumerate(same) if other is img)  # img is one of them
         return inline[nth] if nth < len(inline) else None
     for d in ctx.obs.downloads:
         if d.url.split("?")[0] == url.split("?")[0]:
