@@ -263,11 +263,18 @@ def atomic_write(target: Path, raw: bytes, *, shown: Path | None = None) -> None
         os.replace(tmp, target)
         _sync_folder(target.parent)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise ConfigError(f"cannot write {shown}: {exc.strerror or exc}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temporary file if it was made (an error here, such as a name the system refused
+    once already, must not replace the error that brought us here)."""
+    with contextlib.suppress(OSError):
+        tmp.unlink()
 
 
 def _sync_folder(folder: Path) -> None:
