@@ -27,7 +27,8 @@ from harness._secrets import (
 )
 
 # a secret with every kind of character an encoding treats apart: reserved, space, quote, non-ASCII
-KEY_ID, SECRET = "5f3e2a1b-key", 's3cr/t v@"lue+=é'
+# (and "~~~???", whose base64 holds + and /, the characters URL-safe base64 writes as - and _)
+KEY_ID, SECRET = "5f3e2a1b-key", 's3cr/t v@"lue+=é~~~???'
 
 KEY = f"{KEY_ID}:{SECRET}"
 
@@ -86,6 +87,7 @@ def test_the_whole_key_with_its_id_is_redacted_as_one() -> None:
 def test_a_key_inside_base64_is_found_wherever_it_sits(before: bytes, after: bytes) -> None:
     secrets = Secrets([KEY])
     blob = before + SECRET.encode() + after
+    assert base64.b64encode(blob) != base64.urlsafe_b64encode(blob)
     for encoded in (base64.b64encode(blob), base64.urlsafe_b64encode(blob)):
         assert "base64" in secrets.find(encoded), (before, after)
         redacted = secrets.redact_bytes(encoded)
@@ -106,6 +108,26 @@ def test_values_shorter_than_eight_characters_are_no_secrets() -> None:
     # an id:secret key whose secret part is short registers only the whole key
     secrets = Secrets(["a-long-key-id:abc"])
     assert secrets.find("abc only") == [] and secrets.find("a-long-key-id:abc") == ["plain"]
+
+
+def test_the_secret_part_is_everything_after_the_first_colon() -> None:
+    secrets = Secrets(["key-id:secret:with-colons"])
+    assert secrets.redact("x secret:with-colons y") == f"x {REDACTED} y"
+
+
+def test_a_key_whose_whole_is_already_known_still_registers_its_secret_part() -> None:
+    secrets = Secrets(["outer-id:inner-id:the-secret-part"])  # registers "inner-id:the-secret-part" too
+    secrets.register("inner-id:the-secret-part")
+    assert secrets.redact("x the-secret-part y") == f"x {REDACTED} y"
+
+
+def test_the_process_wide_registry_holds_what_targets_register() -> None:
+    from harness._secrets import register_secret
+
+    value = f"registered-{os.getpid()}-{id(object())}"
+    assert find_secrets(value) == []
+    register_secret(value)
+    assert find_secrets(f"a {value} b") == ["plain"] and redact(f"a {value} b") == f"a {REDACTED} b"
 
 
 def test_registering_a_key_twice_adds_no_form() -> None:
@@ -151,7 +173,7 @@ def test_a_write_holding_a_key_names_the_file_and_the_forms_and_writes_nothing(t
 
 def test_text_is_redacted_then_written(tmp_path: Path) -> None:
     secrets = Secrets([KEY])
-    path = tmp_path / "deep" / "report.md"
+    path = tmp_path / "deep" / "deeper" / "report.md"
     assert write_scrubbed(path, f"key {SECRET} and {quote(SECRET, safe='')}", secrets) == path.resolve()
     assert path.read_text() == f"key {REDACTED} and {REDACTED}"
     write_scrubbed(path, b"bytes too: " + SECRET.encode(), secrets)
@@ -194,6 +216,41 @@ def test_a_folder_or_fifo_is_never_replaced(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(fifo.stat().st_mode)
 
 
+def test_a_device_or_socket_is_never_replaced(tmp_path: Path) -> None:
+    import socket
+
+    with pytest.raises(ConfigError) as raised:
+        write_scrubbed("/dev/null", "x", Secrets())
+    assert str(raised.value) == ("cannot write /dev/null: it is a device, and only regular files are written "
+                                 "(nothing was replaced)")
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "sock"))
+        with pytest.raises(ConfigError) as raised:
+            write_scrubbed(tmp_path / "sock", "x", Secrets())
+    assert str(raised.value) == (f"cannot write {tmp_path / 'sock'}: it is not a regular file, and only regular "
+                                 "files are written (nothing was replaced)")
+
+
+def test_a_failed_write_names_the_path_as_given_and_leaves_nothing(tmp_path: Path) -> None:
+    # a link to a name too long for a temporary file beside it: the write fails where it lands
+    target = tmp_path / ("n" * 250)
+    link = tmp_path / "short.txt"
+    link.symlink_to(target)
+    with pytest.raises(ConfigError) as raised:
+        write_scrubbed(link, "x", Secrets())
+    assert str(raised.value) == f"cannot write {link}: File name too long"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["short.txt"]
+
+
+def test_an_interrupted_write_is_not_hidden_by_its_cleanup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "mkdir", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_scrubbed(tmp_path / "new" / "out.json", "{}", Secrets())
+
+
 def test_a_write_the_system_refuses_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("")
     with pytest.raises(ConfigError) as raised:
@@ -210,6 +267,8 @@ def test_a_write_the_system_refuses_is_one_line(tmp_path: Path) -> None:
     ("https://x/a?empty=", f"https://x/a?empty={REDACTED}"),
     ("https://user:pass@proxy:8080/p?logs=1#frag", f"https://user:{REDACTED}@proxy:8080/p?logs=1#frag"),
     ("https://token@proxy/p", f"https://{REDACTED}@proxy/p"),
+    ("https://user:p@ss:w@rd@proxy/p", f"https://user:{REDACTED}@proxy/p"),  # a password holding @ and :
+    ("https://x/a?logs=a%20b&storage_type=gcs", "https://x/a?logs=a%20b&storage_type=gcs"),  # nothing to redact
 ])
 def test_a_written_url_loses_its_tokens_and_passwords(url: str, written: str) -> None:
     assert redact_url(url) == written
