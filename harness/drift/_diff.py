@@ -140,16 +140,20 @@ class _Walk:
 
 
 def _object_branches(t: TypeExpr, suffix: str = "") -> dict[str, list[str]]:
-    """Named object types inside ``t`` by where they sit: ``""`` directly, ``"[]"`` as list items..."""
+    """Named object types inside ``t`` by where they sit: ``""`` directly, ``"[]"`` as list items,
+    ``".*"`` as a map's values..."""
     if isinstance(t, Ref):
         return {suffix: [t.name]}
     if isinstance(t, ListOf):
         return _object_branches(t.item, suffix + "[]")
+    if isinstance(t, MapOf):
+        return _object_branches(t.value, suffix + ".*")
     out: dict[str, list[str]] = {}
     if isinstance(t, Union):
         for option in t.options:
             for key, names in _object_branches(option, suffix).items():
-                out.setdefault(key, []).extend(n for n in names if n not in out.get(key, []))
+                known = out.setdefault(key, [])
+                known.extend(n for n in names if n not in known)
     return out
 
 
