@@ -326,15 +326,55 @@ def test_a_registered_aspect_reports_for_every_field_on_both_sides() -> None:
     @aspect("title")
     def _title(p: FieldPair) -> Iterator[tuple[str, Any, Any, str]]:
         if p.old.title != p.new.title:
-            yield "description-changed", p.old.title, p.new.title, f"title {p.old.title} -> {p.new.title}"
+            yield "description-changed", p.old.title, p.new.title, f"{p.path}: title {p.old.title} -> {p.new.title}"
 
     try:
         old = field_contract("output", {**STR, "title": "X"})
         new = field_contract("output", {**STR, "title": "Ex"})
         assert findings(old, new) == [
-            finding("description-changed", "output.x", "X", "Ex", "title X -> Ex", "output.fields.x")]
+            finding("description-changed", "output.x", "X", "Ex", "output.x: title X -> Ex", "output.fields.x")]
         with pytest.raises(ValueError, match="drift aspect 'title' is registered twice"):
             aspect("title")(_title)
     finally:
         ASPECTS.pop("title", None)
     assert findings(old, new) == []
+
+
+def test_a_map_fields_value_type_and_the_objects_it_holds_are_compared() -> None:
+    old = contract(output={"fields": {"scores": {"type": "map<integer>"}, "items": {"type": "map<Thing>"}}},
+                   types={"Thing": _thing(INT)})
+    new = contract(output={"fields": {"scores": {"type": "map<string>"}, "items": {"type": "map<Thing>"}}},
+                   types={"Thing": _thing({**INT, "nullable": True})})
+    assert findings(old, new) == [
+        finding("response-property-type-changed", "output.scores", "map<integer>", "map<string>",
+                "type map<integer> -> map<string>", "output.fields.scores"),
+        finding("response-became-nullable", "output.items.*.v", False, True, "may now be null",
+                "types.Thing.fields.v")]
+    assert findings(contract(input={"fields": {"s": {"type": "map<integer>"}}}),
+                    contract(input={"fields": {"s": {"type": "map<float>"}}})) == [
+        finding("request-property-type-widened", "input.s", "map<integer>", "map<float>",
+                "type map<integer> -> map<float>", "input.fields.s")]
+
+
+def test_objects_inside_a_list_of_a_union_sit_at_the_list_items() -> None:
+    old = contract(output={"fields": {"x": {"type": "list<A | B>"}}}, types={"A": _thing(INT), "B": _thing(STR)})
+    new = contract(output={"fields": {"x": {"type": "list<A | B>"}}}, types={"A": _thing(FLT), "B": _thing(STR)})
+    assert findings(old, new) == [
+        finding("response-property-type-changed", "output.x[].v", "integer", "float", "type integer -> float",
+                "types.A.fields.v")]
+
+
+def test_an_object_field_that_became_a_string_is_one_type_change() -> None:
+    old = contract(output={"fields": {"x": {"type": "Thing"}}}, types={"Thing": _thing(INT)})
+    new = contract(output={"fields": {"x": STR}})
+    assert findings(old, new) == [
+        finding("response-property-type-changed", "output.x", "Thing", "string", "type Thing -> string",
+                "output.fields.x")]
+
+
+def test_whether_an_object_takes_unknown_keys_is_not_compared() -> None:
+    # documented in docs/drift.md: only a map's value type on both sides is compared
+    for before, after in ((True, "integer"), ("integer", True), (False, "integer"), (True, False)):
+        old = contract(output={"fields": {"seed": INT}, "additional": before})
+        new = contract(output={"fields": {"seed": INT}, "additional": after})
+        assert findings(old, new) == []
