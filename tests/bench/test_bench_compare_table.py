@@ -180,6 +180,26 @@ def test_every_shared_phase_of_every_shared_series_is_judged(tmp_path: Path) -> 
     assert compare_runs(run("a", [], where=tmp_path), run("b", [], where=tmp_path)).judgements == []
     del base.summary["series"]
     assert compare_runs(base, cand).only_in_candidate == ["only-cand", "s", "t"]
+    assert compare_runs(cand, base).only_in_baseline == ["only-cand", "s", "t"]
+    # a series with no phases has its error rate judged alone, on either side
+    base = run("a", [{"name": "s", "count": 10, "failed": 0}], where=tmp_path)
+    cand = run("b", [block("s", {"run": (1.0, 2.0)})], where=tmp_path)
+    for one, other in ((base, cand), (cand, base)):
+        assert [(j.phase, j.stat) for j in compare_runs(one, other).judgements] == [("error_rate", "rate")]
+
+
+def test_several_series_on_one_side_only_are_listed_together(tmp_path: Path) -> None:
+    base = run("a", [block("one", {}), block("two", {}), block("both", {})], where=tmp_path)
+    cand = run("b", [block("both", {})], where=tmp_path)
+    assert "only in the baseline: one, two" in compare_runs(base, cand).table().splitlines()
+
+
+def test_the_table_fits_140_columns_whatever_the_names(tmp_path: Path) -> None:
+    name = "fal-ai/" + "a-very-long-endpoint-name/" * 6
+    base = run("a", [block(name, {"run": (1.0, 2.0)})], where=tmp_path)
+    cand = run("b", [block(name, {"run": (1.5, 2.5)})], where=tmp_path)
+    lines = compare_runs(base, cand).table().splitlines()
+    assert max(len(line) for line in lines) == 140
 
 
 def test_identical_constant_samples_are_no_difference(tmp_path: Path) -> None:

@@ -62,12 +62,13 @@ def test_ten_samples_get_intervals_and_nine_none() -> None:
 
 
 def test_hdr_figures_are_in_milliseconds_within_three_significant_digits() -> None:
-    values = [0.25, 1.5, 12.0, 480.0, 2500.0]
+    # below 2.048 ms every microsecond is its own bucket: the figures come back exactly
+    values = [0.25, 0.5, 1.0, 1.5, 2.0]
     d = describe(values, ci_resamples=0, hdr=True)
-    assert d.method == "hdr" and d.count == 5
-    assert d.min == pytest.approx(0.25, rel=1e-3) and d.max == pytest.approx(2500.0, rel=1e-3)
-    assert d.mean == pytest.approx(sum(values) / 5, rel=1e-3)
-    assert d.percentiles["p50"] == pytest.approx(12.0, rel=1e-3)
+    assert (d.method, d.count, d.min, d.max, d.percentiles["p50"]) == ("hdr", 5, 0.25, 2.0, 1.0)
+    assert d.mean == pytest.approx(1.05, rel=1e-3)
+    wide = describe([0.25, 1.5, 12.0, 480.0, 2500.0], ci_resamples=0, hdr=True)
+    assert wide.max == pytest.approx(2500.0, rel=1e-3) and wide.percentiles["p50"] == pytest.approx(12.0, rel=1e-3)
 
 
 def test_the_hdr_histogram_records_microseconds_clamped_to_1_us_and_1_hour() -> None:
