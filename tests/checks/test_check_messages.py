@@ -588,3 +588,51 @@ def test_stream_checks_with_nothing_to_judge_say_why() -> None:
         "not applicable: the input was meant to be rejected",)
     assert stream_messages(ROUTER, [], "stream.final-output") == ("not applicable: the stream sent no event",)
     assert stream_messages(FLUX, [{"images": []}]) == ("not applicable: the contract declares no streaming",)
+
+
+# -- past the first image, and URLs as the client records them ------------------------------------------------
+
+JPG = replace(PICTURES, input=replace(PICTURES.input, fields=tuple(
+    replace(f, enum=("jpg", "png"), default="jpg") if f.name == "fmt" else f for f in PICTURES.input.fields)))
+JPEG_IMAGE = {**GIF, "url": "http://x/a.jpg", "content_type": "image/jpeg"}
+
+
+def test_jpg_is_asked_for_as_image_jpeg() -> None:
+    assert messages(pictures(JPEG_IMAGE, fmt="jpg"), "output.content-type", JPG) == ()
+    assert messages(pictures(JPEG_IMAGE), "output.defaults-applied", JPG) == ()
+    assert messages(pictures({**JPEG_IMAGE, "content_type": "image/jpg"}, fmt="jpg"), "output.content-type", JPG) == (
+        "image 0 has content_type 'image/jpg', 'image/jpeg' asked for",)
+
+
+def test_a_truncated_image_does_not_stop_the_images_after_it() -> None:
+    cut, png = picture(64, 48)[:200], picture(8, 8, "PNG")
+    images = [{**JPEG_IMAGE, "url": "http://x/0.jpg", "width": 64, "height": 48}, {**GIF, "url": "http://x/1.gif"}]
+    downloads = [Download("http://x/0.jpg", 1, 2, 200, 200, "image/jpeg", cut),
+                 Download("http://x/1.gif", 1, 2, 200, len(png), "image/gif", png)]
+    found = messages(pictures(*images, downloads=downloads), "output.image-truthful", PICTURES)
+    assert len(found) == 2 and found[0].startswith("image 0 does not decode: ")
+    assert found[1] == "image 1 declares image/gif but its bytes are png"
+
+
+def test_a_recorded_url_with_its_query_redacted_is_the_download_of_the_signed_url() -> None:
+    data = picture(8, 8, "GIF")
+    image = {**GIF, "url": "http://x/a.gif?token=secret", "file_size": 1}
+    downloads = [Download("http://x/a.gif?token=%3Credacted%3E", 1, 2, 200, len(data), "image/gif", data)]
+    assert messages(pictures(image, downloads=downloads), "output.file-size", PICTURES) == (
+        f"image 0 declares file_size 1, {len(data)} bytes were downloaded",)
+
+
+def test_an_inline_image_written_without_base64_is_read_up_to_its_first_comma() -> None:
+    # "data:image/gif,..." keeps its payload as text; a comma inside it belongs to the payload
+    image = {**GIF, "url": "data:image/gif,GIF89a,not,an,image"}
+    downloads = [Download("data:image/gif,...", 1, 2, None, 22, "image/gif", b"GIF89a,not,an,image")]
+    assert messages(pictures(image, downloads=downloads, inline=True), "output.sync-mode", PICTURES) == (
+        "image 0's inline bytes do not decode as an image",)
+    assert messages(pictures(image, inline=True), "output.sync-mode", PICTURES) == ()
+
+
+def test_the_last_partial_flag_is_the_last_events() -> None:
+    events = [{"output": "A", "partial": True}, {"output": "A b", "partial": None},
+              {"output": "A b c", "partial": True}]
+    assert stream_messages(ROUTER, events) == ("the last event has partial=True, not false",
+                                               "event 1 has partial=None before the last event")

@@ -97,34 +97,79 @@ def _corrupt_zip() -> bytes:
     return bytes(data)
 
 
-#: (kind, bytes, content type, the problem, or the start of it where a library's own words follow)
-BROKEN: list[tuple[str, bytes, str, str]] = [
-    ("video", b"", "video/mp4", "the file is empty"),
-    ("video", b"\x00" * 2000, "video/mp4", "does not decode as video: InvalidDataError: "),
-    ("audio", b"junk" * 100, "audio/mpeg", "the file is no audio format mutagen reads (MP3, FLAC, Ogg, MP4, WAV)"),
-    ("audio", b"RIFF\x00\x00\x00\x00WAVEjunk", "audio/wav", "does not decode as audio: Error: "),
-    ("mesh", b"# nothing here\n", "model/obj", "the obj file holds no geometry (0 vertices, 0 faces)"),
-    ("mesh", b"glTF and then nothing", "", "does not decode as mesh: "),
-    ("image", b"junk", "image/png", "the bytes are no image format Pillow reads"),
-    ("file", b"{nope", "application/json", "does not decode as file: JSONDecodeError: "),
-    ("file", b"  \n\t", "text/plain", "the text file holds only whitespace"),
-    ("file", b"\xff\xfe", "text/plain", "does not decode as file: UnicodeDecodeError: "),
-    ("file", b"\x08\x00\x00\x00\x00\x00\x00\x00{garbage", "application/octet-stream",
+#: (kind, bytes, content type, the format read, the problem, or its start where a library's own words follow)
+BROKEN: list[tuple[str, bytes, str, str | None, str]] = [
+    ("video", b"", "video/mp4", None, "the file is empty"),
+    ("video", b"\x00" * 2000, "video/mp4", None, "does not decode as video: InvalidDataError: "),
+    ("audio", b"junk" * 100, "audio/mpeg", None,
+     "the file is no audio format mutagen reads (MP3, FLAC, Ogg, MP4, WAV)"),
+    ("audio", b"RIFF\x00\x00\x00\x00WAVEjunk", "audio/wav", None, "does not decode as audio: Error: "),
+    # RIFF, but not a WAVE: left to mutagen, whose own error (class "error") says so
+    ("audio", b"RIFF\x10\x00\x00\x00WEBPVP8 ", "audio/wav", None, "does not decode as audio: error: "),
+    ("mesh", b"# nothing here\n", "model/obj", "obj", "the obj file holds no geometry (0 vertices, 0 faces)"),
+    ("mesh", b"\0" * 80 + bytes(4), "", "stl", "the stl file holds no geometry (0 vertices, 0 faces)"),
+    ("mesh", b"glTF and then nothing", "", None, "does not decode as mesh: "),
+    ("image", b"junk", "image/png", None, "the bytes are no image format Pillow reads"),
+    ("file", b"{nope", "application/json", None, "does not decode as file: JSONDecodeError: "),
+    ("file", b"not a zip at all", "application/zip", None,
+     "does not decode as file: BadZipFile: File is not a zip file"),
+    ("file", b"  \n\t", "text/plain", "txt", "the text file holds only whitespace"),
+    ("file", b"\xff\xfe", "text/plain", None, "does not decode as file: UnicodeDecodeError: "),
+    ("file", b"\x08\x00\x00\x00\x00\x00\x00\x00{garbage", "application/octet-stream", None,
      "does not decode as file: SafetensorError: "),
 ]
 
 
-@pytest.mark.parametrize(("kind", "data", "content_type", "problem"), BROKEN,
-                         ids=[f"{k}-{i}" for i, (k, _, _, _) in enumerate(BROKEN)])
-def test_a_broken_file_says_why_it_does_not_decode(kind: str, data: bytes, content_type: str, problem: str) -> None:
-    found = decode(data, kind, content_type).problem
-    assert found is not None and (found == problem or (problem.endswith(": ") and found.startswith(problem))), found
+@pytest.mark.parametrize(("kind", "data", "content_type", "fmt", "problem"), BROKEN,
+                         ids=[f"{b[0]}-{i}" for i, b in enumerate(BROKEN)])
+def test_a_broken_file_says_why_it_does_not_decode(kind: str, data: bytes, content_type: str, fmt: str | None,
+                                                   problem: str) -> None:
+    decoded = decode(data, kind, content_type)
+    assert (decoded.kind, decoded.format) == (kind, fmt)
+    found = decoded.problem
+    assert found is not None
+    if problem.endswith(": "):  # the library's own words follow, whatever they are
+        assert found.startswith(problem) and len(found) > len(problem) and found[len(problem):] != "None", found
+    else:
+        assert found == problem
     assert " at 0x" not in found  # no object addresses
 
 
 def test_a_zip_with_a_corrupt_member_names_it() -> None:
     decoded = decode(_corrupt_zip(), "file", "application/zip")
-    assert (decoded.format, decoded.problem) == ("zip", "zip member result.txt is corrupt")
+    assert (decoded.kind, decoded.format, decoded.problem) == ("file", "zip", "zip member result.txt is corrupt")
+
+
+def test_a_format_the_contracts_do_not_name_is_given_by_its_container() -> None:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    frames = [Image.new("RGB", (16, 16), (i * 40, 0, 0)) for i in range(3)]
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    decoded = decode(buf.getvalue(), "video", "image/gif")
+    assert (decoded.format, decoded.width, decoded.frames, decoded.problem) == ("gif", 16, 3, None)
+
+
+def test_opus_in_ogg_is_an_ogg_file() -> None:
+    import av
+    import numpy as np
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="ogg") as container:
+        stream = container.add_stream("libopus", rate=48000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 9600), dtype=np.int16), format="s16", layout="mono")
+        frame.sample_rate = 48000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    decoded = decode(buf.getvalue(), "audio", "audio/ogg")
+    # mutagen states no rate for Opus (it always plays at 48 kHz): none is claimed
+    assert (decoded.format, decoded.sample_rate, decoded.problem) == ("ogg", None, None)
+    assert decoded.duration == pytest.approx(0.2, abs=0.05)
+
+
+def test_content_type_parameters_do_not_hide_the_type() -> None:
+    assert decode(b'{"a": 1}', "file", "application/json; charset=utf-8").format == "json"
+    assert decode(b'{"asset": {"version": "2.0"}}', "mesh", "model/gltf+json; charset=utf-8").format == "gltf"
 
 
 def test_a_long_library_error_is_cut_to_a_line() -> None:
@@ -155,6 +200,10 @@ def test_a_file_url_is_matched_to_its_download_without_the_query() -> None:
     assert download_for(downloads, "http://x/b.png?token=secret") is downloads[1]
     assert download_for(downloads, "http://x/c.png") is None
     assert download_for(downloads, "") is None and download_for(downloads, None) is None
+    assert download_for(downloads, 5) is None
+    # the client records a signed URL with its query redacted
+    signed = [Download("http://x/a.png?token=%3Credacted%3E", 1, 2, 200, 3, "image/png", b"abc")]
+    assert download_for(signed, "http://x/a.png?token=secret") is signed[0]
 
 
 def test_an_inline_file_is_matched_by_its_header_and_its_bytes() -> None:
@@ -165,6 +214,8 @@ def test_an_inline_file_is_matched_by_its_header_and_its_bytes() -> None:
     assert download_for(downloads, "data:audio/wav;base64," + pybase64.b64encode(two).decode()) is downloads[1]
     assert download_for(downloads, "data:audio/mpeg;base64," + pybase64.b64encode(two).decode()) is None
     assert download_for(downloads, "data:text/plain,hello") is downloads[2]
+    commas = [Download("data:text/plain,...", 1, 2, None, 9, "text/plain", b"a, b, c")]
+    assert download_for(commas, "data:text/plain,a, b, c") is commas[0]
     assert download_for(downloads, "data:audio/wav;base64,not base64!") is None
 
 

@@ -354,3 +354,99 @@ def test_each_text_output_holds_text(output: dict[str, Any], expected: tuple[str
 def test_a_contract_without_text_outputs_says_so() -> None:
     assert messages(observation(), "output.text-nonempty", contract({"media": {"mesh": {"kind": "mesh"}}})) == (
         "not applicable: the contract declares no text outputs",)
+
+
+# -- past the first file, at each tolerance's exact edge, and types as declared or as served ------------------
+
+
+def test_a_field_without_a_count_may_hold_several_files() -> None:
+    c = contract({"media": {"video": {"kind": "video"}}})
+    video = file_object("video", made("video", "mp4"))
+    assert messages(observation(video=[video, video]), "output.media-count", c) == ()
+
+
+def test_a_failed_download_does_not_stop_the_files_after_it() -> None:
+    first, first_download = file_object("a", made("video", "webm"))
+    first_download.status = 503
+    second = file_object("b", made("video", "webm"), height=1)
+    assert messages(observation(clips=[(first, first_download), second]), "output.media-truthful") == (
+        "clips[0]: download answered HTTP 503", "clips[1] declares height 1, the file has 48")
+
+
+def test_a_file_is_decoded_as_its_object_declares_it_or_else_as_it_was_served() -> None:
+    declared, download = file_object("weights", made("file", "bin"), content_type="application/json")
+    download.data = b"{not json"
+    found = messages(observation(weights=(declared, download)), "output.media-truthful")
+    assert len(found) == 1 and found[0].startswith("weights[0]: does not decode as file: JSONDecodeError: ")
+    undeclared, download = file_object("weights", made("file", "bin"))
+    del undeclared["content_type"]
+    download.data, download.content_type = b"{not json", "application/json"
+    found = messages(observation(weights=(undeclared, download)), "output.media-truthful")
+    assert len(found) == 1 and found[0].startswith("weights[0]: does not decode as file: JSONDecodeError: ")
+
+
+def test_a_media_image_may_be_declared_image_jpeg() -> None:
+    c = contract({"images": {"field": "images"}, "media": {"clips": {"kind": "image"}}})
+    obs = observation(clips=[file_object("a", made("image", "jpeg"), content_type="image/jpeg")])
+    assert messages(obs, "output.media-truthful", c) == ()
+
+
+def test_tolerances_include_their_edge() -> None:
+    fast = made("video", "mp4", fps=99.0, frames=3)
+    # a declared fps 1 % off the file's (99 against 100)
+    assert messages(observation(video=file_object("video", fast, fps=100)), "output.media-truthful") == ()
+    # a declared duration 2 % off (49 s against 50)
+    long = made("audio", "wav", duration=49.0, sample_rate=8000)
+    assert messages(observation(audio=file_object("audio", long, duration=50)), "output.media-truthful") == ()
+    assert messages(observation({"fps": 100}, video=file_object("video", fast)), "output.media-as-asked") == ()
+    # a short side 10 % off (132 px for 120p), an aspect ratio 3 % off (206x8 is 25.75:1, 25:1 asked)
+    assert messages(observation({"resolution": "120p"}, video=file_object("video", made(
+        "video", "mp4", width=176, height=132, frames=2))), "output.media-as-asked") == ()
+    assert messages(observation({"aspect": "25:1"}, video=file_object("video", made(
+        "video", "mp4", width=206, height=8, frames=2))), "output.media-as-asked") == ()
+
+
+def test_each_file_is_judged_as_asked_past_one_not_downloaded_or_broken() -> None:
+    broken, broken_download = file_object("broken", made("video", "webm"))
+    broken_download.data = b"junk"
+    good = file_object("good", made("video", "webm"))
+    c = contract({"media": {"clips": {"kind": "video", "fps": "fps"}}})
+    obs = observation({"fps": 24}, clips=[{"url": "http://x/none.webm"}, (broken, broken_download), good])
+    assert messages(obs, "output.media-as-asked", c) == ("clips[2] runs at 12.000 fps, 24 asked for",)
+
+
+def test_a_generic_files_format_is_judged_as_its_object_declares_it() -> None:
+    c = contract({"media": {"weights": {"kind": "file", "format": "audio_format"}}})
+    obj, download = file_object("weights", made("file", "json"))
+    download.content_type = "application/octet-stream"
+    assert messages(observation({"audio_format": "json"}, weights=(obj, download)), "output.media-as-asked", c) == ()
+    assert messages(observation({"audio_format": "zip"}, weights=(obj, download)), "output.media-as-asked", c) == (
+        "weights[0] is json, zip asked for",)
+
+
+def test_the_image_fields_format_is_left_to_output_content_type() -> None:
+    c = contract({"images": {"field": "images", "format": "audio_format"}})
+    image = file_object("image", made("image", "png"))
+    assert messages(observation({"audio_format": "jpeg"}, images=[image]), "output.media-as-asked", c) == (
+        "not applicable: the input decides none of the decoded properties",)
+
+
+def test_an_optional_text_left_out_does_not_stop_the_required_one_being_judged() -> None:
+    c = contract({"text": ["caption", "text"]}, required=("text",))
+    obs = observation()
+    obs.output = {}
+    assert messages(obs, "output.text-nonempty", c) == ("text is None, not text",)
+
+
+def test_files_inside_a_single_image_object_are_the_image_checks() -> None:
+    image, download = file_object("image", made("image", "png"))
+    image["thumbnail"] = {"url": "http://x/thumb.png", "content_type": "image/png"}
+    obs = observation(images=(image, download))
+    assert messages(obs, "output.file-downloads") == (
+        "not applicable: the output holds no file URLs beyond the images",)
+
+
+def test_sync_mode_names_a_file_that_is_no_object_and_reads_a_text_data_uri_to_its_first_comma() -> None:
+    text = {"url": "data:text/plain,a, b, c", "content_type": "text/plain"}
+    assert messages(observation({"sync": True}, weights=text, clips=["not an object"]), "output.media-sync-mode") == (
+        "clips[0]: sync_mode asked, but the file is at 'None', not a data URI",)
