@@ -90,7 +90,7 @@ class Comparison:
         }
 
     def table(self, width: int = 140) -> str:
-        table = Table(title=f"{self.candidate.summary.get('run_id')} against {self.baseline.summary.get('run_id')} "
+        table = Table(title=f"{self.candidate.label} against {self.baseline.label} "
                             f"(threshold {self.threshold:.0%}, alpha {self.alpha:g})", title_justify="left")
         for column in ("series", "phase", "stat", "baseline", "candidate", "change", "p", "verdict"):
             table.add_column(column, justify="right" if column in ("baseline", "candidate", "change", "p") else "left")
