@@ -1,11 +1,13 @@
 """The main job (``fal-harness run``): the contract suite, a short latency benchmark and drift against
-the bundled contracts, on one target, written as one run folder a person wants to read.
+the contracts (``--contracts-dir``, ``./contracts`` or the bundled ones), on one target, written as
+one run folder a person wants to read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from harness._errors import ConfigError, HarnessError
+from harness._reproduce import Reproducer
 from harness._resources import bundled
+from harness._runfolders import MAIN_JOB_FORMAT, RUN_SUMMARY
 from harness._secrets import write_scrubbed
 from harness._session import open_target
 from harness._suite import (
@@ -32,10 +36,9 @@ from harness.client._targets import DEFAULT_LIVE_BUDGET, live_key
 from harness.contracts import Contract, load_contracts
 from harness.drift import Level
 
-__all__ = ["MAIN_JOB_FORMAT", "MainJob", "MainJobResult", "Plan", "plan_main_job"]
+__all__ = ["MAIN_JOB_FORMAT", "Baseline", "MainJob", "MainJobResult", "Plan", "plan_main_job"]
 
-MAIN_JOB_FORMAT = "fal-harness/run@1"
-SUMMARY_FILE = "run.json"
+SUMMARY_FILE = RUN_SUMMARY
 #: the emulator's delays are scaled by this for the main job: quick, and still a real queue
 EMULATOR_TIME_SCALE = 0.1
 SUITE_CONCURRENCY = 4
@@ -48,6 +51,8 @@ REGRESSION_PHASES = ("end_to_end",)
 
 Progress = Callable[[str, int, int], None]
 """Called as work advances: (step, done, total)."""
+Announce = Callable[[str], None]
+"""Called with one line when a step of the run has finished, saying what it did."""
 
 
 @dataclass(frozen=True)
@@ -72,13 +77,34 @@ class Plan:
     def describe(self) -> str:
         if self.target == "replay":
             return f"replay: {len(self.cases)} recorded scenarios, no request leaves this machine"
-        text = (f"{self.target}: {len(self.cases)} scenario requests + {self.bench_requests} benchmark requests"
-                f" = {self.requests} requests")
+        if self.bench_requests:
+            text = (f"{self.target}: {len(self.cases)} scenario requests + {self.bench_requests} benchmark requests"
+                    f" = {self.requests} requests")
+        else:
+            text = f"{self.target}: {len(self.cases)} scenario requests, no benchmark"
         text += f" (budget {self.budget})" if self.budget is not None else ""
         if self.generated:
             text += (f"; {len(self.generated)} contract(s) have no scenarios, so theirs are generated from the "
                      f"schema: {', '.join(self.generated)}")
         return text
+
+
+    def steps(self) -> str:
+        """What the run will do, in words: only the steps that will run."""
+        suite = "the contract suite from the recordings" if self.target == "replay" else "the contract suite"
+        bench = [f"a latency benchmark of {self.bench_requests} requests"] if self.bench_requests else []
+        return ", ".join([suite, *bench]) + " and drift against the contracts"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The earlier run a run's latency was compared with."""
+
+    name: str
+    """The run folder's name (``run-20261201-200148``)."""
+    finished: str
+    bench_run_id: str
+    """The run id of its benchmark (the history entry's)."""
 
 
 @dataclass
@@ -93,6 +119,16 @@ class MainJobResult:
     drift_fail_on: Level = "ERR"
     untested: list[Untested] = field(default_factory=list)
     """What the run tested nothing of, and why; any makes the run fail."""
+    reproducer: Reproducer | None = None
+    """How to send a scenario's request again on this run's target."""
+    baseline: Baseline | None = None
+    """The earlier comparable run the latency was compared with (``None``: there was none)."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """The benchmark summaries of the comparable runs so far, this one included, oldest first."""
+
+    def reproduce(self, run: ScenarioRun) -> str:
+        """A command that sends ``run``'s request again on the target it ran on."""
+        return (self.reproducer or Reproducer(self.plan.target)).command(run)
 
     @property
     def failed_runs(self) -> list[ScenarioRun]:
@@ -159,9 +195,17 @@ class MainJob:
     bench_progress: bool = False
     """Draw the benchmark's own progress bars (only on a terminal: their refresh thread costs
     the measuring process CPU)."""
+    announce: Announce | None = None
+    """Told one line as each step finishes (the contract suite, the benchmark, drift)."""
+    _reproducer: Reproducer | None = field(default=None, init=False, repr=False)
+
+    def _say(self, line: str) -> None:
+        if self.announce is not None:
+            self.announce(line)
 
     def run(self) -> MainJobResult:
         self.out.mkdir(parents=True, exist_ok=True)
+        self._reproducer = Reproducer(self.plan.target, contracts_dir=self.contracts_dir)
         suite = self._suite()
         self._write_observations(suite)
         interrupted = False
@@ -173,8 +217,9 @@ class MainJob:
             bench_dir, bench_note = self._keep_interrupted(stop)
         drift = self._drift(suite)
         result = MainJobResult(self.out, self.plan, suite, bench_dir, bench_note or self.plan.bench_note, drift,
-                               drift_fail_on=self.drift_fail_on)
-        result.regressions = [] if interrupted else self._regressions(bench_dir)
+                               drift_fail_on=self.drift_fail_on, reproducer=self._reproducer)
+        if not interrupted:
+            result.regressions, result.baseline, result.history = self._against_baseline(bench_dir)
         result.untested = untested(self.plan.contracts, suite)
         self._write_summary(result)
         from harness.reports import write_main_job_report
@@ -199,10 +244,26 @@ class MainJob:
 
     def _suite(self) -> list[ScenarioRun]:
         cases = list(self.plan.cases)
+        started = time.monotonic()
         if self.plan.target == "replay":
-            return self._replay(cases)
-        with self._open_target() as target:
-            return asyncio.run(self._run_cases(target, cases))
+            runs = self._replay(cases)
+        else:
+            with self._open_target() as target:
+                self._reproducer = self._target_reproducer(target)
+                runs = asyncio.run(self._run_cases(target, cases))
+        failed = sum(1 for r in runs if r.failed)
+        self._say(f"contract suite: {len(runs)} scenario{'s' if len(runs) != 1 else ''} run, {failed} failed "
+                  f"({time.monotonic() - started:.1f} s)")
+        return runs
+
+    def _target_reproducer(self, target: Target) -> Reproducer:
+        if self.plan.target == "emulator":
+            return Reproducer("emulator", target.queue_url, emulator_config=self.emulator_config,
+                              time_scale=None if self.emulator_config else EMULATOR_TIME_SCALE,
+                              contracts_dir=self.contracts_dir)
+        if self.plan.target == "live":
+            return Reproducer("live", self.live_base_url)
+        return Reproducer(self.plan.target)
 
     def _open_target(self) -> Any:
         config: Any = self.emulator_config
@@ -232,6 +293,7 @@ class MainJob:
         from harness.cassettes import replay_scenario, scenario_cassette
 
         root = self.cassettes_dir or (Path("cassettes") if Path("cassettes").is_dir() else bundled("cassettes"))
+        self._reproducer = Reproducer("replay", cassettes=root, contracts_dir=self.contracts_dir)
         runs = []
         for i, case in enumerate(cases, 1):
             path = scenario_cassette(root, case)
@@ -257,6 +319,7 @@ class MainJob:
         contracts = sorted({c.contract.endpoint for c in self.plan.cases})
         per_endpoint = (self.plan.bench_requests // max(len(contracts), 1)) - 1
         config: Any = self.emulator_config or {"time_scale": EMULATOR_TIME_SCALE}
+        started = time.monotonic()
         try:
             result = run_benchmark(
                 "queue", target=self.plan.target, out=self.out,
@@ -270,8 +333,13 @@ class MainJob:
         except HarnessError as exc:
             return None, f"not measured: {exc}"
         if result.status == "complete":  # a run stopped short is no point on the trend
-            record_history(self.out.parent / HISTORY_DIR, result.summary)
+            record_history(self.out.parent / HISTORY_DIR, {**result.summary, "main_job": self.out.name})
         note = None if result.status == "complete" else f"{result.status}: {result.summary.get('stop_reason')}"
+        measured = sum(int(s.get("count") or 0) for s in result.summary.get("series", []))
+        broken = sum(int(s.get("failed") or 0) for s in result.summary.get("series", []))
+        self._say(f"latency benchmark: {measured} requests measured over {len(contracts)} endpoint"
+                  f"{'s' if len(contracts) != 1 else ''}, {broken} failed ({time.monotonic() - started:.1f} s)"
+                  + (f"; {note}" if note else ""))
         return self._adopt(result.run_dir), note
 
     def _adopt(self, bench_run: Path) -> Path:
@@ -280,33 +348,39 @@ class MainJob:
         bench_run.rename(bench_dir)
         return bench_dir
 
-    def _regressions(self, bench_dir: Path | None) -> list[str]:
-        """Figures that got significantly worse than in the previous run on the same target."""
+    def _against_baseline(self, bench_dir: Path | None) -> tuple[list[str], Baseline | None, list[dict[str, Any]]]:
+        """Figures that got significantly worse than in the previous comparable run on the same
+        target, that run, and the history of comparable runs (for the trend)."""
         if bench_dir is None:
-            return []
-        from harness.bench import compare_runs, load_run
+            return [], None, []
+        from harness.bench import compare_runs, load_history, load_run
+        from harness.bench._history import HISTORY_DIR
 
         current = load_run(bench_dir)
         if current.summary.get("status") != "complete":
-            return []
+            return [], None, []
+        history = load_history(self.out.parent / HISTORY_DIR, like=current.summary)
         previous = _previous_run(self.out, self.plan.target, current.summary)
         if previous is None:
-            return []
-
+            return [], None, history
         try:
-            comparison = compare_runs(load_run(previous), current, threshold=REGRESSION_THRESHOLD,
+            before = load_run(previous)
+            baseline = Baseline(previous.parent.name, _finished(previous.parent), str(before.summary.get("run_id")))
+            comparison = compare_runs(before, current, threshold=REGRESSION_THRESHOLD,
                                       min_diff_ms=REGRESSION_MIN_DIFF_MS, stats=("p50",))
         except HarnessError:
-            return []
-        return [f"{r.series} {r.phase} {r.stat}: {r.baseline:.1f} -> {r.candidate:.1f} ms (vs {previous.parent.name})"
-                for r in comparison.regressions if r.phase in REGRESSION_PHASES]
+            return [], None, history
+        return ([f"{r.series} {r.phase} {r.stat}: {r.baseline:.1f} -> {r.candidate:.1f} ms (vs {previous.parent.name})"
+                 for r in comparison.regressions if r.phase in REGRESSION_PHASES], baseline, history)
 
     # -- drift --------------------------------------------------------------------------------
 
     def _drift(self, suite: list[ScenarioRun]) -> list[Any]:
         """Each contract (the bundled baseline) against the traffic this run observed."""
-        from harness.drift import compare, observed_from_observations, render
+        from harness.drift import Source, compare, observed_from_observations, render
 
+        started = time.monotonic()
+        observations = self.out / "observations.jsonl"
         reports = []
         by_endpoint: dict[str, list[Observation]] = {}
         contracts: dict[str, Contract] = {}
@@ -317,9 +391,16 @@ class MainJob:
         for endpoint, contract in contracts.items():
             seen = by_endpoint.get(endpoint)
             if seen:
-                reports.append(compare(contract, observed_from_observations(seen, endpoint)))
+                observed = Source(f"{observations} ({len(seen)} successful output{'s' if len(seen) != 1 else ''} "
+                                  f"of {endpoint})", "observed", observed=observed_from_observations(seen, endpoint),
+                                  file=str(observations))
+                reports.append(compare(contract, observed))
         if reports:
             write_scrubbed(self.out / "drift.json", render(reports, "json", fail_on=self.drift_fail_on))
+        drifted = sum(1 for r in reports if r.fails(self.drift_fail_on))
+        self._say(f"drift: {len(reports)} of {len(contracts)} contract{'s' if len(contracts) != 1 else ''} compared "
+                  f"with the outputs observed, {drifted} at {self.drift_fail_on} or worse "
+                  f"({time.monotonic() - started:.1f} s)")
         return reports
 
     # -- the summary --------------------------------------------------------------------------
@@ -333,21 +414,23 @@ class MainJob:
             "plan": self.plan.describe(),
             "ok": result.ok,
             "exit_code": result.exit_code,
-            "scenarios": [_scenario_summary(r) for r in result.suite],
+            "scenarios": [_scenario_summary(r, result) for r in result.suite],
             "bench": str(result.bench_dir.relative_to(self.out)) if result.bench_dir else None,
             "bench_note": result.bench_note,
             "drift": [{"endpoint": d.endpoint, "counts": d.counts, "fails": d.fails(self.drift_fail_on)}
                       for d in result.drift],
             "regressions": result.regressions,
+            "baseline": result.baseline.name if result.baseline else None,
             "untested": [{"endpoint": u.endpoint, "reason": u.reason} for u in result.untested],
             "generated": self.plan.generated,
         }
         write_scrubbed(self.out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
 
 
-def _scenario_summary(run: ScenarioRun) -> dict[str, Any]:
+def _scenario_summary(run: ScenarioRun, result: MainJobResult) -> dict[str, Any]:
     obs = run.observation
     return {
+        **({"reproduce": result.reproduce(run)} if run.failed else {}),
         "endpoint": run.case.contract.endpoint,
         "scenario": run.case.scenario.name,
         "request_id": obs.request_id,
@@ -366,6 +449,13 @@ def _unrecorded(case: ScenarioCase, path: Path) -> ScenarioRun:
                           (f"no cassette at {path}; record it with fal-harness record --endpoint "
                            f"{case.contract.endpoint} --scenario {case.scenario.name}",))
     return ScenarioRun(case, obs, [missing, *[r for r in run_checks(obs, case.contract) if r.outcome == "skipped"]])
+
+
+def _finished(run_dir: Path) -> str:
+    try:
+        return str(json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8")).get("finished") or "")
+    except (OSError, ValueError):
+        return ""
 
 
 def _previous_run(current: Path, target: str, current_summary: dict[str, Any]) -> Path | None:
@@ -396,7 +486,3 @@ def _previous_run(current: Path, target: str, current_summary: dict[str, Any]) -
         if comparable(summary, current_summary) and summary.get("status") == "complete":
             return bench
     return None
-
-
-def default_run_dir(root: Path = Path("reports")) -> Path:
-    return root / datetime.now(UTC).strftime("run-%Y%m%d-%H%M%S")

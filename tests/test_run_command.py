@@ -76,7 +76,7 @@ def test_run_page_renders_in_headless_chromium(emulator_run: tuple[int, Path], t
     page = (emulator_run[1] / "index.html").as_uri()
     dom = _chromium("--dump-dom", page, tmp=tmp_path).stdout
     assert "PASSED" in dom
-    for heading in ("Summary", "Latency", "Schema drift", "Checks by endpoint"):
+    for heading in ("Endpoints", "Latency", "Trend and baseline", "Schema drift", "Checks by endpoint"):
         assert f">{heading}</h" in dom
     shot = tmp_path / "page.png"
     _chromium(f"--screenshot={shot}", "--window-size=1280,4000", page, tmp=tmp_path)
