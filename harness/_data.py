@@ -1,9 +1,17 @@
 """Reading data files and describing JSON values, done one way everywhere so every file the harness
-reads reports a mistake in the same one-line form (file, where, what)."""
+reads reports a mistake in the same one-line form (file, where, what).
+
+Every file is read through :func:`read_text`: regular files only (a FIFO or a device would block or
+never end), within a size bound, and strict UTF-8. Every document is parsed through
+:func:`parse_json_or_yaml` or :func:`parse_yaml`: bounded in nesting depth and in the number of values
+it expands to, so an alias bomb or a pathological document is refused before anything walks it.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +19,198 @@ import yaml
 
 from harness._errors import DataFileError
 
-__all__ = ["SafeLoader", "join_key", "json_type", "kind_of", "parse_json_or_yaml", "yaml_problem"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_VALUES",
+    "SafeLoader",
+    "check_value",
+    "decode_text",
+    "join_key",
+    "json_type",
+    "kind_of",
+    "load_data_file",
+    "parse_json",
+    "parse_json_or_yaml",
+    "parse_yaml",
+    "read_bytes",
+    "read_head",
+    "read_text",
+    "value_bounds_problem",
+    "yaml_problem",
+]
+
+#: the largest data file (contract, cassette, config, OpenAPI document, run file) read whole
+MAX_FILE_BYTES = 64 * 1024 * 1024
+#: the deepest nesting of a document's values; real files stay under 20
+MAX_DEPTH = 100
+#: the most values a document may expand to, aliases counted at each use
+MAX_VALUES = 1_000_000
 
 #: PyYAML's safe loader, the C one when available
-SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class SafeLoader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """The safe loader, checking the composed document's size and depth before building values."""
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node)
+        return self.construct_document(node)
+
+
+class _TooBig(Exception):
+    def __init__(self, problem: str, mark: Any = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.mark = mark
+
+
+def _check_nodes(root: yaml.Node) -> None:
+    """Refuse a node graph that is too deep, refers to itself, or expands to too many values."""
+    done: dict[int, tuple[int, int]] = {}  # id -> (expanded values, height)
+    busy: set[int] = set()
+
+    def visit(node: yaml.Node, depth: int) -> tuple[int, int]:
+        key = id(node)
+        if key in done:
+            size, height = done[key]
+        else:
+            if key in busy:
+                raise _TooBig("an alias refers to a value that contains it", node.start_mark)
+            if depth > MAX_DEPTH:
+                raise _TooBig(f"nested deeper than {MAX_DEPTH} levels", node.start_mark)
+            busy.add(key)
+            size, height = 1, 0
+            children: list[yaml.Node] = []
+            if isinstance(node, yaml.SequenceNode):
+                children = list(node.value)
+            elif isinstance(node, yaml.MappingNode):
+                children = [part for pair in node.value for part in pair]
+            for child in children:
+                s, h = visit(child, depth + 1)
+                size += s
+                height = max(height, h + 1)
+                if size > MAX_VALUES:
+                    raise _TooBig(f"expands to more than {MAX_VALUES:,} values (aliases counted at each use)",
+                                  node.start_mark)
+            busy.discard(key)
+            done[key] = (size, height)
+        if depth + height > MAX_DEPTH:
+            raise _TooBig(f"nested deeper than {MAX_DEPTH} levels", node.start_mark)
+        return size, height
+
+    visit(root, 0)
+
+
+def value_bounds_problem(value: Any, max_depth: int = MAX_DEPTH, max_values: int = MAX_VALUES) -> str | None:
+    """Why parsed JSON data is past the bounds (too deep, too many values), or ``None``; walked
+    without recursion, so any depth is safe to ask about."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if depth > max_depth:
+            return f"nested deeper than {max_depth} levels"
+        if count > max_values:
+            return f"holds more than {max_values:,} values"
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return None
+
+
+def check_value(value: Any, name: str | Path) -> Any:
+    """``value`` (parsed JSON) if it is within the depth and size bounds, else a DataFileError."""
+    problem = value_bounds_problem(value)
+    if problem is not None:
+        raise DataFileError(name, "", problem)
+    return value
+
+
+def _describe_mode(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_bytes(path: str | Path, *, limit: int | None = None, what: str = "file") -> bytes:
+    """A regular file's bytes, at most ``limit``; anything else is a one-line DataFileError.
+
+    Opened without blocking, so a FIFO with no writer is refused instead of waited on, and checked on
+    the open descriptor, so a symlink to a device is refused whatever its name says.
+    """
+    path = Path(path)
+    limit = MAX_FILE_BYTES if limit is None else limit
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise DataFileError(path, "", f"cannot read {what}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DataFileError(path, "", f"cannot read {what}: it is {_describe_mode(info.st_mode)}, "
+                                "not a regular file")
+        if info.st_size > limit:
+            raise DataFileError(path, "", f"cannot read {what}: {info.st_size:,} bytes, more than the "
+                                f"{limit:,} allowed")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise DataFileError(path, "", f"cannot read {what}: more than the {limit:,} bytes allowed")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise DataFileError(path, "", f"cannot read {what}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def read_head(path: str | Path, size: int) -> bytes | None:
+    """The first ``size`` bytes of a regular file, or ``None`` for anything else or an unreadable file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, size)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def decode_text(data: bytes, name: str | Path) -> str:
+    """Strict UTF-8 (a byte-order mark allowed); otherwise a DataFileError naming the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(name, f"byte {exc.start}", "not UTF-8 text") from None
+
+
+def read_text(path: str | Path, *, limit: int | None = None, what: str = "file") -> str:
+    """A regular file's text (strict UTF-8), read as :func:`read_bytes` reads."""
+    return decode_text(read_bytes(path, limit=limit, what=what), path)
 
 
 def yaml_problem(exc: yaml.YAMLError) -> tuple[str, str]:
@@ -25,20 +221,62 @@ def yaml_problem(exc: yaml.YAMLError) -> tuple[str, str]:
     return where, str(problem)
 
 
+def parse_yaml(text: str, name: str | Path, *, what: str = "invalid YAML") -> Any:
+    """One YAML document with the bounded safe loader; any problem is a one-line DataFileError."""
+    try:
+        return yaml.load(text, Loader=SafeLoader)
+    except _TooBig as exc:
+        where = f"line {exc.mark.line + 1} column {exc.mark.column + 1}" if exc.mark is not None else ""
+        raise DataFileError(name, where, f"refused: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        where, problem = yaml_problem(exc)
+        raise DataFileError(name, where, f"{what}: {problem}") from None
+    except (ValueError, OverflowError) as exc:  # a value YAML's syntax allows but Python cannot build
+        raise DataFileError(name, "", f"{what}: {_value_problem(exc)}") from None
+    except RecursionError:
+        raise DataFileError(name, "", f"refused: nested deeper than {MAX_DEPTH} levels") from None
+
+
+def parse_json(text: str | bytes, name: str | Path) -> Any:
+    """JSON within the bounds; any problem is a one-line DataFileError."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataFileError(name, f"line {exc.lineno} column {exc.colno}", f"invalid JSON: {exc.msg}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataFileError(name, "", f"invalid JSON: {_value_problem(exc)}") from None
+    except RecursionError:
+        raise DataFileError(name, "", f"refused: nested deeper than {MAX_DEPTH} levels") from None
+    return check_value(value, name)
+
+
+def _value_problem(exc: BaseException) -> str:
+    text = str(exc)
+    if "integer string conversion" in text or "digits" in text:
+        return "an integer with too many digits (more than 4300)"
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def parse_json_or_yaml(text: str, name: str | Path) -> Any:
     """JSON, else YAML (safe loader); text that opens like JSON is reported with JSON's own error."""
     try:
-        return json.loads(text)
+        return check_value(json.loads(text), name)
     except json.JSONDecodeError as exc:
         json_error = exc
+    except (ValueError, RecursionError):
+        return parse_json(text, name)  # valid JSON that Python cannot build: JSON's message
     try:
-        return yaml.load(text, Loader=SafeLoader)
-    except yaml.YAMLError as exc:
-        if text.lstrip()[:1] in ("{", "["):
-            where, problem = f"line {json_error.lineno} column {json_error.colno}", json_error.msg
-        else:
-            where, problem = yaml_problem(exc)
-        raise DataFileError(name, where, f"neither JSON nor YAML: {problem}") from None
+        return parse_yaml(text, name, what="neither JSON nor YAML")
+    except DataFileError as exc:
+        if text.lstrip()[:1] in ("{", "[") and not exc.problem.startswith("refused"):
+            raise DataFileError(name, f"line {json_error.lineno} column {json_error.colno}",
+                                f"neither JSON nor YAML: {json_error.msg}") from None
+        raise
+
+
+def load_data_file(path: str | Path, *, what: str = "file") -> Any:
+    """A JSON or YAML file's data, read and parsed within the bounds."""
+    return parse_json_or_yaml(read_text(path, what=what), str(path))
 
 
 def json_type(value: Any) -> str:

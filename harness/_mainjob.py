@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness._errors import ConfigError, HarnessError
+from harness._data import parse_json, read_text
+from harness._errors import BudgetExceeded, ConfigError, DataFileError, HarnessError
 from harness._reproduce import Reproducer
 from harness._resources import bundled
 from harness._runfolders import MAIN_JOB_FORMAT, RUN_SUMMARY
-from harness._secrets import write_scrubbed
+from harness._runfolders import claim_run_dir as _claim_run_dir
+from harness._secrets import redact_url, write_scrubbed
 from harness._session import open_target
 from harness._suite import (
     ScenarioCase,
@@ -32,6 +37,7 @@ from harness._suite import (
 from harness._version import __version__
 from harness.checks import CheckResult, run_checks
 from harness.client import AsyncQueueClient, Observation, Target
+from harness.client._observations import ErrorInfo
 from harness.client._targets import DEFAULT_LIVE_BUDGET, live_key
 from harness.contracts import Contract, load_contracts
 from harness.drift import Level
@@ -42,6 +48,8 @@ SUMMARY_FILE = RUN_SUMMARY
 #: the emulator's delays are scaled by this for the main job: quick, and still a real queue
 EMULATOR_TIME_SCALE = 0.1
 SUITE_CONCURRENCY = 4
+#: the exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it
+INTERRUPTED_EXIT = 130
 #: the main job's benchmark is short (a dozen lifecycles per endpoint), so its verdict is coarse: the
 #: median end-to-end time a caller experiences, changed by 20 % and 10 ms. Single phases of a few
 #: milliseconds double on noise; ``fal-harness bench compare`` is the fine, per-phase instrument.
@@ -78,10 +86,10 @@ class Plan:
         if self.target == "replay":
             return f"replay: {len(self.cases)} recorded scenarios, no request leaves this machine"
         if self.bench_requests:
-            text = (f"{self.target}: {len(self.cases)} scenario requests + {self.bench_requests} benchmark requests"
-                    f" = {self.requests} requests")
+            text = (f"{redact_url(self.target)}: {len(self.cases)} scenario requests + {self.bench_requests} "
+                    f"benchmark requests = {self.requests} requests")
         else:
-            text = f"{self.target}: {len(self.cases)} scenario requests, no benchmark"
+            text = f"{redact_url(self.target)}: {len(self.cases)} scenario requests, no benchmark"
         text += f" (budget {self.budget})" if self.budget is not None else ""
         if self.generated:
             text += (f"; {len(self.generated)} contract(s) have no scenarios, so theirs are generated from the "
@@ -117,6 +125,10 @@ class MainJobResult:
     drift: list[Any]
     regressions: list[str] = field(default_factory=list)
     drift_fail_on: Level = "ERR"
+    interrupted: bool = False
+    """Ctrl-C stopped the run: what it reports is what finished before, and it is never a pass."""
+    note: str | None = None
+    """What the run left out, when it was stopped short."""
     untested: list[Untested] = field(default_factory=list)
     """What the run tested nothing of, and why; any makes the run fail."""
     reproducer: Reproducer | None = None
@@ -140,10 +152,13 @@ class MainJobResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed_runs and not self.drift_failures and not self.regressions and not self.untested
+        return (not self.interrupted and not self.failed_runs and not self.drift_failures
+                and not self.regressions and not self.untested)
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return INTERRUPTED_EXIT
         return 0 if self.ok else 1
 
 
@@ -203,29 +218,52 @@ class MainJob:
         if self.announce is not None:
             self.announce(line)
 
+    def __post_init__(self) -> None:
+        self._finished: list[ScenarioRun] = []
+        """Scenario runs in the order they finished, kept as they finish so Ctrl-C loses none."""
+
     def run(self) -> MainJobResult:
+        """Run everything and write the folder. Ctrl-C at any step still writes the report of what
+        finished (never a pass, exit code 130) and then raises KeyboardInterrupt."""
         self.out.mkdir(parents=True, exist_ok=True)
         self._reproducer = Reproducer(self.plan.target, contracts_dir=self.contracts_dir)
-        suite = self._suite()
-        self._write_observations(suite)
-        interrupted = False
+        note = None
+        bench_dir, bench_note = None, None
+        drift: list[Any] = []
         try:
-            bench_dir, bench_note = self._bench()
-        except KeyboardInterrupt as stop:
-            # Ctrl-C during the benchmark: report the suite and whatever was measured, then stop.
-            interrupted = True
-            bench_dir, bench_note = self._keep_interrupted(stop)
-        drift = self._drift(suite)
-        result = MainJobResult(self.out, self.plan, suite, bench_dir, bench_note or self.plan.bench_note, drift,
-                               drift_fail_on=self.drift_fail_on, reproducer=self._reproducer)
+            suite = self._suite()
+        except KeyboardInterrupt:
+            suite = list(self._finished)
+            note = f"interrupted during the contract suite: {len(suite)} of {len(self.plan.cases)} scenarios ran"
+            bench_note = "not measured: interrupted before the benchmark"
+        with _deferred_interrupt() as pending:
+            self._write_observations(suite)
+        interrupted = note is not None or pending.happened
         if not interrupted:
-            result.regressions, result.baseline, result.history = self._against_baseline(bench_dir)
-        result.untested = untested(self.plan.contracts, suite)
-        self._write_summary(result)
-        from harness.reports import write_main_job_report
+            try:
+                bench_dir, bench_note = self._bench()
+            except KeyboardInterrupt as stop:
+                # Ctrl-C during the benchmark: report the suite and whatever was measured, then stop.
+                interrupted = True
+                note = "interrupted during the latency benchmark"
+                bench_dir, bench_note = self._keep_interrupted(stop)
+        try:
+            drift = self._drift(suite) if suite else []
+        except KeyboardInterrupt:
+            interrupted = True
+            note = note or "interrupted while comparing with the contracts (drift)"
+        result = MainJobResult(self.out, self.plan, suite, bench_dir, bench_note or self.plan.bench_note, drift,
+                               drift_fail_on=self.drift_fail_on, interrupted=interrupted,
+                               note=note or ("interrupted" if interrupted else None), reproducer=self._reproducer)
+        with _deferred_interrupt() as late:
+            if not interrupted:
+                result.regressions, result.baseline, result.history = self._against_baseline(bench_dir)
+            result.untested = untested(self.plan.contracts, suite)
+            self._write_summary(result)
+            from harness.reports import write_main_job_report
 
-        write_main_job_report(result)
-        if interrupted:
+            write_main_job_report(result)
+        if interrupted or late.happened:
             raise KeyboardInterrupt(f"interrupted; the report of what was measured is in {self.out}")
         return result
 
@@ -282,7 +320,12 @@ class MainJob:
             async def one(case: ScenarioCase) -> ScenarioRun:
                 nonlocal done
                 async with gate:
-                    run = await run_scenario(client, case, timeout=self.scenario_timeout)
+                    try:
+                        run = await run_scenario(client, case, timeout=self.scenario_timeout)
+                    except BudgetExceeded as spent:
+                        # Retries spent the budget: this scenario fails, the rest of the run is kept.
+                        run = _budget_spent(case, target.name, spent)
+                self._finished.append(run)
                 done += 1
                 self._tick("contract suite", done, len(cases))
                 return run
@@ -301,6 +344,7 @@ class MainJob:
                 runs.append(_unrecorded(case, path))
             else:
                 runs.append(replay_scenario(path, case))
+            self._finished.append(runs[-1])
             self._tick("contract suite (replay)", i, len(cases))
         return runs
 
@@ -323,7 +367,8 @@ class MainJob:
         try:
             result = run_benchmark(
                 "queue", target=self.plan.target, out=self.out,
-                options=BenchOptions(endpoints=tuple(contracts), requests=per_endpoint, warmup=1),
+                options=BenchOptions(endpoints=tuple(contracts), requests=per_endpoint, warmup=1,
+                                     timeout=self.scenario_timeout or BenchOptions.timeout),
                 emulator_config=config if self.plan.target == "emulator" else None,
                 max_requests=self.plan.budget, contracts_dir=self.contracts_dir, history=False,
                 live_base_url=self.live_base_url, progress=self.bench_progress,
@@ -410,10 +455,12 @@ class MainJob:
             "format": MAIN_JOB_FORMAT,
             "harness_version": __version__,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "target": self.plan.target,
+            "target": redact_url(self.plan.target),
             "plan": self.plan.describe(),
             "ok": result.ok,
             "exit_code": result.exit_code,
+            "interrupted": result.interrupted,
+            "plan_note": result.note,
             "scenarios": [_scenario_summary(r, result) for r in result.suite],
             "bench": str(result.bench_dir.relative_to(self.out)) if result.bench_dir else None,
             "bench_note": result.bench_note,
@@ -443,6 +490,14 @@ def _scenario_summary(run: ScenarioRun, result: MainJobResult) -> dict[str, Any]
     }
 
 
+def _budget_spent(case: ScenarioCase, target: str, spent: BudgetExceeded) -> ScenarioRun:
+    obs = Observation(endpoint=case.contract.endpoint, target=target, scenario=case.scenario.name)
+    obs.error = ErrorInfo("budget", str(spent))
+    failed = CheckResult("run.completed-without-error", "error", "failed", case.contract.endpoint, None,
+                         (f"not run to the end: {spent}",))
+    return ScenarioRun(case, obs, [failed])
+
+
 def _unrecorded(case: ScenarioCase, path: Path) -> ScenarioRun:
     obs = Observation(endpoint=case.contract.endpoint, target="replay", scenario=case.scenario.name)
     missing = CheckResult("cassette.recorded", "error", "failed", case.contract.endpoint, None,
@@ -453,9 +508,10 @@ def _unrecorded(case: ScenarioCase, path: Path) -> ScenarioRun:
 
 def _finished(run_dir: Path) -> str:
     try:
-        return str(json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8")).get("finished") or "")
-    except (OSError, ValueError):
+        data = parse_json(read_text(run_dir / SUMMARY_FILE), run_dir / SUMMARY_FILE)
+    except (OSError, DataFileError):
         return ""
+    return str(data.get("finished") or "") if isinstance(data, dict) else ""
 
 
 def _previous_run(current: Path, target: str, current_summary: dict[str, Any]) -> Path | None:
@@ -473,16 +529,45 @@ def _previous_run(current: Path, target: str, current_summary: dict[str, Any]) -
         try:
             if folder == current or not summary.is_file() or not (folder / "bench").is_dir():
                 continue
-            data = json.loads(summary.read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # a folder we may not read is not a previous run of ours
+            data = parse_json(read_text(summary), summary)
+        except (OSError, DataFileError):  # a folder we may not read is not a previous run of ours
             continue
-        if data.get("format") == MAIN_JOB_FORMAT and data.get("target") == target:
+        if isinstance(data, dict) and data.get("format") == MAIN_JOB_FORMAT and data.get("target") == target:
             candidates.append((str(data.get("finished")), folder / "bench"))
     for _, bench in sorted(candidates, reverse=True):
         try:
-            summary = json.loads((bench / "summary.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            summary = parse_json(read_text(bench / "summary.json"), bench / "summary.json")
+        except (OSError, DataFileError):
             continue
-        if comparable(summary, current_summary) and summary.get("status") == "complete":
+        if isinstance(summary, dict) and summary.get("status") == "complete" and comparable(summary, current_summary):
             return bench
     return None
+
+
+class _Pending:
+    happened = False
+
+
+@contextmanager
+def _deferred_interrupt() -> Iterator[_Pending]:
+    """Hold Ctrl-C while a step that must finish (writing the report) runs; say afterwards whether
+    one came. Off the main thread signals cannot be handled, so nothing is held there."""
+    pending = _Pending()
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
+
+    def hold(signum: int, frame: Any) -> None:
+        pending.happened = True
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield pending
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def claim_run_dir(root: Path = Path("reports"), *, now: datetime | None = None) -> Path:
+    """Create and return a run folder for ``fal-harness run`` that no other process has, named as
+    every run folder is (``20261201T200148Z-run``; see :mod:`harness._runfolders`)."""
+    return _claim_run_dir(root, "run", now=now)

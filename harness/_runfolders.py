@@ -7,13 +7,13 @@ with its benchmark in ``bench/``).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from harness._errors import ConfigError
+from harness._data import parse_json, read_text
+from harness._errors import ConfigError, DataFileError
 
 __all__ = [
     "BENCH_IN_RUN",
@@ -23,6 +23,7 @@ __all__ = [
     "RunFolder",
     "claim_run_dir",
     "identify_run_folder",
+    "main_job_summary",
     "run_folder_name",
 ]
 
@@ -84,13 +85,14 @@ class RunFolder:
         return self.root.parent
 
 
-def _main_job_summary(folder: Path) -> dict[str, Any] | None:
+def main_job_summary(folder: Path) -> dict[str, Any] | None:
+    """The ``run.json`` of a ``fal-harness run`` folder; ``None`` when ``folder`` is not one."""
     file = folder / RUN_SUMMARY
     if not file.is_file():
         return None
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        data = parse_json(read_text(file, what="run summary"), file)
+    except DataFileError:  # unreadable: not a run of ours
         return None
     return data if isinstance(data, dict) and data.get("format") == MAIN_JOB_FORMAT else None
 
@@ -108,12 +110,12 @@ def identify_run_folder(path: Path) -> RunFolder:
         raise ConfigError(f"no run folder at {path} ({_EXPECTED})")
     if not folder.is_dir():
         raise ConfigError(f"{path} is a file, not a run folder ({_EXPECTED})")
-    if folder.name == BENCH_IN_RUN and _main_job_summary(folder.parent) is not None:
+    if folder.name == BENCH_IN_RUN and main_job_summary(folder.parent) is not None:
         return RunFolder(folder.parent, "run", folder) if (folder / BENCH_SUMMARY).is_file() else \
             _without_benchmark(path, folder.parent)
     if (folder / BENCH_SUMMARY).is_file():
         return RunFolder(folder, "bench", folder)
-    main = _main_job_summary(folder)
+    main = main_job_summary(folder)
     if main is not None:
         if (folder / BENCH_IN_RUN / BENCH_SUMMARY).is_file():
             return RunFolder(folder, "run", folder / BENCH_IN_RUN)
@@ -131,7 +133,7 @@ def identify_run_folder(path: Path) -> RunFolder:
 
 
 def _without_benchmark(path: Path, folder: Path, summary: dict[str, Any] | None = None) -> NoReturn:
-    summary = summary if summary is not None else _main_job_summary(folder) or {}
+    summary = summary if summary is not None else main_job_summary(folder) or {}
     why = summary.get("bench_note") or "no benchmark folder"
     raise ConfigError(f"{path} is a fal-harness run folder without a benchmark ({why}); expected a run whose "
                       f"benchmark ran ({BENCH_IN_RUN}/{BENCH_SUMMARY})")

@@ -1,20 +1,23 @@
 """Known secrets and the guard every writer of cassettes, reports and logs goes through.
 
-A registered key is redacted from text in all its forms, and a write that would hold one fails.
+A registered key is redacted from text in all its forms before anything is written; a write that
+would still hold one after redaction fails, and writes never destroy the file they replace early.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import secrets as secrets_module
+import stat
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
-from harness._errors import HarnessError
+from harness._errors import ConfigError, HarnessError
 
 __all__ = [
     "REDACTED",
@@ -22,11 +25,14 @@ __all__ = [
     "SECRETS",
     "SecretLeak",
     "Secrets",
+    "atomic_write",
     "ensure_clean",
     "find_secrets",
     "redact",
+    "redact_text_bytes",
     "redact_url",
     "register_secret",
+    "writable_target",
     "write_scrubbed",
 ]
 
@@ -73,6 +79,10 @@ def _text_forms(value: str) -> dict[str, str]:
         "url-encoded (lower-case)": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), encoded),
         "url-encoded (path)": quote(value),
         "form-encoded": quote_plus(value),
+        "url-encoded twice": quote(encoded, safe=""),
+        "url-encoded twice (lower-case)": re.sub(r"%25([0-9A-F]{2})", lambda m: "%25" + m.group(1).lower(),
+                                                 quote(encoded, safe="")),
+        "form-encoded twice": quote_plus(quote_plus(value)),
         "json-escaped": value.encode("unicode_escape").decode("ascii").replace('"', '\\"'),
     }
 
@@ -148,6 +158,14 @@ class Secrets:
                 text = text.replace(needle, REDACTED)
         return text
 
+    def redact_bytes(self, data: bytes) -> bytes:
+        """``data`` with every form of every secret replaced by ``<redacted>``."""
+        marker = REDACTED.encode()
+        for _, form in self.forms():
+            if form in data:
+                data = data.replace(form, marker)
+        return data
+
 
 #: the process-wide registry: targets register their keys here as they are opened
 SECRETS = Secrets()
@@ -175,22 +193,90 @@ def ensure_clean(data: bytes | str, where: str | Path, secrets: Secrets | None =
                          "nothing was written")
 
 
-def write_scrubbed(path: str | Path, data: bytes | str, secrets: Secrets | None = None) -> None:
-    """Write ``data`` to ``path`` only if it holds no secret; atomically, so a reader never
-    sees half a file and a refused write leaves the old file as it was."""
+def write_scrubbed(path: str | Path, data: bytes | str, secrets: Secrets | None = None) -> Path:
+    """The one way the harness writes a whole file: redact, then write atomically.
+
+    Every form of every known secret is replaced by ``<redacted>`` first; only data that would
+    still hold one after that is refused (:class:`SecretLeak`, the old file left as it was); binary
+    data (an image) is never altered, so a secret inside it is refused. The
+    bytes go to a temporary file in the same folder, are flushed to disk, and replace the old file
+    by a rename, so a reader (or a crash) sees the old file or the new one, never half of either.
+    A symlink is written through (the file it points at is replaced, the link kept); a path that is
+    a device, FIFO, socket or folder is refused, never replaced. Returns the file written.
+    """
     path = Path(path)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    ensure_clean(raw, path, secrets)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Opened by name rather than with mkstemp, so the file gets the umask's usual mode, not 0600.
-    tmp = path.with_name(f".{path.name}.{secrets_module.token_hex(6)}.tmp")
+    known = (secrets or SECRETS).with_environment()
+    raw = redact_text_bytes(data.encode("utf-8") if isinstance(data, str) else data, known)
+    ensure_clean(raw, path, known)
+    target = writable_target(path)
+    atomic_write(target, raw, shown=path)
+    return target
+
+
+def redact_text_bytes(raw: bytes, known: Secrets) -> bytes:
+    """``raw`` redacted when it is text (UTF-8); binary data (an image) is left whole, since
+    replacing bytes inside it would destroy it: the guard refuses it instead."""
     try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+    return known.redact_bytes(raw)
+
+
+def writable_target(path: Path) -> Path:
+    """The regular file a write to ``path`` lands in (a symlink's target); a ConfigError for a path
+    that exists and is not a regular file."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else (
+            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+        raise ConfigError(f"cannot write {path}: it is {kind}, and only regular files are written "
+                          "(nothing was replaced)")
+    return target
+
+
+def atomic_write(target: Path, raw: bytes, *, shown: Path | None = None) -> None:
+    """Write ``raw`` to ``target`` through a same-folder temporary file, fsync and rename; the old
+    file stays whole until the new one is on disk. OS errors are one-line ConfigErrors."""
+    shown = shown or target
+    # Opened by name rather than with mkstemp, so the file gets the umask's usual mode, not 0600.
+    tmp = target.with_name(f".{target.name}.{secrets_module.token_hex(6)}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "xb") as out:
             out.write(raw)
-        os.replace(tmp, path)
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(OSError):  # a replaced file keeps its permissions
+            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
+        os.replace(tmp, target)
+        _sync_folder(target.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write {shown}: {exc.strerror or exc}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush the folder entry of a rename to disk (best effort: not every file system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 #: query parameters known to carry no secret; every other query value is redacted in written URLs
@@ -199,12 +285,21 @@ SAFE_QUERY = frozenset({"logs", "storage_type"})
 
 def redact_url(url: str) -> str:
     """The URL with every query value except the known-safe ones redacted (signed URLs, tokens,
-    webhook addresses that embed a token)."""
-    parts = urlsplit(url)
-    if not parts.query:
+    webhook addresses that embed a token) and any user name and password in it redacted too."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}:{REDACTED}@{host}" if colon else f"{REDACTED}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if not all(k in SAFE_QUERY or v == REDACTED for k, v in pairs):
+            query = urlencode([(k, v if k in SAFE_QUERY else REDACTED) for k, v in pairs], safe="<>")
+    if netloc == parts.netloc and query == parts.query:
         return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if all(k in SAFE_QUERY or v == REDACTED for k, v in pairs):
-        return url
-    query = urlencode([(k, v if k in SAFE_QUERY else REDACTED) for k, v in pairs], safe="<>")
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

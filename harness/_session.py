@@ -5,16 +5,38 @@ The CLI and the pytest plugin both open targets through here, so they behave the
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from harness._errors import ConfigError
+from harness._secrets import redact_url
 from harness.client import Budget, Target, emulator_target, live_target, url_target
 
-__all__ = ["TARGET_NAMES", "open_target"]
+__all__ = ["TARGET_NAMES", "ensure_reachable", "open_target"]
 
 TARGET_NAMES = ("emulator", "replay", "live")
+#: seconds a target's address has to accept a connection before the run starts
+REACH_TIMEOUT = 5.0
+
+
+def ensure_reachable(url: str, timeout: float = REACH_TIMEOUT) -> None:
+    """A one-line ConfigError unless ``url``'s host accepts a TCP connection: a target nobody
+    listens on fails now, not after every request has spent its retries."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise ConfigError(f"not a usable URL: {redact_url(url)} ({exc})") from None
+    if not parts.hostname:
+        raise ConfigError(f"not a usable URL: {redact_url(url)} (no host)")
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise ConfigError(f"cannot reach {redact_url(url)}: {reason}") from None
 
 
 @contextmanager
@@ -49,6 +71,7 @@ def open_target(
     if spec == "live":
         urls = None
         if live_base_url:
+            ensure_reachable(live_base_url)
             found = url_target(live_base_url)
             urls = {"queue": found.queue_url, "run": found.run_url, "rest": found.rest_url, "cdn": found.cdn_url}
         yield live_target(max_requests=max_requests if max_requests is not None else 10, urls=urls,
@@ -57,6 +80,8 @@ def open_target(
     if spec == "replay":
         raise ConfigError("the replay target is opened by the cassette player, not here")
     if "://" in spec:
-        yield url_target(spec, budget=Budget(max_requests) if max_requests is not None else None)
+        target = url_target(spec, budget=Budget(max_requests) if max_requests is not None else None)
+        ensure_reachable(target.queue_url)
+        yield target
         return
     raise ConfigError(f"unknown target {spec!r} (expected emulator, replay, live or a URL)")

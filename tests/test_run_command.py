@@ -280,7 +280,7 @@ def test_a_bare_group_shows_its_commands(args: list[str], capsys: pytest.Capture
 def test_written_drift_and_contract_files_pass_the_secrets_guard(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A contract whose text holds the key (here, as an enum value) is refused, not written.
+    # A contract whose text holds the key (here, as an enum value) is written with the key redacted.
     secret = "sekret-key-for-guard-0123456789"
     monkeypatch.setenv("FAL_KEY", secret)
     contract = (ROOT / "contracts" / "fal-ai" / "flux-pro.yaml").read_text()
@@ -290,9 +290,9 @@ def test_written_drift_and_contract_files_pass_the_secrets_guard(
     out = tmp_path / "drift.md"
     code = main(["drift", str(ROOT / "contracts" / "fal-ai" / "flux-pro.yaml"), "--against", str(leaky),
                  "--format", "markdown", "--output", str(out)])
-    assert code == 1
-    assert not out.exists()
-    assert "refus" in capsys.readouterr().err.lower()
+    assert code in (0, 1), capsys.readouterr().err
+    written = out.read_text()
+    assert secret not in written and "<redacted>" in written
 
 
 def _fast_copy(run: Path, into: Path, *, finished: str, run_time: float | None = None) -> None:

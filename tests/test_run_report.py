@@ -19,7 +19,6 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
@@ -72,7 +71,7 @@ def _build(root: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def runs(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Runs]:
+def runs(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Runs:
     """The two runs, made once per test session: under xdist the first worker to get here makes
     them while the other waits on the lock."""
     base = tmp_path_factory.getbasetemp()
@@ -86,7 +85,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[R
                 (root / ".done").touch()
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    yield Runs(root)
+    return Runs(root)
 
 
 def _page(run: Path) -> str:

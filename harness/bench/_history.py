@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from harness._data import parse_json, read_text
+from harness._errors import DataFileError
 from harness.bench._results import SUMMARY_FORMAT, dump_json, write_file
 
 __all__ = ["HISTORY_DIR", "comparable", "latency_model", "load_history", "record_history", "target_kind", "trend"]
@@ -65,8 +67,8 @@ def load_history(history: Path, scenario: str | None = None, *,
     found = []
     for file in sorted(history.glob("*.json")):
         try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            data = parse_json(read_text(file), file)
+        except DataFileError:
             continue
         if not isinstance(data, dict) or data.get("format") != SUMMARY_FORMAT:
             continue

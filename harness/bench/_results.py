@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
@@ -15,7 +14,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 
+from harness._data import MAX_FILE_BYTES, parse_json, read_bytes, read_text
 from harness._errors import DataFileError
 from harness._runfolders import BENCH_IN_RUN, RUN_SUMMARY, claim_run_dir, identify_run_folder
 from harness._secrets import SECRETS, Secrets, ensure_clean, write_scrubbed
@@ -38,6 +40,8 @@ __all__ = [
 #: the version of ``summary.json`` (docs/formats.md, "Benchmark results")
 SUMMARY_FORMAT = "fal-harness/bench@1"
 REQUESTS_FILE, TRUTH_FILE, SUMMARY_FILE = "requests.jsonl", "truth.jsonl", "summary.json"
+#: the largest JSONL file of a run read back
+LINES_LIMIT = 4 * MAX_FILE_BYTES
 
 
 def write_file(path: Path, data: bytes | str) -> None:
@@ -67,11 +71,18 @@ class RunWriter:
         self._requests: IO[bytes] | None = open(self._requests_path, "ab")  # noqa: SIM115 (kept open for the run)
 
     def add(self, record: Record) -> None:
-        line = orjson.dumps(record.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY)
+        line = self._secrets.redact_bytes(orjson.dumps(record.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY))
         ensure_clean(line, self._requests_path, self._secrets)
         assert self._requests is not None, "the run folder is closed"
         self._requests.write(line + b"\n")
         self._requests.flush()
+
+    def rewrite_requests(self, records: list[Record]) -> None:
+        """Replace the request lines with these (the same requests, with what was learnt since),
+        atomically: the old lines stay whole until the new file is written."""
+        self.close()
+        lines = b"".join(orjson.dumps(r.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n" for r in records)
+        write_file(self._requests_path, lines)
 
     def write_truth(self, timelines: list[dict[str, Any]]) -> None:
         write_file(self.dir / TRUTH_FILE, b"".join(orjson.dumps(t) + b"\n" for t in timelines))
@@ -95,6 +106,8 @@ class RunData:
     summary: dict[str, Any]
     records: list[Record] = field(default_factory=list)
     truth: dict[str, dict[str, Any]] = field(default_factory=dict)
+    summary_only: bool = False
+    """Read from a lone summary file (a history entry): it has figures but no samples."""
 
     @property
     def scenario(self) -> str:
@@ -107,6 +120,22 @@ class RunData:
             return self.dir.parent.name
         return str(self.summary.get("run_id") or self.dir.name)
 
+    @property
+    def problem(self) -> str | None:
+        """Why this run cannot pass as a candidate: it did not complete, or its samples are missing."""
+        status = self.summary.get("status")
+        if status != "complete":
+            reason = self.summary.get("stop_reason")
+            return f"the run is {status}" + (f" ({reason})" if reason else "")
+        if self.summary_only:
+            return None
+        if self.summary.get("records") and not self.records:
+            return (f"its summary counts {self.summary['records']} requests but {REQUESTS_FILE} holds no request "
+                    "lines")
+        if not any(s.get("count") for s in self.summary.get("series", [])):
+            return "it measured nothing"
+        return None
+
 
 def _run_folder(path: Path) -> Path:
     return identify_run_folder(path).bench
@@ -117,35 +146,147 @@ def load_summary(path: Path) -> dict[str, Any]:
     benchmark), or a ``summary.json`` (also a history entry)."""
     file = path if path.is_file() else _run_folder(path) / SUMMARY_FILE
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFileError(file, "", f"not a readable benchmark summary ({exc})") from None
+        data = parse_json(read_text(file, what="benchmark summary"), file)
+    except DataFileError as exc:
+        raise DataFileError(file, exc.key_path, f"not a readable benchmark summary ({exc.problem})") from None
     if not isinstance(data, dict) or data.get("format") != SUMMARY_FORMAT:
         found = data.get("format") if isinstance(data, dict) else None
         raise DataFileError(file, "format", f"expected {SUMMARY_FORMAT!r}, found {found!r}")
+    error = best_match(_SUMMARY_VALIDATOR.iter_errors(data))
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        raise DataFileError(file, where, f"not a benchmark summary: {error.message[:200]}")
     return data
+
+
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_BLOCK = {"type": "object",
+          "properties": {k: _NUMBER_OR_NULL for k in ("count", "min", "max", "mean", "p50", "p90", "p95", "p99")}}
+#: the parts of ``summary.json`` that comparisons, reports and exports read, with the types they need
+SUMMARY_SHAPE: dict[str, Any] = {
+    "type": "object",
+    "required": ["format", "scenario", "status"],
+    "properties": {
+        "scenario": {"type": "string"},
+        "status": {"enum": ["running", "complete", "interrupted", "stopped", "failed", "incomplete"]},
+        "stop_reason": {"type": ["string", "null"]},
+        "records": {"type": "integer", "minimum": 0},
+        "duration_s": _NUMBER_OR_NULL,
+        "notes": {"type": "array", "items": {"type": "string"}},
+        "target": {"type": ["object", "null"]},
+        "config": {"type": "object"},
+        "series": {"type": "array", "items": {
+            "type": "object", "required": ["name", "phases"],
+            "properties": {
+                "name": {"type": "string"}, "labels": {"type": "object"},
+                "count": {"type": "integer", "minimum": 0}, "ok": {"type": "integer", "minimum": 0},
+                "failed": {"type": "integer", "minimum": 0}, "error_rate": _NUMBER_OR_NULL,
+                "errors": {"type": "object"}, "error_details": {"type": "object"},
+                "duration_s": _NUMBER_OR_NULL, "throughput_rps": _NUMBER_OR_NULL,
+                "cold_start": {"type": ["object", "null"]},
+                "phases": {"type": "object", "additionalProperties": _BLOCK},
+            }}},
+        "derived": {"type": "array", "items": {"type": "object", "required": ["name", "value", "unit"], "properties": {
+            "name": {"type": "string"}, "value": {"type": "number"}, "unit": {"type": "string"}}}},
+        "figures": {"type": "array", "items": {"type": "object", "required": ["name", "value"], "properties": {
+            "name": {"type": "string"}, "value": {"type": "number"}, "unit": {"type": "string"}}}},
+    },
+}
+_SUMMARY_VALIDATOR = Draft202012Validator(SUMMARY_SHAPE)
 
 
 def load_run(path: Path) -> RunData:
     """A run folder with its request lines and truth (a lone summary file gives the summary only).
-    A last line cut short by an interruption is skipped."""
+
+    A line cut short by an interruption, or one that is not a request line, is skipped. A run that
+    was killed (its summary still says ``running``) gets its summary rebuilt from the request lines
+    it kept, with status ``incomplete``: what a folder's lines hold is never ignored.
+    """
     if path.is_file() and path.name != SUMMARY_FILE:
-        return RunData(path.parent, load_summary(path))
+        return RunData(path.parent, load_summary(path), summary_only=True)
     folder = _run_folder(path)
-    run = RunData(folder, load_summary(folder))
+    summary = load_summary(folder)
+    run = RunData(folder, summary)
+    skipped = 0
     for line in _lines(folder / REQUESTS_FILE):
-        run.records.append(Record.from_dict(line))
+        record = _record(line)
+        if record is None:
+            skipped += 1
+        else:
+            run.records.append(record)
     for line in _lines(folder / TRUTH_FILE):
         if isinstance(line.get("request_id"), str):
             run.truth[line["request_id"]] = line
+    if summary.get("status") == "running":
+        run.summary = rebuilt_summary(summary, run.records, run.truth, skipped)
     return run
+
+
+_RECORD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "run_id": str, "series": str, "index": int, "warmup": bool, "cold": bool, "intended_start_ns": int,
+    "started_ns": int, "ended_ns": int, "phases_ns": dict,
+}
+
+
+def _record(line: dict[str, Any]) -> Record | None:
+    """A request line as a Record, or ``None`` when it does not have a request line's shape."""
+    for key, kind in _RECORD_TYPES.items():
+        value = line.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return None
+    if not all(isinstance(k, str) and (v is None or (isinstance(v, int) and not isinstance(v, bool)))
+               for k, v in line["phases_ns"].items()):
+        return None
+    if line.get("error") is not None and not isinstance(line["error"], dict):
+        return None
+    try:
+        return Record.from_dict(line)
+    except TypeError:
+        return None
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def rebuilt_summary(started: dict[str, Any], records: list[Record], truth: dict[str, dict[str, Any]],
+                    skipped: int = 0) -> dict[str, Any]:
+    """The summary of a run that stopped before writing its own (a SIGKILL, a power cut), rebuilt
+    from the summary it wrote when it started and the request lines it kept."""
+    from harness.bench._summary import figures_of, summarize_series
+
+    config: dict[str, Any] = _mapping(started.get("config"))
+    planned = config.get("series")
+    labels = {s.get("name"): s.get("labels") or {} for s in (planned if isinstance(planned, list) else [])
+              if isinstance(s, dict)}
+    names = list(dict.fromkeys(r.series for r in records))
+    options = _mapping(config.get("options"))
+    blocks = [summarize_series(name, labels.get(name, {}), [r for r in records if r.series == name], truth,
+                               ci_resamples=int(options.get("ci_resamples") or 1000),
+                               seed=int(options.get("seed") or 0))
+              for name in names]
+    scenario = str(started.get("scenario"))
+    derived: list[dict[str, Any]] = []
+    try:
+        from harness.bench._registry import get_scenario
+
+        spec = get_scenario(scenario)
+        derived = spec.derive(blocks) if spec.derive is not None and blocks else []
+    except Exception:  # a derived figure is a bonus: never lose the request lines over it
+        derived = []
+    note = f"the run stopped before writing its summary (killed?); rebuilt from {len(records)} request lines"
+    if skipped:
+        note += f" ({skipped} unreadable lines skipped)"
+    return {**started, "status": "incomplete", "stop_reason": note, "records": len(records), "series": blocks,
+            "derived": derived, "figures": figures_of(scenario, blocks) + derived,
+            "notes": [*started.get("notes", []), note] if isinstance(started.get("notes"), list) else [note]}
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     out = []
-    for raw in path.read_bytes().splitlines():
+    for raw in read_bytes(path, limit=LINES_LIMIT, what="request lines").splitlines():
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from harness._errors import BudgetExceeded, HarnessError
+from harness._errors import BudgetExceeded, ConfigError, HarnessError
 from harness.bench._history import HISTORY_DIR, record_history
 from harness.bench._records import Record
 from harness.bench._registry import BenchOptions, PlanContext, RunContext, ScenarioSpec, Series, WorkItem, get_scenario
@@ -117,6 +118,7 @@ def run_benchmark(
     live = spec.needs_target and target == "live"
     plan = PlanContext(options, contracts, live=live, hosted_files=not live or hosted_base_url is not None)
     series = spec.plan(plan)
+    _check_creatable(out)
     if not spec.needs_target:
         return _Run(spec, options, None, out, progress, history, plan.notes).execute(series, approve)
     if emulator_config is None and target == "emulator":
@@ -273,20 +275,52 @@ class _Run:
     def _finish(self, series: list[Series], status: str, reason: str | None) -> dict[str, Any]:
         truth: dict[str, dict[str, Any]] = {}
         notes: list[str] = list(self.plan_notes)
+        duplicates = 0
         if self.bench_target is not None and self.bench_target.has_truth and self.records:
             ids = [i for r in self.records for i in (r.request_ids or ([r.request_id] if r.request_id else []))]
+            refs = [ref for r in self.records if (ref := _submit_ref(r))]
             try:
-                timelines = self.bench_target.truth(ids)
+                timelines = self.bench_target.truth(ids, refs)
             except Exception as exc:  # the truth is a bonus: never lose the measurements over it
                 notes.append(f"ground truth unavailable: {type(exc).__name__}: {exc}")
             else:
                 self.writer.write_truth(timelines)
                 truth = {t["request_id"]: t for t in timelines}
+                duplicates = self._attribute_duplicates(timelines)
+                if duplicates:
+                    notes.append(f"{duplicates} requests were queued by a retried submit whose answer was lost; "
+                                 "each is in its request line's request_ids")
+        else:
+            unanswered = sum(_unanswered_submits(r) for r in self.records)
+            if unanswered:
+                notes.append(f"{unanswered} submit attempts were sent but never answered and then retried: each "
+                             "may have queued a request of its own (without the server's record, their ids are "
+                             "unknown)")
         summary = self._summary(series, status, reason, truth, notes)
+        summary["duplicates"] = duplicates
         self.writer.write_summary(summary)
         if self.keep_history and status == "complete":
             record_history(self.out / HISTORY_DIR, summary)
         return summary
+
+    def _attribute_duplicates(self, timelines: list[dict[str, Any]]) -> int:
+        """Put every request a retried submit created on that submit's request line (its
+        ``request_ids``), rewriting the lines once if any changed; returns how many were extra."""
+        created: dict[str, list[str]] = {}
+        for t in timelines:
+            ref = t.get("client_submit")
+            if isinstance(ref, str) and isinstance(t.get("request_id"), str):
+                created.setdefault(ref, []).append(t["request_id"])
+        extra = 0
+        for record in self.records:
+            ids = created.get(_submit_ref(record) or "", [])
+            if len(ids) > 1:
+                main = [record.request_id] if record.request_id else []
+                record.request_ids = list(dict.fromkeys([*main, *record.request_ids, *ids]))
+                extra += len(ids) - 1
+        if extra:
+            self.writer.rewrite_requests(self.records)
+        return extra
 
     def _summary(self, series: list[Series], status: str, reason: str | None,
                  truth: Mapping[str, Mapping[str, Any]] | None = None,
@@ -332,6 +366,30 @@ class _Run:
             "figures": figures_of(self.spec.name, blocks) + derived,
             "notes": notes if notes is not None else list(self.plan_notes),
         }
+
+
+def _check_creatable(out: Path) -> None:
+    """An output folder that cannot be made is found before an emulator starts or a request is sent
+    (nothing is created yet: a refused plan leaves no trace)."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"cannot create the output folder {out}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot create the output folder {out}: {existing} is not writable")
+
+
+def _submit_ref(record: Record) -> str | None:
+    ref = (record.observation or {}).get("submit_ref")
+    return ref if isinstance(ref, str) else None
+
+
+def _unanswered_submits(record: Record) -> int:
+    """Submit attempts that reached the server (not a refused connection) but got no answer, and were retried."""
+    exchanges = (record.observation or {}).get("exchanges") or []
+    return sum(1 for e in exchanges if isinstance(e, dict) and e.get("phase") == "submit" and e.get("error")
+               and e.get("retry_delay_s") is not None and not str(e["error"]).startswith("Connect"))
 
 
 def _crash_reason(exc: BaseException) -> str:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,10 +23,13 @@ from harness._errors import ConfigError, HarnessError
 from harness._secrets import register_secret
 from harness._session import open_target
 from harness.client import Budget, Target, ssl_context
+from harness.emulator._app import ADMIN_HEADER
 
 __all__ = ["BenchTarget", "EmulatorProcess", "describe_emulator_config", "open_bench_target"]
 
 _START_TIMEOUT = 60.0
+#: an emulator at a URL target gives its ground truth to a benchmark that has its admin key here
+ADMIN_KEY_ENV = "FAL_HARNESS_EMULATOR_ADMIN_KEY"
 
 
 @dataclass
@@ -36,21 +39,27 @@ class BenchTarget:
     """The emulator's configuration as run (no keys), for the summary."""
     truth_url: str | None = None
     """An emulator on this machine answering ``/_emulator/requests``: its timelines are ground truth."""
+    admin_key: str | None = field(default=None, repr=False)
+    """The emulator's admin key, which its ground-truth routes want."""
 
     @property
     def has_truth(self) -> bool:
         return self.truth_url is not None
 
-    def truth(self, request_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """The emulator's timelines for these requests (empty without an emulator)."""
+    def truth(self, request_ids: Iterable[str], submit_refs: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """The emulator's timelines for these requests, and for every request one of these submits
+        created (empty without an emulator)."""
         if self.truth_url is None:
             return []
         wanted = set(request_ids)
-        with httpx.Client(trust_env=False, timeout=30.0, verify=ssl_context(trust_env=False)) as http:
+        refs = set(submit_refs)
+        headers = {ADMIN_HEADER: self.admin_key} if self.admin_key else {}
+        with httpx.Client(trust_env=False, timeout=30.0, headers=headers,
+                          verify=ssl_context(trust_env=False)) as http:
             response = http.get(f"{self.truth_url}/_emulator/requests")
             response.raise_for_status()
             timelines: list[dict[str, Any]] = response.json()["requests"]
-        return [t for t in timelines if t.get("request_id") in wanted]
+        return [t for t in timelines if t.get("request_id") in wanted or (refs and t.get("client_submit") in refs)]
 
 
 class EmulatorProcess:
@@ -83,6 +92,7 @@ class EmulatorProcess:
         self.queue_url: str = message["queue_url"]
         self.run_url: str = message["run_url"]
         self.key: str = message["key"]
+        self.admin_key: str = message["admin_key"]
 
     def stop(self) -> None:
         """Close the child's stdin (its signal to stop) and wait for it."""
@@ -134,8 +144,8 @@ def _serve_child() -> None:
     gc.collect()
     gc.freeze()
     try:
-        print(json.dumps({"queue_url": emulator.queue_url, "run_url": emulator.run_url, "key": emulator.key}),
-              flush=True)
+        print(json.dumps({"queue_url": emulator.queue_url, "run_url": emulator.run_url, "key": emulator.key,
+                          "admin_key": emulator.admin_key}), flush=True)
         sys.stdin.read()
     finally:
         emulator.stop()
@@ -144,7 +154,7 @@ def _serve_child() -> None:
 def describe_emulator_config(config: Any) -> dict[str, Any]:
     """An emulator config as JSON-ready data, without its keys and file map."""
     data = asdict(config)
-    for secret_or_local in ("keys", "url_map", "source"):
+    for secret_or_local in ("keys", "admin_key", "url_map", "source"):
         data.pop(secret_or_local, None)
     if data.get("contracts_dir") is not None:
         data["contracts_dir"] = str(data["contracts_dir"])
@@ -175,17 +185,21 @@ def open_bench_target(
         with EmulatorProcess(emulator_config if isinstance(emulator_config, Path) else dict(emulator_config or {}),
                              contracts_dir) as process:
             register_secret(process.key)
+            register_secret(process.admin_key)
             target = Target(name="emulator", queue_url=process.queue_url, run_url=process.run_url,
                             rest_url=process.queue_url, cdn_url=process.queue_url, key=process.key,
                             budget=Budget(max_requests) if max_requests is not None else None)
-            yield BenchTarget(target, describe_emulator_config(config), process.queue_url)
+            yield BenchTarget(target, describe_emulator_config(config), process.queue_url, process.admin_key)
         return
     if emulator_config is not None:
         raise ConfigError("--emulator-config applies to the emulator target only")
     with open_target(spec, max_requests=max_requests, contracts_dir=contracts_dir, live_base_url=live_base_url,
                      hosted_base_url=hosted_base_url) as target:
         register_secret(target.key)
-        yield BenchTarget(target, None, _emulator_truth_url(target))
+        admin_key = os.environ.get(ADMIN_KEY_ENV) or None
+        register_secret(admin_key)
+        truth_url = _emulator_truth_url(target) if admin_key else None
+        yield BenchTarget(target, None, truth_url, admin_key)
 
 
 def _emulator_truth_url(target: Target) -> str | None:

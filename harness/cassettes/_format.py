@@ -9,16 +9,19 @@ import binascii
 import hashlib
 import json
 import mimetypes
+import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pybase64
 import yaml
 
-from harness._data import join_key, kind_of
+from harness._data import MAX_FILE_BYTES, join_key, kind_of, read_bytes, read_head
 from harness._errors import DataFileError
-from harness._secrets import Secrets, ensure_clean, write_scrubbed
+from harness._secrets import SECRETS, Secrets, ensure_clean, redact_text_bytes, write_scrubbed
 from harness.cassettes._model import (
     FORMAT,
     Cassette,
@@ -37,15 +40,20 @@ __all__ = [
     "body_refs",
     "dump_cassette",
     "is_cassette_file",
+    "mentioned_bodies",
     "read_cassette",
     "write_cassette",
 ]
 
 BODIES_DIR = "_bodies"
+#: the largest body file read back (recorded bodies are bounded by what the client downloads)
+BODY_FILE_LIMIT = 4 * MAX_FILE_BYTES
 #: a JSON string holding a data URI longer than this is stored as a body file
 DATA_URI_INLINE_LIMIT = 1024
 DATA_URI_KEY = "$data-uri"
 _FORMAT_PREFIX = "fal-harness/cassette@"
+#: how far into a file its format line is looked for (comments may come first)
+_HEAD_BYTES = 64 * 1024
 _TEXT_TYPES = ("json", "xml", "event-stream", "urlencoded", "javascript", "yaml")
 _HEADER_KEYS = ("target", "recorded", "harness_version", "client", "endpoint", "contract_version", "scenario",
                 "variant", "seed", "base_urls", "expect")
@@ -98,7 +106,8 @@ def write_cassette(cassette: Cassette, path: str | Path, *, bodies_dir: str | Pa
     """Write the cassette and its body files. Every byte is scanned for secrets first; a leak
     raises :class:`~harness._secrets.SecretLeak` naming the file and nothing is written."""
     path = Path(path)
-    text, files = dump_cassette(cassette)
+    known = (secrets or SECRETS).with_environment()
+    text, files = dump_cassette(_redacted(cassette, known) if known else cassette)
     bodies = Path(bodies_dir) if bodies_dir is not None else _default_bodies_dir(path)
     for name, data in files.items():
         ensure_clean(data, bodies / name, secrets)
@@ -110,6 +119,24 @@ def write_cassette(cassette: Cassette, path: str | Path, *, bodies_dir: str | Pa
             write_scrubbed(target, data, secrets)
     write_scrubbed(path, text, secrets)
     return path
+
+
+def _redacted(cassette: Cassette, known: Secrets) -> Cassette:
+    """The cassette with every form of every known secret redacted, before body files are named."""
+
+    def text(value: str) -> str:
+        return known.redact(value)
+
+    interactions = []
+    for i in cassette.interactions:
+        req, res = i.request, i.response
+        request = RecordedRequest(req.method, text(req.uri), {k: text(v) for k, v in req.headers.items()},
+                                  redact_text_bytes(req.body, known))
+        response = RecordedResponse(res.status, text(res.reason),
+                                    {k: [text(v) for v in vs] for k, vs in res.headers.items()},
+                                    redact_text_bytes(res.body, known))
+        interactions.append(Interaction(request, response))
+    return Cassette(cassette.header, interactions, cassette.path)
 
 
 def _default_bodies_dir(path: Path) -> Path:
@@ -184,13 +211,9 @@ def _pack_data_uris(value: Any, files: dict[str, bytes]) -> Any:
 
 
 def is_cassette_file(path: str | Path) -> bool:
-    """Whether the file starts like a fal-harness cassette (any version); cheap, reads 256 bytes."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(256)
-    except OSError:
-        return False
-    return _FORMAT_PREFIX.encode() in head
+    """Whether the file starts like a fal-harness cassette (any version); cheap, reads its first 64 KiB."""
+    head = read_head(path, _HEAD_BYTES)
+    return head is not None and _FORMAT_PREFIX.encode() in head
 
 
 def read_cassette(path: str | Path) -> Cassette:
@@ -267,6 +290,11 @@ class _Reader:
         recorded = h["recorded"]
         if not isinstance(recorded, str):  # an unquoted date reads as a datetime: accept it as text
             recorded = str(recorded)
+        try:
+            datetime.fromisoformat(recorded.replace("Z", "+00:00"))
+        except ValueError:
+            raise self.fail("header.recorded", f"expected a UTC time such as 2026-11-21T11:38:07Z, got "
+                                               f"{recorded!r}") from None
         urls = self.mapping(h["base_urls"], "header.base_urls")
         for key in _URL_KEYS:
             self.text(self.need(urls, key, "header.base_urls"), f"header.base_urls.{key}")
@@ -304,6 +332,8 @@ class _Reader:
     def expect(self, value: Any) -> Expect:
         e = self.mapping(value, "header.expect")
         status = self.integer(self.need(e, "status", "header.expect"), "header.expect.status")
+        if not 100 <= status <= 599:
+            raise self.fail("header.expect.status", f"expected an HTTP status (100..599), got {status}")
         loc = e.get("invalid_loc")
         if loc is not None and (not isinstance(loc, list) or not all(isinstance(p, str | int) for p in loc)):
             raise self.fail("header.expect.invalid_loc", f"expected a list of names and indices, got {kind_of(loc)}")
@@ -319,7 +349,7 @@ class _Reader:
         res = self.mapping(self.need(item, "response", where), f"{where}.response")
         method = self.text(self.need(req, "method", f"{where}.request"), f"{where}.request.method")
         uri = self.text(self.need(req, "uri", f"{where}.request"), f"{where}.request.uri")
-        if not uri.startswith(("http://", "https://")):
+        if not uri.startswith(("http://", "https://")) or not _usable_url(uri):
             raise self.fail(f"{where}.request.uri", f"expected an http(s) URL, got {uri!r}")
         req_headers = {str(k).lower(): str(v) for k, v in self.mapping(req.get("headers") or {},
                                                                         f"{where}.request.headers").items()}
@@ -376,7 +406,7 @@ class _Reader:
                           if (f / BODIES_DIR / name).is_file()), None)
             if found is None:
                 raise self.fail(f"{where}.file", f"body file {ref} not found beside the cassette or above it")
-            data = found.read_bytes()
+            data = read_bytes(found, limit=BODY_FILE_LIMIT, what='body file')
             if hashlib.sha256(data).hexdigest() != digest:
                 raise self.fail(f"{where}.file", f"body file {found} does not match its sha256 (edited or corrupt)")
             self._bodies[name] = data
@@ -385,6 +415,23 @@ class _Reader:
         if size is not None and size != len(data):
             raise self.fail(f"{where}.size", f"says {size} bytes, the body file has {len(data)}")
         return data
+
+
+_BODY_MENTION = re.compile(rb"_bodies/([0-9a-f]{64}\.[A-Za-z0-9.+-]{1,16})")
+
+
+def mentioned_bodies(data: bytes) -> set[str]:
+    """Names of body files mentioned anywhere in ``data`` (``_bodies/<sha256>.<ext>``), parsed or not."""
+    return {m.decode("ascii") for m in _BODY_MENTION.findall(data)}
+
+
+def _usable_url(uri: str) -> bool:
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 def body_refs(path: str | Path) -> set[str]:

@@ -5,12 +5,14 @@ Plain data; reading and writing files is ``_format``'s job, talking to vcrpy ``_
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from harness._errors import ConfigError
+from harness.contracts._fileschema import ENDPOINT_ID_PATTERN
 
 __all__ = [
     "CANONICAL_URLS",
@@ -180,5 +182,10 @@ class Cassette:
 
 def cassette_path(root: str | Path, endpoint: str, scenario: str, variant: str = "default") -> Path:
     """``<root>/<endpoint id>/<scenario>.yaml``, or ``<scenario>.<variant>.yaml`` for other variants."""
+    if not re.fullmatch(ENDPOINT_ID_PATTERN, endpoint):
+        raise ConfigError(f"not an endpoint id: {endpoint!r} (names of letters, digits, '_.-' joined by '/', "
+                          "none starting with a dot)")
     stem = scenario if variant == "default" else f"{scenario}.{variant}"
+    if not re.fullmatch(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]*", stem):
+        raise ConfigError(f"not a cassette name: {stem!r} (letters, digits and '_.-', not starting with a dot)")
     return Path(root).joinpath(*endpoint.split("/")) / f"{stem}.yaml"

@@ -15,13 +15,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from harness._data import read_bytes
 from harness._errors import ConfigError, DataFileError, HarnessError
-from harness._secrets import SECRETS, register_secret
+from harness._secrets import SECRETS, SecretLeak, register_secret
 from harness._session import open_target
 from harness._suite import ScenarioCase, ScenarioRun, expectation
 from harness._version import __version__
 from harness.cassettes._drive import drive, expectation_of
-from harness.cassettes._format import BODIES_DIR, body_refs, is_cassette_file
+from harness.cassettes._format import BODIES_DIR, body_refs, is_cassette_file, mentioned_bodies
 from harness.cassettes._model import (
     CANONICAL_URLS,
     VARIANTS,
@@ -72,13 +73,16 @@ class RecordOutcome:
     planned: PlannedCassette
     status: str
     """``recorded`` (written anew), ``kept`` (``once`` and it exists), ``unchanged`` or ``extended``
-    (``new_episodes`` found nothing new, or added requests)."""
+    (``new_episodes`` found nothing new, or added requests), ``refused`` (the secrets guard wrote
+    nothing, and an old cassette there is kept)."""
     failed: tuple[str, ...] = ()
     """Error-severity checks that failed although the variant does not expect them to."""
     passed_unexpectedly: tuple[str, ...] = ()
     """Checks the variant expects to fail that passed."""
     run: ScenarioRun | None = None
     """What the recorded run observed and every check's result (``None`` when nothing ran)."""
+    problem: str | None = None
+    """Why nothing was written (``refused``: the secrets guard found a key it could not redact)."""
 
     @property
     def path(self) -> Path:
@@ -86,7 +90,7 @@ class RecordOutcome:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.passed_unexpectedly
+        return not self.failed and not self.passed_unexpectedly and self.problem is None
 
 
 def plan_recording(contracts: Iterable[Contract], root: str | Path, *, scenarios: Sequence[str] = (),
@@ -152,7 +156,11 @@ def record_cassettes(
                       hosted_base_url) as opened,
               _webhook_receiver(webhook_url, opened, any(p.variant.webhook for p in items)) as hook):
             for p in items:
-                outcome = asyncio.run(arecord_cassette(opened, p, mode=mode, webhook_url=hook))
+                try:
+                    outcome = asyncio.run(arecord_cassette(opened, p, mode=mode, webhook_url=hook))
+                except SecretLeak as leak:
+                    # One cassette the guard refuses (a key inside an image) costs only that cassette.
+                    outcome = RecordOutcome(p, "refused", problem=str(leak))
                 outcomes.append(outcome)
                 if on_outcome is not None:
                     on_outcome(outcome)
@@ -166,16 +174,16 @@ async def arecord_cassette(target: Target, planned: PlannedCassette, *, mode: st
     if mode == "once" and path.exists():
         return RecordOutcome(planned, "kept")
     register_secret(target.key)
-    if mode == "rewrite":
-        path.unlink(missing_ok=True)
-    before = path.read_bytes() if path.exists() else None
+    # A rewrite records from nothing but leaves the old file in place: the new one replaces it
+    # only once it is completely written, so a recording that breaks off loses nothing.
+    before = None if mode == "rewrite" or not path.exists() else read_bytes(path, what="cassette")
     case, variant = planned.case, planned.variant
     emulator = target.emulator
     scale = emulator.config.time_scale if emulator is not None else 1.0
     header = _header(target, case, variant)
     hosts = HostMap(target.queue_url, target.run_url) if target.is_loopback else None
     scrubber = Scrubber(SECRETS.with_environment(), hosts)
-    persister = RecordingPersister(header, planned.root / BODIES_DIR)
+    persister = RecordingPersister(header, planned.root / BODIES_DIR, load=mode != "rewrite")
     with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister):
         async with AsyncQueueClient(target) as client:
             # Polling as often, relative to the run, as fal-client does against real delays.
@@ -188,7 +196,7 @@ async def arecord_cassette(target: Target, planned: PlannedCassette, *, mode: st
     results = run_checks(obs, case.contract, expect=expectation_of(header.expect))
     failed = {r.check for r in results if r.failed and r.severity == "error"}
     expected = set(header.expect.fails)
-    after = path.read_bytes() if path.exists() else None
+    after = read_bytes(path, what="cassette") if path.exists() else None
     status = "recorded" if before is None else "unchanged" if after == before else "extended"
     return RecordOutcome(planned, status, tuple(sorted(failed - expected)), tuple(sorted(expected - failed)),
                          ScenarioRun(case, obs, results))
@@ -276,18 +284,21 @@ def _webhook_receiver(given: str | None, target: Target, needed: bool) -> Iterat
 
 
 def prune_bodies(root: str | Path) -> list[Path]:
-    """Delete body files under ``root/_bodies`` no cassette under ``root`` refers to any more
-    (left behind by rewrites). Nothing is deleted if any cassette cannot be read."""
+    """Delete body files under ``root/_bodies`` that no file under ``root`` mentions any more (left
+    behind by rewrites). A mention anywhere counts, in a cassette or in a file this harness does
+    not recognise; nothing is deleted if any file under ``root`` cannot be read."""
     root = Path(root)
     bodies = root / BODIES_DIR
     if not bodies.is_dir():
         return []
     referenced: set[str] = set()
-    for path in root.rglob("*.yaml"):
-        if BODIES_DIR in path.parts or not is_cassette_file(path):
+    for path in root.rglob("*"):
+        if BODIES_DIR in path.relative_to(root).parts or path.is_dir():
             continue
         try:
-            referenced |= body_refs(path)
+            if is_cassette_file(path):
+                referenced |= body_refs(path)
+            referenced |= mentioned_bodies(read_bytes(path))
         except DataFileError:
             return []
     removed = []

@@ -32,6 +32,7 @@ __all__ = [
     "replay_target",
     "scenario_cassette",
     "scenario_variant",
+    "unrecognised_files",
 ]
 
 
@@ -112,6 +113,18 @@ def cassette_files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             raise ConfigError(f"no such cassette or folder: {path}")
     return list(dict.fromkeys(found))
+
+
+def unrecognised_files(paths: Iterable[str | Path]) -> list[Path]:
+    """YAML files under the folders named that do not read as cassettes: a folder of cassettes
+    holding them is not wholly judged, so verification reports them instead of passing them by."""
+    found: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            found.extend(sorted(f for f in (*path.rglob("*.yaml"), *path.rglob("*.yml"))
+                                if BODIES_DIR not in f.relative_to(path).parts and not is_cassette_file(f)))
+    return found
 
 
 def load_observations(paths: Iterable[str | Path]) -> list[Observation]:

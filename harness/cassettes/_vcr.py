@@ -112,14 +112,16 @@ def from_vcr(requests: list[Any], responses: list[dict[str, Any]]) -> list[Inter
 class RecordingPersister:
     """Loads an existing cassette (for ``new_episodes``) and saves in our format under ``header``."""
 
-    def __init__(self, header: CassetteHeader, bodies_dir: Path | None = None) -> None:
+    def __init__(self, header: CassetteHeader, bodies_dir: Path | None = None, *, load: bool = True) -> None:
         self.header = header
+        self.load = load
+        """Whether an existing cassette is loaded (``new_episodes``); a rewrite starts from nothing."""
         self.bodies_dir = bodies_dir
         self.loaded: Cassette | None = None
         self.saved: Path | None = None
 
     def load_cassette(self, cassette_path: str, serializer: Any) -> tuple[list[Any], list[dict[str, Any]]]:
-        if not Path(cassette_path).is_file():
+        if not self.load or not Path(cassette_path).is_file():
             raise CassetteNotFoundError()
         self.loaded = read_cassette(cassette_path)
         return to_vcr(self.loaded.interactions)

@@ -13,7 +13,7 @@ from harness._errors import CassetteMiss, ConfigError
 from harness._suite import ScenarioCase, output_judged
 from harness.cassettes._format import read_cassette
 from harness.cassettes._model import Cassette
-from harness.cassettes._replay import cassette_files, replay_scenario
+from harness.cassettes._replay import cassette_files, replay_scenario, unrecognised_files
 from harness.checks import CheckResult
 from harness.contracts import Contract, load_contracts
 
@@ -23,7 +23,8 @@ __all__ = ["Verdict", "verify_cassette", "verify_cassettes"]
 @dataclass(frozen=True)
 class Verdict:
     name: str
-    cassette: Cassette
+    cassette: Cassette | None
+    """``None`` for a file that could not be read as a cassette (``problem`` says why)."""
     results: tuple[CheckResult, ...] = ()
     failed: tuple[str, ...] = ()
     """Error-severity checks that failed and were not expected to."""
@@ -74,9 +75,15 @@ def verify_cassette(cassette: Cassette | str | Path, contracts: Mapping[str, Con
 
 def verify_cassettes(paths: Iterable[str | Path], contracts_dir: str | Path | None = None) -> list[Verdict]:
     """Every cassette under ``paths``; all are read (and any unreadable one reported) before replaying."""
+    paths = list(paths)
     files = cassette_files(paths)
-    if not files:
+    strays = unrecognised_files(paths)
+    if not files and not strays:
         raise ConfigError("no cassettes found (record some with 'fal-harness record')")
     cassettes = [read_cassette(p) for p in files]
     contracts = load_contracts(contracts_dir)
-    return [verify_cassette(c, contracts) for c in cassettes]
+    verdicts = [verify_cassette(c, contracts) for c in cassettes]
+    verdicts += [Verdict(str(p), None, problem="not a fal-harness cassette (no 'format: fal-harness/cassette@1' "
+                         "line near its top); move it out of the cassette folder or record it again")
+                 for p in strays]
+    return verdicts

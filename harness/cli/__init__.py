@@ -6,8 +6,11 @@ exits 1; success exits 0.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 import click
 
@@ -28,6 +31,30 @@ __all__ = ["cli", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``fal-harness`` with ``argv`` (default: the command line) and return its exit code."""
+    with _terminate_as_interrupt():
+        return _main(argv)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI job cancelled, a container stopped) stops a run as Ctrl-C does, so it still
+    writes the report of what finished. Only the main thread may handle signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt("terminated (SIGTERM)")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="fal-harness",
                           standalone_mode=False)
@@ -37,8 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A group run without a command: show what it offers (click's own behaviour, on stdout).
         click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
         return 0
-    except click.exceptions.Abort:
-        _say("aborted")
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort; the interrupt's own message says where the report is.
+        stop = exc.__cause__ or exc.__context__
+        _say(str(stop) if isinstance(stop, KeyboardInterrupt) and str(stop) else "aborted")
         return 130
     except click.UsageError as exc:
         where = f" (see 'fal-harness {exc.ctx.command_path.partition(' ')[2]} --help')".replace(
@@ -51,8 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HarnessError as exc:
         _say(str(exc))
         return 1
-    except KeyboardInterrupt:
-        _say("interrupted")
+    except KeyboardInterrupt as exc:
+        _say(str(exc) or "interrupted")
         return 130
     return result if isinstance(result, int) else 0
 

@@ -13,11 +13,13 @@ import click
 from click.core import ParameterSource
 
 from harness._errors import BudgetExceeded, ConfigError
-from harness.cli._app import cli
+from harness.cli._app import MAX_CONCURRENCY, MAX_RATE, MAX_REQUESTS, MAX_SEED, FiniteRange, check_output, cli, seconds
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2,
           "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
 _FORMATS = ("table", "json", "github-action-benchmark")
+#: the largest file size the upload scenarios send
+MAX_SIZE = 1024**3
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -28,19 +30,20 @@ def parse_sizes(text: str) -> tuple[int, ...]:
         unit = match.group(2).lower() if match else ""
         if not match or unit not in _UNITS or float(match.group(1)) <= 0:
             raise ConfigError(f"--sizes: cannot read {part!r} (expected sizes such as 64KiB,1MiB,8MiB)")
-        sizes.append(int(float(match.group(1)) * _UNITS[unit]))
+        size = int(float(match.group(1)) * _UNITS[unit])
+        if size > MAX_SIZE:
+            raise ConfigError(f"--sizes: {part!r} is over the largest size measured, {MAX_SIZE // 1024**3} GiB")
+        sizes.append(size)
     return tuple(sizes)
 
 
 def _read_input(path: Path) -> dict[str, Any]:
-    import yaml
+    from harness._data import load_data_file
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"--input: cannot read {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--input: {path} is not JSON or YAML: {str(exc).splitlines()[0]}") from None
+        data = load_data_file(path, what="--input")
+    except ConfigError as exc:
+        raise ConfigError(f"--input: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"--input: {path} must hold one object (the model input)")
     return data
@@ -56,19 +59,22 @@ def _interactive() -> bool:
 @click.option("--target", default="emulator", show_default=True,
               help="emulator (started for the run, with a known latency model), live (fal, needs FAL_KEY) or a URL.")
 @click.option("--endpoint", "endpoints", multiple=True, metavar="ID", help="Endpoint to benchmark (repeatable).")
-@click.option("--requests", type=click.IntRange(1), default=None, help="Measured requests per series.")
-@click.option("--concurrency", type=click.IntRange(1), default=None, help="Requests in flight (closed loop).")
-@click.option("--warmup", type=click.IntRange(0), default=None, help="Warm-up requests per series, left out.")
-@click.option("--rate", type=click.FloatRange(0, min_open=True), default=None,
+@click.option("--requests", type=click.IntRange(1, MAX_REQUESTS), default=None, help="Measured requests per series.")
+@click.option("--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), default=None,
+              help="Requests in flight (closed loop).")
+@click.option("--warmup", type=click.IntRange(0, MAX_REQUESTS), default=None,
+              help="Warm-up requests per series, left out.")
+@click.option("--rate", type=FiniteRange(0, MAX_RATE, min_open=True), default=None,
               help="Open-loop arrivals per second (load).")
 @click.option("--sizes", default=None, metavar="LIST", help="File sizes, e.g. 64KiB,1MiB,8MiB,32MiB.")
 @click.option("--input", "input_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="JSON or YAML file with the model input to send instead of the contract scenario's.")
 @click.option("--detect", type=click.Choice(["stream", "poll"]), default=None, help="How completion is detected.")
-@click.option("--poll-interval", type=click.FloatRange(0, min_open=True), default=None, help="Seconds between polls.")
-@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=600.0, show_default=True,
+@click.option("--poll-interval", type=seconds(maximum=3600), default=None, help="Seconds between polls.")
+@click.option("--timeout", type=seconds(), default=600.0, show_default=True,
               help="Seconds a request may take before it is cancelled and counted as a timeout.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for arrivals and bootstrap intervals.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help="Seed for arrivals and bootstrap intervals.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"), show_default=True,
               help="Folder the run folder (and history/) goes in.")
 @click.option("--emulator-config", type=click.Path(path_type=Path), default=None,
@@ -200,7 +206,7 @@ def _run_path(value: str) -> Path:
               help="Least relative change of a median or p90 that counts.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Significance level after adjustment for the number of tests (default 0.01).")
-@click.option("--min-diff-ms", type=click.FloatRange(0), default=None,
+@click.option("--min-diff-ms", type=FiniteRange(0), default=None,
               help="Least absolute change that counts (default 5 ms).")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="table", show_default=True,
               help="A table of verdicts, the verdicts as JSON, or the candidate's figures for github-action-benchmark.")
@@ -212,7 +218,8 @@ def compare(baseline: str, candidate: str, threshold: str, alpha: float | None, 
     from harness.bench._compare import DEFAULT_ALPHA, DEFAULT_MIN_DIFF_MS, parse_threshold
 
     limit = parse_threshold(threshold)
-    result = compare_runs(load_run(_run_path(baseline)), load_run(_run_path(candidate)), threshold=limit,
+    base_run, cand_run = load_run(_run_path(baseline)), load_run(_run_path(candidate))
+    result = compare_runs(base_run, cand_run, threshold=limit,
                           alpha=alpha if alpha is not None else DEFAULT_ALPHA,
                           min_diff_ms=min_diff_ms if min_diff_ms is not None else DEFAULT_MIN_DIFF_MS)
     if fmt == "json":
@@ -221,6 +228,13 @@ def compare(baseline: str, candidate: str, threshold: str, alpha: float | None, 
         click.echo(json.dumps(github_action_benchmark(result.candidate.summary), indent=2))
     else:
         click.echo(result.table())
+    # An incomplete or empty candidate is never a pass, whatever its figures say.
+    problem = cand_run.problem
+    if problem is not None:
+        click.echo(f"the candidate {candidate} cannot pass: {problem}", err=True)
+        return 1
+    if base_run.problem is not None and not base_run.summary_only:
+        click.echo(f"note: the baseline {baseline}: {base_run.problem}", err=True)
     return 1 if result.regressions else 0
 
 
@@ -235,6 +249,7 @@ def export(run: str, fmt: str, output: Path | None) -> None:
     from harness.bench import github_action_benchmark, load_summary
     from harness.bench._results import write_file
 
+    check_output(output)
     text = json.dumps(github_action_benchmark(load_summary(_run_path(run))), indent=2) + "\n"
     if output is None:
         click.echo(text, nl=False)

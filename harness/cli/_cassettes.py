@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from harness._errors import ConfigError
-from harness.cli._app import cli
+from harness.cli._app import TIME_SCALE, check_output, cli
 
 if TYPE_CHECKING:
     from harness.cassettes import RecordOutcome, Verdict
@@ -51,7 +51,7 @@ def _shown(path: Path) -> str:
               help="Live request budget (default 10); a plan needing more is refused before anything is sent.")
 @_CONTRACTS
 @click.option("--emulator-config", type=click.Path(path_type=Path), default=None, help="Emulator config file (YAML).")
-@click.option("--time-scale", type=float, default=None,
+@click.option("--time-scale", type=TIME_SCALE, default=None,
               help="Scale the emulator's delays (default 0.01 without a config file).")
 @click.option("--webhook-url", default=None, metavar="URL",
               help="Webhook URL for the webhook variant (default: a local receiver, emulator only).")
@@ -73,6 +73,7 @@ def record(target: str, endpoints: tuple[str, ...], scenarios: tuple[str, ...], 
 
     if target == "replay":
         raise click.UsageError("replay plays cassettes back; record against emulator, live or a URL")
+    check_output(report)
     if target not in ("emulator", "live") and "://" not in target:
         raise click.UsageError(f"unknown target {target!r} (expected emulator, live or a URL)")
     if target != "emulator" and (emulator_config is not None or time_scale is not None):
@@ -99,6 +100,8 @@ def record(target: str, endpoints: tuple[str, ...], scenarios: tuple[str, ...], 
             note = f"  checks failed: {', '.join(outcome.failed)}"
         if outcome.passed_unexpectedly:
             note += f"  expected to fail but passed: {', '.join(outcome.passed_unexpectedly)}"
+        if outcome.problem:
+            note += f"  {outcome.problem}"
         click.echo(f"{outcome.status:<10} {_shown(outcome.path)}{note}")
 
     outcomes = lib.record_cassettes(
@@ -111,8 +114,9 @@ def record(target: str, endpoints: tuple[str, ...], scenarios: tuple[str, ...], 
         click.echo(f"removed {len(removed)} body file(s) no cassette refers to any more")
     bad = [o for o in outcomes if not o.ok]
     click.echo(f"{len(outcomes)} cassettes: " + ", ".join(
-        f"{sum(o.status == s for o in outcomes)} {s}" for s in ("recorded", "extended", "unchanged", "kept")
-        if any(o.status == s for o in outcomes)) + (f"; {len(bad)} fail their checks" if bad else ""))
+        f"{sum(o.status == s for o in outcomes)} {s}" for s in ("recorded", "extended", "unchanged", "kept", "refused")
+        if any(o.status == s for o in outcomes)) + (
+        f"; {sum(o.problem is None for o in bad)} fail their checks" if any(o.problem is None for o in bad) else ""))
     if report is not None:
         _write_report(report, target, mode, outcomes)
     return 1 if bad else 0
@@ -125,7 +129,7 @@ def _write_report(path: Path, target: str, mode: str, outcomes: list[RecordOutco
         "format": "fal-harness/record-report@1", "target": target if "://" not in target else "url", "mode": mode,
         "cassettes": [{"path": _shown(o.path), "endpoint": o.planned.case.contract.endpoint,
                        "scenario": o.planned.case.scenario.name, "variant": o.planned.variant.name,
-                       "status": o.status, "failed": list(o.failed),
+                       "status": o.status, "failed": list(o.failed), "problem": o.problem,
                        "passed_unexpectedly": list(o.passed_unexpectedly)} for o in outcomes],
     }
     write_scrubbed(path, json.dumps(data, indent=2) + "\n")
@@ -163,7 +167,7 @@ def _verdict_line(v: Verdict) -> str:
         return f"FAIL  {name}  {'; '.join(parts)}"
     c = v.counts
     text = f"ok    {name}  {c['passed']} passed, {c['skipped']} skipped"
-    if v.cassette.header.expect.fails:
+    if v.cassette is not None and v.cassette.header.expect.fails:
         text += f"; fails as recorded: {', '.join(v.cassette.header.expect.fails)}"
     if v.warnings:
         text += f"; warnings: {', '.join(v.warnings)}"
@@ -176,7 +180,10 @@ def list_(paths: tuple[Path, ...]) -> None:
     """One line per cassette (default: ./cassettes): endpoint, scenario, variant, target, date, requests."""
     from harness.cassettes import cassette_files, read_cassette
 
-    for path in cassette_files(paths or [DEFAULT_OUT]):
+    files = cassette_files(paths or [DEFAULT_OUT])
+    if not files:
+        raise ConfigError(f"no cassettes found in {', '.join(map(str, paths or [DEFAULT_OUT]))}")
+    for path in files:
         c = read_cassette(path)
         h = c.header
         click.echo(f"{_shown(path)}  {h.endpoint}  {h.scenario}  {h.variant.name}  {h.target}  {h.recorded}  "

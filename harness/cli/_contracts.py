@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness._errors import DataFileError, HarnessError
-from harness._secrets import write_scrubbed
-from harness.cli._app import cli
+from harness._secrets import redact_url, write_scrubbed
+from harness.cli._app import check_output, cli
 from harness.contracts import (
     Contract,
     FieldSpec,
@@ -204,6 +204,7 @@ def export_openapi_command(endpoint: str, contracts_dir: Path | None, output: Pa
     """
     from harness.contracts import export_openapi
 
+    check_output(output)
     document = export_openapi(get_contract(endpoint, contracts_dir))
     _write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", output)
 
@@ -229,6 +230,8 @@ def import_openapi_command(sources: tuple[str, ...], endpoint: str | None, outpu
     """
     from harness.contracts import import_openapi, load_openapi
 
+    check_output(output)
+    check_output(into / "x" if into is not None else None)
     documents: list[str] = []
     for source in sources:
         folder = Path(source)
@@ -248,8 +251,9 @@ def import_openapi_command(sources: tuple[str, ...], endpoint: str | None, outpu
     bad = 0
     for source in documents:
         warnings: list[str] = []
+        shown = redact_url(source)
         try:
-            contract = import_openapi(load_openapi(source), endpoint=endpoint, source=source, warnings=warnings)
+            contract = import_openapi(load_openapi(source), endpoint=endpoint, source=shown, warnings=warnings)
         except HarnessError as exc:
             if len(documents) == 1:
                 raise
@@ -257,8 +261,8 @@ def import_openapi_command(sources: tuple[str, ...], endpoint: str | None, outpu
             click.echo(f"fal-harness: error: {exc}", err=True)
             continue
         for line in warnings:
-            click.echo(f"fal-harness: warning: {source}: {line}", err=True)
-        header = f"# Contract for {contract.endpoint}, imported from {source}.\n"
+            click.echo(f"fal-harness: warning: {shown}: {line}", err=True)
+        header = f"# Contract for {contract.endpoint}, imported from {shown}.\n"
         target = into / f"{contract.endpoint}.yaml" if into is not None else output
         if target is not None:
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ import click
 
 from harness._errors import DataFileError
 from harness._secrets import write_scrubbed
-from harness.cli._app import cli
+from harness.cli._app import check_output, cli
 
 if TYPE_CHECKING:
     from harness.drift import DriftReport, IgnoreEntry, Level
@@ -70,6 +70,7 @@ def drift(target: str | None, against: str | None, all_endpoints: bool, against_
         if not target or not against:
             raise click.UsageError("give CONTRACT_OR_ENDPOINT and --against SOURCE (or --all --against-dir DIR)")
     # Every option is checked before the comparison, so a typo does not cost a fetch or a clone.
+    check_output(output)
     ignores: list[IgnoreEntry] = lib.load_ignore_file(ignore_file) if ignore_file is not None else []
     if alert_url:
         lib.check_alert_url(alert_url)

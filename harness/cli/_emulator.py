@@ -11,9 +11,11 @@ from pathlib import Path
 import click
 
 from harness._secrets import REDACTED, register_secret
-from harness.cli._app import cli
+from harness.cli._app import MAX_CONCURRENCY, MAX_REQUESTS, TIME_SCALE, cli
 from harness.contracts import load_contracts
 from harness.emulator import EmulatorConfig, load_emulator_config, start_emulator
+from harness.emulator._app import ADMIN_HEADER
+from harness.emulator._config import DEFAULT_KEY
 from harness.emulator._server import MAX_PORT
 
 _PORT = click.IntRange(0, MAX_PORT)
@@ -56,7 +58,7 @@ def accept_environment_key(config: EmulatorConfig, environ: Mapping[str, str]) -
 @click.option("--run-port", type=_PORT, default=None,
               help="Sync-run port (default: --port + 1; any free port when --port is 0 or 65535).")
 @_CONFIG
-@click.option("--time-scale", type=float, default=None, help="Multiply every delay by this (0: instant).")
+@click.option("--time-scale", type=TIME_SCALE, default=None, help="Multiply every delay by this (0: instant).")
 @click.pass_context
 def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, config_path: Path | None,
              time_scale: float | None) -> None:
@@ -69,13 +71,16 @@ def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, con
     click.echo("fal emulator running (Ctrl-C to stop)")
     click.echo(f"  queue API  {running.queue_url}   (queue.fal.run, rest.fal.ai, v3.fal.media)")
     click.echo(f"  run API    {running.run_url}   (fal.run, its /stream and realtime websockets)")
-    click.echo(f"  key        {running.key}")
+    # The documented default key is no secret; a key from the config file never reaches a log.
+    shown = running.key if running.key == DEFAULT_KEY else "one of the config file's keys (not shown)"
+    click.echo(f"  key        {shown}")
     if env_key:
         click.echo(f"  FAL_KEY    accepted too ({REDACTED}, from the environment)")
     click.echo(f"  JS clients NODE_OPTIONS='{node_options_hint()}' FAL_HARNESS_EMULATOR='"
                f"{json.dumps({'queue': running.queue_url, 'run': running.run_url})}'")
     click.echo(f"  endpoints  {', '.join(running.endpoints)}")
-    click.echo(f"  truth      {running.queue_url}/_emulator/requests")
+    truth = "send the config's admin_key" if config.admin_key else "set admin_key in the config to read it"
+    click.echo(f"  truth      {running.queue_url}/_emulator/requests ({ADMIN_HEADER}: {truth})")
     click.echo(f"  time scale {config.time_scale:g}", nl=True)
     try:
         while True:
@@ -88,7 +93,7 @@ def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, con
 
 @emulator.command()
 @_CONFIG
-@click.option("--time-scale", type=float, default=0.01, show_default=True, help="Multiply every delay by this.")
+@click.option("--time-scale", type=TIME_SCALE, default=0.01, show_default=True, help="Multiply every delay by this.")
 @click.option("--contracts-dir", type=click.Path(path_type=Path), default=None,
               help="Folder of contract files (default: the config's, ./contracts or the bundled ones).")
 def smoke(config_path: Path | None, time_scale: float, contracts_dir: Path | None) -> int:
@@ -121,9 +126,10 @@ def smoke(config_path: Path | None, time_scale: float, contracts_dir: Path | Non
 
 
 @emulator.command()
-@click.option("--requests", "count", type=click.IntRange(1), default=2000, show_default=True,
+@click.option("--requests", "count", type=click.IntRange(1, MAX_REQUESTS), default=2000, show_default=True,
               help="Lifecycles to run.")
-@click.option("--concurrency", type=click.IntRange(1), default=50, show_default=True, help="Concurrent clients.")
+@click.option("--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), default=50, show_default=True,
+              help="Concurrent clients.")
 @click.option("--endpoint", default="fal-ai/flux-pro", show_default=True, help="Endpoint to submit to.")
 @click.option("--in-process", is_flag=True, help="Run the emulator in this process instead of a child process.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")

@@ -14,9 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from harness._errors import ConfigError
-from harness._mainjob import MainJob, MainJobResult, plan_main_job
-from harness._runfolders import claim_run_dir
-from harness.cli._app import cli
+from harness._mainjob import MainJob, MainJobResult, claim_run_dir, plan_main_job
+from harness._session import ensure_reachable
+from harness.cli._app import MAX_REQUESTS, cli, seconds
 from harness.drift import Level
 
 
@@ -28,11 +28,11 @@ from harness.drift import Level
               help="Only this endpoint (repeatable; default: every contract).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Run folder to write (default: reports/<UTC start time>-run, as 20261201T200148Z-run).")
-@click.option("--bench-requests", type=click.IntRange(0), default=10, show_default=True,
+@click.option("--bench-requests", type=click.IntRange(0, MAX_REQUESTS), default=10, show_default=True,
               help="Measured lifecycles per endpoint in the latency benchmark; 0 skips it.")
 @click.option("--max-requests", type=click.IntRange(0), default=None,
               help="Request budget (live default: 10); a plan over it is refused before anything is sent.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True,
+@click.option("--timeout", type=seconds(), default=600.0, show_default=True,
               help="Seconds a scenario may wait for completion before it is cancelled and fails.")
 @click.option("--fail-on-drift", type=click.Choice(["ERR", "WARN", "INFO"]), default="ERR", show_default=True,
               help="Drift at this level or worse fails the run.")
@@ -56,6 +56,10 @@ def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench
     """
     if target not in ("emulator", "replay", "live") and "://" not in target:
         raise ConfigError(f"unknown target {target!r} (expected emulator, replay, live or a URL)")
+    if cassettes_dir is not None and target != "replay":
+        raise ConfigError("--cassettes-dir applies to the replay target only")
+    if cassettes_dir is not None and not cassettes_dir.is_dir():
+        raise ConfigError(f"--cassettes-dir: no folder at {cassettes_dir}")
     if emulator_config is not None:
         if target != "emulator":
             raise ConfigError("--emulator-config applies to the emulator target only")
@@ -66,7 +70,10 @@ def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench
         _check_writable(out)
     plan = plan_main_job(target=target, endpoints=endpoints, contracts_dir=contracts_dir,
                          bench_requests=bench_requests, max_requests=max_requests)
-    run_dir = out or claim_run_dir(Path("reports"), "run")
+    for url in (target if "://" in target else None, live_base_url if target == "live" else None):
+        if url:
+            ensure_reachable(url)  # before a run folder is claimed: a dead address leaves nothing behind
+    run_dir = out or claim_run_dir()
     _check_writable(run_dir)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     console.print(f"plan: {plan.describe()}", markup=False)

@@ -11,6 +11,7 @@ import asyncio
 import math
 import threading
 import time
+import uuid
 from collections.abc import AsyncGenerator, Coroutine, Iterator, Mapping, Sequence
 from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from harness.client._transport import (
 __all__ = ["AsyncQueueClient", "QueueClient", "SubmitHandle", "recording"]
 
 USER_AGENT = f"fal-harness/{__version__}"
+#: sent with every attempt of one submit, so a retried submit that was queued twice can be traced
+SUBMIT_REF_HEADER = "X-Fal-Harness-Submit"
 MiB = 1024 * 1024
 SUBMIT_KEYS = ("request_id", "response_url", "status_url", "cancel_url")
 #: fal-client's queue timeout: long reads, a shorter connect
@@ -125,9 +128,12 @@ class AsyncQueueClient:
         """POST the input to the queue; returns the URLs the API gave back."""
         content = body if body is not None else orjson.dumps(payload or {})
         first = len(obs.exchanges) if obs is not None else 0
+        ref = uuid.uuid4().hex
+        if obs is not None:
+            obs.submit_ref = ref
         response, raw = await self._io.request(
             "submit", "POST", f"{self.target.queue_url}/{endpoint}", obs=obs, content=content,
-            headers={**self._json_headers, **(headers or {})},
+            headers={**self._json_headers, SUBMIT_REF_HEADER: ref, **(headers or {})},
             params={"fal_webhook": webhook_url} if webhook_url else None, billable=True,
         )
         if obs is not None:

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 import pybase64
 
+from harness._data import read_bytes
 from harness._errors import ConfigError
 from harness._resources import fixture
 
@@ -37,6 +38,10 @@ class FileMode(StrEnum):
     """Pass a URL where the file is already hosted."""
 
 
+#: the largest local file sent as a file input
+FILE_INPUT_LIMIT = 1 << 30
+
+
 @dataclass(frozen=True)
 class FileInput:
     data: bytes
@@ -46,10 +51,7 @@ class FileInput:
     @classmethod
     def from_path(cls, path: str | Path) -> FileInput:
         path = Path(path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"cannot read file input {path}: {exc.strerror or exc}") from None
+        data = read_bytes(path, limit=FILE_INPUT_LIMIT, what="file input")
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return cls(data, content_type, path.name)
 

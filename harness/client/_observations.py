@@ -146,6 +146,9 @@ class Observation:
     exchanges: list[Exchange] = field(default_factory=list)
     cancel_response: dict[str, Any] | None = None
     error: ErrorInfo | None = None
+    submit_ref: str | None = None
+    """The token sent with every attempt of the submit (``X-Fal-Harness-Submit``): a server that
+    keeps it can tell which requests one submit created when a retry queued it twice."""
     tags: dict[str, Any] = field(default_factory=dict)
     events: list[StreamEvent] = field(default_factory=list)
     """A stream's events in arrival order (``mode`` ``stream``); the last one is the output."""

@@ -12,11 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TextIO
+from urllib.parse import unquote
 
 import httpx
 
 from harness._errors import BudgetExceeded, ConfigError
-from harness._secrets import register_secret
+from harness._secrets import redact_url, register_secret
 
 __all__ = [
     "LIVE_URLS", "Budget", "SharedBudget", "Target", "emulator_target", "live_target", "resolve_target", "url_target",
@@ -209,9 +210,15 @@ def url_target(url: str, *, key: str | None = None, budget: Budget | None = None
     """Any base URL. An emulator there is recognised (``/_emulator/health``): its run address is
     used, and its documented default key when it accepts it and no key is given. Anything else
     serves the sync API from the same address and takes ``FAL_KEY``."""
-    parsed = httpx.URL(url)
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ConfigError(f"not a usable target URL: {redact_url(url)} ({exc})") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ConfigError(f"not a usable target URL: {url!r} (expected http://host:port or https://host)")
+        raise ConfigError(f"not a usable target URL: {redact_url(url)!r} (expected http://host:port or https://host)")
+    if parsed.password:
+        register_secret(parsed.password)
+        register_secret(unquote(parsed.password))
     base = url.rstrip("/")
     info: dict[str, Any] = {}
     try:
@@ -221,7 +228,7 @@ def url_target(url: str, *, key: str | None = None, budget: Budget | None = None
     except (httpx.HTTPError, ValueError):
         info = {}
     return Target(
-        name=url,
+        name=redact_url(url),
         queue_url=base,
         run_url=str(info.get("run_url", base)).rstrip("/"),
         rest_url=base,

@@ -11,6 +11,9 @@ from typing import Any
 _NUMBER = {"type": "number"}
 _COUNT = {"type": "integer", "minimum": 0}
 _TEXT = {"type": "string"}
+#: an endpoint id: two or more /-separated names of letters, digits, ``_.-``, none starting with a dot,
+#: so no id can name ``.`` or ``..`` and reach outside the folder a cassette or contract goes in
+ENDPOINT_ID_PATTERN = r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*(/[A-Za-z0-9_\-][A-Za-z0-9_.\-]*)+$"
 _NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_\-]*$"}
 
 #: the keys that constrain a value: a field's, a list item's (``items``) and a union branch's (``branches``)
@@ -142,7 +145,7 @@ CONTRACT_FILE: dict[str, Any] = {
     "required": ["format_version", "endpoint", "input", "output"],
     "properties": {
         "format_version": {"const": 1},
-        "endpoint": {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)+$"},
+        "endpoint": {"type": "string", "pattern": ENDPOINT_ID_PATTERN, "maxLength": 200},
         "contract_version": {"type": "integer", "minimum": 1},
         "title": _TEXT,
         "description": _TEXT,

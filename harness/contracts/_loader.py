@@ -17,7 +17,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from harness._data import SafeLoader, yaml_problem
+from harness._data import parse_yaml, read_text
 from harness._errors import DataFileError
 from harness.contracts import _semantics as _sem
 from harness.contracts._fileschema import CONTRACT_FILE
@@ -72,18 +72,8 @@ _CONSTRAINTS = (
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file with the safe loader; syntax errors become one-line DataFileErrors."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataFileError(path, "", f"cannot read file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise DataFileError(path, "", "not UTF-8 text") from None
-    try:
-        return yaml.load(text, Loader=SafeLoader)
-    except yaml.YAMLError as exc:
-        where, problem = yaml_problem(exc)
-        raise DataFileError(path, where, f"invalid YAML: {problem}") from None
+    """Parse a YAML file with the bounded safe loader; any problem is a one-line DataFileError."""
+    return parse_yaml(read_text(path), path)
 
 
 def load_contract(path: str | Path) -> Contract:

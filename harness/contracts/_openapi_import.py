@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 
-from harness._data import kind_of, parse_json_or_yaml
+from harness._data import kind_of, parse_json_or_yaml, read_text
 from harness._errors import DataFileError
+from harness._secrets import redact, redact_url
 from harness.contracts._infer import infer_semantics
 from harness.contracts._loader import contract_to_data, contract_warnings, parse_contract
 from harness.contracts._model import FORMAT_VERSION, Contract, app_root_of
@@ -44,14 +45,8 @@ def load_openapi(file_or_url: str | Path) -> dict[str, Any]:
     if isinstance(file_or_url, str) and re.match(r"https?://", file_or_url, re.IGNORECASE):
         text = _fetch(file_or_url)
     else:
-        path = Path(file_or_url)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise DataFileError(path, "", "not UTF-8 text, so neither JSON nor YAML") from None
-        except OSError as exc:
-            raise DataFileError(path, "", f"cannot read file: {exc.strerror or exc}") from None
-    doc = parse_json_or_yaml(text, name)
+        text = read_text(Path(file_or_url))
+    doc = parse_json_or_yaml(text, redact_url(name))
     if not isinstance(doc, dict):
         raise DataFileError(name, "", f"not an OpenAPI document: the top level is {kind_of(doc)}, not a mapping")
     return doc
@@ -62,9 +57,9 @@ def _fetch(url: str) -> str:
         response = httpx.get(url, follow_redirects=True, timeout=30.0,
                              headers={"Accept": "application/json, application/yaml;q=0.9, */*;q=0.1"})
     except httpx.HTTPError as exc:
-        raise DataFileError(url, "", f"cannot fetch: {exc or type(exc).__name__}") from None
+        raise DataFileError(redact_url(url), "", f"cannot fetch: {redact(str(exc)) or type(exc).__name__}") from None
     if response.status_code >= 400:
-        raise DataFileError(url, "", f"cannot fetch: HTTP {response.status_code}")
+        raise DataFileError(redact_url(url), "", f"cannot fetch: HTTP {response.status_code}")
     return response.text
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from harness._errors import ConfigError
+from harness._data import SafeLoader, read_text
+from harness._errors import ConfigError, DataFileError
 from harness.drift._report import DriftReport, Finding
 from harness.drift._rules import LEVELS, Level, level_rank
 
@@ -223,8 +224,8 @@ def _escape_property(text: str) -> str:
 @lru_cache(maxsize=32)
 def _yaml_nodes(file: str) -> yaml.Node | None:
     try:
-        return yaml.compose(Path(file).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return yaml.compose(read_text(file), Loader=SafeLoader)
+    except (DataFileError, yaml.YAMLError):
         return None
 
 

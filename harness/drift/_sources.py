@@ -3,7 +3,6 @@ URLs), contracts at a git revision, and recorded traffic (observation JSONL file
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
@@ -11,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness._data import parse_json_or_yaml
+from harness._data import parse_json, parse_json_or_yaml, read_text
 from harness._errors import ConfigError, DataFileError
-from harness._runfolders import BENCH_SUMMARY, MAIN_JOB_FORMAT, RUN_SUMMARY
+from harness._runfolders import BENCH_SUMMARY, main_job_summary
 from harness.client import Observation
 from harness.contracts import Contract, export_openapi, get_contract, import_openapi, load_openapi, parse_contract
 from harness.drift._observed import ObservedSchema, observed_from_observations
@@ -166,12 +165,7 @@ def read_data_file(path: Path) -> Any:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataFileError(path, "", "not UTF-8 text") from None
-    except OSError as exc:
-        raise DataFileError(path, "", f"cannot read file: {exc.strerror or exc}") from None
+    return read_text(path)
 
 
 def _is_document(data: Any) -> bool:
@@ -213,9 +207,12 @@ def _from_git(spec: str, endpoint: str | None) -> Source:
     rev, sep, path = spec[4:].partition(":")
     if not sep or not rev or not path:
         raise ConfigError(f"{spec}: expected git:REVISION:PATH (for example git:main:contracts/fal-ai/flux-pro.yaml)")
+    if rev.startswith("-") or path.startswith("-"):
+        raise ConfigError(f"{spec}: a revision or path starting with '-' would be read as a git option")
     try:
-        done = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=False,
-                              timeout=60)
+        # --end-of-options: whatever the spec holds is an object name, never an option.
+        done = subprocess.run(["git", "show", "--end-of-options", f"{rev}:{path}"], capture_output=True, text=True,
+                              check=False, timeout=60)
     except FileNotFoundError:
         raise ConfigError(f"{spec}: git is not installed") from None
     except subprocess.TimeoutExpired:
@@ -237,11 +234,13 @@ def read_observations_jsonl(path: str | Path) -> list[Observation]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = parse_json(line, f"{path}: line {number}")
             if not isinstance(data, dict):
                 raise TypeError(f"expected an object, got {type(data).__name__}")
             observations.append(Observation.from_dict(data))
-        except (ValueError, TypeError) as exc:
+        except DataFileError as exc:
+            raise DataFileError(path, f"line {number}", f"not an observation: {exc.problem}") from None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DataFileError(path, f"line {number}", f"not an observation: {problem}") from None
     return observations
@@ -267,18 +266,12 @@ def _run_folder_traffic(root: Path) -> Path | None:
     """The traffic a run folder holds: a ``fal-harness run`` folder's ``observations.jsonl``;
     ``None`` for a folder that is no run folder. A benchmark run folder keeps no model outputs,
     so it has nothing to compare a contract with: that is one line saying so."""
-    summary = root / RUN_SUMMARY
-    if summary.is_file():
-        try:
-            data = json.loads(summary.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
-            data = None
-        if isinstance(data, dict) and data.get("format") == MAIN_JOB_FORMAT:
-            observations = root / "observations.jsonl"
-            if not observations.is_file():
-                raise ConfigError(f"{root} is a fal-harness run folder without observations.jsonl (the run stopped "
-                                  f"before its scenarios were written); {_RUN_FOLDER_EXPECTED}")
-            return observations
+    if main_job_summary(root) is not None:
+        observations = root / "observations.jsonl"
+        if not observations.is_file():
+            raise ConfigError(f"{root} is a fal-harness run folder without observations.jsonl (the run stopped "
+                              f"before its scenarios were written); {_RUN_FOLDER_EXPECTED}")
+        return observations
     if (root / BENCH_SUMMARY).is_file():
         raise ConfigError(f"{root} is a benchmark run folder: its request lines keep no model outputs, so there is "
                           f"nothing to compare a contract with; {_RUN_FOLDER_EXPECTED}")

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
@@ -41,6 +44,8 @@ log = logging.getLogger("harness.emulator")
 _NAMESPACES = ("workflows", "comfy")
 _RUN_HOSTS = (b"fal.run",)
 _QUEUE_HOSTS = (b"queue.fal.run", b"rest.fal.ai", b"v3.fal.media")
+#: the header the emulator-only routes want the admin key in
+ADMIN_HEADER = "X-Fal-Emulator-Admin-Key"
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 _PRIORITIES = ("normal", "low")
 #: request headers fal documents that the emulator accepts and notes in the timeline
@@ -79,6 +84,13 @@ class Runtime:
         self.keys = frozenset(config.keys)
         self.realtime = RealtimeApi(self.scheduler, self.endpoints, self.refuse_key, self.authorize,
                                     limits.max_body_bytes)
+        self.admin_key = config.admin_key or secrets.token_urlsafe(24)
+
+    def admitted(self, request: Request) -> bool:
+        """Whether the request carries the admin key (the ground truth and the fault log are the
+        operator's, not a tenant's: they hold every request and webhook URL)."""
+        given = request.headers.get(ADMIN_HEADER, "")
+        return hmac.compare_digest(given.encode(), self.admin_key.encode())
 
     def client(self) -> httpx.AsyncClient:
         if self.http is None:
@@ -162,7 +174,9 @@ class QueueApi:
             if op is None:
                 known = any(key[0] == action for key in self._ops)
                 return detail(405, "Method Not Allowed") if known else detail(404, f"Path {path} not found")
-            return await op(request, self.rt.scheduler.get("/".join(parts[:i]), parts[i + 1]))
+            job = self.rt.scheduler.get("/".join(parts[:i]), parts[i + 1])
+            # A request is its submitter's: another key is told it does not exist.
+            return await op(request, job if job is not None and job.owner == _owner(request) else None)
         endpoint = self._endpoint(path)
         if endpoint is None:
             return self._unknown(path)
@@ -225,6 +239,10 @@ class QueueApi:
         lifecycle = rule if rule is not None and rule.fault in LIFECYCLE_FAULTS else None
         job = self.rt.scheduler.submit(endpoint, payload, mode, webhook=webhook, fault=lifecycle,
                                        start_timeout=start_timeout, priority=priority)
+        job.owner = _owner(request)
+        ref = request.headers.get("x-fal-harness-submit")
+        if ref:  # which submit (all its retried attempts) created this request
+            job.timeline["client_submit"] = ref[:64]
         # Accepted and ignored: the emulator has one pool of runners per endpoint and keeps no
         # request history, so a runner hint and the store-IO switch change nothing here.
         job.timeline["headers"] = {name: request.headers[name] for name in _NOTED_HEADERS if name in request.headers}
@@ -362,6 +380,12 @@ def _shutting_down() -> Response:
     return detail(503, "The emulator is shutting down", error_type="runner_scheduling_failure")
 
 
+def _owner(request: Request) -> str:
+    """Who a request belongs to: a digest of the key it was sent with (the key itself is never kept)."""
+    cred = bearer_or_key(request)
+    return hashlib.sha256((cred[1] if cred else "").encode()).hexdigest()
+
+
 def _serve(job: Job, out: Outcome) -> Response:
     """The model's answer, as the result URL or the sync API gives it; noted in the timeline."""
     job.timeline["result_served_ns"].append(time.monotonic_ns())
@@ -402,14 +426,22 @@ def _start_timeout(request: Request) -> tuple[float | None, Response | None]:
 
 
 def _emulator_routes(rt: Runtime) -> list[Route]:
+    refused = detail(401, f"the emulator's ground truth and fault log need its admin key in {ADMIN_HEADER}")
+
     async def timelines(request: Request) -> Response:
+        if not rt.admitted(request):
+            return refused
         return json_response({"requests": list(rt.scheduler.timelines.values())})
 
     async def timeline(request: Request) -> Response:
+        if not rt.admitted(request):
+            return refused
         found = rt.scheduler.timelines.get(request.path_params["request_id"])
         return json_response(found) if found is not None else detail(404, "Request not found")
 
     async def faults(request: Request) -> Response:
+        if not rt.admitted(request):
+            return refused
         return json_response({"faults": list(rt.faults.log)})
 
     async def health(request: Request) -> Response:

@@ -18,6 +18,7 @@ import orjson
 
 from harness._suite import select_contracts
 from harness.contracts import load_contracts
+from harness.emulator._app import ADMIN_HEADER
 from harness.emulator._config import EmulatorConfig, parse_emulator_config
 from harness.emulator._server import start_emulator
 
@@ -66,7 +67,8 @@ def run_bench(*, requests: int = 2000, concurrency: int = 50, endpoint: str = "f
     body = dict(payload if payload is not None else DEFAULT_INPUT)
     if in_process:
         with start_emulator(config) as emulator:
-            return asyncio.run(_drive(emulator.queue_url, emulator.key, endpoint, body, requests, concurrency))
+            return asyncio.run(_drive(emulator.queue_url, emulator.key, endpoint, body, requests, concurrency,
+                                      emulator.admin_key))
     # A child process keeps the clients' work from sharing the emulator's interpreter lock.
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
@@ -75,8 +77,8 @@ def run_bench(*, requests: int = 2000, concurrency: int = 50, endpoint: str = "f
     try:
         if not parent.poll(60):
             raise RuntimeError("the benchmark's emulator did not start")
-        queue_url, key = parent.recv()
-        return asyncio.run(_drive(queue_url, key, endpoint, body, requests, concurrency))
+        queue_url, key, admin_key = parent.recv()
+        return asyncio.run(_drive(queue_url, key, endpoint, body, requests, concurrency, admin_key))
     finally:
         parent.send("stop")
         process.join(timeout=15)
@@ -86,12 +88,12 @@ def run_bench(*, requests: int = 2000, concurrency: int = 50, endpoint: str = "f
 
 def _serve_child(concurrency: int, requests: int, conn: Connection) -> None:
     with start_emulator(bench_config(concurrency, requests)) as emulator:
-        conn.send((emulator.queue_url, emulator.key))
+        conn.send((emulator.queue_url, emulator.key, emulator.admin_key))
         conn.recv()
 
 
 async def _drive(queue_url: str, key: str, endpoint: str, body: dict[str, Any], requests: int,
-                 concurrency: int) -> BenchResult:
+                 concurrency: int, admin_key: str | None = None) -> BenchResult:
     host, port = urlsplit(queue_url).hostname or "127.0.0.1", urlsplit(queue_url).port or 80
     client_ms: list[float] = []
     ids: list[str] = []
@@ -119,8 +121,9 @@ async def _drive(queue_url: str, key: str, endpoint: str, body: dict[str, Any], 
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - began
-    async with _Connection(host, port, key) as http:
-        truth = (await http.call("GET", "/_emulator/requests"))[1]["requests"]
+    async with _Connection(host, port, key, admin_key) as http:
+        code, listed = await http.call("GET", "/_emulator/requests")
+    truth = listed["requests"] if code == 200 and isinstance(listed, dict) else []  # no admin key, no truth
     wanted = set(ids)
     added = [_added_ms(t) for t in truth if t["request_id"] in wanted and t["completed_ns"] is not None]
     return BenchResult(requests, concurrency, endpoint, elapsed, requests / elapsed, _pct(client_ms, 50),
@@ -131,9 +134,11 @@ class _Connection:
     """One keep-alive HTTP/1.1 connection speaking just what the emulator answers (JSON with a
     Content-Length). httpx's async pool, not the emulator, would set the pace at 50 connections."""
 
-    def __init__(self, host: str, port: int, key: str) -> None:
+    def __init__(self, host: str, port: int, key: str, admin_key: str | None = None) -> None:
         self.host, self.port = host, port
         self.head = f"Host: {host}:{port}\r\nAuthorization: Key {key}\r\n"
+        if admin_key is not None:
+            self.head += f"{ADMIN_HEADER}: {admin_key}\r\n"
 
     async def __aenter__(self) -> _Connection:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)

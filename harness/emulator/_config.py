@@ -134,6 +134,12 @@ class Limits:
     file_ttl_seconds: float = 86_400.0
     """How long an uploaded or generated file is served (scaled like the result TTL)."""
     max_timelines: int = 100_000
+    max_connections: int = 1_000
+    """Open connections at once; past it the oldest one still waiting for its headers is dropped."""
+    header_timeout_seconds: float = 10.0
+    """Seconds a connection may take to send a request's headers (not scaled)."""
+    body_timeout_seconds: float = 60.0
+    """Seconds a request may take to send its body once its headers are in (not scaled)."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,9 @@ class EmulatorConfig:
     faults: tuple[FaultRule, ...] = ()
     keepalive_seconds: float = 15.0
     """Seconds between SSE keep-alive comments (not scaled)."""
+    admin_key: str | None = field(default=None, repr=False)
+    """The key the ground-truth and fault routes (``/_emulator/requests``, ``/_emulator/faults``)
+    want in ``X-Fal-Emulator-Admin-Key``; without one a fresh random key is made at each start."""
     source: Path | None = field(default=None, compare=False)
 
     def settings_for(self, endpoint: str) -> EndpointSettings:
@@ -221,8 +230,10 @@ class _Reader:
         return value
 
     def number(self, value: Any, path: str, *, minimum: float = 0.0, maximum: float | None = None) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(path, f"expected a number, got {kind_of(value)}")
+        if not math.isfinite(value):
+            raise self.fail(path, f"expected a finite number, got {value!r}")
         if value < minimum or (maximum is not None and value > maximum):
             bound = f"between {minimum:g} and {maximum:g}" if maximum is not None else f"at least {minimum:g}"
             raise self.fail(path, f"must be {bound}, got {value!r}")
@@ -243,7 +254,7 @@ class _Reader:
     def config(self, data: Any) -> EmulatorConfig:
         top = self.mapping(data, "", (
             "format_version", "time_scale", "seed", "keys", "contracts_dir", "url_map", "defaults",
-            "endpoints", "limits", "webhooks", "faults", "keepalive_seconds",
+            "endpoints", "limits", "webhooks", "faults", "keepalive_seconds", "admin_key",
         ))
         version = top.get("format_version", FORMAT_VERSION)
         if version != FORMAT_VERSION:
@@ -277,6 +288,10 @@ class _Reader:
         if not isinstance(faults, list):
             raise self.fail("faults", f"expected a list of fault rules, got {kind_of(faults)}")
         out["faults"] = tuple(self.fault(rule, f"faults[{i}]") for i, rule in enumerate(faults))
+        if top.get("admin_key") is not None:
+            out["admin_key"] = self.text(top["admin_key"], "admin_key")
+            if len(out["admin_key"]) < 16:
+                raise self.fail("admin_key", "must be at least 16 characters")
         if "keepalive_seconds" in top:
             out["keepalive_seconds"] = self.number(top["keepalive_seconds"], "keepalive_seconds", minimum=0.001)
         return replace(base, **out)

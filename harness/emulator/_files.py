@@ -16,6 +16,7 @@ from urllib.parse import unquote, unquote_to_bytes
 import httpx
 import pybase64
 
+from harness._data import read_bytes
 from harness.contracts import Contract, FieldSpec
 from harness.emulator._http import loopback_url
 from harness.emulator._images import probe
@@ -26,6 +27,8 @@ __all__ = ["FileResolver"]
 _INLINE_LIMIT = 256 * 1024  # bytes checked on the event loop; anything larger goes to a thread
 _DOCS = "https://docs.fal.ai/errors/#"
 _MAX_MEMBERS = 100  # archive members looked at for an image
+#: members that inflate more than this many times are bombs, not photos (images barely compress)
+_MAX_RATIO = 200
 
 
 class _FileError(Exception):
@@ -120,7 +123,7 @@ class FileResolver:
     def _mapped_file(self, url: str) -> bytes:
         data = self._mapped.get(url)
         if data is None:
-            data = self._mapped[url] = self.url_map[url].read_bytes()
+            data = self._mapped[url] = read_bytes(self.url_map[url], limit=self.max_bytes, what='mapped file')
         return data
 
     async def _download(self, url: str) -> bytes:
@@ -159,13 +162,21 @@ class FileResolver:
                 archive = zipfile.ZipFile(io.BytesIO(data))
             except (zipfile.BadZipFile, ValueError):
                 raise _FileError("invalid_archive", "The archive is not a valid zip file") from None
+            # Inflating is bounded in total, not per member: a zip bomb of many members just under
+            # the file limit costs no more than one file at the limit.
+            budget = self.max_bytes
             with archive:
                 for info in archive.infolist()[:_MAX_MEMBERS]:
-                    if info.is_dir() or info.file_size > self.max_bytes:
+                    if info.is_dir() or info.file_size > budget or (
+                            info.compress_size and info.file_size / info.compress_size > _MAX_RATIO):
                         continue
                     try:
-                        member = archive.read(info)
+                        with archive.open(info) as opened:
+                            member = opened.read(info.file_size + 1)
                     except (zipfile.BadZipFile, ValueError, RuntimeError, OSError):
+                        continue
+                    budget -= len(member)
+                    if len(member) > info.file_size:
                         continue
                     if probe(member, self.max_pixels * 4) is not None:
                         return

@@ -15,6 +15,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from harness._data import value_bounds_problem
 from harness.contracts import Violation
 
 __all__ = [
@@ -72,12 +73,26 @@ async def read_json(request: Request, limit: int) -> Any:
     raw = await read_body(request, limit)
     try:
         # The stdlib keeps integers exact where orjson would turn big ones into floats.
-        return json.loads(raw) if raw.strip() else {}
+        value = json.loads(raw) if raw.strip() else {}
+    except RecursionError:
+        value = _TOO_DEEP
     except (ValueError, UnicodeDecodeError) as exc:
         position = getattr(exc, "pos", 0)
         entry = {"type": "json_invalid", "loc": ["body", position], "msg": "JSON decode error", "input": {},
                  "ctx": {"error": getattr(exc, "msg", str(exc))}}
         raise BodyError(json_response({"detail": [entry]}, 422, {"x-fal-billable-units": "0"})) from None
+    problem = f"nested deeper than {MAX_JSON_DEPTH} levels" if value is _TOO_DEEP else value_bounds_problem(
+        value, MAX_JSON_DEPTH)
+    if problem is not None:
+        entry = {"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error", "input": {},
+                 "ctx": {"error": problem}}
+        raise BodyError(json_response({"detail": [entry]}, 422, {"x-fal-billable-units": "0"}))
+    return value
+
+
+#: how deep a request body may nest; deeper bodies are refused before anything walks them
+MAX_JSON_DEPTH = 64
+_TOO_DEEP = object()
 
 
 def bearer_or_key(request: Request) -> tuple[str, str] | None:

@@ -63,12 +63,14 @@ class Job:
     """One request from submit to expiry."""
 
     __slots__ = ("_changed", "cancel_reason", "deadline", "done", "endpoint", "events", "fault", "id", "logs",
-                 "mode", "outcome", "payload", "phase", "priority", "ready_ns", "run_seconds", "task", "timeline",
-                 "urls", "webhook")
+                 "mode", "outcome", "owner", "payload", "phase", "priority", "ready_ns", "run_seconds", "task",
+                 "timeline", "urls", "webhook")
 
     def __init__(self, endpoint: Endpoint, payload: Any, mode: str, webhook: str | None, fault: FaultRule | None,
                  queue_base: str, priority: str = "normal") -> None:
         self.id = str(uuid.uuid4())
+        self.owner = ""
+        """A digest of the key that submitted it: only that key may read or cancel it."""
         self.endpoint = endpoint
         self.payload = payload
         self.mode = mode
@@ -253,6 +255,8 @@ class Scheduler:
         self.ttl_ns = int(config.scaled(limits.result_ttl_seconds) * 1e9) if config.time_scale > 0 else None
         self.jobs: dict[str, Job] = {}
         self._expiry: OrderedDict[str, int] = OrderedDict()
+        self._finished: OrderedDict[str, None] = OrderedDict()
+        """Completed requests, oldest first: the first to make room when the live limit is reached."""
         self.timelines: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.endpoints: dict[str, Endpoint] = {}
@@ -269,6 +273,15 @@ class Scheduler:
         limit = self.config.limits.max_live_requests
         if len(self.jobs) >= limit:
             self.sweep()
+            # A finished request is not live work: the oldest make room, so the limit only ever
+            # refuses when that many requests are really queued or running (even at time scale 0,
+            # where results never expire by time).
+            while len(self.jobs) >= limit and self._finished:
+                job = self.jobs.get(next(iter(self._finished)))
+                if job is None:
+                    self._finished.popitem(last=False)
+                else:
+                    self.expire(job)
             if len(self.jobs) >= limit:
                 return f"Too many requests: the emulator holds {limit} live requests (limits.max_live_requests)"
         return None
@@ -330,6 +343,7 @@ class Scheduler:
         tl.update(completed_ns=now, status=COMPLETED, status_code=outcome.status, error_type=outcome.error_type)
         if self.ttl_ns is not None:
             self._expiry[job.id] = now + self.ttl_ns
+        self._finished[job.id] = None
         job.done.set()
         job.touch()
         self.on_complete(job)
@@ -337,6 +351,7 @@ class Scheduler:
     def expire(self, job: Job) -> None:
         self.jobs.pop(job.id, None)
         self._expiry.pop(job.id, None)
+        self._finished.pop(job.id, None)
         job.timeline["expired_ns"] = time.monotonic_ns()
 
     def sweep(self) -> None:

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from harness.emulator._http import BodyError, detail, json_response, read_json
+from harness._data import value_bounds_problem
+from harness.emulator._http import MAX_JSON_DEPTH, BodyError, detail, json_response, read_json
 from harness.emulator._queue import Endpoint, Job, Scheduler
 
 __all__ = ["MAX_TOKEN_SECONDS", "RealtimeApi", "TokenIssuer"]
@@ -149,8 +150,12 @@ class RealtimeApi:
             return
         try:
             payload = msgpack.unpackb(message["bytes"], raw=False) if binary else json.loads(message["text"])
-        except (ValueError, msgpack.UnpackException):
+        except (ValueError, msgpack.UnpackException, RecursionError):
             await _send_error(ws, "INVALID_MESSAGE", "the message is not valid msgpack or JSON")
+            return
+        problem = value_bounds_problem(payload, MAX_JSON_DEPTH)
+        if problem is not None:
+            await _send_error(ws, "INVALID_MESSAGE", f"the message is {problem}")
             return
         if not isinstance(payload, dict):
             await _send_error(ws, "INVALID_MESSAGE", "a request message is a map of input fields")
@@ -182,7 +187,9 @@ class RealtimeApi:
         raw: str = text if isinstance(text, str) else bytes(message.get("bytes") or b"").decode(errors="replace")
         try:
             payload = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
+            payload = None
+        if value_bounds_problem(payload, MAX_JSON_DEPTH) is not None:
             payload = None
         if not isinstance(payload, dict):
             await ws.send_text(json.dumps({"type": "start", "request_id": None, "status": 422,

@@ -19,8 +19,9 @@ import uvicorn
 
 from harness._errors import ConfigError, DataFileError
 from harness.contracts import Contract, load_contracts
-from harness.emulator._app import Runtime, build_app
+from harness.emulator._app import ADMIN_HEADER, Runtime, build_app
 from harness.emulator._config import DEFAULT_KEY, EmulatorConfig, parse_emulator_config
+from harness.emulator._guard import guarded_protocol
 from harness.emulator._http import dumps
 
 __all__ = ["MAX_PORT", "Emulator", "fal_client_urls", "patch_fal_client", "start_emulator"]
@@ -56,7 +57,7 @@ class Emulator:
         uv_config = uvicorn.Config(
             build_app(self._runtime), log_level="warning", access_log=False, lifespan="on", proxy_headers=False,
             server_header=False, ws="websockets-sansio", ws_max_size=config.limits.max_body_bytes,
-            http="httptools", loop="asyncio", timeout_graceful_shutdown=2,
+            http=guarded_protocol(config.limits), loop="asyncio", timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(uv_config)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -67,6 +68,16 @@ class Emulator:
     def key(self) -> str:
         """A key the emulator accepts (``Authorization: Key <key>``)."""
         return self.config.keys[0] if self.config.keys else DEFAULT_KEY
+
+    @property
+    def admin_key(self) -> str:
+        """The key ``/_emulator/requests`` and ``/_emulator/faults`` want (see :attr:`admin_headers`)."""
+        return self._runtime.admin_key
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """The header that opens the emulator-only routes: ``{ADMIN_HEADER: admin_key}``."""
+        return {ADMIN_HEADER: self._runtime.admin_key}
 
     @property
     def endpoints(self) -> tuple[str, ...]:

@@ -86,6 +86,8 @@ def verdict_line(result: MainJobResult) -> str:
 
 
 def _verdict(result: MainJobResult) -> str:
+    if result.interrupted:
+        return f"INTERRUPTED: {result.note or 'stopped by Ctrl-C'}; what finished before is reported, nothing passed"
     if result.ok:
         return f"PASSED: {len(result.suite)} scenarios met their contracts, no drift, no regression"
     parts = []
@@ -104,6 +106,8 @@ def _verdict(result: MainJobResult) -> str:
 
 def baseline_line(result: MainJobResult) -> str:
     """Which run the latency was compared with and what came of it, or why nothing was compared."""
+    if result.interrupted:
+        return "Latency was not compared with an earlier run: the run was interrupted."
     if result.bench_dir is None:
         return f"Latency was not compared with an earlier run: {result.bench_note or 'not measured'}."
     kind = f"on {result.plan.target}" + (" with the same latency model" if result.plan.target == "emulator" else "")
@@ -184,8 +188,11 @@ def _html(result: MainJobResult, plots: list[Plot], series: list[dict[str, Any]]
              f'<p class="meta">{escape(result.run_dir.name)}: {escape(result.plan.describe())}.</p>']
 
     failures = result.failed_runs
-    if failures or result.untested or result.drift_failures or result.regressions:
+    if failures or result.untested or result.drift_failures or result.regressions or result.interrupted:
         parts.append('<section id="failures"><h2>What failed</h2>')
+        if result.interrupted:
+            parts.append(f'<div class="failure"><p>The run was stopped: <span class="message">'
+                         f"{escape(result.note or 'interrupted')}</span>; what finished before is below.</p></div>")
         parts += [_failure_html(result, r) for r in failures[:_SHOWN_FAILURES]]
         if len(failures) > _SHOWN_FAILURES:
             parts.append(details(f"{len(failures) - _SHOWN_FAILURES} more failed scenarios",
@@ -365,4 +372,9 @@ def _junit(result: MainJobResult) -> bytes:
         ET.SubElement(case, "skipped", message=baseline_line(result))
     else:
         ET.SubElement(case, "system-out").text = baseline_line(result)
+    if result.interrupted:
+        # An interrupted run must fail CI even when everything that finished passed.
+        whole = ET.SubElement(root, "testsuite", name="run", tests="1", failures="1")
+        case = ET.SubElement(whole, "testcase", classname="run", name="completed")
+        ET.SubElement(case, "failure", message="interrupted").text = result.note or "interrupted"
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))

@@ -126,7 +126,8 @@ def test_upload_falls_back_to_the_legacy_flow_when_v3_fails(fal_emulator_factory
     with patch_fal_client(emulator):
         url = fal_client.SyncClient(key=emulator.key).upload(b"fallback", "text/plain", "note.txt")
     assert httpx.get(url, trust_env=False).content == b"fallback"
-    assert [f["stage"] for f in httpx.get(f"{emulator.queue_url}/_emulator/faults").json()["faults"]] == ["upload"]
+    struck = httpx.get(f"{emulator.queue_url}/_emulator/faults", headers=emulator.admin_headers).json()["faults"]
+    assert [f["stage"] for f in struck] == ["upload"]
 
 
 def test_encoded_image_is_accepted_as_a_file_input(fal: fal_client.SyncClient) -> None:

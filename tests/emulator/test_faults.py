@@ -20,7 +20,8 @@ def _with(factory: Factory, *rules: dict[str, Any], **extra: Any) -> Emulator:
 
 
 def _struck(emulator: Emulator) -> list[dict[str, Any]]:
-    faults: list[dict[str, Any]] = httpx.get(f"{emulator.queue_url}/_emulator/faults", trust_env=False).json()["faults"]
+    faults: list[dict[str, Any]] = httpx.get(f"{emulator.queue_url}/_emulator/faults", trust_env=False,
+                                             headers=emulator.admin_headers).json()["faults"]
     return faults
 
 

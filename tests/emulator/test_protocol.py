@@ -256,7 +256,8 @@ def test_timeline_is_the_ground_truth(http: httpx.Client, fal_emulator: Emulator
     handle = submit(http, fal_emulator, "fal-ai/flux-pro", {"prompt": "truth"})
     wait_completed(http, handle["status_url"])
     http.get(handle["response_url"])
-    truth = http.get(f"{fal_emulator.queue_url}/_emulator/requests/{handle['request_id']}").json()
+    truth = http.get(f"{fal_emulator.queue_url}/_emulator/requests/{handle['request_id']}",
+                     headers=fal_emulator.admin_headers).json()
     assert truth == fal_emulator.timeline(handle["request_id"])
     assert before <= truth["received_ns"] <= truth["dispatched_ns"] <= truth["started_ns"] <= truth["completed_ns"]
     assert truth["completed_ns"] <= truth["result_served_ns"][0] <= time.monotonic_ns()
@@ -264,5 +265,6 @@ def test_timeline_is_the_ground_truth(http: httpx.Client, fal_emulator: Emulator
     assert truth["started_ns"] - truth["received_ns"] >= sampled["queue_wait_s"] * 1e9
     assert truth["completed_ns"] - truth["started_ns"] >= sampled["run_time_s"] * 1e9
     assert truth["status_polls"] >= 1
-    listed = http.get(f"{fal_emulator.queue_url}/_emulator/requests").json()["requests"]
+    listed = http.get(f"{fal_emulator.queue_url}/_emulator/requests", headers=fal_emulator.admin_headers).json()[
+        "requests"]
     assert handle["request_id"] in [t["request_id"] for t in listed]

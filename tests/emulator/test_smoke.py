@@ -45,7 +45,7 @@ def test_smoke_retries_what_the_fault_plan_breaks_and_judges_with_the_harness_ch
     for r in results:
         assert r.run is not None and {c.check for c in r.run.results} == set(CHECKS)
     struck = httpx.get(f"{emulator.queue_url}/_emulator/faults", trust_env=False,
-                       headers={"Authorization": f"Key {emulator.key}"}).json()
+                       headers=emulator.admin_headers).json()
     assert struck  # the faults did strike: the client's retries carried the scenarios through
 
 
