@@ -9,7 +9,6 @@ Titles live in the page (the figure's heading and caption), not in the image.
 from __future__ import annotations
 
 import io
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -83,9 +82,9 @@ class _Duration(Formatter):
         top = max((abs(v) for v in ticks), default=0.0)
         scale, unit = (1e-3, "s") if top >= 1000 else (1.0, "ms") if top >= 1 or top == 0 else (1e3, "µs")
         scaled = [v * scale for v in ticks]
-        steps = [b - a for a, b in itertools.pairwise(scaled) if b > a]
-        step = min(steps, default=1.0)
-        decimals = max(0, math.ceil(-math.log10(step) - 1e-9)) if step < 1 else 0
+        # the fewest decimals that write every tick exactly (ticks are round numbers: 2.5, 0.75, 40)
+        decimals = next((d for d in range(7) if all(abs(v - round(v, d)) <= 1e-9 * max(1.0, abs(v))
+                                                     for v in scaled)), 6)
         return [f"{v:.{decimals}f} {unit}" for v in scaled]
 
 
@@ -110,9 +109,32 @@ def _colour(i: int) -> str:
     return _COLOURS[i % len(_COLOURS)]
 
 
+#: a legend label longer than this wraps after a ``/`` (endpoint ids run to forty characters and more)
+_LABEL_CHARS = 28
+
+
+def _wrap(label: str) -> str:
+    lines, line = [], ""
+    for part in label.split("/"):
+        piece = part if not line else f"/{part}"
+        if line and len(line) + len(piece) > _LABEL_CHARS:
+            lines.append(line)
+            line = part if not lines else f"/{part}"
+        else:
+            line += piece
+    return "\n".join([*lines, line])
+
+
 def _legend_width_in(labels: Sequence[str]) -> float:
     """Room for a legend of these labels in the right margin (about 0.065 in per character)."""
-    return min(3.6, 0.7 + 0.065 * max((len(label) for label in labels), default=0))
+    longest = max((len(line) for label in labels for line in _wrap(label).splitlines()), default=0)
+    return 0.7 + 0.065 * longest
+
+
+def _ticks_for(ax: Axes) -> MaxNLocator:
+    """Round ticks, as many as the panel's width has room for without labels meeting (about 0.8 in each)."""
+    width_in = ax.get_position().width * _WIDTH_IN
+    return MaxNLocator(nbins=max(2, int(width_in / 0.8)), steps=[1, 2, 5, 10], min_n_ticks=2)
 
 
 def _panels(n: int, *, cols: int, panel_h: float, legend: Sequence[str], xlabel_room: float = 0.35,
@@ -138,8 +160,8 @@ def _panels(n: int, *, cols: int, panel_h: float, legend: Sequence[str], xlabel_
 
 
 def _legend(fig: Figure, handles: Sequence[Any], labels: Sequence[str], left: float) -> None:
-    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(left, 0.98), fontsize=_FONT, frameon=False,
-               handlelength=1.8, borderaxespad=0.2)
+    fig.legend(handles, [_wrap(label) for label in labels], loc="upper left", bbox_to_anchor=(left, 0.98),
+               fontsize=_FONT, frameon=False, handlelength=1.8, borderaxespad=0.2)
 
 
 def _measured_ok(run: RunData, series: str) -> list[Record]:
@@ -187,7 +209,7 @@ def cdf_figure(run: RunData) -> tuple[Figure, str] | None:
                 ax.step(true, np.arange(1, true.size + 1) / true.size, where="post", linestyle=(0, (3, 2)),
                         linewidth=1.0, color=_colour(i), alpha=0.8)
         ax.set_title(phase, fontsize=_FONT + 0.5, loc="left", pad=3)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2))
+        ax.xaxis.set_major_locator(_ticks_for(ax))
         ax.xaxis.set_major_formatter(_Duration())
     axes[0].set_ylim(0, 1.04)
     axes[0].yaxis.set_major_locator(FixedLocator([0, 0.5, 0.9, 1.0]))
