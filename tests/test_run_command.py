@@ -46,7 +46,9 @@ def test_run_on_the_emulator_writes_the_whole_folder_and_passes(emulator_run: tu
     junit = ET.parse(out / "junit.xml").getroot()
     assert [s.get("name") for s in junit] == ["contract suite", "schema drift", "latency"]
     assert int(junit[0].get("tests") or 0) == len(summary["scenarios"])
+    # a pass says what its latency was compared with: here nothing, it is the first run in its folder
     assert "PASSED" in (out / "summary.md").read_text()
+    assert "no baseline to compare latency with (a first run)" in (out / "summary.md").read_text()
 
 
 def test_run_page_is_self_contained_with_decodable_plots(emulator_run: tuple[int, Path]) -> None:

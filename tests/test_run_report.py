@@ -228,7 +228,7 @@ def test_bench_compare_and_report_take_two_main_job_folders(runs: Runs, monkeypa
     assert main(["bench", "compare", "reports/run-A", "reports/run-B"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("run-B against run-A (threshold 10%")
-    assert f"{LONG[:20]}" in out and out.rstrip().endswith("no regression")
+    assert f"{LONG[:20]}" in out and out.rstrip().endswith("no regression against run-A")
     assert main(["bench", "compare", "reports/run-A", "reports/run-B", "--format", "json"]) == 0
     verdict = json.loads(capsys.readouterr().out)
     assert verdict["baseline"]["dir"] == "reports/run-A/bench" and verdict["judgements"]

@@ -108,7 +108,8 @@ class Comparison:
             if names:
                 lines.append(f"{label}: {', '.join(names)}")
         found = len(self.regressions)
-        lines.append(f"{found} regression{'s' if found != 1 else ''}" if found else "no regression")
+        verdict = f"{found} regression{'s' if found != 1 else ''}" if found else "no regression"
+        lines.append(f"{verdict} against {self.baseline.label}")
         return "\n".join(lines)
 
 

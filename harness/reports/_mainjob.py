@@ -89,7 +89,7 @@ def _verdict(result: MainJobResult) -> str:
     if result.interrupted:
         return f"INTERRUPTED: {result.note or 'stopped by Ctrl-C'}; what finished before is reported, nothing passed"
     if result.ok:
-        return f"PASSED: {len(result.suite)} scenarios met their contracts, no drift, no regression"
+        return f"PASSED: {len(result.suite)} scenarios met their contracts, no drift, {_latency_verdict(result)}"
     parts = []
     if result.failed_runs:
         parts.append(f"{len(result.failed_runs)} of {len(result.suite)} scenarios broke their contract")
@@ -102,6 +102,15 @@ def _verdict(result: MainJobResult) -> str:
         endpoints = sorted({u.endpoint for u in result.untested})
         parts.append(f"{len(endpoints)} endpoint(s) not tested ({', '.join(endpoints)})")
     return "FAILED: " + "; ".join(parts)
+
+
+def _latency_verdict(result: MainJobResult) -> str:
+    """What the latency came to, naming the run it was compared with."""
+    if result.baseline is not None:
+        return f"no latency regression against {result.baseline.name}"
+    if result.bench_dir is None:
+        return "latency not measured"
+    return "no baseline to compare latency with (a first run)"
 
 
 def baseline_line(result: MainJobResult) -> str:
