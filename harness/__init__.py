@@ -10,57 +10,61 @@ way: contract -> inputs -> client -> observations -> checks / statistics -> repo
         obs = client.lifecycle(contract.endpoint, {"prompt": "a lighthouse"})
         harness.assert_checks(harness.run_checks(obs, contract), obs)
 
-The emulator, drift, cassettes and benchmarks load on first use, so ``import harness`` stays quick.
+Every name loads on first use, so ``import harness`` stays quick.
 """
 
 from typing import TYPE_CHECKING
 
-from harness._errors import (
-    BudgetExceeded,
-    CassetteMiss,
-    ConfigError,
-    ContractViolation,
-    DataFileError,
-    HarnessError,
-    VendorError,
-    VendorTimeout,
-    VendorValidationError,
-)
 from harness._lazy import lazy_attributes
-from harness._session import open_target
-from harness._suite import ScenarioCase, ScenarioRun, run_scenario
-from harness._version import __version__
-from harness.checks import CHECKS, CheckResult, Expectation, assert_checks, check, run_checks
-from harness.client import (
-    AsyncQueueClient,
-    Budget,
-    FileInput,
-    FileMode,
-    Observation,
-    QueueClient,
-    RetryPolicy,
-    Target,
-    emulator_target,
-    live_target,
-    url_target,
-)
-from harness.contracts import (
-    Contract,
-    Scenario,
-    Violation,
-    get_contract,
-    load_contract,
-    load_contracts,
-    validate_input,
-    validate_output,
-)
 
 if TYPE_CHECKING:
+    from harness._errors import (
+        BudgetExceeded,
+        CassetteMiss,
+        ConfigError,
+        ContractViolation,
+        DataFileError,
+        HarnessError,
+        VendorError,
+        VendorTimeout,
+        VendorValidationError,
+    )
+    from harness._session import open_target
+    from harness._suite import ScenarioCase, ScenarioRun, run_scenario
+    from harness._version import __version__
     from harness.bench import BenchOptions, compare_runs, load_run, run_benchmark
     from harness.cassettes import record_cassettes, replay_scenario, verify_cassettes
-    from harness.contracts import export_openapi, import_openapi, invalid_inputs, valid_inputs
+    from harness.checks import CHECKS, CheckResult, Expectation, assert_checks, check, run_checks
+    from harness.client import (
+        AsyncQueueClient,
+        Budget,
+        FileInput,
+        FileMode,
+        Observation,
+        QueueClient,
+        RetryPolicy,
+        Target,
+        emulator_target,
+        live_target,
+        url_target,
+    )
+    from harness.contracts import (
+        Contract,
+        Scenario,
+        Violation,
+        export_openapi,
+        get_contract,
+        import_openapi,
+        invalid_inputs,
+        load_contract,
+        load_contracts,
+        valid_inputs,
+        validate_input,
+        validate_output,
+    )
     from harness.drift import DriftReport, Finding, compare, load_source
     from harness.emulator import Emulator, EmulatorConfig, patch_fal_client, start_emulator
+    from harness.sandbox import Sandbox, open_sandbox
 
 __all__ = [
     "CHECKS",
@@ -85,6 +89,7 @@ __all__ = [
     "Observation",
     "QueueClient",
     "RetryPolicy",
+    "Sandbox",
     "Scenario",
     "ScenarioCase",
     "ScenarioRun",
@@ -108,6 +113,7 @@ __all__ = [
     "load_contracts",
     "load_run",
     "load_source",
+    "open_sandbox",
     "open_target",
     "patch_fal_client",
     "record_cassettes",
@@ -123,27 +129,27 @@ __all__ = [
     "verify_cassettes",
 ]
 
-_LAZY = {
-    "valid_inputs": "harness.contracts",
-    "invalid_inputs": "harness.contracts",
-    "export_openapi": "harness.contracts",
-    "import_openapi": "harness.contracts",
-    "start_emulator": "harness.emulator",
-    "Emulator": "harness.emulator",
-    "EmulatorConfig": "harness.emulator",
-    "patch_fal_client": "harness.emulator",
-    "run_benchmark": "harness.bench",
-    "BenchOptions": "harness.bench",
-    "compare_runs": "harness.bench",
-    "load_run": "harness.bench",
-    "record_cassettes": "harness.cassettes",
-    "replay_scenario": "harness.cassettes",
-    "verify_cassettes": "harness.cassettes",
-    "compare": "harness.drift",
-    "load_source": "harness.drift",
-    "DriftReport": "harness.drift",
-    "Finding": "harness.drift",
+# Every name loads on first use, so ``import harness`` (and the pytest plugin, which a project that
+# never uses it still loads) costs next to nothing; the heavy parts load when a name is read.
+_SOURCES = {
+    "harness._errors": ("BudgetExceeded", "CassetteMiss", "ConfigError", "ContractViolation", "DataFileError",
+                        "HarnessError", "VendorError", "VendorTimeout", "VendorValidationError"),
+    "harness._session": ("open_target",),
+    "harness._suite": ("ScenarioCase", "ScenarioRun", "run_scenario"),
+    "harness._version": ("__version__",),
+    "harness.bench": ("BenchOptions", "compare_runs", "load_run", "run_benchmark"),
+    "harness.cassettes": ("record_cassettes", "replay_scenario", "verify_cassettes"),
+    "harness.checks": ("CHECKS", "CheckResult", "Expectation", "assert_checks", "check", "run_checks"),
+    "harness.client": ("AsyncQueueClient", "Budget", "FileInput", "FileMode", "Observation", "QueueClient",
+                       "RetryPolicy", "Target", "emulator_target", "live_target", "url_target"),
+    "harness.contracts": ("Contract", "Scenario", "Violation", "export_openapi", "get_contract", "import_openapi",
+                          "invalid_inputs", "load_contract", "load_contracts", "valid_inputs", "validate_input",
+                          "validate_output"),
+    "harness.drift": ("DriftReport", "Finding", "compare", "load_source"),
+    "harness.emulator": ("Emulator", "EmulatorConfig", "patch_fal_client", "start_emulator"),
+    "harness.sandbox": ("Sandbox", "open_sandbox"),
 }
+_LAZY = {name: module for module, names in _SOURCES.items() for name in names}
 
 
 __getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -19,6 +19,7 @@ from typing import Any
 
 from harness._data import parse_json, read_text
 from harness._errors import BudgetExceeded, ConfigError, DataFileError, HarnessError
+from harness._extras import BENCH_HINT, bench_missing
 from harness._reproduce import Reproducer
 from harness._resources import bundled
 from harness._runfolders import MAIN_JOB_FORMAT, RUN_SUMMARY
@@ -56,6 +57,9 @@ INTERRUPTED_EXIT = 130
 REGRESSION_THRESHOLD = 0.20
 REGRESSION_MIN_DIFF_MS = 10.0
 REGRESSION_PHASES = ("end_to_end",)
+#: why the benchmark does not run, when the user chose so (a replay, or --bench-requests 0)
+NOTE_REPLAY = "not measured: recordings carry no timing"
+NOTE_NO_BENCH = "not measured: --bench-requests 0"
 
 Progress = Callable[[str, int, int], None]
 """Called as work advances: (step, done, total)."""
@@ -98,10 +102,14 @@ class Plan:
 
 
     def steps(self) -> str:
-        """What the run will do, in words: only the steps that will run."""
+        """What the run will do, in words: only the steps that will run (and why the benchmark will
+        not, when that was not the user's choice)."""
         suite = "the contract suite from the recordings" if self.target == "replay" else "the contract suite"
         bench = [f"a latency benchmark of {self.bench_requests} requests"] if self.bench_requests else []
-        return ", ".join([suite, *bench]) + " and drift against the contracts"
+        text = ", ".join([suite, *bench]) + " and drift against the contracts"
+        if not self.bench_requests and self.bench_note and self.bench_note not in (NOTE_REPLAY, NOTE_NO_BENCH):
+            text += f" (no latency benchmark: {self.bench_note.removeprefix('not measured: ')})"
+        return text
 
 
 @dataclass(frozen=True)
@@ -176,9 +184,11 @@ def plan_main_job(
     note = None
     bench = bench_requests * len(contracts)
     if target == "replay":
-        bench, note = 0, "not measured: recordings carry no timing"
+        bench, note = 0, NOTE_REPLAY
     elif bench_requests == 0:
-        note = "not measured: --bench-requests 0"
+        note = NOTE_NO_BENCH
+    elif bench_missing():
+        bench, note = 0, f"not measured: the benchmark needs the bench extra ({BENCH_HINT})"
     budget = max_requests if max_requests is not None else (DEFAULT_LIVE_BUDGET if target == "live" else None)
     if bench:
         bench += len(contracts)  # the benchmark's warm-up, one per series

@@ -84,6 +84,8 @@ def _text_forms(value: str) -> dict[str, str]:
                                                  quote(encoded, safe="")),
         "form-encoded twice": quote_plus(quote_plus(value)),
         "json-escaped": value.encode("unicode_escape").decode("ascii").replace('"', '\\"'),
+        "hex": value.encode("utf-8").hex(),
+        "hex (upper-case)": value.encode("utf-8").hex().upper(),
     }
 
 

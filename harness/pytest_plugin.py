@@ -1,41 +1,54 @@
-"""The pytest plugin: options and fixtures over the harness library (registered as ``fal_harness``)."""
+"""The pytest plugin: options and fixtures over the harness library (registered as ``fal_harness``).
+
+A project that installs it and never uses it pays almost nothing: the module imports pytest alone,
+changes no global setting unless asked (the hypothesis profile is opt-in), and prints nothing
+unless a collected test uses a fixture or marker of its own (or ``-v`` is given). Fixture names
+start with ``fal_`` and none is named like a package.
+
+PYTEST_DONT_REWRITE: the plugin asserts nothing, so pytest need not rewrite (and recompile) it.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import settings
 
-from harness._errors import HarnessError
-from harness._resources import bundled
-from harness._session import open_target
-from harness._suite import ScenarioCase, ScenarioRun, run_scenario, scenario_cases, select_contracts
-from harness.client import FileMode, QueueClient, Target
-from harness.client._targets import DEFAULT_LIVE_BUDGET, SharedBudget
-from harness.contracts import CI_PROFILE, Contract, load_contracts, register_profiles
+if TYPE_CHECKING:
+    from harness._suite import ScenarioCase, ScenarioRun
+    from harness.client import QueueClient, Target
+    from harness.contracts import Contract
+    from harness.emulator import Emulator, EmulatorConfig
+    from harness.sandbox import Sandbox
 
 _PLAN = pytest.StashKey[int]()
 
 #: what ``--block-network`` still allows unless ``--allowed-hosts`` says otherwise
 LOOPBACK_HOSTS = r"127\.0\.0\.1,localhost,::1"
-
-if TYPE_CHECKING:
-    from harness.emulator import Emulator, EmulatorConfig
+#: ``--fal-file-mode`` values (harness.client.FileMode, spelled out so loading the plugin imports nothing)
+FILE_MODES = ("upload", "data-uri", "url")
+#: requests a live run may send when nobody says otherwise (harness.client's DEFAULT_LIVE_BUDGET)
+DEFAULT_LIVE_BUDGET = 10
+SANDBOX_MARKER = "fal_sandbox"
+#: the fixtures this plugin defines; a test using one of them (or a marker of ours) uses the harness
+FIXTURES = frozenset({"fal_contracts", "fal_target", "fal_harness_client", "fal_contract", "fal_scenario",
+                      "fal_stream_scenario", "fal_run_scenario", "fal_emulator", "fal_emulator_factory",
+                      "fal_sandbox"})
+_MARKERS = ("fal_generated", SANDBOX_MARKER)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    # First, so hypothesis's own hook can load one of our profiles named by --hypothesis-profile
-    # and build its verbosity variant on top of the profile loaded here.
-    register_profiles()
-    if config.getoption("hypothesis_profile", None) is None:
-        settings.load_profile(CI_PROFILE)
+    # First, so hypothesis's own hook can load one of our profiles named by --hypothesis-profile.
+    _hypothesis_profile(config)
     config.addinivalue_line("markers", "fal_generated: draws fresh inputs (skipped on the replay and live targets)")
+    config.addinivalue_line("markers", f"{SANDBOX_MARKER}(cassette=None, emulator=None): point every fal client "
+                                       "at the emulator (its config: emulator=) or at this test's cassette "
+                                       "(cassette=True or a name), for the fal_sandbox fixture")
     if config.getoption("--block-network", False) and not config.getoption("--allowed-hosts", None):
         # Blocking the network means nothing leaves the machine; emulators on loopback stay reachable.
         config.option.allowed_hosts = LOOPBACK_HOSTS
@@ -44,6 +57,27 @@ def pytest_configure(config: pytest.Config) -> None:
         # The plan is checked against the budget at collection, which xdist does in the workers.
         raise pytest.UsageError("--fal-target=live runs in one process so its plan is checked against the budget "
                                 "before anything is sent; drop -n/--numprocesses")
+
+
+def _hypothesis_profile(config: pytest.Config) -> None:
+    """Load the profile asked for by ``--fal-hypothesis-profile`` or the ``fal_hypothesis_profile``
+    ini option, unless ``--hypothesis-profile`` names one; register ours only when one is named."""
+    wanted = config.getoption("--fal-hypothesis-profile", None) or config.getini("fal_hypothesis_profile")
+    named = config.getoption("hypothesis_profile", None)
+    if not wanted and not (named and str(named).startswith("fal-")):
+        return
+    from hypothesis import settings
+    from hypothesis.errors import InvalidArgument
+
+    from harness.contracts import register_profiles
+
+    register_profiles()
+    if wanted and named is None:
+        try:
+            settings.load_profile(wanted)
+        except InvalidArgument:
+            raise pytest.UsageError(f"fal_hypothesis_profile: no hypothesis profile named {wanted!r} "
+                                    "(the harness registers fal-ci and fal-thorough)") from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,7 +91,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Only this endpoint (repeatable; default: every contract).")
     group.addoption("--fal-max-requests", type=int, default=None, metavar="N",
                     help=f"Live request budget (default {DEFAULT_LIVE_BUDGET}); a run that plans more is refused.")
-    group.addoption("--fal-file-mode", default="data-uri", choices=[m.value for m in FileMode],
+    group.addoption("--fal-file-mode", default="data-uri", choices=FILE_MODES,
                     help="How scenarios pass file inputs (default data-uri).")
     group.addoption("--fal-detect", default="stream", choices=["stream", "poll"],
                     help="How completion is detected (default stream).")
@@ -65,16 +99,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Send the live target's requests to this server instead of fal (testing the live path).")
     group.addoption("--fal-cassettes", default=None, metavar="DIR",
                     help="Cassette folder the replay target plays and --record-mode writes (default ./cassettes).")
+    group.addoption("--fal-hypothesis-profile", default=None, metavar="NAME",
+                    help="Load this hypothesis profile for the session (fal-ci: deterministic and bounded; "
+                         "fal-thorough). Default: hypothesis's settings are left alone.")
+    parser.addini("fal_hypothesis_profile", "hypothesis profile the fal-harness plugin loads (fal-ci, fal-thorough); "
+                  "empty: leave hypothesis's settings alone", default="")
 
 
 @pytest.fixture(scope="session")
 def fal_contracts(request: pytest.FixtureRequest) -> dict[str, Contract]:
     """Every contract, keyed by endpoint id."""
+    from harness.contracts import load_contracts
+
     directory = request.config.getoption("--fal-contracts")
     return load_contracts(Path(directory) if directory else None)
 
 
 def _selected(config: pytest.Config) -> list[Contract]:
+    from harness._errors import HarnessError
+    from harness._suite import select_contracts
+    from harness.contracts import load_contracts
+
     directory = config.getoption("--fal-contracts")
     try:
         return select_contracts(load_contracts(Path(directory) if directory else None),
@@ -86,10 +131,15 @@ def _selected(config: pytest.Config) -> list[Contract]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests asking for ``fal_contract`` run once per contract, ``fal_scenario`` once per scenario of
     every contract: adding a contract file adds its tests."""
-    if "fal_scenario" in metafunc.fixturenames:
+    names = metafunc.fixturenames
+    if "fal_scenario" not in names and "fal_stream_scenario" not in names and "fal_contract" not in names:
+        return
+    from harness._suite import scenario_cases
+
+    if "fal_scenario" in names:
         cases = scenario_cases(_selected(metafunc.config), placeholders=True)
         metafunc.parametrize("fal_scenario", cases, ids=[c.id for c in cases])
-    elif "fal_stream_scenario" in metafunc.fixturenames:
+    elif "fal_stream_scenario" in names:
         cases = scenario_cases(c for c in _selected(metafunc.config) if c.streaming is not None)
         metafunc.parametrize("fal_stream_scenario", cases, ids=[c.id for c in cases])
     elif "fal_contract" in metafunc.fixturenames:
@@ -111,6 +161,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         elif target == "replay" and "fal_stream_scenario" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.skip(reason="cassettes record queue lifecycles; streams have none to replay"))
     if target == "live":
+        from harness._suite import ScenarioCase
+
         # A scenario item of each kind is one request; an empty parametrisation sends nothing.
         planned = sum(1 for item in items if any(
             isinstance(getattr(getattr(item, "callspec", None), "params", {}).get(name), ScenarioCase)
@@ -127,10 +179,13 @@ def _live_budget(config: pytest.Config) -> int:
     return DEFAULT_LIVE_BUDGET if given is None else given
 
 
-def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
-    """The plan, printed once collection knows it (even under -q): where requests go and, on the
-    live target, how many will be sent against which budget."""
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> str | None:
+    """The plan, printed once collection knows it (even under -q) when a collected test uses the
+    harness, or with -v: where requests go and, on the live target, how many will be sent against
+    which budget. A session that never uses the harness hears nothing from it."""
     target = config.getoption("--fal-target")
+    if not (config.get_verbosity() > 0 or target != "emulator" or _uses_harness(items)):
+        return None
     if target == "live" and _PLAN in config.stash:
         return f"fal-harness: target live, {config.stash[_PLAN]} requests planned, budget {_live_budget(config)}"
     return f"fal-harness: target {target}"
@@ -146,6 +201,10 @@ def fal_target(request: pytest.FixtureRequest) -> Iterator[Target]:
 
         yield emulator_target(request.getfixturevalue("fal_emulator"))
         return
+    from harness._errors import HarnessError
+    from harness._session import open_target
+    from harness.client._targets import SharedBudget
+
     if spec == "replay":
         from harness.cassettes import replay_target
 
@@ -166,8 +225,11 @@ def fal_target(request: pytest.FixtureRequest) -> Iterator[Target]:
 
 
 @pytest.fixture(scope="session")
-def fal_client(fal_target: Target) -> Iterator[QueueClient]:
-    """The instrumented client for the session's target (synchronous facade)."""
+def fal_harness_client(fal_target: Target) -> Iterator[QueueClient]:
+    """The harness's instrumented queue client for the session's target (synchronous facade); the
+    official ``fal_client`` package is pointed at the target by ``fal_sandbox`` instead."""
+    from harness.client import QueueClient
+
     with QueueClient(fal_target) as client:
         yield client
 
@@ -183,7 +245,7 @@ def fal_scenario() -> ScenarioCase:  # pragma: no cover - replaced by parametris
 
 
 @pytest.fixture
-def fal_run_scenario(request: pytest.FixtureRequest, fal_client: QueueClient,
+def fal_run_scenario(request: pytest.FixtureRequest, fal_harness_client: QueueClient,
                      fal_target: Target) -> Callable[[ScenarioCase], ScenarioRun]:
     """Run a scenario through the client and return the observation with every check's result:
     ``run(case)`` through the queue, ``run(case, via="stream")`` through the streaming API."""
@@ -192,20 +254,25 @@ def fal_run_scenario(request: pytest.FixtureRequest, fal_client: QueueClient,
     # pytest-recording owns --record-mode; without it nothing is recorded.
     record_mode = request.config.getoption("--record-mode", None) or "none"
     replay = request.config.getoption("--fal-target") == "replay"
+    client = fal_harness_client
 
     def run(case: ScenarioCase, via: str = "queue") -> ScenarioRun:
+        from harness._suite import run_scenario
+
         if case.problem is not None:
             pytest.fail(f"{case.contract.endpoint}: {case.problem}", pytrace=False)
         if via == "queue" and replay:
             return _replay_case(request.config, case, mode, detect)
         if via == "queue" and record_mode != "none":
-            return _record_case(request.config, fal_client, fal_target, case, mode, detect, record_mode)
-        return fal_client.call(run_scenario(fal_client.aio, case, file_mode=mode, detect=detect, via=via))
+            return _record_case(request.config, client, fal_target, case, mode, detect, record_mode)
+        return client.call(run_scenario(client.aio, case, file_mode=mode, detect=detect, via=via))
 
     return run
 
 
 def _cassette_dir(config: pytest.Config, *, writing: bool = False) -> Path:
+    from harness._resources import bundled
+
     given = config.getoption("--fal-cassettes", None)
     if given:
         return Path(given)
@@ -214,6 +281,7 @@ def _cassette_dir(config: pytest.Config, *, writing: bool = False) -> Path:
 
 
 def _replay_case(config: pytest.Config, case: ScenarioCase, mode: str, detect: str) -> ScenarioRun:
+    from harness._errors import HarnessError
     from harness.cassettes import replay_scenario, scenario_cassette, scenario_variant
 
     try:
@@ -230,6 +298,7 @@ def _replay_case(config: pytest.Config, case: ScenarioCase, mode: str, detect: s
 
 def _record_case(config: pytest.Config, client: QueueClient, target: Target, case: ScenarioCase, mode: str,
                  detect: str, record_mode: str) -> ScenarioRun:
+    from harness._errors import HarnessError
     from harness.cassettes import RECORD_MODES, PlannedCassette, arecord_cassette, get_variant, scenario_variant
 
     if record_mode not in RECORD_MODES:
@@ -253,11 +322,13 @@ EMULATOR_TEST_TIME_SCALE = 0.01
 @pytest.fixture(scope="session")
 def fal_emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     """A local fal-compatible emulator for the session (one per xdist worker) on free loopback
-    ports, with the default config and every delay scaled by ``EMULATOR_TEST_TIME_SCALE``."""
-    from harness.emulator import EmulatorConfig, start_emulator
+    ports, with the default config and every delay scaled by ``EMULATOR_TEST_TIME_SCALE``; it
+    accepts its own key and the ``FAL_KEY`` of the environment (as ``fal-harness emulator`` does)."""
+    from harness.emulator import EmulatorConfig, accept_environment_key, start_emulator
 
     directory = request.config.getoption("--fal-contracts")
     config = EmulatorConfig(time_scale=EMULATOR_TEST_TIME_SCALE, contracts_dir=Path(directory) if directory else None)
+    config, _ = accept_environment_key(config, os.environ)
     with start_emulator(config) as emulator:
         yield emulator
 
@@ -267,7 +338,7 @@ def fal_emulator_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..
     """Start emulators with their own config: ``start(config)`` takes an ``EmulatorConfig`` or
     config-file data (a dict; its ``time_scale`` defaults to ``EMULATOR_TEST_TIME_SCALE`` here).
     Each one is stopped when the test ends."""
-    from harness.emulator import EmulatorConfig, parse_emulator_config, start_emulator
+    from harness.emulator import EmulatorConfig, accept_environment_key, parse_emulator_config, start_emulator
 
     directory = request.config.getoption("--fal-contracts")
     started: list[Emulator] = []
@@ -278,6 +349,7 @@ def fal_emulator_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..
             if directory and "contracts_dir" not in data:
                 data["contracts_dir"] = str(Path(directory).resolve())
             config = parse_emulator_config(data)
+        config, _ = accept_environment_key(config, os.environ)
         emulator = start_emulator(config)
         started.append(emulator)
         return emulator
@@ -285,3 +357,129 @@ def fal_emulator_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..
     yield start
     for emulator in started:
         emulator.stop()
+
+
+# -- your app's fal calls ------------------------------------------------------------------------------
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
+class _TestFailed(Exception):
+    """The test failed: its sandbox writes no recording."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _fal_sandbox_marker(request: pytest.FixtureRequest) -> None:
+    # The marker alone is enough: a marked test gets the sandbox without asking for the fixture.
+    if "fal_sandbox" not in request.fixturenames and request.node.get_closest_marker(SANDBOX_MARKER):
+        request.getfixturevalue("fal_sandbox")
+
+
+@pytest.fixture
+def fal_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """Every fal client in the test pointed at the emulator, or at this test's cassette; put back
+    when the test ends.
+
+    The official ``fal_client`` (its module functions, and every ``SyncClient`` and ``AsyncClient``,
+    made before the test or during it), every host it knows (queue, run, REST, CDN, realtime) and
+    ``FAL_KEY``. ``@pytest.mark.fal_sandbox(emulator={...})`` gives the test an emulator of its own
+    config (faults, latency); ``@pytest.mark.fal_sandbox(cassette=True)`` (or a name) replays
+    ``cassettes/<module>/<test>.yaml`` beside the test with nothing sent, and records it with
+    ``--record-mode=once`` or ``rewrite`` (against the emulator, or ``--fal-target=live``)."""
+    from harness._errors import HarnessError
+    from harness.sandbox import open_sandbox
+    from harness.sandbox._sandbox import sandbox_mode
+
+    node = request.node
+    if node.get_closest_marker("vcr") is not None:
+        pytest.fail("fal_sandbox records and replays with @pytest.mark.fal_sandbox(cassette=True), scrubbed and "
+                    "independent of the emulator's ports; drop @pytest.mark.vcr from this test", pytrace=False)
+    cassette_name, emulator_config = _sandbox_marker(node)
+    record_mode = request.config.getoption("--record-mode", None) or "none"
+    cassette = _app_cassette(request, cassette_name) if cassette_name is not None else None
+    try:
+        mode = sandbox_mode(cassette, record_mode)
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    if mode == "replay" and cassette is not None and not cassette.is_file():
+        pytest.fail(f"no cassette for this test at {cassette}; record it once with: "
+                    f"pytest '{node.nodeid}' --record-mode=once", pytrace=False)
+    target = None if mode == "replay" else _sandbox_target(request, emulator_config, mode)
+    sandbox = open_sandbox(target, cassette=cassette, record_mode=record_mode, name=node.nodeid)
+    try:
+        box = sandbox.__enter__()
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield box
+    if node.stash.get(_CALL_FAILED, False):
+        sandbox.__exit__(_TestFailed, _TestFailed(), None)  # a failed test's traffic is not kept
+        return
+    try:
+        sandbox.__exit__(None, None, None)
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def _sandbox_marker(node: pytest.Item) -> tuple[str | bool | None, Mapping[str, Any] | None]:
+    marker = node.get_closest_marker(SANDBOX_MARKER)
+    if marker is None:
+        return None, None
+    unknown = sorted(set(marker.kwargs) - {"cassette", "emulator"})
+    if marker.args or unknown:
+        pytest.fail(f"@pytest.mark.{SANDBOX_MARKER} takes cassette= and emulator= only "
+                    f"(got {', '.join(unknown) or 'a positional argument'})", pytrace=False)
+    cassette = marker.kwargs.get("cassette")
+    emulator = marker.kwargs.get("emulator")
+    if (cassette is not None and not isinstance(cassette, bool | str)) or cassette == "":
+        pytest.fail(f"@pytest.mark.{SANDBOX_MARKER}(cassette=...) is True or a file name, got {cassette!r}",
+                    pytrace=False)
+    if emulator is not None and not isinstance(emulator, Mapping):
+        pytest.fail(f"@pytest.mark.{SANDBOX_MARKER}(emulator=...) is emulator config data (a dict), "
+                    f"got {type(emulator).__name__}", pytrace=False)
+    return (cassette or None), emulator
+
+
+def _app_cassette(request: pytest.FixtureRequest, name: str | bool) -> Path:
+    """``<test folder>/cassettes/<module>/<test>.yaml``, where pytest-recording keeps its own (its
+    ``vcr_cassette_dir`` fixture, overridden in a conftest, moves them)."""
+    try:
+        directory = Path(request.getfixturevalue("vcr_cassette_dir"))
+        default = str(request.getfixturevalue("default_cassette_name"))
+    except pytest.FixtureLookupError:  # pytest-recording switched off
+        module = Path(str(request.node.path))
+        directory = module.parent / "cassettes" / module.stem
+        default = request.node.name
+    stem = default if name is True else str(name)
+    return directory / (stem if stem.endswith(".yaml") else f"{stem}.yaml")
+
+
+def _sandbox_target(request: pytest.FixtureRequest, emulator_config: Mapping[str, Any] | None, mode: str) -> Target:
+    from harness.client import emulator_target
+
+    spec = request.config.getoption("--fal-target")
+    local = spec in ("emulator", "replay")
+    if emulator_config is not None:
+        if not local:
+            pytest.skip(f"its emulator config (faults, latency) exists only on the emulator, not --fal-target={spec}")
+        return emulator_target(request.getfixturevalue("fal_emulator_factory")(emulator_config))
+    if local:
+        return emulator_target(request.getfixturevalue("fal_emulator"))
+    if spec == "live" and mode != "record":
+        pytest.skip("on --fal-target=live fal_sandbox only records cassettes (with --record-mode), and this test "
+                    "has none to record")
+    target: Target = request.getfixturevalue("fal_target")
+    return target
+
+
+def _uses_harness(items: Iterable[pytest.Item]) -> bool:
+    return any(FIXTURES.intersection(getattr(item, "fixturenames", ()))
+               or any(item.get_closest_marker(name) for name in _MARKERS) for item in items)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -303,23 +301,3 @@ def test_ci_profile_is_deterministic_and_bounded_and_thorough_is_neither() -> No
     assert (ci.derandomize, ci.database, ci.deadline, ci.max_examples) == (True, None, None, 200)
     assert not thorough.derandomize and thorough.database is not None
     assert thorough.max_examples >= 10 * ci.max_examples
-
-
-@pytest.mark.parametrize(
-    ("options", "expected"),
-    [([], CI_PROFILE), (["--hypothesis-profile", THOROUGH_PROFILE], THOROUGH_PROFILE)],
-    ids=["default", "named"],
-)
-def test_plugin_loads_the_ci_profile_unless_one_is_named(
-    tmp_path: Path, options: list[str], expected: str
-) -> None:
-    (tmp_path / "test_profile.py").write_text(
-        "from hypothesis import settings\n\n"
-        "def test_profile():\n"
-        f"    assert settings.get_current_profile_name() == {expected!r}\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, "test_profile.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,13 +1,25 @@
-"""Cassettes: recorded traffic of one scenario lifecycle each, replayed offline through the client.
-
-Recording, replay in vcrpy's mode none, scrubbing, verification, mutation and drift's traffic reader.
+"""Cassettes: recorded traffic of one scenario lifecycle each, replayed offline through the client,
+and app cassettes: one test's own traffic. Recording, replay in vcrpy's mode none, scrubbing,
+verification, mutation and drift's traffic reader.
 """
 
-from harness.cassettes._format import BODIES_DIR, body_refs, is_cassette_file, read_cassette, write_cassette
+from harness.cassettes._app import APP_RECORD_MODES, AppRecording, record_app, replay_app
+from harness.cassettes._format import (
+    BODIES_DIR,
+    body_refs,
+    is_cassette_file,
+    is_recording_file,
+    read_app_cassette,
+    read_cassette,
+    write_cassette,
+)
 from harness.cassettes._model import (
+    APP_FORMAT,
     CANONICAL_URLS,
     FORMAT,
     VARIANTS,
+    AppCassette,
+    AppCassetteHeader,
     Cassette,
     CassetteHeader,
     Expect,
@@ -42,12 +54,17 @@ from harness.cassettes._replay import (
 from harness.cassettes._verify import Verdict, verify_cassette, verify_cassettes
 
 __all__ = [
+    "APP_FORMAT",
+    "APP_RECORD_MODES",
     "BODIES_DIR",
     "CANONICAL_URLS",
     "FORMAT",
     "MUTATIONS",
     "RECORD_MODES",
     "VARIANTS",
+    "AppCassette",
+    "AppCassetteHeader",
+    "AppRecording",
     "Cassette",
     "CassetteHeader",
     "Expect",
@@ -64,14 +81,18 @@ __all__ = [
     "cassette_path",
     "get_variant",
     "is_cassette_file",
+    "is_recording_file",
     "iter_outputs",
     "load_observations",
     "mutate",
     "plan_recording",
     "prune_bodies",
+    "read_app_cassette",
     "read_cassette",
     "read_traffic",
+    "record_app",
     "record_cassettes",
+    "replay_app",
     "replay_recorded",
     "replay_scenario",
     "replay_target",

@@ -6,6 +6,7 @@ Read safely and checked (one-line errors); written only after every byte is scan
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import hashlib
 import json
 import mimetypes
@@ -23,7 +24,10 @@ from harness._data import MAX_FILE_BYTES, join_key, kind_of, read_bytes, read_he
 from harness._errors import DataFileError
 from harness._secrets import SECRETS, Secrets, ensure_clean, redact_text_bytes, write_scrubbed
 from harness.cassettes._model import (
+    APP_FORMAT,
     FORMAT,
+    AppCassette,
+    AppCassetteHeader,
     Cassette,
     CassetteHeader,
     Expect,
@@ -40,7 +44,9 @@ __all__ = [
     "body_refs",
     "dump_cassette",
     "is_cassette_file",
+    "is_recording_file",
     "mentioned_bodies",
+    "read_app_cassette",
     "read_cassette",
     "write_cassette",
 ]
@@ -52,11 +58,13 @@ BODY_FILE_LIMIT = 4 * MAX_FILE_BYTES
 DATA_URI_INLINE_LIMIT = 1024
 DATA_URI_KEY = "$data-uri"
 _FORMAT_PREFIX = "fal-harness/cassette@"
+_APP_PREFIX = "fal-harness/app-cassette@"
 #: how far into a file its format line is looked for (comments may come first)
 _HEAD_BYTES = 64 * 1024
 _TEXT_TYPES = ("json", "xml", "event-stream", "urlencoded", "javascript", "yaml")
 _HEADER_KEYS = ("target", "recorded", "harness_version", "client", "endpoint", "contract_version", "scenario",
                 "variant", "seed", "base_urls", "expect")
+_APP_HEADER_KEYS = ("target", "recorded", "harness_version", "test", "clients", "base_urls")
 _URL_KEYS = ("queue", "run", "rest", "cdn")
 
 
@@ -75,7 +83,7 @@ _Dumper.add_representer(str, _represent_str)
 # -- writing -----------------------------------------------------------------------------------------
 
 
-def dump_cassette(cassette: Cassette) -> tuple[str, dict[str, bytes]]:
+def dump_cassette(cassette: Cassette | AppCassette) -> tuple[str, dict[str, bytes]]:
     """The YAML text of a cassette and the body files it refers to (name -> bytes)."""
     files: dict[str, bytes] = {}
     interactions = []
@@ -93,7 +101,8 @@ def dump_cassette(cassette: Cassette) -> tuple[str, dict[str, bytes]]:
         if body is not None:
             response["body"] = body
         interactions.append({"request": request, "response": response})
-    data = {"format": FORMAT, "header": cassette.header.to_data(), "interactions": interactions}
+    fmt = APP_FORMAT if isinstance(cassette, AppCassette) else FORMAT
+    data = {"format": fmt, "header": cassette.header.to_data(), "interactions": interactions}
     # An unbounded width keeps every string on one line, so a secret is never split across lines
     # where the byte scan could miss it.
     text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=2**30,
@@ -101,7 +110,7 @@ def dump_cassette(cassette: Cassette) -> tuple[str, dict[str, bytes]]:
     return text, files
 
 
-def write_cassette(cassette: Cassette, path: str | Path, *, bodies_dir: str | Path | None = None,
+def write_cassette(cassette: Cassette | AppCassette, path: str | Path, *, bodies_dir: str | Path | None = None,
                    secrets: Secrets | None = None) -> Path:
     """Write the cassette and its body files. Every byte is scanned for secrets first; a leak
     raises :class:`~harness._secrets.SecretLeak` naming the file and nothing is written."""
@@ -121,7 +130,7 @@ def write_cassette(cassette: Cassette, path: str | Path, *, bodies_dir: str | Pa
     return path
 
 
-def _redacted(cassette: Cassette, known: Secrets) -> Cassette:
+def _redacted(cassette: Cassette | AppCassette, known: Secrets) -> Cassette | AppCassette:
     """The cassette with every form of every known secret redacted, before body files are named."""
 
     def text(value: str) -> str:
@@ -136,7 +145,7 @@ def _redacted(cassette: Cassette, known: Secrets) -> Cassette:
                                     {k: [text(v) for v in vs] for k, vs in res.headers.items()},
                                     redact_text_bytes(res.body, known))
         interactions.append(Interaction(request, response))
-    return Cassette(cassette.header, interactions, cassette.path)
+    return dataclasses.replace(cassette, interactions=interactions)
 
 
 def _default_bodies_dir(path: Path) -> Path:
@@ -211,9 +220,15 @@ def _pack_data_uris(value: Any, files: dict[str, bytes]) -> Any:
 
 
 def is_cassette_file(path: str | Path) -> bool:
-    """Whether the file starts like a fal-harness cassette (any version); cheap, reads its first 64 KiB."""
+    """Whether the file starts like a fal-harness scenario cassette (any version); cheap, reads its first 64 KiB."""
     head = read_head(path, _HEAD_BYTES)
     return head is not None and _FORMAT_PREFIX.encode() in head
+
+
+def is_recording_file(path: str | Path) -> bool:
+    """Whether the file starts like a scenario cassette or an app cassette (either refers to body files)."""
+    head = read_head(path, _HEAD_BYTES)
+    return head is not None and (_FORMAT_PREFIX.encode() in head or _APP_PREFIX.encode() in head)
 
 
 def read_cassette(path: str | Path) -> Cassette:
@@ -223,6 +238,14 @@ def read_cassette(path: str | Path) -> Cassette:
         raise DataFileError(path, "", "no such cassette file")
     data = read_yaml(path)
     return _Reader(path).cassette(data)
+
+
+def read_app_cassette(path: str | Path) -> AppCassette:
+    """Read and check an app cassette and its body files; any problem is a one-line DataFileError."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(path, "", "no such cassette file")
+    return _Reader(path).app_cassette(read_yaml(path))
 
 
 class _Reader:
@@ -267,26 +290,49 @@ class _Reader:
             raise self.fail("format", "missing: not a fal-harness cassette")
         fmt = data["format"]
         if fmt != FORMAT:
+            if isinstance(fmt, str) and fmt.startswith(_APP_PREFIX):
+                raise self.fail("format", "an app cassette (one test's traffic): it is replayed by its test "
+                                          "through the fal_sandbox fixture, not as a scenario")
             if isinstance(fmt, str) and fmt.startswith(_FORMAT_PREFIX):
                 raise self.fail("format", f"{fmt!r} is not supported (this harness reads {FORMAT})")
             raise self.fail("format", f"expected {FORMAT!r}, got {fmt!r}")
+        header = self.header(self.need(self.top(data), "header", ""))
+        return Cassette(header, self.interactions(data), self.path)
+
+    def app_cassette(self, data: Any) -> AppCassette:
+        if not isinstance(data, Mapping) or "format" not in data:
+            raise self.fail("format", "missing: not a fal-harness app cassette")
+        fmt = data["format"]
+        if fmt != APP_FORMAT:
+            if isinstance(fmt, str) and fmt.startswith(_APP_PREFIX):
+                raise self.fail("format", f"{fmt!r} is not supported (this harness reads {APP_FORMAT})")
+            raise self.fail("format", f"expected {APP_FORMAT!r}, got {fmt!r}")
+        header = self.app_header(self.need(self.top(data), "header", ""))
+        return AppCassette(header, self.interactions(data), self.path)
+
+    def top(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
         extra = sorted(str(k) for k in data if k not in ("format", "header", "interactions"))
         if extra:
             raise self.fail(extra[0], "unknown key (allowed: format, header, interactions)")
-        header = self.header(self.need(data, "header", ""))
+        return data
+
+    def interactions(self, data: Mapping[str, Any]) -> list[Interaction]:
         raw = self.need(data, "interactions", "")
         if not isinstance(raw, list):
             raise self.fail("interactions", f"expected a list, got {kind_of(raw)}")
-        interactions = [self.interaction(item, f"interactions[{n}]") for n, item in enumerate(raw)]
-        return Cassette(header, interactions, self.path)
+        return [self.interaction(item, f"interactions[{n}]") for n, item in enumerate(raw)]
 
-    def header(self, value: Any) -> CassetteHeader:
+    def header_keys(self, value: Any, keys: tuple[str, ...]) -> Mapping[str, Any]:
+        """The header mapping, with every key of ``keys`` and no other."""
         h = self.mapping(value, "header")
-        for key in _HEADER_KEYS:
+        for key in keys:
             self.need(h, key, "header")
-        extra = sorted(str(k) for k in h if k not in _HEADER_KEYS)
+        extra = sorted(str(k) for k in h if k not in keys)
         if extra:
             raise self.fail(f"header.{extra[0]}", "unknown key")
+        return h
+
+    def recorded(self, h: Mapping[str, Any]) -> str:
         recorded = h["recorded"]
         if not isinstance(recorded, str):  # an unquoted date reads as a datetime: accept it as text
             recorded = str(recorded)
@@ -295,10 +341,32 @@ class _Reader:
         except ValueError:
             raise self.fail("header.recorded", f"expected a UTC time such as 2026-11-21T11:38:07Z, got "
                                                f"{recorded!r}") from None
+        return recorded
+
+    def base_urls(self, h: Mapping[str, Any]) -> dict[str, str]:
         urls = self.mapping(h["base_urls"], "header.base_urls")
         for key in _URL_KEYS:
             self.text(self.need(urls, key, "header.base_urls"), f"header.base_urls.{key}")
-        base_urls = {str(k): self.text(v, f"header.base_urls.{k}") for k, v in urls.items()}
+        return {str(k): self.text(v, f"header.base_urls.{k}") for k, v in urls.items()}
+
+    def app_header(self, value: Any) -> AppCassetteHeader:
+        h = self.header_keys(value, _APP_HEADER_KEYS)
+        clients = h["clients"]
+        if not isinstance(clients, list) or not all(isinstance(c, str) for c in clients):
+            raise self.fail("header.clients", f"expected a list of user agents, got {kind_of(clients)}")
+        return AppCassetteHeader(
+            target=self.text(h["target"], "header.target"),
+            recorded=self.recorded(h),
+            harness_version=self.text(_scalar_text(h["harness_version"]), "header.harness_version"),
+            test=self.text(h["test"], "header.test"),
+            clients=tuple(clients),
+            base_urls=self.base_urls(h),
+        )
+
+    def header(self, value: Any) -> CassetteHeader:
+        h = self.header_keys(value, _HEADER_KEYS)
+        recorded = self.recorded(h)
+        base_urls = self.base_urls(h)
         return CassetteHeader(
             target=self.text(h["target"], "header.target"),
             recorded=recorded,

@@ -15,9 +15,12 @@ from harness._errors import ConfigError
 from harness.contracts._fileschema import ENDPOINT_ID_PATTERN
 
 __all__ = [
+    "APP_FORMAT",
     "CANONICAL_URLS",
     "FORMAT",
     "VARIANTS",
+    "AppCassette",
+    "AppCassetteHeader",
     "Cassette",
     "CassetteHeader",
     "Expect",
@@ -30,6 +33,8 @@ __all__ = [
 ]
 
 FORMAT = "fal-harness/cassette@1"
+#: an app's own traffic in one test: the same interactions, a header naming the test, not a scenario
+APP_FORMAT = "fal-harness/app-cassette@1"
 
 #: where the emulator's loopback addresses are rewritten to at record time; ``.invalid`` never resolves
 CANONICAL_URLS: Mapping[str, str] = {
@@ -178,6 +183,39 @@ class Cassette:
 
     def replace(self, **changes: Any) -> Cassette:
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class AppCassetteHeader:
+    """Where, when and by which test an app's own fal traffic was recorded."""
+
+    target: str
+    """``emulator``, ``live`` (fal) or ``url``."""
+    recorded: str
+    harness_version: str
+    test: str
+    """The pytest node id (or the name given) of the test that made the requests."""
+    clients: tuple[str, ...]
+    """The user agents the recorded requests came from (``fal-client/1.0.3 (python)``...)."""
+    base_urls: Mapping[str, str]
+    """``queue``, ``run``, ``rest`` and ``cdn``: where the official clients are pointed on replay."""
+
+    def to_data(self) -> dict[str, Any]:
+        return {"target": self.target, "recorded": self.recorded, "harness_version": self.harness_version,
+                "test": self.test, "clients": list(self.clients), "base_urls": dict(self.base_urls)}
+
+
+@dataclass
+class AppCassette:
+    """Everything one test of an app sent to fal and what came back, in order."""
+
+    header: AppCassetteHeader
+    interactions: list[Interaction]
+    path: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.path) if self.path is not None else f"<{self.header.test}>"
 
 
 def cassette_path(root: str | Path, endpoint: str, scenario: str, variant: str = "default") -> Path:

@@ -22,7 +22,7 @@ from harness._session import open_target
 from harness._suite import ScenarioCase, ScenarioRun, expectation
 from harness._version import __version__
 from harness.cassettes._drive import drive, expectation_of
-from harness.cassettes._format import BODIES_DIR, body_refs, is_cassette_file, mentioned_bodies
+from harness.cassettes._format import BODIES_DIR, body_refs, is_recording_file, mentioned_bodies
 from harness.cassettes._model import (
     CANONICAL_URLS,
     VARIANTS,
@@ -296,7 +296,7 @@ def prune_bodies(root: str | Path) -> list[Path]:
         if BODIES_DIR in path.relative_to(root).parts or path.is_dir():
             continue
         try:
-            if is_cassette_file(path):
+            if is_recording_file(path):
                 referenced |= body_refs(path)
             referenced |= mentioned_bodies(read_bytes(path))
         except DataFileError:

@@ -13,9 +13,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness._secrets import AUTH_SCHEMES, REDACTED, Secrets, redact_url
+from harness._version import EMULATOR_AGENT_PREFIX
 from harness.cassettes._model import CANONICAL_URLS
 
-__all__ = ["HostMap", "Scrubber", "is_secret_name"]
+__all__ = ["CLIENT_PREFIX", "HostMap", "Scrubber", "is_secret_name"]
 
 #: query parameters known to carry no secret; every other value is redacted
 #: headers that say nothing about the API and change on every recording, or that re-encoding makes wrong
@@ -65,11 +66,15 @@ CANONICAL_EXPIRY = "2999-12-31T23:59:59+00:00"
 
 
 class Scrubber:
-    """Redacts credentials and canonicalises hosts in vcrpy's request objects and response dicts."""
+    """Redacts credentials and canonicalises hosts in vcrpy's request objects and response dicts.
 
-    def __init__(self, secrets: Secrets, hosts: HostMap | None = None) -> None:
+    ``client`` is the user-agent prefix whose requests are kept (the harness's own client); with
+    ``None`` every request is kept except the emulator's own (an app's traffic, whatever made it)."""
+
+    def __init__(self, secrets: Secrets, hosts: HostMap | None = None, *, client: str | None = CLIENT_PREFIX) -> None:
         self.secrets = secrets
         self.hosts = hosts
+        self.client = client
 
     # -- text ------------------------------------------------------------------------------------------
 
@@ -124,6 +129,12 @@ class Scrubber:
             return f"{scheme} {REDACTED}" if rest and scheme.lower() in AUTH_SCHEMES else REDACTED
         return self.text(value)
 
+    def keeps(self, agent: str) -> bool:
+        """Whether a request made with this user agent is part of the recorded exchange."""
+        if self.client is None:
+            return not agent.startswith(EMULATOR_AGENT_PREFIX)
+        return agent.startswith(self.client)
+
     # -- vcrpy hooks -----------------------------------------------------------------------------------
 
     def request(self, request: Any) -> Any:
@@ -131,7 +142,7 @@ class Scrubber:
         agent = request.headers.get("user-agent")
         # vcrpy also passes every loaded interaction through here: one without a user agent (written
         # by hand) is kept; only another client's traffic is left out.
-        if agent is not None and not str(agent).startswith(CLIENT_PREFIX):
+        if agent is not None and not self.keeps(str(agent)):
             return None
         request.uri = self.url(request.uri)
         headers = {}

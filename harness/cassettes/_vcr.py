@@ -21,7 +21,14 @@ from vcr.request import Request as VcrRequest  # type: ignore[import-untyped]
 
 from harness._errors import CassetteMiss, HarnessError
 from harness.cassettes._format import read_cassette, write_cassette
-from harness.cassettes._model import Cassette, CassetteHeader, Interaction, RecordedRequest, RecordedResponse
+from harness.cassettes._model import (
+    AppCassette,
+    Cassette,
+    CassetteHeader,
+    Interaction,
+    RecordedRequest,
+    RecordedResponse,
+)
 from harness.cassettes._scrub import Scrubber
 
 __all__ = ["MATCHERS", "RecordingPersister", "from_vcr", "use_cassette"]
@@ -110,13 +117,16 @@ def from_vcr(requests: list[Any], responses: list[dict[str, Any]]) -> list[Inter
 
 
 class RecordingPersister:
-    """Loads an existing cassette (for ``new_episodes``) and saves in our format under ``header``."""
+    """Loads an existing cassette (for ``new_episodes``) and saves in our format under ``header``;
+    ``build`` makes what is saved from the interactions (an app cassette, say) instead."""
 
-    def __init__(self, header: CassetteHeader, bodies_dir: Path | None = None, *, load: bool = True) -> None:
+    def __init__(self, header: CassetteHeader | None, bodies_dir: Path | None = None, *, load: bool = True,
+                 build: Callable[[list[Interaction]], Cassette | AppCassette] | None = None) -> None:
         self.header = header
         self.load = load
         """Whether an existing cassette is loaded (``new_episodes``); a rewrite starts from nothing."""
         self.bodies_dir = bodies_dir
+        self.build = build
         self.loaded: Cassette | None = None
         self.saved: Path | None = None
 
@@ -127,16 +137,21 @@ class RecordingPersister:
         return to_vcr(self.loaded.interactions)
 
     def save_cassette(self, cassette_path: str, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        interactions = from_vcr(cassette_dict["requests"], cassette_dict["responses"])
+        if self.build is not None:
+            self.saved = write_cassette(self.build(interactions), cassette_path, bodies_dir=self.bodies_dir)
+            return
         # A cassette grown by new_episodes keeps the header it was first recorded under.
         header = self.loaded.header if self.loaded is not None else self.header
-        interactions = from_vcr(cassette_dict["requests"], cassette_dict["responses"])
+        if header is None:
+            raise HarnessError("a recording persister needs a header or a build function")
         self.saved = write_cassette(Cassette(header, interactions), cassette_path, bodies_dir=self.bodies_dir)
 
 
 class _MemoryPersister:
     """Hands vcrpy a cassette already read (or made in memory); replays never save."""
 
-    def __init__(self, cassette: Cassette) -> None:
+    def __init__(self, cassette: Cassette | AppCassette) -> None:
         self.cassette = cassette
 
     def load_cassette(self, cassette_path: str, serializer: Any) -> tuple[list[Any], list[dict[str, Any]]]:
@@ -148,16 +163,18 @@ class _MemoryPersister:
 
 @contextlib.contextmanager
 def use_cassette(path: str, scrubber: Scrubber, *, mode: str = "none", persister: Any = None,
-                 cassette: Cassette | None = None) -> Iterator[Any]:
+                 cassette: Cassette | AppCassette | None = None,
+                 before_request: Callable[[Any], Any] | None = None) -> Iterator[Any]:
     """vcrpy installed on httpx with our persister, matchers and scrubbing; misses become
-    :class:`CassetteMiss`. ``mode`` is ``none`` (replay only) or ``new_episodes`` (record what is new)."""
+    :class:`CassetteMiss`. ``mode`` is ``none`` (replay only) or ``new_episodes`` (record what is new).
+    ``before_request`` replaces ``scrubber.request`` as vcrpy's request hook (it must scrub too)."""
     if persister is None:
         if cassette is None:
             raise ValueError("give a persister or a cassette")
         persister = _MemoryPersister(cassette)
     context = VcrCassette.use(
         path=path, persister=persister, record_mode=RecordMode(mode), match_on=MATCHERS,
-        before_record_request=scrubber.request, before_record_response=scrubber.response,
+        before_record_request=before_request or scrubber.request, before_record_response=scrubber.response,
         allow_playback_repeats=False, record_on_exception=False,
     )
     try:

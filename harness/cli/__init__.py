@@ -77,6 +77,14 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConfigError as exc:
         _say(str(exc))
         return 2
+    except ModuleNotFoundError as exc:
+        from harness._extras import BENCH_HINT, BENCH_MODULES
+
+        top = (exc.name or "").split(".")[0]
+        if top not in BENCH_MODULES:
+            raise
+        _say(f"this command needs the bench extra ({BENCH_MODULES[top]} is not installed): {BENCH_HINT}")
+        return 2
     except HarnessError as exc:
         _say(str(exc))
         return 1

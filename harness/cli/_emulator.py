@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
-from harness._secrets import REDACTED, register_secret
+from harness._secrets import REDACTED
 from harness.cli._app import MAX_CONCURRENCY, MAX_REQUESTS, TIME_SCALE, cli
 from harness.contracts import load_contracts
-from harness.emulator import EmulatorConfig, load_emulator_config, start_emulator
+from harness.emulator import EmulatorConfig, accept_environment_key, load_emulator_config, start_emulator
 from harness.emulator._app import ADMIN_HEADER
 from harness.emulator._config import DEFAULT_KEY
 from harness.emulator._server import MAX_PORT
@@ -39,17 +38,6 @@ def default_run_port(port: int) -> int:
 def _config(path: Path | None, time_scale: float | None) -> EmulatorConfig:
     config = load_emulator_config(path) if path is not None else EmulatorConfig()
     return config.replace(time_scale=time_scale) if time_scale is not None else config
-
-
-def accept_environment_key(config: EmulatorConfig, environ: Mapping[str, str]) -> tuple[EmulatorConfig, bool]:
-    """The config also accepting the caller's usual key (``FAL_KEY``, else ``FAL_KEY_ID`` +
-    ``FAL_KEY_SECRET``), so an app that reads it works unchanged; and whether it was added."""
-    key = environ.get("FAL_KEY") or (f"{environ['FAL_KEY_ID']}:{environ['FAL_KEY_SECRET']}"
-                                     if environ.get("FAL_KEY_ID") and environ.get("FAL_KEY_SECRET") else None)
-    if not key or not config.keys or key in config.keys:
-        return config, False
-    register_secret(key)
-    return config.replace(keys=(*config.keys, key)), True
 
 
 @cli.group(invoke_without_command=True)

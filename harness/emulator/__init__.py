@@ -12,6 +12,7 @@ from harness.emulator._config import (
     Latency,
     Limits,
     WebhookSettings,
+    accept_environment_key,
     load_emulator_config,
     parse_emulator_config,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "Latency",
     "Limits",
     "WebhookSettings",
+    "accept_environment_key",
     "fal_client_urls",
     "load_emulator_config",
     "node_redirect_env",

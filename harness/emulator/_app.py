@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from harness._version import EMULATOR_AGENT
 from harness.contracts import Contract
 from harness.emulator._config import DEFAULT_KEY, EmulatorConfig, FaultRule
 from harness.emulator._faults import LIFECYCLE_FAULTS, RAW_SEND, FaultPlan, apply_fault
@@ -95,7 +96,9 @@ class Runtime:
     def client(self) -> httpx.AsyncClient:
         if self.http is None:
             # trust_env=False: no proxy settings may ever route a loopback call elsewhere.
-            self.http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+            # Its own user agent, so a recording of an app's traffic leaves the server's requests out.
+            self.http = httpx.AsyncClient(trust_env=False, follow_redirects=False,
+                                          headers={"User-Agent": EMULATOR_AGENT})
         return self.http
 
     def authorize(self, request: Request) -> Response | None:

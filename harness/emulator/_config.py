@@ -16,6 +16,7 @@ from typing import Any
 from harness._data import join_key, kind_of
 from harness._errors import DataFileError
 from harness._resources import fixture
+from harness._secrets import register_secret
 from harness.contracts._loader import read_yaml
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Latency",
     "Limits",
     "WebhookSettings",
+    "accept_environment_key",
     "load_emulator_config",
     "parse_emulator_config",
 ]
@@ -407,3 +409,14 @@ class _Reader:
             return value
         return self.text(value, path)
 
+
+def accept_environment_key(config: EmulatorConfig, environ: Mapping[str, str]) -> tuple[EmulatorConfig, bool]:
+    """The config also accepting the caller's usual key (``FAL_KEY``, else ``FAL_KEY_ID`` +
+    ``FAL_KEY_SECRET``), so an app that reads it works unchanged; and whether it was added.
+    The key is registered as a secret, so nothing the harness writes can hold it."""
+    key = environ.get("FAL_KEY") or (f"{environ['FAL_KEY_ID']}:{environ['FAL_KEY_SECRET']}"
+                                     if environ.get("FAL_KEY_ID") and environ.get("FAL_KEY_SECRET") else None)
+    if not key or not config.keys or key in config.keys:
+        return config, False
+    register_secret(key)
+    return config.replace(keys=(*config.keys, key)), True

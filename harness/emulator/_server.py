@@ -1,5 +1,5 @@
 """A running emulator: uvicorn on two loopback sockets in a background thread with its own event
-loop, a handle to read its ground truth and stop it, and a switch that points fal-client at it.
+loop, and a handle to read its ground truth and stop it (``patch_fal_client`` points fal-client at it).
 """
 
 from __future__ import annotations
@@ -7,11 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, cast
 
@@ -23,6 +22,7 @@ from harness.emulator._app import ADMIN_HEADER, Runtime, build_app
 from harness.emulator._config import DEFAULT_KEY, EmulatorConfig, parse_emulator_config
 from harness.emulator._guard import guarded_protocol
 from harness.emulator._http import dumps
+from harness.sandbox._python import fal_client_urls, patch_fal_client
 
 __all__ = ["MAX_PORT", "Emulator", "fal_client_urls", "patch_fal_client", "start_emulator"]
 
@@ -157,67 +157,6 @@ def start_emulator(config: EmulatorConfig | Mapping[str, Any] | None = None, *, 
     elif not isinstance(config, EmulatorConfig):
         config = parse_emulator_config(config)
     return Emulator(config, host=host, port=port, run_port=run_port).start()
-
-
-@contextlib.contextmanager
-def patch_fal_client(emulator: Emulator, *, set_key: bool = True) -> Iterator[None]:
-    """Point the official ``fal_client`` at ``emulator``: every host it knows (queue, run, REST,
-    CDN and the realtime websocket) and ``FAL_KEY`` unless ``set_key`` is false; everything is
-    restored on exit.
-
-    The module-level client behind ``fal_client.run``, ``submit``, ``stream``, ``realtime``... is
-    reset on entry and exit, so it reconnects to whichever address is current; a ``SyncClient`` or
-    ``AsyncClient`` made inside the block keeps the emulator's addresses for its life."""
-    try:
-        import fal_client
-        import fal_client.client as fal
-    except ImportError:
-        raise ConfigError("fal-client is not installed (pip install 'fal-harness[test]')") from None
-    urls = fal_client_urls(emulator)
-    saved = {name: getattr(fal, name) for name in urls}
-    saved_key = os.environ.get("FAL_KEY")
-    for name, value in urls.items():
-        setattr(fal, name, value)
-    if set_key:
-        os.environ["FAL_KEY"] = emulator.key
-    _reset_fal_singletons(fal_client)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(fal, name, value)
-        if set_key:
-            if saved_key is None:
-                os.environ.pop("FAL_KEY", None)
-            else:
-                os.environ["FAL_KEY"] = saved_key
-        _reset_fal_singletons(fal_client)
-
-
-def fal_client_urls(emulator: Emulator) -> dict[str, str]:
-    """The ``fal_client.client`` globals that hold a host, and the emulator address for each:
-    the queue (``queue.fal.run``), the run API and its websockets (``fal.run``), REST
-    (``rest.fal.ai``: storage tokens, realtime tokens) and the CDN (``v3.fal.media``)."""
-    ws_run = "ws" + emulator.run_url[len("http"):]
-    return {"QUEUE_URL_FORMAT": emulator.queue_url + "/", "RUN_URL_FORMAT": emulator.run_url + "/",
-            "REALTIME_URL_FORMAT": ws_run + "/", "REST_URL": emulator.queue_url, "CDN_URL": emulator.queue_url}
-
-
-_CACHED = ("_client", "_auth", "_token_manager")
-
-
-def _reset_fal_singletons(module: Any) -> None:
-    # fal_client caches its HTTP client, credentials and CDN token manager (which holds the REST
-    # URL) on the module's shared clients; drop them so they are built again for the new hosts.
-    for client in (getattr(module, "sync_client", None), getattr(module, "async_client", None)):
-        cache = getattr(client, "__dict__", None)
-        if cache is None:
-            continue
-        for name in _CACHED:
-            held = cache.pop(name, None)
-            close = getattr(held, "close", None)
-            if callable(close) and not asyncio.iscoroutinefunction(close):
-                close()
 
 
 def _check_endpoints(config: EmulatorConfig, contracts: Mapping[str, Contract]) -> None:

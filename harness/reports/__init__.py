@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from harness._lazy import lazy_attributes
 from harness._runfolders import identify_run_folder
 from harness.bench._history import HISTORY_DIR, load_history
 from harness.bench._results import load_run, write_file
-from harness.reports._figures import Plot, draw_all
 from harness.reports._mainjob import endpoint_table, verdict_line, write_main_job_report
 from harness.reports._registry import FORMATS, ReportInput, get_format, report_format
+
+if TYPE_CHECKING:
+    from harness.reports._figures import Plot
 
 __all__ = ["FORMATS", "Plot", "ReportInput", "endpoint_table", "report_format", "verdict_line", "write_main_job_report",
            "write_report"]
@@ -26,6 +30,8 @@ def write_report(run_dir: Path, formats: Sequence[str] = ("html", "md"), *, hist
     runs there comparable with this one (its scenario, its kind of target and, on the emulator, its
     latency model).
     """
+    from harness.reports._figures import draw_all
+
     writers = [get_format(name) for name in formats]
     folder = identify_run_folder(run_dir)
     run = load_run(folder.bench)
@@ -38,3 +44,8 @@ def write_report(run_dir: Path, formats: Sequence[str] = ("html", "md"), *, hist
             write_file(path, content)
             written.append(path)
     return written
+
+
+# The figures need matplotlib (the bench extra); the main job's report is written without them.
+__getattr__ = lazy_attributes(__name__, {"Plot": "harness.reports._figures", "draw_all": "harness.reports._figures"},
+                              globals())

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness._errors import ConfigError
 from harness.bench._results import RunData
-from harness.reports._figures import Plot
+
+if TYPE_CHECKING:
+    from harness.reports._figures import Plot
 
 __all__ = ["FORMATS", "ReportInput", "get_format", "report_format"]
 

@@ -48,10 +48,10 @@ def test_streaming_scenario_meets_its_contract_event_by_event(
 @settings(max_examples=15, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_generated_valid_inputs_meet_the_contract(
-    fal_contract: Contract, fal_client: QueueClient, fal_target: Target, data: st.DataObject
+    fal_contract: Contract, fal_harness_client: QueueClient, fal_target: Target, data: st.DataObject
 ) -> None:
     payload = data.draw(valid_inputs(fal_contract), label="input")
-    obs = fal_client.lifecycle(fal_contract.endpoint, payload, scenario="generated")
+    obs = fal_harness_client.lifecycle(fal_contract.endpoint, payload, scenario="generated")
     assert_checks(run_checks(obs, fal_contract), obs, target_url=fal_target.queue_url)
 
 
@@ -60,9 +60,10 @@ def test_generated_valid_inputs_meet_the_contract(
 @settings(max_examples=15, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_generated_invalid_inputs_are_rejected_naming_the_field(
-    fal_contract: Contract, fal_client: QueueClient, fal_target: Target, data: st.DataObject
+    fal_contract: Contract, fal_harness_client: QueueClient, fal_target: Target, data: st.DataObject
 ) -> None:
     bad = data.draw(invalid_inputs(fal_contract), label="invalid input")
-    obs = fal_client.lifecycle(fal_contract.endpoint, bad.payload, scenario=f"invalid-{bad.rule}", download=False)
+    obs = fal_harness_client.lifecycle(fal_contract.endpoint, bad.payload, scenario=f"invalid-{bad.rule}",
+                                       download=False)
     expect = Expectation(status=422, invalid_loc=bad.loc, rule=bad.rule)
     assert_checks(run_checks(obs, fal_contract, expect=expect), obs, target_url=fal_target.queue_url)

@@ -9,8 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.cli._emulator import accept_environment_key
-from harness.emulator import EmulatorConfig, start_emulator
+from harness.emulator import EmulatorConfig, accept_environment_key, start_emulator
 
 KEY = "env-key-id-51c2:env-secret-0d9e7b31aa"
 
