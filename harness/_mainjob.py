@@ -392,8 +392,10 @@ class MainJob:
         note = None if result.status == "complete" else f"{result.status}: {result.summary.get('stop_reason')}"
         measured = sum(int(s.get("count") or 0) for s in result.summary.get("series", []))
         broken = sum(int(s.get("failed") or 0) for s in result.summary.get("series", []))
+        warm = max(int(result.summary.get("records") or 0) - measured, 0)
         self._say(f"latency benchmark: {measured} requests measured over {len(contracts)} endpoint"
-                  f"{'s' if len(contracts) != 1 else ''}, {broken} failed ({time.monotonic() - started:.1f} s)"
+                  f"{'s' if len(contracts) != 1 else ''} (and {warm} warm-up), {broken} failed "
+                  f"({time.monotonic() - started:.1f} s)"
                   + (f"; {note}" if note else ""))
         return self._adopt(result.run_dir), note
 

@@ -209,7 +209,8 @@ def test_progress_without_a_terminal_is_a_line_per_finished_step(runs: Runs) -> 
     assert err[0].startswith("plan: emulator: 4 scenario requests + 4 benchmark requests")
     assert err[1] == "running the contract suite, a latency benchmark of 4 requests and drift against the contracts..."
     assert re.fullmatch(r"contract suite: 4 scenarios run, 1 failed \(\d+\.\d s\)", err[2])
-    assert re.fullmatch(r"latency benchmark: 3 requests measured over 1 endpoint, 0 failed \(\d+\.\d s\)", err[3])
+    assert re.fullmatch(r"latency benchmark: 3 requests measured over 1 endpoint \(and 1 warm-up\), 0 failed "
+                        r"\(\d+\.\d s\)", err[3])
     assert re.fullmatch(r"drift: 1 of 1 contract compared with the outputs observed, 0 at ERR or worse \(\d+\.\d s\)",
                         err[4])
 

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator, NullFormatter
 
-from harness.bench._records import TRUTH_PHASES, Record, truth_phases
+from harness.bench._records import PHASES, TRUTH_PHASES, Record, truth_phases
 from harness.bench._results import RunData
 from harness.bench._summary import phase_values
 
@@ -189,9 +189,11 @@ def latency_cdf(run: RunData) -> Plot | None:
 def cdf_figure(run: RunData) -> tuple[Figure, str] | None:
     """The CDF figure (not yet rendered) and its caption."""
     names = _series_names(run)
-    phases: list[str] = []
+    seen: list[str] = []
     for s in run.summary.get("series", []):
-        phases += [p for p in s.get("phases", {}) if p not in phases and p not in _CDF_SKIP]
+        seen += [p for p in s.get("phases", {}) if p not in seen and p not in _CDF_SKIP]
+    # in the order a request goes through them, whichever series has which
+    phases = [p for p in PHASES if p in seen] + [p for p in seen if p not in PHASES]
     if not names or not phases or not run.records:
         return None
     records = {name: _measured_ok(run, name) for name in names}

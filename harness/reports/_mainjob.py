@@ -194,7 +194,7 @@ def _html(result: MainJobResult, plots: list[Plot], series: list[dict[str, Any]]
     title = f"fal-harness run on {result.plan.target}"
     parts = [f"<h1>{escape(title)}</h1>",
              f'<p class="verdict {klass}">{escape(_verdict(result))}</p>',
-             f'<p class="meta">{escape(result.run_dir.name)}: {escape(result.plan.describe())}.</p>']
+             f'<p class="meta">{escape(result.run_dir.name)} · {escape(result.plan.describe())}.</p>']
 
     failures = result.failed_runs
     if failures or result.untested or result.drift_failures or result.regressions or result.interrupted:
@@ -306,7 +306,7 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]
 
 def _markdown(result: MainJobResult, series: list[dict[str, Any]]) -> str:
     lines = [f"# fal-harness run on {result.plan.target}", "", f"**{_verdict(result)}**", "",
-             f"{result.run_dir.name}: {result.plan.describe()}.", ""]
+             f"{result.run_dir.name} · {result.plan.describe()}.", ""]
     failures = result.failed_runs
     if failures:
         lines += ["## Failures", ""]

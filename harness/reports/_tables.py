@@ -120,12 +120,18 @@ SUMMARY_STATS: tuple[str, ...] = ("p50", "p90", "p99")
 SUMMARY_HEADER: tuple[str, ...] = ("series", "phase", "n", "p50 ms (95% CI)", "p90 ms (95% CI)", "p99 ms (95% CI)")
 
 
+def _short(ms_value: float) -> str:
+    """A figure in ms with the decimals its size needs: ``0.031``, ``4.27``, ``181.5``."""
+    size = abs(ms_value)
+    return f"{ms_value:.3f}" if size < 1 else f"{ms_value:.2f}" if size < 10 else f"{ms_value:.1f}"
+
+
 def _with_ci(block: Mapping[str, Any], stat: str) -> str:
     value = block.get(stat)
     if value is None:
         return ""
     ci = block.get("ci", {}).get(stat)
-    return f"{float(value):.1f}" + (f" ({ci[0]:.1f}..{ci[1]:.1f})" if ci else "")
+    return _short(float(value)) + (f" ({_short(ci[0])}..{_short(ci[1])})" if ci else "")
 
 
 def summary_rows(series: Sequence[Mapping[str, Any]]) -> list[list[str]]:
