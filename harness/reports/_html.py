@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.reports._registry import ReportInput, report_format
 from harness.reports._tables import (
@@ -28,7 +28,7 @@ from harness.reports._tables import (
 if TYPE_CHECKING:
     from harness.reports._figures import Plot
 
-__all__ = ["STYLE", "details", "figure", "html_report", "page", "table"]
+__all__ = ["STYLE", "details", "figure", "full_tables", "html_report", "latency_summary", "page", "table"]
 
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1em auto; max-width: 1120px; color: #222; padding: 0 1em; }
@@ -76,6 +76,29 @@ def figure(plot: Plot) -> str:
             f'src="data:image/png;base64,{encoded}">{caption}</figure>')
 
 
+def latency_summary(series: Sequence[Mapping[str, Any]], intro: str) -> list[str]:
+    """The compact latency table (p50, p90, p99 with intervals), the cold start apart, and the
+    ground-truth disagreements in words: what a reader wants before any full table."""
+    parts = [f"<p>{escape(intro)}</p>", table(SUMMARY_HEADER, summary_rows(series), "summary")]
+    header, colds = cold_start_rows(series)
+    if colds:
+        parts += ["<h3>Cold start</h3><p>The first request to each endpoint, on its own.</p>", table(header, colds)]
+    notes = truth_notes(series)
+    if notes:
+        parts += ["<h3>Against the emulator's ground truth</h3>",
+                  "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"]
+    return parts
+
+
+def full_tables(series: Sequence[Mapping[str, Any]]) -> str:
+    """Every phase of every series with min, max, mean, p95, intervals and ground truth, folded."""
+    full = "".join(f"<h3>{escape(s['name'])}</h3><p>{escape(series_line(s))}</p>" + table(PHASE_HEADER, phase_rows(s))
+                   for s in series)
+    return details("Full tables: every phase with min, max, mean, p95, intervals and ground truth",
+                   full + "<p>All times in ms. ✓: the measured percentile agrees with the emulator's ground truth "
+                          "within 5 ms or 2 %; ✗: it does not (said in words above).</p>")
+
+
 def page(title: str, body_html: str, style: str = STYLE) -> str:
     """A whole self-contained page."""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -99,15 +122,8 @@ def html_report(data: ReportInput) -> dict[str, bytes]:
         parts += ["<h2>The scenario's figures</h2>", table(("figure", "value", "unit"), derived)]
     if series:
         parts += ["<h2>Latency</h2>",
-                  "<p>Percentiles over each series' successful requests, in ms, with 95 % bootstrap intervals; "
-                  "warm-up and the cold start left out.</p>", table(SUMMARY_HEADER, summary_rows(series), "summary")]
-        header, colds = cold_start_rows(series)
-        if colds:
-            parts += ["<h3>Cold start</h3>", table(header, colds)]
-        notes = truth_notes(series)
-        if notes:
-            parts += ["<h3>Against the emulator's ground truth</h3>",
-                      "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"]
+                  *latency_summary(series, "Percentiles over each series' successful requests, in ms, with 95 % "
+                                           "bootstrap intervals; warm-up and the cold start left out.")]
         for s in series:
             errors = error_rows(s)
             if errors:
@@ -119,11 +135,7 @@ def html_report(data: ReportInput) -> dict[str, bytes]:
         parts.append(f"<p>No trend yet: {len(data.history)} comparable run(s) in the history; the trend shows from "
                      "the second on.</p>")
     if series:
-        full = "".join(f"<h3>{escape(s['name'])}</h3><p>{escape(series_line(s))}</p>"
-                       + table(PHASE_HEADER, phase_rows(s)) for s in series)
-        parts.append(details("Full tables: every phase with min, max, mean, p95, intervals and ground truth",
-                             full + "<p>All times in milliseconds. ✓: the measured percentile agrees with the "
-                                    "emulator's ground truth within 5 ms or 2 %.</p>"))
+        parts.append(full_tables(series))
     notes = summary.get("notes") or []
     if notes:
         parts += ["<h2>Notes</h2>", "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"]

@@ -14,16 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from harness._secrets import write_scrubbed
 from harness.checks import CHECKS
-from harness.reports._html import STYLE, details, figure, page, table
-from harness.reports._tables import (
-    PHASE_HEADER,
-    SUMMARY_HEADER,
-    cold_start_rows,
-    phase_rows,
-    series_line,
-    summary_rows,
-    truth_notes,
-)
+from harness.reports._html import STYLE, details, figure, full_tables, latency_summary, page, table
+from harness.reports._tables import SUMMARY_HEADER, cold_start_rows, summary_rows, truth_notes
 
 if TYPE_CHECKING:
     from harness._mainjob import MainJobResult
@@ -236,23 +228,11 @@ def _html(result: MainJobResult, plots: list[Plot], series: list[dict[str, Any]]
     if not series:
         parts.append(f"<p>{escape(result.bench_note or 'not measured')}</p>")
     else:
-        parts += ["<p>The short benchmark's percentiles over its successful requests, in ms, each with its 95 % "
-                  "bootstrap interval (none below 10 requests); warm-up and each endpoint's first request (the cold "
-                  "start, below) are left out.</p>",
-                  table(SUMMARY_HEADER, summary_rows(series), "summary")]
-        header, colds = cold_start_rows(series)
-        if colds:
-            parts += ["<h3>Cold start</h3><p>The first request to each endpoint, on its own.</p>", table(header, colds)]
-        notes = truth_notes(series)
-        if notes:
-            parts += ["<h3>Against the emulator's ground truth</h3>",
-                      "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"]
+        parts += latency_summary(series, "The short benchmark's percentiles over its successful requests, in ms, "
+                                         "each with its 95 % bootstrap interval (none below 10 requests); warm-up and "
+                                         "each endpoint's first request (the cold start, below) are left out.")
         parts += [figure(p) for p in plots if p.name != "trend"]
-        full = "".join(f"<h3>{escape(s['name'])}</h3><p>{escape(series_line(s))}</p>"
-                       + table(PHASE_HEADER, phase_rows(s)) for s in series)
-        parts.append(details("Full tables: every phase with min, max, mean, p95, intervals and ground truth", full
-                             + "<p>✓: the measured percentile agrees with the emulator's ground truth within 5 ms or "
-                               "2 %; ✗: it does not (explained above).</p>"))
+        parts.append(full_tables(series))
     parts.append("</section>")
 
     parts += ['<section id="trend"><h2>Trend and baseline</h2>', f"<p>{escape(baseline_line(result))}</p>"]
