@@ -1,4 +1,4 @@
-"""How long a report's figures take to draw: ``pytest benchmarks/test_report_figures.py``.
+"""How long a report's figures take to draw: ``pytest benchmarks/test_report_drawing.py``.
 
 The run drawn is what ``fal-harness run`` measures over six endpoints (eleven lifecycles each, the
 cold start and a warm-up among them, with the emulator's ground truth), built from seeded samples
