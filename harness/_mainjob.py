@@ -1,5 +1,6 @@
 """The main job (``fal-harness run``): the contract suite, a short latency benchmark and drift against
-the bundled contracts, on one target, written as one run folder a person wants to read.
+the contracts (``--contracts-dir``, ``./contracts`` or the bundled ones), on one target, written as
+one run folder a person wants to read.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import asyncio
 import json
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +20,10 @@ from typing import Any
 from harness._data import parse_json, read_text
 from harness._errors import BudgetExceeded, ConfigError, DataFileError, HarnessError
 from harness._extras import BENCH_HINT, bench_missing
+from harness._reproduce import Reproducer
 from harness._resources import bundled
+from harness._runfolders import MAIN_JOB_FORMAT, RUN_SUMMARY
+from harness._runfolders import claim_run_dir as _claim_run_dir
 from harness._secrets import redact_url, write_scrubbed
 from harness._session import open_target
 from harness._suite import (
@@ -38,10 +43,9 @@ from harness.client._targets import DEFAULT_LIVE_BUDGET, live_key
 from harness.contracts import Contract, load_contracts
 from harness.drift import Level
 
-__all__ = ["MAIN_JOB_FORMAT", "MainJob", "MainJobResult", "Plan", "plan_main_job"]
+__all__ = ["MAIN_JOB_FORMAT", "Baseline", "MainJob", "MainJobResult", "Plan", "plan_main_job"]
 
-MAIN_JOB_FORMAT = "fal-harness/run@1"
-SUMMARY_FILE = "run.json"
+SUMMARY_FILE = RUN_SUMMARY
 #: the emulator's delays are scaled by this for the main job: quick, and still a real queue
 EMULATOR_TIME_SCALE = 0.1
 SUITE_CONCURRENCY = 4
@@ -53,9 +57,14 @@ INTERRUPTED_EXIT = 130
 REGRESSION_THRESHOLD = 0.20
 REGRESSION_MIN_DIFF_MS = 10.0
 REGRESSION_PHASES = ("end_to_end",)
+#: why the benchmark does not run, when the user chose so (a replay, or --bench-requests 0)
+NOTE_REPLAY = "not measured: recordings carry no timing"
+NOTE_NO_BENCH = "not measured: --bench-requests 0"
 
 Progress = Callable[[str, int, int], None]
 """Called as work advances: (step, done, total)."""
+Announce = Callable[[str], None]
+"""Called with one line when a step of the run has finished, saying what it did."""
 
 
 @dataclass(frozen=True)
@@ -80,13 +89,38 @@ class Plan:
     def describe(self) -> str:
         if self.target == "replay":
             return f"replay: {len(self.cases)} recorded scenarios, no request leaves this machine"
-        text = (f"{redact_url(self.target)}: {len(self.cases)} scenario requests + {self.bench_requests} "
-                f"benchmark requests = {self.requests} requests")
+        if self.bench_requests:
+            text = (f"{redact_url(self.target)}: {len(self.cases)} scenario requests + {self.bench_requests} "
+                    f"benchmark requests = {self.requests} requests")
+        else:
+            text = f"{redact_url(self.target)}: {len(self.cases)} scenario requests, no benchmark"
         text += f" (budget {self.budget})" if self.budget is not None else ""
         if self.generated:
             text += (f"; {len(self.generated)} contract(s) have no scenarios, so theirs are generated from the "
                      f"schema: {', '.join(self.generated)}")
         return text
+
+
+    def steps(self) -> str:
+        """What the run will do, in words: only the steps that will run (and why the benchmark will
+        not, when that was not the user's choice)."""
+        suite = "the contract suite from the recordings" if self.target == "replay" else "the contract suite"
+        bench = [f"a latency benchmark of {self.bench_requests} requests"] if self.bench_requests else []
+        text = ", ".join([suite, *bench]) + " and drift against the contracts"
+        if not self.bench_requests and self.bench_note and self.bench_note not in (NOTE_REPLAY, NOTE_NO_BENCH):
+            text += f" (no latency benchmark: {self.bench_note.removeprefix('not measured: ')})"
+        return text
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The earlier run a run's latency was compared with."""
+
+    name: str
+    """The run folder's name (``run-20261201-200148``)."""
+    finished: str
+    bench_run_id: str
+    """The run id of its benchmark (the history entry's)."""
 
 
 @dataclass
@@ -105,6 +139,16 @@ class MainJobResult:
     """What the run left out, when it was stopped short."""
     untested: list[Untested] = field(default_factory=list)
     """What the run tested nothing of, and why; any makes the run fail."""
+    reproducer: Reproducer | None = None
+    """How to send a scenario's request again on this run's target."""
+    baseline: Baseline | None = None
+    """The earlier comparable run the latency was compared with (``None``: there was none)."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """The benchmark summaries of the comparable runs so far, this one included, oldest first."""
+
+    def reproduce(self, run: ScenarioRun) -> str:
+        """A command that sends ``run``'s request again on the target it ran on."""
+        return (self.reproducer or Reproducer(self.plan.target)).command(run)
 
     @property
     def failed_runs(self) -> list[ScenarioRun]:
@@ -140,9 +184,9 @@ def plan_main_job(
     note = None
     bench = bench_requests * len(contracts)
     if target == "replay":
-        bench, note = 0, "not measured: recordings carry no timing"
+        bench, note = 0, NOTE_REPLAY
     elif bench_requests == 0:
-        note = "not measured: --bench-requests 0"
+        note = NOTE_NO_BENCH
     elif bench_missing():
         bench, note = 0, f"not measured: the benchmark needs the bench extra ({BENCH_HINT})"
     budget = max_requests if max_requests is not None else (DEFAULT_LIVE_BUDGET if target == "live" else None)
@@ -176,6 +220,13 @@ class MainJob:
     bench_progress: bool = False
     """Draw the benchmark's own progress bars (only on a terminal: their refresh thread costs
     the measuring process CPU)."""
+    announce: Announce | None = None
+    """Told one line as each step finishes (the contract suite, the benchmark, drift)."""
+    _reproducer: Reproducer | None = field(default=None, init=False, repr=False)
+
+    def _say(self, line: str) -> None:
+        if self.announce is not None:
+            self.announce(line)
 
     def __post_init__(self) -> None:
         self._finished: list[ScenarioRun] = []
@@ -185,6 +236,7 @@ class MainJob:
         """Run everything and write the folder. Ctrl-C at any step still writes the report of what
         finished (never a pass, exit code 130) and then raises KeyboardInterrupt."""
         self.out.mkdir(parents=True, exist_ok=True)
+        self._reproducer = Reproducer(self.plan.target, contracts_dir=self.contracts_dir)
         note = None
         bench_dir, bench_note = None, None
         drift: list[Any] = []
@@ -212,9 +264,10 @@ class MainJob:
             note = note or "interrupted while comparing with the contracts (drift)"
         result = MainJobResult(self.out, self.plan, suite, bench_dir, bench_note or self.plan.bench_note, drift,
                                drift_fail_on=self.drift_fail_on, interrupted=interrupted,
-                               note=note or ("interrupted" if interrupted else None))
+                               note=note or ("interrupted" if interrupted else None), reproducer=self._reproducer)
         with _deferred_interrupt() as late:
-            result.regressions = [] if interrupted else self._regressions(bench_dir)
+            if not interrupted:
+                result.regressions, result.baseline, result.history = self._against_baseline(bench_dir)
             result.untested = untested(self.plan.contracts, suite)
             self._write_summary(result)
             from harness.reports import write_main_job_report
@@ -239,10 +292,26 @@ class MainJob:
 
     def _suite(self) -> list[ScenarioRun]:
         cases = list(self.plan.cases)
+        started = time.monotonic()
         if self.plan.target == "replay":
-            return self._replay(cases)
-        with self._open_target() as target:
-            return asyncio.run(self._run_cases(target, cases))
+            runs = self._replay(cases)
+        else:
+            with self._open_target() as target:
+                self._reproducer = self._target_reproducer(target)
+                runs = asyncio.run(self._run_cases(target, cases))
+        failed = sum(1 for r in runs if r.failed)
+        self._say(f"contract suite: {len(runs)} scenario{'s' if len(runs) != 1 else ''} run, {failed} failed "
+                  f"({time.monotonic() - started:.1f} s)")
+        return runs
+
+    def _target_reproducer(self, target: Target) -> Reproducer:
+        if self.plan.target == "emulator":
+            return Reproducer("emulator", target.queue_url, emulator_config=self.emulator_config,
+                              time_scale=None if self.emulator_config else EMULATOR_TIME_SCALE,
+                              contracts_dir=self.contracts_dir)
+        if self.plan.target == "live":
+            return Reproducer("live", self.live_base_url)
+        return Reproducer(self.plan.target)
 
     def _open_target(self) -> Any:
         config: Any = self.emulator_config
@@ -277,6 +346,7 @@ class MainJob:
         from harness.cassettes import replay_scenario, scenario_cassette
 
         root = self.cassettes_dir or (Path("cassettes") if Path("cassettes").is_dir() else bundled("cassettes"))
+        self._reproducer = Reproducer("replay", cassettes=root, contracts_dir=self.contracts_dir)
         runs = []
         for i, case in enumerate(cases, 1):
             path = scenario_cassette(root, case)
@@ -303,6 +373,7 @@ class MainJob:
         contracts = sorted({c.contract.endpoint for c in self.plan.cases})
         per_endpoint = (self.plan.bench_requests // max(len(contracts), 1)) - 1
         config: Any = self.emulator_config or {"time_scale": EMULATOR_TIME_SCALE}
+        started = time.monotonic()
         try:
             result = run_benchmark(
                 "queue", target=self.plan.target, out=self.out,
@@ -317,8 +388,15 @@ class MainJob:
         except HarnessError as exc:
             return None, f"not measured: {exc}"
         if result.status == "complete":  # a run stopped short is no point on the trend
-            record_history(self.out.parent / HISTORY_DIR, result.summary)
+            record_history(self.out.parent / HISTORY_DIR, {**result.summary, "main_job": self.out.name})
         note = None if result.status == "complete" else f"{result.status}: {result.summary.get('stop_reason')}"
+        measured = sum(int(s.get("count") or 0) for s in result.summary.get("series", []))
+        broken = sum(int(s.get("failed") or 0) for s in result.summary.get("series", []))
+        warm = max(int(result.summary.get("records") or 0) - measured, 0)
+        self._say(f"latency benchmark: {measured} requests measured over {len(contracts)} endpoint"
+                  f"{'s' if len(contracts) != 1 else ''} (and {warm} warm-up), {broken} failed "
+                  f"({time.monotonic() - started:.1f} s)"
+                  + (f"; {note}" if note else ""))
         return self._adopt(result.run_dir), note
 
     def _adopt(self, bench_run: Path) -> Path:
@@ -327,33 +405,39 @@ class MainJob:
         bench_run.rename(bench_dir)
         return bench_dir
 
-    def _regressions(self, bench_dir: Path | None) -> list[str]:
-        """Figures that got significantly worse than in the previous run on the same target."""
+    def _against_baseline(self, bench_dir: Path | None) -> tuple[list[str], Baseline | None, list[dict[str, Any]]]:
+        """Figures that got significantly worse than in the previous comparable run on the same
+        target, that run, and the history of comparable runs (for the trend)."""
         if bench_dir is None:
-            return []
-        from harness.bench import compare_runs, load_run
+            return [], None, []
+        from harness.bench import compare_runs, load_history, load_run
+        from harness.bench._history import HISTORY_DIR
 
         current = load_run(bench_dir)
         if current.summary.get("status") != "complete":
-            return []
+            return [], None, []
+        history = load_history(self.out.parent / HISTORY_DIR, like=current.summary)
         previous = _previous_run(self.out, self.plan.target, current.summary)
         if previous is None:
-            return []
-
+            return [], None, history
         try:
-            comparison = compare_runs(load_run(previous), current, threshold=REGRESSION_THRESHOLD,
+            before = load_run(previous)
+            baseline = Baseline(previous.parent.name, _finished(previous.parent), str(before.summary.get("run_id")))
+            comparison = compare_runs(before, current, threshold=REGRESSION_THRESHOLD,
                                       min_diff_ms=REGRESSION_MIN_DIFF_MS, stats=("p50",))
         except HarnessError:
-            return []
-        return [f"{r.series} {r.phase} {r.stat}: {r.baseline:.1f} -> {r.candidate:.1f} ms (vs {previous.parent.name})"
-                for r in comparison.regressions if r.phase in REGRESSION_PHASES]
+            return [], None, history
+        return ([f"{r.series} {r.phase} {r.stat}: {r.baseline:.1f} -> {r.candidate:.1f} ms (vs {previous.parent.name})"
+                 for r in comparison.regressions if r.phase in REGRESSION_PHASES], baseline, history)
 
     # -- drift --------------------------------------------------------------------------------
 
     def _drift(self, suite: list[ScenarioRun]) -> list[Any]:
         """Each contract (the bundled baseline) against the traffic this run observed."""
-        from harness.drift import compare, observed_from_observations, render
+        from harness.drift import Source, compare, observed_from_observations, render
 
+        started = time.monotonic()
+        observations = self.out / "observations.jsonl"
         reports = []
         by_endpoint: dict[str, list[Observation]] = {}
         contracts: dict[str, Contract] = {}
@@ -364,9 +448,16 @@ class MainJob:
         for endpoint, contract in contracts.items():
             seen = by_endpoint.get(endpoint)
             if seen:
-                reports.append(compare(contract, observed_from_observations(seen, endpoint)))
+                observed = Source(f"{observations} ({len(seen)} successful output{'s' if len(seen) != 1 else ''} "
+                                  f"of {endpoint})", "observed", observed=observed_from_observations(seen, endpoint),
+                                  file=str(observations))
+                reports.append(compare(contract, observed))
         if reports:
             write_scrubbed(self.out / "drift.json", render(reports, "json", fail_on=self.drift_fail_on))
+        drifted = sum(1 for r in reports if r.fails(self.drift_fail_on))
+        self._say(f"drift: {len(reports)} of {len(contracts)} contract{'s' if len(contracts) != 1 else ''} compared "
+                  f"with the outputs observed, {drifted} at {self.drift_fail_on} or worse "
+                  f"({time.monotonic() - started:.1f} s)")
         return reports
 
     # -- the summary --------------------------------------------------------------------------
@@ -382,21 +473,23 @@ class MainJob:
             "exit_code": result.exit_code,
             "interrupted": result.interrupted,
             "plan_note": result.note,
-            "scenarios": [_scenario_summary(r) for r in result.suite],
+            "scenarios": [_scenario_summary(r, result) for r in result.suite],
             "bench": str(result.bench_dir.relative_to(self.out)) if result.bench_dir else None,
             "bench_note": result.bench_note,
             "drift": [{"endpoint": d.endpoint, "counts": d.counts, "fails": d.fails(self.drift_fail_on)}
                       for d in result.drift],
             "regressions": result.regressions,
+            "baseline": result.baseline.name if result.baseline else None,
             "untested": [{"endpoint": u.endpoint, "reason": u.reason} for u in result.untested],
             "generated": self.plan.generated,
         }
         write_scrubbed(self.out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
 
 
-def _scenario_summary(run: ScenarioRun) -> dict[str, Any]:
+def _scenario_summary(run: ScenarioRun, result: MainJobResult) -> dict[str, Any]:
     obs = run.observation
     return {
+        **({"reproduce": result.reproduce(run)} if run.failed else {}),
         "endpoint": run.case.contract.endpoint,
         "scenario": run.case.scenario.name,
         "request_id": obs.request_id,
@@ -423,6 +516,14 @@ def _unrecorded(case: ScenarioCase, path: Path) -> ScenarioRun:
                           (f"no cassette at {path}; record it with fal-harness record --endpoint "
                            f"{case.contract.endpoint} --scenario {case.scenario.name}",))
     return ScenarioRun(case, obs, [missing, *[r for r in run_checks(obs, case.contract) if r.outcome == "skipped"]])
+
+
+def _finished(run_dir: Path) -> str:
+    try:
+        data = parse_json(read_text(run_dir / SUMMARY_FILE), run_dir / SUMMARY_FILE)
+    except (OSError, DataFileError):
+        return ""
+    return str(data.get("finished") or "") if isinstance(data, dict) else ""
 
 
 def _previous_run(current: Path, target: str, current_summary: dict[str, Any]) -> Path | None:
@@ -478,27 +579,7 @@ def _deferred_interrupt() -> Iterator[_Pending]:
         signal.signal(signal.SIGINT, previous)
 
 
-def default_run_dir(root: Path = Path("reports")) -> Path:
-    """``reports/run-<UTC time>``: the name a run folder starts from (see :func:`claim_run_dir`)."""
-    return root / datetime.now(UTC).strftime("run-%Y%m%d-%H%M%S")
-
-
 def claim_run_dir(root: Path = Path("reports"), *, now: datetime | None = None) -> Path:
-    """Create and return a run folder no other process has: ``run-<UTC time>``, or with ``-2``,
-    ``-3``... when another run started in the same second. Creating it is the claim, so two
-    processes can never share one."""
-    stamp = (now or datetime.now(UTC)).strftime("run-%Y%m%d-%H%M%S")
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the reports folder {root}: {exc.strerror or exc}") from None
-    for n in range(1, 10_000):
-        folder = root / (stamp if n == 1 else f"{stamp}-{n}")
-        try:
-            folder.mkdir()
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise ConfigError(f"cannot create the run folder {folder}: {exc.strerror or exc}") from None
-        return folder
-    raise ConfigError(f"no free run folder name under {root} for {stamp}")
+    """Create and return a run folder for ``fal-harness run`` that no other process has, named as
+    every run folder is (``20261201T200148Z-run``; see :mod:`harness._runfolders`)."""
+    return _claim_run_dir(root, "run", now=now)

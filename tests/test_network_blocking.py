@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+import pytest
 
 PROBE = '''
 import socket, pytest
@@ -22,9 +20,7 @@ def test_loopback_still_answers():
 '''
 
 
-def test_block_network_refuses_real_hosts_and_allows_loopback(tmp_path: Path) -> None:
-    (tmp_path / "test_probe.py").write_text(PROBE)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--block-network",
-                             str(tmp_path / "test_probe.py")], capture_output=True, text=True, cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+def test_block_network_refuses_real_hosts_and_allows_loopback(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_probe=PROBE)
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "--block-network")
+    result.assert_outcomes(passed=2)

@@ -46,7 +46,9 @@ def test_run_on_the_emulator_writes_the_whole_folder_and_passes(emulator_run: tu
     junit = ET.parse(out / "junit.xml").getroot()
     assert [s.get("name") for s in junit] == ["contract suite", "schema drift", "latency"]
     assert int(junit[0].get("tests") or 0) == len(summary["scenarios"])
+    # a pass says what its latency was compared with: here nothing, it is the first run in its folder
     assert "PASSED" in (out / "summary.md").read_text()
+    assert "no baseline to compare latency with (a first run)" in (out / "summary.md").read_text()
 
 
 def test_run_page_is_self_contained_with_decodable_plots(emulator_run: tuple[int, Path]) -> None:
@@ -76,7 +78,7 @@ def test_run_page_renders_in_headless_chromium(emulator_run: tuple[int, Path], t
     page = (emulator_run[1] / "index.html").as_uri()
     dom = _chromium("--dump-dom", page, tmp=tmp_path).stdout
     assert "PASSED" in dom
-    for heading in ("Summary", "Latency", "Schema drift", "Checks by endpoint"):
+    for heading in ("Endpoints", "Latency", "Trend and baseline", "Schema drift", "Checks by endpoint"):
         assert f">{heading}</h" in dom
     shot = tmp_path / "page.png"
     _chromium(f"--screenshot={shot}", "--window-size=1280,4000", page, tmp=tmp_path)
@@ -92,14 +94,28 @@ def test_run_replay_works_with_the_network_blocked(tmp_path: Path, capsys: pytes
     out = tmp_path / "replay"
     with blocking_context(allowed_hosts=None):  # not even loopback: a replay needs no socket at all
         code = main(["run", "--target", "replay", "--out", str(out)])
-    assert code == 0, capsys.readouterr()
+    said = capsys.readouterr().err
+    assert code == 0, said
     summary = json.loads((out / "run.json").read_text())
     assert summary["target"] == "replay" and summary["ok"]
     assert summary["bench_note"] == "not measured: recordings carry no timing"
     assert "no request leaves this machine" in summary["plan"]
+    # it says only what will run: no benchmark is announced for recordings
+    assert "running the contract suite from the recordings and drift against the contracts..." in said
+    assert "benchmark" not in said
+    # a failure would be reproduced from its cassette, not by sending anything
+    from harness._reproduce import Reproducer
+    from harness._suite import ScenarioRun, scenario_cases
+    from harness.client import Observation
+
+    case = scenario_cases([load_contracts()["fal-ai/flux-pro"]])[0]
+    command = Reproducer("replay", cassettes=ROOT / "cassettes").command(
+        ScenarioRun(case, Observation("fal-ai/flux-pro", "replay"), []))
+    assert f"fal-harness cassettes verify {ROOT / 'cassettes' / 'fal-ai' / 'flux-pro' / case.scenario.name}" in command
+    assert "curl" not in command
 
 
-def test_a_broken_api_fails_the_run_and_says_which_check(tmp_path: Path) -> None:
+def test_a_broken_api_fails_the_run_and_says_which_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "emulator.yaml"
     config.write_text("time_scale: 0.01\n"
                       "faults:\n  - {fault: completed_with_error, rate: 1.0, endpoint: fal-ai/flux-pro}\n")
@@ -107,11 +123,16 @@ def test_a_broken_api_fails_the_run_and_says_which_check(tmp_path: Path) -> None
     code = main(["run", "--out", str(out), "--bench-requests", "0", "--emulator-config", str(config),
                  "--endpoint", "fal-ai/flux-pro"])
     assert code == 1
+    said = capsys.readouterr().err.splitlines()
+    # --bench-requests 0: no benchmark is planned, announced or measured
+    assert said[0].endswith("scenario requests, no benchmark")
+    assert said[1] == "running the contract suite and drift against the contracts..."
+    assert not any("latency benchmark" in line for line in said)
     summary = json.loads((out / "run.json").read_text())
     failed = {c["check"] for s in summary["scenarios"] for c in s["failed"]}
     assert "run.completed-without-error" in failed
     page = (out / "index.html").read_text()
-    assert "FAILED" in page and "run.completed-without-error" in page and "curl -sS -X POST" in page
+    assert "FAILED" in page and "run.completed-without-error" in page and "curl -sS -X POST http://127.0.0.1:" in page
     junit = ET.parse(out / "junit.xml").getroot()
     assert int(junit[0].get("failures") or 0) >= 3
 
@@ -169,6 +190,13 @@ def test_unknown_option_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # -- help ---------------------------------------------------------------------------------------
+
+
+def test_run_help_says_where_it_reads_the_contracts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "reads from ./contracts or --contracts-dir (else the bundled ones)" in text
+    assert "bundled contracts," not in text
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:

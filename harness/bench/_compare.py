@@ -89,7 +89,7 @@ class Comparison:
         }
 
     def table(self, width: int = 140) -> str:
-        table = Table(title=f"{self.candidate.summary.get('run_id')} against {self.baseline.summary.get('run_id')} "
+        table = Table(title=f"{self.candidate.label} against {self.baseline.label} "
                             f"(threshold {self.threshold:.0%}, alpha {self.alpha:g})", title_justify="left")
         for column in ("series", "phase", "stat", "baseline", "candidate", "change", "p", "verdict"):
             table.add_column(column, justify="right" if column in ("baseline", "candidate", "change", "p") else "left")
@@ -107,7 +107,8 @@ class Comparison:
             if names:
                 lines.append(f"{label}: {', '.join(names)}")
         found = len(self.regressions)
-        lines.append(f"{found} regression{'s' if found != 1 else ''}" if found else "no regression")
+        verdict = f"{found} regression{'s' if found != 1 else ''}" if found else "no regression"
+        lines.append(f"{verdict} against {self.baseline.label}")
         return "\n".join(lines)
 
 

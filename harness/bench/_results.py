@@ -18,7 +18,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from harness._data import MAX_FILE_BYTES, parse_json, read_bytes, read_text
-from harness._errors import ConfigError, DataFileError
+from harness._errors import DataFileError
+from harness._runfolders import BENCH_IN_RUN, RUN_SUMMARY, claim_run_dir, identify_run_folder
 from harness._secrets import SECRETS, Secrets, ensure_clean, write_scrubbed
 from harness._version import __version__
 from harness.bench._records import Record
@@ -59,22 +60,8 @@ class RunWriter:
 
     def __init__(self, out: Path, scenario: str, *, now: datetime | None = None) -> None:
         started = now or datetime.now(UTC)
-        stamp = started.strftime("%Y%m%dT%H%M%SZ")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
-        run_id = f"{stamp}-{scenario}"
-        folder = out / run_id
-        n = 1
-        while True:
-            try:
-                folder.mkdir()
-                break
-            except FileExistsError:
-                n += 1
-                run_id = f"{stamp}-{scenario}-{n}"
-                folder = out / run_id
+        folder = claim_run_dir(out, scenario, now=started)
+        run_id = folder.name
         self.run_id = run_id
         self.dir = folder
         self.started_at = started
@@ -127,6 +114,13 @@ class RunData:
         return str(self.summary.get("scenario", "?"))
 
     @property
+    def label(self) -> str:
+        """How a person names the run: the ``fal-harness run`` folder it belongs to, else its run id."""
+        if self.dir.name == BENCH_IN_RUN and (self.dir.parent / RUN_SUMMARY).is_file():
+            return self.dir.parent.name
+        return str(self.summary.get("run_id") or self.dir.name)
+
+    @property
     def problem(self) -> str | None:
         """Why this run cannot pass as a candidate: it did not complete, or its samples are missing."""
         status = self.summary.get("status")
@@ -144,18 +138,13 @@ class RunData:
 
 
 def _run_folder(path: Path) -> Path:
-    if path.is_file() and path.name == SUMMARY_FILE:
-        return path.parent
-    if path.is_dir():
-        return path
-    raise ConfigError(f"no benchmark run at {path} (expected a run folder or its {SUMMARY_FILE})")
+    return identify_run_folder(path).bench
 
 
 def load_summary(path: Path) -> dict[str, Any]:
-    """The summary of the run at ``path`` (a run folder or a ``summary.json``, also a history entry)."""
+    """The summary of the run at ``path``: a benchmark run folder, a ``fal-harness run`` folder (its
+    benchmark), or a ``summary.json`` (also a history entry)."""
     file = path if path.is_file() else _run_folder(path) / SUMMARY_FILE
-    if not file.is_file():
-        raise ConfigError(f"{path} has no {SUMMARY_FILE} (was the run interrupted before it started?)")
     try:
         data = parse_json(read_text(file, what="benchmark summary"), file)
     except DataFileError as exc:

@@ -188,10 +188,15 @@ def list_scenarios() -> None:
 
 
 def _run_path(value: str) -> Path:
+    """The benchmark run folder a command-line argument names: a benchmark run folder, a
+    ``fal-harness run`` folder (its ``bench/``) or a ``summary.json``; anything else is one line
+    saying what the folder is and what was expected."""
+    from harness._runfolders import identify_run_folder
+
     path = Path(value)
-    if not path.exists():
-        raise ConfigError(f"no benchmark run at {path}")
-    return path
+    if path.is_file() and path.suffix == ".json":  # a summary file, such as a history entry
+        return path
+    return identify_run_folder(path).bench
 
 
 @bench.command("compare")
@@ -207,7 +212,8 @@ def _run_path(value: str) -> Path:
               help="A table of verdicts, the verdicts as JSON, or the candidate's figures for github-action-benchmark.")
 def compare(baseline: str, candidate: str, threshold: str, alpha: float | None, min_diff_ms: float | None,
             fmt: str) -> int:
-    """Judge CANDIDATE against BASELINE (run folders); exit 1 on a regression."""
+    """Judge CANDIDATE against BASELINE (benchmark run folders, fal-harness run folders or summary files);
+    exit 1 on a regression."""
     from harness.bench import compare_runs, github_action_benchmark, load_run
     from harness.bench._compare import DEFAULT_ALPHA, DEFAULT_MIN_DIFF_MS, parse_threshold
 

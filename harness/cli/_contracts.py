@@ -14,6 +14,7 @@ from harness._secrets import redact_url, write_scrubbed
 from harness.cli._app import check_output, cli
 from harness.contracts import (
     Contract,
+    FieldSpec,
     contract_to_data,
     contract_warnings,
     contracts_dir,
@@ -101,15 +102,12 @@ def _summary(c: Contract) -> None:
         for column in ("field", "type", "req", "default", "constraints", "notes"):
             table.add_column(column, overflow="fold")
         for f in spec.fields:
-            constraints = []
-            if f.enum is not None:
-                constraints.append("enum " + ", ".join(map(str, f.enum)))
-            for key in ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum", "min_items", "max_items"):
-                if getattr(f, key) is not None:
-                    constraints.append(f"{key} {getattr(f, key)}")
+            constraints = _constraints(f)
             notes = []
             if f.file:
                 notes.append(f"file:{f.file}")
+            if f.deprecated:
+                notes.append("deprecated")
             if f.inferred:
                 notes.append("inferred")
             if f.sources:
@@ -121,6 +119,28 @@ def _summary(c: Contract) -> None:
         console.print("scenarios: " + ", ".join(s.name for s in c.scenarios))
 
 
+_BOUNDS = ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum", "min_length", "max_length", "min_items",
+           "max_items", "pattern", "format")
+
+
+def _constraints(f: FieldSpec) -> list[str]:
+    """Every constraint a field states, in words a table cell holds (its items' and branches' too)."""
+    out = []
+    if f.enum is not None:
+        out.append("enum " + ", ".join(map(str, f.enum)))
+    out += [f"{key} {getattr(f, key)}" for key in _BOUNDS if getattr(f, key) is not None]
+    if f.nullable:
+        out.append("nullable")
+    if f.items is not None:
+        inner = _constraints(f.items)
+        if inner:
+            out.append(f"items: {', '.join(inner)}")
+    for i, branch in enumerate(f.branches or ()):
+        inner = _constraints(branch)
+        out.append(f"branch {i + 1} ({branch.type}): {', '.join(inner) or 'any value'}")
+    return out
+
+
 @contracts.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--contracts-dir", "contracts_dir_option", type=click.Path(path_type=Path), default=None,
@@ -128,11 +148,13 @@ def _summary(c: Contract) -> None:
 def validate(paths: tuple[Path, ...], contracts_dir_option: Path | None) -> int:
     """Check contract files: their shape, their meaning, and that each page example validates.
 
-    With no PATHS, checks every file in the contracts folder. Prints one line per file; exits 2
-    if any file is bad.
+    With no PATHS, checks every file in the contracts folder. Prints one line per file; exits 1
+    if any file is bad (a finding), 2 if a path does not exist (a usage mistake).
     """
     files: list[Path] = []
     for p in paths or (contracts_dir(contracts_dir_option),):
+        if not p.exists():
+            raise DataFileError(p, "", "no such file or folder")
         if p.is_dir():
             files.extend(sorted([*p.rglob("*.yaml"), *p.rglob("*.yml")]))
         else:
@@ -151,7 +173,9 @@ def validate(paths: tuple[Path, ...], contracts_dir_option: Path | None) -> int:
             click.echo(f"ok  {path}  ({contract.endpoint}, {len(contract.scenarios)} scenarios)")
             for where, problem in contract_warnings(contract):
                 click.echo(f"fal-harness: warning: {path}: {where}: {problem}", err=True)
-    return 2 if bad else 0
+    if len(files) > 1:
+        click.echo(f"{len(files) - bad} of {len(files)} contract files are valid")
+    return 1 if bad else 0
 
 
 def _check_examples(c: Contract, path: Path) -> None:

@@ -28,7 +28,8 @@ FORMAT_NAMES = ("text", "json", "markdown", "github", "junit")
                    "git:REV:PATH, an observation JSONL file or a folder of recorded traffic, or an endpoint id.")
 @click.option("--all", "all_endpoints", is_flag=True, help="Compare every contract with its match in --against-dir.")
 @click.option("--against-dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
-              help="With --all: a folder of OpenAPI documents, contracts or observation files, matched by endpoint id.")
+              help="With --all: a folder of OpenAPI documents, contracts or recorded traffic, or a fal-harness run "
+                   "folder (its observations), matched by endpoint id.")
 @click.option("--contracts-dir", type=click.Path(path_type=Path), default=None,
               help="Folder of contract files (default: $FAL_HARNESS_CONTRACTS, ./contracts, or the bundled ones).")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), default="text", show_default=True,
@@ -94,7 +95,9 @@ def drift(target: str | None, against: str | None, all_endpoints: bool, against_
         except OSError as exc:
             raise DataFileError(output, "", f"cannot write file: {exc.strerror or exc}") from None
         for r in reports:
-            click.echo(f"{r.endpoint}: {lib.verdict(r)} ({output})")
+            counts = ", ".join(f"{n} {level}" for level, n in r.counts.items())
+            click.echo(f"{r.endpoint}: {r.old.file or r.old.spec} against {r.new.spec}: {lib.verdict(r)} "
+                       f"({counts}; {output})")
     if alert_url:
         lib.post_alert(alert_url, reports, fail_on=level)
     return 1 if any(r.fails(level) for r in reports) else 0

@@ -1,4 +1,4 @@
-"""``fal-harness report``: a benchmark run folder to Markdown and a self-contained HTML page."""
+"""``fal-harness report``: a benchmark run to Markdown and a self-contained HTML page."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from harness._errors import ConfigError
 from harness.cli._app import cli
 
 _CHOICES = {"html": ("html",), "md": ("md",), "both": ("html", "md")}
@@ -19,10 +18,13 @@ _CHOICES = {"html": ("html",), "md": ("md",), "both": ("html", "md")}
 @click.option("--history", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="History folder for the trend plot (default: history/ beside the run folder).")
 def report(run_dir: Path, fmt: str, history: Path | None) -> None:
-    """Write report.html and/or report.md (with figures/) into RUN_DIR."""
+    """Write report.html and/or report.md (with figures/) for the benchmark in RUN_DIR: a benchmark run
+    folder, or a fal-harness run folder (the report goes into its bench/)."""
+    from harness._runfolders import identify_run_folder
     from harness.reports import write_report
 
-    if not run_dir.exists():
-        raise ConfigError(f"no benchmark run at {run_dir}")
+    folder = identify_run_folder(run_dir)
+    if folder.kind == "run":
+        click.echo(f"{folder.root} is a fal-harness run; its benchmark is {folder.bench}", err=True)
     for path in write_report(run_dir, _CHOICES[fmt], history=history):
         click.echo(path)

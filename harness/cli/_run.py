@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from harness._errors import ConfigError
 from harness._mainjob import MainJob, MainJobResult, claim_run_dir, plan_main_job
@@ -26,7 +27,7 @@ from harness.drift import Level
 @click.option("--endpoint", "endpoints", multiple=True, metavar="ID",
               help="Only this endpoint (repeatable; default: every contract).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Run folder to write (default: reports/run-<UTC time>).")
+              help="Run folder to write (default: reports/<UTC start time>-run, as 20261201T200148Z-run).")
 @click.option("--bench-requests", type=click.IntRange(0, MAX_REQUESTS), default=10, show_default=True,
               help="Measured lifecycles per endpoint in the latency benchmark; 0 skips it.")
 @click.option("--max-requests", type=click.IntRange(0), default=None,
@@ -35,7 +36,8 @@ from harness.drift import Level
               help="Seconds a scenario may wait for completion before it is cancelled and fails.")
 @click.option("--fail-on-drift", type=click.Choice(["ERR", "WARN", "INFO"]), default="ERR", show_default=True,
               help="Drift at this level or worse fails the run.")
-@click.option("--contracts-dir", type=click.Path(path_type=Path), default=None, help="Folder of contract files.")
+@click.option("--contracts-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of contract files (default: $FAL_HARNESS_CONTRACTS, ./contracts, or the bundled ones).")
 @click.option("--cassettes-dir", type=click.Path(path_type=Path), default=None,
               help="Cassettes the replay target plays (default: ./cassettes or the bundled ones).")
 @click.option("--emulator-config", type=click.Path(path_type=Path), default=None,
@@ -45,11 +47,12 @@ from harness.drift import Level
 def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench_requests: int,
                 max_requests: int | None, timeout: float, fail_on_drift: str, contracts_dir: Path | None,
                 cassettes_dir: Path | None, emulator_config: Path | None, live_base_url: str | None) -> int:
-    """Run the contract suite, a short latency benchmark and drift against the bundled contracts,
-    and write one report folder (index.html, summary.md, junit.xml, the benchmark and drift data).
+    """Run the contract suite, a short latency benchmark and drift against the contracts it reads from
+    ./contracts or --contracts-dir (else the bundled ones), and write one report folder (index.html,
+    summary.md, junit.xml, the benchmark and drift data).
 
     Exits 0 when everything met its contract with no drift and no latency regression against the
-    previous run, 1 when something broke or regressed, 2 on a usage mistake.
+    previous run, 1 when something broke, regressed or was not tested, 2 on a usage mistake.
     """
     if target not in ("emulator", "replay", "live") and "://" not in target:
         raise ConfigError(f"unknown target {target!r} (expected emulator, replay, live or a URL)")
@@ -72,8 +75,8 @@ def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench
             ensure_reachable(url)  # before a run folder is claimed: a dead address leaves nothing behind
     run_dir = out or claim_run_dir()
     _check_writable(run_dir)
-    console = Console(stderr=True, highlight=False)
-    console.print(f"plan: {plan.describe()}")
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(f"plan: {plan.describe()}", markup=False)
     interactive = sys.stderr.isatty() and not os.environ.get("CI")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=not interactive, transient=True) as progress:
@@ -84,14 +87,14 @@ def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench
                 tasks[step] = progress.add_task(step, total=total)
             progress.update(tasks[step], completed=done)
 
+        def announce(line: str) -> None:
+            console.print(line, markup=False)
+
         job = MainJob(plan, run_dir, endpoints=endpoints, contracts_dir=contracts_dir, cassettes_dir=cassettes_dir,
                       emulator_config=emulator_config, max_requests=max_requests, live_base_url=live_base_url,
                       progress=tick, drift_fail_on=cast(Level, fail_on_drift), bench_progress=interactive,
-                      scenario_timeout=timeout)
-        if not interactive:
-            steps = "the contract suite, the latency benchmark and drift" if plan.bench_requests else \
-                f"the contract suite and drift (latency benchmark {plan.bench_note})"
-            console.print(f"running {steps}...")
+                      scenario_timeout=timeout, announce=announce)
+        console.print(f"running {plan.steps()}...", markup=False)
         result = job.run()
     _screen(result)
     return result.exit_code
@@ -113,12 +116,15 @@ def _screen(result: MainJobResult) -> None:
     """The one-screen summary: a row per endpoint, the verdict, and where the report is."""
     from harness.reports import endpoint_table, verdict_line
 
+    rows = endpoint_table(result)
+    header = ("endpoint", "scenarios", "failed checks", "drift", "bench e2e p50 ms")
     table = Table(box=None, header_style="bold")
-    for column in ("endpoint", "scenarios", "failed checks", "drift", "bench e2e p50 ms"):
-        table.add_column(column)
-    for row in endpoint_table(result):
-        table.add_row(*row)
-    console = Console(highlight=False)
+    for column in header:  # nothing is cut: an endpoint id is what a reader looks up
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(*(Text(c) for c in row))
+    needed = sum(max(len(h), *(len(r[i]) for r in rows)) + 2 for i, h in enumerate(header)) if rows else 0
+    console = Console(highlight=False, width=max(Console().width, needed + 2))
     console.print(table)
     for line in result.regressions:
         console.print(f"regression: {line}")

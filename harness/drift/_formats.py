@@ -82,6 +82,8 @@ def verdict(report: DriftReport) -> str:
         return f"Possibly breaking: {_plural(c['WARN'], 'change')} may break callers"
     if c["INFO"]:
         return f"Compatible: {_plural(c['INFO'], 'change')}, none breaking"
+    if report.new.kind == "observed":
+        return "No drift: what was observed matches the contract"
     return "No drift: the schemas match"
 
 
@@ -101,7 +103,7 @@ def _show(value: Any) -> str:
 def _text(reports: Sequence[DriftReport], options: RenderOptions) -> str:
     lines: list[str] = []
     for report in reports:
-        lines.append(f"{report.endpoint}  {report.old.spec} -> {report.new.spec}")
+        lines.append(f"{report.endpoint}  {report.old.file or report.old.spec} -> {report.new.spec}")
         rows = [(f.level, f.rule, f.path, f.message) for f in report.by_level()]
         if rows:
             widths = [max(len(r[i]) for r in rows) for i in range(3)]

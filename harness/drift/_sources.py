@@ -12,6 +12,7 @@ from typing import Any
 
 from harness._data import parse_json, parse_json_or_yaml, read_text
 from harness._errors import ConfigError, DataFileError
+from harness._runfolders import BENCH_SUMMARY, main_job_summary
 from harness.client import Observation
 from harness.contracts import Contract, export_openapi, get_contract, import_openapi, load_openapi, parse_contract
 from harness.drift._observed import ObservedSchema, observed_from_observations
@@ -85,6 +86,9 @@ def load_source(spec: str | Path, *, endpoint: str | None = None,
         return _from_document(load_openapi(text), text, "openapi", None, endpoint)
     path = Path(text)
     if path.is_dir():
+        observed = _run_folder_traffic(path)
+        if observed is not None:
+            return _from_traffic(str(observed), [observed], endpoint)
         return _from_traffic(text, _traffic_files(path), endpoint)
     if path.is_file():
         if path.suffix.lower() in _TRAFFIC_SUFFIXES:
@@ -108,6 +112,9 @@ def sources_in_dir(directory: str | Path) -> dict[str, Source]:
     if not root.is_dir():
         raise ConfigError(f"not a folder: {root}")
     found: dict[str, Source] = {}
+    observed = _run_folder_traffic(root)
+    if observed is not None:
+        return _run_sources(root, observed)
 
     def add(source: Source) -> None:
         if source.endpoint in found:
@@ -251,6 +258,43 @@ def _read_traffic(path: Path) -> list[Observation] | None:
     return None
 
 
+_RUN_FOLDER_EXPECTED = ("expected a fal-harness run folder (with observations.jsonl), a folder of recorded traffic "
+                        "(cassettes, observation JSONL files) or of contracts and OpenAPI documents")
+
+
+def _run_folder_traffic(root: Path) -> Path | None:
+    """The traffic a run folder holds: a ``fal-harness run`` folder's ``observations.jsonl``;
+    ``None`` for a folder that is no run folder. A benchmark run folder keeps no model outputs,
+    so it has nothing to compare a contract with: that is one line saying so."""
+    if main_job_summary(root) is not None:
+        observations = root / "observations.jsonl"
+        if not observations.is_file():
+            raise ConfigError(f"{root} is a fal-harness run folder without observations.jsonl (the run stopped "
+                              f"before its scenarios were written); {_RUN_FOLDER_EXPECTED}")
+        return observations
+    if (root / BENCH_SUMMARY).is_file():
+        raise ConfigError(f"{root} is a benchmark run folder: its request lines keep no model outputs, so there is "
+                          f"nothing to compare a contract with; {_RUN_FOLDER_EXPECTED}")
+    return None
+
+
+def _run_sources(root: Path, observations_file: Path) -> dict[str, Source]:
+    """Each endpoint a ``fal-harness run`` observed, from its ``observations.jsonl``."""
+    traffic: dict[str, list[Observation]] = {}
+    for obs in read_observations_jsonl(observations_file):
+        traffic.setdefault(obs.endpoint, []).append(obs)
+    found = {}
+    for name, observations in sorted(traffic.items()):
+        ok = sum(1 for o in observations if o.ok and isinstance(o.output, dict))
+        if ok:
+            found[name] = _observed_source(f"{observations_file} ({ok} successful output{'s' if ok != 1 else ''} of "
+                                           f"{name})", observations, name, str(observations_file))
+    if not found:
+        raise ConfigError(f"{root} is a fal-harness run folder in which no scenario returned an output; "
+                          f"{_RUN_FOLDER_EXPECTED}")
+    return found
+
+
 def _traffic_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in (*_TRAFFIC_SUFFIXES,
                                                                                      *_DOCUMENT_SUFFIXES))
@@ -268,11 +312,12 @@ def _from_traffic(spec: str, files: Iterable[Path], endpoint: str | None) -> Sou
     return _observed_source(spec, observations, endpoint)
 
 
-def _observed_source(spec: str, observations: list[Observation], endpoint: str | None) -> Source:
+def _observed_source(spec: str, observations: list[Observation], endpoint: str | None,
+                     file: str | None = None) -> Source:
     if endpoint is not None and not any(o.endpoint == endpoint for o in observations):
         seen = ", ".join(sorted({o.endpoint for o in observations}))
         raise ConfigError(f"{spec}: no observations of {endpoint} (seen: {seen})")
     observed = observed_from_observations(observations, endpoint)
     if not observed.outputs:
         raise ConfigError(f"{spec}: no successful outputs of {observed.endpoint} to judge")
-    return Source(spec, "observed", observed=observed, file=spec if Path(spec).is_file() else None)
+    return Source(spec, "observed", observed=observed, file=file or (spec if Path(spec).is_file() else None))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness._lazy import lazy_attributes
+from harness._runfolders import identify_run_folder
 from harness.bench._history import HISTORY_DIR, load_history
 from harness.bench._results import load_run, write_file
 from harness.reports._mainjob import endpoint_table, verdict_line, write_main_job_report
@@ -22,16 +23,19 @@ __all__ = ["FORMATS", "Plot", "ReportInput", "endpoint_table", "report_format", 
 
 
 def write_report(run_dir: Path, formats: Sequence[str] = ("html", "md"), *, history: Path | None = None) -> list[Path]:
-    """Write the chosen formats into the run folder; returns the files written.
+    """Write the chosen formats into the benchmark run folder; returns the files written.
 
-    The trend plot reads ``history`` (default: ``history/`` beside the run folder): the runs there
-    comparable with this one (its scenario, its kind of target and, on the emulator, its latency model).
+    ``run_dir`` is a benchmark run folder or a ``fal-harness run`` folder (the report goes into its
+    ``bench/``). The trend plot reads ``history`` (default: ``history/`` beside the run folder): the
+    runs there comparable with this one (its scenario, its kind of target and, on the emulator, its
+    latency model).
     """
     from harness.reports._figures import draw_all
 
     writers = [get_format(name) for name in formats]
-    run = load_run(run_dir)
-    past = load_history(history if history is not None else run.dir.parent / HISTORY_DIR, like=run.summary)
+    folder = identify_run_folder(run_dir)
+    run = load_run(folder.bench)
+    past = load_history(history if history is not None else folder.home / HISTORY_DIR, like=run.summary)
     data = ReportInput(run, draw_all(run, past), past)
     written = []
     for writer in writers:

@@ -1,51 +1,61 @@
-"""The main job's report: ``index.html`` (summary first, then latency with plots, then drift),
-``summary.md`` and ``junit.xml``, written into the run folder through the secrets guard.
+"""The main job's report: ``index.html`` (the verdict and, on failure, each failure with the command
+that reproduces it; then the endpoints, a compact latency summary with the full tables folded, the
+trend against the named baseline, and drift), ``summary.md`` and ``junit.xml``, written into the run
+folder through the secrets guard.
 """
 
 from __future__ import annotations
 
-import base64
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 from harness._secrets import write_scrubbed
 from harness.checks import CHECKS
-from harness.checks._registry import reproduction
-from harness.reports._html import _STYLE, _table
-from harness.reports._tables import PHASE_HEADER, phase_rows, series_line
+from harness.reports._html import STYLE, details, figure, full_tables, latency_summary, page, table
+from harness.reports._tables import SUMMARY_HEADER, cold_start_rows, summary_rows, truth_notes
 
 if TYPE_CHECKING:
     from harness._mainjob import MainJobResult
     from harness._suite import ScenarioRun
+    from harness.reports._figures import Plot
 
 __all__ = ["endpoint_table", "verdict_line", "write_main_job_report"]
 
 _EXTRA_STYLE = """
-.verdict { font-size: 1.3em; font-weight: 600; padding: .5em .8em; border-radius: 4px; }
+.verdict { font-size: 1.25em; font-weight: 600; padding: .45em .8em; border-radius: 4px; margin: .4em 0; }
 .pass { background: #e7f5e7; color: #176a17; } .fail { background: #fbe9e9; color: #a11; }
+.meta { color: #555; margin: .3em 0 .8em; }
+.failure { border-left: 4px solid #c33; padding: .1em .8em .3em; margin: .6em 0; background: #fdf6f6; }
+.failure p { margin: .3em 0; } .failure .message { font-weight: 600; }
+.failure pre { margin: .3em 0; }
+code.check { background: #f3e3e3; padding: 0 .3em; border-radius: 3px; }
 td.ok { color: #176a17; text-align: center; } td.bad { color: #a11; font-weight: 600; text-align: center; }
-td.skip { color: #999; text-align: center; } pre { background: #f6f6f6; padding: .5em; overflow-x: auto; }
+td.skip { color: #999; text-align: center; }
 """
+#: failures shown in full at the top; the rest are folded below them
+_SHOWN_FAILURES = 8
 
 
 def write_main_job_report(result: MainJobResult) -> None:
+    """Write ``summary.md``, ``junit.xml`` and ``index.html`` (last: it lists the others)."""
     plots, series = _latency(result)
     write_scrubbed(result.run_dir / "summary.md", _markdown(result, series))
     write_scrubbed(result.run_dir / "junit.xml", _junit(result))
-    write_scrubbed(result.run_dir / "index.html", _html(result, plots, series))  # last: it lists the others
+    write_scrubbed(result.run_dir / "index.html", _html(result, plots, series))
 
 
-def _latency(result: MainJobResult) -> tuple[list[Any], list[dict[str, Any]]]:
+def _latency(result: MainJobResult) -> tuple[list[Plot], list[dict[str, Any]]]:
     if result.bench_dir is None:
         return [], []
     from harness.bench import load_run
     from harness.reports._figures import draw_all
 
     run = load_run(result.bench_dir)
-    plots = [p for p in draw_all(run, []) if p.name != "trend"]
-    return plots, list(run.summary.get("series", []))
+    baseline = result.baseline.bench_run_id if result.baseline else None
+    return draw_all(run, result.history, baseline=baseline), list(run.summary.get("series", []))
 
 
 def _series(result: MainJobResult) -> list[dict[str, Any]]:
@@ -71,18 +81,52 @@ def _verdict(result: MainJobResult) -> str:
     if result.interrupted:
         return f"INTERRUPTED: {result.note or 'stopped by Ctrl-C'}; what finished before is reported, nothing passed"
     if result.ok:
-        return f"PASSED: {len(result.suite)} scenarios met their contracts, no drift, no regression"
+        return f"PASSED: {len(result.suite)} scenarios met their contracts, no drift, {_latency_verdict(result)}"
     parts = []
     if result.failed_runs:
         parts.append(f"{len(result.failed_runs)} of {len(result.suite)} scenarios broke their contract")
     if result.drift_failures:
         parts.append(f"drift at {result.drift_fail_on} or worse on {len(result.drift_failures)} endpoint(s)")
     if result.regressions:
-        parts.append(f"{len(result.regressions)} latency regression(s)")
+        against = f" against {result.baseline.name}" if result.baseline else ""
+        parts.append(f"{len(result.regressions)} latency regression(s){against}")
     if result.untested:
         endpoints = sorted({u.endpoint for u in result.untested})
         parts.append(f"{len(endpoints)} endpoint(s) not tested ({', '.join(endpoints)})")
     return "FAILED: " + "; ".join(parts)
+
+
+def _latency_verdict(result: MainJobResult) -> str:
+    """What the latency came to, naming the run it was compared with."""
+    if result.baseline is not None:
+        return f"no latency regression against {result.baseline.name}"
+    if result.bench_dir is None:
+        return "latency not measured"
+    return "no baseline to compare latency with (a first run)"
+
+
+def baseline_line(result: MainJobResult) -> str:
+    """Which run the latency was compared with and what came of it, or why nothing was compared."""
+    if result.interrupted:
+        return "Latency was not compared with an earlier run: the run was interrupted."
+    if result.bench_dir is None:
+        return f"Latency was not compared with an earlier run: {result.bench_note or 'not measured'}."
+    kind = f"on {result.plan.target}" + (" with the same latency model" if result.plan.target == "emulator" else "")
+    if result.baseline is None:
+        return (f"No baseline: no earlier complete run {kind} beside this one in {result.run_dir.parent}, so nothing "
+                "was compared. This run is the baseline of the next one.")
+    when = _when(result.baseline.finished)
+    what = (f"{len(result.regressions)} regression(s) of the median end-to-end time" if result.regressions
+            else "no regression of the median end-to-end time")
+    return (f"Baseline: {result.baseline.name}{f' (finished {when})' if when else ''}, the latest earlier run {kind}: "
+            f"{what} (a regression is 20 % and 10 ms slower, and significant).")
+
+
+def _when(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    except ValueError:
+        return iso
 
 
 def _by_endpoint(result: MainJobResult) -> dict[str, list[ScenarioRun]]:
@@ -101,13 +145,13 @@ def _endpoint_rows(result: MainJobResult, series: Sequence[dict[str, Any]]) -> l
         failed = sorted({c.check for r in runs for c in r.failed})
         d = drift.get(endpoint)
         drift_text = "not compared" if d is None else ", ".join(f"{n} {k}" for k, n in d.counts.items() if n) or "none"
-        latency = next((v for k, v in p50.items() if endpoint in k and v is not None), None)
+        latency = p50.get(endpoint)
         rows.append([endpoint, f"{passed}/{len(runs)}", ", ".join(failed) or "-", drift_text,
                      f"{latency:.1f}" if isinstance(latency, int | float) else "-"])
     return rows
 
 
-def _check_matrix(result: MainJobResult) -> tuple[list[str], list[list[tuple[str, str]]]]:
+def _check_matrix(result: MainJobResult) -> str:
     endpoints = list(_by_endpoint(result))
     rows = []
     for check_id in CHECKS:
@@ -122,112 +166,162 @@ def _check_matrix(result: MainJobResult) -> tuple[list[str], list[list[tuple[str
             else:
                 cells.append(("-", "skip"))
         rows.append(cells)
-    return ["check", *endpoints], rows
+    head = "".join(f"<th>{escape(h)}</th>" for h in ("check", *endpoints))
+    body = "".join("<tr>" + "".join(f'<td class="{c}">{escape(t)}</td>' for t, c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _html(result: MainJobResult, plots: list[Any], series: list[dict[str, Any]]) -> str:
-    verdict = _verdict(result)
+def _failure_html(result: MainJobResult, run: ScenarioRun) -> str:
+    obs = run.observation
+    checks = "".join(f'<p><code class="check">{escape(c.check)}</code> <span class="message">{escape(m)}</span></p>'
+                     for c in run.failed for m in c.messages)
+    return (f'<div class="failure"><p>on <b>{escape(run.case.contract.endpoint)}</b>, scenario '
+            f"<b>{escape(run.case.scenario.name)}</b>{' (generated)' if run.case.generated else ''}, request "
+            f"{escape(obs.request_id or 'not assigned')}</p>{checks}"
+            f'<p>Reproduce:</p><pre class="reproduce">{escape(result.reproduce(run))}</pre></div>')
+
+
+def _html(result: MainJobResult, plots: list[Plot], series: list[dict[str, Any]]) -> str:
     klass = "pass" if result.ok else "fail"
     title = f"fal-harness run on {result.plan.target}"
     parts = [f"<h1>{escape(title)}</h1>",
-             '<section id="summary"><h2>Summary</h2>',
-             f'<p class="verdict {klass}">{escape(verdict)}</p>',
-             f"<p>{escape(result.plan.describe())}. Folder: {escape(str(result.run_dir))}</p>",
-             _table(("endpoint", "scenarios passed", "failed checks", "drift", "benchmark end-to-end p50 ms"),
-                    _endpoint_rows(result, series))]
-    header, matrix = _check_matrix(result)
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f'<td class="{c}">{escape(t)}</td>' for t, c in row) + "</tr>" for row in matrix)
-    parts += ["<h3>Checks by endpoint</h3>",
+             f'<p class="verdict {klass}">{escape(_verdict(result))}</p>',
+             f'<p class="meta">{escape(result.run_dir.name)} · {escape(result.plan.describe())}.</p>']
+
+    failures = result.failed_runs
+    if failures or result.untested or result.drift_failures or result.regressions or result.interrupted:
+        parts.append('<section id="failures"><h2>What failed</h2>')
+        if result.interrupted:
+            parts.append(f'<div class="failure"><p>The run was stopped: <span class="message">'
+                         f"{escape(result.note or 'interrupted')}</span>; what finished before is below.</p></div>")
+        parts += [_failure_html(result, r) for r in failures[:_SHOWN_FAILURES]]
+        if len(failures) > _SHOWN_FAILURES:
+            parts.append(details(f"{len(failures) - _SHOWN_FAILURES} more failed scenarios",
+                                 "".join(_failure_html(result, r) for r in failures[_SHOWN_FAILURES:])))
+        for gap in result.untested:
+            parts.append(f'<div class="failure"><p><b>{escape(gap.endpoint)}</b> was not tested: '
+                         f'<span class="message">{escape(gap.reason)}</span></p></div>')
+        for d in result.drift_failures:
+            parts.append(f'<div class="failure"><p><b>{escape(d.endpoint)}</b>: drift at '
+                         f'{escape(result.drift_fail_on)} or worse (<a href="#drift">Schema drift</a>): '
+                         f'<span class="message">{escape(_drift_line(d))}</span></p></div>')
+        for line in result.regressions:
+            parts.append(f'<div class="failure"><p>latency regression: <span class="message">{escape(line)}'
+                         "</span> (<a href=\"#trend\">Trend</a>)</p></div>")
+        parts.append("</section>")
+
+    parts += ['<section id="summary"><h2>Endpoints</h2>',
+              table(("endpoint", "scenarios passed", "failed checks", "drift", "benchmark end-to-end p50 ms"),
+                    _endpoint_rows(result, series)),
+              "<h3>Checks by endpoint</h3>",
               "<p>✓ passed in every scenario that judged it, ✗ failed in at least one, - nothing to judge.</p>",
-              f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>",
-              _table(("endpoint", "scenario", "result", "request id", "end-to-end ms"),
-                     [[r.case.contract.endpoint, r.case.scenario.name, "failed" if r.failed else "passed",
-                       r.observation.request_id or "-",
-                       f"{r.observation.end_to_end_ns / 1e6:.1f}" if r.observation.end_to_end_ns else "-"]
-                      for r in result.suite]),
+              _check_matrix(result),
+              details(f"Every scenario ({len(result.suite)})",
+                      table(("endpoint", "scenario", "result", "request id", "end-to-end ms"),
+                            [[r.case.contract.endpoint, r.case.scenario.name, "failed" if r.failed else "passed",
+                              r.observation.request_id or "-",
+                              f"{r.observation.end_to_end_ns / 1e6:.1f}" if r.observation.end_to_end_ns else "-"]
+                             for r in result.suite])),
               "</section>"]
 
-    if result.untested:
-        parts += ['<section id="untested"><h2>Not tested</h2>',
-                  "<ul>" + "".join(f"<li>{escape(str(u))}</li>" for u in result.untested) + "</ul></section>"]
     parts.append('<section id="latency"><h2>Latency</h2>')
     if not series:
         parts.append(f"<p>{escape(result.bench_note or 'not measured')}</p>")
-    for s in series:
-        parts += [f"<h3>{escape(s['name'])}</h3>", f"<p>{escape(series_line(s))}</p>",
-                  _table(PHASE_HEADER, phase_rows(s))]
-    for plot in plots:
-        encoded = base64.b64encode(plot.png).decode("ascii")
-        parts.append(f'<figure><img alt="{escape(plot.title)}" src="data:image/png;base64,{encoded}">'
-                     f"<figcaption>{escape(plot.title)}</figcaption></figure>")
-    if result.regressions:
-        parts += ["<h3>Regressions against the previous run</h3>",
-                  "<ul>" + "".join(f"<li>{escape(r)}</li>" for r in result.regressions) + "</ul>"]
+    else:
+        parts += latency_summary(series, "The short benchmark's percentiles over its successful requests, in ms, "
+                                         "each with its 95 % bootstrap interval (none below 10 requests); warm-up and "
+                                         "each endpoint's first request (the cold start, below) are left out.")
+        parts += [figure(p) for p in plots if p.name != "trend"]
+        parts.append(full_tables(series))
     parts.append("</section>")
 
-    parts.append('<section id="drift"><h2>Schema drift</h2>'
-                 "<p>Each contract (the bundled baseline) against the traffic this run observed.</p>")
+    parts += ['<section id="trend"><h2>Trend and baseline</h2>', f"<p>{escape(baseline_line(result))}</p>"]
+    trend = next((p for p in plots if p.name == "trend"), None)
+    if trend is not None:
+        parts.append(figure(trend))
+    elif series:
+        parts.append(f"<p>No trend yet: {len(result.history)} comparable run(s) in {escape(str(result.run_dir.parent))}"
+                     "/history; the trend shows from the second on.</p>")
+    parts.append("</section>")
+
+    parts += ['<section id="drift"><h2>Schema drift</h2>',
+              "<p>Each contract file compared with the outputs this run observed of its endpoint.</p>"]
     if not result.drift:
         parts.append("<p>Nothing to compare: no successful output was observed.</p>")
+    else:
+        parts.append(table(("endpoint", "contract", "compared with", "ERR", "WARN", "INFO", "verdict"),
+                           [[d.endpoint, d.old.spec, d.new.spec, str(d.counts["ERR"]), str(d.counts["WARN"]),
+                             str(d.counts["INFO"]), _drift_word(d)] for d in result.drift]))
     for d in result.drift:
-        from harness.drift._formats import verdict as drift_verdict
-
-        parts.append(f"<h3>{escape(d.endpoint)}</h3><p>{escape(drift_verdict(d))}</p>")
         if d.findings:
-            parts.append(_table(("level", "side", "field", "rule", "change"),
-                                [[f.level, f.direction, f.path, f.rule, f.message] for f in d.findings]))
+            parts += [f"<h3>{escape(d.endpoint)}</h3>",
+                      table(("level", "side", "field", "rule", "change"),
+                            [[f.level, f.direction, f.path, f.rule, f.message] for f in d.findings])]
     parts.append("</section>")
 
-    failures = [r for r in result.suite if r.failed]
-    if failures:
-        parts.append('<section id="failures"><h2>Failures</h2>')
-        for r in failures:
-            lines = [f"[{c.check}] {m}" for c in r.failed for m in c.messages]
-            parts += [f"<h3>{escape(r.case.id)} (request {escape(r.observation.request_id or '-')})</h3>",
-                      "<pre>" + escape("\n".join(lines)) + "</pre>",
-                      "<p>Reproduce:</p><pre>" + escape(reproduction(r.observation)) + "</pre>"]
-        parts.append("</section>")
     files = ["run.json", "summary.md", "junit.xml", "observations.jsonl", "drift.json",
              "bench/summary.json", "bench/requests.jsonl", "bench/truth.jsonl"]
     parts.append('<section id="files"><h2>Files</h2><ul>'
                  + "".join(f'<li><a href="{escape(f)}">{escape(f)}</a></li>' for f in files
                            if (result.run_dir / f).exists()) + "</ul></section>")
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f"<style>{_STYLE}{_EXTRA_STYLE}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+    return page(title, "\n".join(parts), STYLE + _EXTRA_STYLE)
+
+
+def _drift_word(d: Any) -> str:
+    from harness.drift import verdict
+
+    return verdict(d).split(":")[0]
+
+
+def _drift_line(d: Any) -> str:
+    from harness.drift import verdict
+
+    return f"{d.old.spec} against {d.new.spec}: {verdict(d)}"
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    clean = [[str(c).replace("|", "\\|") for c in row] for row in rows]
+    clean = [[str(c).replace("|", "\\|").replace("\n", " ") for c in row] for row in rows]
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in clean)]
 
 
 def _markdown(result: MainJobResult, series: list[dict[str, Any]]) -> str:
     lines = [f"# fal-harness run on {result.plan.target}", "", f"**{_verdict(result)}**", "",
-             result.plan.describe() + ".", "", "## Endpoints", ""]
+             f"{result.run_dir.name} · {result.plan.describe()}.", ""]
+    failures = result.failed_runs
+    if failures:
+        lines += ["## Failures", ""]
+        for r in failures:
+            lines.append(f"- `{r.case.contract.endpoint}` scenario `{r.case.scenario.name}` "
+                         f"(request {r.observation.request_id or '-'})")
+            lines += [f"  - `{c.check}`: {m}" for c in r.failed for m in c.messages]
+            lines += ["", "  ```sh", *(f"  {line}" for line in result.reproduce(r).splitlines()), "  ```", ""]
+    if result.untested:
+        lines += ["## Not tested", "", *(f"- {u}" for u in result.untested), ""]
+    lines += ["## Endpoints", ""]
     lines += _md_table(("endpoint", "scenarios passed", "failed checks", "drift", "benchmark end-to-end p50 ms"),
                        _endpoint_rows(result, series))
-    if result.untested:
-        lines += ["", "## Not tested", "", *(f"- {u}" for u in result.untested)]
     lines += ["", "## Latency", ""]
     if not series:
         lines.append(result.bench_note or "not measured")
-    for s in series:
-        lines += [f"### {s['name']}", "", series_line(s), "", *_md_table(PHASE_HEADER, phase_rows(s)), ""]
+    else:
+        lines += ["Percentiles over the successful requests in ms (95 % bootstrap interval); warm-up and the cold "
+                  "start left out.", "", *_md_table(SUMMARY_HEADER, summary_rows(series)), ""]
+        header, colds = cold_start_rows(series)
+        if colds:
+            lines += ["Cold start (each endpoint's first request):", "", *_md_table(header, colds), ""]
+        lines += [f"- {n}" for n in truth_notes(series)]
+    lines += ["", baseline_line(result), ""]
     if result.regressions:
-        lines += ["Regressions against the previous run:", "", *(f"- {r}" for r in result.regressions), ""]
-    lines += ["", "## Schema drift", ""]
-    for d in result.drift:
-        from harness.drift._formats import verdict as drift_verdict
-
-        lines.append(f"- `{d.endpoint}`: {drift_verdict(d)}")
-        lines += [f"  - {f.level} `{f.path}` {f.message} (`{f.rule}`)" for f in d.findings]
-    failures = [r for r in result.suite if r.failed]
-    if failures:
-        lines += ["", "## Failures", ""]
-        for r in failures:
-            lines.append(f"- `{r.case.id}` (request {r.observation.request_id or '-'})")
-            lines += [f"  - `[{c.check}]` {m}" for c in r.failed for m in c.messages]
+        lines += [*(f"- {r}" for r in result.regressions), ""]
+    lines += ["## Schema drift", ""]
+    if result.drift:
+        lines += _md_table(("endpoint", "contract", "compared with", "ERR", "WARN", "INFO", "verdict"),
+                           [[d.endpoint, d.old.spec, d.new.spec, str(d.counts["ERR"]), str(d.counts["WARN"]),
+                             str(d.counts["INFO"]), _drift_word(d)] for d in result.drift])
+        lines += [f"- `{d.endpoint}` {f.level} `{f.path}` {f.message} (`{f.rule}`)" for d in result.drift
+                  for f in d.findings]
+    else:
+        lines.append("Nothing to compare: no successful output was observed.")
     return "\n".join(lines) + "\n"
 
 
@@ -240,14 +334,15 @@ def _junit(result: MainJobResult) -> bytes:
         if run.failed:
             text = "\n".join(f"[{c.check}] {m}" for c in run.failed for m in c.messages)
             failure = ET.SubElement(case, "failure", message=", ".join(c.check for c in run.failed))
-            failure.text = text + "\nreproduce: " + reproduction(run.observation)
+            failure.text = text + "\nreproduce:\n" + result.reproduce(run)
     drift = ET.SubElement(root, "testsuite", name="schema drift", tests=str(len(result.drift)),
                           failures=str(len(result.drift_failures)))
     for d in result.drift:
         case = ET.SubElement(drift, "testcase", classname="drift", name=d.endpoint)
         if d.fails(result.drift_fail_on):
             failure = ET.SubElement(case, "failure", message=f"drift at {result.drift_fail_on} or worse")
-            failure.text = "\n".join(f"{f.level} {f.path}: {f.message} [{f.rule}]" for f in d.findings)
+            failure.text = "\n".join([_drift_line(d), *(f"{f.level} {f.path}: {f.message} [{f.rule}]"
+                                                         for f in d.findings)])
     untested = sorted({u.endpoint for u in result.untested})
     if untested:  # each endpoint that proved nothing is a failed case, with why
         coverage = ET.SubElement(root, "testsuite", name="not tested", tests=str(len(untested)),
@@ -262,6 +357,10 @@ def _junit(result: MainJobResult) -> bytes:
         ET.SubElement(case, "failure", message="latency regressed").text = "\n".join(result.regressions)
     if result.bench_dir is None:
         ET.SubElement(case, "skipped", message=result.bench_note or "not measured")
+    elif result.baseline is None:
+        ET.SubElement(case, "skipped", message=baseline_line(result))
+    else:
+        ET.SubElement(case, "system-out").text = baseline_line(result)
     if result.interrupted:
         # An interrupted run must fail CI even when everything that finished passed.
         whole = ET.SubElement(root, "testsuite", name="run", tests="1", failures="1")

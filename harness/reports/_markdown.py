@@ -24,7 +24,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 @report_format("md")
 def markdown_report(data: ReportInput) -> dict[str, bytes]:
     summary = data.run.summary
-    out = [f"# Benchmark `{summary.get('scenario')}`: {summary.get('run_id')}", ""]
+    out = [f"# Benchmark `{summary.get('scenario')}`: {data.run.label}", ""]
     out += [*_table(("", ""), run_rows(summary)), ""]
     derived = derived_rows(summary)
     if derived:
@@ -41,7 +41,9 @@ def markdown_report(data: ReportInput) -> dict[str, bytes]:
         for plot in data.plots:
             name = f"figures/{plot.name}.png"
             files[name] = plot.png
-            out += [f"![{plot.title}]({name})", ""]
+            out += [f"### {plot.title}", "", f"![{plot.title}]({name})", ""]
+            if plot.caption:
+                out += [plot.caption, ""]
     notes = summary.get("notes") or []
     if notes:
         out += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]

@@ -36,10 +36,10 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
      "--emulator-config applies to the emulator target only"),
     (["bench", "--scenario", "queue", "--emulator-config", "missing.yaml"], "--emulator-config: no file at"),
     (["bench", "--requests", "5", "list"], "--requests belongs to a benchmark run, not to 'bench list'"),
-    (["bench", "compare", "missing-a", "missing-b"], "no benchmark run at missing-a"),
+    (["bench", "compare", "missing-a", "missing-b"], "no run folder at missing-a"),
     (["bench", "compare", "a", "b", "--threshold", "lots"], "--threshold must be a percentage"),
     (["bench", "compare", "a", "b", "--threshold", "0%"], "--threshold must be above 0%"),
-    (["bench", "export", "missing"], "no benchmark run at missing"),
+    (["bench", "export", "missing"], "no run folder at missing"),
 ])
 def test_a_mistake_is_one_line_and_exit_2(argv: list[str], says: str, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -52,7 +52,7 @@ def test_two_runs_of_one_configuration_are_not_flagged_and_exit_0(
     result = compare_runs(load_run(baseline.run_dir), load_run(again.run_dir))
     assert result.regressions == [], result.table()
     assert main(["bench", "compare", str(baseline.run_dir), str(again.run_dir)]) == 0
-    assert capsys.readouterr().out.rstrip().endswith("no regression")
+    assert capsys.readouterr().out.rstrip().endswith(f"no regression against {baseline.run_dir.name}")
 
 
 def test_a_faster_candidate_is_an_improvement_not_a_regression(
@@ -62,7 +62,7 @@ def test_a_faster_candidate_is_an_improvement_not_a_regression(
     assert verdicts[("run", "p50")] == "improvement"
     assert "regression" not in verdicts.values()
     assert main(["bench", "compare", str(slower.run_dir), str(baseline.run_dir)]) == 0
-    assert capsys.readouterr().out.rstrip().endswith("no regression")
+    assert capsys.readouterr().out.rstrip().endswith(f"no regression against {slower.run_dir.name}")
 
 
 def test_a_small_or_unlikely_change_is_not_a_regression(tmp_path: Path) -> None:

@@ -4,11 +4,11 @@ carries our percentiles in ``extra_info``."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,16 +19,12 @@ def test_the_default_run_collects_tests_only() -> None:
     assert (ROOT / "benchmarks" / "test_bench_scenarios.py").is_file()
 
 
-def test_benchmark_json_carries_our_percentiles_in_extra_info(tmp_path: Path) -> None:
+def test_benchmark_json_carries_our_percentiles_in_extra_info(repo_pytest: Callable[..., pytest.RunResult],
+                                                              tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    # pytest-benchmark turns itself off inside an xdist worker, and would think this is one
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider", "-k", "data-uri",
-         f"--benchmark-json={out}", f"--bench-out={tmp_path / 'reports'}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=env,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    done = repo_pytest("benchmarks", "-q", "-k", "data-uri", f"--benchmark-json={out}",
+                       f"--bench-out={tmp_path / 'reports'}")
+    assert done.ret == 0, done.outlines[-40:] + done.errlines[-40:]
     (entry,) = json.loads(out.read_text())["benchmarks"]
     assert entry["name"] == "test_scenario[data-uri]"
     info = entry["extra_info"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import re
 import shutil
@@ -40,20 +41,40 @@ def _assert_self_contained(html: str) -> None:
     assert "url(" not in html
 
 
-def test_the_html_report_is_self_contained_and_every_plot_decodes(small_run: RunResult) -> None:
-    assert main(["report", str(small_run.run_dir), "--format", "html"]) == 0
+def _two_runs(run: RunResult, history: Path) -> Path:
+    """A history of this run and an earlier comparable one (the same summary a day before)."""
+    history.mkdir()
+    earlier = {**run.summary, "run_id": "20000101T000000Z-queue", "started_at": "2000-01-01T00:00:00+00:00"}
+    (history / "20000101T000000Z-queue.json").write_text(json.dumps(earlier), encoding="utf-8")
+    (history / f"{run.summary['run_id']}.json").write_text(json.dumps(run.summary), encoding="utf-8")
+    return history
+
+
+def test_the_html_report_is_self_contained_and_every_plot_decodes(small_run: RunResult, tmp_path: Path) -> None:
+    history = _two_runs(small_run, tmp_path / "history")
+    assert main(["report", str(small_run.run_dir), "--format", "html", "--history", str(history)]) == 0
     html = (small_run.run_dir / "report.html").read_text(encoding="utf-8")
     _assert_self_contained(html)
     images = _decoded_images(html)
-    # the CDF per phase, the stacked phases and the trend over the history (this run)
+    # the CDF per phase, each phase per series and the trend over the two comparable runs
     assert len(images) == 3 == html.count("<img ")
     for image in images:
         assert image.format == "PNG" and image.width > 300 and image.height > 200
+    assert 'alt="Trend over 2 comparable runs"' in html
     assert "fal-ai/flux-pro" in html and "queue_wait" in html and "truth p50" in html
+    # the compact table first; the full one folded below it
+    assert html.index('<table class="summary">') < html.index("<details><summary>Full tables") < html.index("truth p50")
 
 
-def test_the_markdown_report_links_figure_files_beside_it(small_run: RunResult) -> None:
-    written = write_report(small_run.run_dir, ("md",))
+def test_a_first_run_has_no_trend_and_says_so(small_run: RunResult, tmp_path: Path) -> None:
+    write_report(small_run.run_dir, ("html",), history=tmp_path / "empty")
+    html = (small_run.run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Trend over" not in html and "No trend yet: 0 comparable run(s) in the history" in html
+    assert len(_decoded_images(html)) == 2
+
+
+def test_the_markdown_report_links_figure_files_beside_it(small_run: RunResult, tmp_path: Path) -> None:
+    written = write_report(small_run.run_dir, ("md",), history=_two_runs(small_run, tmp_path / "history"))
     report = small_run.run_dir / "report.md"
     assert report in written
     text = report.read_text(encoding="utf-8")
@@ -75,16 +96,16 @@ def test_an_upload_paths_run_gets_its_size_comparison_plot(tmp_path: Path) -> No
     html = (run.run_dir / "report.html").read_text(encoding="utf-8")
     _assert_self_contained(html)
     assert 'alt="Upload paths compared by file size"' in html
-    assert len(_decoded_images(html)) == 4
+    assert len(_decoded_images(html)) == 3  # the CDF, the phases and the paths; one run is no trend
 
 
 def test_an_unknown_report_format_or_folder_is_one_line_and_exit_2(tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no benchmark run at" in err
+    assert err.count("\n") == 1 and "no run folder at" in err
     assert main(["report", str(tmp_path)]) == 2
-    assert "has no summary.json" in capsys.readouterr().err
+    assert "is not a run folder: it has neither summary.json" in capsys.readouterr().err
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -102,7 +123,7 @@ def _chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="chromium is not installed (CI installs it)")
 def test_headless_chromium_renders_the_report_with_every_plot(small_run: RunResult, tmp_path: Path) -> None:
-    write_report(small_run.run_dir, ("html",))
+    write_report(small_run.run_dir, ("html",), history=_two_runs(small_run, tmp_path / "history"))
     html = (small_run.run_dir / "report.html").read_text(encoding="utf-8")
     # A copy that writes what the browser decoded into the title: the report itself has no script.
     probe = ("<script>addEventListener('load', () => { document.title = 'images:' + "

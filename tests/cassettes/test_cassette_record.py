@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cassette_helpers import PYTHON, run
 
 from harness._suite import ScenarioCase
 from harness.cassettes import (
@@ -24,6 +23,8 @@ from harness.cli import main
 from harness.client import emulator_target
 from harness.contracts import Contract, load_contracts
 from harness.emulator import Emulator
+
+RepoPytest = Callable[..., pytest.RunResult]
 
 
 @pytest.fixture
@@ -126,15 +127,15 @@ def test_variants_apply_only_where_they_make_sense(contracts: dict[str, Contract
     assert not any(p.variant.name == "completed-with-error" for p in live)  # needs the emulator's fault
 
 
-def test_pytest_records_the_suite_with_record_mode_rewrite(tmp_path: Path) -> None:
-    recorded = run(PYTHON, "-m", "pytest", "tests/contract/test_contract_suite.py", "--record-mode=rewrite",
-                   f"--fal-cassettes={tmp_path}", "-k", "flux and custom-size", "-p", "no:cacheprovider", "-q")
-    assert recorded.returncode == 0, recorded.stdout
-    assert read_cassette(tmp_path / "fal-ai/flux-pro/custom-size.yaml").header.scenario == "custom-size"
-    replayed = run(PYTHON, "-m", "pytest", "tests/contract/test_contract_suite.py", "--fal-target=replay",
-                   "--block-network", f"--fal-cassettes={tmp_path}", "-k", "flux and custom-size", "-p",
-                   "no:cacheprovider", "-q")
-    assert replayed.returncode == 0, replayed.stdout
+def test_pytest_records_the_suite_with_record_mode_rewrite(repo_pytest: RepoPytest, tmp_path: Path) -> None:
+    cassettes = tmp_path / "cassettes"
+    recorded = repo_pytest("tests/contract/test_contract_suite.py", "--record-mode=rewrite",
+                           f"--fal-cassettes={cassettes}", "-k", "flux and custom-size", "-q")
+    assert recorded.ret == 0, recorded.outlines
+    assert read_cassette(cassettes / "fal-ai/flux-pro/custom-size.yaml").header.scenario == "custom-size"
+    replayed = repo_pytest("tests/contract/test_contract_suite.py", "--fal-target=replay", "--block-network",
+                           f"--fal-cassettes={cassettes}", "-k", "flux and custom-size", "-q")
+    assert replayed.ret == 0, replayed.outlines
 
 
 def test_a_recording_replays_through_the_library(record: Callable[..., RecordOutcome],

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cassette_helpers import PYTHON, REPO, SHIPPED, run
+from cassette_helpers import REPO, SHIPPED
 
 from harness import CassetteMiss
 from harness._suite import ScenarioCase
@@ -27,18 +27,16 @@ REQUIRED_VARIANTS = {
     ("fal-ai/photomaker", "image-to-image", "url"),
 }
 
+RepoPytest = Callable[..., pytest.RunResult]
 
-def test_the_contract_suite_passes_on_every_shipped_cassette_with_the_network_blocked() -> None:
-    started = time.monotonic()
+
+def test_the_contract_suite_passes_on_every_shipped_cassette_with_the_network_blocked(repo_pytest: RepoPytest) -> None:
     # The contract suite file alone: other files in tests/contract start emulators on loopback,
     # which --block-network refuses as it refuses everything else.
-    done = run(PYTHON, "-m", "pytest", SUITE, "--fal-target=replay", "--block-network", "-p", "no:cacheprovider",
-               "-q")
-    elapsed = time.monotonic() - started
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = repo_pytest(SUITE, "--fal-target=replay", "--block-network", "-q")
+    assert done.ret == 0, done.outlines + done.errlines
     scenarios = sum(1 for p in cassette_files([SHIPPED]) if read_cassette(p).header.variant.name == "default")
-    assert f"{scenarios} passed" in done.stdout
-    assert elapsed < 60
+    assert f"{scenarios} passed" in done.stdout.str()
 
 
 @pytest.mark.block_network
@@ -108,21 +106,21 @@ def test_a_cassette_the_contract_no_longer_accepts_fails_verify_with_the_check_i
     assert "FAIL" in out and "custom-size.yaml  output.schema" in out
 
 
-def test_a_cassette_the_contract_no_longer_accepts_fails_the_suite_with_the_check_id(tmp_path: Path) -> None:
+def test_a_cassette_the_contract_no_longer_accepts_fails_the_suite_with_the_check_id(
+        repo_pytest: RepoPytest, tmp_path: Path) -> None:
     contracts_dir = _seed_as_string(tmp_path)
-    done = run(PYTHON, "-m", "pytest", SUITE, "--fal-target=replay", "--block-network",
-               f"--fal-contracts={contracts_dir}", "-k", "custom-size", "-p", "no:cacheprovider", "-q")
-    assert done.returncode == 1
-    assert "[output.schema] $.seed: expected string, got integer 1234" in done.stdout
+    done = repo_pytest(SUITE, "--fal-target=replay", "--block-network", f"--fal-contracts={contracts_dir}",
+                       "-k", "custom-size", "-q")
+    assert done.ret == 1
+    assert "[output.schema] $.seed: expected string, got integer 1234" in done.stdout.str()
 
 
-def test_a_missing_cassette_fails_saying_how_to_record_it(tmp_path: Path) -> None:
-    done = run(PYTHON, "-m", "pytest", SUITE, "--fal-target=replay",
-               f"--fal-cassettes={tmp_path}", "-k", "custom-size and flux", "-p", "no:cacheprovider", "-q")
-    assert done.returncode == 1
+def test_a_missing_cassette_fails_saying_how_to_record_it(repo_pytest: RepoPytest, tmp_path: Path) -> None:
+    done = repo_pytest(SUITE, "--fal-target=replay", f"--fal-cassettes={tmp_path}", "-k", "custom-size and flux", "-q")
+    assert done.ret == 1
     assert ("no cassette for fal-ai/flux-pro::custom-size (default) at "
             f"{tmp_path}/fal-ai/flux-pro/custom-size.yaml; record it with: fal-harness record "
-            "--endpoint fal-ai/flux-pro --scenario custom-size --variants default") in done.stdout
+            "--endpoint fal-ai/flux-pro --scenario custom-size --variants default") in done.stdout.str()
 
 
 def test_cassettes_are_observed_traffic_for_drift() -> None:

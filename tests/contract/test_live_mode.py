@@ -4,9 +4,6 @@ key: the budget holds and the key appears in no output."""
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -62,51 +59,53 @@ def test_a_wrong_key_is_a_401_vendor_error(monkeypatch: pytest.MonkeyPatch, keye
     assert (obs.error.kind, obs.error.status) == ("vendor", 401)
 
 
-def _pytest_live(emulator: Emulator, budget: int, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FAL_KEY": KEY}
-    env.pop("PYTEST_XDIST_WORKER", None)
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", str(ROOT / "tests/contract/test_contract_suite.py"), "-p", "no:cacheprovider",
-         "-q", "-rA", "--fal-target=live", f"--fal-live-base-url={emulator.queue_url}",
-         f"--fal-max-requests={budget}", "--fal-endpoint=fal-ai/flux-pro", f"--junitxml={tmp_path / 'junit.xml'}"],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
-    )
+def _pytest_live(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, emulator: Emulator,
+                 budget: int, tmp_path: Path) -> pytest.RunResult:
+    """The contract suite run in this process as a user runs it on live fal (the emulator stands in)."""
+    monkeypatch.setenv("FAL_KEY", KEY)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    return pytester.runpytest_inprocess(
+        str(ROOT / "tests/contract/test_contract_suite.py"), "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT),
+        "-p", "no:cacheprovider", "-q", "-rA", "--fal-target=live", f"--fal-live-base-url={emulator.queue_url}",
+        f"--fal-max-requests={budget}", "--fal-endpoint=fal-ai/flux-pro", f"--fal-contracts={ROOT / 'contracts'}",
+        f"--junitxml={tmp_path / 'junit.xml'}")
 
 
 def test_pytest_live_run_states_and_keeps_its_budget_and_never_prints_the_key(
-    keyed_emulator: Emulator, tmp_path: Path
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, keyed_emulator: Emulator, tmp_path: Path
 ) -> None:
     # flux-pro has four scenarios: a budget of three is refused before anything is sent.
-    refused = _pytest_live(keyed_emulator, 3, tmp_path)
-    assert refused.returncode == 4, refused.stdout + refused.stderr
-    assert "live run plans 4 requests, the budget is 3" in refused.stderr
+    refused = _pytest_live(pytester, monkeypatch, keyed_emulator, 3, tmp_path)
+    assert refused.ret == 4, refused.outlines + refused.errlines
+    assert "live run plans 4 requests, the budget is 3" in refused.stderr.str()
     assert keyed_emulator.timelines() == []
 
-    ran = _pytest_live(keyed_emulator, 4, tmp_path)
-    assert ran.returncode == 0, ran.stdout[-3000:]
-    assert "target live, 4 requests planned, budget 4" in ran.stdout
-    assert "4 passed" in ran.stdout and "skipped" in ran.stdout  # generated-input tests stay off live
+    ran = _pytest_live(pytester, monkeypatch, keyed_emulator, 4, tmp_path)
+    out = ran.stdout.str()
+    assert ran.ret == 0, out[-3000:]
+    assert "target live, 4 requests planned, budget 4" in out
+    assert "4 passed" in out and "skipped" in out  # generated-input tests stay off live
     assert len(keyed_emulator.timelines()) == 4
-    written = ran.stdout + ran.stderr + (tmp_path / "junit.xml").read_text()
+    written = out + ran.stderr.str() + (tmp_path / "junit.xml").read_text()
     for form in _forms(KEY):
         assert form not in written
 
 
-def test_live_run_under_xdist_is_refused_in_one_line(keyed_emulator: Emulator) -> None:
-    env = {**os.environ, "FAL_KEY": KEY}
-    env.pop("PYTEST_XDIST_WORKER", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", str(ROOT / "tests/contract/test_contract_suite.py"), "-p", "no:cacheprovider",
-         "-n", "2", "--fal-target=live", f"--fal-live-base-url={keyed_emulator.queue_url}"],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
-    )
-    assert result.returncode == 4
-    assert "drop -n/--numprocesses" in result.stderr
-    assert "INTERNALERROR" not in result.stdout + result.stderr
+def test_live_run_under_xdist_is_refused_in_one_line(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                                    keyed_emulator: Emulator) -> None:
+    monkeypatch.setenv("FAL_KEY", KEY)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    result = pytester.runpytest_inprocess(
+        str(ROOT / "tests/contract/test_contract_suite.py"), "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT),
+        "-p", "no:cacheprovider", "-n", "2", "--fal-target=live", f"--fal-live-base-url={keyed_emulator.queue_url}")
+    assert result.ret == 4
+    assert "drop -n/--numprocesses" in result.stderr.str()
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     assert keyed_emulator.timelines() == []
 
 
-def test_a_zero_budget_is_zero_everywhere(keyed_emulator: Emulator, tmp_path: Path) -> None:
-    refused = _pytest_live(keyed_emulator, 0, tmp_path)
-    assert refused.returncode == 4
-    assert "live run plans 4 requests, the budget is 0" in refused.stderr
+def test_a_zero_budget_is_zero_everywhere(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                         keyed_emulator: Emulator, tmp_path: Path) -> None:
+    refused = _pytest_live(pytester, monkeypatch, keyed_emulator, 0, tmp_path)
+    assert refused.ret == 4
+    assert "live run plans 4 requests, the budget is 0" in refused.stderr.str()

@@ -46,7 +46,8 @@ def test_a_report_file_is_written_and_the_verdict_printed(capsys: pytest.Capture
     code, out, _ = run(capsys, "fal-ai/sd-loras", "--against", NEWER, "--format", "json", "-o", str(target))
     assert code == 1
     assert json.loads(target.read_text())["counts"] == {"ERR": 1, "WARN": 0, "INFO": 6}
-    assert out == f"fal-ai/sd-loras: Breaking: 1 change will break callers ({target})\n"
+    assert out == (f"fal-ai/sd-loras: contracts/fal-ai/sd-loras.yaml against {NEWER}: Breaking: 1 change will break "
+                   f"callers (1 ERR, 0 WARN, 6 INFO; {target})\n")
 
 
 def test_all_compares_each_contract_with_its_document(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -114,7 +114,8 @@ def test_github_escapes_what_would_end_a_property_or_a_line() -> None:
 def test_text_groups_findings_by_level_and_states_the_outcome(report: DriftReport) -> None:
     text = render(report, "text", fail_on="WARN")
     lines = text.splitlines()
-    assert lines[0] == "fal-ai/sd-loras  fal-ai/sd-loras -> " + str(DATA / "sd-loras-newer.json")
+    # both sides named: the contract file (the endpoint id given stands for it) and the document
+    assert lines[0] == "fal-ai/sd-loras  contracts/fal-ai/sd-loras.yaml -> " + str(DATA / "sd-loras-newer.json")
     assert lines[1].split()[:3] == ["ERR", "response-property-removed", "output.has_nsfw_concepts"]
     assert lines[2] == ""  # a blank line between levels
     assert all(line.split()[0] == "INFO" for line in lines[3:6])

@@ -112,7 +112,8 @@ def test_run_folders_started_in_the_same_second_are_distinct(tmp_path: Path) -> 
     now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     first, second = claim_run_dir(tmp_path, now=now), claim_run_dir(tmp_path, now=now)
     assert first != second and first.is_dir() and second.is_dir()
-    assert first.name.startswith("run-20260102-030405") and second.name.startswith("run-20260102-030405")
+    # one naming scheme for every run folder: the UTC start time, then what ran (a benchmark's: the scenario)
+    assert (first.name, second.name) == ("20260102T030405Z-run", "20260102T030405Z-run-2")
 
 
 def _leaks(folder: Path, secrets: Secrets) -> list[str]:

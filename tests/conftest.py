@@ -1,0 +1,29 @@
+"""Fixtures for the project's own tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+RepoPytest = Callable[..., pytest.RunResult]
+
+
+@pytest.fixture
+def repo_pytest(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> RepoPytest:
+    """Run pytest in this process as a user runs it from the repository root: its configuration,
+    its folders, the plugin as installed. Cheaper than a child interpreter, which pays its start
+    and every import again; a test that needs a process of its own (signals, xdist) uses one."""
+    monkeypatch.chdir(ROOT)
+    # the outer run may be an xdist worker; the inner one is a plain session
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_TESTRUNUID", raising=False)
+
+    def run(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_inprocess("-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT),
+                                            "-p", "no:cacheprovider", *args)
+
+    return run
