@@ -76,7 +76,7 @@ def test_the_table_shows_every_judged_figure_the_series_on_one_side_only_and_the
         "└─────────────────┴────────────┴──────┴──────────┴───────────┴────────┴─────────┴────────────┘",
         "only in the baseline: old/gone",
         "only in the candidate: new/here",
-        "2 regressions",
+        "2 regressions against base-run",
     ]
     assert result.only_in_baseline == ["old/gone"] and result.only_in_candidate == ["new/here"]
 
@@ -84,8 +84,8 @@ def test_the_table_shows_every_judged_figure_the_series_on_one_side_only_and_the
 def test_the_last_line_counts_regressions_in_words(tmp_path: Path) -> None:
     base, cand = two_runs(tmp_path)
     one = compare_runs(base, cand, stats=("p50",))
-    assert one.table().splitlines()[-1] == "1 regression"
-    assert compare_runs(base, base).table().splitlines()[-1] == "no regression"
+    assert one.table().splitlines()[-1] == "1 regression against base-run"
+    assert compare_runs(base, base).table().splitlines()[-1] == "no regression against base-run"
     # a title that says which threshold and alpha judged it
     assert compare_runs(base, cand, threshold=0.025, alpha=0.05).table().splitlines()[0].rstrip() == (
         "cand-run against base-run (threshold 2%, alpha 0.05)")
