@@ -219,6 +219,13 @@ def test_an_inline_file_is_matched_by_its_header_and_its_bytes() -> None:
     assert download_for(downloads, "data:audio/wav;base64,not base64!") is None
 
 
+@pytest.mark.parametrize("data", [b"\xff" * 8 + b'{"a": 1}', b"\x09" + bytes(7) + b"{"],
+                         ids=["header-longer-than-the-file", "header-as-long-as-the-file"])
+def test_bytes_that_only_look_like_safetensors_are_a_generic_file(data: bytes) -> None:
+    # a safetensors file starts with its JSON header's length, shorter than the file, then "{"
+    assert decode(data, "file", "application/octet-stream") == Decoded("file")
+
+
 def test_zip_members_are_counted() -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
