@@ -216,13 +216,27 @@ def test_a_folder_or_fifo_is_never_replaced(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(fifo.stat().st_mode)
 
 
-def test_a_device_or_socket_is_never_replaced(tmp_path: Path) -> None:
+def test_a_device_or_socket_is_never_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
+    # A device of our own, never a real one: a mutated guard would replace it. The file system is
+    # asked about it as about a character device.
+    device = tmp_path / "device"
+    device.write_text("")
+    real_stat = os.stat
+
+    def stat_of(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        found = real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+        if Path(str(path)).resolve() == device.resolve():
+            return os.stat_result((stat.S_IFCHR | 0o666, *tuple(found)[1:]))
+        return found
+
+    monkeypatch.setattr(os, "stat", stat_of)
     with pytest.raises(ConfigError) as raised:
-        write_scrubbed("/dev/null", "x", Secrets())
-    assert str(raised.value) == ("cannot write /dev/null: it is a device, and only regular files are written "
+        write_scrubbed(device, "x", Secrets())
+    assert str(raised.value) == (f"cannot write {device}: it is a device, and only regular files are written "
                                  "(nothing was replaced)")
+    monkeypatch.undo()
     with socket.socket(socket.AF_UNIX) as server:
         server.bind(str(tmp_path / "sock"))
         with pytest.raises(ConfigError) as raised:
