@@ -1,35 +1,58 @@
-"""Reading data files and describing JSON values, done one way everywhere so every file the harness
-reads reports a mistake in the same one-line form (file, where, what).
+"""Reading and writing data files, done one way everywhere so every file the harness reads reports a
+mistake in the same one-line form (file, key path, what).
 
 Every file is read through :func:`read_text`: regular files only (a FIFO or a device would block or
 never end), within a size bound, and strict UTF-8. Every document is parsed through
 :func:`parse_json_or_yaml` or :func:`parse_yaml`: bounded in nesting depth and in the number of values
 it expands to, so an alias bomb or a pathological document is refused before anything walks it.
+Parsed data becomes typed values through :func:`load_model`: pydantic validates the harness's own
+dataclasses, and its structured errors (location, kind, bounds) are worded here once for every kind
+of file; a validator states a problem pydantic cannot see by raising :class:`Problem`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
+import types
+import typing
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import yaml
+from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from harness._errors import DataFileError
 
 __all__ = [
+    "FILE_MODEL",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_VALUES",
+    "Problem",
+    "SafeDumper",
     "SafeLoader",
+    "StrictBool",
+    "StrictFloat",
+    "StrictInt",
+    "StrictStr",
+    "Text",
     "check_value",
     "decode_text",
+    "dump_model",
+    "dump_yaml",
     "join_key",
     "json_type",
+    "key_path",
     "kind_of",
     "load_data_file",
+    "load_model",
+    "load_yaml",
+    "model_adapter",
     "parse_json",
     "parse_json_or_yaml",
     "parse_yaml",
@@ -40,6 +63,8 @@ __all__ = [
     "yaml_problem",
 ]
 
+T = TypeVar("T")
+
 #: the largest data file (contract, cassette, config, OpenAPI document, run file) read whole
 MAX_FILE_BYTES = 64 * 1024 * 1024
 #: the deepest nesting of a document's values; real files stay under 20
@@ -47,8 +72,9 @@ MAX_DEPTH = 100
 #: the most values a document may expand to, aliases counted at each use
 MAX_VALUES = 1_000_000
 
-#: PyYAML's safe loader, the C one when available
+#: PyYAML's safe loader and dumper, the C ones when available
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class SafeLoader(_BaseLoader):  # type: ignore[valid-type,misc]
@@ -279,6 +305,17 @@ def load_data_file(path: str | Path, *, what: str = "file") -> Any:
     return parse_json_or_yaml(read_text(path, what=what), str(path))
 
 
+def load_yaml(path: str | Path, *, what: str = "file") -> Any:
+    """A YAML file's data, read and parsed within the bounds."""
+    return parse_yaml(read_text(path, what=what), path)
+
+
+def dump_yaml(data: Any, *, width: int = 100, dumper: type[yaml.SafeDumper] = SafeDumper) -> str:
+    """YAML text in the data's own key order, unicode kept as written."""
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=width,
+                     default_flow_style=False)
+
+
 def json_type(value: Any) -> str:
     """The JSON Schema type name of a parsed value (``integer`` for whole numbers, not booleans)."""
     if value is None:
@@ -307,3 +344,175 @@ def kind_of(value: Any) -> str:
 def join_key(path: str, key: str) -> str:
     """A dotted key path one level deeper."""
     return f"{path}.{key}" if path else key
+
+
+# -- models ------------------------------------------------------------------------------------------
+
+#: the pydantic settings of every file model: an unknown key is a mistake, not something to ignore
+FILE_MODEL = ConfigDict(extra="forbid")
+#: text that says something: a string, not empty
+Text = Annotated[StrictStr, Field(min_length=1)]
+
+
+class Problem(ValueError):
+    """Raised by a model's validator (or ``__post_init__``) for a mistake pydantic cannot see:
+    ``message`` as it is shown, ``at`` the keys below the value being validated where it sits."""
+
+    def __init__(self, message: str, *at: str | int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.at = at
+
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(tp: Any) -> TypeAdapter[Any]:
+    found = _ADAPTERS.get(tp)
+    if found is None:
+        found = _ADAPTERS[tp] = TypeAdapter(tp)
+    return found
+
+
+def model_adapter(tp: type[T]) -> TypeAdapter[T]:
+    """The one pydantic adapter of a model type (built once: building one compiles a validator)."""
+    return _adapter(tp)
+
+
+def load_model(tp: Any, data: object, source: str | Path, *, context: Mapping[str, Any] | None = None,
+               at: Sequence[str | int] = ()) -> Any:
+    """``data`` (parsed JSON or YAML) as a value of ``tp``; the first mistake is a one-line
+    :class:`DataFileError` naming ``source``, the key path (below ``at``) and the problem."""
+    try:
+        return _adapter(tp).validate_python(data, context={"source": source, **(context or {})})
+    except ValidationError as exc:
+        raise model_error(exc, tp, source, at) from None
+
+
+def dump_model(value: Any, tp: Any = None) -> Any:
+    """A model value as plain JSON data (what :func:`load_model` reads back)."""
+    return _adapter(tp if tp is not None else type(value)).dump_python(value, mode="json")
+
+
+def model_error(exc: ValidationError, tp: Any, source: str | Path, at: Sequence[str | int] = ()) -> DataFileError:
+    """The first of pydantic's errors in the harness's one-line form (a key missing beside an
+    unknown one is most likely that key misspelt: the unknown key is named)."""
+    errors = exc.errors(include_url=False)
+    error = errors[0]
+    if error["type"] in _MISSING:
+        parent = error["loc"][:-1]
+        error = next((e for e in errors if e["type"] in _UNKNOWN and e["loc"][:-1] == parent), error)
+    loc = [*at, *_own_loc(error)]
+    problem = _wording(error, tp, loc[len(at):])
+    if error["type"] == "value_error":
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, Problem):
+            loc.extend(cause.at)
+    return DataFileError(source, key_path(loc), problem)
+
+
+def key_path(parts: Sequence[str | int]) -> str:
+    """``("input", "fields", "x", "enum", 0)`` as ``input.fields.x.enum[0]``."""
+    out = ""
+    for part in parts:
+        out = f"{out}[{part}]" if isinstance(part, int) else join_key(out, str(part))
+    return out
+
+
+def _own_loc(error: ErrorDetails) -> list[str | int]:
+    loc = list(error["loc"])
+    if loc and loc[-1] == "[key]":  # a mapping key of the wrong type: the path ends at the key
+        loc.pop()
+        loc[-1] = str(loc[-1])
+    return loc
+
+
+_MISSING = ("missing", "missing_argument", "missing_keyword_only_argument")
+_UNKNOWN = ("extra_forbidden", "unexpected_keyword_argument")
+_TYPE_WORDS = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "float_parsing": "a number",
+    "string_type": "a string", "bool_type": "true or false", "bool_parsing": "true or false",
+    "dict_type": "a mapping", "dataclass_type": "a mapping", "model_type": "a mapping",
+    "model_attributes_type": "a mapping", "dataclass_exact_type": "a mapping",
+    "list_type": "a list", "tuple_type": "a list", "set_type": "a list", "frozen_set_type": "a list",
+    "none_required": "nothing",
+}
+
+
+def _wording(error: ErrorDetails, tp: Any, loc: Sequence[str | int]) -> str:
+    kind = error["type"]
+    ctx: Mapping[str, Any] = error.get("ctx") or {}
+    got = error.get("input")
+    if kind == "value_error":
+        cause = ctx.get("error")
+        return cause.message if isinstance(cause, Problem) else str(cause)
+    if kind in _MISSING:
+        return "missing"
+    if kind in _UNKNOWN:
+        allowed = _allowed_keys(tp, loc[:-1])
+        return f"unknown key (allowed: {', '.join(allowed)})" if allowed else "unknown key"
+    if error["loc"] and error["loc"][-1] == "[key]":
+        return f"expected a string key, got {kind_of(got)}"
+    if kind in _TYPE_WORDS:
+        return f"expected {_TYPE_WORDS[kind]}, got {kind_of(got)}"
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return f"expected a non-empty string, got {kind_of(got)}"
+    if kind == "finite_number":
+        return f"expected a finite number, got {got!r}"
+    bounds = {"greater_than_equal": ("at least", "ge"), "less_than_equal": ("at most", "le"),
+              "greater_than": ("above", "gt"), "less_than": ("below", "lt")}
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {_plain(ctx[key])}, got {got!r}"
+    if kind in ("too_short", "too_long"):
+        words = "at least" if kind == "too_short" else "at most"
+        bound = ctx.get("min_length" if kind == "too_short" else "max_length")
+        return f"expected {words} {bound} item{'s' if bound != 1 else ''}, got {ctx.get('actual_length')}"
+    if kind in ("literal_error", "enum"):
+        return f"must be {ctx.get('expected')}, got {got!r}"
+    if kind == "string_pattern_mismatch":
+        return f"{got!r} does not match {ctx.get('pattern')}"
+    message = str(error["msg"])
+    return message[:1].lower() + message[1:]
+
+
+def _plain(bound: Any) -> str:
+    return f"{bound:g}" if isinstance(bound, float) else str(bound)
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            options = [a for a in get_args(tp) if a is not type(None)]
+            if len(options) != 1:
+                return tp
+            tp = options[0]
+        else:
+            return tp
+
+
+def _allowed_keys(tp: Any, loc: Sequence[str | int]) -> list[str]:
+    """The keys the model at ``loc`` (below ``tp``) takes, for a message; empty when unknown."""
+    for part in loc:
+        tp = _unwrap(tp)
+        origin = get_origin(tp)
+        if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+            hints = typing.get_type_hints(tp, include_extras=True)
+            if part not in hints:
+                return []
+            tp = hints[str(part)]
+        elif isinstance(origin, type) and issubclass(origin, Mapping):
+            tp = get_args(tp)[1] if get_args(tp) else Any
+        elif isinstance(origin, type) and issubclass(origin, Sequence):
+            tp = get_args(tp)[0] if get_args(tp) else Any
+        else:
+            return []
+    tp = _unwrap(tp)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        keys = getattr(tp, "FILE_KEYS", None)
+        return list(keys) if keys is not None else [f.name for f in dataclasses.fields(tp) if f.init]
+    return []

@@ -120,8 +120,8 @@ def test_the_plugins_spelled_out_constants_match_the_library() -> None:
 
 
 #: modules the plugin must not bring into a session that does not use it
-HEAVY = ("numpy", "scipy", "matplotlib", "hdrh", "PIL", "httpx", "hypothesis.core", "yaml", "jsonschema", "uvicorn",
-         "starlette", "vcr", "fal_client", "harness.client", "harness.contracts", "harness.emulator",
+HEAVY = ("numpy", "scipy", "matplotlib", "hdrh", "PIL", "httpx", "hypothesis.core", "yaml", "jsonschema", "pydantic",
+         "uvicorn", "starlette", "vcr", "fal_client", "harness.client", "harness.contracts", "harness.emulator",
          "harness.cassettes", "harness.bench")
 
 _PROBE = textwrap.dedent("""

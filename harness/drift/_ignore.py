@@ -9,27 +9,46 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from harness._errors import DataFileError
+from pydantic import AfterValidator, BeforeValidator, with_config
+
+from harness._data import FILE_MODEL, Problem, StrictStr, Text, load_data_file, load_model
 from harness.drift._report import DriftReport, Finding, IgnoredFinding
 from harness.drift._rules import RULES
-from harness.drift._sources import read_data_file
 
 __all__ = ["IgnoreEntry", "apply_ignores", "load_ignore_file", "parse_ignores"]
 
 IGNORE_FORMAT = 1
-_ENTRY_KEYS = {"rule", "path", "reason", "endpoint"}
 
 
+def _words(value: str) -> str:
+    if not value.strip():
+        raise Problem("expected a non-empty string")
+    return value.strip()
+
+
+def _known_rule(rule: str) -> str:
+    if "*" not in rule and "?" not in rule and rule not in RULES:
+        raise Problem(f"unknown rule {rule!r} (see 'fal-harness drift --list-rules')")
+    return rule
+
+
+Words = Annotated[StrictStr, AfterValidator(_words)]
+
+
+@with_config(FILE_MODEL)
 @dataclass(frozen=True)
 class IgnoreEntry:
-    rule: str
-    path: str
-    reason: str
-    endpoint: str = "*"
+    """One accepted finding: its rule and path (``*`` and ``?`` match), the endpoint, and why."""
+
+    rule: Annotated[Words, AfterValidator(_known_rule)]
+    path: Words
+    reason: Words
+    endpoint: Text = "*"
 
     def matches(self, endpoint: str, finding: Finding) -> bool:
+        """Whether this entry sets ``finding`` (on ``endpoint``) aside."""
         return (_glob(self.rule).fullmatch(finding.rule) is not None
                 and _glob(self.path).fullmatch(finding.path) is not None
                 and _glob(self.endpoint).fullmatch(endpoint) is not None)
@@ -40,44 +59,28 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
 
 
+def _a_mapping(value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        raise Problem(f"expected a mapping with 'format_version: {IGNORE_FORMAT}' and an 'ignore' list")
+    return value
+
+
+@with_config(FILE_MODEL)
+@dataclass(frozen=True, kw_only=True)
+class _IgnoreFile:
+    format_version: Literal[1] = 1
+    ignore: tuple[IgnoreEntry, ...]
+
+
 def load_ignore_file(path: str | Path) -> list[IgnoreEntry]:
-    return parse_ignores(read_data_file(Path(path)), path)
+    """The entries of an ignore file (YAML or JSON); a mistake is a one-line DataFileError."""
+    return parse_ignores(load_data_file(Path(path)), path)
 
 
 def parse_ignores(data: Any, source: str | Path = "<ignore file>") -> list[IgnoreEntry]:
-    def fail(where: str, problem: str) -> DataFileError:
-        return DataFileError(source, where, problem)
-
-    if not isinstance(data, Mapping):
-        raise fail("", "expected a mapping with 'format_version: 1' and an 'ignore' list")
-    unknown = sorted(str(k) for k in data if k not in ("format_version", "ignore"))
-    if unknown:
-        raise fail(unknown[0], "unknown key (allowed: format_version, ignore)")
-    if data.get("format_version", IGNORE_FORMAT) != IGNORE_FORMAT:
-        raise fail("format_version", f"must be {IGNORE_FORMAT}")
-    entries = data.get("ignore")
-    if not isinstance(entries, list):
-        raise fail("ignore", "expected a list of {rule, path, reason} entries")
-    out: list[IgnoreEntry] = []
-    for i, raw in enumerate(entries):
-        where = f"ignore[{i}]"
-        if not isinstance(raw, Mapping):
-            raise fail(where, "expected a mapping with rule, path and reason")
-        extra = sorted(str(k) for k in raw if k not in _ENTRY_KEYS)
-        if extra:
-            raise fail(f"{where}.{extra[0]}", f"unknown key (allowed: {', '.join(sorted(_ENTRY_KEYS))})")
-        for key in ("rule", "path", "reason"):
-            value = raw.get(key)
-            if not isinstance(value, str) or not value.strip():
-                raise fail(f"{where}.{key}", "missing" if value is None else "expected a non-empty string")
-        rule = raw["rule"]
-        if "*" not in rule and "?" not in rule and rule not in RULES:
-            raise fail(f"{where}.rule", f"unknown rule {rule!r} (see 'fal-harness drift --list-rules')")
-        endpoint = raw.get("endpoint", "*")
-        if not isinstance(endpoint, str) or not endpoint:
-            raise fail(f"{where}.endpoint", "expected a non-empty string")
-        out.append(IgnoreEntry(rule, raw["path"], raw["reason"].strip(), endpoint))
-    return out
+    """The entries of already-parsed ignore-file data."""
+    parsed: _IgnoreFile = load_model(Annotated[_IgnoreFile, BeforeValidator(_a_mapping)], data, source)
+    return list(parsed.ignore)
 
 
 def apply_ignores(report: DriftReport, entries: Iterable[IgnoreEntry]) -> DriftReport:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness._data import parse_json, parse_json_or_yaml, read_text
+from harness._data import load_data_file, parse_json, parse_json_or_yaml, read_text
 from harness._errors import ConfigError, DataFileError
 from harness._runfolders import BENCH_SUMMARY, main_job_summary
 from harness.client import Observation
@@ -23,7 +23,6 @@ __all__ = [
     "Source",
     "TrafficReader",
     "load_source",
-    "read_data_file",
     "read_observations_jsonl",
     "register_traffic_reader",
     "sources_in_dir",
@@ -93,7 +92,7 @@ def load_source(spec: str | Path, *, endpoint: str | None = None,
     if path.is_file():
         if path.suffix.lower() in _TRAFFIC_SUFFIXES:
             return _from_traffic(text, [path], endpoint)
-        data = parse_json_or_yaml(_read(path), text)
+        data = parse_json_or_yaml(read_text(path), text)
         if _is_document(data):
             return _from_document(data, text, "", str(path), endpoint)
         if _read_traffic(path) is not None:
@@ -129,7 +128,7 @@ def sources_in_dir(directory: str | Path) -> dict[str, Source]:
             for obs in read_observations_jsonl(path):
                 traffic.setdefault(obs.endpoint, []).append(obs)
         elif suffix in _DOCUMENT_SUFFIXES:
-            data = parse_json_or_yaml(_read(path), str(path))
+            data = load_data_file(path)
             if _is_document(data):
                 add(_from_document(data, str(path), "", str(path), None))
                 continue
@@ -157,15 +156,6 @@ def shown_path(path: Path) -> str:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return str(path)
-
-
-def read_data_file(path: Path) -> Any:
-    """A JSON or YAML file's data; problems are one-line DataFileErrors."""
-    return parse_json_or_yaml(_read(path), str(path))
-
-
-def _read(path: Path) -> str:
-    return read_text(path)
 
 
 def _is_document(data: Any) -> bool:
@@ -230,7 +220,7 @@ def read_observations_jsonl(path: str | Path) -> list[Observation]:
     """Observations from a JSONL file, one ``Observation.to_dict()`` per line (what benchmarks write)."""
     path = Path(path)
     observations: list[Observation] = []
-    for number, line in enumerate(_read(path).splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:

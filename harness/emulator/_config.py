@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
-from harness._data import join_key, kind_of
-from harness._errors import DataFileError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, with_config
+
+from harness._data import FILE_MODEL, Problem, StrictFloat, StrictInt, Text, kind_of, load_model, load_yaml
 from harness._resources import fixture
 from harness._secrets import register_secret
-from harness.contracts._loader import read_yaml
 
 __all__ = [
     "DEFAULT_KEY",
@@ -76,23 +76,59 @@ _LATENCY_KEYS: Mapping[str, tuple[str, ...]] = {
     "lognormal": ("median", "sigma"),
 }
 
+#: a duration or a count of seconds in a config file: a finite number, not below zero
+Seconds = Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)]
+#: a positive whole number (runners, limits, attempts)
+Count = Annotated[StrictInt, Field(ge=1)]
 
+
+def _latency_input(value: Any) -> Any:
+    """A bare number is a fixed delay; a mapping names its kind and gives that kind's keys only."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise Problem(f"expected a finite number, got {value!r}")
+        if value < 0:
+            raise Problem(f"must be at least 0, got {value!r}")
+        return {"kind": "fixed", "seconds": value}
+    if not isinstance(value, Mapping):
+        return value
+    kind = value.get("kind")
+    if not isinstance(kind, str) or kind not in _LATENCY_KEYS:
+        raise Problem(f"must be one of {', '.join(_LATENCY_KEYS)}, got {kind!r}", "kind")
+    needed = _LATENCY_KEYS[kind]
+    allowed = ("kind", "max", *needed)
+    for key in value:
+        if key not in allowed:
+            raise Problem(f"unknown key (allowed: {', '.join(allowed)})", str(key))
+    for key in needed:
+        if key not in value:
+            raise Problem(f"a {kind} latency needs {', '.join(needed)} (missing {key!r})")
+    return value
+
+
+@with_config(FILE_MODEL)
 @dataclass(frozen=True)
 class Latency:
     """A delay distribution in (unscaled) seconds: ``fixed``, ``uniform`` or ``lognormal``.
 
     ``lognormal`` is given by its median and sigma (of the underlying normal); ``max`` caps any kind.
+    In a file, a bare number is a fixed delay.
     """
 
-    kind: str = "fixed"
-    seconds: float = 0.0
-    low: float = 0.0
-    high: float = 0.0
-    median: float = 0.0
-    sigma: float = 0.0
-    max: float | None = None
+    kind: Literal["fixed", "uniform", "lognormal"] = "fixed"
+    seconds: Seconds = 0.0
+    low: Seconds = 0.0
+    high: Seconds = 0.0
+    median: Seconds = 0.0
+    sigma: Seconds = 0.0
+    max: Seconds | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == "uniform" and self.high < self.low:
+            raise Problem(f"must not be below low ({self.low:g})", "high")
 
     def sample(self, rng: random.Random) -> float:
+        """One delay drawn from the distribution (capped at ``max``)."""
         if self.kind == "uniform":
             value = rng.uniform(self.low, self.high)
         elif self.kind == "lognormal":
@@ -102,312 +138,255 @@ class Latency:
         return min(value, self.max) if self.max is not None else value
 
 
+#: a latency as a file gives it (a number or a mapping)
+LatencyField = Annotated[Latency, BeforeValidator(_latency_input)]
+
+
+@with_config(FILE_MODEL)
 @dataclass(frozen=True)
 class EndpointSettings:
     """How one endpoint behaves: its runner count, its delays and the log lines a run emits."""
 
-    runners: int = 2
-    queue_wait: Latency = Latency("fixed", seconds=0.2)
+    runners: Count = 2
+    queue_wait: LatencyField = Latency("fixed", seconds=0.2)
     """The least time a request spends IN_QUEUE (routing, scheduling); with a free runner it is the
     whole queue time, behind busy runners the wait for a runner overlaps it."""
-    run_time: Latency = Latency("lognormal", median=1.5, sigma=0.25)
-    log_lines: int = 3
-    first_event: Latency = Latency("fixed", seconds=0.3)
+    run_time: LatencyField = Latency("lognormal", median=1.5, sigma=0.25)
+    log_lines: Annotated[StrictInt, Field(ge=0)] = 3
+    first_event: LatencyField = Latency("fixed", seconds=0.3)
     """A stream's time from the runner starting to its first event."""
-    event_gap: Latency = Latency("fixed", seconds=0.1)
+    event_gap: LatencyField = Latency("fixed", seconds=0.1)
     """The time between two stream events, and between the last one and the final output."""
 
 
+@with_config(FILE_MODEL)
 @dataclass(frozen=True)
 class Limits:
     """Bounds on what the emulator keeps in memory and on what one request may ask for."""
 
-    max_live_requests: int = 10_000
-    max_stored_bytes: int = 256 * 1024 * 1024
-    max_body_bytes: int = 32 * 1024 * 1024
-    max_upload_bytes: int = 128 * 1024 * 1024
+    max_live_requests: Count = 10_000
+    max_stored_bytes: Count = 256 * 1024 * 1024
+    max_body_bytes: Count = 32 * 1024 * 1024
+    max_upload_bytes: Count = 128 * 1024 * 1024
     """One uploaded file in a single request (a multipart part counts against ``max_body_bytes``);
     above the 100 MiB where the Python client switches to multipart."""
-    max_file_bytes: int = 64 * 1024 * 1024
-    max_image_pixels: int = 2048 * 2048
-    max_images: int = 8
-    result_ttl_seconds: float = 3600.0
+    max_file_bytes: Count = 64 * 1024 * 1024
+    max_image_pixels: Count = 2048 * 2048
+    max_images: Count = 8
+    result_ttl_seconds: Seconds = 3600.0
     """How long a completed request stays readable (scaled by ``time_scale``; never at scale 0)."""
-    file_ttl_seconds: float = 86_400.0
+    file_ttl_seconds: Seconds = 86_400.0
     """How long an uploaded or generated file is served (scaled like the result TTL)."""
-    max_timelines: int = 100_000
-    max_connections: int = 1_000
+    max_timelines: Count = 100_000
+    max_connections: Count = 1_000
     """Open connections at once; past it the oldest one still waiting for its headers is dropped."""
-    header_timeout_seconds: float = 10.0
+    header_timeout_seconds: Seconds = 10.0
     """Seconds a connection may take to send a request's headers (not scaled)."""
-    body_timeout_seconds: float = 60.0
+    body_timeout_seconds: Seconds = 60.0
     """Seconds a request may take to send its body once its headers are in (not scaled)."""
 
 
+@with_config(FILE_MODEL)
 @dataclass(frozen=True)
 class WebhookSettings:
-    max_attempts: int = 5
-    backoff_seconds: float = 1.0
+    """How the emulator delivers a request's webhook: attempts, backoff, timeout, the user it signs as."""
+
+    max_attempts: Annotated[StrictInt, Field(ge=1, le=10)] = 5
+    backoff_seconds: Seconds = 1.0
     """First retry delay (scaled), doubling each attempt."""
-    timeout_seconds: float = 10.0
-    user_id: str = "emulator-user"
+    timeout_seconds: Seconds = 10.0
+    user_id: Text = "emulator-user"
 
 
+def _fault_input(value: Any) -> Any:
+    """A fault rule as a file gives it: its kind's parameters beside the rule's own keys, ``on`` as
+    one stage or a list; checked against what the kind takes before the fields are."""
+    if not isinstance(value, Mapping):
+        return value
+    # YAML 1.1 reads a bare ``on`` key as the boolean true.
+    spec: dict[Any, Any] = {("on" if k is True else k): v for k, v in value.items()}
+    kind = spec.get("fault")
+    if not isinstance(kind, str) or kind not in FAULT_KINDS:
+        raise Problem(f"unknown fault {kind!r} (known: {', '.join(FAULT_KINDS)})", "fault")
+    params = _FAULT_PARAMS.get(kind, ())
+    allowed = ("fault", "rate", "requests", "endpoint", "on", *params)
+    for key in spec:
+        if key not in allowed:
+            raise Problem(f"unknown key (allowed: {', '.join(allowed)})", str(key))
+    if ("rate" in spec) == ("requests" in spec):
+        raise Problem("give exactly one of 'rate' (0..1) or 'requests' (a list of indices)")
+    on = spec.get("on", [])
+    on_list = [on] if isinstance(on, str) else on
+    if not isinstance(on_list, list):
+        raise Problem("expected a stage or a list of stages", "on")
+    stages = FAULT_KINDS[kind]
+    for i, stage in enumerate(on_list):
+        if stage not in stages:
+            where = ("on", i) if isinstance(on, list) else ("on",)
+            raise Problem(f"{kind} applies on {', '.join(stages)}, not {stage!r}", *where)
+    spec["on"] = on_list
+    spec["params"] = {key: _fault_param(key, spec.pop(key)) for key in params if key in spec}
+    return spec
+
+
+def _fault_param(key: str, value: Any) -> str | float:
+    if key == "seconds":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise Problem(f"expected a number of seconds (0 or more), got {kind_of(value)}", key)
+        return float(value)
+    if key == "status":
+        if isinstance(value, bool) or not isinstance(value, int) or not 400 <= value <= 599:
+            raise Problem(f"must be an HTTP error status (400..599), got {value!r}", key)
+        return value
+    if key == "when":
+        if value not in ("before", "after"):
+            raise Problem(f"must be 'before' or 'after' (the handler runs), got {value!r}", key)
+        return str(value)
+    if not isinstance(value, str) or not value:
+        raise Problem(f"expected a non-empty string, got {kind_of(value)}", key)
+    return value
+
+
+@with_config(FILE_MODEL)
 @dataclass(frozen=True)
 class FaultRule:
     """One line of the fault plan: a kind, when it strikes (by rate or by index), and where."""
 
     fault: str
-    rate: float | None = None
-    requests: tuple[int, ...] | None = None
+    rate: Annotated[StrictFloat, Field(ge=0, le=1)] | None = None
+    requests: Annotated[tuple[Annotated[StrictInt, Field(ge=0)], ...], Field(min_length=1)] | None = None
     """0-based indices among the calls this rule sees (after its ``on`` and ``endpoint`` filters)."""
-    endpoint: str | None = None
+    endpoint: Text | None = None
     on: tuple[str, ...] = ()
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, str | int | float] = field(default_factory=dict)
+    """The kind's own settings: ``seconds`` (slow_headers), ``when`` (connection_reset),
+    ``status``, ``error_type`` and ``message`` (completed_with_error)."""
 
     @property
     def stages(self) -> tuple[str, ...]:
+        """Where the rule strikes: its ``on`` list, else every stage its kind applies to."""
         return self.on or FAULT_KINDS[self.fault]
 
 
+def _relative_path(value: Any, info: ValidationInfo) -> Any:
+    """A path in a config file is relative to the file."""
+    if not isinstance(value, str) or not value:
+        return value
+    path = Path(value).expanduser()
+    source = (info.context or {}).get("config_file")
+    return path if path.is_absolute() or source is None else source.parent / path
+
+
+def _url_map_input(value: Any, info: ValidationInfo) -> Any:
+    """URLs mapped to a bundled fixture's name or to a file (relative to the config file)."""
+    if not isinstance(value, Mapping):
+        return value
+    out: dict[Any, Any] = {}
+    for url, name in value.items():
+        if isinstance(name, Path):  # already resolved (the bundled map)
+            out[url] = name
+            continue
+        if not isinstance(name, str) or not name:
+            raise Problem(f"expected a non-empty string, got {kind_of(name)}", str(url))
+        path = fixture(name) if "/" not in name and fixture(name).is_file() else _relative_path(name, info)
+        if not path.is_file():
+            raise Problem(f"no bundled fixture or file named {name!r}", str(url))
+        out[url] = path
+    return out
+
+
+def _admin_key(value: str | None) -> str | None:
+    if value is not None and len(value) < 16:
+        raise Problem("must be at least 16 characters")
+    return value
+
+
+def _default_url_map() -> Mapping[str, Path]:
+    return {u: fixture(n) for u, n in DEFAULT_URL_MAP.items()}
+
+
+@with_config(FILE_MODEL)
 @dataclass(frozen=True)
 class EmulatorConfig:
     """Everything the emulator can be told; every field has a working default."""
 
-    time_scale: float = 1.0
+    time_scale: Seconds = 1.0
     """Multiplies every delay (queue waits, run times, retries, expiry); 0 makes them instant."""
-    seed: int = 0
-    keys: tuple[str, ...] = (DEFAULT_KEY,)
+    seed: Annotated[StrictInt, Field(ge=0)] = 0
+    keys: tuple[Text, ...] = (DEFAULT_KEY,)
     """Accepted ``Authorization: Key`` values; empty accepts any non-empty key."""
-    contracts_dir: Path | None = None
-    url_map: Mapping[str, Path] = field(default_factory=lambda: {u: fixture(n) for u, n in DEFAULT_URL_MAP.items()})
+    contracts_dir: Annotated[Path | None, BeforeValidator(_relative_path)] = None
+    url_map: Annotated[Mapping[str, Path], BeforeValidator(_url_map_input)] = field(default_factory=_default_url_map)
     defaults: EndpointSettings = EndpointSettings()
     endpoints: Mapping[str, EndpointSettings] = field(default_factory=dict)
     limits: Limits = Limits()
     webhooks: WebhookSettings = WebhookSettings()
-    faults: tuple[FaultRule, ...] = ()
-    keepalive_seconds: float = 15.0
+    faults: tuple[Annotated[FaultRule, BeforeValidator(_fault_input)], ...] = ()
+    keepalive_seconds: Annotated[StrictFloat, Field(ge=0.001, allow_inf_nan=False)] = 15.0
     """Seconds between SSE keep-alive comments (not scaled)."""
-    admin_key: str | None = field(default=None, repr=False)
+    admin_key: Annotated[Text | None, AfterValidator(_admin_key)] = field(default=None, repr=False)
     """The key the ground-truth and fault routes (``/_emulator/requests``, ``/_emulator/faults``)
     want in ``X-Fal-Emulator-Admin-Key``; without one a fresh random key is made at each start."""
     source: Path | None = field(default=None, compare=False)
+    """The file the config was read from (not a key of the file)."""
+
+    FILE_KEYS: ClassVar[tuple[str, ...]] = (
+        "format_version", "time_scale", "seed", "keys", "contracts_dir", "url_map", "defaults", "endpoints",
+        "limits", "webhooks", "faults", "keepalive_seconds", "admin_key",
+    )
 
     def settings_for(self, endpoint: str) -> EndpointSettings:
+        """The endpoint's own settings, else the defaults."""
         return self.endpoints.get(endpoint, self.defaults)
 
     def scaled(self, seconds: float) -> float:
+        """``seconds`` times the time scale."""
         return seconds * self.time_scale
 
     def replace(self, **changes: Any) -> EmulatorConfig:
+        """The config with ``changes`` made."""
         return replace(self, **changes)
+
+
+def _config_input(value: Any, info: ValidationInfo) -> Any:
+    """The file's top level: its version checked, the file map added to the bundled one, and each
+    endpoint's settings starting from the file's defaults."""
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        return value
+    for key in value:
+        if key not in EmulatorConfig.FILE_KEYS:
+            raise Problem(f"unknown key (allowed: {', '.join(EmulatorConfig.FILE_KEYS)})", str(key))
+    spec = dict(value)
+    if spec.pop("format_version", FORMAT_VERSION) != FORMAT_VERSION:
+        raise Problem(f"must be {FORMAT_VERSION} (this harness reads emulator config v1)", "format_version")
+    if isinstance(spec.get("url_map"), Mapping):
+        spec["url_map"] = {**_default_url_map(), **spec["url_map"]}
+    defaults = spec.get("defaults", {})
+    endpoints = spec.get("endpoints")
+    if isinstance(endpoints, Mapping) and isinstance(defaults, Mapping):
+        spec["endpoints"] = {name: {**defaults, **own} if isinstance(own, Mapping) else own
+                             for name, own in endpoints.items()}
+    spec["source"] = (info.context or {}).get("config_file")
+    return spec
+
+
+_CONFIG_FILE = Annotated[EmulatorConfig, BeforeValidator(_config_input)]
 
 
 def load_emulator_config(path: str | Path) -> EmulatorConfig:
     """Read an emulator config file (YAML); raises :class:`DataFileError` on any mistake."""
     path = Path(path)
-    data = read_yaml(path)
-    return parse_emulator_config({} if data is None else data, source=path)
+    return parse_emulator_config(load_yaml(path), source=path)
 
 
-def parse_emulator_config(data: Mapping[str, Any], *, source: str | Path | None = None) -> EmulatorConfig:
+def parse_emulator_config(data: Mapping[str, Any] | None, *, source: str | Path | None = None) -> EmulatorConfig:
     """Build a config from parsed data (a YAML document or a dict written in a test)."""
-    return _Reader(Path(source) if source is not None else None).config(data)
-
-
-class _Reader:
-    def __init__(self, source: Path | None) -> None:
-        self.source = source
-
-    def fail(self, path: str, problem: str) -> DataFileError:
-        return DataFileError(self.source or "<emulator config>", path, problem)
-
-    def mapping(self, value: Any, path: str, allowed: Sequence[str] | None = None) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(path, f"expected a mapping, got {kind_of(value)}")
-        if allowed is not None:
-            extra = sorted(str(k) for k in value if k not in allowed)
-            if extra:
-                raise self.fail(join_key(path, extra[0]), f"unknown key (allowed: {', '.join(allowed)})")
-        return value
-
-    def number(self, value: Any, path: str, *, minimum: float = 0.0, maximum: float | None = None) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(path, f"expected a number, got {kind_of(value)}")
-        if not math.isfinite(value):
-            raise self.fail(path, f"expected a finite number, got {value!r}")
-        if value < minimum or (maximum is not None and value > maximum):
-            bound = f"between {minimum:g} and {maximum:g}" if maximum is not None else f"at least {minimum:g}"
-            raise self.fail(path, f"must be {bound}, got {value!r}")
-        return float(value)
-
-    def integer(self, value: Any, path: str, *, minimum: int = 0) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(path, f"expected an integer, got {kind_of(value)}")
-        if value < minimum:
-            raise self.fail(path, f"must be at least {minimum}, got {value}")
-        return value
-
-    def text(self, value: Any, path: str) -> str:
-        if not isinstance(value, str) or not value:
-            raise self.fail(path, f"expected a non-empty string, got {kind_of(value)}")
-        return value
-
-    def config(self, data: Any) -> EmulatorConfig:
-        top = self.mapping(data, "", (
-            "format_version", "time_scale", "seed", "keys", "contracts_dir", "url_map", "defaults",
-            "endpoints", "limits", "webhooks", "faults", "keepalive_seconds", "admin_key",
-        ))
-        version = top.get("format_version", FORMAT_VERSION)
-        if version != FORMAT_VERSION:
-            raise self.fail("format_version", f"must be {FORMAT_VERSION} (this harness reads emulator config v1)")
-        base = EmulatorConfig()
-        out: dict[str, Any] = {"source": self.source}
-        if "time_scale" in top:
-            out["time_scale"] = self.number(top["time_scale"], "time_scale")
-        if "seed" in top:
-            out["seed"] = self.integer(top["seed"], "seed")
-        if "keys" in top:
-            keys = top["keys"]
-            if not isinstance(keys, list):
-                raise self.fail("keys", f"expected a list of keys, got {kind_of(keys)}")
-            out["keys"] = tuple(self.text(k, f"keys[{i}]") for i, k in enumerate(keys))
-        if top.get("contracts_dir") is not None:
-            out["contracts_dir"] = self.path(self.text(top["contracts_dir"], "contracts_dir"))
-        if "url_map" in top:
-            out["url_map"] = {**base.url_map, **self.url_map(top["url_map"])}
-        defaults = self.endpoint(top.get("defaults", {}), "defaults", base.defaults)
-        out["defaults"] = defaults
-        endpoints = self.mapping(top.get("endpoints", {}), "endpoints")
-        out["endpoints"] = {
-            str(name): self.endpoint(value, f"endpoints.{name}", defaults) for name, value in endpoints.items()
-        }
-        out["limits"] = self.section(top.get("limits", {}), "limits", Limits())
-        out["webhooks"] = self.section(top.get("webhooks", {}), "webhooks", WebhookSettings())
-        if out["webhooks"].max_attempts < 1 or out["webhooks"].max_attempts > 10:
-            raise self.fail("webhooks.max_attempts", "must be between 1 and 10")
-        faults = top.get("faults", [])
-        if not isinstance(faults, list):
-            raise self.fail("faults", f"expected a list of fault rules, got {kind_of(faults)}")
-        out["faults"] = tuple(self.fault(rule, f"faults[{i}]") for i, rule in enumerate(faults))
-        if top.get("admin_key") is not None:
-            out["admin_key"] = self.text(top["admin_key"], "admin_key")
-            if len(out["admin_key"]) < 16:
-                raise self.fail("admin_key", "must be at least 16 characters")
-        if "keepalive_seconds" in top:
-            out["keepalive_seconds"] = self.number(top["keepalive_seconds"], "keepalive_seconds", minimum=0.001)
-        return replace(base, **out)
-
-    def path(self, text: str) -> Path:
-        p = Path(text).expanduser()
-        if not p.is_absolute() and self.source is not None:
-            p = self.source.parent / p
-        return p
-
-    def url_map(self, value: Any) -> dict[str, Path]:
-        out: dict[str, Path] = {}
-        for url, target in self.mapping(value, "url_map").items():
-            where = f"url_map.{url}"
-            name = self.text(target, where)
-            path = fixture(name) if "/" not in name and fixture(name).is_file() else self.path(name)
-            if not path.is_file():
-                raise self.fail(where, f"no bundled fixture or file named {name!r}")
-            out[str(url)] = path
-        return out
-
-    def latency(self, value: Any, path: str) -> Latency:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return Latency("fixed", seconds=self.number(value, path))
-        spec = self.mapping(value, path)
-        kind = str(spec.get("kind"))
-        if kind not in _LATENCY_KEYS:
-            raise self.fail(join_key(path, "kind"),
-                            f"must be one of {', '.join(_LATENCY_KEYS)}, got {spec.get('kind')!r}")
-        needed = _LATENCY_KEYS[kind]
-        self.mapping(spec, path, ("kind", "max", *needed))
-        values: dict[str, Any] = {"kind": kind}
-        for key in needed:
-            if key not in spec:
-                raise self.fail(path, f"a {kind} latency needs {', '.join(needed)} (missing {key!r})")
-            values[key] = self.number(spec[key], join_key(path, key))
-        if kind == "uniform" and values["high"] < values["low"]:
-            raise self.fail(join_key(path, "high"), f"must not be below low ({values['low']:g})")
-        if "max" in spec:
-            values["max"] = self.number(spec["max"], join_key(path, "max"))
-        return Latency(**values)
-
-    def endpoint(self, value: Any, path: str, base: EndpointSettings) -> EndpointSettings:
-        spec = self.mapping(value, path, ("runners", "queue_wait", "run_time", "log_lines", "first_event",
-                                          "event_gap"))
-        out: dict[str, Any] = {}
-        if "runners" in spec:
-            out["runners"] = self.integer(spec["runners"], join_key(path, "runners"), minimum=1)
-        for key in ("queue_wait", "run_time", "first_event", "event_gap"):
-            if key in spec:
-                out[key] = self.latency(spec[key], join_key(path, key))
-        if "log_lines" in spec:
-            out["log_lines"] = self.integer(spec["log_lines"], join_key(path, "log_lines"))
-        return replace(base, **out)
-
-    def section(self, value: Any, path: str, base: Any) -> Any:
-        spec = self.mapping(value, path, tuple(base.__dataclass_fields__))
-        out: dict[str, Any] = {}
-        for key, raw in spec.items():
-            current = getattr(base, key)
-            where = join_key(path, key)
-            if isinstance(current, str):
-                out[key] = self.text(raw, where)
-            elif isinstance(current, int):
-                out[key] = self.integer(raw, where, minimum=1)
-            else:
-                out[key] = self.number(raw, where)
-        return replace(base, **out)
-
-    def fault(self, value: Any, path: str) -> FaultRule:
-        raw: Mapping[Any, Any] = self.mapping(value, path)
-        # YAML 1.1 reads a bare ``on`` key as the boolean true.
-        spec: Mapping[str, Any] = {("on" if k is True else k): v for k, v in raw.items()}
-        kind = str(spec.get("fault"))
-        if kind not in FAULT_KINDS:
-            raise self.fail(join_key(path, "fault"),
-                            f"unknown fault {spec.get('fault')!r} (known: {', '.join(FAULT_KINDS)})")
-        params = _FAULT_PARAMS.get(kind, ())
-        self.mapping(spec, path, ("fault", "rate", "requests", "endpoint", "on", *params))
-        if ("rate" in spec) == ("requests" in spec):
-            raise self.fail(path, "give exactly one of 'rate' (0..1) or 'requests' (a list of indices)")
-        rate = self.number(spec["rate"], join_key(path, "rate"), maximum=1.0) if "rate" in spec else None
-        requests = None
-        if "requests" in spec:
-            raw = spec["requests"]
-            if not isinstance(raw, list) or not raw:
-                raise self.fail(join_key(path, "requests"), "expected a non-empty list of request indices")
-            requests = tuple(self.integer(n, f"{path}.requests[{i}]") for i, n in enumerate(raw))
-        on_raw = spec.get("on", [])
-        on_list = [on_raw] if isinstance(on_raw, str) else on_raw
-        if not isinstance(on_list, list):
-            raise self.fail(join_key(path, "on"), "expected a stage or a list of stages")
-        allowed = FAULT_KINDS[kind]
-        for i, stage in enumerate(on_list):
-            if stage not in allowed:
-                raise self.fail(f"{path}.on[{i}]" if isinstance(on_raw, list) else join_key(path, "on"),
-                                f"{kind} applies on {', '.join(allowed)}, not {stage!r}")
-        endpoint = self.text(spec["endpoint"], join_key(path, "endpoint")) if "endpoint" in spec else None
-        extra = {key: self.fault_param(kind, key, spec[key], join_key(path, key)) for key in params if key in spec}
-        return FaultRule(kind, rate, requests, endpoint, tuple(on_list), extra)
-
-    def fault_param(self, kind: str, key: str, value: Any, path: str) -> Any:
-        if key == "seconds":
-            return self.number(value, path)
-        if key == "status":
-            status = self.integer(value, path, minimum=400)
-            if status > 599:
-                raise self.fail(path, f"must be an HTTP error status (400..599), got {status}")
-            return status
-        if key == "when":
-            if value not in ("before", "after"):
-                raise self.fail(path, f"must be 'before' or 'after' (the handler runs), got {value!r}")
-            return value
-        return self.text(value, path)
+    config_file = Path(source) if source is not None else None
+    config: EmulatorConfig = load_model(_CONFIG_FILE, data, source or "<emulator config>",
+                                        context={"config_file": config_file})
+    return config
 
 
 def accept_environment_key(config: EmulatorConfig, environ: Mapping[str, str]) -> tuple[EmulatorConfig, bool]:

@@ -81,7 +81,7 @@ def test_list_rules_prints_every_rule(capsys: pytest.CaptureFixture[str]) -> Non
     (["fal-ai/sd-lora", "--against", NEWER], "unknown endpoint 'fal-ai/sd-lora'; did you mean 'fal-ai/sd-loras'?"),
     (["fal-ai/sd-loras", "--against", "missing.json"], "missing.json: no such file"),
     (["fal-ai/sd-loras", "--against", NEWER, "--ignore", str(DATA / "sd-loras-newer.json")],
-     "sd-loras-newer.json: components: unknown key (allowed: format_version, ignore)"),
+     "sd-loras-newer.json: openapi: unknown key (allowed: format_version, ignore)"),
     (["fal-ai/sd-loras", "--against", NEWER, "--ignore", "missing-ignore.yaml"], "missing-ignore.yaml: cannot read"),
     (["fal-ai/sd-loras"], "give CONTRACT_OR_ENDPOINT and --against SOURCE"),
     (["--all"], "--all needs --against-dir DIR"),

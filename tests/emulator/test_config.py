@@ -78,7 +78,7 @@ def test_an_empty_file_is_the_default_config(tmp_path: Path) -> None:
     ("limits: {max_live_requests: many}\n", "limits.max_live_requests", "expected an integer"),
     ("faults: [{fault: http_418, rate: 1}]\n", "faults[0].fault", "unknown fault"),
     ("faults: [{fault: http_500}]\n", "faults[0]", "exactly one of 'rate'"),
-    ("faults: [{fault: http_500, rate: 2}]\n", "faults[0].rate", "between 0 and 1"),
+    ("faults: [{fault: http_500, rate: 2}]\n", "faults[0].rate", "must be at most 1, got 2"),
     ("faults: [{fault: result_expired, rate: 1, on: submit}]\n", "faults[0].on", "applies on result"),
     ("faults: [{fault: http_500, rate: 1, seconds: 3}]\n", "faults[0].seconds", "unknown key"),
     ("url_map: {'https://x/y.png': no-such-fixture.png}\n", "url_map.https://x/y.png", "no bundled fixture"),
