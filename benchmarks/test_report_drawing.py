@@ -17,7 +17,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.bench._records import Record
 from harness.bench._results import RunData
-from harness.bench._summary import figures_of, summarize_series
+from harness.bench._summary import BenchSummary, TargetInfo, figures_of, summarize_series
 
 ENDPOINTS = ("fal-ai/flux-pro", "fal-ai/sd-loras", "fal-ai/photomaker", "fal-ai/instantid/lcm",
              "fal-ai/fast-lcm-diffusion", "openrouter/router")
@@ -43,20 +43,20 @@ def _run(seed: int) -> RunData:
                           "completed_ns": received + int((queue + run - 1.5) * MS)}
     series = [summarize_series(e, {"endpoint": e}, [r for r in records if r.series == e], truth, ci_resamples=200)
               for e in ENDPOINTS]
-    summary = {"format": "fal-harness/bench@1", "run_id": f"queue-2026010{seed}-000000", "scenario": "queue",
-               "status": "complete", "started_at": f"2026-01-0{seed}T00:00:00+00:00",
-               "target": {"name": "emulator", "live": False, "ground_truth": True},
-               "series": series, "figures": figures_of("queue", series), "derived": []}
+    summary = BenchSummary(run_id=f"queue-2026010{seed}-000000", scenario="queue", status="complete",
+                           started_at=f"2026-01-0{seed}T00:00:00+00:00",
+                           target=TargetInfo("emulator", live=False, ground_truth=True),
+                           series=tuple(series), figures=tuple(figures_of("queue", series)))
     return RunData(Path("."), summary, records, truth)
 
 
 @pytest.fixture(scope="module")
-def main_job_run() -> tuple[RunData, list[dict[str, Any]]]:
+def main_job_run() -> tuple[RunData, list[BenchSummary]]:
     return _run(6), [_run(seed).summary for seed in range(1, 6)]
 
 
 def test_drawing_a_main_job_reports_figures(benchmark: BenchmarkFixture,
-                                            main_job_run: tuple[RunData, list[dict[str, Any]]]) -> None:
+                                            main_job_run: tuple[RunData, list[BenchSummary]]) -> None:
     from harness.reports._figures import draw_all
 
     run, history = main_job_run

@@ -43,10 +43,11 @@ def test_stream_timing_accuracy(benchmark: BenchmarkFixture, bench_out: Path, pr
         run_benchmark, args=("queue",), kwargs={"options": options, "out": bench_out,
                                                 "emulator_config": ACCURACY_EMULATOR, "history": False},
         rounds=1, iterations=1)
-    (series,) = result.summary["series"]
-    assert result.status == "complete" and series["failed"] == 0, series["errors"]
+    (series,) = result.summary.series
+    assert result.status == "complete" and series.failed == 0, series.errors
     for phase in ("queue_wait", "run"):
-        error = series["phases"][phase]["error"]
-        benchmark.extra_info[f"{phase}_abs_error_p99_ms"] = error["p99_abs"]
-        promises.add(f"{detect}: {phase} |measured - truth| at p99", error["p99_abs"], STREAM_BOUND_MS, "ms")
+        error = series.phases[phase].error
+        assert error is not None, phase
+        benchmark.extra_info[f"{phase}_abs_error_p99_ms"] = error.p99_abs
+        promises.add(f"{detect}: {phase} |measured - truth| at p99", error.p99_abs, STREAM_BOUND_MS, "ms")
     benchmark.extra_info["run_dir"] = str(result.run_dir)

@@ -20,7 +20,7 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
@@ -33,6 +33,8 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_VALUES",
+    "JsonObjectField",
+    "JsonValueField",
     "Problem",
     "SafeDumper",
     "SafeLoader",
@@ -352,6 +354,14 @@ def join_key(path: str, key: str) -> str:
 FILE_MODEL = ConfigDict(extra="forbid")
 #: text that says something: a string, not empty
 Text = Annotated[StrictStr, Field(min_length=1)]
+
+if TYPE_CHECKING:  # mypy reads the harness's JSON types; pydantic validates with its own, which it can build
+    from harness._json import JsonObject as JsonObjectField
+    from harness._json import JsonValue as JsonValueField
+else:
+    from pydantic import JsonValue as JsonValueField
+
+    JsonObjectField = dict[str, JsonValueField]
 
 
 class Problem(ValueError):

@@ -12,10 +12,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness._data import parse_json, read_text
 from harness._errors import BudgetExceeded, ConfigError, DataFileError, HarnessError
@@ -42,6 +42,9 @@ from harness.client._observations import ErrorInfo
 from harness.client._targets import DEFAULT_LIVE_BUDGET, live_key
 from harness.contracts import Contract, load_contracts
 from harness.drift import Level
+
+if TYPE_CHECKING:
+    from harness.bench import BenchSummary
 
 __all__ = ["MAIN_JOB_FORMAT", "Baseline", "MainJob", "MainJobResult", "Plan", "plan_main_job"]
 
@@ -143,7 +146,7 @@ class MainJobResult:
     """How to send a scenario's request again on this run's target."""
     baseline: Baseline | None = None
     """The earlier comparable run the latency was compared with (``None``: there was none)."""
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[BenchSummary] = field(default_factory=list)
     """The benchmark summaries of the comparable runs so far, this one included, oldest first."""
 
     def reproduce(self, run: ScenarioRun) -> str:
@@ -384,15 +387,14 @@ class MainJob:
                 live_base_url=self.live_base_url, progress=self.bench_progress,
             )
         except BenchFailed as failed:
-            return self._adopt(failed.result.run_dir), f"failed: {failed.result.summary.get('stop_reason')}"
+            return self._adopt(failed.result.run_dir), f"failed: {failed.result.summary.stop_reason}"
         except HarnessError as exc:
             return None, f"not measured: {exc}"
         if result.status == "complete":  # a run stopped short is no point on the trend
-            record_history(self.out.parent / HISTORY_DIR, {**result.summary, "main_job": self.out.name})
-        note = None if result.status == "complete" else f"{result.status}: {result.summary.get('stop_reason')}"
-        measured = sum(int(s.get("count") or 0) for s in result.summary.get("series", []))
-        broken = sum(int(s.get("failed") or 0) for s in result.summary.get("series", []))
-        warm = max(int(result.summary.get("records") or 0) - measured, 0)
+            record_history(self.out.parent / HISTORY_DIR, replace(result.summary, main_job=self.out.name))
+        note = None if result.status == "complete" else f"{result.status}: {result.summary.stop_reason}"
+        measured, broken = result.summary.measured, result.summary.failed
+        warm = max(result.summary.records - measured, 0)
         self._say(f"latency benchmark: {measured} requests measured over {len(contracts)} endpoint"
                   f"{'s' if len(contracts) != 1 else ''} (and {warm} warm-up), {broken} failed "
                   f"({time.monotonic() - started:.1f} s)"
@@ -405,7 +407,7 @@ class MainJob:
         bench_run.rename(bench_dir)
         return bench_dir
 
-    def _against_baseline(self, bench_dir: Path | None) -> tuple[list[str], Baseline | None, list[dict[str, Any]]]:
+    def _against_baseline(self, bench_dir: Path | None) -> tuple[list[str], Baseline | None, list[BenchSummary]]:
         """Figures that got significantly worse than in the previous comparable run on the same
         target, that run, and the history of comparable runs (for the trend)."""
         if bench_dir is None:
@@ -414,7 +416,7 @@ class MainJob:
         from harness.bench._history import HISTORY_DIR
 
         current = load_run(bench_dir)
-        if current.summary.get("status") != "complete":
+        if current.summary.status != "complete":
             return [], None, []
         history = load_history(self.out.parent / HISTORY_DIR, like=current.summary)
         previous = _previous_run(self.out, self.plan.target, current.summary)
@@ -422,7 +424,7 @@ class MainJob:
             return [], None, history
         try:
             before = load_run(previous)
-            baseline = Baseline(previous.parent.name, _finished(previous.parent), str(before.summary.get("run_id")))
+            baseline = Baseline(previous.parent.name, _finished(previous.parent), str(before.summary.run_id))
             comparison = compare_runs(before, current, threshold=REGRESSION_THRESHOLD,
                                       min_diff_ms=REGRESSION_MIN_DIFF_MS, stats=("p50",))
         except HarnessError:
@@ -526,10 +528,11 @@ def _finished(run_dir: Path) -> str:
     return str(data.get("finished") or "") if isinstance(data, dict) else ""
 
 
-def _previous_run(current: Path, target: str, current_summary: dict[str, Any]) -> Path | None:
+def _previous_run(current: Path, target: str, current_summary: BenchSummary) -> Path | None:
     """The bench folder of the latest earlier main-job run beside this one, on the same target and
     (on the emulator) the same latency model, whose benchmark completed: the only fair baseline."""
     from harness.bench._history import comparable
+    from harness.bench._results import load_summary
 
     candidates = []
     try:
@@ -548,10 +551,10 @@ def _previous_run(current: Path, target: str, current_summary: dict[str, Any]) -
             candidates.append((str(data.get("finished")), folder / "bench"))
     for _, bench in sorted(candidates, reverse=True):
         try:
-            summary = parse_json(read_text(bench / "summary.json"), bench / "summary.json")
+            found = load_summary(bench / "summary.json")
         except (OSError, DataFileError):
             continue
-        if isinstance(summary, dict) and summary.get("status") == "complete" and comparable(summary, current_summary):
+        if found.status == "complete" and comparable(found, current_summary):
             return bench
     return None
 

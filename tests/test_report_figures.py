@@ -17,7 +17,7 @@ from matplotlib.transforms import Bbox
 
 from harness.bench._records import Record
 from harness.bench._results import RunData
-from harness.bench._summary import figures_of, summarize_series
+from harness.bench._summary import BenchSummary, figures_of, summarize_series
 from harness.reports._figures import _Duration, cdf_figure, phase_points, phases_figure, trend, trend_names
 
 MS = 1_000_000
@@ -42,8 +42,8 @@ def _run(*, upload_ms: float = 0.008, started: str = "2026-12-01T20:00:00+00:00"
                           "completed_ns": int((phases["queue_wait"] + phases["run"]) * MS)}
     series = [summarize_series(n, {"endpoint": n}, [r for r in records if r.series == n], truth, ci_resamples=0)
               for n in SERIES]
-    summary = {"format": "fal-harness/bench@1", "run_id": f"run-{seed}", "scenario": "queue", "status": "complete",
-               "started_at": started, "series": series, "figures": figures_of("queue", series)}
+    summary = BenchSummary(run_id=f"run-{seed}", scenario="queue", status="complete", started_at=started,
+                           series=tuple(series), figures=tuple(figures_of("queue", series)))
     return RunData(Path("."), summary, records, truth)
 
 
@@ -107,7 +107,7 @@ def test_the_legend_sits_beside_the_panels_and_no_tick_labels_collide(draw: Any)
 def test_every_lifecycle_phase_gets_a_mark_however_small_beside_the_others() -> None:
     run = _run(upload_ms=0.004)
     phases = ["upload", "submit", "queue_wait", "run", "result", "download", "end_to_end"]
-    for series in run.summary["series"]:
+    for series in run.summary.series:
         points = phase_points(series, phases)
         assert [row for row, _, _ in points] == list(range(len(phases)))
         assert all(0 < p50 <= p90 for _, p50, p90 in points)
@@ -116,7 +116,7 @@ def test_every_lifecycle_phase_gets_a_mark_however_small_beside_the_others() -> 
     (ax,) = _laid_out(drawn[0]).axes
     assert ax.get_xscale() == "log"  # a 4 µs upload and a one-second run on one readable axis
     low, high = ax.get_xlim()
-    marks = [p50 for s in run.summary["series"] for _, p50, _ in phase_points(s, phases)]
+    marks = [p50 for s in run.summary.series for _, p50, _ in phase_points(s, phases)]
     assert low < min(marks) and max(marks) < high
 
 
@@ -125,9 +125,9 @@ def test_a_trend_needs_two_runs_and_counts_only_the_runs_it_plots() -> None:
     names = trend_names(first)
     assert names == [f"queue/{s}/end_to_end/p50" for s in SERIES]
     assert trend([first], names) is None  # one point is no trend
-    unrelated = [{"run_id": f"other-{i}", "started_at": f"2026-12-0{i}T00:00:00+00:00", "figures": []}
-                 for i in range(1, 5)]
+    unrelated = [BenchSummary(run_id=f"other-{i}", started_at=f"2026-12-0{i}T00:00:00+00:00", scenario="queue",
+                              status="complete") for i in range(1, 5)]
     second = _run(seed=2, started="2026-12-02T20:00:00+00:00").summary
-    plot = trend([*unrelated, first, second], names, baseline=first["run_id"])
+    plot = trend([*unrelated, first, second], names, baseline=first.run_id)
     assert plot is not None and plot.title == "Trend over 2 comparable runs"
     assert "the dotted line marks the baseline" in plot.caption and plot.png.startswith(b"\x89PNG")

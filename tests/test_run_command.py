@@ -328,11 +328,13 @@ def _fast_copy(run: Path, into: Path, *, finished: str, run_time: float | None =
     a faster vendor measured earlier (``finished``), under the same latency model unless
     ``run_time`` rewrites it."""
     from harness.bench._records import Record
+    from harness.bench._results import dump_json, summary_from_data
     from harness.bench._summary import summarize_series
 
     shutil.copytree(run, into)
     bench = into / "bench"
-    records = [Record.from_dict(json.loads(line)) for line in (bench / "requests.jsonl").read_text().splitlines()]
+    records = [r for line in (bench / "requests.jsonl").read_text().splitlines()
+               if (r := Record.from_dict(json.loads(line))) is not None]
     for r in records:
         r.phases_ns = {k: None if v is None else 1_000_000 + 1_000 * r.index for k, v in r.phases_ns.items()}
     (bench / "requests.jsonl").write_text("".join(json.dumps(r.to_dict()) + "\n" for r in records))
@@ -341,7 +343,8 @@ def _fast_copy(run: Path, into: Path, *, finished: str, run_time: float | None =
                                           ci_resamples=0) for s in summary["series"]]
     if run_time is not None:
         summary["config"]["emulator"]["defaults"]["run_time"] = run_time
-    (bench / "summary.json").write_text(json.dumps(summary))
+    (bench / "summary.json").write_bytes(dump_json(summary))
+    summary_from_data(json.loads((bench / "summary.json").read_text()), bench)  # still a summary
     main_summary = json.loads((into / "run.json").read_text())
     main_summary["finished"] = finished
     (into / "run.json").write_text(json.dumps(main_summary))

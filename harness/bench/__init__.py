@@ -20,22 +20,27 @@ if TYPE_CHECKING:
     from harness.bench._results import RunData, load_run, load_summary
     from harness.bench._runner import BenchFailed, BenchInterrupted, Estimate, RunResult, run_benchmark
     from harness.bench._stats import Distribution, describe
+    from harness.bench._summary import BenchSummary, Figure, PhaseSummary, SeriesSummary
 
 __all__ = [
     "SCENARIOS",
     "BenchFailed",
     "BenchInterrupted",
     "BenchOptions",
+    "BenchSummary",
     "Comparison",
     "Distribution",
     "Estimate",
+    "Figure",
     "Measured",
+    "PhaseSummary",
     "PlanContext",
     "Record",
     "RunContext",
     "RunData",
     "RunResult",
     "Series",
+    "SeriesSummary",
     "WorkItem",
     "compare_runs",
     "describe",
@@ -61,6 +66,7 @@ _LAZY = {
     "BenchFailed": "_runner", "BenchInterrupted": "_runner", "Estimate": "_runner", "RunResult": "_runner",
     "run_benchmark": "_runner",
     "Distribution": "_stats", "describe": "_stats",
+    "BenchSummary": "_summary", "Figure": "_summary", "PhaseSummary": "_summary", "SeriesSummary": "_summary",
 }
 
 

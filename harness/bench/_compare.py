@@ -8,7 +8,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import scipy.stats  # type: ignore[import-untyped]
 from rich.console import Console
@@ -16,7 +16,7 @@ from rich.table import Table
 
 from harness._errors import ConfigError
 from harness.bench._results import RunData
-from harness.bench._summary import phase_values
+from harness.bench._summary import SeriesSummary, phase_values
 
 __all__ = ["DEFAULT_ALPHA", "DEFAULT_MIN_DIFF_MS", "DEFAULT_STATS", "Comparison", "Judgement", "compare_runs",
            "parse_threshold"]
@@ -79,8 +79,8 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": "fal-harness/bench-compare@1",
-            "baseline": {"run_id": self.baseline.summary.get("run_id"), "dir": str(self.baseline.dir)},
-            "candidate": {"run_id": self.candidate.summary.get("run_id"), "dir": str(self.candidate.dir)},
+            "baseline": {"run_id": self.baseline.summary.run_id, "dir": str(self.baseline.dir)},
+            "candidate": {"run_id": self.candidate.summary.run_id, "dir": str(self.candidate.dir)},
             "scenario": self.candidate.scenario,
             "threshold": self.threshold, "alpha": self.alpha, "min_diff_ms": self.min_diff_ms,
             "regressions": len(self.regressions),
@@ -147,40 +147,51 @@ def compare_runs(
     if baseline.scenario != candidate.scenario:
         raise ConfigError(f"cannot compare a {candidate.scenario!r} run with a {baseline.scenario!r} baseline")
     result = Comparison(baseline, candidate, threshold, alpha, min_diff_ms)
-    base_series = {s["name"]: s for s in baseline.summary.get("series", [])}
-    cand_series = {s["name"]: s for s in candidate.summary.get("series", [])}
+    base_series = {s.name: s for s in baseline.summary.series}
+    cand_series = {s.name: s for s in candidate.summary.series}
     result.only_in_baseline = [n for n in base_series if n not in cand_series]
     result.only_in_candidate = [n for n in cand_series if n not in base_series]
     # One entry per test (a phase's samples, a series' error rate) with the figures it judges: a
     # phase's p50 and p90 share its one test, so the adjustment counts it once.
-    pending: list[tuple[list[dict[str, Any]], float | None]] = []
+    pending: list[tuple[list[_Judged], float | None]] = []
     for name, cand in cand_series.items():
         base = base_series.get(name)
         if base is None:
             continue
-        for phase, cblock in cand.get("phases", {}).items():
-            bblock = base.get("phases", {}).get(phase)
+        for phase, cblock in cand.phases.items():
+            bblock = base.phases.get(phase)
             if bblock is None:
                 continue
             b_values = _values(baseline, name, phase)
             c_values = _values(candidate, name, phase)
-            judged = [{"series": name, "phase": phase, "stat": stat, "baseline": float(bblock[stat]),
-                       "candidate": float(cblock[stat]), "unit": "ms", "n_baseline": len(b_values),
-                       "n_candidate": len(c_values)}
-                      for stat in stats if bblock.get(stat) is not None and cblock.get(stat) is not None]
+            judged = [_Judged(name, phase, stat, b, c, "ms", len(b_values), len(c_values)) for stat in stats
+                      if (b := bblock.stat(stat)) is not None and (c := cblock.stat(stat)) is not None]
             if judged:
                 pending.append((judged, _mann_whitney(b_values, c_values)))
-        if base.get("count") and cand.get("count"):
-            pending.append(([{"series": name, "phase": "error_rate", "stat": "rate",
-                              "baseline": 100 * float(base.get("error_rate") or 0.0),
-                              "candidate": 100 * float(cand.get("error_rate") or 0.0), "unit": "%",
-                              "n_baseline": int(base["count"]), "n_candidate": int(cand["count"])}],
+        if base.count and cand.count:
+            pending.append(([_Judged(name, "error_rate", "rate", 100 * (base.error_rate or 0.0),
+                                     100 * (cand.error_rate or 0.0), "%", base.count, cand.count)],
                             _fisher(base, cand)))
     adjusted = _adjust([p for _, p in pending])
     for (judged, _), p in zip(pending, adjusted, strict=True):
-        for fields in judged:
-            result.judgements.append(Judgement(**fields, p_value=p, verdict=_verdict(fields, p, result)))
+        for f in judged:
+            result.judgements.append(Judgement(f.series, f.phase, f.stat, f.baseline, f.candidate, f.unit, p,
+                                               f.n_baseline, f.n_candidate,
+                                               _verdict(f.baseline, f.candidate, f.unit, p, result)))
     return result
+
+
+class _Judged(NamedTuple):
+    """One figure of both runs, before its test's adjusted p-value is known."""
+
+    series: str
+    phase: str
+    stat: str
+    baseline: float
+    candidate: float
+    unit: str
+    n_baseline: int
+    n_candidate: int
 
 
 def _values(run: RunData, series: str, phase: str) -> list[float]:
@@ -194,11 +205,11 @@ def _mann_whitney(a: Sequence[float], b: Sequence[float]) -> float | None:
     return float(scipy.stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
 
 
-def _fisher(base: dict[str, Any], cand: dict[str, Any]) -> float | None:
-    b_failed, c_failed = int(base.get("failed") or 0), int(cand.get("failed") or 0)
+def _fisher(base: SeriesSummary, cand: SeriesSummary) -> float | None:
+    b_failed, c_failed = base.failed, cand.failed
     if not b_failed and not c_failed:
         return 1.0
-    table = [[b_failed, int(base["count"]) - b_failed], [c_failed, int(cand["count"]) - c_failed]]
+    table = [[b_failed, base.count - b_failed], [c_failed, cand.count - c_failed]]
     return float(scipy.stats.fisher_exact(table).pvalue)
 
 
@@ -210,10 +221,9 @@ def _adjust(p_values: list[float | None]) -> list[float | None]:
     return [None if p is None else float(next(adjusted)) for p in p_values]
 
 
-def _verdict(fields: dict[str, Any], p: float | None, c: Comparison) -> str:
-    base, cand = fields["baseline"], fields["candidate"]
+def _verdict(base: float, cand: float, unit: str, p: float | None, c: Comparison) -> str:
     diff = cand - base
-    if fields["unit"] == "%":
+    if unit == "%":
         big = abs(diff) > ERROR_RATE_MIN_POINTS
     else:
         big = abs(diff) > c.min_diff_ms and base > 0 and abs(diff) / base > c.threshold

@@ -6,13 +6,13 @@ kind of target (emulator, live or a URL) and, on the emulator, one latency model
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from harness._data import parse_json, read_text
 from harness._errors import DataFileError
-from harness.bench._results import SUMMARY_FORMAT, dump_json, write_file
+from harness.bench._results import dump_json, summary_from_data, write_file
+from harness.bench._summary import BenchSummary
 
 __all__ = ["HISTORY_DIR", "comparable", "latency_model", "load_history", "record_history", "target_kind", "trend"]
 
@@ -24,41 +24,40 @@ HISTORY_DIR = "history"
 LATENCY_KEYS: tuple[str, ...] = ("time_scale", "defaults", "endpoints", "faults")
 
 
-def record_history(history: Path, summary: dict[str, Any]) -> Path:
+def record_history(history: Path, summary: BenchSummary) -> Path:
     """Keep this run's summary in the history folder; returns the file written."""
-    path = history / f"{summary['run_id']}.json"
+    path = history / f"{summary.run_id}.json"
     write_file(path, dump_json(summary))
     return path
 
 
-def target_kind(summary: Mapping[str, Any]) -> str | None:
+def target_kind(summary: BenchSummary) -> str | None:
     """``emulator``, ``live`` or ``url``: what the run measured against (``None``: no target)."""
-    target = summary.get("target")
-    if not isinstance(target, Mapping):
+    target = summary.target
+    if target is None:
         return None
-    if target.get("live"):
+    if target.live:
         return "live"
-    return "emulator" if target.get("name") == "emulator" else "url"
+    return "emulator" if target.name == "emulator" else "url"
 
 
-def latency_model(summary: Mapping[str, Any]) -> str | None:
+def latency_model(summary: BenchSummary) -> str | None:
     """The emulator's latency model the run measured (canonical JSON; ``None`` off the emulator)."""
-    config = summary.get("config")
-    emulator = config.get("emulator") if isinstance(config, Mapping) else None
-    if not isinstance(emulator, Mapping):
+    emulator = summary.config.emulator
+    if emulator is None:
         return None
     return json.dumps({k: emulator.get(k) for k in LATENCY_KEYS}, sort_keys=True, default=str)
 
 
-def comparable(summary: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+def comparable(summary: BenchSummary, other: BenchSummary) -> bool:
     """Whether two runs belong on one trend line: the same scenario, the same kind of target and,
     on the emulator, the same latency model."""
-    return (summary.get("scenario") == other.get("scenario") and target_kind(summary) == target_kind(other)
+    return (summary.scenario == other.scenario and target_kind(summary) == target_kind(other)
             and (target_kind(summary) != "emulator" or latency_model(summary) == latency_model(other)))
 
 
 def load_history(history: Path, scenario: str | None = None, *,
-                 like: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+                 like: BenchSummary | None = None) -> list[BenchSummary]:
     """Summaries in the history folder, oldest first: of one scenario when ``scenario`` is given,
     only those :func:`comparable` with the summary ``like`` when that is given (what a trend
     reads). Unreadable or foreign files are skipped."""
@@ -67,27 +66,25 @@ def load_history(history: Path, scenario: str | None = None, *,
     found = []
     for file in sorted(history.glob("*.json")):
         try:
-            data = parse_json(read_text(file), file)
+            data = summary_from_data(parse_json(read_text(file), file), file)
         except DataFileError:
             continue
-        if not isinstance(data, dict) or data.get("format") != SUMMARY_FORMAT:
-            continue
-        if scenario is not None and data.get("scenario") != scenario:
+        if scenario is not None and data.scenario != scenario:
             continue
         if like is not None and not comparable(data, like):
             continue
         found.append(data)
-    return sorted(found, key=lambda s: str(s.get("started_at", "")))
+    return sorted(found, key=lambda s: s.started_at or "")
 
 
-def trend(summaries: Iterable[Mapping[str, Any]], names: Iterable[str]) -> dict[str, list[tuple[str, float]]]:
+def trend(summaries: Iterable[BenchSummary], names: Iterable[str]) -> dict[str, list[tuple[str, float]]]:
     """For each figure name, ``(started_at, value)`` across the summaries that have it (read them
     with ``load_history(..., like=run)`` so one line never mixes targets or latency models)."""
     wanted = list(names)
     series: dict[str, list[tuple[str, float]]] = {n: [] for n in wanted}
     for summary in summaries:
-        values = {f["name"]: f["value"] for f in summary.get("figures", []) if isinstance(f, dict)}
+        values = summary.figure_values()
         for name in wanted:
-            if isinstance(values.get(name), int | float):
-                series[name].append((str(summary.get("started_at", "")), float(values[name])))
+            if name in values:
+                series[name].append((summary.started_at or "", float(values[name])))
     return series

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from pydantic import ConfigDict, ValidationError, with_config
+
+from harness._data import JsonObjectField, StrictBool, StrictInt, StrictStr, model_adapter
+from harness._json import JsonObject, JsonValue
 from harness.client import Observation
 
 __all__ = [
@@ -40,37 +43,38 @@ class Measured:
     started_ns: int
     ended_ns: int
     phases_ns: dict[str, int | None]
-    error: dict[str, Any] | None = None
+    error: JsonObject | None = None
     request_id: str | None = None
     endpoint: str | None = None
-    observation: dict[str, Any] | None = None
+    observation: JsonObject | None = None
     """The client's observation (``Observation.to_dict`` without the model output)."""
     request_ids: tuple[str, ...] = ()
     """Every request id the unit sent, when it sent more than one (the overhead scenario's pairs)."""
 
 
+@with_config(ConfigDict(extra="ignore"))
 @dataclass
 class Record:
     """One line of ``requests.jsonl``."""
 
-    run_id: str
-    series: str
-    index: int
+    run_id: StrictStr
+    series: StrictStr
+    index: StrictInt
     """Position in the series, warm-up included, in the order the work was started."""
-    warmup: bool
-    cold: bool
+    warmup: StrictBool
+    cold: StrictBool
     """The first request the run sent to its endpoint (cold start, where the vendor has one)."""
-    intended_start_ns: int
+    intended_start_ns: StrictInt
     """When the schedule meant the work to start; latency counts from here (no coordinated omission)."""
-    started_ns: int
-    ended_ns: int
-    phases_ns: dict[str, int | None]
-    error: dict[str, Any] | None = None
-    request_id: str | None = None
-    endpoint: str | None = None
-    labels: dict[str, Any] = field(default_factory=dict)
-    observation: dict[str, Any] | None = None
-    request_ids: list[str] = field(default_factory=list)
+    started_ns: StrictInt
+    ended_ns: StrictInt
+    phases_ns: dict[str, StrictInt | None]
+    error: JsonObjectField | None = None
+    request_id: StrictStr | None = None
+    endpoint: StrictStr | None = None
+    labels: JsonObjectField = field(default_factory=dict)
+    observation: JsonObjectField | None = None
+    request_ids: list[StrictStr] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -81,15 +85,20 @@ class Record:
         """Counted in the statistics: neither warm-up nor the cold start."""
         return not self.warmup and not self.cold
 
-    def to_dict(self) -> dict[str, Any]:
-        # Every field already holds plain JSON data: no deep copy (this runs once per request, in
-        # the loop that takes the next request's timestamps).
-        return {"format": RECORD_FORMAT, **{name: getattr(self, name) for name in self.__dataclass_fields__}}
+    def to_dict(self) -> JsonObject:
+        """The request line. Every field already holds plain JSON data: no deep copy (this runs once
+        per request, in the loop that takes the next request's timestamps)."""
+        out: JsonObject = {"format": RECORD_FORMAT}
+        out.update({name: getattr(self, name) for name in self.__dataclass_fields__})
+        return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Record:
-        known = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_dict(cls, data: Mapping[str, JsonValue]) -> Record | None:
+        """A request line as a Record; ``None`` when it does not have a request line's shape."""
+        try:
+            return model_adapter(cls).validate_python(data)
+        except ValidationError:
+            return None
 
 
 def measured_from_observation(obs: Observation, started_ns: int, ended_ns: int) -> Measured:
@@ -107,7 +116,7 @@ def measured_from_observation(obs: Observation, started_ns: int, ended_ns: int) 
                     request_id=obs.request_id, endpoint=obs.endpoint, observation=data)
 
 
-def truth_phases(timeline: Mapping[str, Any]) -> dict[str, int | None]:
+def truth_phases(timeline: Mapping[str, JsonValue]) -> dict[str, int | None]:
     """The true durations, in ns, of the phases an emulator timeline records.
 
     queue wait: received to started; run: started to completed; completion: received to completed;
@@ -116,13 +125,13 @@ def truth_phases(timeline: Mapping[str, Any]) -> dict[str, int | None]:
     """
     received, started, completed = (timeline.get(k) for k in ("received_ns", "started_ns", "completed_ns"))
 
-    def span(a: Any, b: Any) -> int | None:
-        return int(b) - int(a) if isinstance(a, int) and isinstance(b, int) else None
+    def span(a: JsonValue, b: JsonValue) -> int | None:
+        return b - a if isinstance(a, int) and isinstance(b, int) else None
 
     out = {"queue_wait": span(received, started), "run": span(started, completed),
            "completion": span(received, completed)}
     events = timeline.get("events_ns") or []
-    if timeline.get("mode") == "stream" and events:
+    if timeline.get("mode") == "stream" and isinstance(events, list) and events:
         gaps = span(events[0], completed)
         out.update(first_event=span(received, events[0]), stream=span(received, completed),
                    event_gap=gaps // len(events) if gaps is not None else None)

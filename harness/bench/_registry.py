@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 
 from harness._errors import ConfigError, HarnessError
+from harness._json import JsonObject, JsonValue
 from harness.bench._records import Measured
+from harness.bench._summary import Figure, SeriesSummary
 from harness.client import AsyncQueueClient, Target, ssl_context
 from harness.contracts import Contract
 
@@ -47,10 +49,11 @@ class BenchOptions:
     ci_resamples: int = 2000
     timeout: float = 600.0
     """Seconds a request may take to complete before it is cancelled and recorded as a timeout."""
-    payload: Mapping[str, Any] | None = None
+    payload: Mapping[str, JsonValue] | None = None
     """The model input to send instead of the scenario's (file fields as URLs or data URIs in it)."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
+        """The options as the summary records them (a long payload string cut short)."""
         return {
             "endpoints": list(self.endpoints), "requests": self.requests, "concurrency": self.concurrency,
             "warmup": self.warmup, "rate": self.rate, "sizes": list(self.sizes) if self.sizes else None,
@@ -60,7 +63,7 @@ class BenchOptions:
         }
 
 
-def _shortened(payload: Mapping[str, Any]) -> dict[str, Any]:
+def _shortened(payload: Mapping[str, JsonValue]) -> JsonObject:
     """A payload for the summary: long strings (data URIs) cut to their start and length."""
     return {k: (f"{v[:40]}...<{len(v)} chars>" if isinstance(v, str) and len(v) > 200 else v)
             for k, v in payload.items()}
@@ -121,7 +124,7 @@ class Series:
     concurrency: int = 1
     rate: float | None = None
     """Open loop: start requests at Poisson arrivals of this rate instead of back to back."""
-    labels: Mapping[str, Any] = field(default_factory=dict)
+    labels: Mapping[str, JsonValue] = field(default_factory=dict)
     sends: int = 1
     """Billable requests one unit of work sends (0 for local work such as encoding)."""
     hdr: bool = False
@@ -160,7 +163,7 @@ class PlanContext:
 
 
 Plan = Callable[[PlanContext], list[Series]]
-Derive = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+Derive = Callable[[list[SeriesSummary]], list[Figure]]
 
 
 @dataclass(frozen=True)

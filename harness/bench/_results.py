@@ -7,28 +7,29 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import orjson
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 
-from harness._data import MAX_FILE_BYTES, parse_json, read_bytes, read_text
+from harness._data import MAX_FILE_BYTES, load_model, parse_json, read_bytes, read_text
 from harness._errors import DataFileError
+from harness._json import JsonObject, JsonValue
 from harness._runfolders import BENCH_IN_RUN, RUN_SUMMARY, claim_run_dir, identify_run_folder
 from harness._secrets import SECRETS, Secrets, ensure_clean, write_scrubbed
 from harness._version import __version__
 from harness.bench._records import Record
+from harness.bench._summary import SUMMARY_FORMAT, BenchSummary, Machine, figures_of, summarize_series
 
 __all__ = [
     "REQUESTS_FILE",
     "SUMMARY_FILE",
     "SUMMARY_FORMAT",
     "TRUTH_FILE",
+    "Environment",
     "RunData",
     "RunWriter",
     "environment",
@@ -37,8 +38,6 @@ __all__ = [
     "write_file",
 ]
 
-#: the version of ``summary.json`` (docs/formats.md, "Benchmark results")
-SUMMARY_FORMAT = "fal-harness/bench@1"
 REQUESTS_FILE, TRUTH_FILE, SUMMARY_FILE = "requests.jsonl", "truth.jsonl", "summary.json"
 #: the largest JSONL file of a run read back
 LINES_LIMIT = 4 * MAX_FILE_BYTES
@@ -50,7 +49,8 @@ def write_file(path: Path, data: bytes | str) -> None:
     write_scrubbed(path, data)
 
 
-def dump_json(data: Any) -> bytes:
+def dump_json(data: object) -> bytes:
+    """Indented JSON (dataclasses as objects, numpy values as numbers), ending in a newline."""
     return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n"
 
 
@@ -84,15 +84,18 @@ class RunWriter:
         lines = b"".join(orjson.dumps(r.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n" for r in records)
         write_file(self._requests_path, lines)
 
-    def write_truth(self, timelines: list[dict[str, Any]]) -> None:
+    def write_truth(self, timelines: list[JsonObject]) -> None:
+        """Write the emulator's timelines of the run's requests."""
         write_file(self.dir / TRUTH_FILE, b"".join(orjson.dumps(t) + b"\n" for t in timelines))
 
-    def write_summary(self, summary: dict[str, Any]) -> Path:
+    def write_summary(self, summary: BenchSummary) -> Path:
+        """Write (or rewrite) ``summary.json``."""
         path = self.dir / SUMMARY_FILE
         write_file(path, dump_json(summary))
         return path
 
     def close(self) -> None:
+        """Close the request lines; safe to call twice."""
         if self._requests is not None:
             self._requests.close()
             self._requests = None
@@ -103,36 +106,37 @@ class RunData:
     """A run read back: its summary, its request lines and its ground truth by request id."""
 
     dir: Path
-    summary: dict[str, Any]
+    summary: BenchSummary
     records: list[Record] = field(default_factory=list)
-    truth: dict[str, dict[str, Any]] = field(default_factory=dict)
+    truth: dict[str, JsonObject] = field(default_factory=dict)
     summary_only: bool = False
     """Read from a lone summary file (a history entry): it has figures but no samples."""
 
     @property
     def scenario(self) -> str:
-        return str(self.summary.get("scenario", "?"))
+        """The scenario the run measured."""
+        return self.summary.scenario
 
     @property
     def label(self) -> str:
         """How a person names the run: the ``fal-harness run`` folder it belongs to, else its run id."""
         if self.dir.name == BENCH_IN_RUN and (self.dir.parent / RUN_SUMMARY).is_file():
             return self.dir.parent.name
-        return str(self.summary.get("run_id") or self.dir.name)
+        return self.summary.run_id or self.dir.name
 
     @property
     def problem(self) -> str | None:
         """Why this run cannot pass as a candidate: it did not complete, or its samples are missing."""
-        status = self.summary.get("status")
+        status = self.summary.status
         if status != "complete":
-            reason = self.summary.get("stop_reason")
+            reason = self.summary.stop_reason
             return f"the run is {status}" + (f" ({reason})" if reason else "")
         if self.summary_only:
             return None
-        if self.summary.get("records") and not self.records:
-            return (f"its summary counts {self.summary['records']} requests but {REQUESTS_FILE} holds no request "
+        if self.summary.records and not self.records:
+            return (f"its summary counts {self.summary.records} requests but {REQUESTS_FILE} holds no request "
                     "lines")
-        if not any(s.get("count") for s in self.summary.get("series", [])):
+        if not any(s.count for s in self.summary.series):
             return "it measured nothing"
         return None
 
@@ -141,7 +145,7 @@ def _run_folder(path: Path) -> Path:
     return identify_run_folder(path).bench
 
 
-def load_summary(path: Path) -> dict[str, Any]:
+def load_summary(path: Path) -> BenchSummary:
     """The summary of the run at ``path``: a benchmark run folder, a ``fal-harness run`` folder (its
     benchmark), or a ``summary.json`` (also a history entry)."""
     file = path if path.is_file() else _run_folder(path) / SUMMARY_FILE
@@ -149,50 +153,19 @@ def load_summary(path: Path) -> dict[str, Any]:
         data = parse_json(read_text(file, what="benchmark summary"), file)
     except DataFileError as exc:
         raise DataFileError(file, exc.key_path, f"not a readable benchmark summary ({exc.problem})") from None
+    return summary_from_data(data, file)
+
+
+def summary_from_data(data: JsonValue, source: str | Path) -> BenchSummary:
+    """A summary from parsed JSON; anything else is a one-line DataFileError."""
     if not isinstance(data, dict) or data.get("format") != SUMMARY_FORMAT:
         found = data.get("format") if isinstance(data, dict) else None
-        raise DataFileError(file, "format", f"expected {SUMMARY_FORMAT!r}, found {found!r}")
-    error = best_match(_SUMMARY_VALIDATOR.iter_errors(data))
-    if error is not None:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-        raise DataFileError(file, where, f"not a benchmark summary: {error.message[:200]}")
-    return data
-
-
-_NUMBER_OR_NULL = {"type": ["number", "null"]}
-_BLOCK = {"type": "object",
-          "properties": {k: _NUMBER_OR_NULL for k in ("count", "min", "max", "mean", "p50", "p90", "p95", "p99")}}
-#: the parts of ``summary.json`` that comparisons, reports and exports read, with the types they need
-SUMMARY_SHAPE: dict[str, Any] = {
-    "type": "object",
-    "required": ["format", "scenario", "status"],
-    "properties": {
-        "scenario": {"type": "string"},
-        "status": {"enum": ["running", "complete", "interrupted", "stopped", "failed", "incomplete"]},
-        "stop_reason": {"type": ["string", "null"]},
-        "records": {"type": "integer", "minimum": 0},
-        "duration_s": _NUMBER_OR_NULL,
-        "notes": {"type": "array", "items": {"type": "string"}},
-        "target": {"type": ["object", "null"]},
-        "config": {"type": "object"},
-        "series": {"type": "array", "items": {
-            "type": "object", "required": ["name", "phases"],
-            "properties": {
-                "name": {"type": "string"}, "labels": {"type": "object"},
-                "count": {"type": "integer", "minimum": 0}, "ok": {"type": "integer", "minimum": 0},
-                "failed": {"type": "integer", "minimum": 0}, "error_rate": _NUMBER_OR_NULL,
-                "errors": {"type": "object"}, "error_details": {"type": "object"},
-                "duration_s": _NUMBER_OR_NULL, "throughput_rps": _NUMBER_OR_NULL,
-                "cold_start": {"type": ["object", "null"]},
-                "phases": {"type": "object", "additionalProperties": _BLOCK},
-            }}},
-        "derived": {"type": "array", "items": {"type": "object", "required": ["name", "value", "unit"], "properties": {
-            "name": {"type": "string"}, "value": {"type": "number"}, "unit": {"type": "string"}}}},
-        "figures": {"type": "array", "items": {"type": "object", "required": ["name", "value"], "properties": {
-            "name": {"type": "string"}, "value": {"type": "number"}, "unit": {"type": "string"}}}},
-    },
-}
-_SUMMARY_VALIDATOR = Draft202012Validator(SUMMARY_SHAPE)
+        raise DataFileError(source, "format", f"expected {SUMMARY_FORMAT!r}, found {found!r}")
+    try:
+        summary: BenchSummary = load_model(BenchSummary, data, source)
+    except DataFileError as exc:
+        raise DataFileError(source, exc.key_path, f"not a benchmark summary: {exc.problem}") from None
+    return summary
 
 
 def load_run(path: Path) -> RunData:
@@ -209,83 +182,53 @@ def load_run(path: Path) -> RunData:
     run = RunData(folder, summary)
     skipped = 0
     for line in _lines(folder / REQUESTS_FILE):
-        record = _record(line)
+        record = Record.from_dict(line)
         if record is None:
             skipped += 1
         else:
             run.records.append(record)
     for line in _lines(folder / TRUTH_FILE):
-        if isinstance(line.get("request_id"), str):
-            run.truth[line["request_id"]] = line
-    if summary.get("status") == "running":
+        request_id = line.get("request_id")
+        if isinstance(request_id, str):
+            run.truth[request_id] = line
+    if summary.status == "running":
         run.summary = rebuilt_summary(summary, run.records, run.truth, skipped)
     return run
 
 
-_RECORD_TYPES: dict[str, type | tuple[type, ...]] = {
-    "run_id": str, "series": str, "index": int, "warmup": bool, "cold": bool, "intended_start_ns": int,
-    "started_ns": int, "ended_ns": int, "phases_ns": dict,
-}
-
-
-def _record(line: dict[str, Any]) -> Record | None:
-    """A request line as a Record, or ``None`` when it does not have a request line's shape."""
-    for key, kind in _RECORD_TYPES.items():
-        value = line.get(key)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            return None
-    if not all(isinstance(k, str) and (v is None or (isinstance(v, int) and not isinstance(v, bool)))
-               for k, v in line["phases_ns"].items()):
-        return None
-    if line.get("error") is not None and not isinstance(line["error"], dict):
-        return None
-    try:
-        return Record.from_dict(line)
-    except TypeError:
-        return None
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def rebuilt_summary(started: dict[str, Any], records: list[Record], truth: dict[str, dict[str, Any]],
-                    skipped: int = 0) -> dict[str, Any]:
+def rebuilt_summary(started: BenchSummary, records: list[Record], truth: dict[str, JsonObject],
+                    skipped: int = 0) -> BenchSummary:
     """The summary of a run that stopped before writing its own (a SIGKILL, a power cut), rebuilt
     from the summary it wrote when it started and the request lines it kept."""
-    from harness.bench._summary import figures_of, summarize_series
-
-    config: dict[str, Any] = _mapping(started.get("config"))
-    planned = config.get("series")
-    labels = {s.get("name"): s.get("labels") or {} for s in (planned if isinstance(planned, list) else [])
-              if isinstance(s, dict)}
+    labels = {s.name: s.labels for s in started.config.series}
     names = list(dict.fromkeys(r.series for r in records))
-    options = _mapping(config.get("options"))
+    options = started.config.options
+    resamples, seed = options.get("ci_resamples"), options.get("seed")
     blocks = [summarize_series(name, labels.get(name, {}), [r for r in records if r.series == name], truth,
-                               ci_resamples=int(options.get("ci_resamples") or 1000),
-                               seed=int(options.get("seed") or 0))
+                               ci_resamples=resamples if isinstance(resamples, int) and resamples else 1000,
+                               seed=seed if isinstance(seed, int) else 0)
               for name in names]
-    scenario = str(started.get("scenario"))
-    derived: list[dict[str, Any]] = []
+    derived = []
     try:
         from harness.bench._registry import get_scenario
 
-        spec = get_scenario(scenario)
+        spec = get_scenario(started.scenario)
         derived = spec.derive(blocks) if spec.derive is not None and blocks else []
     except Exception:  # a derived figure is a bonus: never lose the request lines over it
         derived = []
     note = f"the run stopped before writing its summary (killed?); rebuilt from {len(records)} request lines"
     if skipped:
         note += f" ({skipped} unreadable lines skipped)"
-    return {**started, "status": "incomplete", "stop_reason": note, "records": len(records), "series": blocks,
-            "derived": derived, "figures": figures_of(scenario, blocks) + derived,
-            "notes": [*started.get("notes", []), note] if isinstance(started.get("notes"), list) else [note]}
+    return replace(started, status="incomplete", stop_reason=note, records=len(records), series=tuple(blocks),
+                   derived=tuple(derived), figures=(*figures_of(started.scenario, blocks), *derived),
+                   notes=(*started.notes, note))
 
 
-def _lines(path: Path) -> list[dict[str, Any]]:
+def _lines(path: Path) -> list[JsonObject]:
+    """The JSON objects of a JSONL file, a line at a time; a line cut short or not an object is skipped."""
     if not path.is_file():
         return []
-    out = []
+    out: list[JsonObject] = []
     for raw in read_bytes(path, limit=LINES_LIMIT, what="request lines").splitlines():
         try:
             value = orjson.loads(raw)
@@ -296,22 +239,31 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def environment() -> dict[str, Any]:
+@dataclass(frozen=True)
+class Environment:
+    """What measured: the machine, the harness, client and httpx versions, the harness's commit."""
+
+    machine: Machine
+    harness_version: str
+    fal_client_version: str | None
+    httpx_version: str | None
+    commit: str | None
+    dirty: bool | None
+
+
+def environment() -> Environment:
     """Machine, harness and client versions and the harness's git commit, for the summary."""
-    return {
-        "machine": {
-            "platform": platform.platform(),
-            "machine": platform.machine(),
-            "processor": platform.processor() or None,
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "implementation": platform.python_implementation(),
-        },
-        "harness_version": __version__,
-        "fal_client_version": _version("fal-client"),
-        "httpx_version": _version("httpx"),
-        **_commit(),
-    }
+    commit, dirty = _commit()
+    return Environment(
+        machine=Machine(platform=platform.platform(), machine=platform.machine(),
+                        processor=platform.processor() or None, cpu_count=os.cpu_count(),
+                        python=platform.python_version(), implementation=platform.python_implementation()),
+        harness_version=__version__,
+        fal_client_version=_version("fal-client"),
+        httpx_version=_version("httpx"),
+        commit=commit,
+        dirty=dirty,
+    )
 
 
 def _version(package: str) -> str | None:
@@ -321,17 +273,16 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _commit() -> dict[str, Any]:
+def _commit() -> tuple[str | None, bool | None]:
     """The commit of the harness checkout that measured, and whether it had local changes."""
     here = Path(__file__).resolve().parent
     try:
         head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
                               timeout=5, check=False)
         if head.returncode != 0:
-            return {"commit": None, "dirty": None}
+            return None, None
         status = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
                                 capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": head.stdout.strip() or None, "dirty": bool(status.stdout.strip()) if status.returncode == 0
-            else None}
+        return None, None
+    return head.stdout.strip() or None, bool(status.stdout.strip()) if status.returncode == 0 else None

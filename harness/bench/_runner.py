@@ -10,7 +10,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from harness._errors import BudgetExceeded, ConfigError, HarnessError
+from harness._json import JsonObject
 from harness.bench._history import HISTORY_DIR, record_history
 from harness.bench._records import Record
 from harness.bench._registry import BenchOptions, PlanContext, RunContext, ScenarioSpec, Series, WorkItem, get_scenario
-from harness.bench._results import REQUESTS_FILE, SUMMARY_FORMAT, TRUTH_FILE, RunWriter, environment
-from harness.bench._summary import figures_of, summarize_series
+from harness.bench._results import REQUESTS_FILE, TRUTH_FILE, RunWriter, environment
+from harness.bench._summary import (
+    BenchSummary,
+    RunConfig,
+    RunFiles,
+    SeriesPlan,
+    TargetInfo,
+    figures_of,
+    summarize_series,
+)
 from harness.bench._target import BenchTarget, open_bench_target
 from harness.client import AsyncQueueClient, Target
 from harness.contracts import load_contracts
@@ -56,14 +65,17 @@ Approve = Callable[[Estimate], bool]
 
 @dataclass
 class RunResult:
+    """A finished (or stopped) run: its folder, its summary and every request line it wrote."""
+
     run_dir: Path
-    summary: dict[str, Any]
+    summary: BenchSummary
     records: list[Record] = field(default_factory=list)
     """Every request line of the run, as written."""
 
     @property
     def status(self) -> str:
-        return str(self.summary["status"])
+        """``complete``, ``interrupted``, ``stopped`` or ``failed``."""
+        return self.summary.status
 
 
 class BenchInterrupted(KeyboardInterrupt):
@@ -79,7 +91,7 @@ class BenchFailed(HarnessError):
     written and it was left out of the history; ``result`` has it, the exception is the cause."""
 
     def __init__(self, result: RunResult) -> None:
-        super().__init__(f"the {result.summary['scenario']} benchmark failed: {result.summary['stop_reason']} "
+        super().__init__(f"the {result.summary.scenario} benchmark failed: {result.summary.stop_reason} "
                          f"(what was measured is in {result.run_dir})")
         self.result = result
 
@@ -272,8 +284,8 @@ class _Run:
         self.writer.add(record)
         done()
 
-    def _finish(self, series: list[Series], status: str, reason: str | None) -> dict[str, Any]:
-        truth: dict[str, dict[str, Any]] = {}
+    def _finish(self, series: list[Series], status: str, reason: str | None) -> BenchSummary:
+        truth: dict[str, JsonObject] = {}
         notes: list[str] = list(self.plan_notes)
         duplicates = 0
         if self.bench_target is not None and self.bench_target.has_truth and self.records:
@@ -285,7 +297,7 @@ class _Run:
                 notes.append(f"ground truth unavailable: {type(exc).__name__}: {exc}")
             else:
                 self.writer.write_truth(timelines)
-                truth = {t["request_id"]: t for t in timelines}
+                truth = {rid: t for t in timelines if isinstance(rid := t.get("request_id"), str)}
                 duplicates = self._attribute_duplicates(timelines)
                 if duplicates:
                     notes.append(f"{duplicates} requests were queued by a retried submit whose answer was lost; "
@@ -296,21 +308,20 @@ class _Run:
                 notes.append(f"{unanswered} submit attempts were sent but never answered and then retried: each "
                              "may have queued a request of its own (without the server's record, their ids are "
                              "unknown)")
-        summary = self._summary(series, status, reason, truth, notes)
-        summary["duplicates"] = duplicates
+        summary = replace(self._summary(series, status, reason, truth, notes), duplicates=duplicates)
         self.writer.write_summary(summary)
         if self.keep_history and status == "complete":
             record_history(self.out / HISTORY_DIR, summary)
         return summary
 
-    def _attribute_duplicates(self, timelines: list[dict[str, Any]]) -> int:
+    def _attribute_duplicates(self, timelines: list[JsonObject]) -> int:
         """Put every request a retried submit created on that submit's request line (its
         ``request_ids``), rewriting the lines once if any changed; returns how many were extra."""
         created: dict[str, list[str]] = {}
         for t in timelines:
-            ref = t.get("client_submit")
-            if isinstance(ref, str) and isinstance(t.get("request_id"), str):
-                created.setdefault(ref, []).append(t["request_id"])
+            ref, request_id = t.get("client_submit"), t.get("request_id")
+            if isinstance(ref, str) and isinstance(request_id, str):
+                created.setdefault(ref, []).append(request_id)
         extra = 0
         for record in self.records:
             ids = created.get(_submit_ref(record) or "", [])
@@ -323,8 +334,8 @@ class _Run:
         return extra
 
     def _summary(self, series: list[Series], status: str, reason: str | None,
-                 truth: Mapping[str, Mapping[str, Any]] | None = None,
-                 notes: list[str] | None = None) -> dict[str, Any]:
+                 truth: Mapping[str, JsonObject] | None = None,
+                 notes: list[str] | None = None) -> BenchSummary:
         blocks = []
         if status != "running":
             for s in series:
@@ -335,37 +346,38 @@ class _Run:
         derived = self.spec.derive(blocks) if self.spec.derive is not None and blocks else []
         target = self.target
         finished = datetime.now(UTC)
-        return {
-            "format": SUMMARY_FORMAT,
-            "run_id": self.writer.run_id,
-            "scenario": self.spec.name,
-            "description": self.spec.description,
-            "status": status,
-            "stop_reason": reason,
-            "started_at": self.writer.started_at.isoformat(),
-            "finished_at": None if status == "running" else finished.isoformat(),
-            "duration_s": None if status == "running" else (finished - self.writer.started_at).total_seconds(),
-            **environment(),
-            "target": None if target is None else {
-                "name": target.name, "live": target.live, "queue_url": target.queue_url,
-                "ground_truth": bool(truth),
-            },
-            "config": {
-                "options": self.options.to_dict(),
-                "emulator": self.bench_target.emulator_config if self.bench_target is not None else None,
-                "gc": "collected between series, disabled while measuring",
-                "retry": "fal-client 1.0.3 policy" if target is not None else None,
-                "series": [{"name": s.name, "labels": dict(s.labels), "requests": s.requests, "warmup": s.warmup,
-                            "concurrency": s.concurrency, "rate": s.rate, "loop": "open" if s.rate else "closed"}
-                           for s in series],
-            },
-            "files": {"requests": REQUESTS_FILE, "truth": TRUTH_FILE if truth else None},
-            "records": len(self.records),
-            "series": blocks,
-            "derived": derived,
-            "figures": figures_of(self.spec.name, blocks) + derived,
-            "notes": notes if notes is not None else list(self.plan_notes),
-        }
+        env = environment()
+        return BenchSummary(
+            run_id=self.writer.run_id,
+            scenario=self.spec.name,
+            description=self.spec.description,
+            status=status,  # type: ignore[arg-type]  # one of the statuses execute() sets
+            stop_reason=reason,
+            started_at=self.writer.started_at.isoformat(),
+            finished_at=None if status == "running" else finished.isoformat(),
+            duration_s=None if status == "running" else (finished - self.writer.started_at).total_seconds(),
+            machine=env.machine,
+            harness_version=env.harness_version,
+            fal_client_version=env.fal_client_version,
+            httpx_version=env.httpx_version,
+            commit=env.commit,
+            dirty=env.dirty,
+            target=None if target is None else TargetInfo(target.name, target.live, target.queue_url, bool(truth)),
+            config=RunConfig(
+                options=self.options.to_dict(),
+                emulator=self.bench_target.emulator_config if self.bench_target is not None else None,
+                gc="collected between series, disabled while measuring",
+                retry="fal-client 1.0.3 policy" if target is not None else None,
+                series=tuple(SeriesPlan(s.name, dict(s.labels), s.requests, s.warmup, s.concurrency, s.rate,
+                                        "open" if s.rate else "closed") for s in series),
+            ),
+            files=RunFiles(REQUESTS_FILE, TRUTH_FILE if truth else None),
+            records=len(self.records),
+            series=tuple(blocks),
+            derived=tuple(derived),
+            figures=(*figures_of(self.spec.name, blocks), *derived),
+            notes=tuple(notes if notes is not None else self.plan_notes),
+        )
 
 
 def _check_creatable(out: Path) -> None:
@@ -388,6 +400,8 @@ def _submit_ref(record: Record) -> str | None:
 def _unanswered_submits(record: Record) -> int:
     """Submit attempts that reached the server (not a refused connection) but got no answer, and were retried."""
     exchanges = (record.observation or {}).get("exchanges") or []
+    if not isinstance(exchanges, list):
+        return 0
     return sum(1 for e in exchanges if isinstance(e, dict) and e.get("phase") == "submit" and e.get("error")
                and e.get("retry_delay_s") is not None and not str(e["error"]).startswith("Connect"))
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from harness._errors import ConfigError
 from harness.bench._registry import PlanContext, Series, scenario
+from harness.bench._summary import Figure, SeriesSummary
 from harness.bench._work import (
     BareVersusHarness,
     DataUriBuild,
@@ -204,19 +205,18 @@ def _file_endpoints(ctx: PlanContext) -> tuple[str, ...]:
     return found
 
 
-def _data_uri_figures(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _data_uri_figures(series: list[SeriesSummary]) -> list[Figure]:
     figures = []
     for s in series:
-        harness, reference = (s["phases"].get(p, {}).get("p50") for p in ("harness", "reference"))
-        mib = s["labels"].get("size_bytes", 0) / MiB
+        harness, reference = s.phase_stat("harness", "p50"), s.phase_stat("reference", "p50")
+        size = s.labels.get("size_bytes", 0)
+        mib = size / MiB if isinstance(size, int | float) else 0
         if not harness or not reference or not mib:
             continue
         figures += [
-            {"name": f"data-uri/{s['name']}/speedup", "unit": "x", "value": reference / harness, "better": "bigger"},
-            {"name": f"data-uri/{s['name']}/harness_per_mib", "unit": "ms/MiB", "value": harness / mib,
-             "better": "smaller"},
-            {"name": f"data-uri/{s['name']}/reference_per_mib", "unit": "ms/MiB", "value": reference / mib,
-             "better": "smaller"},
+            Figure(f"data-uri/{s.name}/speedup", "x", reference / harness, "bigger"),
+            Figure(f"data-uri/{s.name}/harness_per_mib", "ms/MiB", harness / mib, "smaller"),
+            Figure(f"data-uri/{s.name}/reference_per_mib", "ms/MiB", reference / mib, "smaller"),
         ]
     return figures
 
@@ -240,22 +240,20 @@ def data_uri(ctx: PlanContext) -> list[Series]:
     return series
 
 
-def _detection_figures(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    stream = next((s for s in series if s["labels"].get("detect") == "stream"), None)
-    base = stream["phases"].get("completion", {}).get("p50") if stream else None
+def _detection_figures(series: list[SeriesSummary]) -> list[Figure]:
+    stream = next((s for s in series if s.labels.get("detect") == "stream"), None)
+    base = stream.phase_stat("completion", "p50") if stream else None
     figures = []
     for s in series:
-        completion = s["phases"].get("completion", {})
-        error = completion.get("error", {})
-        if error.get("p50") is not None:
+        completion = s.phases.get("completion")
+        error = completion.error if completion is not None else None
+        if error is not None:
             # per request, measured minus true: what detecting completion this way adds
-            figures.append({"name": f"detection/{s['name']}/added_p50", "unit": "ms", "value": error["p50"],
-                            "better": "smaller"})
-            figures.append({"name": f"detection/{s['name']}/abs_error_p99", "unit": "ms",
-                            "value": error["p99_abs"], "better": "smaller"})
-        if base is not None and s is not stream and completion.get("p50") is not None:
-            figures.append({"name": f"detection/{s['name']}/added_vs_stream_p50", "unit": "ms",
-                            "value": completion["p50"] - base, "better": "smaller"})
+            figures.append(Figure(f"detection/{s.name}/added_p50", "ms", error.p50, "smaller"))
+            figures.append(Figure(f"detection/{s.name}/abs_error_p99", "ms", error.p99_abs, "smaller"))
+        p50 = completion.p50 if completion is not None else None
+        if base is not None and s is not stream and p50 is not None:
+            figures.append(Figure(f"detection/{s.name}/added_vs_stream_p50", "ms", p50 - base, "smaller"))
     return figures
 
 
@@ -296,14 +294,13 @@ def load(ctx: PlanContext) -> list[Series]:
     ]
 
 
-def _overhead_figures(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _overhead_figures(series: list[SeriesSummary]) -> list[Figure]:
     figures = []
     for s in series:
-        harness, bare = s["phases"].get("harness", {}), s["phases"].get("httpx", {})
         for stat in ("p50", "mean"):
-            if harness.get(stat) and bare.get(stat):
-                figures.append({"name": f"overhead/{s['name']}/ratio_{stat}", "unit": "x",
-                                "value": harness[stat] / bare[stat], "better": "smaller"})
+            harness, bare = s.phase_stat("harness", stat), s.phase_stat("httpx", stat)
+            if harness and bare:
+                figures.append(Figure(f"overhead/{s.name}/ratio_{stat}", "x", harness / bare, "smaller"))
     return figures
 
 

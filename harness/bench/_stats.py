@@ -1,5 +1,8 @@
 """Statistics over latency samples: percentiles, bootstrap confidence intervals, HDR histograms and
 failures counted by class, computed with numpy, scipy and hdrhistogram rather than by hand.
+
+scipy and hdrhistogram (the bench extra) are imported where they are used, so the summary's shape
+and the reports that read it load without them.
 """
 
 from __future__ import annotations
@@ -8,11 +11,12 @@ import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.stats  # type: ignore[import-untyped]
-from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+
+if TYPE_CHECKING:
+    from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 
 __all__ = [
     "CI_LEVEL",
@@ -98,6 +102,7 @@ def describe(
 def _bootstrap(data: np.ndarray[Any, Any], resamples: int, seed: int) -> dict[str, tuple[float, float]]:
     if data.size < MIN_CI_SAMPLES or resamples <= 0:
         return {}
+    import scipy.stats  # type: ignore[import-untyped]
 
     def statistic(sample: np.ndarray[Any, Any], axis: int) -> np.ndarray[Any, Any]:
         return np.asarray(np.percentile(sample, PERCENTILES, axis=axis))
@@ -118,6 +123,8 @@ def _bootstrap(data: np.ndarray[Any, Any], resamples: int, seed: int) -> dict[st
 
 def hdr_histogram(values_ms: Iterable[float]) -> HdrHistogram:
     """An HDR histogram of durations recorded in microseconds (1 us .. 1 h, 3 significant digits)."""
+    from hdrh.histogram import HdrHistogram
+
     histogram = HdrHistogram(HDR_LOWEST_US, HDR_HIGHEST_US, HDR_DIGITS)
     for value in values_ms:
         micros = round(value * 1000)

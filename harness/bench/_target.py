@@ -13,17 +13,20 @@ import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
 
+from harness._data import dump_model
 from harness._errors import ConfigError, HarnessError
+from harness._json import JsonObject
 from harness._secrets import register_secret
 from harness._session import open_target
 from harness.client import Budget, Target, ssl_context
 from harness.emulator._app import ADMIN_HEADER
+from harness.emulator._config import EmulatorConfig
 
 __all__ = ["BenchTarget", "EmulatorProcess", "describe_emulator_config", "open_bench_target"]
 
@@ -35,7 +38,7 @@ ADMIN_KEY_ENV = "FAL_HARNESS_EMULATOR_ADMIN_KEY"
 @dataclass
 class BenchTarget:
     target: Target
-    emulator_config: dict[str, Any] | None = None
+    emulator_config: JsonObject | None = None
     """The emulator's configuration as run (no keys), for the summary."""
     truth_url: str | None = None
     """An emulator on this machine answering ``/_emulator/requests``: its timelines are ground truth."""
@@ -151,13 +154,11 @@ def _serve_child() -> None:
         emulator.stop()
 
 
-def describe_emulator_config(config: Any) -> dict[str, Any]:
-    """An emulator config as JSON-ready data, without its keys and file map."""
-    data = asdict(config)
+def describe_emulator_config(config: EmulatorConfig) -> JsonObject:
+    """An emulator config as JSON data, without its keys and file map."""
+    data: JsonObject = dump_model(config)
     for secret_or_local in ("keys", "admin_key", "url_map", "source"):
         data.pop(secret_or_local, None)
-    if data.get("contracts_dir") is not None:
-        data["contracts_dir"] = str(data["contracts_dir"])
     return data
 
 

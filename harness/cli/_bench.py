@@ -7,13 +7,16 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
 from harness._errors import BudgetExceeded, ConfigError
 from harness.cli._app import MAX_CONCURRENCY, MAX_RATE, MAX_REQUESTS, MAX_SEED, FiniteRange, check_output, cli, seconds
+
+if TYPE_CHECKING:
+    from harness.bench import BenchSummary
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2,
           "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
@@ -145,7 +148,7 @@ def bench(ctx: click.Context, scenario_name: str | None, target: str, endpoints:
         raise ConfigError(f"{exc}; or pass --yes") from None
     except BenchInterrupted as stopped:
         result = stopped.result
-        click.echo(f"interrupted: kept {result.summary['records']} finished requests", err=True)
+        click.echo(f"interrupted: kept {result.summary.records} finished requests", err=True)
     _print_summary(result.summary)
     first = next((r.error for r in result.records if r.error), None)
     if first:
@@ -158,24 +161,23 @@ def bench(ctx: click.Context, scenario_name: str | None, target: str, endpoints:
     if result.status == "interrupted":
         return 130
     if result.status != "complete":
-        click.echo(f"the run {result.status}: {result.summary.get('stop_reason')}", err=True)
+        click.echo(f"the run {result.status}: {result.summary.stop_reason}", err=True)
         return 1
     return 0
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
-    for s in summary.get("series", []):
-        errors = ", ".join(f"{k}: {v}" for k, v in s.get("error_details", {}).items()) or "none"
-        click.echo(f"{s['name']}: {s['count']} measured, {s['failed']} failed ({errors})")
-        for phase, b in s.get("phases", {}).items():
-            truth = b.get("truth")
-            line = f"  {phase:<11} p50 {b['p50']:9.2f}  p90 {b['p90']:9.2f}  p99 {b['p99']:9.2f} ms"
-            if truth:
-                line += (f"   truth p50 {truth['p50']:9.2f}  p99 {truth['p99']:9.2f}"
-                         f"  |error| p99 {b['error']['p99_abs']:.2f}")
+def _print_summary(summary: BenchSummary) -> None:
+    for s in summary.series:
+        errors = ", ".join(f"{k}: {v}" for k, v in s.error_details.items()) or "none"
+        click.echo(f"{s.name}: {s.count} measured, {s.failed} failed ({errors})")
+        for phase, b in s.phases.items():
+            line = f"  {phase:<11} p50 {b.p50 or 0.0:9.2f}  p90 {b.p90 or 0.0:9.2f}  p99 {b.p99 or 0.0:9.2f} ms"
+            if b.truth is not None:
+                line += f"   truth p50 {b.truth.p50:9.2f}  p99 {b.truth.p99:9.2f}"
+                line += f"  |error| p99 {b.error.p99_abs:.2f}" if b.error is not None else ""
             click.echo(line)
-    for figure in summary.get("derived", []):
-        click.echo(f"{figure['name']}: {figure['value']:.3f} {figure['unit']}")
+    for figure in summary.derived:
+        click.echo(f"{figure.name}: {figure.value:.3f} {figure.unit}")
 
 
 @bench.command("list")

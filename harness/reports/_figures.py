@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,7 @@ from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator, NullFormatte
 
 from harness.bench._records import PHASES, TRUTH_PHASES, Record, truth_phases
 from harness.bench._results import RunData
-from harness.bench._summary import phase_values
+from harness.bench._summary import BenchSummary, SeriesSummary, phase_values
 
 __all__ = ["LIFECYCLE_PHASES", "Plot", "draw_all", "duration_label"]
 
@@ -176,7 +176,7 @@ def _truth_values(run: RunData, records: Sequence[Record], phase: str) -> list[f
 
 
 def _series_names(run: RunData) -> list[str]:
-    return [s["name"] for s in run.summary.get("series", [])]
+    return [s.name for s in run.summary.series]
 
 
 def latency_cdf(run: RunData) -> Plot | None:
@@ -190,8 +190,8 @@ def cdf_figure(run: RunData) -> tuple[Figure, str] | None:
     """The CDF figure (not yet rendered) and its caption."""
     names = _series_names(run)
     seen: list[str] = []
-    for s in run.summary.get("series", []):
-        seen += [p for p in s.get("phases", {}) if p not in seen and p not in _CDF_SKIP]
+    for s in run.summary.series:
+        seen += [p for p in s.phases if p not in seen and p not in _CDF_SKIP]
     # in the order a request goes through them, whichever series has which
     phases = [p for p in PHASES if p in seen] + [p for p in seen if p not in PHASES]
     if not names or not phases or not run.records:
@@ -236,25 +236,25 @@ def phase_bars(run: RunData) -> Plot | None:
     return None if drawn is None else Plot("phases", "Where a lifecycle's time goes", _png(drawn[0]), drawn[1])
 
 
-def phase_points(series: Mapping[str, Any], phases: Sequence[str]) -> list[tuple[int, float, float]]:
+def phase_points(series: SeriesSummary, phases: Sequence[str]) -> list[tuple[int, float, float]]:
     """``(row, p50, p90)`` in ms for each phase of ``phases`` the series measured (a floor of 1 µs keeps
     a zero on the log scale)."""
     points = []
     for row, phase in enumerate(phases):
-        block = series["phases"].get(phase)
-        if block and block.get("p50") is not None:
-            p50 = max(float(block["p50"]), 1e-3)
-            points.append((row, p50, max(float(block.get("p90") or p50), p50)))
+        block = series.phases.get(phase)
+        if block is not None and block.p50 is not None:
+            p50 = max(block.p50, 1e-3)
+            points.append((row, p50, max(block.p90 or p50, p50)))
     return points
 
 
 def phases_figure(run: RunData) -> tuple[Figure, str] | None:
     """The per-phase figure (not yet rendered) and its caption."""
-    series = [s for s in run.summary.get("series", []) if any(p in s.get("phases", {}) for p in ("queue_wait", "run"))]
+    series = [s for s in run.summary.series if any(p in s.phases for p in ("queue_wait", "run"))]
     if not series:
         return None
-    phases = [p for p in (*LIFECYCLE_PHASES, "end_to_end") if any(p in s["phases"] for s in series)]
-    names = [s["name"] for s in series]
+    phases = [p for p in (*LIFECYCLE_PHASES, "end_to_end") if any(p in s.phases for s in series)]
+    names = [s.name for s in series]
     height = 0.5 + max(0.13 * len(series), 0.3) * len(phases)
     legend_in = _legend_width_in(names)
     fig = Figure(figsize=(_WIDTH_IN, height), dpi=_DPI)
@@ -269,7 +269,7 @@ def phases_figure(run: RunData) -> tuple[Figure, str] | None:
         if ys:
             lowest = min(lowest, *p50s)
             ax.hlines(ys, p50s, p90s, color=_colour(i), linewidth=1.6)
-            ax.plot(p50s, ys, "o", color=_colour(i), markersize=4.5, label=s["name"])
+            ax.plot(p50s, ys, "o", color=_colour(i), markersize=4.5, label=s.name)
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(_Duration())
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -297,23 +297,23 @@ def upload_paths(run: RunData) -> Plot | None:
 
 def upload_figure(run: RunData) -> tuple[Figure, str] | None:
     """The upload-paths figure (not yet rendered) and its caption."""
-    series = [s for s in run.summary.get("series", []) if "mode" in s.get("labels", {}) and
-              "size_bytes" in s.get("labels", {})]
-    if not series:
+    sized = [(s, str(s.labels["mode"]), size / 2**20) for s in run.summary.series
+             if "mode" in s.labels and isinstance(size := s.labels.get("size_bytes"), int | float)]
+    if not sized:
         return None
-    modes = list(dict.fromkeys(s["labels"]["mode"] for s in series))
-    phases = [p for p in ("upload", "submit", "end_to_end") if any(p in s["phases"] for s in series)]
+    modes = list(dict.fromkeys(mode for _, mode, _ in sized))
+    phases = [p for p in ("upload", "submit", "end_to_end") if any(p in s.phases for s, _, _ in sized)]
     fig, axes, legend_left = _panels(len(phases), cols=len(phases), panel_h=2.2, legend=modes)
     for ax, phase in zip(axes, phases, strict=True):
         for i, mode in enumerate(modes):
-            points = sorted((s["labels"]["size_bytes"] / 2**20, s["phases"][phase]["p50"])
-                            for s in series if s["labels"]["mode"] == mode and phase in s["phases"])
+            points = sorted((mib, p50) for s, m, mib in sized
+                            if m == mode and (p50 := s.phase_stat(phase, "p50")) is not None)
             if points:
                 xs, ys = zip(*points, strict=True)
                 ax.plot(xs, ys, marker="o", markersize=4, color=_colour(i), label=mode)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        sizes = sorted({s["labels"]["size_bytes"] / 2**20 for s in series})
+        sizes = sorted({mib for _, _, mib in sized})
         ax.xaxis.set_major_locator(FixedLocator(sizes))
         ax.xaxis.set_major_formatter(_Size())
         ax.xaxis.set_minor_formatter(NullFormatter())
@@ -327,22 +327,22 @@ def upload_figure(run: RunData) -> tuple[Figure, str] | None:
                 "(both scales logarithmic).")
 
 
-def _run_labels(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
+def _run_labels(summaries: Sequence[BenchSummary]) -> list[str]:
     """A short name per run: the ``fal-harness run`` folder it belongs to, else when it started (UTC),
     to the second when minutes do not tell the runs apart."""
-    def when(summary: Mapping[str, Any], fmt: str) -> str:
+    def when(summary: BenchSummary, fmt: str) -> str:
         try:
-            return datetime.fromisoformat(str(summary.get("started_at"))).astimezone(UTC).strftime(fmt)
+            return datetime.fromisoformat(str(summary.started_at)).astimezone(UTC).strftime(fmt)
         except ValueError:
-            return str(summary.get("run_id", "?"))
+            return summary.run_id or "?"
 
     times = [when(s, "%m-%d %H:%M") for s in summaries]
     if len(set(times)) < len(times):
         times = [when(s, "%m-%d %H:%M:%S") for s in summaries]
-    return [str(s.get("main_job") or t) for s, t in zip(summaries, times, strict=True)]
+    return [s.main_job or t for s, t in zip(summaries, times, strict=True)]
 
 
-def trend(history: Sequence[Mapping[str, Any]], names: Sequence[str], *, baseline: str | None = None) -> Plot | None:
+def trend(history: Sequence[BenchSummary], names: Sequence[str], *, baseline: str | None = None) -> Plot | None:
     """Chosen figures across the runs of the history that have them, oldest first, one point per run;
     the run ``baseline`` (a run id) marked. None with fewer than two such runs: one point is no trend."""
     drawn = trend_figure(history, names, baseline=baseline)
@@ -352,14 +352,14 @@ def trend(history: Sequence[Mapping[str, Any]], names: Sequence[str], *, baselin
     return Plot("trend", f"Trend over {runs} comparable runs", _png(fig), caption)
 
 
-def trend_figure(history: Sequence[Mapping[str, Any]], names: Sequence[str], *,
+def trend_figure(history: Sequence[BenchSummary], names: Sequence[str], *,
                  baseline: str | None = None) -> tuple[Figure, str, int] | None:
     """The trend figure (not yet rendered), its caption and the number of runs it shows."""
     wanted = list(names)
     runs = []
     for summary in history:
-        values = {f["name"]: f["value"] for f in summary.get("figures", []) if isinstance(f, dict)}
-        if any(isinstance(values.get(n), int | float) for n in wanted):
+        values = summary.figure_values()
+        if any(n in values for n in wanted):
             runs.append((summary, values))
     if len(runs) < 2:
         return None
@@ -367,13 +367,12 @@ def trend_figure(history: Sequence[Mapping[str, Any]], names: Sequence[str], *,
     fig, (ax,), legend_left = _panels(1, cols=1, panel_h=2.3, legend=labels, xlabel_room=0.4)
     xs = np.arange(len(runs))
     for i, name in enumerate(wanted):
-        points = [(x, float(v[name])) for x, (_, v) in zip(xs, runs, strict=True)
-                  if isinstance(v.get(name), int | float)]
+        points = [(x, v[name]) for x, (_, v) in zip(xs, runs, strict=True) if name in v]
         if points:
             px, py = zip(*points, strict=True)
             ax.plot(px, py, marker="o", markersize=4, color=_colour(i), label=labels[i], linewidth=1.3)
     marked = [float(x) for x, (s, _) in zip(xs, runs, strict=True)
-              if baseline is not None and s.get("run_id") == baseline]
+              if baseline is not None and s.run_id == baseline]
     for x in marked:
         ax.axvline(x, color="#888", linestyle=(0, (2, 2)), linewidth=0.9)
         ax.annotate("baseline", (x, 1), xycoords=("data", "axes fraction"), xytext=(3, -10),
@@ -398,18 +397,18 @@ def _series_label(figure: str) -> str:
     return "/".join(parts[1:-2]) if len(parts) > 3 else figure
 
 
-def trend_names(summary: Mapping[str, Any], limit: int = 6) -> list[str]:
+def trend_names(summary: BenchSummary, limit: int = 6) -> list[str]:
     """The figures worth a trend line: each series' end-to-end (or first phase) median."""
     names: list[str] = []
-    for s in summary.get("series", []):
-        phases = s.get("phases", {})
+    for s in summary.series:
+        phases = s.phases
         phase = next((p for p in ("end_to_end", "latency", "harness") if p in phases), next(iter(phases), None))
         if phase is not None:
-            names.append(f"{summary.get('scenario')}/{s['name']}/{phase}/p50")
+            names.append(f"{summary.scenario}/{s.name}/{phase}/p50")
     return names[:limit]
 
 
-def draw_all(run: RunData, history: Sequence[Mapping[str, Any]], *, baseline: str | None = None) -> list[Plot]:
+def draw_all(run: RunData, history: Sequence[BenchSummary], *, baseline: str | None = None) -> list[Plot]:
     """Every plot that applies to this run (and its history, the baseline's run id ringed)."""
     plots = [latency_cdf(run), phase_bars(run), upload_paths(run),
              trend(history, trend_names(run.summary), baseline=baseline)]

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from harness.bench._summary import SeriesSummary
 from harness.reports._registry import ReportInput, report_format
 from harness.reports._tables import (
     PHASE_HEADER,
@@ -76,7 +77,7 @@ def figure(plot: Plot) -> str:
             f'src="data:image/png;base64,{encoded}">{caption}</figure>')
 
 
-def latency_summary(series: Sequence[Mapping[str, Any]], intro: str) -> list[str]:
+def latency_summary(series: Sequence[SeriesSummary], intro: str) -> list[str]:
     """The compact latency table (p50, p90, p99 with intervals), the cold start apart, and the
     ground-truth disagreements in words: what a reader wants before any full table."""
     parts = [f"<p>{escape(intro)}</p>", table(SUMMARY_HEADER, summary_rows(series), "summary")]
@@ -90,9 +91,9 @@ def latency_summary(series: Sequence[Mapping[str, Any]], intro: str) -> list[str
     return parts
 
 
-def full_tables(series: Sequence[Mapping[str, Any]]) -> str:
+def full_tables(series: Sequence[SeriesSummary]) -> str:
     """Every phase of every series with min, max, mean, p95, intervals and ground truth, folded."""
-    full = "".join(f"<h3>{escape(s['name'])}</h3><p>{escape(series_line(s))}</p>" + table(PHASE_HEADER, phase_rows(s))
+    full = "".join(f"<h3>{escape(s.name)}</h3><p>{escape(series_line(s))}</p>" + table(PHASE_HEADER, phase_rows(s))
                    for s in series)
     return details("Full tables: every phase with min, max, mean, p95, intervals and ground truth",
                    full + "<p>All times in ms. ✓: the measured percentile agrees with the emulator's ground truth "
@@ -111,9 +112,9 @@ def html_report(data: ReportInput) -> dict[str, bytes]:
     """``report.html``: the run's particulars, a compact latency table with the full ones folded,
     the plots, and the trend over the comparable runs in the history."""
     summary = data.run.summary
-    title = f"Benchmark {summary.get('scenario')}: {data.run.label}"
-    status = str(summary.get("status"))
-    series = list(summary.get("series", []))
+    title = f"Benchmark {summary.scenario}: {data.run.label}"
+    status = summary.status
+    series = list(summary.series)
     parts = [f"<h1>{escape(title)}</h1>",
              f'<p class="status-{escape(status)}">Status: {escape(status)}</p>',
              table(("", ""), run_rows(summary), "meta")]
@@ -127,7 +128,7 @@ def html_report(data: ReportInput) -> dict[str, bytes]:
         for s in series:
             errors = error_rows(s)
             if errors:
-                parts += [f"<p>{escape(s['name'])}: failures by class</p>", table(("class", "requests"), errors)]
+                parts += [f"<p>{escape(s.name)}: failures by class</p>", table(("class", "requests"), errors)]
     if data.plots:
         parts.append("<h2>Plots</h2>")
         parts += [figure(plot) for plot in data.plots]
@@ -136,7 +137,7 @@ def html_report(data: ReportInput) -> dict[str, bytes]:
                      "the second on.</p>")
     if series:
         parts.append(full_tables(series))
-    notes = summary.get("notes") or []
+    notes = summary.notes
     if notes:
         parts += ["<h2>Notes</h2>", "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"]
     return {"report.html": page(title, "\n".join(parts)).encode("utf-8")}

@@ -13,6 +13,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from harness._secrets import write_scrubbed
+from harness.bench._summary import SeriesSummary
 from harness.checks import CHECKS
 from harness.reports._html import STYLE, details, figure, full_tables, latency_summary, page, table
 from harness.reports._tables import SUMMARY_HEADER, cold_start_rows, summary_rows, truth_notes
@@ -47,7 +48,7 @@ def write_main_job_report(result: MainJobResult) -> None:
     write_scrubbed(result.run_dir / "index.html", _html(result, plots, series))
 
 
-def _latency(result: MainJobResult) -> tuple[list[Plot], list[dict[str, Any]]]:
+def _latency(result: MainJobResult) -> tuple[list[Plot], list[SeriesSummary]]:
     if result.bench_dir is None:
         return [], []
     from harness.bench import load_run
@@ -55,16 +56,16 @@ def _latency(result: MainJobResult) -> tuple[list[Plot], list[dict[str, Any]]]:
 
     run = load_run(result.bench_dir)
     baseline = result.baseline.bench_run_id if result.baseline else None
-    return draw_all(run, result.history, baseline=baseline), list(run.summary.get("series", []))
+    return draw_all(run, result.history, baseline=baseline), list(run.summary.series)
 
 
-def _series(result: MainJobResult) -> list[dict[str, Any]]:
+def _series(result: MainJobResult) -> list[SeriesSummary]:
     """The benchmark's series blocks, read from its summary alone (no plot is drawn)."""
     if result.bench_dir is None:
         return []
     from harness.bench import load_summary
 
-    return list(load_summary(result.bench_dir).get("series", []))
+    return list(load_summary(result.bench_dir).series)
 
 
 def endpoint_table(result: MainJobResult) -> list[list[str]]:
@@ -136,9 +137,9 @@ def _by_endpoint(result: MainJobResult) -> dict[str, list[ScenarioRun]]:
     return out
 
 
-def _endpoint_rows(result: MainJobResult, series: Sequence[dict[str, Any]]) -> list[list[str]]:
+def _endpoint_rows(result: MainJobResult, series: Sequence[SeriesSummary]) -> list[list[str]]:
     drift = {d.endpoint: d for d in result.drift}
-    p50 = {s["name"]: s.get("phases", {}).get("end_to_end", {}).get("p50") for s in series}
+    p50 = {s.name: s.phase_stat("end_to_end", "p50") for s in series}
     rows = []
     for endpoint, runs in _by_endpoint(result).items():
         passed = sum(1 for r in runs if not r.failed)
@@ -147,7 +148,7 @@ def _endpoint_rows(result: MainJobResult, series: Sequence[dict[str, Any]]) -> l
         drift_text = "not compared" if d is None else ", ".join(f"{n} {k}" for k, n in d.counts.items() if n) or "none"
         latency = p50.get(endpoint)
         rows.append([endpoint, f"{passed}/{len(runs)}", ", ".join(failed) or "-", drift_text,
-                     f"{latency:.1f}" if isinstance(latency, int | float) else "-"])
+                     f"{latency:.1f}" if latency is not None else "-"])
     return rows
 
 
@@ -181,7 +182,7 @@ def _failure_html(result: MainJobResult, run: ScenarioRun) -> str:
             f'<p>Reproduce:</p><pre class="reproduce">{escape(result.reproduce(run))}</pre></div>')
 
 
-def _html(result: MainJobResult, plots: list[Plot], series: list[dict[str, Any]]) -> str:
+def _html(result: MainJobResult, plots: list[Plot], series: list[SeriesSummary]) -> str:
     klass = "pass" if result.ok else "fail"
     title = f"fal-harness run on {result.plan.target}"
     parts = [f"<h1>{escape(title)}</h1>",
@@ -284,7 +285,7 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in clean)]
 
 
-def _markdown(result: MainJobResult, series: list[dict[str, Any]]) -> str:
+def _markdown(result: MainJobResult, series: list[SeriesSummary]) -> str:
     lines = [f"# fal-harness run on {result.plan.target}", "", f"**{_verdict(result)}**", "",
              f"{result.run_dir.name} · {result.plan.describe()}.", ""]
     failures = result.failed_runs

@@ -24,13 +24,13 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 @report_format("md")
 def markdown_report(data: ReportInput) -> dict[str, bytes]:
     summary = data.run.summary
-    out = [f"# Benchmark `{summary.get('scenario')}`: {data.run.label}", ""]
+    out = [f"# Benchmark `{summary.scenario}`: {data.run.label}", ""]
     out += [*_table(("", ""), run_rows(summary)), ""]
     derived = derived_rows(summary)
     if derived:
         out += ["## The scenario's figures", "", *_table(("figure", "value", "unit"), derived), ""]
-    for series in summary.get("series", []):
-        out += [f"## {series['name']}", "", series_line(series), ""]
+    for series in summary.series:
+        out += [f"## {series.name}", "", series_line(series), ""]
         out += [*_table(PHASE_HEADER, phase_rows(series)), ""]
         errors = error_rows(series)
         if errors:
@@ -44,7 +44,7 @@ def markdown_report(data: ReportInput) -> dict[str, bytes]:
             out += [f"### {plot.title}", "", f"![{plot.title}]({name})", ""]
             if plot.caption:
                 out += [plot.caption, ""]
-    notes = summary.get("notes") or []
+    notes = summary.notes
     if notes:
         out += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     out.append("All times in milliseconds. Figures: docs/benchmarks.md; file shapes: docs/formats.md.")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness._errors import ConfigError
 from harness.bench._results import RunData
+from harness.bench._summary import BenchSummary
 
 if TYPE_CHECKING:
     from harness.reports._figures import Plot
@@ -17,9 +18,11 @@ __all__ = ["FORMATS", "ReportInput", "get_format", "report_format"]
 
 @dataclass(frozen=True)
 class ReportInput:
+    """What a report format is given: the run, its plots and the comparable runs of the history."""
+
     run: RunData
     plots: Sequence[Plot]
-    history: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    history: Sequence[BenchSummary] = field(default_factory=list)
 
 
 #: a format writes ``{file name relative to the run folder: bytes}``
@@ -29,6 +32,8 @@ FORMATS: dict[str, Writer] = {}
 
 
 def report_format(name: str) -> Callable[[Writer], Writer]:
+    """Register a report format under ``name`` (a decorator)."""
+
     def register(writer: Writer) -> Writer:
         FORMATS[name] = writer
         return writer
@@ -37,6 +42,7 @@ def report_format(name: str) -> Callable[[Writer], Writer]:
 
 
 def get_format(name: str) -> Writer:
+    """The report format registered as ``name``; a one-line ConfigError for an unknown one."""
     from harness.reports import _html, _markdown  # noqa: F401  (register the built-in formats)
 
     try:

@@ -19,13 +19,13 @@ from .helpers import latency_model, quick_run
 def test_every_request_is_timed_around_the_emulators_own_events(reports: Path) -> None:
     model = latency_model(queue=(0.02, 0.06), run_median=0.05, log_lines=0)
     result = quick_run(reports, requests=40, concurrency=20, warmup=4, detect="stream", emulator=model)
-    (series,) = result.summary["series"]
-    assert series["count"] == 40 and series["failed"] == 0, series["errors"]
+    (series,) = result.summary.series
+    assert series.count == 40 and series.failed == 0, series.errors
     # every measured value is paired with its own truth (a run too short to be seen IN_PROGRESS has none)
     for phase in ("queue_wait", "run", "completion"):
-        block = series["phases"][phase]
-        assert block["truth"]["count"] == block["count"], phase
-    assert series["phases"]["queue_wait"]["count"] == series["phases"]["completion"]["count"] == 40
+        block = series.phases[phase]
+        assert block.truth is not None and block.truth.count == block.count, phase
+    assert series.phases["queue_wait"].count == series.phases["completion"].count == 40
     run = load_run(result.run_dir)
     assert len(run.records) == 44 and set(run.truth) == {r.request_id for r in run.records}  # warm-up too
     for record in run.records:

@@ -110,7 +110,7 @@ def test_the_github_action_benchmark_export_is_custom_smaller_is_better(
         assert {"name", "unit", "value"} <= set(entry) <= {"name", "unit", "value", "range", "extra"}
         assert isinstance(entry["name"], str) and isinstance(entry["unit"], str)
         assert isinstance(entry["value"], float | int)
-    count = small_run.summary["series"][0]["count"]
+    count = small_run.summary.series[0].count
     assert {"name": "queue/fal-ai/flux-pro/error_rate", "unit": "%", "value": 0.0,
             "extra": f"0 of {count} failed"} in entries
     run_p50 = next(e for e in entries if e["name"] == "queue/fal-ai/flux-pro/run/p50")
@@ -142,12 +142,14 @@ def test_benjamini_hochberg_counts_one_test_per_phase_and_one_per_error_rate(
     import scipy.stats  # type: ignore[import-untyped]
 
     from harness.bench import _compare
-    from harness.bench._results import SUMMARY_FORMAT, RunData
+    from harness.bench._results import RunData, summary_from_data
+    from harness.bench._summary import SUMMARY_FORMAT
 
     names = [f"phase{i}" for i in range(8)]
     series = [{"name": "s", "count": 100, "failed": 0, "error_rate": 0.0,
-               "phases": {n: {"p50": 100.0, "p90": 200.0} for n in names}}]
-    run = RunData(tmp_path, {"format": SUMMARY_FORMAT, "scenario": "queue", "series": series})
+               "phases": {n: {"count": 100, "p50": 100.0, "p90": 200.0} for n in names}}]
+    run = RunData(tmp_path, summary_from_data({"format": SUMMARY_FORMAT, "scenario": "queue", "status": "complete",
+                                               "series": series}, "<test>"))
     monkeypatch.setattr(_compare, "_fisher", lambda base, cand: 0.0008)
 
     def adjusted(phase_p: list[float]) -> dict[tuple[str, str], float | None]:

@@ -17,7 +17,8 @@ from harness._errors import ConfigError
 from harness.bench import compare_runs
 from harness.bench._compare import parse_threshold
 from harness.bench._records import Record
-from harness.bench._results import SUMMARY_FORMAT, RunData
+from harness.bench._results import RunData, summary_from_data
+from harness.bench._summary import SUMMARY_FORMAT
 
 MS = 1_000_000
 
@@ -31,14 +32,16 @@ def record(series: str, index: int, phases_ms: dict[str, float], *, warmup: bool
 
 def run(run_id: str, series: list[dict[str, Any]], records: Sequence[Record] = (), scenario: str = "queue",
         where: Path = Path("reports")) -> RunData:
-    summary = {"format": SUMMARY_FORMAT, "run_id": run_id, "scenario": scenario, "series": series}
-    return RunData(where / run_id, summary, list(records))
+    summary = {"format": SUMMARY_FORMAT, "run_id": run_id, "scenario": scenario, "status": "complete",
+               "series": series}
+    return RunData(where / run_id, summary_from_data(summary, "<test>"), list(records))
 
 
-def block(name: str, phases: dict[str, tuple[float, float]], *, count: int = 10, failed: int = 0) -> dict[str, Any]:
+def block(name: str, phases: dict[str, tuple[float | None, float | None]], *, count: int = 10,
+          failed: int = 0) -> dict[str, Any]:
     """A summary series: each phase's (p50, p90), its request count and failures."""
     return {"name": name, "count": count, "failed": failed, "error_rate": failed / count if count else 0.0,
-            "phases": {p: {"p50": a, "p90": b} for p, (a, b) in phases.items()}}
+            "phases": {p: {"count": count, "p50": a, "p90": b} for p, (a, b) in phases.items()}}
 
 
 BASE_RUN = [100.0 + i for i in range(10)]
@@ -172,13 +175,15 @@ def test_every_shared_phase_of_every_shared_series_is_judged(tmp_path: Path) -> 
     assert judged == {(s, p, stat) for s in ("s", "t") for p, stat in
                       (("run", "p50"), ("run", "p90"), ("error_rate", "rate"))}
     # a statistic missing on either side is not judged
-    base.summary["series"][1]["phases"]["run"]["p90"] = None
-    cand.summary["series"][2]["phases"]["run"]["p90"] = None
+    base = run("a", [block("only-base", {"run": (1.0, 2.0)}), block("s", {"x": (1.0, 2.0), "run": (1.0, None)}),
+                     block("t", {"run": (1.0, 2.0)})], where=tmp_path)
+    cand = run("b", [block("only-cand", {"run": (1.0, 2.0)}), block("s", {"y": (1.0, 2.0), "run": (1.0, 2.0)}),
+                     block("t", {"run": (1.0, None)})], where=tmp_path)
     assert {(j.series, j.stat) for j in compare_runs(base, cand).judgements if j.phase == "run"} == {
         ("s", "p50"), ("t", "p50")}
     # runs whose summaries list no series at all compare to nothing
     assert compare_runs(run("a", [], where=tmp_path), run("b", [], where=tmp_path)).judgements == []
-    del base.summary["series"]
+    base = run("a", [], where=tmp_path)
     assert compare_runs(base, cand).only_in_candidate == ["only-cand", "s", "t"]
     assert compare_runs(cand, base).only_in_baseline == ["only-cand", "s", "t"]
     # a series with no phases has its error rate judged alone, on either side
@@ -236,7 +241,7 @@ def _verdict(baseline: float, candidate: float, p: float | None = 0.001, unit: s
 
     c = _compare.Comparison(run("a", []), run("b", []), options.get("threshold", 0.10),
                             options.get("alpha", 0.01), options.get("min_diff_ms", 5.0))
-    return _compare._verdict({"baseline": baseline, "candidate": candidate, "unit": unit}, p, c)
+    return _compare._verdict(baseline, candidate, unit, p, c)
 
 
 @pytest.mark.parametrize(("baseline", "candidate", "options", "verdict"), [

@@ -4,14 +4,16 @@ emulator, one latency model; the main job's runs, live runs and URL runs kept be
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.bench import load_history, record_history
-from harness.bench._results import SUMMARY_FORMAT, RunWriter
+from harness.bench import BenchSummary, load_history, record_history
+from harness.bench._results import RunWriter, summary_from_data
 from harness.bench._scenarios import BENCH_EMULATOR
+from harness.bench._summary import SUMMARY_FORMAT
 from harness.bench._target import describe_emulator_config
 from harness.emulator import parse_emulator_config
 from harness.reports import FORMATS, ReportInput, write_report
@@ -26,14 +28,14 @@ def _emulator(**changes: Any) -> dict[str, Any]:
 
 
 def _summary(run_id: str, *, target: dict[str, Any] | None, emulator: dict[str, Any] | None,
-             scenario: str = "queue") -> dict[str, Any]:
-    return {
+             scenario: str = "queue") -> BenchSummary:
+    return summary_from_data({
         "format": SUMMARY_FORMAT, "run_id": run_id, "scenario": scenario, "status": "complete",
         "started_at": f"2025-01-0{run_id[-1]}T00:00:00+00:00",
         "target": target, "config": {"emulator": emulator},
         "series": [{"name": "fal-ai/flux-pro", "phases": {"end_to_end": {"p50": 500.0}}}],
         "figures": [{"name": FIGURE, "value": 500.0, "unit": "ms"}],
-    }
+    }, "<test>")
 
 
 EMULATOR = {"name": "emulator", "live": False, "queue_url": "http://127.0.0.1:40001", "ground_truth": True}
@@ -62,14 +64,14 @@ def history(tmp_path: Path) -> Path:
 
 
 def test_the_history_as_a_series_keeps_one_scenario_target_kind_and_latency_model(history: Path) -> None:
-    def ids(like: dict[str, Any]) -> list[str]:
-        return [h["run_id"] for h in load_history(history, like=like)]
+    def ids(like: BenchSummary) -> list[str | None]:
+        return [h.run_id for h in load_history(history, like=like)]
 
     assert ids(_summary("now-8", target=EMULATOR, emulator=_emulator())) == ["bench-1", "bench-5"]
     assert ids(_summary("now-8", target=EMULATOR, emulator=_emulator(time_scale=0.1))) == ["mainjob-2"]
     assert ids(_summary("now-8", target=LIVE, emulator=None)) == ["live-3"]
     assert ids(_summary("now-8", target=URL, emulator=None)) == ["url-4"]
-    assert [h["run_id"] for h in load_history(history, "queue")] == [
+    assert [h.run_id for h in load_history(history, "queue")] == [
         "bench-1", "mainjob-2", "live-3", "url-4", "bench-5", "runners-7"]
 
 
@@ -77,9 +79,9 @@ def test_the_report_trend_reads_only_comparable_runs(history: Path, monkeypatch:
     seen: list[ReportInput] = []
     monkeypatch.setitem(FORMATS, "capture", lambda data: seen.append(data) or {})
     writer = RunWriter(history.parent, "queue")
-    writer.write_summary(_summary("now-9", target=EMULATOR, emulator=_emulator()) | {"run_id": writer.run_id})
+    writer.write_summary(replace(_summary("now-9", target=EMULATOR, emulator=_emulator()), run_id=writer.run_id))
     writer.close()
     write_report(writer.dir, ("capture",))
     (data,) = seen
-    assert [h["run_id"] for h in data.history] == ["bench-1", "bench-5"]
+    assert [h.run_id for h in data.history] == ["bench-1", "bench-5"]
     assert [p.name for p in data.plots] == ["trend"]

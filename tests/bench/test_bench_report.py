@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from harness.bench import RunResult
+from harness.bench._results import dump_json
 from harness.cli import main
 from harness.reports import write_report
 
@@ -44,9 +45,9 @@ def _assert_self_contained(html: str) -> None:
 def _two_runs(run: RunResult, history: Path) -> Path:
     """A history of this run and an earlier comparable one (the same summary a day before)."""
     history.mkdir()
-    earlier = {**run.summary, "run_id": "20000101T000000Z-queue", "started_at": "2000-01-01T00:00:00+00:00"}
-    (history / "20000101T000000Z-queue.json").write_text(json.dumps(earlier), encoding="utf-8")
-    (history / f"{run.summary['run_id']}.json").write_text(json.dumps(run.summary), encoding="utf-8")
+    earlier = replace(run.summary, run_id="20000101T000000Z-queue", started_at="2000-01-01T00:00:00+00:00")
+    (history / "20000101T000000Z-queue.json").write_bytes(dump_json(earlier))
+    (history / f"{run.summary.run_id}.json").write_bytes(dump_json(run.summary))
     return history
 
 
@@ -89,9 +90,9 @@ def test_an_upload_paths_run_gets_its_size_comparison_plot(tmp_path: Path) -> No
     run = quick_run(tmp_path / "reports", "upload-paths", endpoints=("fal-ai/instantid/lcm",), payload=None,
                     sizes=(64 * 1024, 1024 * 1024), requests=2, warmup=0,
                     emulator={"defaults": {"queue_wait": 0.01, "run_time": 0.02, "log_lines": 0}})
-    assert [s["name"] for s in run.summary["series"]] == [
+    assert [s.name for s in run.summary.series] == [
         "upload/64KiB", "data-uri/64KiB", "url/64KiB", "upload/1MiB", "data-uri/1MiB", "url/1MiB"]
-    assert all(s["failed"] == 0 for s in run.summary["series"]), [s["errors"] for s in run.summary["series"]]
+    assert all(s.failed == 0 for s in run.summary.series), [s.errors for s in run.summary.series]
     write_report(run.run_dir, ("html",))
     html = (run.run_dir / "report.html").read_text(encoding="utf-8")
     _assert_self_contained(html)

@@ -71,7 +71,7 @@ def test_a_run_reads_back_with_its_truth_and_joins_the_history(small_run: RunRes
     assert len(run.records) == 40 and run.scenario == "queue"
     assert {r.request_id for r in run.records} <= set(run.truth)
     history = load_history(small_run.run_dir.parent / "history", "queue")
-    assert [h["run_id"] for h in history] == [small_run.summary["run_id"]]
+    assert [h.run_id for h in history] == [small_run.summary.run_id]
 
 
 def test_ctrl_c_keeps_every_finished_request_and_writes_the_summary(tmp_path: Path) -> None:

@@ -107,11 +107,11 @@ def test_a_killed_benchmark_is_rebuilt_from_its_request_lines(complete_run: Path
     lines = (killed / "requests.jsonl").read_text().splitlines()
     (killed / "requests.jsonl").write_text("\n".join(lines[:6]) + "\n" + lines[6][:20])  # a line cut short
     run = load_run(killed)
-    assert run.summary["status"] == "incomplete" and run.summary["records"] == 6
+    assert run.summary.status == "incomplete" and run.summary.records == 6
     measured = [json.loads(line) for line in lines[:6]]
     # the warm-up and the cold start are left out, as in a complete run
-    assert run.summary["series"][0]["count"] == sum(not r["warmup"] and not r["cold"] for r in measured) > 0
-    assert "rebuilt from 6 request lines" in run.summary["stop_reason"]
+    assert run.summary.series[0].count == sum(not r["warmup"] and not r["cold"] for r in measured) > 0
+    assert "rebuilt from 6 request lines" in (run.summary.stop_reason or "")
     reported = cli(["report", killed])
     assert reported.code == 0, reported.err
     assert "incomplete" in (killed / "report.md").read_text()
@@ -140,7 +140,7 @@ def test_a_sigkilled_benchmark_keeps_its_lines_for_report_and_compare(complete_r
     (folder,) = [p.parent for p in out.glob("*/requests.jsonl")]
     assert json.loads((folder / "summary.json").read_text())["status"] == "running"
     run = load_run(folder)
-    assert run.summary["status"] == "incomplete" and run.summary["records"] >= 4
+    assert run.summary.status == "incomplete" and run.summary.records >= 4
     compared = cli(["bench", "compare", complete_run, folder])
     assert compared.code == 1 and "incomplete" in compared.err
 
@@ -168,12 +168,12 @@ def test_retried_submits_that_queued_twice_are_recorded_with_their_request_ids(
                            out=tmp_path, history=False)
     run = load_run(result.run_dir)
     sent = {i for r in run.records for i in ([r.request_id] if r.request_id else []) + list(r.request_ids)}
-    assert result.summary["duplicates"] > 0
+    assert result.summary.duplicates > 0
     # Every request the emulator queued for this run is on a request line, duplicates included.
     assert set(run.truth) == sent == {t["request_id"] for t in emulator.timelines()}
     doubled = [r for r in run.records if len(r.request_ids) > 1]
     assert doubled and all(r.request_id in r.request_ids for r in doubled if r.request_id)
-    assert sum(len(r.request_ids) - 1 for r in doubled) == result.summary["duplicates"]
+    assert sum(len(r.request_ids) - 1 for r in doubled) == result.summary.duplicates
 
 
 def test_request_lines_that_are_not_request_lines_are_skipped(complete_run: Path, tmp_path: Path, cli: CLI) -> None:
