@@ -34,7 +34,16 @@ if TYPE_CHECKING:
     from harness._version import __version__
     from harness.bench import BenchOptions, compare_runs, load_run, run_benchmark
     from harness.cassettes import record_cassettes, replay_scenario, verify_cassettes
-    from harness.checks import CHECKS, CheckResult, Expectation, assert_checks, check, run_checks
+    from harness.checks import (
+        CHECKS,
+        CheckResult,
+        Expectation,
+        Failure,
+        NotApplicable,
+        assert_checks,
+        check,
+        run_checks,
+    )
     from harness.client import (
         AsyncQueueClient,
         Budget,
@@ -82,10 +91,12 @@ __all__ = [
     "Emulator",
     "EmulatorConfig",
     "Expectation",
+    "Failure",
     "FileInput",
     "FileMode",
     "Finding",
     "HarnessError",
+    "NotApplicable",
     "Observation",
     "QueueClient",
     "RetryPolicy",
@@ -139,7 +150,8 @@ _SOURCES = {
     "harness._version": ("__version__",),
     "harness.bench": ("BenchOptions", "compare_runs", "load_run", "run_benchmark"),
     "harness.cassettes": ("record_cassettes", "replay_scenario", "verify_cassettes"),
-    "harness.checks": ("CHECKS", "CheckResult", "Expectation", "assert_checks", "check", "run_checks"),
+    "harness.checks": ("CHECKS", "CheckResult", "Expectation", "Failure", "NotApplicable", "assert_checks", "check",
+                       "run_checks"),
     "harness.client": ("AsyncQueueClient", "Budget", "FileInput", "FileMode", "Observation", "QueueClient",
                        "RetryPolicy", "Target", "emulator_target", "live_target", "url_target"),
     "harness.contracts": ("Contract", "Scenario", "Violation", "export_openapi", "get_contract", "import_openapi",

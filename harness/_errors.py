@@ -116,9 +116,11 @@ class VendorValidationError(VendorError):
 
 
 class ContractViolation(HarnessError, AssertionError):
-    """A check found the API breaking its contract."""
+    """A check found the API breaking its contract; ``failures`` holds every failure it names (the
+    checks' structured failures), ``check`` and ``severity`` the first one's."""
 
-    def __init__(self, check: str, severity: str, message: str) -> None:
+    def __init__(self, check: str, severity: str, message: str, failures: Sequence[object] = ()) -> None:
         self.check = check
         self.severity = severity
+        self.failures = tuple(failures)
         super().__init__(f"[{check}] {message}")

@@ -36,7 +36,7 @@ from harness._suite import (
     untested,
 )
 from harness._version import __version__
-from harness.checks import CheckResult, run_checks
+from harness.checks import failed_result, run_checks
 from harness.client import AsyncQueueClient, Observation, Target
 from harness.client._observations import ErrorInfo
 from harness.client._targets import DEFAULT_LIVE_BUDGET, live_key
@@ -507,16 +507,15 @@ def _scenario_summary(run: ScenarioRun, result: MainJobResult) -> dict[str, Any]
 def _budget_spent(case: ScenarioCase, target: str, spent: BudgetExceeded) -> ScenarioRun:
     obs = Observation(endpoint=case.contract.endpoint, target=target, scenario=case.scenario.name)
     obs.error = ErrorInfo("budget", str(spent))
-    failed = CheckResult("run.completed-without-error", "error", "failed", case.contract.endpoint, None,
-                         (f"not run to the end: {spent}",))
+    failed = failed_result("run.completed-without-error", case.contract.endpoint, None, f"not run to the end: {spent}")
     return ScenarioRun(case, obs, [failed])
 
 
 def _unrecorded(case: ScenarioCase, path: Path) -> ScenarioRun:
     obs = Observation(endpoint=case.contract.endpoint, target="replay", scenario=case.scenario.name)
-    missing = CheckResult("cassette.recorded", "error", "failed", case.contract.endpoint, None,
-                          (f"no cassette at {path}; record it with fal-harness record --endpoint "
-                           f"{case.contract.endpoint} --scenario {case.scenario.name}",))
+    missing = failed_result("cassette.recorded", case.contract.endpoint, None,
+                            f"no cassette at {path}; record it with fal-harness record --endpoint "
+                            f"{case.contract.endpoint} --scenario {case.scenario.name}")
     return ScenarioRun(case, obs, [missing, *[r for r in run_checks(obs, case.contract) if r.outcome == "skipped"]])
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pybase64
 
-from harness.checks._registry import CheckContext, NotApplicable, check
+from harness.checks._registry import CheckContext, Failure, NotApplicable, check
 from harness.client._observations import Download
 from harness.contracts import MediaSemantics
 from harness.contracts._semantics import FORMATS, expected_media, media_type
@@ -92,24 +92,25 @@ def download_for(downloads: list[Download], url: Any) -> Download | None:
     return next((d for d in downloads if d.url.split("?")[0] == url.split("?")[0]), None)
 
 
-def output_media_count(ctx: CheckContext) -> Iterator[str]:
+def output_media_count(ctx: CheckContext) -> Iterator[Failure]:
     """Each declared video, audio, 3D or file output is present, as many as the input asked for."""
     for m in _media(ctx):
         objects = _objects(ctx, m)
         wanted = expected_media(ctx.contract, m, ctx.effective).count if m.count else None
         if not objects:
-            yield f"{m.field}: no {m.kind} in the output"
+            yield Failure(f"{m.field}: no {m.kind} in the output", m.field, wanted, 0)
         elif wanted is not None and len(objects) != wanted:
-            yield f"{m.field}: {len(objects)} {m.kind} file(s) returned, {wanted} asked for"
+            yield Failure(f"{m.field}: {len(objects)} {m.kind} file(s) returned, {wanted} asked for", m.field, wanted,
+                          len(objects))
         for i, obj in enumerate(objects):
             if not isinstance(obj, dict) or not isinstance(obj.get("url"), str) or not obj.get("url"):
-                yield f"{m.field}[{i}] has no URL to download"
+                yield Failure(f"{m.field}[{i}] has no URL to download", f"{m.field}[{i}].url")
 
 
 check("output.media-count")(output_media_count)
 
 
-def output_media_truthful(ctx: CheckContext) -> Iterator[str]:
+def output_media_truthful(ctx: CheckContext) -> Iterator[Failure]:
     """Each declared media file downloads and decodes as its kind and its content_type; the
     width, height, duration, frame rate and sample rate its object declares are those decoded."""
     for m in _media(ctx):
@@ -119,14 +120,14 @@ def output_media_truthful(ctx: CheckContext) -> Iterator[str]:
                 continue
             d = _download(ctx, obj.get("url"))
             if d is None:
-                yield f"{where}: {obj.get('url')!r} was not downloaded"
+                yield Failure(f"{where}: {obj.get('url')!r} was not downloaded", f"{where}.url")
                 continue
             if d.status is not None and d.status != 200:
-                yield f"{where}: download answered HTTP {d.status}"
+                yield Failure(f"{where}: download answered HTTP {d.status}", f"{where}.url", 200, d.status)
                 continue
             decoded = decoded_for(ctx, d, m.kind, obj.get("content_type"))
             if decoded.problem:
-                yield f"{where}: {decoded.problem}"
+                yield Failure(f"{where}: {decoded.problem}", where)
                 continue
             yield from _declared(where, m.kind, obj, decoded)
 
@@ -134,25 +135,31 @@ def output_media_truthful(ctx: CheckContext) -> Iterator[str]:
 check("output.media-truthful")(output_media_truthful)
 
 
-def _declared(where: str, kind: str, obj: dict[str, Any], decoded: Decoded) -> Iterator[str]:
+def _declared(where: str, kind: str, obj: dict[str, Any], decoded: Decoded) -> Iterator[Failure]:
+    """What the file object says about itself against what its bytes decode as (expected: the bytes)."""
     declared = obj.get("content_type")
     if isinstance(declared, str) and decoded.format is not None and kind != "file":
         real = media_type(kind, decoded.format)
         if declared.split(";")[0].strip().lower() not in _same_types(real):
-            yield f"{where} declares {declared} but its bytes are {decoded.format} ({real})"
+            yield Failure(f"{where} declares {declared} but its bytes are {decoded.format} ({real})",
+                          f"{where}.content_type", real, declared)
     for key, value in (("width", decoded.width), ("height", decoded.height), ("sample_rate", decoded.sample_rate)):
         if isinstance(obj.get(key), int) and value is not None and obj[key] != value:
-            yield f"{where} declares {key} {obj[key]}, the file has {value}"
+            yield Failure(f"{where} declares {key} {obj[key]}, the file has {value}", f"{where}.{key}", value,
+                          obj[key])
     if isinstance(obj.get("num_frames"), int) and decoded.frames is not None and obj["num_frames"] != decoded.frames:
-        yield f"{where} declares num_frames {obj['num_frames']}, the file has {decoded.frames}"
+        yield Failure(f"{where} declares num_frames {obj['num_frames']}, the file has {decoded.frames}",
+                      f"{where}.num_frames", decoded.frames, obj["num_frames"])
     if _number(obj.get("duration")) and decoded.duration is not None and not _close(obj["duration"], decoded.duration):
-        yield f"{where} declares duration {obj['duration']} s, the file lasts {decoded.duration:.3f} s"
+        yield Failure(f"{where} declares duration {obj['duration']} s, the file lasts {decoded.duration:.3f} s",
+                      f"{where}.duration", decoded.duration, obj["duration"])
     fps = obj.get("fps")
     if isinstance(fps, int | float) and decoded.fps is not None and abs(fps - decoded.fps) > FPS_TOLERANCE * fps:
-        yield f"{where} declares fps {obj['fps']}, the file runs at {decoded.fps:.3f}"
+        yield Failure(f"{where} declares fps {obj['fps']}, the file runs at {decoded.fps:.3f}", f"{where}.fps",
+                      decoded.fps, fps)
 
 
-def output_media_as_asked(ctx: CheckContext) -> Iterator[str]:
+def output_media_as_asked(ctx: CheckContext) -> Iterator[Failure]:
     """Media files have the size, aspect ratio, resolution, format, duration, frame count, frame
     rate and sample rate the input asked for, as decoded from their bytes."""
     judged = False
@@ -171,7 +178,7 @@ def output_media_as_asked(ctx: CheckContext) -> Iterator[str]:
             for problem in _asked(where, m.kind, want, got):
                 judged = True
                 if problem:
-                    yield problem
+                    yield Failure(problem, where)
     if not judged:
         raise NotApplicable("the input decides none of the decoded properties")
 
@@ -229,7 +236,7 @@ def output_text_nonempty(ctx: CheckContext) -> Iterator[str]:
 check("output.text-nonempty")(output_text_nonempty)
 
 
-def output_file_downloads(ctx: CheckContext) -> Iterator[str]:
+def output_file_downloads(ctx: CheckContext) -> Iterator[Failure]:
     """Every file URL in the output downloads (HTTP 200, or a data URI) with the bytes its file_size
     declares (the image field's files are output.file-size's)."""
     ctx.need_success()
@@ -242,17 +249,18 @@ def output_file_downloads(ctx: CheckContext) -> Iterator[str]:
     for where, obj in objects:
         d = _download(ctx, obj.get("url"))
         if d is None:
-            yield f"{where}: {str(obj.get('url'))[:80]!r} was not downloaded"
+            yield Failure(f"{where}: {str(obj.get('url'))[:80]!r} was not downloaded", f"{where}.url")
         elif d.status is not None and d.status != 200:
-            yield f"{where}: download answered HTTP {d.status}"
+            yield Failure(f"{where}: download answered HTTP {d.status}", f"{where}.url", 200, d.status)
         elif isinstance(obj.get("file_size"), int) and obj["file_size"] != d.size:
-            yield f"{where} declares file_size {obj['file_size']}, {d.size} bytes were downloaded"
+            yield Failure(f"{where} declares file_size {obj['file_size']}, {d.size} bytes were downloaded",
+                          f"{where}.file_size", d.size, obj["file_size"])
 
 
 check("output.file-downloads")(output_file_downloads)
 
 
-def output_media_sync_mode(ctx: CheckContext) -> Iterator[str]:
+def output_media_sync_mode(ctx: CheckContext) -> Iterator[Failure]:
     """With sync_mode asked, every video, audio, 3D and other file comes inline as a data URI of its
     declared type (output.sync-mode judges the images)."""
     name = ctx.contract.semantics.sync_mode
@@ -262,12 +270,14 @@ def output_media_sync_mode(ctx: CheckContext) -> Iterator[str]:
         for i, obj in enumerate(_objects(ctx, m)):
             url = obj.get("url") if isinstance(obj, dict) else None
             if not (isinstance(url, str) and url.startswith("data:")):
-                yield f"{m.field}[{i}]: sync_mode asked, but the file is at {str(url)[:60]!r}, not a data URI"
+                yield Failure(f"{m.field}[{i}]: sync_mode asked, but the file is at {str(url)[:60]!r}, not a data URI",
+                              f"{m.field}[{i}].url")
                 continue
             media = url[5:].partition(",")[0].split(";")[0]
             declared = obj.get("content_type")
             if isinstance(declared, str) and media != declared:
-                yield f"{m.field}[{i}] is a data URI of {media!r}, its content_type says {declared!r}"
+                yield Failure(f"{m.field}[{i}] is a data URI of {media!r}, its content_type says {declared!r}",
+                              f"{m.field}[{i}].content_type", media, declared)
 
 
 check("output.media-sync-mode")(output_media_sync_mode)

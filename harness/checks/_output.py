@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from harness.checks._registry import CheckContext, NotApplicable, check
+from harness.checks._registry import CheckContext, Failure, NotApplicable, check, json_value
 from harness.client._observations import Download
 from harness.contracts._semantics import MEDIA_TYPES, expected_count, expected_format, expected_size
 from harness.contracts._validate import validate_output
@@ -31,43 +31,53 @@ def _images(ctx: CheckContext) -> list[dict[str, Any]]:
     raise NotApplicable(f"output has no {sem.field}")
 
 
-def output_schema(ctx: CheckContext) -> Iterator[str]:
+def _image_path(ctx: CheckContext, index: int, key: str | None = None) -> str:
+    """Where image ``index`` is in the output (``images[0]``, ``images[0].width``)."""
+    sem = ctx.contract.semantics.images
+    where = f"{sem.field if sem is not None else 'images'}[{index}]"
+    return f"{where}.{key}" if key else where
+
+
+def output_schema(ctx: CheckContext) -> Iterator[Failure]:
     """The output satisfies the contract's output schema."""
     ctx.need_success()
     for v in validate_output(ctx.contract, ctx.output):
-        yield f"{v.path}: {v.message} [{v.rule}]"
+        yield Failure(f"{v.path}: {v.message} [{v.rule}]", v.path, json_value(v.expected), json_value(v.got))
 
 
 check("output.schema")(output_schema)
 
 
-def output_seed_echoed(ctx: CheckContext) -> Iterator[str]:
+def output_seed_echoed(ctx: CheckContext) -> Iterator[Failure]:
     """A seed given in the input comes back in the output."""
     ctx.need_success()
     name = ctx.contract.semantics.seed
     if name is None or name not in ctx.sent:
         raise NotApplicable("no seed was given")
     if ctx.output.get(name) != ctx.sent[name]:
-        yield f"{name} sent {ctx.sent[name]!r}, output says {ctx.output.get(name)!r}"
+        yield Failure(f"{name} sent {ctx.sent[name]!r}, output says {ctx.output.get(name)!r}", name,
+                      json_value(ctx.sent[name]), json_value(ctx.output.get(name)))
 
 
 check("output.seed-echoed")(output_seed_echoed)
 
 
-def output_image_count(ctx: CheckContext) -> Iterator[str]:
+def output_image_count(ctx: CheckContext) -> Iterator[Failure]:
     """The number of images equals the count the input asked for (its default when omitted)."""
     images = _images(ctx)
     wanted = expected_count(ctx.contract, ctx.effective)
     if wanted is None:
         raise NotApplicable("the input does not decide the count")
     if len(images) != wanted:
-        yield f"{len(images)} image(s) returned, {wanted} asked for"
+        sem = ctx.contract.semantics.images
+        yield Failure(f"{len(images)} image(s) returned, {wanted} asked for", sem.field if sem else None, wanted,
+                      len(images))
 
 
 check("output.image-count")(output_image_count)
 
 
-def output_image_size(ctx: CheckContext) -> Iterator[str]:
+def output_image_size(ctx: CheckContext) -> Iterator[Failure]:
     """Each image's width and height match the requested size (preset or custom)."""
     images = _images(ctx)
     wanted = expected_size(ctx.contract, ctx.effective)
@@ -76,13 +86,14 @@ def output_image_size(ctx: CheckContext) -> Iterator[str]:
     for i, img in enumerate(images):
         got = (img.get("width"), img.get("height"))
         if got != wanted:
-            yield f"image {i} is {got[0]}x{got[1]}, {wanted[0]}x{wanted[1]} asked for"
+            yield Failure(f"image {i} is {got[0]}x{got[1]}, {wanted[0]}x{wanted[1]} asked for", _image_path(ctx, i),
+                          list(wanted), json_value(list(got)))
 
 
 check("output.image-size")(output_image_size)
 
 
-def output_content_type(ctx: CheckContext) -> Iterator[str]:
+def output_content_type(ctx: CheckContext) -> Iterator[Failure]:
     """Each image's content_type matches the requested format."""
     images = _images(ctx)
     fmt = expected_format(ctx.contract, ctx.effective)
@@ -91,7 +102,8 @@ def output_content_type(ctx: CheckContext) -> Iterator[str]:
     wanted = MEDIA_TYPES.get(fmt, f"image/{fmt}")
     for i, img in enumerate(images):
         if img.get("content_type") != wanted:
-            yield f"image {i} has content_type {img.get('content_type')!r}, {wanted!r} asked for"
+            yield Failure(f"image {i} has content_type {img.get('content_type')!r}, {wanted!r} asked for",
+                          _image_path(ctx, i, "content_type"), wanted, json_value(img.get("content_type")))
 
 
 check("output.content-type")(output_content_type)
@@ -137,7 +149,7 @@ def output_nsfw_flags(ctx: CheckContext) -> Iterator[str]:
 check("output.nsfw-flags")(output_nsfw_flags)
 
 
-def output_echo(ctx: CheckContext) -> Iterator[str]:
+def output_echo(ctx: CheckContext) -> Iterator[Failure]:
     """Output fields that repeat an input field (such as prompt) repeat it exactly."""
     ctx.need_success()
     pairs = {o: i for o, i in ctx.contract.semantics.echo.items() if i in ctx.sent}
@@ -145,13 +157,14 @@ def output_echo(ctx: CheckContext) -> Iterator[str]:
         raise NotApplicable("nothing to echo")
     for out_name, in_name in pairs.items():
         if ctx.output.get(out_name) != ctx.sent[in_name]:
-            yield f"{out_name} is {ctx.output.get(out_name)!r}, input {in_name} was {ctx.sent[in_name]!r}"
+            yield Failure(f"{out_name} is {ctx.output.get(out_name)!r}, input {in_name} was {ctx.sent[in_name]!r}",
+                          out_name, json_value(ctx.sent[in_name]), json_value(ctx.output.get(out_name)))
 
 
 check("output.echo")(output_echo)
 
 
-def output_file_size(ctx: CheckContext) -> Iterator[str]:
+def output_file_size(ctx: CheckContext) -> Iterator[str | Failure]:
     """Each image's file_size equals the bytes actually downloaded from its URL."""
     images = _images(ctx)
     judged = False
@@ -163,7 +176,8 @@ def output_file_size(ctx: CheckContext) -> Iterator[str]:
         if d.status is not None and d.status != 200:
             yield f"image {i} download answered HTTP {d.status}"
         elif img["file_size"] != d.size:
-            yield f"image {i} declares file_size {img['file_size']}, {d.size} bytes were downloaded"
+            yield Failure(f"image {i} declares file_size {img['file_size']}, {d.size} bytes were downloaded",
+                          _image_path(ctx, i, "file_size"), d.size, json_value(img["file_size"]))
     if not judged:
         raise NotApplicable("no downloaded image declares file_size")
 
@@ -171,7 +185,7 @@ def output_file_size(ctx: CheckContext) -> Iterator[str]:
 check("output.file-size")(output_file_size)
 
 
-def output_image_truthful(ctx: CheckContext) -> Iterator[str]:
+def output_image_truthful(ctx: CheckContext) -> Iterator[str | Failure]:
     """Downloaded bytes decode as an image of the declared format, width and height."""
     images = _images(ctx)
     judged = False
@@ -192,11 +206,14 @@ def output_image_truthful(ctx: CheckContext) -> Iterator[str]:
             continue
         declared = img.get("content_type")
         if declared and Image.MIME.get(real_format.upper()) != declared:
-            yield f"image {i} declares {declared} but its bytes are {real_format or 'unknown'}"
+            yield Failure(f"image {i} declares {declared} but its bytes are {real_format or 'unknown'}",
+                          _image_path(ctx, i, "content_type"), Image.MIME.get(real_format.upper()),
+                          json_value(declared))
         declared_size = (img.get("width"), img.get("height"))
         if None not in declared_size and declared_size != real_size:
-            yield (f"image {i} declares {declared_size[0]}x{declared_size[1]}"
-                   f" but decodes as {real_size[0]}x{real_size[1]}")
+            yield Failure(f"image {i} declares {declared_size[0]}x{declared_size[1]}"
+                          f" but decodes as {real_size[0]}x{real_size[1]}", _image_path(ctx, i),
+                          list(real_size), json_value(list(declared_size)))
     if not judged:
         raise NotApplicable("no image was downloaded")
 

@@ -9,22 +9,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import pairwise
 
-from harness.checks._registry import CheckContext, NotApplicable, check
+from harness.checks._registry import CheckContext, Failure, NotApplicable, check
 from harness.client._client import SUBMIT_KEYS
 
 _ORDER = {"IN_QUEUE": 0, "IN_PROGRESS": 1, "COMPLETED": 2}
 
 
-def submit_response_shape(ctx: CheckContext) -> Iterator[str]:
+def submit_response_shape(ctx: CheckContext) -> Iterator[Failure]:
     """The submit answer carries request_id, response_url, status_url and cancel_url, status IN_QUEUE."""
     body = ctx.obs.submit_response
     if body is None:
         raise NotApplicable("nothing was submitted to the queue")
     for key in SUBMIT_KEYS:
         if not isinstance(body.get(key), str) or not body.get(key):
-            yield f"submit response has no {key}"
+            yield Failure(f"submit response has no {key}", key)
     if body.get("status") != "IN_QUEUE":
-        yield f"submit response status is {body.get('status')!r}, expected 'IN_QUEUE'"
+        yield Failure(f"submit response status is {body.get('status')!r}, expected 'IN_QUEUE'", "status", "IN_QUEUE",
+                      body.get("status"))
 
 
 check("submit.response-shape")(submit_response_shape)
@@ -85,7 +86,7 @@ def status_queue_position(ctx: CheckContext) -> Iterator[str]:
 check("status.queue-position")(status_queue_position)
 
 
-def status_http_codes(ctx: CheckContext) -> Iterator[str]:
+def status_http_codes(ctx: CheckContext) -> Iterator[Failure]:
     """Polled status answers 202 while queued or running and 200 when completed."""
     polled = [s for s in ctx.obs.statuses if s.via == "poll" and s.http_status is not None]
     if not polled:
@@ -93,22 +94,23 @@ def status_http_codes(ctx: CheckContext) -> Iterator[str]:
     for s in polled:
         expected = 200 if s.status == "COMPLETED" else 202
         if s.http_status != expected:
-            yield f"status {s.status} answered HTTP {s.http_status}, expected {expected}"
+            yield Failure(f"status {s.status} answered HTTP {s.http_status}, expected {expected}", "status", expected,
+                          s.http_status)
 
 
 check("status.http-codes")(status_http_codes)
 
 
-def result_available(ctx: CheckContext) -> Iterator[str]:
+def result_available(ctx: CheckContext) -> Iterator[Failure]:
     """A run that completed without error has its result: HTTP 200 and a JSON object."""
     if ctx.expect.status != 200 or ctx.obs.result_status is None:
         raise NotApplicable("no result was fetched for a valid input")
     if ctx.obs.error is not None and ctx.obs.error.kind == "model":
         raise NotApplicable("the model failed; run.completed-without-error reports it")
     if ctx.obs.result_status != 200:
-        yield f"result answered HTTP {ctx.obs.result_status}"
+        yield Failure(f"result answered HTTP {ctx.obs.result_status}", "result", 200, ctx.obs.result_status)
     elif not isinstance(ctx.obs.output, dict):
-        yield f"result is not a JSON object: {type(ctx.obs.output).__name__}"
+        yield Failure(f"result is not a JSON object: {type(ctx.obs.output).__name__}", "result")
 
 
 check("result.available")(result_available)
@@ -146,20 +148,20 @@ def response_request_id(ctx: CheckContext) -> Iterator[str]:
 check("response.request-id", severity="warning")(response_request_id)
 
 
-def validation_rejected(ctx: CheckContext) -> Iterator[str]:
+def validation_rejected(ctx: CheckContext) -> Iterator[Failure]:
     """An invalid input is answered 422, naming the broken field."""
     if ctx.expect.status != 422:
         raise NotApplicable("the input was valid")
     error = ctx.obs.error
     if error is None or error.kind != "validation":
         got = f"{error.kind} error: {error.message}" if error else "it was accepted"
-        yield f"expected 422 for an invalid input, but {got}"
+        yield Failure(f"expected 422 for an invalid input, but {got}", "submit", 422, error.kind if error else None)
         return
     loc = ctx.expect.invalid_loc
     if loc is not None:
         wanted = ".".join(str(p) for p in loc)
         if not any(f == wanted or f.startswith(wanted + ".") or wanted.startswith(f + ".") for f in error.fields):
-            yield f"422 names {error.fields}, not the broken field {wanted}"
+            yield Failure(f"422 names {error.fields}, not the broken field {wanted}", wanted, wanted, list(error.fields))
 
 
 check("validation.rejected")(validation_rejected)

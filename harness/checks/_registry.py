@@ -1,19 +1,22 @@
 """The check registry: checks are small functions registered by a stable id and a severity.
 
-A check reads one observation (and its contract) and yields a message for each problem it
-finds. Adding a check is adding one function and its test.
+A check reads one observation (and its contract) and yields a :class:`Failure` for each problem it
+finds (a plain string is a failure with a message only): the message a person reads, and where it is
+(a field path), what was expected and what came instead when the check knows. Results carry the
+failures; reports render them as they like. Adding a check is adding one function and its test.
 """
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import orjson
 
 from harness._errors import ContractViolation
+from harness._json import JsonObject, JsonValue
 from harness.client._observations import Observation
 from harness.contracts._model import Contract
 
@@ -23,9 +26,14 @@ __all__ = [
     "CheckResult",
     "CheckSpec",
     "Expectation",
+    "Failure",
     "NotApplicable",
     "assert_checks",
     "check",
+    "failed_result",
+    "failure_context",
+    "failure_line",
+    "json_value",
     "reproduction",
     "run_checks",
 ]
@@ -76,11 +84,66 @@ class CheckContext:
             raise NotApplicable("no successful output")
 
 
-CheckFunc = Callable[[CheckContext], Iterable[str]]
+@dataclass(frozen=True)
+class Failure:
+    """One problem a check found.
+
+    A check yields it with ``message`` and, when it knows them, ``path`` (where: an output or input
+    field such as ``images[0].width``, or a protocol step such as ``status``), ``expected`` and
+    ``got``; the registry fills in the check's id and severity."""
+
+    message: str
+    path: str | None = None
+    expected: JsonValue = None
+    got: JsonValue = None
+    check: str = ""
+    severity: Severity = "error"
+
+    def to_dict(self) -> JsonObject:
+        """The failure as plain data (``run.json``, reports)."""
+        return {"check": self.check, "severity": self.severity, "message": self.message, "path": self.path,
+                "expected": self.expected, "got": self.got}
+
+
+def failure_line(f: Failure) -> str:
+    """A failure as one line of text: ``[check.id] message``."""
+    return f"[{f.check}] {f.message}"
+
+
+def failure_context(f: Failure) -> str | None:
+    """Where the failure is and what was expected there, in words; ``None`` when the check did not say."""
+    parts = []
+    if f.path is not None:
+        parts.append(f"at {f.path}")
+    if f.expected is not None or f.got is not None:
+        parts.append(f"expected {_shown(f.expected)}, got {_shown(f.got)}")
+    return ": ".join(parts) or None
+
+
+def json_value(value: object) -> JsonValue:
+    """A value a check compares (tuples, frozen mappings, numbers) as plain JSON data for a failure."""
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _shown(value: JsonValue) -> str:
+    return orjson.dumps(value).decode() if isinstance(value, dict | list) else repr(value)
+
+
+CheckFunc = Callable[[CheckContext], Iterable[str | Failure]]
+"""A check: yields a :class:`Failure` (or a message) for each problem; raises :class:`NotApplicable`
+when there is nothing to judge."""
 
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """A registered check: its stable id, severity, one-line description and function."""
+
     id: str
     severity: Severity
     description: str
@@ -109,20 +172,42 @@ def check(id: str, *, severity: Severity = "error") -> Callable[[CheckFunc], Che
 
 @dataclass(frozen=True)
 class CheckResult:
+    """One check's verdict on one observation, with the failures it found."""
+
     check: str
     severity: Severity
     outcome: Literal["passed", "failed", "skipped"]
     endpoint: str
     request_id: str | None
-    messages: tuple[str, ...] = ()
+    failures: tuple[Failure, ...] = ()
+    """What failed (empty unless the outcome is ``failed``)."""
+    reason: str | None = None
+    """Why the check was skipped (``not applicable: ...``)."""
 
     @property
     def failed(self) -> bool:
+        """Whether the check failed."""
         return self.outcome == "failed"
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def messages(self) -> tuple[str, ...]:
+        """The failures' messages, or the reason a skipped check gives."""
+        if self.failures:
+            return tuple(f.message for f in self.failures)
+        return (self.reason,) if self.reason else ()
+
+    def to_dict(self) -> JsonObject:
+        """The result as plain data: its messages, and each failure with its context."""
         return {"check": self.check, "severity": self.severity, "outcome": self.outcome,
-                "endpoint": self.endpoint, "request_id": self.request_id, "messages": list(self.messages)}
+                "endpoint": self.endpoint, "request_id": self.request_id, "messages": list(self.messages),
+                "failures": [f.to_dict() for f in self.failures]}
+
+
+def failed_result(check: str, endpoint: str, request_id: str | None, *messages: str,
+                  severity: Severity = "error") -> CheckResult:
+    """A failed result made outside a check (a run that could not finish, a scenario never recorded)."""
+    failures = tuple(Failure(m, check=check, severity=severity) for m in messages)
+    return CheckResult(check, severity, "failed", endpoint, request_id, failures)
 
 
 def run_checks(
@@ -145,33 +230,35 @@ def run_checks(
         if only is not None and spec.id not in only:
             continue
         try:
-            messages = tuple(spec.func(ctx))
+            failures = tuple(_as_failure(found, spec) for found in spec.func(ctx))
         except NotApplicable as why:
             results.append(CheckResult(spec.id, spec.severity, "skipped", obs.endpoint, obs.request_id,
-                                       (f"not applicable: {why}",)))
+                                       reason=f"not applicable: {why}"))
             continue
-        outcome: Literal["passed", "failed"] = "failed" if messages else "passed"
-        results.append(CheckResult(spec.id, spec.severity, outcome, obs.endpoint, obs.request_id, messages))
+        outcome: Literal["passed", "failed"] = "failed" if failures else "passed"
+        results.append(CheckResult(spec.id, spec.severity, outcome, obs.endpoint, obs.request_id, failures))
     return results
+
+
+def _as_failure(found: str | Failure, spec: CheckSpec) -> Failure:
+    if isinstance(found, str):
+        return Failure(found, check=spec.id, severity=spec.severity)
+    return replace(found, check=spec.id, severity=spec.severity)
 
 
 def assert_checks(results: Iterable[CheckResult], obs: Observation, *, target_url: str | None = None,
                   severities: Collection[str] = ("error",)) -> None:
     """Raise one :class:`ContractViolation` naming every failed check, the endpoint, the request
     id and a command that reproduces the request (key redacted)."""
-    failed = [r for r in results if r.failed and r.severity in severities]
-    if not failed:
+    failures = [f for r in results if r.failed and r.severity in severities for f in r.failures]
+    if not failures:
         return
-    lines = []
-    for r in failed:
-        for m in r.messages:
-            lines.append(f"[{r.check}] {m}")
-    head = failed[0]
-    text = (f"{len(lines)} contract violation(s) on {obs.endpoint}"
+    head = failures[0]
+    text = (f"{len(failures)} contract violation(s) on {obs.endpoint}"
             f" (request {obs.request_id or 'not assigned'}, scenario {obs.scenario or '-'}):\n  "
-            + "\n  ".join(lines)
+            + "\n  ".join(failure_line(f) for f in failures)
             + f"\nreproduce: {reproduction(obs, target_url)}")
-    raise ContractViolation(head.check, head.severity, text)
+    raise ContractViolation(head.check, head.severity, text, failures)
 
 
 def reproduction(obs: Observation, base_url: str | None = None) -> str:

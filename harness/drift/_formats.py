@@ -6,7 +6,6 @@ Each takes the reports of one run and returns the text to print or write; ``rend
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,6 +16,7 @@ import yaml
 
 from harness._data import SafeLoader, read_text
 from harness._errors import ConfigError, DataFileError
+from harness._junit import JUnitCase, JUnitSuite, junit_xml
 from harness.drift._report import DriftReport, Finding
 from harness.drift._rules import LEVELS, Level, level_rank
 
@@ -276,35 +276,22 @@ def _github(reports: Sequence[DriftReport], options: RenderOptions) -> str:
 
 @writer("junit")
 def _junit(reports: Sequence[DriftReport], options: RenderOptions) -> str:
-    suites = ET.Element("testsuites", name="fal-harness drift")
-    total = failed = 0
+    suites = []
     for report in reports:
         failing = report.at_or_above(options.fail_on)
-        cases = len(report.findings) + len(report.ignored) or 1
-        suite = ET.SubElement(suites, "testsuite", name=f"drift {report.endpoint}", tests=str(cases),
-                              failures=str(len(failing)), errors="0", skipped=str(len(report.ignored)))
-        props = ET.SubElement(suite, "properties")
-        ET.SubElement(props, "property", name="old", value=report.old.spec)
-        ET.SubElement(props, "property", name="new", value=report.new.spec)
-        ET.SubElement(props, "property", name="fail-on", value=options.fail_on)
         classname = f"drift.{report.endpoint}"
+        cases = []
         for f in report.by_level():
-            case = ET.SubElement(suite, "testcase", classname=classname, name=f"{f.rule} {f.path}")
             detail = f"{f.level} {f.direction} {f.path}: {f.message}\nold: {_show(f.old)}\nnew: {_show(f.new)}"
             if f in failing:
-                failure = ET.SubElement(case, "failure", type=f.level, message=f"{f.path}: {f.message}")
-                failure.text = detail
+                cases.append(JUnitCase(classname, f"{f.rule} {f.path}", failure=f"{f.path}: {f.message}",
+                                       failure_type=f.level, text=detail))
             else:
-                ET.SubElement(case, "system-out").text = detail
-        for item in report.ignored:
-            case = ET.SubElement(suite, "testcase", classname=classname,
-                                 name=f"{item.finding.rule} {item.finding.path}")
-            ET.SubElement(case, "skipped", message=f"ignored: {item.reason}")
-        if not report.findings and not report.ignored:
-            ET.SubElement(suite, "testcase", classname=classname, name="no drift")
-        total += cases
-        failed += len(failing)
-    suites.set("tests", str(total))
-    suites.set("failures", str(failed))
-    ET.indent(suites)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+                cases.append(JUnitCase(classname, f"{f.rule} {f.path}", system_out=detail))
+        cases += [JUnitCase(classname, f"{item.finding.rule} {item.finding.path}", skipped=f"ignored: {item.reason}")
+                  for item in report.ignored]
+        if not cases:
+            cases.append(JUnitCase(classname, "no drift"))
+        suites.append(JUnitSuite(f"drift {report.endpoint}", cases, {"old": report.old.spec, "new": report.new.spec,
+                                                                     "fail-on": options.fail_on}))
+    return junit_xml("fal-harness drift", suites)

@@ -6,15 +6,16 @@ folder through the secrets guard.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from harness._junit import JUnitCase, JUnitSuite, junit_xml
 from harness._secrets import write_scrubbed
 from harness.bench._summary import SeriesSummary
-from harness.checks import CHECKS
+from harness.checks import CHECKS, failure_context, failure_line
 from harness.reports._html import STYLE, details, figure, full_tables, latency_summary, page, table
 from harness.reports._tables import SUMMARY_HEADER, cold_start_rows, summary_rows, truth_notes
 
@@ -174,8 +175,9 @@ def _check_matrix(result: MainJobResult) -> str:
 
 def _failure_html(result: MainJobResult, run: ScenarioRun) -> str:
     obs = run.observation
-    checks = "".join(f'<p><code class="check">{escape(c.check)}</code> <span class="message">{escape(m)}</span></p>'
-                     for c in run.failed for m in c.messages)
+    checks = "".join(f'<p><code class="check">{escape(f.check)}</code> <span class="message">{escape(f.message)}</span>'
+                     + (f' <span class="where">at <code>{escape(f.path)}</code></span>' if f.path else "") + "</p>"
+                     for c in run.failed for f in c.failures)
     return (f'<div class="failure"><p>on <b>{escape(run.case.contract.endpoint)}</b>, scenario '
             f"<b>{escape(run.case.scenario.name)}</b>{' (generated)' if run.case.generated else ''}, request "
             f"{escape(obs.request_id or 'not assigned')}</p>{checks}"
@@ -294,7 +296,8 @@ def _markdown(result: MainJobResult, series: list[SeriesSummary]) -> str:
         for r in failures:
             lines.append(f"- `{r.case.contract.endpoint}` scenario `{r.case.scenario.name}` "
                          f"(request {r.observation.request_id or '-'})")
-            lines += [f"  - `{c.check}`: {m}" for c in r.failed for m in c.messages]
+            lines += [f"  - `{f.check}`: {f.message}" + (f" (at `{f.path}`)" if f.path else "")
+                      for c in r.failed for f in c.failures]
             lines += ["", "  ```sh", *(f"  {line}" for line in result.reproduce(r).splitlines()), "  ```", ""]
     if result.untested:
         lines += ["## Not tested", "", *(f"- {u}" for u in result.untested), ""]
@@ -326,45 +329,44 @@ def _markdown(result: MainJobResult, series: list[SeriesSummary]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _junit(result: MainJobResult) -> bytes:
-    root = ET.Element("testsuites", name="fal-harness run")
-    suite = ET.SubElement(root, "testsuite", name="contract suite", tests=str(len(result.suite)),
-                          failures=str(len(result.failed_runs)))
+def _junit(result: MainJobResult) -> str:
+    contract = []
     for run in result.suite:
-        case = ET.SubElement(suite, "testcase", classname=run.case.contract.endpoint, name=run.case.scenario.name)
-        if run.failed:
-            text = "\n".join(f"[{c.check}] {m}" for c in run.failed for m in c.messages)
-            failure = ET.SubElement(case, "failure", message=", ".join(c.check for c in run.failed))
-            failure.text = text + "\nreproduce:\n" + result.reproduce(run)
-    drift = ET.SubElement(root, "testsuite", name="schema drift", tests=str(len(result.drift)),
-                          failures=str(len(result.drift_failures)))
+        case = JUnitCase(run.case.contract.endpoint, run.case.scenario.name)
+        failures = [f for c in run.failed for f in c.failures]
+        if failures:
+            text = "\n".join(failure_line(f) + (f"\n  {where}" if (where := failure_context(f)) else "")
+                             for f in failures)
+            case = replace(case, failure=", ".join(c.check for c in run.failed), failure_type=failures[0].check,
+                           text=text + "\nreproduce:\n" + result.reproduce(run))
+        contract.append(case)
+    suites = [JUnitSuite("contract suite", contract)]
+    drift = []
     for d in result.drift:
-        case = ET.SubElement(drift, "testcase", classname="drift", name=d.endpoint)
+        case = JUnitCase("drift", d.endpoint)
         if d.fails(result.drift_fail_on):
-            failure = ET.SubElement(case, "failure", message=f"drift at {result.drift_fail_on} or worse")
-            failure.text = "\n".join([_drift_line(d), *(f"{f.level} {f.path}: {f.message} [{f.rule}]"
-                                                         for f in d.findings)])
+            case = replace(case, failure=f"drift at {result.drift_fail_on} or worse", text="\n".join(
+                [_drift_line(d), *(f"{f.level} {f.path}: {f.message} [{f.rule}]" for f in d.findings)]))
+        drift.append(case)
+    suites.append(JUnitSuite("schema drift", drift))
     untested = sorted({u.endpoint for u in result.untested})
     if untested:  # each endpoint that proved nothing is a failed case, with why
-        coverage = ET.SubElement(root, "testsuite", name="not tested", tests=str(len(untested)),
-                                 failures=str(len(untested)))
-        for endpoint in untested:
-            case = ET.SubElement(coverage, "testcase", classname="coverage", name=endpoint)
-            gaps = [u.reason for u in result.untested if u.endpoint == endpoint]
-            ET.SubElement(case, "failure", message="not tested").text = "\n".join(gaps)
-    latency = ET.SubElement(root, "testsuite", name="latency", tests="1", failures=str(int(bool(result.regressions))))
-    case = ET.SubElement(latency, "testcase", classname="latency", name="no regression against the previous run")
+        suites.append(JUnitSuite("not tested", [
+            JUnitCase("coverage", endpoint, failure="not tested",
+                      text="\n".join(u.reason for u in result.untested if u.endpoint == endpoint))
+            for endpoint in untested]))
+    latency = JUnitCase("latency", "no regression against the previous run")
     if result.regressions:
-        ET.SubElement(case, "failure", message="latency regressed").text = "\n".join(result.regressions)
+        latency = replace(latency, failure="latency regressed", text="\n".join(result.regressions))
     if result.bench_dir is None:
-        ET.SubElement(case, "skipped", message=result.bench_note or "not measured")
+        latency = replace(latency, skipped=result.bench_note or "not measured")
     elif result.baseline is None:
-        ET.SubElement(case, "skipped", message=baseline_line(result))
+        latency = replace(latency, skipped=baseline_line(result))
     else:
-        ET.SubElement(case, "system-out").text = baseline_line(result)
+        latency = replace(latency, system_out=baseline_line(result))
+    suites.append(JUnitSuite("latency", [latency]))
     if result.interrupted:
         # An interrupted run must fail CI even when everything that finished passed.
-        whole = ET.SubElement(root, "testsuite", name="run", tests="1", failures="1")
-        case = ET.SubElement(whole, "testcase", classname="run", name="completed")
-        ET.SubElement(case, "failure", message="interrupted").text = result.note or "interrupted"
-    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
+        suites.append(JUnitSuite("run", [JUnitCase("run", "completed", failure="interrupted",
+                                                   text=result.note or "interrupted")]))
+    return junit_xml("fal-harness run", suites)

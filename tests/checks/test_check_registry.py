@@ -14,9 +14,13 @@ from harness.checks import (
     CHECKS,
     CheckContext,
     CheckResult,
+    Failure,
     NotApplicable,
     assert_checks,
     check,
+    failed_result,
+    failure_context,
+    failure_line,
     reproduction,
     run_checks,
 )
@@ -71,11 +75,13 @@ def test_a_check_registers_by_decorator_or_call_with_its_docstring_and_severity(
     results = run_checks(observation(), FLUX, only=scratch_checks)
     assert [r.to_dict() for r in results] == [
         {"check": "scratch.decorated", "severity": "error", "outcome": "failed", "endpoint": "fal-ai/flux-pro",
-         "request_id": "r1", "messages": ["hello"]},
+         "request_id": "r1", "messages": ["hello"],
+         "failures": [{"check": "scratch.decorated", "severity": "error", "message": "hello", "path": None,
+                       "expected": None, "got": None}]},
         {"check": "scratch.called", "severity": "warning", "outcome": "skipped", "endpoint": "fal-ai/flux-pro",
-         "request_id": "r1", "messages": ["not applicable: nothing to see"]},
+         "request_id": "r1", "messages": ["not applicable: nothing to see"], "failures": []},
         {"check": "scratch.bare", "severity": "error", "outcome": "passed", "endpoint": "fal-ai/flux-pro",
-         "request_id": "r1", "messages": []},
+         "request_id": "r1", "messages": [], "failures": []},
     ]
 
 
@@ -132,7 +138,7 @@ def test_a_request_never_assigned_an_id_or_scenario_says_so() -> None:
 
 
 def test_warnings_fail_only_when_asked_to() -> None:
-    warning = CheckResult("submit.urls-use-app-root", "warning", "failed", "fal-ai/flux-pro", "r1", ("off root",))
+    warning = failed_result("submit.urls-use-app-root", "fal-ai/flux-pro", "r1", "off root", severity="warning")
     assert_checks([warning], observation())  # errors only, by default
     with pytest.raises(ContractViolation) as raised:
         assert_checks([warning], observation(), severities=("error", "warning"))
@@ -153,3 +159,38 @@ def test_the_reproduction_is_a_curl_of_the_same_input_with_the_key_left_in_the_e
     assert reproduction(observation(input={"image_url": "https://x/a.png"})) == (
         "curl -sS -X POST https://queue.fal.run/fal-ai/flux-pro -H \"Authorization: Key $FAL_KEY\" "
         "-H 'Content-Type: application/json' -d '{\"image_url\":\"https://x/a.png\"}'")
+
+
+def test_a_failure_carries_its_check_severity_path_and_what_was_expected_and_got() -> None:
+    obs = observation(output={"seed": 8, "prompt": "a lighthouse"})
+    (result,) = run_checks(obs, FLUX, only=["output.seed-echoed"])
+    (failure,) = result.failures
+    assert failure == Failure("seed sent 7, output says 8", "seed", 7, 8, "output.seed-echoed", "error")
+    assert result.messages == ("seed sent 7, output says 8",)
+    assert failure_line(failure) == "[output.seed-echoed] seed sent 7, output says 8"
+    assert failure_context(failure) == "at seed: expected 7, got 8"
+    assert failure_context(Failure("m")) is None
+    assert failure_context(Failure("m", expected=[640, 480], got=[512, 480])) == "expected [640,480], got [512,480]"
+
+
+def test_a_message_yielded_as_text_becomes_a_failure_of_its_check(scratch_checks: list[str]) -> None:
+    def plain(ctx: CheckContext) -> Iterator[str | Failure]:
+        yield "just words"
+        yield Failure("with a place", path="images[1]", check="ignored.id", severity="warning")
+
+    check("scratch.plain", severity="warning")(plain)
+    scratch_checks.append("scratch.plain")
+    (result,) = run_checks(observation(), FLUX, only=["scratch.plain"])
+    assert [(f.check, f.severity, f.message, f.path) for f in result.failures] == [
+        ("scratch.plain", "warning", "just words", None), ("scratch.plain", "warning", "with a place", "images[1]")]
+    with pytest.raises(ContractViolation) as raised:
+        assert_checks([result], observation(), severities=("warning",))
+    assert raised.value.failures == result.failures
+
+
+def test_a_result_made_outside_a_check_fails_with_its_messages() -> None:
+    made = failed_result("cassette.recorded", "fal-ai/flux-pro", None, "no cassette", "record it")
+    assert (made.outcome, made.severity, made.messages) == ("failed", "error", ("no cassette", "record it"))
+    assert {f.check for f in made.failures} == {"cassette.recorded"}
+    assert CheckResult("x", "error", "skipped", "e", None, reason="not applicable: n/a").messages == (
+        "not applicable: n/a",)
