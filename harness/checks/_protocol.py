@@ -161,7 +161,8 @@ def validation_rejected(ctx: CheckContext) -> Iterator[Failure]:
     if loc is not None:
         wanted = ".".join(str(p) for p in loc)
         if not any(f == wanted or f.startswith(wanted + ".") or wanted.startswith(f + ".") for f in error.fields):
-            yield Failure(f"422 names {error.fields}, not the broken field {wanted}", wanted, wanted, list(error.fields))
+            yield Failure(f"422 names {error.fields}, not the broken field {wanted}", wanted, wanted,
+                          list(error.fields))
 
 
 check("validation.rejected")(validation_rejected)
