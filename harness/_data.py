@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union, get_args, get_origin
 
+import orjson
 import yaml
 from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
@@ -45,6 +46,7 @@ __all__ = [
     "Text",
     "check_value",
     "decode_text",
+    "dump_json",
     "dump_model",
     "dump_yaml",
     "join_key",
@@ -305,6 +307,22 @@ def parse_json_or_yaml(text: str, name: str | Path) -> Any:
 def load_data_file(path: str | Path, *, what: str = "file") -> Any:
     """A JSON or YAML file's data, read and parsed within the bounds."""
     return parse_json_or_yaml(read_text(path, what=what), str(path))
+
+
+def dump_json(value: object) -> bytes:
+    """A result file's JSON, indented, ending in a newline: dataclasses as objects (through their
+    ``to_dict()`` when they have one), numpy values as numbers."""
+    return orjson.dumps(value, default=_plain_data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY
+                        | orjson.OPT_PASSTHROUGH_DATACLASS) + b"\n"
+
+
+def _plain_data(value: object) -> object:
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    raise TypeError(f"not JSON data: {type(value).__name__}")
 
 
 def load_yaml(path: str | Path, *, what: str = "file") -> Any:

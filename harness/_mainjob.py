@@ -17,13 +17,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness._data import parse_json, read_text
 from harness._errors import BudgetExceeded, ConfigError, DataFileError, HarnessError
 from harness._extras import BENCH_HINT, bench_missing
 from harness._reproduce import Reproducer
 from harness._resources import bundled
-from harness._runfolders import MAIN_JOB_FORMAT, RUN_SUMMARY
 from harness._runfolders import claim_run_dir as _claim_run_dir
+from harness._runsummary import (
+    MAIN_JOB_FORMAT,
+    RUN_SUMMARY,
+    DriftOutcome,
+    RunSummary,
+    ScenarioOutcome,
+    UntestedOutcome,
+    read_run_summary,
+    write_run_summary,
+)
 from harness._secrets import redact_url, write_scrubbed
 from harness._session import open_target
 from harness._suite import (
@@ -41,7 +49,7 @@ from harness.client import AsyncQueueClient, Observation, Target
 from harness.client._observations import ErrorInfo
 from harness.client._targets import DEFAULT_LIVE_BUDGET, live_key
 from harness.contracts import Contract, load_contracts
-from harness.drift import Level
+from harness.drift import DriftReport, Level
 
 if TYPE_CHECKING:
     from harness.bench import BenchSummary
@@ -133,7 +141,7 @@ class MainJobResult:
     suite: list[ScenarioRun]
     bench_dir: Path | None
     bench_note: str | None
-    drift: list[Any]
+    drift: list[DriftReport]
     regressions: list[str] = field(default_factory=list)
     drift_fail_on: Level = "ERR"
     interrupted: bool = False
@@ -158,7 +166,7 @@ class MainJobResult:
         return [r for r in self.suite if r.failed]
 
     @property
-    def drift_failures(self) -> list[Any]:
+    def drift_failures(self) -> list[DriftReport]:
         return [d for d in self.drift if d.fails(self.drift_fail_on)]
 
     @property
@@ -242,7 +250,7 @@ class MainJob:
         self._reproducer = Reproducer(self.plan.target, contracts_dir=self.contracts_dir)
         note = None
         bench_dir, bench_note = None, None
-        drift: list[Any] = []
+        drift: list[DriftReport] = []
         try:
             suite = self._suite()
         except KeyboardInterrupt:
@@ -434,7 +442,7 @@ class MainJob:
 
     # -- drift --------------------------------------------------------------------------------
 
-    def _drift(self, suite: list[ScenarioRun]) -> list[Any]:
+    def _drift(self, suite: list[ScenarioRun]) -> list[DriftReport]:
         """Each contract (the bundled baseline) against the traffic this run observed."""
         from harness.drift import Source, compare, observed_from_observations, render
 
@@ -465,43 +473,41 @@ class MainJob:
     # -- the summary --------------------------------------------------------------------------
 
     def _write_summary(self, result: MainJobResult) -> None:
-        summary = {
-            "format": MAIN_JOB_FORMAT,
-            "harness_version": __version__,
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "target": redact_url(self.plan.target),
-            "plan": self.plan.describe(),
-            "ok": result.ok,
-            "exit_code": result.exit_code,
-            "interrupted": result.interrupted,
-            "plan_note": result.note,
-            "scenarios": [_scenario_summary(r, result) for r in result.suite],
-            "bench": str(result.bench_dir.relative_to(self.out)) if result.bench_dir else None,
-            "bench_note": result.bench_note,
-            "drift": [{"endpoint": d.endpoint, "counts": d.counts, "fails": d.fails(self.drift_fail_on)}
-                      for d in result.drift],
-            "regressions": result.regressions,
-            "baseline": result.baseline.name if result.baseline else None,
-            "untested": [{"endpoint": u.endpoint, "reason": u.reason} for u in result.untested],
-            "generated": self.plan.generated,
-        }
-        write_scrubbed(self.out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+        summary = RunSummary(
+            harness_version=__version__,
+            finished=datetime.now(UTC).isoformat(timespec="seconds"),
+            target=redact_url(self.plan.target),
+            plan=self.plan.describe(),
+            ok=result.ok,
+            exit_code=result.exit_code,
+            interrupted=result.interrupted,
+            plan_note=result.note,
+            scenarios=tuple(_scenario_outcome(r, result) for r in result.suite),
+            bench=str(result.bench_dir.relative_to(self.out)) if result.bench_dir else None,
+            bench_note=result.bench_note,
+            drift=tuple(DriftOutcome(d.endpoint, d.counts, d.fails(self.drift_fail_on)) for d in result.drift),
+            regressions=tuple(result.regressions),
+            baseline=result.baseline.name if result.baseline else None,
+            untested=tuple(UntestedOutcome(u.endpoint, u.reason) for u in result.untested),
+            generated=tuple(self.plan.generated),
+        )
+        write_scrubbed(self.out / SUMMARY_FILE, write_run_summary(summary))
 
 
-def _scenario_summary(run: ScenarioRun, result: MainJobResult) -> dict[str, Any]:
+def _scenario_outcome(run: ScenarioRun, result: MainJobResult) -> ScenarioOutcome:
     obs = run.observation
-    return {
-        **({"reproduce": result.reproduce(run)} if run.failed else {}),
-        "endpoint": run.case.contract.endpoint,
-        "scenario": run.case.scenario.name,
-        "request_id": obs.request_id,
-        "ok": not run.failed,
-        "error": obs.error.message if obs.error else None,
-        "failed": [r.to_dict() for r in run.failed],
-        "warnings": [r.to_dict() for r in run.warnings],
-        "passed": [r.check for r in run.results if r.outcome == "passed"],
-        "end_to_end_ms": (obs.end_to_end_ns or 0) / 1e6 if obs.end_to_end_ns else None,
-    }
+    return ScenarioOutcome(
+        reproduce=result.reproduce(run) if run.failed else None,
+        endpoint=run.case.contract.endpoint,
+        scenario=run.case.scenario.name,
+        request_id=obs.request_id,
+        ok=not run.failed,
+        error=obs.error.message if obs.error else None,
+        failed=tuple(run.failed),
+        warnings=tuple(run.warnings),
+        passed=tuple(r.check for r in run.results if r.outcome == "passed"),
+        end_to_end_ms=(obs.end_to_end_ns or 0) / 1e6 if obs.end_to_end_ns else None,
+    )
 
 
 def _budget_spent(case: ScenarioCase, target: str, spent: BudgetExceeded) -> ScenarioRun:
@@ -520,11 +526,8 @@ def _unrecorded(case: ScenarioCase, path: Path) -> ScenarioRun:
 
 
 def _finished(run_dir: Path) -> str:
-    try:
-        data = parse_json(read_text(run_dir / SUMMARY_FILE), run_dir / SUMMARY_FILE)
-    except (OSError, DataFileError):
-        return ""
-    return str(data.get("finished") or "") if isinstance(data, dict) else ""
+    summary = read_run_summary(run_dir)
+    return (summary.finished or "") if summary is not None else ""
 
 
 def _previous_run(current: Path, target: str, current_summary: BenchSummary) -> Path | None:
@@ -539,15 +542,14 @@ def _previous_run(current: Path, target: str, current_summary: BenchSummary) -> 
     except OSError:
         return None
     for folder in siblings:
-        summary = folder / SUMMARY_FILE
         try:
-            if folder == current or not summary.is_file() or not (folder / "bench").is_dir():
+            if folder == current or not (folder / "bench").is_dir():
                 continue
-            data = parse_json(read_text(summary), summary)
-        except (OSError, DataFileError):  # a folder we may not read is not a previous run of ours
+        except OSError:  # a folder we may not read is not a previous run of ours
             continue
-        if isinstance(data, dict) and data.get("format") == MAIN_JOB_FORMAT and data.get("target") == target:
-            candidates.append((str(data.get("finished")), folder / "bench"))
+        summary = read_run_summary(folder)
+        if summary is not None and summary.target == target:
+            candidates.append((summary.finished or "", folder / "bench"))
     for _, bench in sorted(candidates, reverse=True):
         try:
             found = load_summary(bench / "summary.json")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Literal, NoReturn
 
-from harness._data import parse_json, read_text
-from harness._errors import ConfigError, DataFileError
+from harness._errors import ConfigError
+from harness._runsummary import MAIN_JOB_FORMAT, RUN_SUMMARY, RunSummary, read_run_summary
 
 __all__ = [
     "BENCH_IN_RUN",
@@ -23,13 +23,9 @@ __all__ = [
     "RunFolder",
     "claim_run_dir",
     "identify_run_folder",
-    "main_job_summary",
     "run_folder_name",
 ]
 
-#: the main job's summary file and its format (docs/formats.md, "Run folder")
-RUN_SUMMARY = "run.json"
-MAIN_JOB_FORMAT = "fal-harness/run@1"
 #: a benchmark run's summary file (docs/formats.md, "Benchmark results")
 BENCH_SUMMARY = "summary.json"
 #: where a main-job run keeps its benchmark run folder
@@ -85,18 +81,6 @@ class RunFolder:
         return self.root.parent
 
 
-def main_job_summary(folder: Path) -> dict[str, Any] | None:
-    """The ``run.json`` of a ``fal-harness run`` folder; ``None`` when ``folder`` is not one."""
-    file = folder / RUN_SUMMARY
-    if not file.is_file():
-        return None
-    try:
-        data = parse_json(read_text(file, what="run summary"), file)
-    except DataFileError:  # unreadable: not a run of ours
-        return None
-    return data if isinstance(data, dict) and data.get("format") == MAIN_JOB_FORMAT else None
-
-
 _EXPECTED = (f"expected a benchmark run folder (with {BENCH_SUMMARY}) or a fal-harness run folder "
              f"(with {RUN_SUMMARY} and {BENCH_IN_RUN}/)")
 
@@ -110,12 +94,12 @@ def identify_run_folder(path: Path) -> RunFolder:
         raise ConfigError(f"no run folder at {path} ({_EXPECTED})")
     if not folder.is_dir():
         raise ConfigError(f"{path} is a file, not a run folder ({_EXPECTED})")
-    if folder.name == BENCH_IN_RUN and main_job_summary(folder.parent) is not None:
+    if folder.name == BENCH_IN_RUN and read_run_summary(folder.parent) is not None:
         return RunFolder(folder.parent, "run", folder) if (folder / BENCH_SUMMARY).is_file() else \
             _without_benchmark(path, folder.parent)
     if (folder / BENCH_SUMMARY).is_file():
         return RunFolder(folder, "bench", folder)
-    main = main_job_summary(folder)
+    main = read_run_summary(folder)
     if main is not None:
         if (folder / BENCH_IN_RUN / BENCH_SUMMARY).is_file():
             return RunFolder(folder, "run", folder / BENCH_IN_RUN)
@@ -132,8 +116,8 @@ def identify_run_folder(path: Path) -> RunFolder:
                       f"{RUN_SUMMARY} (a fal-harness run)")
 
 
-def _without_benchmark(path: Path, folder: Path, summary: dict[str, Any] | None = None) -> NoReturn:
-    summary = summary if summary is not None else main_job_summary(folder) or {}
-    why = summary.get("bench_note") or "no benchmark folder"
+def _without_benchmark(path: Path, folder: Path, summary: RunSummary | None = None) -> NoReturn:
+    summary = summary if summary is not None else read_run_summary(folder)
+    why = (summary.bench_note if summary is not None else None) or "no benchmark folder"
     raise ConfigError(f"{path} is a fal-harness run folder without a benchmark ({why}); expected a run whose "
                       f"benchmark ran ({BENCH_IN_RUN}/{BENCH_SUMMARY})")

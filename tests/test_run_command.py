@@ -328,7 +328,8 @@ def _fast_copy(run: Path, into: Path, *, finished: str, run_time: float | None =
     a faster vendor measured earlier (``finished``), under the same latency model unless
     ``run_time`` rewrites it."""
     from harness.bench._records import Record
-    from harness.bench._results import dump_json, summary_from_data
+    from harness._data import dump_json
+    from harness.bench._results import summary_from_data
     from harness.bench._summary import summarize_series
 
     shutil.copytree(run, into)

@@ -9,9 +9,9 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from harness._data import parse_json, read_text
+from harness._data import dump_json, parse_json, read_text
 from harness._errors import DataFileError
-from harness.bench._results import dump_json, summary_from_data, write_file
+from harness.bench._results import summary_from_data, write_file
 from harness.bench._summary import BenchSummary
 
 __all__ = ["HISTORY_DIR", "comparable", "latency_model", "load_history", "record_history", "target_kind", "trend"]

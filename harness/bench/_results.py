@@ -15,7 +15,7 @@ from typing import IO
 
 import orjson
 
-from harness._data import MAX_FILE_BYTES, load_model, parse_json, read_bytes, read_text
+from harness._data import MAX_FILE_BYTES, dump_json, load_model, parse_json, read_bytes, read_text
 from harness._errors import DataFileError
 from harness._json import JsonObject, JsonValue
 from harness._runfolders import BENCH_IN_RUN, RUN_SUMMARY, claim_run_dir, identify_run_folder
@@ -47,11 +47,6 @@ def write_file(path: Path, data: bytes | str) -> None:
     """Every whole file the benchmarks and reports write goes through here: the secrets guard
     refuses a write that would put a registered key on disk."""
     write_scrubbed(path, data)
-
-
-def dump_json(data: object) -> bytes:
-    """Indented JSON (dataclasses as objects, numpy values as numbers), ending in a newline."""
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n"
 
 
 class RunWriter:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import orjson
 
+from harness._data import JsonValueField
 from harness._errors import ContractViolation
 from harness._json import JsonObject, JsonValue
 from harness.client._observations import Observation
@@ -94,8 +95,8 @@ class Failure:
 
     message: str
     path: str | None = None
-    expected: JsonValue = None
-    got: JsonValue = None
+    expected: JsonValueField = None
+    got: JsonValueField = None
     check: str = ""
     severity: Severity = "error"
 

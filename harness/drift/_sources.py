@@ -12,7 +12,8 @@ from typing import Any
 
 from harness._data import load_data_file, parse_json, parse_json_or_yaml, read_text
 from harness._errors import ConfigError, DataFileError
-from harness._runfolders import BENCH_SUMMARY, main_job_summary
+from harness._runfolders import BENCH_SUMMARY
+from harness._runsummary import read_run_summary
 from harness.client import Observation
 from harness.contracts import Contract, export_openapi, get_contract, import_openapi, load_openapi, parse_contract
 from harness.drift._observed import ObservedSchema, observed_from_observations
@@ -256,7 +257,7 @@ def _run_folder_traffic(root: Path) -> Path | None:
     """The traffic a run folder holds: a ``fal-harness run`` folder's ``observations.jsonl``;
     ``None`` for a folder that is no run folder. A benchmark run folder keeps no model outputs,
     so it has nothing to compare a contract with: that is one line saying so."""
-    if main_job_summary(root) is not None:
+    if read_run_summary(root) is not None:
         observations = root / "observations.jsonl"
         if not observations.is_file():
             raise ConfigError(f"{root} is a fal-harness run folder without observations.jsonl (the run stopped "

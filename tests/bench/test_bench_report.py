@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from harness.bench import RunResult
-from harness.bench._results import dump_json
+from harness._data import dump_json
 from harness.cli import main
 from harness.reports import write_report
 
