@@ -4,18 +4,11 @@ interpreter lock with the measuring client), live fal, or a URL; and the ground 
 
 from __future__ import annotations
 
-import gc
-import json
 import os
-import select
-import signal
-import subprocess
-import sys
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
 
 import httpx
 
@@ -25,12 +18,11 @@ from harness._json import JsonObject
 from harness._secrets import register_secret
 from harness._session import open_target
 from harness.client import Budget, Target, ssl_context
+from harness.emulator import EmulatorProcess
 from harness.emulator._app import ADMIN_HEADER
 from harness.emulator._config import EmulatorConfig
 
-__all__ = ["BenchTarget", "EmulatorProcess", "describe_emulator_config", "open_bench_target"]
-
-_START_TIMEOUT = 60.0
+__all__ = ["BenchTarget", "describe_emulator_config", "open_bench_target"]
 #: an emulator at a URL target gives its ground truth to a benchmark that has its admin key here
 ADMIN_KEY_ENV = "FAL_HARNESS_EMULATOR_ADMIN_KEY"
 
@@ -47,9 +39,10 @@ class BenchTarget:
 
     @property
     def has_truth(self) -> bool:
+        """Whether the target's timelines can be read (an emulator on this machine)."""
         return self.truth_url is not None
 
-    def truth(self, request_ids: Iterable[str], submit_refs: Iterable[str] = ()) -> list[dict[str, Any]]:
+    def truth(self, request_ids: Iterable[str], submit_refs: Iterable[str] = ()) -> list[JsonObject]:
         """The emulator's timelines for these requests, and for every request one of these submits
         created (empty without an emulator)."""
         if self.truth_url is None:
@@ -61,97 +54,9 @@ class BenchTarget:
                           verify=ssl_context(trust_env=False)) as http:
             response = http.get(f"{self.truth_url}/_emulator/requests")
             response.raise_for_status()
-            timelines: list[dict[str, Any]] = response.json()["requests"]
+            listed = response.json().get("requests")
+        timelines: list[JsonObject] = [t for t in listed if isinstance(t, dict)] if isinstance(listed, list) else []
         return [t for t in timelines if t.get("request_id") in wanted or (refs and t.get("client_submit") in refs)]
-
-
-class EmulatorProcess:
-    """An emulator serving from a child process (``python -m harness.bench._target``) until :meth:`stop`.
-
-    A plain subprocess rather than multiprocessing: it needs no ``if __name__ == "__main__"``
-    guard in the caller's script and works from a notebook or a script read from stdin.
-    """
-
-    def __init__(self, config: Mapping[str, Any] | Path, contracts_dir: Path | None = None) -> None:
-        order = {"config": dict(config) if not isinstance(config, Path) else None,
-                 "path": str(config) if isinstance(config, Path) else None,
-                 "contracts_dir": str(contracts_dir) if contracts_dir is not None else None}
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "harness.bench._target"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert self._process.stdin is not None and self._process.stdout is not None
-        try:
-            self._process.stdin.write(json.dumps(order) + "\n")
-            self._process.stdin.flush()
-            line = _readline(self._process.stdout, _START_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
-            self.stop()
-            raise HarnessError(f"the benchmark's emulator did not start: {exc or type(exc).__name__}") from None
-        message = json.loads(line) if line.strip() else {"error": "the emulator process exited on start"}
-        if "error" in message:
-            self.stop()
-            raise ConfigError(str(message["error"]))
-        self.queue_url: str = message["queue_url"]
-        self.run_url: str = message["run_url"]
-        self.key: str = message["key"]
-        self.admin_key: str = message["admin_key"]
-
-    def stop(self) -> None:
-        """Close the child's stdin (its signal to stop) and wait for it."""
-        if self._process.stdin is not None:
-            with suppress(OSError):
-                self._process.stdin.close()
-        try:
-            self._process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=5)
-        if self._process.stdout is not None:
-            self._process.stdout.close()
-
-    def __enter__(self) -> EmulatorProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def _readline(stream: IO[str], timeout: float) -> str:
-    ready, _, _ = select.select([stream], [], [], timeout)
-    if not ready:
-        raise TimeoutError(f"no answer within {timeout:g} s")
-    return stream.readline()
-
-
-def _serve_child() -> None:
-    """The child's side: read the order, start the emulator, say where it listens, serve until
-    stdin closes."""
-    # The parent decides when to stop: a Ctrl-C in the terminal reaches the whole process group,
-    # and the parent still needs the emulator for the ground truth of what was measured.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from harness.emulator import load_emulator_config, parse_emulator_config, start_emulator
-
-    order = json.loads(sys.stdin.readline())
-    try:
-        config = (load_emulator_config(Path(order["path"])) if order.get("path")
-                  else parse_emulator_config(order.get("config") or {}))
-        if order.get("contracts_dir") and config.contracts_dir is None:
-            config = config.replace(contracts_dir=Path(order["contracts_dir"]))
-        emulator = start_emulator(config)
-    except HarnessError as exc:
-        print(json.dumps({"error": str(exc)}), flush=True)
-        return
-    # Everything alive now lives as long as the server: keep it out of every later collection,
-    # so a collection pause delays a status event less.
-    gc.collect()
-    gc.freeze()
-    try:
-        print(json.dumps({"queue_url": emulator.queue_url, "run_url": emulator.run_url, "key": emulator.key,
-                          "admin_key": emulator.admin_key}), flush=True)
-        sys.stdin.read()
-    finally:
-        emulator.stop()
 
 
 def describe_emulator_config(config: EmulatorConfig) -> JsonObject:
@@ -166,7 +71,7 @@ def describe_emulator_config(config: EmulatorConfig) -> JsonObject:
 def open_bench_target(
     spec: str,
     *,
-    emulator_config: Mapping[str, Any] | Path | None = None,
+    emulator_config: Mapping[str, object] | Path | None = None,
     max_requests: int | None = None,
     contracts_dir: Path | None = None,
     live_base_url: str | None = None,
@@ -215,5 +120,3 @@ def _emulator_truth_url(target: Target) -> str | None:
     return target.queue_url if response.status_code == 200 else None
 
 
-if __name__ == "__main__":
-    _serve_child()

@@ -87,7 +87,7 @@ def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, con
 def smoke(config_path: Path | None, time_scale: float, contracts_dir: Path | None) -> int:
     """Start the emulator and run every contract scenario through the harness's queue client and
     checks (files uploaded through its storage); exit 1 if any scenario fails."""
-    from harness.emulator._smoke import run_smoke
+    from harness._smoke import run_smoke
 
     config = _config(config_path, time_scale)
     if contracts_dir is not None:

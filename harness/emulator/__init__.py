@@ -17,12 +17,14 @@ from harness.emulator._config import (
     parse_emulator_config,
 )
 from harness.emulator._node import NODE_PRELOAD, node_redirect_env
+from harness.emulator._process import EmulatorProcess
 from harness.emulator._server import Emulator, fal_client_urls, patch_fal_client, start_emulator
 
 __all__ = [
     "NODE_PRELOAD",
     "Emulator",
     "EmulatorConfig",
+    "EmulatorProcess",
     "EndpointSettings",
     "FaultRule",
     "Latency",

@@ -28,7 +28,7 @@ def test_an_unknown_endpoint_is_refused_before_anything_starts(monkeypatch: pyte
         raise AssertionError("started something for an unknown endpoint")
 
     monkeypatch.setattr(_bench, "start_emulator", never)
-    monkeypatch.setattr(_bench.multiprocessing, "get_context", never)
+    monkeypatch.setattr(_bench, "EmulatorProcess", never)
     for in_process in (True, False):
         with pytest.raises(ConfigError, match=r"unknown endpoint 'nope/x' \(known: .*fal-ai/flux-pro"):
             run_bench(requests=2, concurrency=1, endpoint="nope/x", in_process=in_process)

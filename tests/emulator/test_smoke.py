@@ -11,7 +11,7 @@ import pytest
 from harness.checks import CHECKS
 from harness.cli import main
 from harness.contracts import load_contracts
-from harness.emulator._smoke import run_smoke
+from harness._smoke import run_smoke
 
 from .helpers import Factory
 

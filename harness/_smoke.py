@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from harness._suite import ScenarioCase, ScenarioRun, run_scenario, scenario_cases
 from harness.client import AsyncQueueClient, FileMode, emulator_target
 from harness.contracts import Contract
-from harness.emulator._server import Emulator
+from harness.emulator import Emulator
 
 __all__ = ["ScenarioResult", "run_smoke"]
 
