@@ -327,8 +327,8 @@ def _fast_copy(run: Path, into: Path, *, finished: str, run_time: float | None =
     """A copy of a main-job run folder whose benchmark saw every phase take about a millisecond:
     a faster vendor measured earlier (``finished``), under the same latency model unless
     ``run_time`` rewrites it."""
-    from harness.bench._records import Record
     from harness._data import dump_json
+    from harness.bench._records import Record
     from harness.bench._results import summary_from_data
     from harness.bench._summary import summarize_series
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from harness._data import dump_model
-from harness._errors import ConfigError, HarnessError
+from harness._errors import ConfigError
 from harness._json import JsonObject
 from harness._secrets import register_secret
 from harness._session import open_target

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from harness.bench import RunResult
 from harness._data import dump_json
+from harness.bench import RunResult
 from harness.cli import main
 from harness.reports import write_report
 

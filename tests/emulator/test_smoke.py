@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness._smoke import run_smoke
 from harness.checks import CHECKS
 from harness.cli import main
 from harness.contracts import load_contracts
-from harness._smoke import run_smoke
 
 from .helpers import Factory
 
