@@ -43,6 +43,8 @@ __all__ = ["BAD_KEY_FORMAT", "NO_USER", "Runtime", "build_app"]
 log = logging.getLogger("harness.emulator")
 
 _NAMESPACES = ("workflows", "comfy")
+#: what can follow ``<app root>/requests/<request id>``
+_ACTIONS = ((), ("status",), ("status", "stream"), ("cancel",))
 _RUN_HOSTS = (b"fal.run",)
 _QUEUE_HOSTS = (b"queue.fal.run", b"rest.fal.ai", b"v3.fal.media")
 #: the header the emulator-only routes want the admin key in
@@ -158,34 +160,63 @@ class QueueApi:
         self.rt = rt
         self.scale = rt.config.time_scale
         self.max_body = rt.config.limits.max_body_bytes
-        # (path after the request id, method) -> handler
-        self._ops: dict[tuple[tuple[str, ...], str], Callable[[Request, Job | None], Awaitable[Response]]] = {
-            ((), "GET"): self.result, (("status",), "GET"): self.status,
-            (("status", "stream"), "GET"): self.stream, (("cancel",), "PUT"): self.cancel,
-        }
 
-    async def queue(self, request: Request) -> Response:
+    def routes(self) -> list[Route]:
+        """The queue API's routes: a request's actions under its app root, then a submit to any endpoint id.
+        Every one wants a key first; what none matches is answered by :meth:`not_routed`."""
+        requests = "/{root:path}/requests/{request_id}"
+        actions = (("/status/stream", self.stream, "GET"), ("/status", self.status, "GET"),
+                   ("/cancel", self.cancel, "PUT"), ("", self.result, "GET"))
+        # fal takes each with a trailing slash too
+        return [*(Route(f"{requests}{action}{slash}", self._request(handler), methods=[method])
+                  for action, handler, method in actions for slash in ("", "/")),
+                Route("/{path:path}", self.submit_route, methods=["POST"])]
+
+    def _request(self, action: Callable[[Request, Job | None], Awaitable[Response]]
+                 ) -> Callable[[Request], Awaitable[Response]]:
+        """A request action's route: the key checked, then the request looked up under its app root (a
+        request is its submitter's: another key is told it does not exist)."""
+
+        async def route(request: Request) -> Response:
+            denied = self.rt.authorize(request)
+            if denied is not None:
+                return denied
+            root: str = request.path_params["root"]
+            if root not in self.rt.app_roots:
+                return self._unknown(request.url.path)
+            job = self.rt.scheduler.get(root, request.path_params["request_id"])
+            return await action(request, job if job is not None and job.owner == _owner(request) else None)
+
+        return route
+
+    async def submit_route(self, request: Request) -> Response:
+        """``POST /<endpoint id>``: queue a request."""
+        denied = self.rt.authorize(request)
+        if denied is not None:
+            return denied
+        endpoint = self._endpoint(request.url.path)
+        if endpoint is None:
+            return self._unknown(request.url.path)
+        return await self.submit(request, endpoint)
+
+    async def not_routed(self, request: Request, exc: Exception) -> Response:
+        """fal's answer where no route matched: 401 without a key, 405 for a known path asked with the
+        wrong method, else 404 naming the unknown application or path."""
         denied = self.rt.authorize(request)
         if denied is not None:
             return denied
         path = request.url.path
+        if isinstance(exc, HTTPException) and exc.status_code == 405 and (
+                self._endpoint(path) is not None or self._request_path(path)):
+            return detail(405, "Method Not Allowed")
+        return self._unknown(path)
+
+    def _request_path(self, path: str) -> bool:
+        """Whether ``path`` names one of a request's actions under a known app root."""
         parts = path.strip("/").split("/")
         i = 3 if parts[0] in _NAMESPACES else 2
-        if len(parts) > i + 1 and parts[i] == "requests" and "/".join(parts[:i]) in self.rt.app_roots:
-            action = tuple(parts[i + 2:])
-            op = self._ops.get((action, request.method))
-            if op is None:
-                known = any(key[0] == action for key in self._ops)
-                return detail(405, "Method Not Allowed") if known else detail(404, f"Path {path} not found")
-            job = self.rt.scheduler.get("/".join(parts[:i]), parts[i + 1])
-            # A request is its submitter's: another key is told it does not exist.
-            return await op(request, job if job is not None and job.owner == _owner(request) else None)
-        endpoint = self._endpoint(path)
-        if endpoint is None:
-            return self._unknown(path)
-        if request.method != "POST":
-            return detail(405, "Method Not Allowed")
-        return await self.submit(request, endpoint)
+        return (len(parts) > i + 1 and parts[i] == "requests" and "/".join(parts[:i]) in self.rt.app_roots
+                and tuple(parts[i + 2:]) in _ACTIONS)
 
     def _endpoint(self, path: str) -> Endpoint | None:
         return self.rt.endpoints.get(path.strip("/"))
@@ -499,8 +530,8 @@ def build_app(rt: Runtime) -> ASGIApp:
     queue_app = Starlette(routes=[*_emulator_routes(rt), *storage.routes(),
                                   Route("/tokens/", tokens, methods=["POST"]),
                                   Route("/tokens", tokens, methods=["POST"]),
-                                  Route("/{path:path}", api.queue, methods=["GET", "POST", "PUT"])],
-                          exception_handlers=handlers, lifespan=lifespan)
+                                  *api.routes()],
+                          exception_handlers={404: api.not_routed, 405: api.not_routed}, lifespan=lifespan)
     # The run address also serves the files its runs made: a client that downloads only from its
     # base URL's origin (the AI SDK's provider) finds them there.
     run_app = Starlette(routes=[Route("/files/{token}/{name}", storage.serve, methods=["GET"]),
