@@ -18,15 +18,24 @@ from harness.emulator._config import (
 )
 from harness.emulator._node import NODE_PRELOAD, node_redirect_env
 from harness.emulator._process import EmulatorProcess
-from harness.emulator._server import Emulator, fal_client_urls, patch_fal_client, start_emulator
+from harness.emulator._server import (
+    IN_PROCESS_URLS,
+    Emulator,
+    InProcessEmulator,
+    fal_client_urls,
+    patch_fal_client,
+    start_emulator,
+)
 
 __all__ = [
+    "IN_PROCESS_URLS",
     "NODE_PRELOAD",
     "Emulator",
     "EmulatorConfig",
     "EmulatorProcess",
     "EndpointSettings",
     "FaultRule",
+    "InProcessEmulator",
     "Latency",
     "Limits",
     "WebhookSettings",

@@ -15,6 +15,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sse_starlette import EventSourceResponse
@@ -538,7 +539,7 @@ def build_app(rt: Runtime) -> ASGIApp:
                                 Route("/{path:path}", api.run, methods=["POST"]),
                                 WebSocketRoute("/{path:path}", rt.realtime.socket)],
                         exception_handlers=handlers)
-    run_port = _port(rt.run_url)
+    run_netloc, run_port = urlsplit(rt.run_url).netloc.lower().encode(), urlsplit(rt.run_url).port
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -548,7 +549,7 @@ def build_app(rt: Runtime) -> ASGIApp:
             await queue_app(scope, receive, send)
             return
         scope[RAW_SEND] = send
-        target = run_app if _is_run(scope, run_port) else queue_app
+        target = run_app if _is_run(scope, run_netloc, run_port) else queue_app
         started = False
 
         async def tracked(message: Message) -> None:
@@ -567,18 +568,17 @@ def build_app(rt: Runtime) -> ASGIApp:
     return app
 
 
-def _port(url: str) -> int:
-    return int(url.rsplit(":", 1)[1].split("/", 1)[0])
-
-
-def _is_run(scope: Scope, run_port: int) -> bool:
+def _is_run(scope: Scope, run_netloc: bytes, run_port: int | None) -> bool:
+    """Whether a request is for the run API: its Host names fal's run host or the run address,
+    else it came in on the run address's port."""
     for name, value in scope["headers"]:
         if name == b"host":
-            host = value.split(b":", 1)[0].lower()
-            if host in _RUN_HOSTS:
+            lowered = value.lower()
+            host = lowered.split(b":", 1)[0]
+            if host in _RUN_HOSTS or lowered == run_netloc:
                 return True
             if host in _QUEUE_HOSTS:
                 return False
             break
     server = scope.get("server")
-    return server is not None and server[1] == run_port
+    return server is not None and run_port is not None and server[1] == run_port

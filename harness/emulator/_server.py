@@ -1,5 +1,8 @@
-"""A running emulator: uvicorn on two loopback sockets in a background thread with its own event
-loop, and a handle to read its ground truth and stop it (``patch_fal_client`` points fal-client at it).
+"""A running emulator, hosted one way: its one Starlette app served by uvicorn on two loopback sockets
+in a background thread with its own event loop (:class:`Emulator`; a child process runs the same, see
+``_process``), or driven in this process through ``httpx.ASGITransport`` with no socket at all
+(:class:`InProcessEmulator`, for async tests that need no real connection). Either handle reads the
+ground truth; ``patch_fal_client`` points fal-client at a served one.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, cast
 
+import httpx
 import uvicorn
+from asgi_lifespan import LifespanManager
 
 from harness._errors import ConfigError, DataFileError
+from harness._json import JsonObject
 from harness.contracts import Contract, load_contracts
 from harness.emulator._app import ADMIN_HEADER, Runtime, build_app
 from harness.emulator._config import DEFAULT_KEY, EmulatorConfig, parse_emulator_config
@@ -24,14 +30,59 @@ from harness.emulator._guard import guarded_protocol
 from harness.emulator._http import dumps
 from harness.sandbox._python import fal_client_urls, patch_fal_client
 
-__all__ = ["MAX_PORT", "Emulator", "fal_client_urls", "patch_fal_client", "start_emulator"]
+__all__ = ["IN_PROCESS_URLS", "MAX_PORT", "Emulator", "InProcessEmulator", "fal_client_urls", "patch_fal_client",
+           "start_emulator"]
 
 _START_TIMEOUT = 20.0
 #: the highest TCP port number
 MAX_PORT = 65535
+#: where an in-process emulator says it lives (queue, run): names that never resolve, told apart by Host
+IN_PROCESS_URLS = ("http://queue.emulator.invalid", "http://run.emulator.invalid")
 
 
-class Emulator:
+class _Hosted:
+    """What every hosted emulator offers: its config, its key, its admin key and its ground truth."""
+
+    config: EmulatorConfig
+    _runtime: Runtime
+
+    @property
+    def key(self) -> str:
+        """A key the emulator accepts (``Authorization: Key <key>``)."""
+        return self.config.keys[0] if self.config.keys else DEFAULT_KEY
+
+    @property
+    def admin_key(self) -> str:
+        """The key ``/_emulator/requests`` and ``/_emulator/faults`` want (see :attr:`admin_headers`)."""
+        return self._runtime.admin_key
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """The header that opens the emulator-only routes: ``{ADMIN_HEADER: admin_key}``."""
+        return {ADMIN_HEADER: self._runtime.admin_key}
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        """The endpoint ids it serves (one per contract)."""
+        return tuple(self._runtime.endpoints)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, told to stop by an event rather than found stopped by its tenth-of-a-second poll."""
+
+    stop_requested: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self.stop_requested = asyncio.Event()
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 10) % 864000  # a tick a second keeps the Date header current
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_requested.wait(), 1.0)
+            self.should_exit = self.should_exit or self.stop_requested.is_set()
+
+
+class Emulator(_Hosted):
     """A started emulator. Use as a context manager, or call :meth:`stop`."""
 
     def __init__(self, config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 0, run_port: int = 0) -> None:
@@ -59,31 +110,13 @@ class Emulator:
             server_header=False, ws="websockets-sansio", ws_max_size=config.limits.max_body_bytes,
             http=guarded_protocol(config.limits), loop="asyncio", timeout_graceful_shutdown=2,
         )
-        self._server = uvicorn.Server(uv_config)
+        self._server = _Server(uv_config)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._serve, name="fal-emulator", daemon=True)
 
-    @property
-    def key(self) -> str:
-        """A key the emulator accepts (``Authorization: Key <key>``)."""
-        return self.config.keys[0] if self.config.keys else DEFAULT_KEY
-
-    @property
-    def admin_key(self) -> str:
-        """The key ``/_emulator/requests`` and ``/_emulator/faults`` want (see :attr:`admin_headers`)."""
-        return self._runtime.admin_key
-
-    @property
-    def admin_headers(self) -> dict[str, str]:
-        """The header that opens the emulator-only routes: ``{ADMIN_HEADER: admin_key}``."""
-        return {ADMIN_HEADER: self._runtime.admin_key}
-
-    @property
-    def endpoints(self) -> tuple[str, ...]:
-        return tuple(self._runtime.endpoints)
-
     def start(self) -> Emulator:
+        """Serve on the emulator's own thread; returns once it accepts requests."""
         self._thread.start()
         deadline = time.monotonic() + _START_TIMEOUT
         while not self._server.started:
@@ -99,6 +132,8 @@ class Emulator:
         if loop is not None and self._thread.is_alive():
             with contextlib.suppress(RuntimeError):  # the loop may close between the check and the call
                 loop.call_soon_threadsafe(self._runtime.begin_close)
+                if self._server.stop_requested is not None:
+                    loop.call_soon_threadsafe(self._server.stop_requested.set)
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout=10)
@@ -117,6 +152,7 @@ class Emulator:
         return cast(list[dict[str, Any]], self._call(lambda: list(self._runtime.scheduler.timelines.values())))
 
     def jwks(self) -> dict[str, Any]:
+        """The public keys its webhook signatures verify with."""
         return self._runtime.webhooks.jwks()
 
     def _call(self, read: Callable[[], Any]) -> Any:
@@ -149,14 +185,63 @@ class Emulator:
         return f"<Emulator queue={self.queue_url} run={self.run_url}>"
 
 
+class InProcessEmulator(_Hosted):
+    """The emulator's app in this process behind ``httpx.ASGITransport``: no socket, no server thread.
+
+    For async tests that need no real connection; use it as an async context manager (it runs the
+    app's startup and shutdown) and send requests with :meth:`client` or through :attr:`transport`.
+    The connection faults (``connection_reset``, ``slow_headers``) need a real connection to break:
+    here a reset is a broken response."""
+
+    def __init__(self, config: EmulatorConfig | Mapping[str, Any] | None = None) -> None:
+        self.config = _config_of(config)
+        contracts = load_contracts(self.config.contracts_dir)
+        _check_endpoints(self.config, contracts)
+        self.queue_url, self.run_url = IN_PROCESS_URLS
+        self._runtime = Runtime(self.config, contracts, self.queue_url, self.run_url)
+        self._lifespan = LifespanManager(build_app(self._runtime))
+        self.transport = httpx.ASGITransport(app=self._lifespan.app)
+        """What an ``httpx.AsyncClient`` (or the harness's client) sends its requests through."""
+
+    def client(self, **options: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` on the queue address carrying the emulator's key."""
+        headers = {"Authorization": f"Key {self.key}", **options.pop("headers", {})}
+        return httpx.AsyncClient(transport=self.transport, base_url=self.queue_url, headers=headers, **options)
+
+    def timeline(self, request_id: str) -> JsonObject:
+        """The ground truth for one request; KeyError if unknown."""
+        found = self._runtime.scheduler.timelines.get(request_id)
+        if found is None:
+            raise KeyError(request_id)
+        return cast(JsonObject, json.loads(dumps(found)))
+
+    def timelines(self) -> list[JsonObject]:
+        """Every request's ground truth, oldest first."""
+        return cast(list[JsonObject], json.loads(dumps(list(self._runtime.scheduler.timelines.values()))))
+
+    async def __aenter__(self) -> InProcessEmulator:
+        await self._lifespan.__aenter__()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self._runtime.begin_close()
+        await self._lifespan.__aexit__(exc_type, exc, tb)
+
+    def __repr__(self) -> str:
+        return f"<InProcessEmulator queue={self.queue_url} run={self.run_url}>"
+
+
+def _config_of(config: EmulatorConfig | Mapping[str, Any] | None) -> EmulatorConfig:
+    if config is None:
+        return EmulatorConfig()
+    return config if isinstance(config, EmulatorConfig) else parse_emulator_config(config)
+
+
 def start_emulator(config: EmulatorConfig | Mapping[str, Any] | None = None, *, host: str = "127.0.0.1",
                    port: int = 0, run_port: int = 0) -> Emulator:
     """Start an emulator (port 0: any free port) and return its handle once it accepts requests."""
-    if config is None:
-        config = EmulatorConfig()
-    elif not isinstance(config, EmulatorConfig):
-        config = parse_emulator_config(config)
-    return Emulator(config, host=host, port=port, run_port=run_port).start()
+    return Emulator(_config_of(config), host=host, port=port, run_port=run_port).start()
 
 
 def _check_endpoints(config: EmulatorConfig, contracts: Mapping[str, Contract]) -> None:
