@@ -35,8 +35,7 @@ from harness.cassettes._model import (
 from harness.cassettes._scrub import HostMap, Scrubber
 from harness.cassettes._vcr import RecordingPersister, use_cassette
 from harness.checks import run_checks
-from harness.client import AsyncQueueClient, Target
-from harness.client._client import USER_AGENT
+from harness.client import USER_AGENT, AsyncQueueClient, Target
 from harness.contracts import Contract
 
 __all__ = [

@@ -1,6 +1,17 @@
-"""The instrumented queue client: talks to a target and records observations as plain data."""
+"""The instrumented queue client: talks to a target and records observations as plain data.
 
-from harness.client._client import AsyncQueueClient, QueueClient, SubmitHandle, recording
+Every attempt goes through :class:`InstrumentedTransport` (budget, timing, recording, retry).
+"""
+
+from harness.client._client import (
+    SUBMIT_KEYS,
+    USER_AGENT,
+    AsyncQueueClient,
+    ClientOptions,
+    QueueClient,
+    SubmitHandle,
+    recording,
+)
 from harness.client._files import FileInput, FileMode, LocalFileHost, build_body, data_uri
 from harness.client._observations import (
     Download,
@@ -23,21 +34,26 @@ from harness.client._targets import (
     resolve_target,
     url_target,
 )
-from harness.client._transport import ssl_context
+from harness.client._transport import Call, InstrumentedTransport, current_observation, observing, ssl_context
 
 __all__ = [
     "FAL_JS",
     "FAL_PYTHON",
     "LIVE_URLS",
     "NO_RETRY",
+    "SUBMIT_KEYS",
+    "USER_AGENT",
     "AsyncQueueClient",
     "Budget",
+    "Call",
+    "ClientOptions",
     "Download",
     "ErrorInfo",
     "Exchange",
     "FileInput",
     "FileMode",
     "FileUse",
+    "InstrumentedTransport",
     "LocalFileHost",
     "Observation",
     "QueueClient",
@@ -48,10 +64,12 @@ __all__ = [
     "SubmitHandle",
     "Target",
     "build_body",
+    "current_observation",
     "data_uri",
     "emulator_target",
     "live_key",
     "live_target",
+    "observing",
     "recording",
     "resolve_target",
     "ssl_context",

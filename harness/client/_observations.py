@@ -6,8 +6,10 @@ Checks, statistics and reports read these; nothing here talks to the network. Ti
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from harness._json import JsonValue
 
 __all__ = [
     "Download",
@@ -34,7 +36,6 @@ class Exchange:
     """Scheme, host and path; the query string keeps only non-secret parameters."""
     attempt: int
     sent_ns: int
-    headers_ns: int | None = None
     done_ns: int | None = None
     status: int | None = None
     bytes_up: int = 0
@@ -102,7 +103,7 @@ class StreamEvent:
 
     t_ns: int
     size: int
-    data: Any = None
+    data: JsonValue = None
     """The event's JSON value; ``None`` with ``error`` set when it was not JSON."""
     error: str | None = None
 
@@ -127,7 +128,7 @@ class Observation:
     endpoint: str
     target: str
     mode: str = "queue"
-    """``queue`` or ``sync``."""
+    """``queue``, ``sync`` or ``stream``."""
     scenario: str | None = None
     detection: str | None = None
     """How completion was detected: ``stream`` or ``poll`` (queue mode)."""
@@ -150,9 +151,9 @@ class Observation:
     """The token sent with every attempt of the submit (``X-Fal-Harness-Submit``): a server that
     keeps it can tell which requests one submit created when a retry queued it twice."""
     tags: dict[str, Any] = field(default_factory=dict)
+    """Free-form labels: ``warmup``, ``cold``, ``index``, ``intended_start_ns``..."""
     events: list[StreamEvent] = field(default_factory=list)
     """A stream's events in arrival order (``mode`` ``stream``); the last one is the output."""
-    """Free-form labels: ``warmup``, ``cold``, ``index``, ``intended_start_ns``..."""
 
     # -- derived figures (nanoseconds) -----------------------------------------------------
 
@@ -286,9 +287,14 @@ class Observation:
             files=[FileUse(**f) for f in data.get("files", [])],
             statuses=[StatusSeen(**s) for s in data.get("statuses", [])],
             downloads=[Download(**d) for d in data.get("downloads", [])],
-            exchanges=[Exchange(**e) for e in data.get("exchanges", [])],
+            exchanges=[Exchange(**{k: v for k, v in e.items() if k in _EXCHANGE_FIELDS})
+                       for e in data.get("exchanges", [])],
             error=ErrorInfo(**error) if error else None,
         )
+
+
+#: what an exchange holds; lines written before ``headers_ns`` was dropped still read
+_EXCHANGE_FIELDS = frozenset(f.name for f in fields(Exchange))
 
 
 def _span(start: int | None, end: int | None) -> int | None:
