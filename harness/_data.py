@@ -23,6 +23,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_VALUES",
+    "SafeDumper",
     "SafeLoader",
     "check_value",
     "decode_text",
@@ -47,8 +48,9 @@ MAX_DEPTH = 100
 #: the most values a document may expand to, aliases counted at each use
 MAX_VALUES = 1_000_000
 
-#: PyYAML's safe loader, the C one when available
+#: PyYAML's safe loader and dumper, the C ones when available (every reader and writer of YAML uses these)
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class SafeLoader(_BaseLoader):  # type: ignore[valid-type,misc]

@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.cassettes._model import Expect, Variant
-from harness.checks import Expectation
+from harness.cassettes._model import Variant
 from harness.client import AsyncQueueClient, FileInput, Observation
 
-__all__ = ["REPLAY_WEBHOOK_URL", "drive", "expectation_of"]
+__all__ = ["REPLAY_WEBHOOK_URL", "drive"]
 
 #: the webhook URL a replay sends; the recorded one was redacted, and so is this one when matched
 REPLAY_WEBHOOK_URL = "http://webhook.invalid/"
@@ -35,7 +34,3 @@ async def drive(
                                   poll_interval=poll_interval, webhook_url=webhook, cancel=variant.cancel,
                                   scenario=scenario, tags={"variant": variant.name})
 
-
-def expectation_of(expect: Expect) -> Expectation:
-    """The checks' expectation for a recorded one."""
-    return Expectation(status=expect.status, invalid_loc=expect.invalid_loc, rule=expect.rule)

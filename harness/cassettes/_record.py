@@ -21,19 +21,11 @@ from harness._secrets import SECRETS, SecretLeak, register_secret
 from harness._session import open_target
 from harness._suite import ScenarioCase, ScenarioRun, expectation
 from harness._version import __version__
-from harness.cassettes._drive import drive, expectation_of
-from harness.cassettes._format import BODIES_DIR, body_refs, is_recording_file, mentioned_bodies
-from harness.cassettes._model import (
-    CANONICAL_URLS,
-    VARIANTS,
-    CassetteHeader,
-    Expect,
-    Variant,
-    cassette_path,
-    get_variant,
-)
+from harness.cassettes._drive import drive
+from harness.cassettes._format import BODIES_DIR, CassettePersister, body_refs, is_recording_file, mentioned_bodies
+from harness.cassettes._model import CANONICAL_URLS, VARIANTS, CassetteHeader, Variant, cassette_path, get_variant
 from harness.cassettes._scrub import HostMap, Scrubber
-from harness.cassettes._vcr import RecordingPersister, use_cassette
+from harness.cassettes._vcr import use_cassette
 from harness.checks import run_checks
 from harness.client import USER_AGENT, AsyncQueueClient, Target
 from harness.contracts import Contract
@@ -182,8 +174,9 @@ async def arecord_cassette(target: Target, planned: PlannedCassette, *, mode: st
     header = _header(target, case, variant)
     hosts = HostMap(target.queue_url, target.run_url) if target.is_loopback else None
     scrubber = Scrubber(SECRETS.with_environment(), hosts)
-    persister = RecordingPersister(header, planned.root / BODIES_DIR, load=mode != "rewrite")
-    with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister):
+    persister = CassettePersister(bodies_dir=planned.root / BODIES_DIR, load=mode != "rewrite")
+    # A cassette grown by new_episodes keeps the header it was first recorded under.
+    with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister, header=header):
         async with AsyncQueueClient(target) as client:
             # Polling as often, relative to the run, as fal-client does against real delays.
             obs = await drive(client, case.contract.endpoint, dict(case.scenario.input), dict(case.scenario.files),
@@ -192,7 +185,7 @@ async def arecord_cassette(target: Target, planned: PlannedCassette, *, mode: st
         if obs.error is not None and obs.error.kind in ("transport", "timeout", "harness"):
             raise HarnessError(f"recording {path} broke off ({obs.error.kind}: {obs.error.message}); "
                                "nothing was written")
-    results = run_checks(obs, case.contract, expect=expectation_of(header.expect))
+    results = run_checks(obs, case.contract, expect=header.expect)
     failed = {r.check for r in results if r.failed and r.severity == "error"}
     expected = set(header.expect.fails)
     after = read_bytes(path, what="cassette") if path.exists() else None
@@ -223,7 +216,7 @@ def _header(target: Target, case: ScenarioCase, variant: Variant) -> CassetteHea
         variant=variant if emulator is not None else replace(variant, fault=None),
         seed=emulator.config.seed if emulator is not None else None,
         base_urls=base_urls,
-        expect=Expect(wanted.status, wanted.invalid_loc, wanted.rule, variant.fails),
+        expect=replace(wanted, fails=variant.fails),
     )
 
 

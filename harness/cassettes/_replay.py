@@ -15,10 +15,10 @@ from harness._secrets import SECRETS
 from harness._suite import ScenarioCase, ScenarioRun, expectation
 from harness.cassettes._drive import drive
 from harness.cassettes._format import BODIES_DIR, is_cassette_file, read_cassette
-from harness.cassettes._model import CANONICAL_URLS, Cassette, CassetteHeader, cassette_path
+from harness.cassettes._model import CANONICAL_URLS, Cassette, CassetteHeader, Recorded, cassette_path
 from harness.cassettes._roles import json_body, recorded_input, result_index
 from harness.cassettes._scrub import Scrubber
-from harness.cassettes._vcr import use_cassette
+from harness.cassettes._vcr import MemoryPersister, use_cassette
 from harness.checks import run_checks
 from harness.client import AsyncQueueClient, FileInput, FileMode, Observation, Target
 
@@ -44,21 +44,22 @@ def replay_target(header: CassetteHeader | None = None) -> Target:
 
 
 def _load(cassette: Cassette | str | Path) -> Cassette:
-    return cassette if isinstance(cassette, Cassette) else read_cassette(cassette)
+    return cassette if isinstance(cassette, Recorded) else read_cassette(cassette)
 
 
 async def _areplay(cassette: Cassette, payload: Mapping[str, Any], files: Mapping[str, FileInput | str] | None,
                    scenario: str | None) -> Observation:
     header = cassette.header
     scrubber = Scrubber(SECRETS.with_environment())
-    with use_cassette(cassette.name, scrubber, mode="none", cassette=cassette):
+    with use_cassette(cassette.name, scrubber, mode="none", persister=MemoryPersister(cassette)):
         async with AsyncQueueClient(replay_target(header)) as client:
             # Recorded polls come back in order; waiting between them would only slow the replay.
             obs = await drive(client, header.endpoint, payload, files, header.variant, scenario=scenario,
                               poll_interval=0.0)
     # The answers were recorded to a redacted input; judge them against the input as recorded, or
     # an echoed prompt holding a key would differ only by its redaction.
-    obs.input = scrubber.json(obs.input)
+    scrubbed = scrubber.json(obs.input)
+    obs.input = scrubbed if isinstance(scrubbed, dict) else obs.input
     return obs
 
 
@@ -139,9 +140,9 @@ def iter_outputs(paths: Iterable[str | Path]) -> Iterator[tuple[str, Any]]:
         n = result_index(cassette)
         if n is None:
             continue
-        response = cassette.interactions[n].response
-        output = json_body(response.body)
-        if response.status == 200 and isinstance(output, dict):
+        response = cassette.responses[n]
+        output = json_body(response["body"]["string"])
+        if response["status"]["code"] == 200 and isinstance(output, dict):
             yield cassette.header.endpoint, output
 
 

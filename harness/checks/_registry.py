@@ -46,6 +46,10 @@ class Expectation:
     invalid_loc: tuple[str | int, ...] | None = None
     """For an invalid input: where the broken rule sits (the 422 must name it)."""
     rule: str | None = None
+    """For an invalid input: the id of the rule it breaks (``maximum``, ``enum``...)."""
+    fails: tuple[str, ...] = ()
+    """Checks this run exists to make fail (a cassette variant such as ``cancel``): it meets its
+    expectation when exactly these fail."""
 
 
 @dataclass(frozen=True)

@@ -187,7 +187,7 @@ def list_(paths: tuple[Path, ...]) -> None:
         c = read_cassette(path)
         h = c.header
         click.echo(f"{_shown(path)}  {h.endpoint}  {h.scenario}  {h.variant.name}  {h.target}  {h.recorded}  "
-                   f"{len(c.interactions)} requests")
+                   f"{len(c)} requests")
 
 
 @cassettes.command()

@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING
 
 from harness._lazy import lazy_attributes
+from harness.contracts._fileschema import ENDPOINT_ID_PATTERN
 from harness.contracts._loader import contract_to_data, contract_warnings, dump_contract, load_contract, parse_contract
 from harness.contracts._model import (
     UNSET,
@@ -20,7 +21,7 @@ from harness.contracts._model import (
 )
 from harness.contracts._registry import contracts_dir, get_contract, load_contracts
 from harness.contracts._schema import input_schema, output_schema
-from harness.contracts._types import ListOf, MapOf, Ref, Scalar, TypeExpr, Union, parse_type
+from harness.contracts._types import ListOf, MapOf, Ref, Scalar, TypeExpr, Union, fits, options_of, parse_type
 from harness.contracts._validate import RULES, Violation, validate_input, validate_output
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CI_PROFILE",
+    "ENDPOINT_ID_PATTERN",
     "FILE_KINDS",
     "RULES",
     "THOROUGH_PROFILE",
@@ -68,6 +70,7 @@ __all__ = [
     "contracts_dir",
     "dump_contract",
     "export_openapi",
+    "fits",
     "get_contract",
     "import_openapi",
     "input_schema",
@@ -75,6 +78,7 @@ __all__ = [
     "load_contract",
     "load_contracts",
     "load_openapi",
+    "options_of",
     "output_schema",
     "parse_contract",
     "parse_type",

@@ -17,7 +17,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from harness._data import parse_yaml, read_text
+from harness._data import SafeDumper, parse_yaml, read_text
 from harness._errors import DataFileError
 from harness.contracts import _semantics as _sem
 from harness.contracts._fileschema import CONTRACT_FILE
@@ -49,6 +49,8 @@ from harness.contracts._types import (
     TypeExpr,
     TypeSyntaxError,
     Union,
+    fits,
+    options_of,
     parse_type,
 )
 
@@ -63,7 +65,6 @@ __all__ = [
 ]
 
 _FILE_VALIDATOR = Draft202012Validator(CONTRACT_FILE)
-_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _CONSTRAINTS = (
     "minimum", "maximum", "exclusive_minimum", "exclusive_maximum",
@@ -216,7 +217,7 @@ class _Builder:
         result = self.constraints(name, ftype, spec, where)
         if "file" in spec:
             strings = "string" in result.scalar_kinds() or any(
-                isinstance(o, ListOf) and "string" in {i.name for i in _options(o.item) if isinstance(i, Scalar)}
+                isinstance(o, ListOf) and "string" in {i.name for i in options_of(o.item) if isinstance(i, Scalar)}
                 for o in result.options)
             if not strings:
                 raise self.fail(f"{where}.file", f"file fields take a URL string or a list of them, the type is "
@@ -230,7 +231,7 @@ class _Builder:
 
     def constraints(self, name: str, ftype: TypeExpr, spec: Mapping[str, Any], where: str) -> FieldSpec:
         """A field (or a list item, or a union branch) of type ``ftype`` with the constraints ``spec`` sets."""
-        options = _options(ftype)
+        options = options_of(ftype)
         scalars = {o.name for o in options if isinstance(o, Scalar)}
         has_list = any(isinstance(o, ListOf) for o in options)
         enum = tuple(freeze(spec["enum"])) if "enum" in spec else None
@@ -248,7 +249,7 @@ class _Builder:
                 raise self.fail(f"{where}.enum", f"an enum needs a scalar type, the type is {ftype}")
             if len(set(map(repr, enum))) != len(enum):
                 raise self.fail(f"{where}.enum", "enum values repeat")
-            stray = [v for v in enum if not any(_fits(s, v) for s in scalars)]
+            stray = [v for v in enum if not any(fits(s, v) for s in scalars)]
             if stray:
                 raise self.fail(f"{where}.enum", f"enum value {stray[0]!r} has none of the types "
                                                  f"{' or '.join(sorted(scalars))}")
@@ -444,7 +445,7 @@ class _Builder:
 
     def holds_objects(self, c: Contract, f: FieldSpec) -> bool:
         options = [o.item if isinstance(o, ListOf) else o for o in f.options]
-        return any(isinstance(i, Ref) for o in options for i in _options(o))
+        return any(isinstance(i, Ref) for o in options for i in options_of(o))
 
     def check_examples_and_scenarios(self, c: Contract) -> None:
         from harness.contracts._validate import validate_input
@@ -467,9 +468,6 @@ class _Builder:
                     p = problems[0]
                     raise self.fail(f"{where}.input{p.path[1:]}", f"{p.message} [{p.rule}]")
 
-
-def _options(t: TypeExpr) -> tuple[TypeExpr, ...]:
-    return t.options if isinstance(t, Union) else (t,)
 
 
 def _ref_names(t: TypeExpr) -> set[str]:
@@ -517,16 +515,6 @@ def contract_warnings(c: Contract) -> list[tuple[str, str]]:
     return out
 
 
-def _fits(scalar: str, v: Any) -> bool:
-    if scalar == ANY:
-        return True
-    if scalar == "string":
-        return isinstance(v, str)
-    if scalar == "boolean":
-        return isinstance(v, bool)
-    if scalar == "integer":
-        return _is_number(v) and float(v).is_integer()
-    return _is_number(v)
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -578,7 +566,7 @@ def _contract_data(c: Contract) -> dict[str, Any]:
 
 
 def dump_contract(c: Contract) -> str:
-    return yaml.dump(contract_to_data(c), Dumper=_SafeDumper, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(contract_to_data(c), Dumper=SafeDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def _put(d: dict[str, Any], key: str, value: Any) -> None:

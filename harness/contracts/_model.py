@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.contracts._types import ListOf, MapOf, Ref, Scalar, TypeExpr, Union
+from harness.contracts._types import ListOf, MapOf, Ref, Scalar, TypeExpr, Union, options_of
 
 __all__ = [
     "UNSET",
@@ -97,11 +97,11 @@ class FieldSpec:
     @property
     def options(self) -> tuple[TypeExpr, ...]:
         """The type's options: the branches of a union, else the type itself."""
-        return _options(self.type)
+        return options_of(self.type)
 
     def scalar_kinds(self) -> set[str]:
         """The scalar names this field's type admits directly (not through a list or object)."""
-        return {o.name for o in _options(self.type) if isinstance(o, Scalar)}
+        return {o.name for o in options_of(self.type) if isinstance(o, Scalar)}
 
     def refs(self) -> set[str]:
         """Names of object types this field refers to, at any depth of lists and unions."""
@@ -333,9 +333,6 @@ def app_root_of(endpoint: str) -> str:
         return "/".join(parts[:3])
     return "/".join(parts[:2])
 
-
-def _options(t: TypeExpr) -> tuple[TypeExpr, ...]:
-    return t.options if isinstance(t, Union) else (t,)
 
 
 def _refs(t: TypeExpr) -> set[str]:

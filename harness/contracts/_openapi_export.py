@@ -19,10 +19,9 @@ from harness.contracts._openapi_shape import (
     OPENAPI_VERSION,
     QUEUE_SERVER,
     X,
-    _fits,
     derived_title,
 )
-from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union
+from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union, fits
 
 __all__ = ["export_openapi"]
 
@@ -211,7 +210,7 @@ def _branch_out(t: TypeExpr, f: FieldSpec) -> dict[str, Any]:
             out["enum"] = list(f.enum)
         return out
     if isinstance(t, Scalar):
-        fitting = [v for v in f.enum or () if _fits(t.name, v)]
+        fitting = [v for v in f.enum or () if fits(t.name, v)]
         if fitting:
             out["enum"] = fitting
         if t.name in ("integer", "float"):

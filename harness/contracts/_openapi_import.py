@@ -26,11 +26,10 @@ from harness.contracts._openapi_shape import (
     _FIELD_EXTENSIONS,
     _SCHEMAS,
     X,
-    _fits,
     derived_title,
 )
 from harness.contracts._scenarios import generate_scenarios
-from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union
+from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union, fits
 
 __all__ = ["import_openapi", "load_openapi"]
 
@@ -696,8 +695,8 @@ class _Importer:
             for s, _ in shapes:
                 # The merged enum applies to every option its values fit, so a branch it fits must have it.
                 for scalar in s.scalars():
-                    fitting = [v for v in values if _fits(scalar, v)]
-                    own = [v for v in s.enum or () if _fits(scalar, v)]
+                    fitting = [v for v in values if fits(scalar, v)]
+                    own = [v for v in s.enum or () if fits(scalar, v)]
                     if fitting and fitting != own and set(map(repr, fitting)) != set(map(repr, own)):
                         return None
         for key in sorted({k for s, _ in shapes for k in s.bounds}):
@@ -763,7 +762,7 @@ class _Importer:
         """The type of an enum given without one."""
         for name, scalar in (("boolean", "boolean"), ("integer", "integer"), ("number", "float"),
                              ("string", "string")):
-            if all(_fits(scalar, v) for v in values):
+            if all(fits(scalar, v) for v in values):
                 return name
         raise self.fail(f"{where}/enum", "the enum mixes value types and gives no type")
 

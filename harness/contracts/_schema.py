@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.contracts._model import Contract, FieldSpec, ObjectSpec
-from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union
+from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union, fits
 
 __all__ = ["field_schema", "input_schema", "object_schema", "output_schema", "type_schema"]
 
@@ -89,7 +89,7 @@ def _constrain(schema: dict[str, Any], t: TypeExpr, f: FieldSpec) -> dict[str, A
             schema["enum"] = list(f.enum)
         return schema
     if isinstance(t, Scalar):
-        fitting = [v for v in f.enum or () if _scalar_matches(t.name, v)]
+        fitting = [v for v in f.enum or () if fits(t.name, v)]
         if fitting:  # a union's one enum constrains each scalar branch to the values of its type
             schema["enum"] = fitting
         if t.name in ("integer", "float"):
@@ -116,13 +116,3 @@ def _constrain(schema: dict[str, Any], t: TypeExpr, f: FieldSpec) -> dict[str, A
     return schema
 
 
-def _scalar_matches(name: str, value: Any) -> bool:
-    if name == "string":
-        return isinstance(value, str)
-    if name == "boolean":
-        return isinstance(value, bool)
-    if isinstance(value, bool):
-        return False
-    if name == "integer":
-        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    return isinstance(value, int | float)

@@ -12,7 +12,7 @@ from typing import Any
 from harness._data import json_type
 from harness._errors import ConfigError
 from harness.client import Observation
-from harness.contracts import Contract, ListOf, MapOf, ObjectSpec, Ref, Scalar, TypeExpr, Union
+from harness.contracts import Contract, ListOf, MapOf, ObjectSpec, Ref, Scalar, TypeExpr, Union, options_of
 from harness.drift._diff import value_key
 from harness.drift._protocol import ObservedProtocol
 from harness.drift._report import Finding, make_finding
@@ -153,9 +153,6 @@ def _admitted(t: TypeExpr) -> set[str]:
     return set().union(*(_admitted(o) for o in t.options))
 
 
-def _options(t: TypeExpr) -> tuple[TypeExpr, ...]:
-    return t.options if isinstance(t, Union) else (t,)
-
 
 class _ObservedWalk:
     def __init__(self, contract: Contract) -> None:
@@ -209,11 +206,11 @@ class _ObservedWalk:
             if stray:
                 self.emit("response-enum-value-unexpected", path, list(enum), stray,
                           "seen " + ", ".join(repr(v) for v in stray) + " outside the declared enum", location)
-        lists = [o for o in _options(t) if isinstance(o, ListOf)]
+        lists = [o for o in options_of(t) if isinstance(o, ListOf)]
         if lists and node.items is not None:
             item = lists[0].item if len(lists) == 1 else Union(tuple(o.item for o in lists))
             self.value(path + "[]", item, False, None, node.items, location, stack)
-        refs = [o.name for o in _options(t) if isinstance(o, Ref)]
+        refs = [o.name for o in options_of(t) if isinstance(o, Ref)]
         if refs and node.objects and refs[0] not in stack:
             name = refs[0]
             self.object(path, self.contract.types[name], node, f"types.{name}", stack | {name})
