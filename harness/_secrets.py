@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import re
 import secrets as secrets_module
@@ -83,7 +84,9 @@ def _text_forms(value: str) -> dict[str, str]:
         "url-encoded twice (lower-case)": re.sub(r"%25([0-9A-F]{2})", lambda m: "%25" + m.group(1).lower(),
                                                  quote(encoded, safe="")),
         "form-encoded twice": quote_plus(quote_plus(value)),
-        "json-escaped": value.encode("unicode_escape").decode("ascii").replace('"', '\\"'),
+        # as json.dumps writes a string (quotes, backslashes and control characters escaped, non-ASCII
+        # as \u escapes); writers that keep UTF-8 as it is write the plain form
+        "json-escaped": json.dumps(value)[1:-1],
         "hex": value.encode("utf-8").hex(),
         "hex (upper-case)": value.encode("utf-8").hex().upper(),
     }
@@ -260,11 +263,18 @@ def atomic_write(target: Path, raw: bytes, *, shown: Path | None = None) -> None
         os.replace(tmp, target)
         _sync_folder(target.parent)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise ConfigError(f"cannot write {shown}: {exc.strerror or exc}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temporary file if it was made (an error here, such as a name the system refused
+    once already, must not replace the error that brought us here)."""
+    with contextlib.suppress(OSError):
+        tmp.unlink()
 
 
 def _sync_folder(folder: Path) -> None:

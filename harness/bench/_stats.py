@@ -53,8 +53,7 @@ class Distribution:
         """A figure by name: ``p50``.. ``p99``, ``min``, ``max``, ``mean``."""
         if name in self.percentiles:
             return self.percentiles[name]
-        value = getattr(self, name, None) if name in ("min", "max", "mean") else None
-        return value if isinstance(value, float) else None
+        return {"min": self.min, "max": self.max, "mean": self.mean}.get(name)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"unit": "ms", "count": self.count, "min": self.min}
@@ -99,8 +98,6 @@ def describe(
 def _bootstrap(data: np.ndarray[Any, Any], resamples: int, seed: int) -> dict[str, tuple[float, float]]:
     if data.size < MIN_CI_SAMPLES or resamples <= 0:
         return {}
-    if np.all(data == data[0]):
-        return {f"p{p}": (float(data[0]), float(data[0])) for p in PERCENTILES}
 
     def statistic(sample: np.ndarray[Any, Any], axis: int) -> np.ndarray[Any, Any]:
         return np.asarray(np.percentile(sample, PERCENTILES, axis=axis))

@@ -3,7 +3,8 @@ first image field), on text answers, and on every file URL an output holds.
 
 Files are judged by decoders that did not make them: FFmpeg's demuxers and decoders (PyAV) for
 video, the standard library's ``wave`` and mutagen's parsers for audio, trimesh's loaders for 3D,
-Pillow for pictures, and each generic format's own reader.
+Pillow for pictures, and each generic format's own reader. Each check is registered by a call after its
+function, not by a decorator, so that mutation testing reaches its body (docs/testing.md).
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ def _download(ctx: CheckContext, url: Any) -> Download | None:
 
 
 def download_for(downloads: list[Download], url: Any) -> Download | None:
-    """The download of a file URL. Recorded URLs keep no query (it may hold a signed token) and
-    data URIs keep only their header, so a data URI is matched by its bytes."""
+    """The download of a file URL. Recorded URLs have their query values redacted (they may hold a
+    signed token), so URLs are matched without their query; data URIs keep only their header, so a
+    data URI is matched by its bytes."""
     if not isinstance(url, str) or not url:
         return None
     if url.startswith("data:"):
@@ -90,7 +92,6 @@ def download_for(downloads: list[Download], url: Any) -> Download | None:
     return next((d for d in downloads if d.url.split("?")[0] == url.split("?")[0]), None)
 
 
-@check("output.media-count")
 def output_media_count(ctx: CheckContext) -> Iterator[str]:
     """Each declared video, audio, 3D or file output is present, as many as the input asked for."""
     for m in _media(ctx):
@@ -105,7 +106,9 @@ def output_media_count(ctx: CheckContext) -> Iterator[str]:
                 yield f"{m.field}[{i}] has no URL to download"
 
 
-@check("output.media-truthful")
+check("output.media-count")(output_media_count)
+
+
 def output_media_truthful(ctx: CheckContext) -> Iterator[str]:
     """Each declared media file downloads and decodes as its kind and its content_type; the
     width, height, duration, frame rate and sample rate its object declares are those decoded."""
@@ -128,6 +131,9 @@ def output_media_truthful(ctx: CheckContext) -> Iterator[str]:
             yield from _declared(where, m.kind, obj, decoded)
 
 
+check("output.media-truthful")(output_media_truthful)
+
+
 def _declared(where: str, kind: str, obj: dict[str, Any], decoded: Decoded) -> Iterator[str]:
     declared = obj.get("content_type")
     if isinstance(declared, str) and decoded.format is not None and kind != "file":
@@ -146,7 +152,6 @@ def _declared(where: str, kind: str, obj: dict[str, Any], decoded: Decoded) -> I
         yield f"{where} declares fps {obj['fps']}, the file runs at {decoded.fps:.3f}"
 
 
-@check("output.media-as-asked")
 def output_media_as_asked(ctx: CheckContext) -> Iterator[str]:
     """Media files have the size, aspect ratio, resolution, format, duration, frame count, frame
     rate and sample rate the input asked for, as decoded from their bytes."""
@@ -169,6 +174,9 @@ def output_media_as_asked(ctx: CheckContext) -> Iterator[str]:
                     yield problem
     if not judged:
         raise NotApplicable("the input decides none of the decoded properties")
+
+
+check("output.media-as-asked")(output_media_as_asked)
 
 
 def _asked(where: str, kind: str, want: Any, got: Decoded) -> Iterator[str]:
@@ -204,7 +212,6 @@ def _asked(where: str, kind: str, want: Any, got: Decoded) -> Iterator[str]:
             f"{where} is sampled at {got.sample_rate} Hz, {want.sample_rate} asked for")
 
 
-@check("output.text-nonempty")
 def output_text_nonempty(ctx: CheckContext) -> Iterator[str]:
     """Each output field the contract names as the model's text answer holds text."""
     ctx.need_success()
@@ -219,7 +226,9 @@ def output_text_nonempty(ctx: CheckContext) -> Iterator[str]:
             yield f"{name} is {value!r}, not text"
 
 
-@check("output.file-downloads")
+check("output.text-nonempty")(output_text_nonempty)
+
+
 def output_file_downloads(ctx: CheckContext) -> Iterator[str]:
     """Every file URL in the output downloads (HTTP 200, or a data URI) with the bytes its file_size
     declares (the image field's files are output.file-size's)."""
@@ -240,7 +249,9 @@ def output_file_downloads(ctx: CheckContext) -> Iterator[str]:
             yield f"{where} declares file_size {obj['file_size']}, {d.size} bytes were downloaded"
 
 
-@check("output.media-sync-mode")
+check("output.file-downloads")(output_file_downloads)
+
+
 def output_media_sync_mode(ctx: CheckContext) -> Iterator[str]:
     """With sync_mode asked, every video, audio, 3D and other file comes inline as a data URI of its
     declared type (output.sync-mode judges the images)."""
@@ -257,6 +268,9 @@ def output_media_sync_mode(ctx: CheckContext) -> Iterator[str]:
             declared = obj.get("content_type")
             if isinstance(declared, str) and media != declared:
                 yield f"{m.field}[{i}] is a data URI of {media!r}, its content_type says {declared!r}"
+
+
+check("output.media-sync-mode")(output_media_sync_mode)
 
 
 #: the keys beside ``url`` that make an object a file (the client downloads exactly these)
@@ -309,7 +323,7 @@ def _video(data: bytes, content_type: str) -> Decoded:
         if not container.streams.video:
             return Decoded("video", problem="the file holds no video stream")
         stream = container.streams.video[0]
-        fmt = _container_format(container.format.name, data, content_type)
+        fmt = _container_format(container.format.name, data)
         frames = 0
         first = None
         for frame in container.decode(video=0):
@@ -323,7 +337,7 @@ def _video(data: bytes, content_type: str) -> Decoded:
         return Decoded("video", fmt, first.width, first.height, duration, float(rate) if rate else None, frames)
 
 
-def _container_format(name: str, data: bytes, content_type: str) -> str | None:
+def _container_format(name: str, data: bytes) -> str | None:
     if name.startswith("mov,mp4"):
         brand = data[8:12]
         return "mov" if brand == b"qt  " else "mp4"
@@ -342,8 +356,8 @@ def _audio(data: bytes, content_type: str) -> Decoded:
     if found is None:
         return Decoded("audio", problem="the file is no audio format mutagen reads (MP3, FLAC, Ogg, MP4, WAV)")
     info = found.info
-    names = {"MP3": "mp3", "FLAC": "flac", "OggVorbis": "ogg", "OggOpus": "ogg", "OggFLAC": "ogg", "MP4": "m4a",
-             "WAVE": "wav"}
+    # (WAV never gets here: its RIFF header is read above, and mutagen reads no other WAV)
+    names = {"MP3": "mp3", "FLAC": "flac", "OggVorbis": "ogg", "OggOpus": "ogg", "OggFLAC": "ogg", "MP4": "m4a"}
     fmt = names.get(type(found).__name__)
     rate = getattr(info, "sample_rate", None)
     return Decoded("audio", fmt, duration=float(info.length), sample_rate=int(rate) if rate else None,
@@ -357,10 +371,14 @@ _MESH_TYPES = {"model/gltf-binary": "glb", "model/obj": "obj", "model/ply": "ply
 def _mesh(data: bytes, content_type: str) -> Decoded:
     import trimesh
 
-    fmt = _MESH_TYPES.get(content_type.split(";")[0].strip().lower())
-    if fmt is None:
-        signatures = ((b"glTF", "glb"), (b"ply", "ply"), (b"solid", "stl"))
-        fmt = next((name for magic, name in signatures if data.startswith(magic)), "obj")
+    # The bytes decide where they can (so a file declared as another format is read as what it is), then
+    # the declared type; OBJ, plain text, has no signature.
+    signatures = ((b"glTF", "glb"), (b"ply", "ply"), (b"solid", "stl"))
+    fmt = next((name for magic, name in signatures if data.startswith(magic)), None)
+    # A binary STL has no magic: an 80-byte header, a triangle count, then 50 bytes per triangle.
+    if fmt is None and len(data) >= 84 and 84 + 50 * int.from_bytes(data[80:84], "little") == len(data):
+        fmt = "stl"
+    fmt = fmt or _MESH_TYPES.get(content_type.split(";")[0].strip().lower()) or "obj"
     loaded: Any = trimesh.load(io.BytesIO(data), file_type=fmt, force="mesh")
     vertices, faces = len(loaded.vertices), len(loaded.faces)
     if not vertices or not faces:
@@ -369,9 +387,13 @@ def _mesh(data: bytes, content_type: str) -> Decoded:
 
 
 def _image(data: bytes, content_type: str) -> Decoded:
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
-    with Image.open(io.BytesIO(data)) as img:
+    try:
+        opened = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:  # its text names the address of an in-memory buffer
+        return Decoded("image", problem="the bytes are no image format Pillow reads")
+    with opened as img:
         img.load()
         fmt = (img.format or "").lower()
         return Decoded("image", fmt, img.width, img.height)

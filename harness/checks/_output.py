@@ -1,4 +1,8 @@
-"""Checks on outputs: the schema, the semantics the contract declares, and the truth of files."""
+"""Checks on outputs: the schema, the semantics the contract declares, and the truth of files.
+
+Each check is registered by a call after its function, not by a decorator, so that mutation testing
+reaches its body (docs/testing.md).
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,6 @@ def _images(ctx: CheckContext) -> list[dict[str, Any]]:
     raise NotApplicable(f"output has no {sem.field}")
 
 
-@check("output.schema")
 def output_schema(ctx: CheckContext) -> Iterator[str]:
     """The output satisfies the contract's output schema."""
     ctx.need_success()
@@ -35,7 +38,9 @@ def output_schema(ctx: CheckContext) -> Iterator[str]:
         yield f"{v.path}: {v.message} [{v.rule}]"
 
 
-@check("output.seed-echoed")
+check("output.schema")(output_schema)
+
+
 def output_seed_echoed(ctx: CheckContext) -> Iterator[str]:
     """A seed given in the input comes back in the output."""
     ctx.need_success()
@@ -46,7 +51,9 @@ def output_seed_echoed(ctx: CheckContext) -> Iterator[str]:
         yield f"{name} sent {ctx.sent[name]!r}, output says {ctx.output.get(name)!r}"
 
 
-@check("output.image-count")
+check("output.seed-echoed")(output_seed_echoed)
+
+
 def output_image_count(ctx: CheckContext) -> Iterator[str]:
     """The number of images equals the count the input asked for (its default when omitted)."""
     images = _images(ctx)
@@ -57,7 +64,9 @@ def output_image_count(ctx: CheckContext) -> Iterator[str]:
         yield f"{len(images)} image(s) returned, {wanted} asked for"
 
 
-@check("output.image-size")
+check("output.image-count")(output_image_count)
+
+
 def output_image_size(ctx: CheckContext) -> Iterator[str]:
     """Each image's width and height match the requested size (preset or custom)."""
     images = _images(ctx)
@@ -70,7 +79,9 @@ def output_image_size(ctx: CheckContext) -> Iterator[str]:
             yield f"image {i} is {got[0]}x{got[1]}, {wanted[0]}x{wanted[1]} asked for"
 
 
-@check("output.content-type")
+check("output.image-size")(output_image_size)
+
+
 def output_content_type(ctx: CheckContext) -> Iterator[str]:
     """Each image's content_type matches the requested format."""
     images = _images(ctx)
@@ -83,7 +94,9 @@ def output_content_type(ctx: CheckContext) -> Iterator[str]:
             yield f"image {i} has content_type {img.get('content_type')!r}, {wanted!r} asked for"
 
 
-@check("output.defaults-applied")
+check("output.content-type")(output_content_type)
+
+
 def output_defaults_applied(ctx: CheckContext) -> Iterator[str]:
     """When count, size or format is omitted, the output follows the contract's default."""
     images = _images(ctx)
@@ -107,7 +120,9 @@ def output_defaults_applied(ctx: CheckContext) -> Iterator[str]:
                 yield f"{sem.format} omitted: default {fmt!r} not applied to image {i}"
 
 
-@check("output.nsfw-flags")
+check("output.defaults-applied")(output_defaults_applied)
+
+
 def output_nsfw_flags(ctx: CheckContext) -> Iterator[str]:
     """has_nsfw_concepts has exactly one boolean per image."""
     images = _images(ctx)
@@ -119,7 +134,9 @@ def output_nsfw_flags(ctx: CheckContext) -> Iterator[str]:
         yield f"{name} has {len(flags) if isinstance(flags, list) else flags!r} entries for {len(images)} images"
 
 
-@check("output.echo")
+check("output.nsfw-flags")(output_nsfw_flags)
+
+
 def output_echo(ctx: CheckContext) -> Iterator[str]:
     """Output fields that repeat an input field (such as prompt) repeat it exactly."""
     ctx.need_success()
@@ -131,7 +148,9 @@ def output_echo(ctx: CheckContext) -> Iterator[str]:
             yield f"{out_name} is {ctx.output.get(out_name)!r}, input {in_name} was {ctx.sent[in_name]!r}"
 
 
-@check("output.file-size")
+check("output.echo")(output_echo)
+
+
 def output_file_size(ctx: CheckContext) -> Iterator[str]:
     """Each image's file_size equals the bytes actually downloaded from its URL."""
     images = _images(ctx)
@@ -149,7 +168,9 @@ def output_file_size(ctx: CheckContext) -> Iterator[str]:
         raise NotApplicable("no downloaded image declares file_size")
 
 
-@check("output.image-truthful")
+check("output.file-size")(output_file_size)
+
+
 def output_image_truthful(ctx: CheckContext) -> Iterator[str]:
     """Downloaded bytes decode as an image of the declared format, width and height."""
     images = _images(ctx)
@@ -163,11 +184,14 @@ def output_image_truthful(ctx: CheckContext) -> Iterator[str]:
             with Image.open(io.BytesIO(d.data)) as decoded:
                 real_format = (decoded.format or "").lower()
                 real_size = decoded.size
-        except (UnidentifiedImageError, OSError) as exc:
+        except UnidentifiedImageError:  # its text holds the address of an in-memory buffer: no news to a reader
+            yield f"image {i} does not decode as an image"
+            continue
+        except OSError as exc:
             yield f"image {i} does not decode: {exc}"
             continue
         declared = img.get("content_type")
-        if declared and MEDIA_TYPES.get(real_format) != declared:
+        if declared and Image.MIME.get(real_format.upper()) != declared:
             yield f"image {i} declares {declared} but its bytes are {real_format or 'unknown'}"
         declared_size = (img.get("width"), img.get("height"))
         if None not in declared_size and declared_size != real_size:
@@ -177,10 +201,13 @@ def output_image_truthful(ctx: CheckContext) -> Iterator[str]:
         raise NotApplicable("no image was downloaded")
 
 
+check("output.image-truthful")(output_image_truthful)
+
+
 def _download_for(ctx: CheckContext, img: dict[str, Any]) -> Download | None:
-    """The download of an image's URL. Recorded URLs keep no query (it may hold a signed token)
-    and data URIs keep only their header, so match on what survives: inline images of one media
-    type pair with that type's inline downloads in order."""
+    """The download of an image's URL. Recorded URLs have their query values redacted (they may hold
+    a signed token) and data URIs keep only their header, so match on what survives: URLs without
+    their query, and inline images of one media type with that type's inline downloads in order."""
     url = img.get("url")
     if not isinstance(url, str):
         return None
@@ -189,22 +216,14 @@ def _download_for(ctx: CheckContext, img: dict[str, Any]) -> Download | None:
         same = [other for other in _images(ctx) if isinstance(other.get("url"), str)
                 and other["url"].partition(",")[0] + ",..." == key]
         inline = [d for d in ctx.obs.downloads if d.url == key]
-        nth = next((i for i, other in enumerate(same) if other is img), 0)
+        nth = next(i for i, other in enumerate(same) if other is img)  # img is one of them
         return inline[nth] if nth < len(inline) else None
     for d in ctx.obs.downloads:
         if d.url.split("?")[0] == url.split("?")[0]:
             return d
     return None
-    for d in ctx.obs.downloads:
-        if url.startswith("data:"):
-            if url.partition(",")[0] + ",..." == d.url:
-                return d
-        elif d.url.split("?")[0] == url.split("?")[0]:
-            return d
-    return None
 
 
-@check("output.sync-mode")
 def output_sync_mode(ctx: CheckContext) -> Iterator[str]:
     """With the contract's sync_mode field true, every image comes back inline as a data URI of its
     declared type (nothing on the CDN); with it false, as a URL."""
@@ -238,3 +257,6 @@ def output_sync_mode(ctx: CheckContext) -> Iterator[str]:
                 continue
             if actual is not None and actual != media:
                 yield f"image {i}'s inline bytes are {actual}, the data URI says {media}"
+
+
+check("output.sync-mode")(output_sync_mode)

@@ -1,4 +1,8 @@
-"""Checks on the queue protocol itself: submit answers, status sequences, status codes, 422s."""
+"""Checks on the queue protocol itself: submit answers, status sequences, status codes, 422s.
+
+Each check is registered by a call after its function, not by a decorator, so that mutation testing
+reaches its body (docs/testing.md).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ SUBMIT_KEYS = ("request_id", "response_url", "status_url", "cancel_url")
 _ORDER = {"IN_QUEUE": 0, "IN_PROGRESS": 1, "COMPLETED": 2}
 
 
-@check("submit.response-shape")
 def submit_response_shape(ctx: CheckContext) -> Iterator[str]:
     """The submit answer carries request_id, response_url, status_url and cancel_url, status IN_QUEUE."""
     body = ctx.obs.submit_response
@@ -26,7 +29,9 @@ def submit_response_shape(ctx: CheckContext) -> Iterator[str]:
         yield f"submit response status is {body.get('status')!r}, expected 'IN_QUEUE'"
 
 
-@check("submit.urls-use-app-root", severity="warning")
+check("submit.response-shape")(submit_response_shape)
+
+
 def submit_urls_use_app_root(ctx: CheckContext) -> Iterator[str]:
     """Status, response and cancel URLs live under the app root, as fal returns them."""
     body = ctx.obs.submit_response
@@ -39,7 +44,9 @@ def submit_urls_use_app_root(ctx: CheckContext) -> Iterator[str]:
             yield f"{key} {url!r} is not under {root}"
 
 
-@check("status.sequence")
+check("submit.urls-use-app-root", severity="warning")(submit_urls_use_app_root)
+
+
 def status_sequence(ctx: CheckContext) -> Iterator[str]:
     """Statuses never go back (IN_QUEUE, IN_PROGRESS, COMPLETED), so nothing but COMPLETED follows COMPLETED."""
     statuses = [s.status for s in ctx.obs.statuses]
@@ -57,7 +64,9 @@ def status_sequence(ctx: CheckContext) -> Iterator[str]:
         yield "a result was fetched but COMPLETED was never seen"
 
 
-@check("status.queue-position")
+check("status.sequence")(status_sequence)
+
+
 def status_queue_position(ctx: CheckContext) -> Iterator[str]:
     """queue_position is present while IN_QUEUE and never increases."""
     queued = [s for s in ctx.obs.statuses if s.status == "IN_QUEUE"]
@@ -75,7 +84,9 @@ def status_queue_position(ctx: CheckContext) -> Iterator[str]:
         yield f"negative queue_position: {min(known)}"
 
 
-@check("status.http-codes")
+check("status.queue-position")(status_queue_position)
+
+
 def status_http_codes(ctx: CheckContext) -> Iterator[str]:
     """Polled status answers 202 while queued or running and 200 when completed."""
     polled = [s for s in ctx.obs.statuses if s.via == "poll" and s.http_status is not None]
@@ -87,7 +98,9 @@ def status_http_codes(ctx: CheckContext) -> Iterator[str]:
             yield f"status {s.status} answered HTTP {s.http_status}, expected {expected}"
 
 
-@check("result.available")
+check("status.http-codes")(status_http_codes)
+
+
 def result_available(ctx: CheckContext) -> Iterator[str]:
     """A run that completed without error has its result: HTTP 200 and a JSON object."""
     if ctx.expect.status != 200 or ctx.obs.result_status is None:
@@ -100,7 +113,9 @@ def result_available(ctx: CheckContext) -> Iterator[str]:
         yield f"result is not a JSON object: {type(ctx.obs.output).__name__}"
 
 
-@check("run.completed-without-error")
+check("result.available")(result_available)
+
+
 def run_completed_without_error(ctx: CheckContext) -> Iterator[str]:
     """The request finished without a failure (a COMPLETED run with ``error`` is a vendor failure)."""
     if ctx.expect.status != 200:
@@ -116,7 +131,9 @@ def run_completed_without_error(ctx: CheckContext) -> Iterator[str]:
         yield f"{error.kind} error: {error.message}"
 
 
-@check("response.request-id", severity="warning")
+check("run.completed-without-error")(run_completed_without_error)
+
+
 def response_request_id(ctx: CheckContext) -> Iterator[str]:
     """Successful answers from the queue API carry x-fal-request-id."""
     relevant = [e for e in ctx.obs.exchanges
@@ -128,7 +145,9 @@ def response_request_id(ctx: CheckContext) -> Iterator[str]:
         yield f"no x-fal-request-id on {', '.join(missing)} answers"
 
 
-@check("validation.rejected")
+check("response.request-id", severity="warning")(response_request_id)
+
+
 def validation_rejected(ctx: CheckContext) -> Iterator[str]:
     """An invalid input is answered 422, naming the broken field."""
     if ctx.expect.status != 422:
@@ -145,7 +164,9 @@ def validation_rejected(ctx: CheckContext) -> Iterator[str]:
             yield f"422 names {error.fields}, not the broken field {wanted}"
 
 
-@check("validation.billable-units", severity="warning")
+check("validation.rejected")(validation_rejected)
+
+
 def validation_billable_units(ctx: CheckContext) -> Iterator[str]:
     """A 422 is free: it carries x-fal-billable-units: 0."""
     rejected = [e for e in ctx.obs.exchanges if e.status == 422]
@@ -154,3 +175,6 @@ def validation_billable_units(ctx: CheckContext) -> Iterator[str]:
     for e in rejected:
         if e.headers.get("x-fal-billable-units") != "0":
             yield f"422 on {e.phase} has x-fal-billable-units={e.headers.get('x-fal-billable-units')!r}"
+
+
+check("validation.billable-units", severity="warning")(validation_billable_units)

@@ -95,7 +95,11 @@ CHECKS: dict[str, CheckSpec] = {}
 
 
 def check(id: str, *, severity: Severity = "error") -> Callable[[CheckFunc], CheckFunc]:
-    """Register a check under a stable id; its docstring's first line describes it."""
+    """Register a check under a stable id; its docstring's first line describes it.
+
+    Use it as a decorator (``@check("my.id")``) or call it on a function (``check("my.id")(func)``),
+    as the built-in checks do so that mutation testing reaches their bodies.
+    """
 
     def register(func: CheckFunc) -> CheckFunc:
         if id in CHECKS:

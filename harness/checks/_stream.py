@@ -1,5 +1,9 @@
 """Checks on streams (``POST {run}/{endpoint}/stream``): every event is JSON, partial outputs grow
-and say they are partial, progress moves forward; the last event is the output (``output.schema``)."""
+and say they are partial, progress moves forward; the last event is the output (``output.schema``).
+
+Each check is registered by a call after its function, not by a decorator, so that mutation testing
+reaches its body (docs/testing.md).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,6 @@ def _events(ctx: CheckContext) -> None:
         raise NotApplicable("the stream sent no event")
 
 
-@check("stream.events-json")
 def stream_events_json(ctx: CheckContext) -> Iterator[str]:
     """Every event of the stream is a JSON object."""
     _events(ctx)
@@ -30,7 +33,9 @@ def stream_events_json(ctx: CheckContext) -> Iterator[str]:
             yield f"event {i} is a JSON {type(event.data).__name__}, not an object"
 
 
-@check("stream.final-output")
+check("stream.events-json")(stream_events_json)
+
+
 def stream_final_output(ctx: CheckContext) -> Iterator[str]:
     """The stream's last event is the complete output: it matches the output schema."""
     _events(ctx)
@@ -42,7 +47,9 @@ def stream_final_output(ctx: CheckContext) -> Iterator[str]:
         yield f"last event: {v.path}: {v.message} [{v.rule}]"
 
 
-@check("stream.progression")
+check("stream.final-output")(stream_final_output)
+
+
 def stream_progression(ctx: CheckContext) -> Iterator[str]:
     """Events move forward as the contract says: a partial text grows and is flagged partial until
     the last event; progress never goes back and stays within 0..1."""
@@ -74,3 +81,6 @@ def stream_progression(ctx: CheckContext) -> Iterator[str]:
             yield f"progress event {i} has progress {value!r}, outside 0..1"
     if any(b < a for a, b in itertools.pairwise(progress) if isinstance(a, int | float) and isinstance(b, int | float)):
         yield f"progress went back: {progress}"
+
+
+check("stream.progression")(stream_progression)

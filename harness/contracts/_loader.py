@@ -21,7 +21,7 @@ from harness._data import SafeDumper, parse_yaml, read_text
 from harness._errors import DataFileError
 from harness.contracts import _semantics as _sem
 from harness.contracts._fileschema import CONTRACT_FILE
-from harness.contracts._frozen import freeze, thaw
+from harness.contracts._frozen import FrozenDict, freeze, thaw
 from harness.contracts._model import (
     FORMAT_VERSION,
     UNSET,
@@ -364,7 +364,8 @@ class _Builder:
             format=raw.get("format"),
             default_size=(size["width"], size["height"]) if size else None,
             default_format=fmt.lower() if fmt else None,
-            presets=freeze({k: (v["width"], v["height"]) for k, v in presets.items()}) if presets else None,
+            # (width, height) tuples, as fal's own presets are and as the checks compare sizes
+            presets=FrozenDict({k: (v["width"], v["height"]) for k, v in presets.items()}) if presets else None,
             aspect_ratio=raw.get("aspect_ratio"),
             resolution=raw.get("resolution"),
             width=raw.get("width"),

@@ -1,6 +1,7 @@
 """The comparison of two declared schemas: input, output, the named types they reach and list items.
 
-Both contracts are walked by path, so renaming a type is no change; each aspect of a field is one registered function.
+Both contracts are walked by path, so renaming a type is no change; each aspect of a field is one registered function,
+registered by a call after it rather than by a decorator, so that mutation testing reaches its body (docs/testing.md).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from harness.contracts._model import app_root_of
 from harness.drift._report import Finding, make_finding
 from harness.drift._rules import Direction
 
-__all__ = ["ASPECTS", "FieldPair", "aspect", "compare_contracts", "same_value", "type_admits", "value_key"]
+__all__ = ["ASPECTS", "FieldPair", "aspect", "compare_contracts", "same_value", "value_key"]
 
 
 @dataclass(frozen=True)
@@ -139,16 +140,20 @@ class _Walk:
 
 
 def _object_branches(t: TypeExpr, suffix: str = "") -> dict[str, list[str]]:
-    """Named object types inside ``t`` by where they sit: ``""`` directly, ``"[]"`` as list items..."""
+    """Named object types inside ``t`` by where they sit: ``""`` directly, ``"[]"`` as list items,
+    ``".*"`` as a map's values..."""
     if isinstance(t, Ref):
         return {suffix: [t.name]}
     if isinstance(t, ListOf):
         return _object_branches(t.item, suffix + "[]")
+    if isinstance(t, MapOf):
+        return _object_branches(t.value, suffix + ".*")
     out: dict[str, list[str]] = {}
     if isinstance(t, Union):
         for option in t.options:
             for key, names in _object_branches(option, suffix).items():
-                out.setdefault(key, []).extend(n for n in names if n not in out.get(key, []))
+                known = out.setdefault(key, [])
+                known.extend(n for n in names if n not in known)
     return out
 
 
@@ -217,12 +222,6 @@ def _admits(wide: frozenset[_Option], narrow: frozenset[_Option]) -> bool:
     return True
 
 
-def type_admits(wide: TypeExpr, narrow: TypeExpr) -> bool:
-    """Whether every value of type ``narrow`` is also a value of type ``wide``."""
-    return _admits(_shape(wide), _shape(narrow))
-
-
-@aspect("required")
 def _required(p: FieldPair) -> Iterator[Change]:
     if p.old_required == p.new_required:
         return
@@ -234,7 +233,9 @@ def _required(p: FieldPair) -> Iterator[Change]:
         yield f"{p.side}-property-became-optional", True, False, message
 
 
-@aspect("type")
+aspect("required")(_required)
+
+
 def _type(p: FieldPair) -> Iterator[Change]:
     old, new = _shape(p.old.type), _shape(p.new.type)
     if old == new:
@@ -247,7 +248,9 @@ def _type(p: FieldPair) -> Iterator[Change]:
     yield rule, str(p.old.type), str(p.new.type), message
 
 
-@aspect("enum")
+aspect("type")(_type)
+
+
 def _enum(p: FieldPair) -> Iterator[Change]:
     old, new = p.old.enum, p.new.enum
     if old is None and new is None:
@@ -270,7 +273,9 @@ def _enum(p: FieldPair) -> Iterator[Change]:
         yield f"{p.side}-enum-value-added", list(old), list(new), f"{verb} {_show_values(added)}"
 
 
-@aspect("default")
+aspect("enum")(_enum)
+
+
 def _default(p: FieldPair) -> Iterator[Change]:
     # A default on an output field changes nothing a caller sees.
     if p.side != "request":
@@ -284,6 +289,9 @@ def _default(p: FieldPair) -> Iterator[Change]:
         yield "request-default-added", None, new.default, f"default added: {_show(new.default)}"
     elif old.has_default:
         yield "request-default-removed", old.default, None, f"default {_show(old.default)} removed"
+
+
+aspect("default")(_default)
 
 
 _Bound = tuple[float, bool]
@@ -338,7 +346,6 @@ _BOUNDS = (
 )
 
 
-@aspect("bounds")
 def _bounds(p: FieldPair) -> Iterator[Change]:
     side = p.side
     for infix, lo_label, hi_label, lo, lo_ex, hi, hi_ex in _BOUNDS:
@@ -357,7 +364,9 @@ def _bounds(p: FieldPair) -> Iterator[Change]:
                    f"{hi_label} {_show_bound(old_hi, False)} -> {_show_bound(new_hi, False)}")
 
 
-@aspect("nullable")
+aspect("bounds")(_bounds)
+
+
 def _nullable(p: FieldPair) -> Iterator[Change]:
     if p.old.nullable == p.new.nullable:
         return
@@ -369,11 +378,16 @@ def _nullable(p: FieldPair) -> Iterator[Change]:
         yield f"{p.side}-became-non-nullable", True, False, message
 
 
-@aspect("description")
+aspect("nullable")(_nullable)
+
+
 def _description(p: FieldPair) -> Iterator[Change]:
     change = _description_change(p.old.description, p.new.description)
     if change:
         yield "description-changed", p.old.description, p.new.description, change
+
+
+aspect("description")(_description)
 
 
 def _description_change(old: str | None, new: str | None) -> str | None:
