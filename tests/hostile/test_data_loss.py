@@ -71,7 +71,7 @@ def test_pruning_keeps_the_bodies_of_cassettes_it_does_not_recognise(
     for other in cassettes_copy.rglob("*.yaml"):
         assert mentioned_bodies(other.read_bytes()) <= still, other
     assert mentioned_bodies(headless.read_bytes())  # the check above covered the unrecognised file
-    assert read_cassette(commented).interactions
+    assert read_cassette(commented).requests
 
 
 def test_pruning_stops_at_an_unreadable_cassette(cassettes_copy: Path) -> None:
@@ -199,4 +199,4 @@ def test_a_cassette_the_guard_refuses_is_reported_and_the_others_are_recorded(
     assert done.code == 1, done.err
     assert "refused" in done.out and "defaults.yaml" in done.out
     assert not (tmp_path / "fal-ai/flux-pro/defaults.yaml").exists()
-    assert read_cassette(tmp_path / "fal-ai/flux-pro/custom-size.yaml").interactions
+    assert read_cassette(tmp_path / "fal-ai/flux-pro/custom-size.yaml").requests
