@@ -11,17 +11,16 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness._data import parse_json, read_text
 from harness._errors import BudgetExceeded, ConfigError, DataFileError, HarnessError
 from harness._extras import BENCH_HINT, bench_missing
 from harness._reproduce import Reproducer
-from harness._resources import bundled
 from harness._runfolders import MAIN_JOB_FORMAT, RUN_SUMMARY
 from harness._runfolders import claim_run_dir as _claim_run_dir
 from harness._secrets import redact_url, write_scrubbed
@@ -35,13 +34,16 @@ from harness._suite import (
     select_contracts,
     untested,
 )
+from harness._target import TargetSpec
 from harness._version import __version__
 from harness.checks import CheckResult, run_checks
-from harness.client import AsyncQueueClient, Observation, Target
+from harness.client import AsyncQueueClient, Observation, Target, live_key
 from harness.client._observations import ErrorInfo
-from harness.client._targets import DEFAULT_LIVE_BUDGET, live_key
 from harness.contracts import Contract, load_contracts
 from harness.drift import Level
+
+if TYPE_CHECKING:
+    from harness.emulator import EmulatorConfig
 
 __all__ = ["MAIN_JOB_FORMAT", "Baseline", "MainJob", "MainJobResult", "Plan", "plan_main_job"]
 
@@ -69,13 +71,23 @@ Announce = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Plan:
-    target: str
+    """What a main job will run and send, checked against its budget before anything starts."""
+
+    spec: TargetSpec
     cases: tuple[ScenarioCase, ...]
     bench_requests: int
     """Billable requests the benchmark will send (0 when it does not run)."""
     bench_note: str | None
-    budget: int | None
     contracts: tuple[Contract, ...] = ()
+
+    @property
+    def target(self) -> str:
+        """The target as the user named it."""
+        return self.spec.text
+
+    @property
+    def budget(self) -> int | None:
+        return self.spec.budget
 
     @property
     def generated(self) -> list[str]:
@@ -172,32 +184,30 @@ class MainJobResult:
 
 def plan_main_job(
     *,
-    target: str = "emulator",
+    target: str | TargetSpec = "emulator",
     endpoints: Sequence[str] = (),
     contracts_dir: Path | None = None,
     bench_requests: int = 10,
     max_requests: int | None = None,
 ) -> Plan:
     """What the run will do and send; checked before anything is started or sent."""
+    spec = target if isinstance(target, TargetSpec) else TargetSpec.parse(target, max_requests=max_requests)
     contracts = select_contracts(load_contracts(contracts_dir), endpoints)
     cases = tuple(scenario_cases(contracts))
     note = None
     bench = bench_requests * len(contracts)
-    if target == "replay":
+    if spec.kind == "replay":
         bench, note = 0, NOTE_REPLAY
     elif bench_requests == 0:
         note = NOTE_NO_BENCH
     elif bench_missing():
         bench, note = 0, f"not measured: the benchmark needs the bench extra ({BENCH_HINT})"
-    budget = max_requests if max_requests is not None else (DEFAULT_LIVE_BUDGET if target == "live" else None)
     if bench:
         bench += len(contracts)  # the benchmark's warm-up, one per series
-    plan = Plan(target, cases, bench, note, budget, tuple(contracts))
-    if target == "live" and not live_key():
+    plan = Plan(spec, cases, bench, note, tuple(contracts))
+    if spec.kind == "live" and not live_key():
         raise ConfigError("the live target needs FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) in the environment")
-    if plan.budget is not None and plan.requests > plan.budget:
-        raise ConfigError(f"the run plans {plan.requests} requests, the budget is {plan.budget} "
-                          "(select fewer with --endpoint, lower --bench-requests, or raise --max-requests)")
+    spec.check_plan(plan.requests, hint="select fewer with --endpoint, lower --bench-requests, or raise --max-requests")
     return plan
 
 
@@ -211,8 +221,6 @@ class MainJob:
     contracts_dir: Path | None = None
     cassettes_dir: Path | None = None
     emulator_config: Path | None = None
-    max_requests: int | None = None
-    live_base_url: str | None = None
     progress: Progress | None = None
     drift_fail_on: Level = "ERR"
     scenario_timeout: float | None = 600.0
@@ -310,17 +318,16 @@ class MainJob:
                               time_scale=None if self.emulator_config else EMULATOR_TIME_SCALE,
                               contracts_dir=self.contracts_dir)
         if self.plan.target == "live":
-            return Reproducer("live", self.live_base_url)
+            return Reproducer("live", self.plan.spec.live_base_url)
         return Reproducer(self.plan.target)
 
-    def _open_target(self) -> Any:
-        config: Any = self.emulator_config
+    def _open_target(self) -> AbstractContextManager[Target]:
+        config: EmulatorConfig | Path | None = self.emulator_config
         if self.plan.target == "emulator" and config is None:
-            from harness.emulator import EmulatorConfig
+            from harness.emulator import EmulatorConfig  # the emulator is loaded only to run on it
 
             config = EmulatorConfig(time_scale=EMULATOR_TIME_SCALE, contracts_dir=self.contracts_dir)
-        return open_target(self.plan.target, max_requests=self.plan.budget, contracts_dir=self.contracts_dir,
-                           emulator_config=config, live_base_url=self.live_base_url)
+        return open_target(self.plan.spec, contracts_dir=self.contracts_dir, emulator_config=config)
 
     async def _run_cases(self, target: Target, cases: list[ScenarioCase]) -> list[ScenarioRun]:
         done = 0
@@ -343,9 +350,9 @@ class MainJob:
             return list(await asyncio.gather(*(one(c) for c in cases)))
 
     def _replay(self, cases: list[ScenarioCase]) -> list[ScenarioRun]:
-        from harness.cassettes import replay_scenario, scenario_cassette
+        from harness.cassettes import cassettes_dir, replay_scenario, scenario_cassette
 
-        root = self.cassettes_dir or (Path("cassettes") if Path("cassettes").is_dir() else bundled("cassettes"))
+        root = cassettes_dir(self.cassettes_dir)
         self._reproducer = Reproducer("replay", cassettes=root, contracts_dir=self.contracts_dir)
         runs = []
         for i, case in enumerate(cases, 1):
@@ -376,12 +383,11 @@ class MainJob:
         started = time.monotonic()
         try:
             result = run_benchmark(
-                "queue", target=self.plan.target, out=self.out,
+                "queue", target=self.plan.spec, out=self.out,
                 options=BenchOptions(endpoints=tuple(contracts), requests=per_endpoint, warmup=1,
                                      timeout=self.scenario_timeout or BenchOptions.timeout),
                 emulator_config=config if self.plan.target == "emulator" else None,
-                max_requests=self.plan.budget, contracts_dir=self.contracts_dir, history=False,
-                live_base_url=self.live_base_url, progress=self.bench_progress,
+                contracts_dir=self.contracts_dir, history=False, progress=self.bench_progress,
             )
         except BenchFailed as failed:
             return self._adopt(failed.result.run_dir), f"failed: {failed.result.summary.get('stop_reason')}"

@@ -12,16 +12,31 @@ from typing import TYPE_CHECKING
 from harness._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from harness.bench._compare import Comparison, compare_runs
+    from harness._extras import BENCH_HINT, BENCH_MODULES, bench_missing, require_bench
+    from harness.bench._compare import DEFAULT_ALPHA, DEFAULT_MIN_DIFF_MS, Comparison, compare_runs, parse_threshold
     from harness.bench._export import github_action_benchmark
     from harness.bench._history import load_history, record_history, trend
     from harness.bench._records import Measured, Record
-    from harness.bench._registry import SCENARIOS, BenchOptions, PlanContext, RunContext, Series, WorkItem, scenario
-    from harness.bench._results import RunData, load_run, load_summary
-    from harness.bench._runner import BenchFailed, BenchInterrupted, Estimate, RunResult, run_benchmark
+    from harness.bench._registry import (
+        SCENARIOS,
+        BenchOptions,
+        PlanContext,
+        RunContext,
+        Series,
+        WorkItem,
+        get_scenario,
+        scenario,
+    )
+    from harness.bench._results import RunData, load_run, load_summary, write_file
+    from harness.bench._runner import BENCH_TARGETS, BenchFailed, BenchInterrupted, Estimate, RunResult, run_benchmark
     from harness.bench._stats import Distribution, describe
 
 __all__ = [
+    "BENCH_HINT",
+    "BENCH_MODULES",
+    "BENCH_TARGETS",
+    "DEFAULT_ALPHA",
+    "DEFAULT_MIN_DIFF_MS",
     "SCENARIOS",
     "BenchFailed",
     "BenchInterrupted",
@@ -37,29 +52,35 @@ __all__ = [
     "RunResult",
     "Series",
     "WorkItem",
+    "bench_missing",
     "compare_runs",
     "describe",
+    "get_scenario",
     "github_action_benchmark",
     "load_history",
     "load_run",
     "load_summary",
+    "parse_threshold",
     "record_history",
+    "require_bench",
     "run_benchmark",
     "scenario",
     "scenarios",
     "trend",
+    "write_file",
 ]
 
 _LAZY = {
-    "Comparison": "_compare", "compare_runs": "_compare",
+    "Comparison": "_compare", "compare_runs": "_compare", "DEFAULT_ALPHA": "_compare",
+    "DEFAULT_MIN_DIFF_MS": "_compare", "parse_threshold": "_compare",
     "github_action_benchmark": "_export",
     "load_history": "_history", "record_history": "_history", "trend": "_history",
     "Measured": "_records", "Record": "_records",
     "SCENARIOS": "_registry", "BenchOptions": "_registry", "PlanContext": "_registry", "RunContext": "_registry",
-    "Series": "_registry", "WorkItem": "_registry", "scenario": "_registry",
-    "RunData": "_results", "load_run": "_results", "load_summary": "_results",
-    "BenchFailed": "_runner", "BenchInterrupted": "_runner", "Estimate": "_runner", "RunResult": "_runner",
-    "run_benchmark": "_runner",
+    "Series": "_registry", "WorkItem": "_registry", "scenario": "_registry", "get_scenario": "_registry",
+    "RunData": "_results", "load_run": "_results", "load_summary": "_results", "write_file": "_results",
+    "BENCH_TARGETS": "_runner", "BenchFailed": "_runner", "BenchInterrupted": "_runner", "Estimate": "_runner",
+    "RunResult": "_runner", "run_benchmark": "_runner",
     "Distribution": "_stats", "describe": "_stats",
 }
 
@@ -72,4 +93,8 @@ def scenarios() -> dict[str, str]:
     return {name: spec.description for name, spec in sorted(SCENARIOS.items())}
 
 
-__getattr__ = lazy_attributes(__name__, {k: f"harness.bench.{v}" for k, v in _LAZY.items()}, globals())
+#: what the bench extra is, and what a command says without it (kept with the rest of the harness's extras)
+_EXTRAS = dict.fromkeys(("BENCH_HINT", "BENCH_MODULES", "bench_missing", "require_bench"), "harness._extras")
+
+__getattr__ = lazy_attributes(__name__, {**{k: f"harness.bench.{v}" for k, v in _LAZY.items()}, **_EXTRAS},
+                              globals())

@@ -47,6 +47,7 @@ from harness.cassettes._record import (
 )
 from harness.cassettes._replay import (
     cassette_files,
+    cassettes_dir,
     iter_outputs,
     load_observations,
     read_traffic,
@@ -86,6 +87,7 @@ __all__ = [
     "body_refs",
     "cassette_files",
     "cassette_path",
+    "cassettes_dir",
     "get_variant",
     "is_cassette_file",
     "is_recording_file",

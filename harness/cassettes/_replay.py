@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness._errors import ConfigError, DataFileError
+from harness._resources import bundled
 from harness._secrets import SECRETS
 from harness._suite import ScenarioCase, ScenarioRun, expectation
 from harness.cassettes._drive import drive
@@ -24,6 +25,7 @@ from harness.client import AsyncQueueClient, FileInput, FileMode, Observation, T
 
 __all__ = [
     "cassette_files",
+    "cassettes_dir",
     "iter_outputs",
     "load_observations",
     "read_traffic",
@@ -99,6 +101,15 @@ def scenario_variant(case: ScenarioCase, *, file_mode: str = FileMode.DATA_URI.v
             raise ConfigError(f"no cassette variant polls with the {file_mode} file path; replay one option at a time")
         variant = "poll"
     return variant
+
+
+def cassettes_dir(directory: str | Path | None = None, *, root: str | Path = ".", writing: bool = False) -> Path:
+    """The folder of cassettes to play (or write): the argument, else ``<root>/cassettes`` when it
+    exists or is to be written, else the bundled recordings."""
+    if directory is not None:
+        return Path(directory)
+    local = Path(root) / "cassettes"
+    return local if writing or local.is_dir() else bundled("cassettes")
 
 
 def cassette_files(paths: Iterable[str | Path]) -> list[Path]:

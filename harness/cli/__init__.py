@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 
 import click
 
-from harness._errors import ConfigError, HarnessError
+from harness import ConfigError, HarnessError
 from harness.cli import (
     _bench,  # noqa: F401  (registers its commands)
     _cassettes,  # noqa: F401  (registers its commands)
@@ -78,7 +78,7 @@ def _main(argv: Sequence[str] | None) -> int:
         _say(str(exc))
         return 2
     except ModuleNotFoundError as exc:
-        from harness._extras import BENCH_HINT, BENCH_MODULES
+        from harness.bench import BENCH_HINT, BENCH_MODULES
 
         top = (exc.name or "").split(".")[0]
         if top not in BENCH_MODULES:

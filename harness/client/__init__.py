@@ -3,6 +3,7 @@
 Every attempt goes through :class:`InstrumentedTransport` (budget, timing, recording, retry).
 """
 
+from harness._target import DEFAULT_LIVE_BUDGET, Budget, SharedBudget, TargetSpec
 from harness.client._client import (
     SUBMIT_KEYS,
     USER_AGENT,
@@ -23,20 +24,11 @@ from harness.client._observations import (
     StreamEvent,
 )
 from harness.client._retry import FAL_JS, FAL_PYTHON, NO_RETRY, RetryPolicy
-from harness.client._targets import (
-    LIVE_URLS,
-    Budget,
-    SharedBudget,
-    Target,
-    emulator_target,
-    live_key,
-    live_target,
-    resolve_target,
-    url_target,
-)
+from harness.client._targets import LIVE_URLS, Target, emulator_target, live_key, live_target, url_target
 from harness.client._transport import Call, InstrumentedTransport, current_observation, observing, ssl_context
 
 __all__ = [
+    "DEFAULT_LIVE_BUDGET",
     "FAL_JS",
     "FAL_PYTHON",
     "LIVE_URLS",
@@ -63,6 +55,7 @@ __all__ = [
     "StreamEvent",
     "SubmitHandle",
     "Target",
+    "TargetSpec",
     "build_body",
     "current_observation",
     "data_uri",
@@ -71,7 +64,6 @@ __all__ = [
     "live_target",
     "observing",
     "recording",
-    "resolve_target",
     "ssl_context",
     "url_target",
 ]

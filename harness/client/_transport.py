@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from harness._secrets import redact_url
+from harness._target import Budget
 from harness.client._observations import Exchange, Observation
 from harness.client._retry import RetryPolicy
-from harness.client._targets import Budget
 
 __all__ = [
     "CALL",

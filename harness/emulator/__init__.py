@@ -5,7 +5,12 @@ answering every endpoint that has a contract, with a latency model, a fault plan
         fal_client.subscribe("fal-ai/flux-pro", {"prompt": "a fox"})
 """
 
+from typing import TYPE_CHECKING
+
+from harness._lazy import lazy_attributes
+from harness.emulator._app import ADMIN_HEADER
 from harness.emulator._config import (
+    DEFAULT_KEY,
     EmulatorConfig,
     EndpointSettings,
     FaultRule,
@@ -17,9 +22,16 @@ from harness.emulator._config import (
     parse_emulator_config,
 )
 from harness.emulator._node import NODE_PRELOAD, node_redirect_env
-from harness.emulator._server import Emulator, fal_client_urls, patch_fal_client, start_emulator
+from harness.emulator._server import MAX_PORT, Emulator, fal_client_urls, patch_fal_client, start_emulator
+
+if TYPE_CHECKING:
+    from harness.emulator._bench import run_bench
+    from harness.emulator._smoke import run_smoke
 
 __all__ = [
+    "ADMIN_HEADER",
+    "DEFAULT_KEY",
+    "MAX_PORT",
     "NODE_PRELOAD",
     "Emulator",
     "EmulatorConfig",
@@ -34,5 +46,11 @@ __all__ = [
     "node_redirect_env",
     "parse_emulator_config",
     "patch_fal_client",
+    "run_bench",
+    "run_smoke",
     "start_emulator",
 ]
+
+# The smoke run and the load test drive the emulator with the harness's client: loaded when asked for.
+__getattr__ = lazy_attributes(
+    __name__, {"run_bench": "harness.emulator._bench", "run_smoke": "harness.emulator._smoke"}, globals())

@@ -90,7 +90,7 @@ def test_record_states_the_live_plan_and_refuses_one_over_budget(
     assert code == 2
     assert f"plan: {n} cassettes ({n} to record) against live fal, mode once" in captured.out
     assert f"{n} billable requests, budget 2" in captured.out
-    assert captured.err.strip() == (f"fal-harness: error: the plan needs {n} live requests, the budget is 2 (select "
+    assert captured.err.strip() == (f"fal-harness: error: the recording plans {n} requests, the budget is 2 (select "
                                     "fewer with --endpoint/--scenario/--variants or raise --max-requests)")
     assert list(tmp_path.iterdir()) == []
 
