@@ -37,6 +37,7 @@ __all__ = [
     "read_bytes",
     "read_head",
     "read_text",
+    "read_yaml",
     "value_bounds_problem",
     "yaml_problem",
 ]
@@ -274,6 +275,11 @@ def parse_json_or_yaml(text: str, name: str | Path) -> Any:
             raise DataFileError(name, f"line {json_error.lineno} column {json_error.colno}",
                                 f"neither JSON nor YAML: {json_error.msg}") from None
         raise
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's data with the bounded safe loader; any problem is a one-line DataFileError."""
+    return parse_yaml(read_text(path), path)
 
 
 def load_data_file(path: str | Path, *, what: str = "file") -> Any:

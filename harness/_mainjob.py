@@ -1,6 +1,9 @@
 """The main job (``fal-harness run``): the contract suite, a short latency benchmark and drift against
 the contracts (``--contracts-dir``, ``./contracts`` or the bundled ones), on one target, written as
 one run folder a person wants to read.
+
+Each step imports its parts when it starts (the benchmark's numpy and scipy, the report's
+matplotlib, the replay's vcrpy): a run that skips a step never loads them.
 """
 
 from __future__ import annotations
@@ -37,8 +40,7 @@ from harness._suite import (
 from harness._target import TargetSpec
 from harness._version import __version__
 from harness.checks import CheckResult, run_checks
-from harness.client import AsyncQueueClient, Observation, Target, live_key
-from harness.client._observations import ErrorInfo
+from harness.client import AsyncQueueClient, ErrorInfo, Observation, Target, live_key
 from harness.contracts import Contract, load_contracts
 from harness.drift import Level
 
@@ -374,8 +376,7 @@ class MainJob:
     def _bench(self) -> tuple[Path | None, str | None]:
         if not self.plan.bench_requests:
             return None, None
-        from harness.bench import BenchFailed, BenchOptions, run_benchmark
-        from harness.bench._history import HISTORY_DIR, record_history
+        from harness.bench import HISTORY_DIR, BenchFailed, BenchOptions, record_history, run_benchmark
 
         contracts = sorted({c.contract.endpoint for c in self.plan.cases})
         per_endpoint = (self.plan.bench_requests // max(len(contracts), 1)) - 1
@@ -416,8 +417,7 @@ class MainJob:
         target, that run, and the history of comparable runs (for the trend)."""
         if bench_dir is None:
             return [], None, []
-        from harness.bench import compare_runs, load_history, load_run
-        from harness.bench._history import HISTORY_DIR
+        from harness.bench import HISTORY_DIR, compare_runs, load_history, load_run
 
         current = load_run(bench_dir)
         if current.summary.get("status") != "complete":
@@ -535,7 +535,7 @@ def _finished(run_dir: Path) -> str:
 def _previous_run(current: Path, target: str, current_summary: dict[str, Any]) -> Path | None:
     """The bench folder of the latest earlier main-job run beside this one, on the same target and
     (on the emulator) the same latency model, whose benchmark completed: the only fair baseline."""
-    from harness.bench._history import comparable
+    from harness.bench import comparable
 
     candidates = []
     try:

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from harness._extras import BENCH_HINT, BENCH_MODULES, bench_missing, require_bench
     from harness.bench._compare import DEFAULT_ALPHA, DEFAULT_MIN_DIFF_MS, Comparison, compare_runs, parse_threshold
     from harness.bench._export import github_action_benchmark
-    from harness.bench._history import load_history, record_history, trend
-    from harness.bench._records import Measured, Record
+    from harness.bench._history import HISTORY_DIR, comparable, load_history, record_history, trend
+    from harness.bench._records import PHASES, TRUTH_PHASES, Measured, Record, truth_phases
     from harness.bench._registry import (
         SCENARIOS,
         BenchOptions,
@@ -30,14 +30,20 @@ if TYPE_CHECKING:
     from harness.bench._results import RunData, load_run, load_summary, write_file
     from harness.bench._runner import BENCH_TARGETS, BenchFailed, BenchInterrupted, Estimate, RunResult, run_benchmark
     from harness.bench._stats import Distribution, describe
+    from harness.bench._summary import AGREEMENT_ABS_MS, AGREEMENT_REL, phase_values
 
 __all__ = [
+    "AGREEMENT_ABS_MS",
+    "AGREEMENT_REL",
     "BENCH_HINT",
     "BENCH_MODULES",
     "BENCH_TARGETS",
     "DEFAULT_ALPHA",
     "DEFAULT_MIN_DIFF_MS",
+    "HISTORY_DIR",
+    "PHASES",
     "SCENARIOS",
+    "TRUTH_PHASES",
     "BenchFailed",
     "BenchInterrupted",
     "BenchOptions",
@@ -53,6 +59,7 @@ __all__ = [
     "Series",
     "WorkItem",
     "bench_missing",
+    "comparable",
     "compare_runs",
     "describe",
     "get_scenario",
@@ -61,12 +68,14 @@ __all__ = [
     "load_run",
     "load_summary",
     "parse_threshold",
+    "phase_values",
     "record_history",
     "require_bench",
     "run_benchmark",
     "scenario",
     "scenarios",
     "trend",
+    "truth_phases",
     "write_file",
 ]
 
@@ -74,19 +83,23 @@ _LAZY = {
     "Comparison": "_compare", "compare_runs": "_compare", "DEFAULT_ALPHA": "_compare",
     "DEFAULT_MIN_DIFF_MS": "_compare", "parse_threshold": "_compare",
     "github_action_benchmark": "_export",
-    "load_history": "_history", "record_history": "_history", "trend": "_history",
-    "Measured": "_records", "Record": "_records",
+    "load_history": "_history", "record_history": "_history", "trend": "_history", "HISTORY_DIR": "_history",
+    "comparable": "_history",
+    "Measured": "_records", "Record": "_records", "PHASES": "_records", "TRUTH_PHASES": "_records",
+    "truth_phases": "_records",
     "SCENARIOS": "_registry", "BenchOptions": "_registry", "PlanContext": "_registry", "RunContext": "_registry",
     "Series": "_registry", "WorkItem": "_registry", "scenario": "_registry", "get_scenario": "_registry",
     "RunData": "_results", "load_run": "_results", "load_summary": "_results", "write_file": "_results",
     "BENCH_TARGETS": "_runner", "BenchFailed": "_runner", "BenchInterrupted": "_runner", "Estimate": "_runner",
     "RunResult": "_runner", "run_benchmark": "_runner",
     "Distribution": "_stats", "describe": "_stats",
+    "AGREEMENT_ABS_MS": "_summary", "AGREEMENT_REL": "_summary", "phase_values": "_summary",
 }
 
 
 def scenarios() -> dict[str, str]:
     """Every registered scenario's name and description."""
+    # The registry and its scenarios (numpy, rich) load when they are asked for, not with the package.
     from harness.bench._registry import SCENARIOS
     from harness.bench._scenarios import BENCH_EMULATOR  # noqa: F401  (registers the built-in ones)
 

@@ -253,7 +253,7 @@ def rebuilt_summary(started: dict[str, Any], records: list[Record], truth: dict[
                     skipped: int = 0) -> dict[str, Any]:
     """The summary of a run that stopped before writing its own (a SIGKILL, a power cut), rebuilt
     from the summary it wrote when it started and the request lines it kept."""
-    from harness.bench._summary import figures_of, summarize_series
+    from harness.bench._summary import figures_of, summarize_series  # numpy: only a rebuild needs it
 
     config: dict[str, Any] = _mapping(started.get("config"))
     planned = config.get("series")
@@ -268,7 +268,7 @@ def rebuilt_summary(started: dict[str, Any], records: list[Record], truth: dict[
     scenario = str(started.get("scenario"))
     derived: list[dict[str, Any]] = []
     try:
-        from harness.bench._registry import get_scenario
+        from harness.bench._registry import get_scenario  # the scenarios, only to derive their figures
 
         spec = get_scenario(scenario)
         derived = spec.derive(blocks) if spec.derive is not None and blocks else []

@@ -24,7 +24,7 @@ from harness._secrets import register_secret
 from harness._session import open_target
 from harness._target import Budget, TargetSpec
 from harness.client import Target, ssl_context
-from harness.emulator._app import ADMIN_HEADER
+from harness.emulator import ADMIN_HEADER
 
 __all__ = ["BenchTarget", "EmulatorProcess", "describe_emulator_config", "open_bench_target"]
 

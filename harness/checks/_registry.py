@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 import orjson
 
-from harness._errors import ContractViolation
-from harness.client._observations import Observation
-from harness.contracts._model import Contract
+from harness._errors import ConfigError, ContractViolation
+from harness.client import Observation
+from harness.contracts import Contract
 
 __all__ = [
     "CHECKS",
@@ -140,8 +140,6 @@ def run_checks(
     if only is not None:
         unknown = sorted(set(only) - set(CHECKS))
         if unknown:
-            from harness._errors import ConfigError
-
             raise ConfigError(f"unknown check id(s): {', '.join(unknown)} (see 'fal-harness checks list')")
     ctx = CheckContext(obs, contract, expect or Expectation())
     results = []

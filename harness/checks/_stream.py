@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Iterator
 
 from harness.checks._registry import CheckContext, NotApplicable, check
-from harness.contracts._validate import validate_output
+from harness.contracts import validate_output
 
 
 def _events(ctx: CheckContext) -> None:

@@ -1,7 +1,8 @@
 """The ``fal-harness`` command: a thin front door over the library.
 
 Every user mistake ends as one line on stderr and exit code 2; a failed check or a regression
-exits 1; success exits 0.
+exits 1; success exits 0. Each command imports the parts of the library it runs inside itself, so
+``fal-harness --help`` and every command load only what they use.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import ParamSpec, TypeVar
 
 import click
 
-from harness import DEFAULT_LIVE_BUDGET, ConfigError, TargetKind, TargetSpec, __version__
+from harness import DEFAULT_LIVE_BUDGET, ConfigError, TargetKind, TargetSpec, __version__, writable_target
 
 #: bounds on numeric options: far above any real use, low enough that nothing overflows or runs forever
 MAX_REQUESTS = 1_000_000
@@ -46,8 +46,6 @@ def check_output(path: Path | None) -> None:
     file) before any work is done, so a mistake costs no fetch, no comparison and no requests."""
     if path is None:
         return
-    from harness import writable_target
-
     target = writable_target(path)
     existing = target.parent
     while not existing.exists() and existing != existing.parent:

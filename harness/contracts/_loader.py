@@ -17,7 +17,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from harness._data import SafeDumper, parse_yaml, read_text
+from harness._data import SafeDumper, read_yaml
 from harness._errors import DataFileError
 from harness.contracts import _semantics as _sem
 from harness.contracts._fileschema import CONTRACT_FILE
@@ -53,6 +53,7 @@ from harness.contracts._types import (
     options_of,
     parse_type,
 )
+from harness.contracts._validate import _convert, validate_input
 
 __all__ = [
     "contract_to_data",
@@ -60,7 +61,6 @@ __all__ = [
     "dump_contract",
     "load_contract",
     "parse_contract",
-    "read_yaml",
     "scenario_payload",
 ]
 
@@ -70,11 +70,6 @@ _CONSTRAINTS = (
     "minimum", "maximum", "exclusive_minimum", "exclusive_maximum",
     "min_length", "max_length", "min_items", "max_items",
 )
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file with the bounded safe loader; any problem is a one-line DataFileError."""
-    return parse_yaml(read_text(path), path)
 
 
 def load_contract(path: str | Path) -> Contract:
@@ -314,7 +309,6 @@ class _Builder:
         if integer_with_float_default(f):
             return  # fal publishes these; contract_warnings() says so
         # Type, bounds, lengths and nested objects through the field's own schema.
-        from harness.contracts._validate import _convert
 
         schema = {"$defs": defs, **field_schema(f)}
         for error in Draft202012Validator(schema).iter_errors(value):
@@ -449,8 +443,6 @@ class _Builder:
         return any(isinstance(i, Ref) for o in options for i in options_of(o))
 
     def check_examples_and_scenarios(self, c: Contract) -> None:
-        from harness.contracts._validate import validate_input
-
         required_out = set(c.output.required)
         for i, ex in enumerate(c.examples):
             for j, name in enumerate(ex.output_omits):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness._errors import ConfigError
 from harness.contracts._types import ListOf, MapOf, Ref, Scalar, TypeExpr, Union, options_of
 
 __all__ = [
@@ -304,8 +305,6 @@ class Contract:
             if s.name == name:
                 return s
         known = ", ".join(s.name for s in self.scenarios) or "none"
-        from harness._errors import ConfigError
-
         raise ConfigError(f"{self.endpoint} has no scenario {name!r} (known: {known})")
 
     def object(self, name: str) -> ObjectSpec:

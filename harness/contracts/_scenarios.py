@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from harness.contracts._model import UNSET, Contract, FieldSpec, ObjectSpec, Scenario
@@ -177,13 +178,12 @@ class _Values:
 
 
 def _named(spec: FieldSpec, name: str) -> FieldSpec:
-    from dataclasses import replace
-
     return replace(spec, name=name)
 
 
 def _matching(pattern: str, f: FieldSpec) -> Any:
     """A short string matching ``pattern`` (hypothesis finds the simplest one, deterministically)."""
+    # hypothesis costs a tenth of a second to import; only a contract with a pattern needs it
     from hypothesis import find, settings
     from hypothesis import strategies as st
     from hypothesis.errors import NoSuchExample, Unsatisfiable

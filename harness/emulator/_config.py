@@ -13,11 +13,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness._data import join_key, kind_of
+from harness._data import join_key, kind_of, read_yaml
 from harness._errors import DataFileError
 from harness._resources import fixture
 from harness._secrets import register_secret
-from harness.contracts._loader import read_yaml
 
 __all__ = [
     "DEFAULT_KEY",

@@ -186,7 +186,7 @@ class FileResolver:
 
 def _has_stream(data: bytes, kind: str) -> bool:
     """Whether FFmpeg finds a stream of this kind (``video``/``audio``) in the file."""
-    import av
+    import av  # FFmpeg loads only for an input that is video or audio
 
     try:
         with av.open(io.BytesIO(data)) as container:

@@ -17,9 +17,25 @@ from typing import Any
 
 import pybase64
 
-from harness.contracts import UNSET, Contract, FieldSpec, ListOf, MapOf, MediaSemantics, ObjectSpec, Ref, Scalar
-from harness.contracts._semantics import DEFAULTS, FORMATS, dimensions, expected_media
-from harness.contracts._types import ANY, TypeExpr, options_of
+from harness.contracts import (
+    ANY,
+    DEFAULTS,
+    FORMATS,
+    UNSET,
+    Contract,
+    FieldSpec,
+    ListOf,
+    MapOf,
+    MediaSemantics,
+    ObjectSpec,
+    Ref,
+    Scalar,
+    TypeExpr,
+    dimensions,
+    expected_media,
+    options_of,
+    output_kind,
+)
 from harness.emulator._config import Limits
 from harness.emulator._media import MediaFile, MediaPlan, make_media, sentence
 
@@ -373,9 +389,7 @@ class _Filler:
         return text
 
     def file(self, spec: ObjectSpec, name: str) -> dict[str, Any]:
-        from harness.contracts._infer import _output_kind
-
-        kind = _output_kind(name, spec, None)
+        kind = output_kind(name, spec, None)
         media = MediaSemantics(field=name, kind=kind)
         fallback = DEFAULTS[kind]
         digest = self.digest()

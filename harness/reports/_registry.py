@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness._errors import ConfigError
-from harness.bench._results import RunData
+from harness.bench import RunData
 
 if TYPE_CHECKING:
     from harness.reports._figures import Plot

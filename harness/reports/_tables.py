@@ -166,7 +166,7 @@ def _plural(n: int, word: str) -> str:
 def truth_notes(series: Sequence[Mapping[str, Any]]) -> list[str]:
     """Where a measured percentile disagrees with the emulator's ground truth: what disagreed with
     what, by how much, and whether it matters, in words. Empty when nothing had a ground truth."""
-    from harness.bench._summary import AGREEMENT_ABS_MS, AGREEMENT_REL
+    from harness.bench import AGREEMENT_ABS_MS, AGREEMENT_REL
 
     notes: list[str] = []
     judged = 0
@@ -199,7 +199,7 @@ def truth_notes(series: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def _why(phase: str, stat: str, phases: Mapping[str, Any], block: Mapping[str, Any], n: int) -> str:
     """Whether a disagreement matters, from what else was measured."""
-    from harness.bench._summary import AGREEMENT_ABS_MS
+    from harness.bench import AGREEMENT_ABS_MS
     completion = phases.get("completion", {}).get("agrees", {})
     error = block.get("error", {})
     if phase in ("queue_wait", "run") and completion.get(stat):

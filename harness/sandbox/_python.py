@@ -4,6 +4,7 @@ each ``SyncClient`` and ``AsyncClient`` caches (credentials, HTTP client, CDN to
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import itertools
@@ -57,7 +58,7 @@ def patch_fal_client(where: _Addresses, *, set_key: bool = True) -> Iterator[Non
     (``fal_client.run``, ``submit``, ``stream``, ``realtime``...) and each ``SyncClient`` and
     ``AsyncClient``. Inside the block each one builds its credentials, HTTP client and CDN token
     manager afresh for these addresses; on exit it goes back to what it had cached before."""
-    try:
+    try:  # fal-client is the app's dependency, not the harness's
         import fal_client.client as fal
     except ImportError:
         raise ConfigError("fal-client is not installed (pip install fal-client)") from None
@@ -153,8 +154,7 @@ def _fresh_copy(original: Any, slot: str, owner: type) -> Any:
     if isinstance(original, functools.cached_property):
         fresh: Any = functools.cached_property(original.func)
     elif type(original).__module__.startswith("asyncstdlib") and callable(getattr(original, "func", None)):
-        import asyncio
-
+        # asyncstdlib comes with fal-client, which the harness does not require
         from asyncstdlib import cached_property as async_cached_property
 
         fresh = async_cached_property(asyncio.Lock)(original.func)

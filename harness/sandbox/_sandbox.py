@@ -1,5 +1,8 @@
 """One test's sandbox: the official clients pointed at a target (an emulator, normally), at a
 target while its traffic is recorded, or at a recording played back with nothing sent.
+
+Recording and replay (vcrpy) and the emulator load only for a sandbox that uses them: the pytest
+plugin opens sandboxes, and must stay cheap for a project that never does.
 """
 
 from __future__ import annotations
