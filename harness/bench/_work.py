@@ -9,7 +9,7 @@ import struct
 import time
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
@@ -85,7 +85,7 @@ class BareVersusHarness:
         t0 = time.perf_counter_ns()
         obs = await ctx.client.lifecycle(self.endpoint, dict(self.payload), tags=item.tags, timeout=ctx.options.timeout)
         took = time.perf_counter_ns() - t0
-        error = obs.to_dict()["error"] if obs.error is not None else None
+        error = asdict(obs.error) if obs.error is not None else None
         return took, obs.request_id, error
 
     async def _bare(self, ctx: RunContext) -> tuple[int, str | None, dict[str, Any] | None]:

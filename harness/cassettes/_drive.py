@@ -6,7 +6,6 @@ Replays must send exactly the requests the recording sent, so both go through he
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from harness.cassettes._model import Variant
 from harness.client import AsyncQueueClient, FileInput, Observation
@@ -20,7 +19,7 @@ REPLAY_WEBHOOK_URL = "http://webhook.invalid/"
 async def drive(
     client: AsyncQueueClient,
     endpoint: str,
-    payload: Mapping[str, Any],
+    payload: Mapping[str, object],
     files: Mapping[str, FileInput | str] | None,
     variant: Variant,
     *,

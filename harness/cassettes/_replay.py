@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from harness._errors import ConfigError, DataFileError
+from harness._json import JsonObject
 from harness._resources import bundled
 from harness._secrets import SECRETS
 from harness._suite import ScenarioCase, ScenarioRun, expectation
@@ -49,7 +49,7 @@ def _load(cassette: Cassette | str | Path) -> Cassette:
     return cassette if isinstance(cassette, Recorded) else read_cassette(cassette)
 
 
-async def _areplay(cassette: Cassette, payload: Mapping[str, Any], files: Mapping[str, FileInput | str] | None,
+async def _areplay(cassette: Cassette, payload: Mapping[str, object], files: Mapping[str, FileInput | str] | None,
                    scenario: str | None) -> Observation:
     header = cassette.header
     scrubber = Scrubber(SECRETS.with_environment())
@@ -144,7 +144,7 @@ def load_observations(paths: Iterable[str | Path]) -> list[Observation]:
     return [replay_recorded(read_cassette(p)) for p in cassette_files(paths)]
 
 
-def iter_outputs(paths: Iterable[str | Path]) -> Iterator[tuple[str, Any]]:
+def iter_outputs(paths: Iterable[str | Path]) -> Iterator[tuple[str, JsonObject]]:
     """(endpoint, model output) for every cassette whose result came back as a JSON object with 200."""
     for p in cassette_files(paths):
         cassette = read_cassette(p)

@@ -9,8 +9,9 @@ import contextlib
 import copy
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Protocol
 
 from vcr.cassette import Cassette as VcrCassette  # type: ignore[import-untyped]
 from vcr.errors import CannotOverwriteExistingCassetteException  # type: ignore[import-untyped]
@@ -19,6 +20,7 @@ from vcr.matchers import host, method, path, port, query, scheme  # type: ignore
 from vcr.record_mode import RecordMode  # type: ignore[import-untyped]
 
 from harness._errors import CassetteMiss, HarnessError
+from harness._json import JsonValue
 from harness.cassettes._format import HEADER, SERIALIZER, CassettePersister
 from harness.cassettes._model import (
     AppCassette,
@@ -37,13 +39,14 @@ __all__ = ["MATCHERS", "MemoryPersister", "Persister", "response_hook", "use_cas
 logging.getLogger("vcr").setLevel(logging.WARNING)
 
 
-def body(r1: Any, r2: Any) -> None:
+def body(r1: RecordedRequest, r2: RecordedRequest) -> None:
     """Bodies are equal: JSON compared as data (key order and spacing do not matter), else bytes."""
     b1, b2 = _bytes(r1.body), _bytes(r2.body)
     if b1 == b2:
         return
     try:
-        d1, d2 = json.loads(b1), json.loads(b2)
+        d1: JsonValue = json.loads(b1)
+        d2: JsonValue = json.loads(b2)
     except ValueError:
         raise AssertionError(f"the bodies differ ({len(b1)} bytes sent, {len(b2)} recorded)") from None
     where = _first_difference(d1, d2, "")
@@ -51,16 +54,18 @@ def body(r1: Any, r2: Any) -> None:
         raise AssertionError(where)
 
 
-MATCHERS: tuple[Callable[[Any, Any], Any], ...] = (method, scheme, host, port, path, query, body)
+Matcher = Callable[[RecordedRequest, RecordedRequest], None]
+#: what a replayed request must share with a recorded one (vcrpy's matchers, and ours for bodies)
+MATCHERS: tuple[Matcher, ...] = (method, scheme, host, port, path, query, body)
 
 
-def _bytes(value: Any) -> bytes:
+def _bytes(value: bytes | str | None) -> bytes:
     if value is None:
         return b""
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
-def _first_difference(sent: Any, recorded: Any, where: str) -> str | None:
+def _first_difference(sent: JsonValue, recorded: JsonValue, where: str) -> str | None:
     if isinstance(sent, dict) and isinstance(recorded, dict):
         for key in [*recorded, *(k for k in sent if k not in recorded)]:
             here = f"{where}.{key}" if where else str(key)
@@ -85,7 +90,7 @@ def _first_difference(sent: Any, recorded: Any, where: str) -> str | None:
     return None
 
 
-def _short(value: Any) -> str:
+def _short(value: JsonValue) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -110,6 +115,18 @@ class MemoryPersister:
 Persister = CassettePersister | MemoryPersister
 
 
+class CassetteInUse(Protocol):
+    """vcrpy's cassette while it is in use, as far as the harness reads it."""
+
+    play_counts: Counter[int]
+    """How often each recorded interaction has been played back, by index."""
+
+    @property
+    def requests(self) -> list[RecordedRequest]: ...
+
+    def get_metadata(self, key: str, default: object) -> object: ...
+
+
 def response_hook(scrubber: Scrubber) -> Callable[[RecordedResponse], RecordedResponse]:
     """vcrpy's ``before_record_response`` for our cassettes: the body decoded as vcrpy's
     ``decode_compressed_response`` does it, then scrubbed."""
@@ -124,7 +141,8 @@ def response_hook(scrubber: Scrubber) -> Callable[[RecordedResponse], RecordedRe
 @contextlib.contextmanager
 def use_cassette(path: str, scrubber: Scrubber, *, mode: str = "none", persister: Persister,
                  header: CassetteHeader | AppCassetteHeader | None = None,
-                 before_request: Callable[[RecordedRequest], RecordedRequest | None] | None = None) -> Iterator[Any]:
+                 before_request: Callable[[RecordedRequest], RecordedRequest | None] | None = None
+                 ) -> Iterator[CassetteInUse]:
     """vcrpy installed on httpx with our persister, serializer, matchers and scrubbing; responses are
     decoded (vcrpy's ``decode_compressed_response``) before they are scrubbed, and misses become
     :class:`CassetteMiss`. ``mode`` is ``none`` (replay only) or ``new_episodes`` (record what is
@@ -145,13 +163,13 @@ def use_cassette(path: str, scrubber: Scrubber, *, mode: str = "none", persister
         raise miss_error(exc, path, scrubber) from None
 
 
-def miss_error(exc: Any, name: str, scrubber: Scrubber) -> CassetteMiss:
+def miss_error(exc: CannotOverwriteExistingCassetteException, name: str, scrubber: Scrubber) -> CassetteMiss:
     """One line: the cassette, the request, the nearest recorded request and what differed
     (scrubbed like the cassette itself: the failed request is the one the client really sent)."""
     return CassetteMiss(scrubber.text(_miss_text(exc, name, scrubber)))
 
 
-def _miss_text(exc: Any, name: str, scrubber: Scrubber) -> str:
+def _miss_text(exc: CannotOverwriteExistingCassetteException, name: str, scrubber: Scrubber) -> str:
     request = exc.failed_request
     sent = f"{request.method} {scrubber.url(request.uri)}" if request is not None else "a request"
     similar = exc.similar_requests or []

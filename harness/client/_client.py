@@ -513,7 +513,7 @@ class AsyncQueueClient:
         webhook_url: str | None = None,
         cancel: bool = False,
         scenario: str | None = None,
-        tags: Mapping[str, object] | None = None,
+        tags: Mapping[str, JsonValue] | None = None,
         timeout: float | None = None,
     ) -> Observation:
         """Submit, follow the status to COMPLETED, fetch the result and download its files.
@@ -549,7 +549,7 @@ class AsyncQueueClient:
     async def sync_lifecycle(self, endpoint: str, payload: Mapping[str, object] | None = None, *,
                              files: Files | None = None, file_mode: FileMode | str = FileMode.DATA_URI,
                              download: bool = True, scenario: str | None = None,
-                             tags: Mapping[str, object] | None = None) -> Observation:
+                             tags: Mapping[str, JsonValue] | None = None) -> Observation:
         """The same through the sync API (one POST to the run address)."""
         obs = Observation(endpoint=endpoint, target=self.target.name, mode="sync", scenario=scenario,
                           tags=dict(tags or {}))
@@ -562,7 +562,7 @@ class AsyncQueueClient:
     async def stream_lifecycle(self, endpoint: str, payload: Mapping[str, object] | None = None, *,
                                files: Files | None = None, file_mode: FileMode | str = FileMode.DATA_URI,
                                download: bool = True, scenario: str | None = None,
-                               tags: Mapping[str, object] | None = None) -> Observation:
+                               tags: Mapping[str, JsonValue] | None = None) -> Observation:
         """The same through the streaming API: every event timed, the last one the output."""
         obs = Observation(endpoint=endpoint, target=self.target.name, mode="stream", scenario=scenario,
                           tags=dict(tags or {}))
