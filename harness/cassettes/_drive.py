@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from harness.cassettes._model import Variant
-from harness.client import AsyncQueueClient, FileInput, Observation
+from harness.client import AsyncQueueClient, Files, Observation
 
 __all__ = ["REPLAY_WEBHOOK_URL", "drive"]
 
@@ -20,7 +20,7 @@ async def drive(
     client: AsyncQueueClient,
     endpoint: str,
     payload: Mapping[str, object],
-    files: Mapping[str, FileInput | str] | None,
+    files: Files | None,
     variant: Variant,
     *,
     scenario: str | None = None,

@@ -21,7 +21,7 @@ from harness.cassettes._roles import json_body, recorded_input, result_index
 from harness.cassettes._scrub import Scrubber
 from harness.cassettes._vcr import MemoryPersister, use_cassette
 from harness.checks import run_checks
-from harness.client import AsyncQueueClient, FileInput, FileMode, Observation, Target
+from harness.client import AsyncQueueClient, FileMode, Files, Observation, Target
 
 __all__ = [
     "cassette_files",
@@ -49,7 +49,7 @@ def _load(cassette: Cassette | str | Path) -> Cassette:
     return cassette if isinstance(cassette, Recorded) else read_cassette(cassette)
 
 
-async def _areplay(cassette: Cassette, payload: Mapping[str, object], files: Mapping[str, FileInput | str] | None,
+async def _areplay(cassette: Cassette, payload: Mapping[str, object], files: Files | None,
                    scenario: str | None) -> Observation:
     header = cassette.header
     scrubber = Scrubber(SECRETS.with_environment())

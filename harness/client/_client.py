@@ -47,7 +47,8 @@ from harness.client._transport import (
     ssl_context,
 )
 
-__all__ = ["SUBMIT_KEYS", "USER_AGENT", "AsyncQueueClient", "QueueClient", "SubmitHandle", "recording"]
+__all__ = ["SUBMIT_KEYS", "USER_AGENT", "AsyncQueueClient", "ClientOptions", "Files", "QueueClient", "SubmitHandle",
+           "recording"]
 
 USER_AGENT = f"fal-harness/{__version__}"
 #: sent with every attempt of one submit, so a retried submit that was queued twice can be traced

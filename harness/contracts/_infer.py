@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from harness.contracts._model import Contract, FieldSpec, MediaSemantics, ObjectSpec, Semantics
 from harness.contracts._semantics import KIND_KEYS, field_problem
@@ -197,8 +196,8 @@ def _governed(c: Contract, m: MediaSemantics, used: set[str]) -> MediaSemantics:
         found["width"], found["height"] = "width", "height"
     # A format field names one kind's formats: the first media it fits takes it.
     used.update(v for k, v in found.items() if k == "format")
-    governed: Any = found
-    return dataclasses.replace(m, **governed)
+    # Each key names a field of MediaSemantics that holds the name of the input field governing it.
+    return dataclasses.replace(m, **found)  # type: ignore[arg-type]
 
 
 def _text_fields(c: Contract, has_media: bool) -> list[str]:

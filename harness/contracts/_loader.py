@@ -486,7 +486,7 @@ def scenario_payload(s: Scenario) -> dict[str, Any]:
     def url(name: str) -> str:
         return "https://fixture.invalid/" + name
 
-    files = {k: [url(n) for n in v] if isinstance(v, list) else url(v) for k, v in s.files.items()}
+    files = {k: url(v) if isinstance(v, str) else [url(n) for n in v] for k, v in s.files.items()}
     return {**s.input, **files}
 
 

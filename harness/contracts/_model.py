@@ -5,7 +5,7 @@ A contract is loaded from a data file (see ``_loader``) and is immutable afterwa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -261,9 +261,9 @@ class Scenario:
     name: str
     input: Mapping[str, Any]
     description: str | None = None
-    files: Mapping[str, str] = field(default_factory=dict)
-    """Input field to a bundled fixture file name; the client passes the file by the chosen path
-    (storage upload, data URI or hosted URL)."""
+    files: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
+    """Input field to a bundled fixture file name (a list of them for a field of files); the client
+    passes each file by the chosen path (storage upload, data URI or hosted URL)."""
     expect_status: int = 200
     """The HTTP status the scenario expects from the model (422 for a deliberately invalid one)."""
 

@@ -144,7 +144,8 @@ def _entry(v: Violation) -> dict[str, Any]:
                                              "Input should be a valid dictionary or object to extract fields from"))
         entry = {"loc": loc, "msg": msg, "type": kind}
     elif v.rule == "enum":
-        allowed = [f"'{a}'" if isinstance(a, str) else repr(a) for a in v.expected]
+        values = v.expected if isinstance(v.expected, list | tuple) else [v.expected]
+        allowed = [f"'{a}'" if isinstance(a, str) else repr(a) for a in values]
         expected = allowed[0] if len(allowed) == 1 else f"{', '.join(allowed[:-1])} or {allowed[-1]}"
         entry = {"loc": loc, "msg": f"Input should be {expected}", "type": "enum", "ctx": {"expected": expected}}
     elif v.rule in _PYDANTIC:
