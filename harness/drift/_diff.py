@@ -10,8 +10,9 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
+from harness._json import Json
 from harness.contracts import Contract, FieldSpec, ListOf, MapOf, ObjectSpec, Ref, Scalar, TypeExpr, Union, app_root_of
 from harness.drift._report import Finding, make_finding
 from harness.drift._rules import Direction
@@ -63,7 +64,7 @@ class _Walk:
         self.new = new
         self.findings: list[Finding] = []
 
-    def emit(self, rule: str, side: Direction, path: str, old: Any, new: Any, message: str,
+    def emit(self, rule: str, side: Direction, path: str, old: Json, new: Json, message: str,
              location: str | None) -> None:
         self.findings.append(make_finding(rule, side, path, old, new, message, location))
 
@@ -168,7 +169,7 @@ def _pair_names(old: list[str], new: list[str]) -> Iterator[tuple[str, str]]:
 # -- values --------------------------------------------------------------------------------------
 
 
-def value_key(v: Any) -> Any:
+def value_key(v: Json) -> Json:
     """A hashable key under which equal JSON values meet: ``5 == 5.0``, ``True != 1``."""
     if isinstance(v, bool) or v is None or isinstance(v, str):
         return (type(v).__name__, v)
@@ -181,21 +182,21 @@ def value_key(v: Any) -> Any:
     return ("other", repr(v))
 
 
-def same_value(a: Any, b: Any) -> bool:
+def same_value(a: Json, b: Json) -> bool:
     return bool(value_key(a) == value_key(b))
 
 
-def _show(v: Any) -> str:
+def _show(v: Json) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
-def _show_values(values: Iterable[Any]) -> str:
+def _show_values(values: Iterable[Json]) -> str:
     return ", ".join(_show(v) for v in values)
 
 
 # -- types ---------------------------------------------------------------------------------------
 
-_Option = str | tuple[str, frozenset[Any]]
+_Option: TypeAlias = "str | tuple[str, frozenset[_Option]]"
 
 
 def _shape(t: TypeExpr) -> frozenset[_Option]:
@@ -332,7 +333,7 @@ def _show_bound(b: _Bound | None, lower: bool) -> str:
     return f"{op} {value}"
 
 
-def _bound_data(f: FieldSpec, keys: tuple[str, ...]) -> dict[str, Any] | None:
+def _bound_data(f: FieldSpec, keys: tuple[str, ...]) -> dict[str, Json] | None:
     data = {k: getattr(f, k) for k in keys if k and getattr(f, k) is not None}
     return data or None
 

@@ -8,10 +8,10 @@ import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness._data import parse_json, parse_json_or_yaml, read_text
 from harness._errors import ConfigError, DataFileError
+from harness._json import Json
 from harness._runfolders import BENCH_SUMMARY, main_job_summary
 from harness.client import Observation
 from harness.contracts import Contract, export_openapi, get_contract, import_openapi, load_openapi, parse_contract
@@ -159,16 +159,17 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
-def read_data_file(path: Path) -> Any:
+def read_data_file(path: Path) -> Json:
     """A JSON or YAML file's data; problems are one-line DataFileErrors."""
-    return parse_json_or_yaml(_read(path), str(path))
+    data: Json = parse_json_or_yaml(_read(path), str(path))
+    return data
 
 
 def _read(path: Path) -> str:
     return read_text(path)
 
 
-def _is_document(data: Any) -> bool:
+def _is_document(data: Json) -> bool:
     return isinstance(data, Mapping) and ("openapi" in data or "swagger" in data
                                           or ("format_version" in data and "endpoint" in data))
 
@@ -177,7 +178,7 @@ def _not_a_schema(name: str) -> DataFileError:
     return DataFileError(name, "", "neither a contract, an OpenAPI document nor recorded traffic")
 
 
-def _from_document(data: Any, name: str, kind: str, file: str | None, endpoint: str | None) -> Source:
+def _from_document(data: Json, name: str, kind: str, file: str | None, endpoint: str | None) -> Source:
     """A contract file or an OpenAPI document, already parsed."""
     if isinstance(data, Mapping) and ("openapi" in data or "swagger" in data):
         paths = data.get("paths")
