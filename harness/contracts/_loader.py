@@ -21,7 +21,7 @@ from harness._data import SafeDumper, read_yaml
 from harness._errors import DataFileError
 from harness.contracts import _semantics as _sem
 from harness.contracts._fileschema import CONTRACT_FILE
-from harness.contracts._frozen import FrozenDict, freeze, thaw
+from harness.contracts._frozen import freeze, thaw
 from harness.contracts._model import (
     FORMAT_VERSION,
     UNSET,
@@ -359,7 +359,7 @@ class _Builder:
             default_size=(size["width"], size["height"]) if size else None,
             default_format=fmt.lower() if fmt else None,
             # (width, height) tuples, as fal's own presets are and as the checks compare sizes
-            presets=FrozenDict({k: (v["width"], v["height"]) for k, v in presets.items()}) if presets else None,
+            presets=freeze({k: (v["width"], v["height"]) for k, v in presets.items()}) if presets else None,
             aspect_ratio=raw.get("aspect_ratio"),
             resolution=raw.get("resolution"),
             width=raw.get("width"),
@@ -515,7 +515,7 @@ def contract_warnings(c: Contract) -> list[tuple[str, str]]:
 
 def contract_to_data(c: Contract) -> dict[str, Any]:
     """The contract as plain data in file order; ``parse_contract(contract_to_data(c)) == c``."""
-    return thaw(_contract_data(c))  # type: ignore[no-any-return]
+    return thaw(_contract_data(c))
 
 
 def _contract_data(c: Contract) -> dict[str, Any]:
