@@ -1,4 +1,4 @@
-"""JSON as the harness reads it off the wire and out of files: a type to narrow, not ``Any``."""
+"""JSON as the harness reads it off the wire and out of files: a type to narrow before use."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TypeAlias, Union
 __all__ = ["Json", "JsonObject", "JsonValue"]
 
 JsonValue: TypeAlias = Union[bool, int, float, str, list["JsonValue"], dict[str, "JsonValue"], None]  # noqa: UP007
-"""Any JSON value; narrow it with ``isinstance`` before use."""
+"""A JSON value as the harness builds one; narrow it with ``isinstance`` before use."""
 JsonObject: TypeAlias = dict[str, JsonValue]
 """A JSON object."""
 

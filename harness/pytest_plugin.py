@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -350,7 +350,7 @@ def fal_emulator_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..
     directory = request.config.getoption("--fal-contracts")
     started: list[Emulator] = []
 
-    def start(config: EmulatorConfig | Mapping[str, Any] | None = None) -> Emulator:
+    def start(config: EmulatorConfig | Mapping[str, object] | None = None) -> Emulator:
         if not isinstance(config, EmulatorConfig):
             data = {"time_scale": EMULATOR_TEST_TIME_SCALE, **(config or {})}
             if directory and "contracts_dir" not in data:
@@ -435,7 +435,7 @@ def fal_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
         pytest.fail(str(exc), pytrace=False)
 
 
-def _sandbox_marker(node: pytest.Item) -> tuple[str | bool | None, Mapping[str, Any] | None]:
+def _sandbox_marker(node: pytest.Item) -> tuple[str | bool | None, Mapping[str, object] | None]:
     marker = node.get_closest_marker(SANDBOX_MARKER)
     if marker is None:
         return None, None
@@ -468,7 +468,7 @@ def _app_cassette(request: pytest.FixtureRequest, name: str | bool) -> Path:
     return directory / (stem if stem.endswith(".yaml") else f"{stem}.yaml")
 
 
-def _sandbox_target(request: pytest.FixtureRequest, emulator_config: Mapping[str, Any] | None, mode: str) -> Target:
+def _sandbox_target(request: pytest.FixtureRequest, emulator_config: Mapping[str, object] | None, mode: str) -> Target:
     from harness.client import emulator_target
 
     spec = _target_spec(request.config)

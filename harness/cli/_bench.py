@@ -47,7 +47,7 @@ def parse_sizes(text: str) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def _read_input(path: Path) -> dict[str, Any]:
+def _read_input(path: Path) -> dict[str, object]:
     from harness import load_data_file
 
     try:

@@ -122,7 +122,7 @@ def live_target(
 
 
 def url_target(url: str, *, key: str | None = None, budget: Budget | None = None) -> Target:
-    """Any base URL. An emulator there is recognised (``/_emulator/health``): its run address is
+    """A target at a base URL. An emulator there is recognised (``/_emulator/health``): its run address is
     used, and its documented default key when it accepts it and no key is given. Anything else
     serves the sync API from the same address and takes ``FAL_KEY``."""
     try:

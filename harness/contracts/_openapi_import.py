@@ -9,7 +9,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -316,7 +315,7 @@ class _Importer:
         return path.strip("/"), path, op
 
     def result(self, paths: Mapping[str, Json], endpoint: str, post: Mapping[str, Json],
-               post_where: str) -> tuple[str | None, Any, str]:
+               post_where: str) -> tuple[str | None, Json, str]:
         """The output schema: the result path's 200 response, else the submit path's own."""
         found: dict[str, tuple[str, Mapping[str, Json]]] = {}
         for path, item in paths.items():

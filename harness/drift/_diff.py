@@ -10,7 +10,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from harness._json import Json
 from harness.contracts import Contract, FieldSpec, ListOf, MapOf, ObjectSpec, Ref, Scalar, TypeExpr, Union, app_root_of
@@ -33,7 +33,8 @@ class FieldPair:
     new_required: bool
 
 
-Change = tuple[str, Any, Any, str]
+Change = tuple[str, Json, Json, str]
+"""An aspect that changed: its name, the value before and after, and how it is described."""
 """What an aspect reports: rule id, old value, new value, message."""
 Aspect = Callable[[FieldPair], Iterable[Change]]
 
