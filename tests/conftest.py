@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Some machines (CI images among them) set PYTHONDONTWRITEBYTECODE. The suite runs in two workers
+# and starts many child interpreters (the CLI, the benchmark's emulator), each of which would then
+# compile every module of the project and rewrite every test module again; the compiled files go
+# to the usual __pycache__ folders, which git ignores.
+sys.dont_write_bytecode = False
 
 RepoPytest = Callable[..., pytest.RunResult]
 

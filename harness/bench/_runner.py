@@ -159,8 +159,11 @@ class _Run:
         interrupted, crash = False, None
         was_enabled = gc.isenabled()
         # As timeit does: a collection pause in the measuring process would land in whichever
-        # request's timestamp it delays. Collect between series instead.
+        # request's timestamp it delays. Collect between series instead, and only what the run
+        # itself made: what lived before it is frozen out of every collection, so a collection
+        # costs the run's garbage, not the size of the caller's heap (a test session, a notebook).
         gc.collect()
+        gc.freeze()
         gc.disable()
         try:
             asyncio.run(self._run_all(series))
@@ -175,6 +178,7 @@ class _Run:
             reason = _crash_reason(exc)
             raise
         finally:
+            gc.unfreeze()
             if was_enabled:
                 gc.enable()
             writer.close()
