@@ -17,7 +17,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Concatenate, Generic, ParamSpec, TypedDict, TypeVar, Unpack, cast, overload
@@ -156,21 +156,16 @@ class AsyncQueueClient:
             raise _transport_error(call, error) from None
         return response, response.content
 
-    @contextlib.asynccontextmanager
     async def _open(self, call: Call, method: str, url: str, *, content: bytes | None = None,
                     headers: Mapping[str, str] | None = None, params: Mapping[str, str] | None = None,
-                    timeout: httpx.Timeout | None = None) -> AsyncIterator[httpx.Response]:
-        """The response with its body still streaming in; closed (and its attempt done) on exit."""
+                    timeout: httpx.Timeout | None = None) -> httpx.Response:
+        """The response with its body still streaming in; the caller closes it (which ends its attempt)."""
         call.stream = True
         request = self._request(call, method, url, content=content, headers=headers, params=params, timeout=timeout)
         try:
-            response = await self._http.send(request, stream=True)
+            return await self._http.send(request, stream=True)
         except httpx.HTTPError as error:
             raise _transport_error(call, error) from None
-        try:
-            yield response
-        finally:
-            await response.aclose()
 
     # -- the queue protocol -----------------------------------------------------------------
 
@@ -237,30 +232,33 @@ class AsyncQueueClient:
         # Refused or broken, the stream gives way to polling at once: it is not retried.
         call = Call("stream", retry=NO_RETRY)
         reason = "closed before COMPLETED"
+        response: httpx.Response | None = None
         try:
-            async with self._open(call, "GET", f"{handle.status_url}/stream", params={"logs": "1" if logs else "0"},
-                                  headers={**self._auth, "Accept": "text/event-stream"},
-                                  timeout=STREAM_TIMEOUT) as response:
-                if response.status_code != 200:
-                    reason = f"stream answered HTTP {response.status_code}"
+            response = await self._open(call, "GET", f"{handle.status_url}/stream",
+                                        params={"logs": "1" if logs else "0"},
+                                        headers={**self._auth, "Accept": "text/event-stream"}, timeout=STREAM_TIMEOUT)
+            if response.status_code != 200:
+                reason = f"stream answered HTTP {response.status_code}"
+                return
+            async for event in EventSource(response).aiter_sse():
+                t_ns = time.monotonic_ns()
+                if not event.data:
+                    continue
+                data: JsonValue = orjson.loads(event.data)
+                if obs is not None:
+                    obs.statuses.append(_seen(data, t_ns, "stream", 200))
+                if _completed(data):
+                    reason = ""  # before yielding: a consumer that stops here closes us at the yield
+                yield data
+                if not reason:
                     return
-                async for event in EventSource(response).aiter_sse():
-                    t_ns = time.monotonic_ns()
-                    if not event.data:
-                        continue
-                    data: JsonValue = orjson.loads(event.data)
-                    if obs is not None:
-                        obs.statuses.append(_seen(data, t_ns, "stream", 200))
-                    if _completed(data):
-                        reason = ""  # before yielding: a consumer that stops here closes us at the yield
-                    yield data
-                    if not reason:
-                        return
         except VendorError:
             reason = f"stream failed to open: {call.last.error if call.exchanges else 'no attempt'}"
         except (httpx.HTTPError, SSEError, orjson.JSONDecodeError) as error:
             reason = f"stream broke: {type(error).__name__}"
         finally:
+            if response is not None:
+                await response.aclose()
             if reason and obs is not None:
                 obs.tags["stream_fallback"] = reason
 
@@ -320,31 +318,32 @@ class AsyncQueueClient:
         events: list[StreamEvent] = obs.events if obs is not None else []
         call = Call("stream", billable=True, retry=NO_RETRY)
         request_id: str | None = None
+        response = await self._open(call, "POST", f"{self.target.run_url}/{endpoint}/stream",
+                                    content=_body(payload, body), timeout=RUN_TIMEOUT,
+                                    headers={**self._json_headers, "Accept": "text/event-stream"})
         try:
-            async with self._open(call, "POST", f"{self.target.run_url}/{endpoint}/stream",
-                                  content=_body(payload, body), timeout=RUN_TIMEOUT,
-                                  headers={**self._json_headers, "Accept": "text/event-stream"}) as response:
-                request_id = response.headers.get("x-fal-request-id")
-                if obs is not None:
-                    obs.request_id, obs.result_status = request_id, response.status_code
-                if response.status_code != 200 or not response.headers.get("content-type", "").startswith(
-                        "text/event-stream"):
-                    raw = await response.aread()
-                    raise_for_status("stream", response, raw)
-                    raise VendorError("the stream answered without text/event-stream", status=response.status_code,
-                                      request_id=request_id)
-                async for event in EventSource(response).aiter_sse():
-                    t_ns = time.monotonic_ns()
-                    if not event.data:
-                        continue
-                    try:
-                        events.append(StreamEvent(t_ns, len(event.data), orjson.loads(event.data)))
-                    except orjson.JSONDecodeError:
-                        events.append(StreamEvent(t_ns, len(event.data), None, "not JSON"))
+            request_id = response.headers.get("x-fal-request-id")
+            if obs is not None:
+                obs.request_id, obs.result_status = request_id, response.status_code
+            if response.status_code != 200 or not response.headers.get("content-type", "").startswith(
+                    "text/event-stream"):
+                raw = await response.aread()
+                raise_for_status("stream", response, raw)
+                raise VendorError("the stream answered without text/event-stream", status=response.status_code,
+                                  request_id=request_id)
+            async for event in EventSource(response).aiter_sse():
+                t_ns = time.monotonic_ns()
+                if not event.data:
+                    continue
+                try:
+                    events.append(StreamEvent(t_ns, len(event.data), orjson.loads(event.data)))
+                except orjson.JSONDecodeError:
+                    events.append(StreamEvent(t_ns, len(event.data), None, "not JSON"))
         except (httpx.HTTPError, SSEError) as error:
             raise VendorError(f"stream broke: {type(error).__name__}", request_id=request_id) from None
         finally:
-            if obs is not None and call.exchanges:
+            await response.aclose()
+            if obs is not None:
                 obs.submit_sent_ns = call.first.sent_ns
         if not events:
             raise VendorError("the stream ended without an event", status=response.status_code, request_id=request_id)
@@ -579,17 +578,23 @@ class AsyncQueueClient:
             await asyncio.gather(*(self.download(u) for u in urls))
 
 
-@contextlib.contextmanager
-def recording(obs: Observation) -> Iterator[Observation]:
+class recording:
     """Record every request made in the block on ``obs``, and what the API does there as
     ``obs.error`` rather than raised; a spent budget is the harness stopping, so it propagates."""
-    with observing(obs):
-        try:
-            yield obs
-        except BudgetExceeded:
-            raise
-        except HarnessError as error:
-            obs.error = _error_info(error, obs.request_id)
+
+    def __init__(self, obs: Observation) -> None:
+        self.obs = obs
+        self._observing = observing(obs)
+
+    def __enter__(self) -> Observation:
+        return self._observing.__enter__()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> bool:
+        self._observing.__exit__(kind, error, tb)
+        if isinstance(error, HarnessError) and not isinstance(error, BudgetExceeded):
+            self.obs.error = _error_info(error, self.obs.request_id)
+            return True
+        return False
 
 
 def _body(payload: Mapping[str, object] | None, body: bytes | None) -> bytes:

@@ -10,14 +10,13 @@ Retries are recorded, never hidden.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import functools
 import os
 import ssl
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -83,14 +82,21 @@ def current_observation() -> Observation | None:
     return _OBSERVATION.get()
 
 
-@contextlib.contextmanager
-def observing(obs: Observation) -> Iterator[Observation]:
+class observing:
     """Record every attempt made in this context (tasks started in it included) on ``obs``."""
-    token = _OBSERVATION.set(obs)
-    try:
-        yield obs
-    finally:
-        _OBSERVATION.reset(token)
+
+    def __init__(self, obs: Observation) -> None:
+        self.obs = obs
+        self._token: contextvars.Token[Observation | None] | None = None
+
+    def __enter__(self) -> Observation:
+        self._token = _OBSERVATION.set(self.obs)
+        return self.obs
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        if self._token is not None:
+            _OBSERVATION.reset(self._token)
+            self._token = None
 
 
 class InstrumentedTransport(httpx.AsyncBaseTransport):
