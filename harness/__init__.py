@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from harness._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from harness._data import load_data_file
     from harness._errors import (
         BudgetExceeded,
         CassetteMiss,
@@ -29,8 +30,13 @@ if TYPE_CHECKING:
         VendorTimeout,
         VendorValidationError,
     )
+    from harness._mainjob import MainJob, MainJobResult, claim_run_dir, plan_main_job
+    from harness._runfolders import identify_run_folder
+    from harness._secrets import REDACTED, redact_url, writable_target, write_scrubbed
     from harness._session import open_target
-    from harness._suite import ScenarioCase, ScenarioRun, run_scenario
+    from harness._smoke import ScenarioResult, run_smoke
+    from harness._suite import ScenarioCase, ScenarioRun, run_scenario, scenario_cases, select_contracts
+    from harness._target import DEFAULT_LIVE_BUDGET, SENDING_TARGETS, TargetKind, TargetSpec, ensure_reachable
     from harness._version import __version__
     from harness.bench import BenchOptions, compare_runs, load_run, run_benchmark
     from harness.cassettes import record_cassettes, replay_scenario, verify_cassettes
@@ -77,6 +83,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHECKS",
+    "DEFAULT_LIVE_BUDGET",
+    "REDACTED",
+    "SENDING_TARGETS",
     "AsyncQueueClient",
     "BenchOptions",
     "Budget",
@@ -96,6 +105,8 @@ __all__ = [
     "FileMode",
     "Finding",
     "HarnessError",
+    "MainJob",
+    "MainJobResult",
     "NotApplicable",
     "Observation",
     "QueueClient",
@@ -103,8 +114,11 @@ __all__ = [
     "Sandbox",
     "Scenario",
     "ScenarioCase",
+    "ScenarioResult",
     "ScenarioRun",
     "Target",
+    "TargetKind",
+    "TargetSpec",
     "VendorError",
     "VendorTimeout",
     "VendorValidationError",
@@ -112,32 +126,43 @@ __all__ = [
     "__version__",
     "assert_checks",
     "check",
+    "claim_run_dir",
     "compare",
     "compare_runs",
     "emulator_target",
+    "ensure_reachable",
     "export_openapi",
     "get_contract",
+    "identify_run_folder",
     "import_openapi",
     "invalid_inputs",
     "live_target",
     "load_contract",
     "load_contracts",
+    "load_data_file",
     "load_run",
     "load_source",
     "open_sandbox",
     "open_target",
     "patch_fal_client",
+    "plan_main_job",
     "record_cassettes",
+    "redact_url",
     "replay_scenario",
     "run_benchmark",
     "run_checks",
     "run_scenario",
+    "run_smoke",
+    "scenario_cases",
+    "select_contracts",
     "start_emulator",
     "url_target",
     "valid_inputs",
     "validate_input",
     "validate_output",
     "verify_cassettes",
+    "writable_target",
+    "write_scrubbed",
 ]
 
 # Every name loads on first use, so ``import harness`` (and the pytest plugin, which a project that
@@ -145,8 +170,14 @@ __all__ = [
 _SOURCES = {
     "harness._errors": ("BudgetExceeded", "CassetteMiss", "ConfigError", "ContractViolation", "DataFileError",
                         "HarnessError", "VendorError", "VendorTimeout", "VendorValidationError"),
+    "harness._data": ("load_data_file",),
+    "harness._mainjob": ("MainJob", "MainJobResult", "claim_run_dir", "plan_main_job"),
+    "harness._runfolders": ("identify_run_folder",),
+    "harness._secrets": ("REDACTED", "redact_url", "writable_target", "write_scrubbed"),
     "harness._session": ("open_target",),
-    "harness._suite": ("ScenarioCase", "ScenarioRun", "run_scenario"),
+    "harness._smoke": ("ScenarioResult", "run_smoke"),
+    "harness._suite": ("ScenarioCase", "ScenarioRun", "run_scenario", "scenario_cases", "select_contracts"),
+    "harness._target": ("DEFAULT_LIVE_BUDGET", "SENDING_TARGETS", "TargetKind", "TargetSpec", "ensure_reachable"),
     "harness._version": ("__version__",),
     "harness.bench": ("BenchOptions", "compare_runs", "load_run", "run_benchmark"),
     "harness.cassettes": ("record_cassettes", "replay_scenario", "verify_cassettes"),

@@ -63,6 +63,7 @@ __all__ = [
     "read_bytes",
     "read_head",
     "read_text",
+    "read_yaml",
     "value_bounds_problem",
     "yaml_problem",
 ]
@@ -76,7 +77,7 @@ MAX_DEPTH = 100
 #: the most values a document may expand to, aliases counted at each use
 MAX_VALUES = 1_000_000
 
-#: PyYAML's safe loader and dumper, the C ones when available
+#: PyYAML's safe loader and dumper, the C ones when available (every reader and writer of YAML uses these)
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -302,6 +303,11 @@ def parse_json_or_yaml(text: str, name: str | Path) -> Any:
             raise DataFileError(name, f"line {json_error.lineno} column {json_error.colno}",
                                 f"neither JSON nor YAML: {json_error.msg}") from None
         raise
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's data with the bounded safe loader; any problem is a one-line DataFileError."""
+    return parse_yaml(read_text(path), path)
 
 
 def load_data_file(path: str | Path, *, what: str = "file") -> Any:

@@ -1,6 +1,9 @@
 """The main job (``fal-harness run``): the contract suite, a short latency benchmark and drift against
 the contracts (``--contracts-dir``, ``./contracts`` or the bundled ones), on one target, written as
 one run folder a person wants to read.
+
+Each step imports its parts when it starts (the benchmark's numpy and scipy, the report's
+matplotlib, the replay's vcrpy): a run that skips a step never loads them.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from harness._errors import BudgetExceeded, ConfigError, DataFileError, HarnessError
 from harness._extras import BENCH_HINT, bench_missing
 from harness._reproduce import Reproducer
-from harness._resources import bundled
 from harness._runfolders import claim_run_dir as _claim_run_dir
 from harness._runsummary import (
     MAIN_JOB_FORMAT,
@@ -43,16 +45,18 @@ from harness._suite import (
     select_contracts,
     untested,
 )
+from harness._target import TargetSpec
 from harness._version import __version__
 from harness.checks import failed_result, run_checks
-from harness.client import AsyncQueueClient, Observation, Target
-from harness.client._observations import ErrorInfo
-from harness.client._targets import DEFAULT_LIVE_BUDGET, live_key
+from harness.client import AsyncQueueClient, ErrorInfo, Observation, Target, live_key
 from harness.contracts import Contract, load_contracts
 from harness.drift import DriftReport, Level
 
 if TYPE_CHECKING:
     from harness.bench import BenchSummary
+
+if TYPE_CHECKING:
+    from harness.emulator import EmulatorConfig
 
 __all__ = ["MAIN_JOB_FORMAT", "Baseline", "MainJob", "MainJobResult", "Plan", "plan_main_job"]
 
@@ -80,13 +84,23 @@ Announce = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Plan:
-    target: str
+    """What a main job will run and send, checked against its budget before anything starts."""
+
+    spec: TargetSpec
     cases: tuple[ScenarioCase, ...]
     bench_requests: int
     """Billable requests the benchmark will send (0 when it does not run)."""
     bench_note: str | None
-    budget: int | None
     contracts: tuple[Contract, ...] = ()
+
+    @property
+    def target(self) -> str:
+        """The target as the user named it."""
+        return self.spec.text
+
+    @property
+    def budget(self) -> int | None:
+        return self.spec.budget
 
     @property
     def generated(self) -> list[str]:
@@ -183,32 +197,30 @@ class MainJobResult:
 
 def plan_main_job(
     *,
-    target: str = "emulator",
+    target: str | TargetSpec = "emulator",
     endpoints: Sequence[str] = (),
     contracts_dir: Path | None = None,
     bench_requests: int = 10,
     max_requests: int | None = None,
 ) -> Plan:
     """What the run will do and send; checked before anything is started or sent."""
+    spec = target if isinstance(target, TargetSpec) else TargetSpec.parse(target, max_requests=max_requests)
     contracts = select_contracts(load_contracts(contracts_dir), endpoints)
     cases = tuple(scenario_cases(contracts))
     note = None
     bench = bench_requests * len(contracts)
-    if target == "replay":
+    if spec.kind == "replay":
         bench, note = 0, NOTE_REPLAY
     elif bench_requests == 0:
         note = NOTE_NO_BENCH
     elif bench_missing():
         bench, note = 0, f"not measured: the benchmark needs the bench extra ({BENCH_HINT})"
-    budget = max_requests if max_requests is not None else (DEFAULT_LIVE_BUDGET if target == "live" else None)
     if bench:
         bench += len(contracts)  # the benchmark's warm-up, one per series
-    plan = Plan(target, cases, bench, note, budget, tuple(contracts))
-    if target == "live" and not live_key():
+    plan = Plan(spec, cases, bench, note, tuple(contracts))
+    if spec.kind == "live" and not live_key():
         raise ConfigError("the live target needs FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) in the environment")
-    if plan.budget is not None and plan.requests > plan.budget:
-        raise ConfigError(f"the run plans {plan.requests} requests, the budget is {plan.budget} "
-                          "(select fewer with --endpoint, lower --bench-requests, or raise --max-requests)")
+    spec.check_plan(plan.requests, hint="select fewer with --endpoint, lower --bench-requests, or raise --max-requests")
     return plan
 
 
@@ -222,8 +234,6 @@ class MainJob:
     contracts_dir: Path | None = None
     cassettes_dir: Path | None = None
     emulator_config: Path | None = None
-    max_requests: int | None = None
-    live_base_url: str | None = None
     progress: Progress | None = None
     drift_fail_on: Level = "ERR"
     scenario_timeout: float | None = 600.0
@@ -321,17 +331,16 @@ class MainJob:
                               time_scale=None if self.emulator_config else EMULATOR_TIME_SCALE,
                               contracts_dir=self.contracts_dir)
         if self.plan.target == "live":
-            return Reproducer("live", self.live_base_url)
+            return Reproducer("live", self.plan.spec.live_base_url)
         return Reproducer(self.plan.target)
 
-    def _open_target(self) -> Any:
-        config: Any = self.emulator_config
+    def _open_target(self) -> AbstractContextManager[Target]:
+        config: EmulatorConfig | Path | None = self.emulator_config
         if self.plan.target == "emulator" and config is None:
-            from harness.emulator import EmulatorConfig
+            from harness.emulator import EmulatorConfig  # the emulator is loaded only to run on it
 
             config = EmulatorConfig(time_scale=EMULATOR_TIME_SCALE, contracts_dir=self.contracts_dir)
-        return open_target(self.plan.target, max_requests=self.plan.budget, contracts_dir=self.contracts_dir,
-                           emulator_config=config, live_base_url=self.live_base_url)
+        return open_target(self.plan.spec, contracts_dir=self.contracts_dir, emulator_config=config)
 
     async def _run_cases(self, target: Target, cases: list[ScenarioCase]) -> list[ScenarioRun]:
         done = 0
@@ -354,9 +363,9 @@ class MainJob:
             return list(await asyncio.gather(*(one(c) for c in cases)))
 
     def _replay(self, cases: list[ScenarioCase]) -> list[ScenarioRun]:
-        from harness.cassettes import replay_scenario, scenario_cassette
+        from harness.cassettes import cassettes_dir, replay_scenario, scenario_cassette
 
-        root = self.cassettes_dir or (Path("cassettes") if Path("cassettes").is_dir() else bundled("cassettes"))
+        root = cassettes_dir(self.cassettes_dir)
         self._reproducer = Reproducer("replay", cassettes=root, contracts_dir=self.contracts_dir)
         runs = []
         for i, case in enumerate(cases, 1):
@@ -378,8 +387,7 @@ class MainJob:
     def _bench(self) -> tuple[Path | None, str | None]:
         if not self.plan.bench_requests:
             return None, None
-        from harness.bench import BenchFailed, BenchOptions, run_benchmark
-        from harness.bench._history import HISTORY_DIR, record_history
+        from harness.bench import HISTORY_DIR, BenchFailed, BenchOptions, record_history, run_benchmark
 
         contracts = sorted({c.contract.endpoint for c in self.plan.cases})
         per_endpoint = (self.plan.bench_requests // max(len(contracts), 1)) - 1
@@ -387,12 +395,11 @@ class MainJob:
         started = time.monotonic()
         try:
             result = run_benchmark(
-                "queue", target=self.plan.target, out=self.out,
+                "queue", target=self.plan.spec, out=self.out,
                 options=BenchOptions(endpoints=tuple(contracts), requests=per_endpoint, warmup=1,
                                      timeout=self.scenario_timeout or BenchOptions.timeout),
                 emulator_config=config if self.plan.target == "emulator" else None,
-                max_requests=self.plan.budget, contracts_dir=self.contracts_dir, history=False,
-                live_base_url=self.live_base_url, progress=self.bench_progress,
+                contracts_dir=self.contracts_dir, history=False, progress=self.bench_progress,
             )
         except BenchFailed as failed:
             return self._adopt(failed.result.run_dir), f"failed: {failed.result.summary.stop_reason}"
@@ -420,8 +427,7 @@ class MainJob:
         target, that run, and the history of comparable runs (for the trend)."""
         if bench_dir is None:
             return [], None, []
-        from harness.bench import compare_runs, load_history, load_run
-        from harness.bench._history import HISTORY_DIR
+        from harness.bench import HISTORY_DIR, compare_runs, load_history, load_run
 
         current = load_run(bench_dir)
         if current.summary.status != "complete":
@@ -533,8 +539,7 @@ def _finished(run_dir: Path) -> str:
 def _previous_run(current: Path, target: str, current_summary: BenchSummary) -> Path | None:
     """The bench folder of the latest earlier main-job run beside this one, on the same target and
     (on the emulator) the same latency model, whose benchmark completed: the only fair baseline."""
-    from harness.bench._history import comparable
-    from harness.bench._results import load_summary
+    from harness.bench import comparable, load_summary
 
     candidates = []
     try:

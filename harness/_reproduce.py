@@ -59,7 +59,7 @@ class Reproducer:
         return reproduction(obs, self.target)
 
     def _replay(self, run: ScenarioRun) -> str:
-        from harness.cassettes import scenario_cassette
+        from harness.cassettes import scenario_cassette  # vcrpy: only a replayed run needs it
 
         root = self.cassettes or Path("cassettes")
         case = run.case

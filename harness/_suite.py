@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from harness._errors import ConfigError
 from harness.checks import CheckResult, Expectation, run_checks
 from harness.client import AsyncQueueClient, FileMode, Observation
-from harness.contracts import Contract, Scenario, validate_input
-from harness.contracts._loader import scenario_payload
+from harness.contracts import Contract, Scenario, generate_scenarios, scenario_payload, validate_input
 
 __all__ = [
     "ScenarioCase",
@@ -72,8 +71,6 @@ def scenario_cases(contracts: Iterable[Contract], *, generate: bool = True,
     """Every scenario of every contract; a contract without any gets those its schema gives
     (``generated``), unless ``generate`` is false. With ``placeholders``, an endpoint left with no
     runnable scenario gets one case whose ``problem`` says so (the pytest suite fails it)."""
-    from harness.contracts._scenarios import generate_scenarios
-
     out: list[ScenarioCase] = []
     for c in contracts:
         if c.scenarios:

@@ -14,25 +14,29 @@ import os
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
+from harness import DEFAULT_LIVE_BUDGET
+
 if TYPE_CHECKING:
-    from harness._suite import ScenarioCase, ScenarioRun
+    from harness import ScenarioCase, ScenarioRun, TargetSpec
     from harness.client import QueueClient, Target
     from harness.contracts import Contract
     from harness.emulator import Emulator, EmulatorConfig
     from harness.sandbox import Sandbox
 
+# Everything else the plugin uses is imported inside the hook or fixture that needs it: a project
+# that installs the plugin and never uses it loads none of it.
+
 _PLAN = pytest.StashKey[int]()
+_SPEC = pytest.StashKey["TargetSpec"]()
 
 #: what ``--block-network`` still allows unless ``--allowed-hosts`` says otherwise
 LOOPBACK_HOSTS = r"127\.0\.0\.1,localhost,::1"
 #: ``--fal-file-mode`` values (harness.client.FileMode, spelled out so loading the plugin imports nothing)
 FILE_MODES = ("upload", "data-uri", "url")
-#: requests a live run may send when nobody says otherwise (harness.client's DEFAULT_LIVE_BUDGET)
-DEFAULT_LIVE_BUDGET = 10
 SANDBOX_MARKER = "fal_sandbox"
 #: the fixtures this plugin defines; a test using one of them (or a marker of ours) uses the harness
 FIXTURES = frozenset({"fal_contracts", "fal_target", "fal_harness_client", "fal_contract", "fal_scenario",
@@ -52,11 +56,26 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--block-network", False) and not config.getoption("--allowed-hosts", None):
         # Blocking the network means nothing leaves the machine; emulators on loopback stay reachable.
         config.option.allowed_hosts = LOOPBACK_HOSTS
-    if (config.getoption("--fal-target", "emulator") == "live" and config.getoption("numprocesses", None)
+    if (_target_spec(config).kind == "live" and config.getoption("numprocesses", None)
             and not hasattr(config, "workerinput")):
         # The plan is checked against the budget at collection, which xdist does in the workers.
         raise pytest.UsageError("--fal-target=live runs in one process so its plan is checked against the budget "
                                 "before anything is sent; drop -n/--numprocesses")
+
+
+def _target_spec(config: pytest.Config) -> TargetSpec:
+    """``--fal-target`` with ``--fal-max-requests`` and ``--fal-live-base-url``, read once; a name
+    that is no target is a usage error."""
+    if _SPEC not in config.stash:
+        from harness import HarnessError, TargetSpec
+
+        try:
+            config.stash[_SPEC] = TargetSpec.parse(config.getoption("--fal-target", "emulator"),
+                                                   max_requests=config.getoption("--fal-max-requests", None),
+                                                   live_base_url=config.getoption("--fal-live-base-url", None))
+        except HarnessError as exc:
+            raise pytest.UsageError(f"--fal-target: {exc}") from None
+    return config.stash[_SPEC]
 
 
 def _hypothesis_profile(config: pytest.Config) -> None:
@@ -116,8 +135,7 @@ def fal_contracts(request: pytest.FixtureRequest) -> dict[str, Contract]:
 
 
 def _selected(config: pytest.Config) -> list[Contract]:
-    from harness._errors import HarnessError
-    from harness._suite import select_contracts
+    from harness import HarnessError, select_contracts
     from harness.contracts import load_contracts
 
     directory = config.getoption("--fal-contracts")
@@ -134,7 +152,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = metafunc.fixturenames
     if "fal_scenario" not in names and "fal_stream_scenario" not in names and "fal_contract" not in names:
         return
-    from harness._suite import scenario_cases
+    from harness import scenario_cases
 
     if "fal_scenario" in names:
         cases = scenario_cases(_selected(metafunc.config), placeholders=True)
@@ -148,72 +166,65 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A live run states its plan and refuses one that would exceed the budget; tests that draw
-    fresh inputs cannot run against recordings or a paid API and say so."""
-    target = config.getoption("--fal-target")
-    if target not in ("live", "replay"):
+    """A run under a budget (live, always) states its plan and refuses one that would exceed it;
+    tests that draw fresh inputs cannot run against recordings or a paid API and say so."""
+    spec = _target_spec(config)
+    if spec.kind in ("live", "replay"):
+        for item in items:
+            if item.get_closest_marker("fal_generated"):
+                reason = ("generated inputs have no recordings to replay" if spec.kind == "replay"
+                          else "generated inputs would spend the live budget")
+                item.add_marker(pytest.mark.skip(reason=reason))
+            elif spec.kind == "replay" and "fal_stream_scenario" in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.skip(reason="cassettes record queue lifecycles; streams have none to "
+                                                        "replay"))
+    if spec.budget is None or not spec.sends:
         return
-    for item in items:
-        if item.get_closest_marker("fal_generated"):
-            reason = ("generated inputs have no recordings to replay" if target == "replay"
-                      else "generated inputs would spend the live budget")
-            item.add_marker(pytest.mark.skip(reason=reason))
-        elif target == "replay" and "fal_stream_scenario" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.skip(reason="cassettes record queue lifecycles; streams have none to replay"))
-    if target == "live":
-        from harness._suite import ScenarioCase
+    from harness import HarnessError, ScenarioCase
 
-        # A scenario item of each kind is one request; an empty parametrisation sends nothing.
-        planned = sum(1 for item in items if any(
-            isinstance(getattr(getattr(item, "callspec", None), "params", {}).get(name), ScenarioCase)
-            for name in ("fal_scenario", "fal_stream_scenario")) and not item.get_closest_marker("fal_generated"))
-        budget = _live_budget(config)
-        if planned > budget:
-            raise pytest.UsageError(f"live run plans {planned} requests, the budget is {budget} "
-                                    "(select fewer with --fal-endpoint or -k, or raise --fal-max-requests)")
-        config.stash[_PLAN] = planned
-
-
-def _live_budget(config: pytest.Config) -> int:
-    given: int | None = config.getoption("--fal-max-requests")
-    return DEFAULT_LIVE_BUDGET if given is None else given
+    # A scenario item of each kind is one request; an empty parametrisation sends nothing.
+    planned = sum(1 for item in items if any(
+        isinstance(getattr(getattr(item, "callspec", None), "params", {}).get(name), ScenarioCase)
+        for name in ("fal_scenario", "fal_stream_scenario")) and not item.get_closest_marker("fal_generated"))
+    try:
+        spec.check_plan(planned, what=f"{spec.kind} run", hint="select fewer with --fal-endpoint or -k, or raise "
+                                                               "--fal-max-requests")
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[_PLAN] = planned
 
 
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> str | None:
     """The plan, printed once collection knows it (even under -q) when a collected test uses the
     harness, or with -v: where requests go and, on the live target, how many will be sent against
     which budget. A session that never uses the harness hears nothing from it."""
-    target = config.getoption("--fal-target")
-    if not (config.get_verbosity() > 0 or target != "emulator" or _uses_harness(items)):
+    spec = _target_spec(config)
+    if not (config.get_verbosity() > 0 or spec.kind != "emulator" or _uses_harness(items)):
         return None
-    if target == "live" and _PLAN in config.stash:
-        return f"fal-harness: target live, {config.stash[_PLAN]} requests planned, budget {_live_budget(config)}"
-    return f"fal-harness: target {target}"
+    if _PLAN in config.stash:
+        return f"fal-harness: target {spec.name}, {config.stash[_PLAN]} requests planned, budget {spec.budget}"
+    return f"fal-harness: target {spec.name}"
 
 
 @pytest.fixture(scope="session")
 def fal_target(request: pytest.FixtureRequest) -> Iterator[Target]:
-    """Where this session's requests go (``--fal-target``)."""
-    config = request.config
-    spec = config.getoption("--fal-target")
-    if spec == "emulator":
-        from harness.client import emulator_target
+    """Where this session's requests go (``--fal-target``), under its budget (``--fal-max-requests``)."""
+    from harness import HarnessError, open_target
+    from harness.client import Budget, SharedBudget, emulator_target
 
-        yield emulator_target(request.getfixturevalue("fal_emulator"))
+    spec = _target_spec(request.config)
+    if spec.kind == "emulator":
+        yield emulator_target(request.getfixturevalue("fal_emulator"),
+                              budget=Budget(spec.budget) if spec.budget is not None else None)
         return
-    from harness._errors import HarnessError
-    from harness._session import open_target
-    from harness.client._targets import SharedBudget
-
-    if spec == "replay":
+    if spec.kind == "replay":
         from harness.cassettes import replay_target
 
         # Each scenario replays against its own cassette's base URLs; this one names the target.
         yield replay_target()
         return
     try:
-        with open_target(spec, max_requests=config.getoption("--fal-max-requests"),
-                         live_base_url=config.getoption("--fal-live-base-url")) as target:
+        with open_target(spec) as target:
             run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
             if run_id and target.budget is not None and target.budget.max_requests is not None:
                 # Workers are separate processes: they spend one budget kept in a locked file.
@@ -253,11 +264,11 @@ def fal_run_scenario(request: pytest.FixtureRequest, fal_harness_client: QueueCl
     detect = request.config.getoption("--fal-detect")
     # pytest-recording owns --record-mode; without it nothing is recorded.
     record_mode = request.config.getoption("--record-mode", None) or "none"
-    replay = request.config.getoption("--fal-target") == "replay"
+    replay = _target_spec(request.config).kind == "replay"
     client = fal_harness_client
 
     def run(case: ScenarioCase, via: str = "queue") -> ScenarioRun:
-        from harness._suite import run_scenario
+        from harness import run_scenario
 
         if case.problem is not None:
             pytest.fail(f"{case.contract.endpoint}: {case.problem}", pytrace=False)
@@ -271,17 +282,13 @@ def fal_run_scenario(request: pytest.FixtureRequest, fal_harness_client: QueueCl
 
 
 def _cassette_dir(config: pytest.Config, *, writing: bool = False) -> Path:
-    from harness._resources import bundled
+    from harness.cassettes import cassettes_dir
 
-    given = config.getoption("--fal-cassettes", None)
-    if given:
-        return Path(given)
-    local = config.rootpath / "cassettes"
-    return local if writing or local.is_dir() else bundled("cassettes")
+    return cassettes_dir(config.getoption("--fal-cassettes", None), root=config.rootpath, writing=writing)
 
 
 def _replay_case(config: pytest.Config, case: ScenarioCase, mode: str, detect: str) -> ScenarioRun:
-    from harness._errors import HarnessError
+    from harness import HarnessError
     from harness.cassettes import replay_scenario, scenario_cassette, scenario_variant
 
     try:
@@ -298,7 +305,7 @@ def _replay_case(config: pytest.Config, case: ScenarioCase, mode: str, detect: s
 
 def _record_case(config: pytest.Config, client: QueueClient, target: Target, case: ScenarioCase, mode: str,
                  detect: str, record_mode: str) -> ScenarioRun:
-    from harness._errors import HarnessError
+    from harness import HarnessError
     from harness.cassettes import RECORD_MODES, PlannedCassette, arecord_cassette, get_variant, scenario_variant
 
     if record_mode not in RECORD_MODES:
@@ -343,7 +350,7 @@ def fal_emulator_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..
     directory = request.config.getoption("--fal-contracts")
     started: list[Emulator] = []
 
-    def start(config: EmulatorConfig | Mapping[str, Any] | None = None) -> Emulator:
+    def start(config: EmulatorConfig | Mapping[str, object] | None = None) -> Emulator:
         if not isinstance(config, EmulatorConfig):
             data = {"time_scale": EMULATOR_TEST_TIME_SCALE, **(config or {})}
             if directory and "contracts_dir" not in data:
@@ -395,9 +402,8 @@ def fal_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     config (faults, latency); ``@pytest.mark.fal_sandbox(cassette=True)`` (or a name) replays
     ``cassettes/<module>/<test>.yaml`` beside the test with nothing sent, and records it with
     ``--record-mode=once`` or ``rewrite`` (against the emulator, or ``--fal-target=live``)."""
-    from harness._errors import HarnessError
-    from harness.sandbox import open_sandbox
-    from harness.sandbox._sandbox import sandbox_mode
+    from harness import HarnessError
+    from harness.sandbox import open_sandbox, sandbox_mode
 
     node = request.node
     if node.get_closest_marker("vcr") is not None:
@@ -429,7 +435,7 @@ def fal_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
         pytest.fail(str(exc), pytrace=False)
 
 
-def _sandbox_marker(node: pytest.Item) -> tuple[str | bool | None, Mapping[str, Any] | None]:
+def _sandbox_marker(node: pytest.Item) -> tuple[str | bool | None, Mapping[str, object] | None]:
     marker = node.get_closest_marker(SANDBOX_MARKER)
     if marker is None:
         return None, None
@@ -462,18 +468,19 @@ def _app_cassette(request: pytest.FixtureRequest, name: str | bool) -> Path:
     return directory / (stem if stem.endswith(".yaml") else f"{stem}.yaml")
 
 
-def _sandbox_target(request: pytest.FixtureRequest, emulator_config: Mapping[str, Any] | None, mode: str) -> Target:
+def _sandbox_target(request: pytest.FixtureRequest, emulator_config: Mapping[str, object] | None, mode: str) -> Target:
     from harness.client import emulator_target
 
-    spec = request.config.getoption("--fal-target")
-    local = spec in ("emulator", "replay")
+    spec = _target_spec(request.config)
+    local = spec.kind in ("emulator", "replay")
     if emulator_config is not None:
         if not local:
-            pytest.skip(f"its emulator config (faults, latency) exists only on the emulator, not --fal-target={spec}")
+            pytest.skip("its emulator config (faults, latency) exists only on the emulator, not "
+                        f"--fal-target={spec.name}")
         return emulator_target(request.getfixturevalue("fal_emulator_factory")(emulator_config))
     if local:
         return emulator_target(request.getfixturevalue("fal_emulator"))
-    if spec == "live" and mode != "record":
+    if spec.kind == "live" and mode != "record":
         pytest.skip("on --fal-target=live fal_sandbox only records cassettes (with --record-mode), and this test "
                     "has none to record")
     target: Target = request.getfixturevalue("fal_target")

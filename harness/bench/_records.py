@@ -5,7 +5,7 @@ ground-truth durations an emulator timeline gives for the same phases.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from pydantic import ConfigDict, ValidationError, with_config
 
@@ -111,7 +111,7 @@ def measured_from_observation(obs: Observation, started_ns: int, ended_ns: int) 
     data = obs.to_dict()
     data.pop("output", None)  # model outputs can be large; the phases and exchanges are what count here
     data.pop("submit_response", None)
-    error = data.get("error")
+    error = asdict(obs.error) if obs.error is not None else None
     return Measured(started_ns=started_ns, ended_ns=ended_ns, phases_ns=phases, error=error,
                     request_id=obs.request_id, endpoint=obs.endpoint, observation=data)
 

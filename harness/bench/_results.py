@@ -205,7 +205,7 @@ def rebuilt_summary(started: BenchSummary, records: list[Record], truth: dict[st
               for name in names]
     derived = []
     try:
-        from harness.bench._registry import get_scenario
+        from harness.bench._registry import get_scenario  # the scenarios, only to derive their figures
 
         spec = get_scenario(started.scenario)
         derived = spec.derive(blocks) if spec.derive is not None and blocks else []

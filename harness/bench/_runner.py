@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness._errors import BudgetExceeded, ConfigError, HarnessError
 from harness._json import JsonObject
+from harness._target import SENDING_TARGETS, TargetSpec
 from harness.bench._history import HISTORY_DIR, record_history
 from harness.bench._records import Record
 from harness.bench._registry import BenchOptions, PlanContext, RunContext, ScenarioSpec, Series, WorkItem, get_scenario
@@ -40,6 +41,8 @@ from harness.contracts import load_contracts
 
 __all__ = ["BenchFailed", "BenchInterrupted", "Estimate", "RunResult", "planned_requests", "run_benchmark"]
 
+#: where a benchmark may run: a replay has no timing to measure
+BENCH_TARGETS = SENDING_TARGETS
 #: the open loop's first arrival comes this long after the schedule is drawn
 _OPEN_LOOP_LEAD_NS = 20_000_000
 
@@ -53,10 +56,8 @@ class Estimate:
     """Requests the target's budget still allows (``None``: unlimited)."""
     live: bool
     target: str
-
-    @property
-    def over_budget(self) -> bool:
-        return self.budget is not None and self.requests > self.budget
+    over_budget: bool = False
+    """The plan does not fit in what the budget still allows."""
 
 
 #: shown the estimate; returns whether to go ahead when it is over the budget
@@ -104,7 +105,7 @@ def planned_requests(series: list[Series]) -> int:
 def run_benchmark(
     scenario: str,
     *,
-    target: str = "emulator",
+    target: str | TargetSpec = "emulator",
     options: BenchOptions | None = None,
     out: Path = Path("reports"),
     emulator_config: Mapping[str, Any] | Path | None = None,
@@ -125,19 +126,20 @@ def run_benchmark(
     (a ``HarnessError``) carrying it, from the exception.
     """
     spec = get_scenario(scenario)
+    where = target if isinstance(target, TargetSpec) else TargetSpec.parse(
+        target, max_requests=max_requests, live_base_url=live_base_url, hosted_base_url=hosted_base_url,
+        allow=BENCH_TARGETS)
     options = options or BenchOptions()
     contracts = load_contracts(contracts_dir)
-    live = spec.needs_target and target == "live"
-    plan = PlanContext(options, contracts, live=live, hosted_files=not live or hosted_base_url is not None)
+    live = spec.needs_target and where.kind == "live"
+    plan = PlanContext(options, contracts, live=live, hosted_files=not live or where.hosted_base_url is not None)
     series = spec.plan(plan)
     _check_creatable(out)
     if not spec.needs_target:
         return _Run(spec, options, None, out, progress, history, plan.notes).execute(series, approve)
-    if emulator_config is None and target == "emulator":
+    if emulator_config is None and where.kind == "emulator":
         emulator_config = spec.emulator
-    with open_bench_target(target, emulator_config=emulator_config, max_requests=max_requests,
-                           contracts_dir=contracts_dir, live_base_url=live_base_url,
-                           hosted_base_url=hosted_base_url) as bench_target:
+    with open_bench_target(where, emulator_config=emulator_config, contracts_dir=contracts_dir) as bench_target:
         return _Run(spec, options, bench_target, out, progress, history, plan.notes).execute(series, approve)
 
 
@@ -205,13 +207,14 @@ class _Run:
         if target is None:
             return
         budget = target.budget
-        estimate = Estimate(planned_requests(series), budget.remaining if budget is not None else None, target.live,
-                            target.name)
+        planned = planned_requests(series)
+        estimate = Estimate(planned, budget.remaining if budget is not None else None, target.live, target.name,
+                            over_budget=budget is not None and not budget.allows(planned))
         go = approve(estimate) if approve is not None else not estimate.over_budget
         if estimate.over_budget and budget is not None and budget.max_requests is not None:
             if not go:
-                raise BudgetExceeded(budget.max_requests, budget.spent + estimate.requests)
-            budget.max_requests = budget.spent + estimate.requests
+                budget.check(planned)
+            budget.max_requests = budget.spent + planned
 
     async def _run_all(self, series: list[Series]) -> None:
         ctx = RunContext(self.options, self.target)

@@ -20,7 +20,7 @@ from harness.bench._work import (
     padded_png,
     require_fal_client,
 )
-from harness.client import FileInput, FileMode
+from harness.client import FileInput, FileMode, Files
 from harness.contracts import Contract
 
 __all__ = ["BENCH_EMULATOR", "DEFAULT_SIZES", "DETECTIONS", "MiB", "bench_input", "small_input"]
@@ -92,7 +92,7 @@ def size_label(size: int) -> str:
 
 
 def bench_input(contract: Contract, payload: Mapping[str, Any] | None = None
-                ) -> tuple[dict[str, Any], dict[str, FileInput | str]]:
+                ) -> tuple[dict[str, Any], Files]:
     """The input a benchmark sends to an endpoint: ``payload`` when the user gave one (``--input``),
     else its first scenario meant to succeed (the page's example, with its bundled files)."""
     if payload is not None:
@@ -104,7 +104,7 @@ def bench_input(contract: Contract, payload: Mapping[str, Any] | None = None
 
 
 def small_input(contract: Contract, payload: Mapping[str, Any] | None = None
-                ) -> tuple[dict[str, Any], dict[str, FileInput | str]]:
+                ) -> tuple[dict[str, Any], Files]:
     """The benchmark input asking for one 64x64 picture where the contract lets the input choose:
     for measuring the client, where drawing a megapixel stand-in would only add the emulator's CPU."""
     found, files = bench_input(contract, payload)

@@ -17,10 +17,9 @@ from harness._errors import ConfigError
 from harness._json import JsonObject
 from harness._secrets import register_secret
 from harness._session import open_target
-from harness.client import Budget, Target, ssl_context
-from harness.emulator import EmulatorProcess
-from harness.emulator._app import ADMIN_HEADER
-from harness.emulator._config import EmulatorConfig
+from harness._target import Budget, TargetSpec
+from harness.client import Target, ssl_context
+from harness.emulator import ADMIN_HEADER, EmulatorConfig, EmulatorProcess
 
 __all__ = ["BenchTarget", "describe_emulator_config", "open_bench_target"]
 #: an emulator at a URL target gives its ground truth to a benchmark that has its admin key here
@@ -69,17 +68,15 @@ def describe_emulator_config(config: EmulatorConfig) -> JsonObject:
 
 @contextmanager
 def open_bench_target(
-    spec: str,
+    spec: TargetSpec,
     *,
     emulator_config: Mapping[str, object] | Path | None = None,
-    max_requests: int | None = None,
     contracts_dir: Path | None = None,
-    live_base_url: str | None = None,
-    hosted_base_url: str | None = None,
 ) -> Iterator[BenchTarget]:
-    """Open ``emulator`` (a child process running ``emulator_config``: file data or a YAML file),
-    ``live`` or a URL for a benchmark."""
-    if spec == "emulator":
+    """Open ``spec`` for a benchmark, under its budget: on the emulator, a child process running
+    ``emulator_config`` (file data or a YAML file); live fal or a URL through :func:`open_target`."""
+    if spec.kind == "emulator":
+        # Imported here: only a benchmark on the emulator pays for loading it.
         from harness.emulator import load_emulator_config, parse_emulator_config
 
         if isinstance(emulator_config, Path):
@@ -94,14 +91,12 @@ def open_bench_target(
             register_secret(process.admin_key)
             target = Target(name="emulator", queue_url=process.queue_url, run_url=process.run_url,
                             rest_url=process.queue_url, cdn_url=process.queue_url, key=process.key,
-                            budget=Budget(max_requests) if max_requests is not None else None)
+                            budget=Budget(spec.budget) if spec.budget is not None else None)
             yield BenchTarget(target, describe_emulator_config(config), process.queue_url, process.admin_key)
         return
     if emulator_config is not None:
         raise ConfigError("--emulator-config applies to the emulator target only")
-    with open_target(spec, max_requests=max_requests, contracts_dir=contracts_dir, live_base_url=live_base_url,
-                     hosted_base_url=hosted_base_url) as target:
-        register_secret(target.key)
+    with open_target(spec, contracts_dir=contracts_dir) as target:
         admin_key = os.environ.get(ADMIN_KEY_ENV) or None
         register_secret(admin_key)
         truth_url = _emulator_truth_url(target) if admin_key else None

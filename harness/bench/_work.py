@@ -9,7 +9,7 @@ import struct
 import time
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
@@ -18,7 +18,7 @@ from harness._errors import ConfigError
 from harness._resources import fixture
 from harness.bench._records import Measured, measured_from_observation
 from harness.bench._registry import RunContext, WorkItem
-from harness.client import FileInput, FileMode, build_body
+from harness.client import FileInput, FileMode, Files, build_body
 
 __all__ = ["BareVersusHarness", "DataUriBuild", "Lifecycle", "StreamLifecycle", "padded_png"]
 
@@ -29,7 +29,7 @@ class Lifecycle:
 
     endpoint: str
     payload: Mapping[str, Any]
-    files: Mapping[str, FileInput | str] = field(default_factory=dict)
+    files: Files = field(default_factory=dict)
     file_mode: FileMode | str = FileMode.DATA_URI
     detect: str = "stream"
     poll_interval: float = 0.1
@@ -49,7 +49,7 @@ class StreamLifecycle:
 
     endpoint: str
     payload: Mapping[str, Any]
-    files: Mapping[str, FileInput | str] = field(default_factory=dict)
+    files: Files = field(default_factory=dict)
 
     async def __call__(self, ctx: RunContext, item: WorkItem) -> Measured:
         started = time.monotonic_ns()
@@ -85,7 +85,7 @@ class BareVersusHarness:
         t0 = time.perf_counter_ns()
         obs = await ctx.client.lifecycle(self.endpoint, dict(self.payload), tags=item.tags, timeout=ctx.options.timeout)
         took = time.perf_counter_ns() - t0
-        error = obs.to_dict()["error"] if obs.error is not None else None
+        error = asdict(obs.error) if obs.error is not None else None
         return took, obs.request_id, error
 
     async def _bare(self, ctx: RunContext) -> tuple[int, str | None, dict[str, Any] | None]:

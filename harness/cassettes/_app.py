@@ -9,16 +9,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from harness._errors import BudgetExceeded, CassetteMiss
 from harness._secrets import SECRETS, register_secret
 from harness._version import __version__
-from harness.cassettes._format import BODIES_DIR, read_app_cassette
-from harness.cassettes._model import CANONICAL_URLS, AppCassette, AppCassetteHeader, Interaction
+from harness.cassettes._format import BODIES_DIR, HEADER, CassettePersister, read_app_cassette
+from harness.cassettes._model import CANONICAL_URLS, AppCassetteHeader, RecordedRequest
 from harness.cassettes._scrub import HostMap, Scrubber
-from harness.cassettes._vcr import RecordingPersister, use_cassette
+from harness.cassettes._vcr import MemoryPersister, use_cassette
 from harness.client import Target
 
 __all__ = ["APP_RECORD_MODES", "AppRecording", "app_base_urls", "record_app", "replay_app"]
@@ -29,6 +28,8 @@ __all__ = ["APP_RECORD_MODES", "AppRecording", "app_base_urls", "record_app", "r
 APP_RECORD_MODES = ("once", "rewrite", "all")
 #: paths on the queue and run addresses that are not model calls (and cost nothing)
 _FREE_PATHS = ("/storage/", "/tokens/", "/files/", "/_emulator/")
+#: marks a request whose model call the budget has been charged for
+_SPENT = "_fal_harness_spent"
 
 
 @dataclass
@@ -72,18 +73,17 @@ def record_app(path: str | Path, target: Target, *, test: str) -> Iterator[AppRe
     recording = AppRecording(path, "record", base_urls)
     budget = target.budget
 
-    def build(interactions: list[Interaction]) -> AppCassette:
-        agents = dict.fromkeys(i.request.headers.get("user-agent", "") for i in interactions)
-        header = AppCassetteHeader(
+    def header(requests: list[RecordedRequest]) -> AppCassetteHeader:
+        agents = dict.fromkeys(r.headers.get("user-agent", "") for r in requests)
+        return AppCassetteHeader(
             target=kind, recorded=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             harness_version=__version__, test=test, clients=tuple(a for a in agents if a), base_urls=base_urls)
-        return AppCassette(header, interactions)
 
-    def before_request(request: Any) -> Any:
+    def before_request(request: RecordedRequest) -> RecordedRequest | None:
         kept = scrubber.request(request)
-        if kept is not None and budget is not None and not getattr(request, "_fal_harness_spent", False) \
+        if kept is not None and budget is not None and not getattr(request, _SPENT, False) \
                 and _billable(kept.method, kept.uri, base_urls):
-            request._fal_harness_spent = True  # vcrpy runs this hook more than once per request
+            setattr(request, _SPENT, True)  # vcrpy runs this hook more than once per request
             try:
                 budget.spend()
             except BudgetExceeded:
@@ -92,9 +92,12 @@ def record_app(path: str | Path, target: Target, *, test: str) -> Iterator[AppRe
         return kept
 
     # Recorded from nothing; an earlier recording stays as it was until the new one is written.
-    persister = RecordingPersister(None, path.parent / BODIES_DIR, load=False, build=build)
-    with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister, before_request=before_request):
+    persister = CassettePersister(bodies_dir=path.parent / BODIES_DIR, load=False)
+    with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister, before_request=before_request
+                      ) as vcr:
         yield recording
+        # The header names the clients that made the requests: known once they are made.
+        vcr.get_metadata(HEADER, header(vcr.requests))
 
 
 @contextlib.contextmanager
@@ -107,27 +110,28 @@ def replay_app(path: str | Path) -> Iterator[AppRecording]:
     cassette = read_app_cassette(path)
     scrubber = Scrubber(SECRETS.with_environment(), client=None)
     recording = AppRecording(Path(path), "replay", dict(cassette.header.base_urls))
-    seen: dict[int, Any] = {}
+    seen: dict[int, RecordedRequest] = {}
     loaded = False  # vcrpy passes the recording's own requests through the hook as it loads them
 
-    def before_request(request: Any) -> Any:
+    def before_request(request: RecordedRequest) -> RecordedRequest | None:
         kept = scrubber.request(request)
         if kept is not None and loaded:
             seen[id(request)] = request  # kept alive, so no other request can take its id
         return kept
 
-    with use_cassette(str(path), scrubber, mode="none", cassette=cassette, before_request=before_request) as vcr:
+    with use_cassette(str(path), scrubber, mode="none", persister=MemoryPersister(cassette),
+                      before_request=before_request) as vcr:
         loaded = True
         yield recording
     played = sum(vcr.play_counts.values())
-    recording.unplayed = len(cassette.interactions) - played
+    recording.unplayed = len(cassette) - played
     recording.unmatched = len(seen) - played
     if recording.unmatched > 0:
         raise CassetteMiss(f"{path}: {recording.unmatched} request(s) the test made are not in the recording "
                            "(the app caught the error); re-record it with --record-mode=rewrite if the change is "
                            "meant")
     if recording.unplayed:
-        raise CassetteMiss(f"{path}: {recording.unplayed} of {len(cassette.interactions)} recorded requests were "
+        raise CassetteMiss(f"{path}: {recording.unplayed} of {len(cassette)} recorded requests were "
                            "not made this time; re-record it with --record-mode=rewrite if the change is meant")
 
 

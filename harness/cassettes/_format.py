@@ -1,27 +1,31 @@
-"""The cassette file: a versioned YAML header and interactions, binary bodies beside it by hash.
+"""The cassette file, as vcrpy's persister and serializer: a versioned YAML header (vcrpy's cassette
+metadata) and interactions, binary bodies beside it by hash.
 
 Read safely and checked (one-line errors); written only after every byte is scanned for secrets.
+The same persister serves vcrpy while it records and the harness when it reads a cassette itself.
 """
 
 from __future__ import annotations
 
 import binascii
-import dataclasses
 import hashlib
 import json
 import mimetypes
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias, cast
 from urllib.parse import urlsplit
 
 import pybase64
 import yaml
+from vcr.persisters.filesystem import CassetteNotFoundError  # type: ignore[import-untyped]
 
-from harness._data import MAX_FILE_BYTES, join_key, kind_of, read_bytes, read_head
-from harness._errors import DataFileError
+from harness._data import MAX_FILE_BYTES, SafeDumper, join_key, kind_of, parse_yaml, read_bytes, read_head, read_text
+from harness._errors import DataFileError, HarnessError
+from harness._json import JsonObject, JsonValue
 from harness._secrets import SECRETS, Secrets, ensure_clean, redact_text_bytes, write_scrubbed
 from harness.cassettes._model import (
     APP_FORMAT,
@@ -30,17 +34,20 @@ from harness.cassettes._model import (
     AppCassetteHeader,
     Cassette,
     CassetteHeader,
-    Expect,
-    Interaction,
     RecordedRequest,
     RecordedResponse,
     Variant,
+    new_request,
+    new_response,
 )
+from harness.checks import Expectation
 from harness.client import FileMode
-from harness.contracts._loader import read_yaml
 
 __all__ = [
     "BODIES_DIR",
+    "SERIALIZER",
+    "CassettePersister",
+    "YamlSerializer",
     "body_refs",
     "dump_cassette",
     "is_cassette_file",
@@ -48,6 +55,7 @@ __all__ = [
     "mentioned_bodies",
     "read_app_cassette",
     "read_cassette",
+    "read_recorded",
     "write_cassette",
 ]
 
@@ -57,6 +65,8 @@ BODY_FILE_LIMIT = 4 * MAX_FILE_BYTES
 #: a JSON string holding a data URI longer than this is stored as a body file
 DATA_URI_INLINE_LIMIT = 1024
 DATA_URI_KEY = "$data-uri"
+#: vcrpy's metadata key holding the cassette's header
+HEADER = "header"
 _FORMAT_PREFIX = "fal-harness/cassette@"
 _APP_PREFIX = "fal-harness/app-cassette@"
 #: how far into a file its format line is looked for (comments may come first)
@@ -67,8 +77,11 @@ _HEADER_KEYS = ("target", "recorded", "harness_version", "client", "endpoint", "
 _APP_HEADER_KEYS = ("target", "recorded", "harness_version", "test", "clients", "base_urls")
 _URL_KEYS = ("queue", "run", "rest", "cdn")
 
+AnyHeader: TypeAlias = CassetteHeader | AppCassetteHeader
+AnyCassette: TypeAlias = Cassette | AppCassette
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+
+class _Dumper(SafeDumper):  # type: ignore[valid-type,misc]  # the C dumper when PyYAML has it
     """The safe dumper, writing multi-line text (SSE streams) as literal blocks a person can read."""
 
 
@@ -80,43 +93,94 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _represent_str)
 
 
+class YamlSerializer:
+    """vcrpy's serializer seam: the cassette document as YAML text, and back (the bounded safe loader)."""
+
+    @staticmethod
+    def serialize(data: Mapping[str, object]) -> str:
+        # An unbounded width keeps every string on one line, so a secret is never split across lines
+        # where the byte scan could miss it.
+        return yaml.dump(dict(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=2**30,
+                         default_flow_style=False)
+
+    @staticmethod
+    def deserialize(text: str, name: str | Path = "<cassette>") -> object:
+        value: object = parse_yaml(text, name)
+        return value
+
+
+SERIALIZER = YamlSerializer()
+
+
+class CassettePersister:
+    """vcrpy's persister seam for the cassette file: loads one (for ``new_episodes``; a rewrite
+    starts from nothing) and saves what vcrpy recorded under the header in its metadata, body
+    files beside it, every byte checked for secrets first."""
+
+    def __init__(self, *, bodies_dir: Path | None = None, load: bool = True, secrets: Secrets | None = None) -> None:
+        self.bodies_dir = bodies_dir
+        self.load = load
+        self.secrets = secrets
+        self.saved: Path | None = None
+
+    def load_cassette(self, cassette_path: str, serializer: YamlSerializer
+                      ) -> tuple[list[RecordedRequest], list[RecordedResponse], dict[str, AnyHeader]]:
+        """The recorded requests and responses, and the header as vcrpy's metadata."""
+        path = Path(cassette_path)
+        if not self.load or not path.is_file():
+            raise CassetteNotFoundError()
+        loaded = read_recorded(path, serializer)
+        return loaded.requests, loaded.responses, {HEADER: loaded.header}
+
+    def save_cassette(self, cassette_path: str, cassette_dict: Mapping[str, object],
+                      serializer: YamlSerializer) -> None:
+        """Save vcrpy's ``{"requests", "responses", "metadata"}`` (the header is the metadata's)."""
+        metadata = cassette_dict.get("metadata")
+        header = metadata.get(HEADER) if isinstance(metadata, Mapping) else None
+        if not isinstance(header, CassetteHeader | AppCassetteHeader):
+            raise HarnessError(f"{cassette_path}: a recording is saved with its header in the cassette's metadata")
+        requests = cast("list[RecordedRequest]", list(cast("Iterable[object]", cassette_dict["requests"])))
+        responses = cast("list[RecordedResponse]", list(cast("Iterable[object]", cassette_dict["responses"])))
+        recorded: AnyCassette = (AppCassette(header, requests, responses) if isinstance(header, AppCassetteHeader)
+                                 else Cassette(header, requests, responses))
+        self.saved = write_cassette(recorded, cassette_path, bodies_dir=self.bodies_dir, secrets=self.secrets,
+                                    serializer=serializer)
+
+
 # -- writing -----------------------------------------------------------------------------------------
 
 
-def dump_cassette(cassette: Cassette | AppCassette) -> tuple[str, dict[str, bytes]]:
+def dump_cassette(cassette: AnyCassette, serializer: YamlSerializer = SERIALIZER) -> tuple[str, dict[str, bytes]]:
     """The YAML text of a cassette and the body files it refers to (name -> bytes)."""
     files: dict[str, bytes] = {}
     interactions = []
-    for i in cassette.interactions:
-        req, res = i.request, i.response
-        request: dict[str, Any] = {"method": req.method, "uri": req.uri, "headers": dict(req.headers)}
-        body = _encode_body(req.body, req.headers.get("content-type"), files)
+    for req, res in zip(cassette.requests, cassette.responses, strict=True):
+        headers = {str(k): str(v) for k, v in req.headers.items()}
+        request: JsonObject = {"method": req.method, "uri": req.uri, "headers": dict(headers)}
+        body = _encode_body(_bytes(req.body), headers.get("content-type"), files)
         if body is not None:
             request["body"] = body
-        response: dict[str, Any] = {
-            "status": res.status, "reason": res.reason,
-            "headers": {k: v[0] if len(v) == 1 else list(v) for k, v in res.headers.items()},
+        response: JsonObject = {
+            "status": res["status"]["code"], "reason": res["status"]["message"],
+            "headers": {k: v[0] if len(v) == 1 else list(v) for k, v in res["headers"].items()},
         }
-        body = _encode_body(res.body, res.header("content-type"), files)
+        body = _encode_body(res["body"]["string"], _header(res, "content-type"), files)
         if body is not None:
             response["body"] = body
         interactions.append({"request": request, "response": response})
-    fmt = APP_FORMAT if isinstance(cassette, AppCassette) else FORMAT
-    data = {"format": fmt, "header": cassette.header.to_data(), "interactions": interactions}
-    # An unbounded width keeps every string on one line, so a secret is never split across lines
-    # where the byte scan could miss it.
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=2**30,
-                     default_flow_style=False)
-    return text, files
+    header = cassette.header
+    fmt = APP_FORMAT if isinstance(header, AppCassetteHeader) else FORMAT
+    data = {"format": fmt, "header": _header_data(header), "interactions": interactions}
+    return serializer.serialize(data), files
 
 
-def write_cassette(cassette: Cassette | AppCassette, path: str | Path, *, bodies_dir: str | Path | None = None,
-                   secrets: Secrets | None = None) -> Path:
+def write_cassette(cassette: AnyCassette, path: str | Path, *, bodies_dir: str | Path | None = None,
+                   secrets: Secrets | None = None, serializer: YamlSerializer = SERIALIZER) -> Path:
     """Write the cassette and its body files. Every byte is scanned for secrets first; a leak
     raises :class:`~harness._secrets.SecretLeak` naming the file and nothing is written."""
     path = Path(path)
     known = (secrets or SECRETS).with_environment()
-    text, files = dump_cassette(_redacted(cassette, known) if known else cassette)
+    text, files = dump_cassette(_redacted(cassette, known) if known else cassette, serializer)
     bodies = Path(bodies_dir) if bodies_dir is not None else _default_bodies_dir(path)
     for name, data in files.items():
         ensure_clean(data, bodies / name, secrets)
@@ -130,22 +194,33 @@ def write_cassette(cassette: Cassette | AppCassette, path: str | Path, *, bodies
     return path
 
 
-def _redacted(cassette: Cassette | AppCassette, known: Secrets) -> Cassette | AppCassette:
+def _redacted(cassette: AnyCassette, known: Secrets) -> AnyCassette:
     """The cassette with every form of every known secret redacted, before body files are named."""
+    requests = [new_request(r.method, known.redact(r.uri), redact_text_bytes(_bytes(r.body), known),
+                            {str(k): known.redact(str(v)) for k, v in r.headers.items()})
+                for r in cassette.requests]
+    responses = [new_response(r["status"]["code"], known.redact(r["status"]["message"]),
+                              {k: [known.redact(v) for v in vs] for k, vs in r["headers"].items()},
+                              redact_text_bytes(r["body"]["string"], known))
+                 for r in cassette.responses]
+    return replace(cassette, requests=requests, responses=responses)
 
-    def text(value: str) -> str:
-        return known.redact(value)
 
-    interactions = []
-    for i in cassette.interactions:
-        req, res = i.request, i.response
-        request = RecordedRequest(req.method, text(req.uri), {k: text(v) for k, v in req.headers.items()},
-                                  redact_text_bytes(req.body, known))
-        response = RecordedResponse(res.status, text(res.reason),
-                                    {k: [text(v) for v in vs] for k, vs in res.headers.items()},
-                                    redact_text_bytes(res.body, known))
-        interactions.append(Interaction(request, response))
-    return dataclasses.replace(cassette, interactions=interactions)
+def _header_data(header: AnyHeader) -> JsonObject:
+    if isinstance(header, AppCassetteHeader):
+        return {"target": header.target, "recorded": header.recorded, "harness_version": header.harness_version,
+                "test": header.test, "clients": list(header.clients), "base_urls": dict(header.base_urls)}
+    v, e = header.variant, header.expect
+    return {
+        "target": header.target, "recorded": header.recorded, "harness_version": header.harness_version,
+        "client": header.client, "endpoint": header.endpoint, "contract_version": header.contract_version,
+        "scenario": header.scenario,
+        "variant": {"name": v.name, "file_mode": v.file_mode, "detect": v.detect, "fault": v.fault,
+                    "cancel": v.cancel, "webhook": v.webhook},
+        "seed": header.seed, "base_urls": dict(header.base_urls),
+        "expect": {"status": e.status, "invalid_loc": list(e.invalid_loc) if e.invalid_loc is not None else None,
+                   "rule": e.rule, "fails": list(e.fails)},
+    }
 
 
 def _default_bodies_dir(path: Path) -> Path:
@@ -160,13 +235,24 @@ def _ancestors(folder: Path) -> Iterator[Path]:
     yield from folder.parents
 
 
-def _encode_body(data: bytes, content_type: str | None, files: dict[str, bytes]) -> dict[str, Any] | None:
+def _bytes(value: bytes | str | None) -> bytes:
+    if value is None:
+        return b""
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+def _header(response: RecordedResponse, name: str) -> str | None:
+    values = response["headers"].get(name)
+    return values[0] if values else None
+
+
+def _encode_body(data: bytes, content_type: str | None, files: dict[str, bytes]) -> JsonObject | None:
     if not data:
         return None
     media_type = (content_type or "").split(";")[0].strip().lower()
     if "json" in media_type or (not media_type and data[:1] in (b"{", b"[")):
         try:
-            value = json.loads(data)
+            value: JsonValue = json.loads(data)
         except ValueError:
             pass
         else:
@@ -188,14 +274,14 @@ def _as_text(data: bytes) -> str | None:
     return text
 
 
-def _body_file(data: bytes, media_type: str, files: dict[str, bytes]) -> dict[str, Any]:
+def _body_file(data: bytes, media_type: str, files: dict[str, bytes]) -> JsonObject:
     extension = mimetypes.guess_extension(media_type) or ".bin"
     name = hashlib.sha256(data).hexdigest() + extension
     files[name] = data
     return {"file": f"{BODIES_DIR}/{name}", "size": len(data), "media_type": media_type}
 
 
-def _pack_data_uris(value: Any, files: dict[str, bytes]) -> Any:
+def _pack_data_uris(value: JsonValue, files: dict[str, bytes]) -> JsonValue:
     """Large ``data:<type>;base64,...`` strings (files sent inline) become references to body files."""
     if isinstance(value, str):
         if len(value) > DATA_URI_INLINE_LIMIT and value.startswith("data:"):
@@ -231,13 +317,26 @@ def is_recording_file(path: str | Path) -> bool:
     return head is not None and (_FORMAT_PREFIX.encode() in head or _APP_PREFIX.encode() in head)
 
 
-def read_cassette(path: str | Path) -> Cassette:
-    """Read and check a cassette and its body files; any problem is a one-line DataFileError."""
+def read_recorded(path: str | Path, serializer: YamlSerializer = SERIALIZER) -> AnyCassette:
+    """Read and check a scenario or an app cassette and its body files; any problem is a one-line
+    DataFileError."""
     path = Path(path)
     if not path.is_file():
         raise DataFileError(path, "", "no such cassette file")
-    data = read_yaml(path)
-    return _Reader(path).cassette(data)
+    data = serializer.deserialize(read_text(path), path)
+    reader = _Reader(path)
+    fmt = data.get("format") if isinstance(data, Mapping) else None
+    if isinstance(fmt, str) and fmt.startswith(_APP_PREFIX):
+        return reader.app_cassette(data)
+    return reader.cassette(data)
+
+
+def read_cassette(path: str | Path) -> Cassette:
+    """Read and check a scenario cassette and its body files; any problem is a one-line DataFileError."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(path, "", "no such cassette file")
+    return _Reader(path).cassette(SERIALIZER.deserialize(read_text(path), path))
 
 
 def read_app_cassette(path: str | Path) -> AppCassette:
@@ -245,7 +344,7 @@ def read_app_cassette(path: str | Path) -> AppCassette:
     path = Path(path)
     if not path.is_file():
         raise DataFileError(path, "", "no such cassette file")
-    return _Reader(path).app_cassette(read_yaml(path))
+    return _Reader(path).app_cassette(SERIALIZER.deserialize(read_text(path), path))
 
 
 class _Reader:
@@ -256,36 +355,38 @@ class _Reader:
     def fail(self, key: str, problem: str) -> DataFileError:
         return DataFileError(self.path, key, problem)
 
-    def mapping(self, value: Any, key: str) -> Mapping[str, Any]:
+    def mapping(self, value: object, key: str) -> Mapping[str, object]:
         if not isinstance(value, Mapping):
             raise self.fail(key, f"expected a mapping, got {kind_of(value)}")
         return value
 
-    def need(self, data: Mapping[str, Any], key: str, where: str) -> Any:
+    def need(self, data: Mapping[str, object], key: str, where: str) -> object:
         if key not in data:
             raise self.fail(join_key(where, key), "missing")
         return data[key]
 
-    def text(self, value: Any, key: str, *, optional: bool = False) -> Any:
-        if value is None and optional:
-            return None
+    def text(self, value: object, key: str) -> str:
         if not isinstance(value, str) or not value:
             raise self.fail(key, f"expected a non-empty string, got {kind_of(value)}")
         return value
 
-    def integer(self, value: Any, key: str, *, optional: bool = False) -> Any:
-        if value is None and optional:
-            return None
+    def optional_text(self, value: object, key: str) -> str | None:
+        return None if value is None else self.text(value, key)
+
+    def integer(self, value: object, key: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, f"expected an integer, got {kind_of(value)}")
         return value
 
-    def flag(self, value: Any, key: str) -> bool:
+    def optional_integer(self, value: object, key: str) -> int | None:
+        return None if value is None else self.integer(value, key)
+
+    def flag(self, value: object, key: str) -> bool:
         if not isinstance(value, bool):
             raise self.fail(key, f"expected true or false, got {kind_of(value)}")
         return value
 
-    def cassette(self, data: Any) -> Cassette:
+    def cassette(self, data: object) -> Cassette:
         if not isinstance(data, Mapping) or "format" not in data:
             raise self.fail("format", "missing: not a fal-harness cassette")
         fmt = data["format"]
@@ -297,9 +398,10 @@ class _Reader:
                 raise self.fail("format", f"{fmt!r} is not supported (this harness reads {FORMAT})")
             raise self.fail("format", f"expected {FORMAT!r}, got {fmt!r}")
         header = self.header(self.need(self.top(data), "header", ""))
-        return Cassette(header, self.interactions(data), self.path)
+        requests, responses = self.interactions(data)
+        return Cassette(header, requests, responses, self.path)
 
-    def app_cassette(self, data: Any) -> AppCassette:
+    def app_cassette(self, data: object) -> AppCassette:
         if not isinstance(data, Mapping) or "format" not in data:
             raise self.fail("format", "missing: not a fal-harness app cassette")
         fmt = data["format"]
@@ -308,21 +410,23 @@ class _Reader:
                 raise self.fail("format", f"{fmt!r} is not supported (this harness reads {APP_FORMAT})")
             raise self.fail("format", f"expected {APP_FORMAT!r}, got {fmt!r}")
         header = self.app_header(self.need(self.top(data), "header", ""))
-        return AppCassette(header, self.interactions(data), self.path)
+        requests, responses = self.interactions(data)
+        return AppCassette(header, requests, responses, self.path)
 
-    def top(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
+    def top(self, data: Mapping[str, object]) -> Mapping[str, object]:
         extra = sorted(str(k) for k in data if k not in ("format", "header", "interactions"))
         if extra:
             raise self.fail(extra[0], "unknown key (allowed: format, header, interactions)")
         return data
 
-    def interactions(self, data: Mapping[str, Any]) -> list[Interaction]:
+    def interactions(self, data: Mapping[str, object]) -> tuple[list[RecordedRequest], list[RecordedResponse]]:
         raw = self.need(data, "interactions", "")
         if not isinstance(raw, list):
             raise self.fail("interactions", f"expected a list, got {kind_of(raw)}")
-        return [self.interaction(item, f"interactions[{n}]") for n, item in enumerate(raw)]
+        pairs = [self.interaction(item, f"interactions[{n}]") for n, item in enumerate(raw)]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
 
-    def header_keys(self, value: Any, keys: tuple[str, ...]) -> Mapping[str, Any]:
+    def header_keys(self, value: object, keys: tuple[str, ...]) -> Mapping[str, object]:
         """The header mapping, with every key of ``keys`` and no other."""
         h = self.mapping(value, "header")
         for key in keys:
@@ -332,7 +436,7 @@ class _Reader:
             raise self.fail(f"header.{extra[0]}", "unknown key")
         return h
 
-    def recorded(self, h: Mapping[str, Any]) -> str:
+    def recorded(self, h: Mapping[str, object]) -> str:
         recorded = h["recorded"]
         if not isinstance(recorded, str):  # an unquoted date reads as a datetime: accept it as text
             recorded = str(recorded)
@@ -343,13 +447,13 @@ class _Reader:
                                                f"{recorded!r}") from None
         return recorded
 
-    def base_urls(self, h: Mapping[str, Any]) -> dict[str, str]:
+    def base_urls(self, h: Mapping[str, object]) -> dict[str, str]:
         urls = self.mapping(h["base_urls"], "header.base_urls")
         for key in _URL_KEYS:
             self.text(self.need(urls, key, "header.base_urls"), f"header.base_urls.{key}")
         return {str(k): self.text(v, f"header.base_urls.{k}") for k, v in urls.items()}
 
-    def app_header(self, value: Any) -> AppCassetteHeader:
+    def app_header(self, value: object) -> AppCassetteHeader:
         h = self.header_keys(value, _APP_HEADER_KEYS)
         clients = h["clients"]
         if not isinstance(clients, list) or not all(isinstance(c, str) for c in clients):
@@ -363,7 +467,7 @@ class _Reader:
             base_urls=self.base_urls(h),
         )
 
-    def header(self, value: Any) -> CassetteHeader:
+    def header(self, value: object) -> CassetteHeader:
         h = self.header_keys(value, _HEADER_KEYS)
         recorded = self.recorded(h)
         base_urls = self.base_urls(h)
@@ -376,28 +480,29 @@ class _Reader:
             contract_version=self.integer(h["contract_version"], "header.contract_version"),
             scenario=self.text(h["scenario"], "header.scenario"),
             variant=self.variant(h["variant"]),
-            seed=self.integer(h["seed"], "header.seed", optional=True),
+            seed=self.optional_integer(h["seed"], "header.seed"),
             base_urls=base_urls,
             expect=self.expect(h["expect"]),
         )
 
-    def variant(self, value: Any) -> Variant:
+    def variant(self, value: object) -> Variant:
         v = self.mapping(value, "header.variant")
         where = "header.variant"
         for key in ("name", "file_mode", "detect", "fault", "cancel", "webhook"):
             self.need(v, key, where)
         modes = [m.value for m in FileMode]
-        if v["file_mode"] not in modes:
-            raise self.fail(f"{where}.file_mode", f"must be one of {', '.join(modes)}, got {v['file_mode']!r}")
-        if v["detect"] not in ("stream", "poll"):
-            raise self.fail(f"{where}.detect", f"must be stream or poll, got {v['detect']!r}")
+        file_mode, detect = v["file_mode"], v["detect"]
+        if not isinstance(file_mode, str) or file_mode not in modes:
+            raise self.fail(f"{where}.file_mode", f"must be one of {', '.join(modes)}, got {file_mode!r}")
+        if not isinstance(detect, str) or detect not in ("stream", "poll"):
+            raise self.fail(f"{where}.detect", f"must be stream or poll, got {detect!r}")
         return Variant(
-            name=self.text(v["name"], f"{where}.name"), file_mode=v["file_mode"], detect=v["detect"],
-            fault=self.text(v["fault"], f"{where}.fault", optional=True),
+            name=self.text(v["name"], f"{where}.name"), file_mode=file_mode, detect=detect,
+            fault=self.optional_text(v["fault"], f"{where}.fault"),
             cancel=self.flag(v["cancel"], f"{where}.cancel"), webhook=self.flag(v["webhook"], f"{where}.webhook"),
         )
 
-    def expect(self, value: Any) -> Expect:
+    def expect(self, value: object) -> Expectation:
         e = self.mapping(value, "header.expect")
         status = self.integer(self.need(e, "status", "header.expect"), "header.expect.status")
         if not 100 <= status <= 599:
@@ -408,10 +513,10 @@ class _Reader:
         fails = e.get("fails") or []
         if not isinstance(fails, list) or not all(isinstance(f, str) for f in fails):
             raise self.fail("header.expect.fails", f"expected a list of check ids, got {kind_of(fails)}")
-        return Expect(status, tuple(loc) if loc is not None else None,
-                      self.text(e.get("rule"), "header.expect.rule", optional=True), tuple(fails))
+        return Expectation(status, tuple(loc) if loc is not None else None,
+                           self.optional_text(e.get("rule"), "header.expect.rule"), tuple(fails))
 
-    def interaction(self, value: Any, where: str) -> Interaction:
+    def interaction(self, value: object, where: str) -> tuple[RecordedRequest, RecordedResponse]:
         item = self.mapping(value, where)
         req = self.mapping(self.need(item, "request", where), f"{where}.request")
         res = self.mapping(self.need(item, "response", where), f"{where}.response")
@@ -421,18 +526,18 @@ class _Reader:
             raise self.fail(f"{where}.request.uri", f"expected an http(s) URL, got {uri!r}")
         req_headers = {str(k).lower(): str(v) for k, v in self.mapping(req.get("headers") or {},
                                                                         f"{where}.request.headers").items()}
-        request = RecordedRequest(method.upper(), uri, req_headers, self.body(req.get("body"), f"{where}.request.body"))
+        request = new_request(method.upper(), uri, self.body(req.get("body"), f"{where}.request.body"), req_headers)
         status = self.integer(self.need(res, "status", f"{where}.response"), f"{where}.response.status")
         if not 100 <= status <= 599:
             raise self.fail(f"{where}.response.status", f"expected an HTTP status (100..599), got {status}")
         headers: dict[str, list[str]] = {}
         for k, v in self.mapping(res.get("headers") or {}, f"{where}.response.headers").items():
             headers[str(k).lower()] = [str(x) for x in v] if isinstance(v, list) else [str(v)]
-        response = RecordedResponse(status, str(res.get("reason") or ""), headers,
-                                    self.body(res.get("body"), f"{where}.response.body"))
-        return Interaction(request, response)
+        response = new_response(status, str(res.get("reason") or ""), headers,
+                                self.body(res.get("body"), f"{where}.response.body"))
+        return request, response
 
-    def body(self, value: Any, where: str) -> bytes:
+    def body(self, value: object, where: str) -> bytes:
         if value is None:
             return b""
         spec = self.mapping(value, where)
@@ -441,15 +546,16 @@ class _Reader:
             raise self.fail(where, "expected exactly one of json, text or file")
         kind = kinds[0]
         if kind == "text":
-            if not isinstance(spec["text"], str):
-                raise self.fail(f"{where}.text", f"expected text, got {kind_of(spec['text'])}")
-            return spec["text"].encode("utf-8")
+            text = spec["text"]
+            if not isinstance(text, str):
+                raise self.fail(f"{where}.text", f"expected text, got {kind_of(text)}")
+            return text.encode("utf-8")
         if kind == "file":
             return self.file(spec, where)
         restored = self.unpack(spec["json"], f"{where}.json")
         return json.dumps(restored, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
-    def unpack(self, value: Any, where: str) -> Any:
+    def unpack(self, value: object, where: str) -> object:
         if isinstance(value, Mapping):
             if DATA_URI_KEY in value:
                 if len(value) != 1:
@@ -463,7 +569,7 @@ class _Reader:
             return [self.unpack(v, f"{where}[{n}]") for n, v in enumerate(value)]
         return value
 
-    def file(self, spec: Mapping[str, Any], where: str) -> bytes:
+    def file(self, spec: Mapping[str, object], where: str) -> bytes:
         ref = self.text(spec.get("file"), f"{where}.file")
         prefix, _, name = ref.partition("/")
         digest = name.split(".", 1)[0]
@@ -506,7 +612,7 @@ def body_refs(path: str | Path) -> set[str]:
     """Names of the body files a cassette refers to (without reading them)."""
     refs: set[str] = set()
 
-    def walk(value: Any) -> None:
+    def walk(value: object) -> None:
         if isinstance(value, Mapping):
             ref = value.get("file")
             if isinstance(ref, str) and ref.startswith(BODIES_DIR + "/"):
@@ -517,11 +623,11 @@ def body_refs(path: str | Path) -> set[str]:
             for v in value:
                 walk(v)
 
-    walk(read_yaml(Path(path)))
+    path = Path(path)
+    walk(SERIALIZER.deserialize(read_text(path), path))
     return refs
 
 
-def _scalar_text(value: Any) -> Any:
+def _scalar_text(value: object) -> object:
     """A version number YAML read as a number, back as the text it was."""
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-

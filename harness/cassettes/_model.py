@@ -1,18 +1,22 @@
-"""Cassettes in memory: the header, the variants a scenario is recorded in, and the interactions.
+"""Cassettes in memory: vcrpy's recorded requests and response dicts under a typed header (vcrpy's
+cassette metadata), and the variants a scenario is recorded in.
 
-Plain data; reading and writing files is ``_format``'s job, talking to vcrpy ``_vcr``'s.
+Storing them is ``_format``'s job (vcrpy's persister and serializer seams), talking to vcrpy ``_vcr``'s.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Generic, Protocol, TypedDict, TypeVar
+
+from vcr.request import Request  # type: ignore[import-untyped]
 
 from harness._errors import ConfigError
-from harness.contracts._fileschema import ENDPOINT_ID_PATTERN
+from harness.checks import Expectation
+from harness.contracts import ENDPOINT_ID_PATTERN
 
 __all__ = [
     "APP_FORMAT",
@@ -23,13 +27,14 @@ __all__ = [
     "AppCassetteHeader",
     "Cassette",
     "CassetteHeader",
-    "Expect",
-    "Interaction",
+    "Recorded",
     "RecordedRequest",
     "RecordedResponse",
     "Variant",
     "cassette_path",
     "get_variant",
+    "new_request",
+    "new_response",
 ]
 
 FORMAT = "fal-harness/cassette@1"
@@ -44,6 +49,46 @@ CANONICAL_URLS: Mapping[str, str] = {
     "cdn": "http://queue.emulator.invalid",
     "files": "http://files.emulator.invalid",
 }
+
+
+class RecordedRequest(Protocol):
+    """vcrpy's ``vcr.request.Request``, as far as the harness reads and changes it."""
+
+    method: str
+    uri: str
+    body: bytes | None
+    headers: dict[str, str]
+    """Case-insensitive (vcrpy's ``HeadersDict``); lower-case names once scrubbed."""
+
+
+class ResponseStatus(TypedDict):
+    code: int
+    message: str
+
+
+class ResponseBody(TypedDict):
+    string: bytes
+
+
+class RecordedResponse(TypedDict):
+    """vcrpy's recorded response dict: ``{"status": {"code", "message"}, "headers": {name: [values]},
+    "body": {"string": bytes}}``."""
+
+    status: ResponseStatus
+    headers: dict[str, list[str]]
+    body: ResponseBody
+
+
+def new_request(method: str, uri: str, body: bytes = b"", headers: Mapping[str, str] | None = None) -> RecordedRequest:
+    """A recorded request, as vcrpy makes them."""
+    request: RecordedRequest = Request(method, uri, body, dict(headers or {}))
+    return request
+
+
+def new_response(status: int, reason: str = "", headers: Mapping[str, list[str]] | None = None,
+                 body: bytes = b"") -> RecordedResponse:
+    """A recorded response, as vcrpy stores them."""
+    return {"status": {"code": status, "message": reason}, "headers": dict(headers or {}), "body": {"string": body}}
 
 
 @dataclass(frozen=True)
@@ -67,11 +112,8 @@ class Variant:
     """Only the emulator can produce it (live fal has no fault switch)."""
     description: str = ""
 
-    def to_data(self) -> dict[str, Any]:
-        return {"name": self.name, "file_mode": self.file_mode, "detect": self.detect, "fault": self.fault,
-                "cancel": self.cancel, "webhook": self.webhook}
-
     def applies_to(self, has_files: bool, expect_status: int) -> bool:
+        """Whether a scenario with (or without) file inputs, expecting this status, has the variant."""
         if self.needs_files and not has_files:
             return False
         # A rejected input never runs: there is nothing to poll, cancel, fail or call back about.
@@ -95,6 +137,7 @@ VARIANTS: Mapping[str, Variant] = {v.name: v for v in (
 
 
 def get_variant(name: str) -> Variant:
+    """The variant of that name; an unknown one is a one-line ConfigError listing them."""
     try:
         return VARIANTS[name]
     except KeyError:
@@ -102,22 +145,8 @@ def get_variant(name: str) -> Variant:
 
 
 @dataclass(frozen=True)
-class Expect:
-    """What the recorded run was meant to produce."""
-
-    status: int = 200
-    invalid_loc: tuple[str | int, ...] | None = None
-    rule: str | None = None
-    fails: tuple[str, ...] = ()
-
-    def to_data(self) -> dict[str, Any]:
-        return {"status": self.status, "invalid_loc": list(self.invalid_loc) if self.invalid_loc is not None else None,
-                "rule": self.rule, "fails": list(self.fails)}
-
-
-@dataclass(frozen=True)
 class CassetteHeader:
-    """Where, when and how a cassette was recorded."""
+    """Where, when and how a scenario cassette was recorded, and what the run was meant to produce."""
 
     target: str
     recorded: str
@@ -129,60 +158,7 @@ class CassetteHeader:
     variant: Variant
     seed: int | None
     base_urls: Mapping[str, str]
-    expect: Expect = field(default_factory=Expect)
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "target": self.target, "recorded": self.recorded, "harness_version": self.harness_version,
-            "client": self.client, "endpoint": self.endpoint, "contract_version": self.contract_version,
-            "scenario": self.scenario, "variant": self.variant.to_data(), "seed": self.seed,
-            "base_urls": dict(self.base_urls), "expect": self.expect.to_data(),
-        }
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    uri: str
-    headers: dict[str, str] = field(default_factory=dict)
-    """Lower-case names; scrubbed."""
-    body: bytes = b""
-
-
-@dataclass
-class RecordedResponse:
-    status: int
-    reason: str = ""
-    headers: dict[str, list[str]] = field(default_factory=dict)
-    """Lower-case names, each with its values in order; scrubbed."""
-    body: bytes = b""
-
-    def header(self, name: str) -> str | None:
-        values = self.headers.get(name.lower())
-        return values[0] if values else None
-
-
-@dataclass
-class Interaction:
-    request: RecordedRequest
-    response: RecordedResponse
-
-
-@dataclass
-class Cassette:
-    """One lifecycle of one scenario in one variant, as recorded."""
-
-    header: CassetteHeader
-    interactions: list[Interaction]
-    path: Path | None = None
-    """The file it was read from or is written to (``None`` for one made in memory)."""
-
-    @property
-    def name(self) -> str:
-        return str(self.path) if self.path is not None else f"<{self.header.endpoint}::{self.header.scenario}>"
-
-    def replace(self, **changes: Any) -> Cassette:
-        return replace(self, **changes)
+    expect: Expectation = field(default_factory=Expectation)
 
 
 @dataclass(frozen=True)
@@ -200,22 +176,41 @@ class AppCassetteHeader:
     base_urls: Mapping[str, str]
     """``queue``, ``run``, ``rest`` and ``cdn``: where the official clients are pointed on replay."""
 
-    def to_data(self) -> dict[str, Any]:
-        return {"target": self.target, "recorded": self.recorded, "harness_version": self.harness_version,
-                "test": self.test, "clients": list(self.clients), "base_urls": dict(self.base_urls)}
+
+HeaderT = TypeVar("HeaderT", CassetteHeader, AppCassetteHeader)
 
 
 @dataclass
-class AppCassette:
-    """Everything one test of an app sent to fal and what came back, in order."""
+class Recorded(Generic[HeaderT]):
+    """Recorded traffic as vcrpy keeps it (requests and response dicts, in order) under its header
+    (vcrpy's cassette metadata): a :data:`Cassette` or an :data:`AppCassette`."""
 
-    header: AppCassetteHeader
-    interactions: list[Interaction]
+    header: HeaderT
+    requests: list[RecordedRequest]
+    responses: list[RecordedResponse]
     path: Path | None = None
+    """The file it was read from or is written to (``None`` for one made in memory)."""
+
+    def __post_init__(self) -> None:
+        if len(self.requests) != len(self.responses):
+            raise ValueError(f"{len(self.requests)} requests but {len(self.responses)} responses")
 
     @property
     def name(self) -> str:
-        return str(self.path) if self.path is not None else f"<{self.header.test}>"
+        """The file it is, or what it records when it is in memory only."""
+        if self.path is not None:
+            return str(self.path)
+        header = self.header
+        return f"<{header.endpoint}::{header.scenario}>" if isinstance(header, CassetteHeader) else f"<{header.test}>"
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+
+Cassette = Recorded[CassetteHeader]
+"""One scenario's lifecycle in one variant (``fal-harness/cassette@1``)."""
+AppCassette = Recorded[AppCassetteHeader]
+"""One test's own fal traffic (``fal-harness/app-cassette@1``)."""
 
 
 def cassette_path(root: str | Path, endpoint: str, scenario: str, variant: str = "default") -> Path:

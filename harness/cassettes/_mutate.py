@@ -8,11 +8,12 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from http import HTTPStatus
-from typing import Any
 
 from harness._errors import ConfigError
-from harness.cassettes._model import Cassette, Interaction
+from harness._json import JsonObject, JsonValue
+from harness.cassettes._model import Cassette, RecordedResponse
 from harness.cassettes._roles import json_body, result_index, status_indices
 
 __all__ = ["MUTATIONS", "mutate"]
@@ -32,51 +33,51 @@ def mutation(name: str) -> Callable[[Mutation], Mutation]:
     return register
 
 
-def mutate(cassette: Cassette, kind: str, **options: Any) -> Cassette:
+def mutate(cassette: Cassette, kind: str, **options: str) -> Cassette:
     """A copy of ``cassette`` with one fault put in (``status-swapped``, ``body-truncated``,
     ``field-removed``, ``field-type-changed``); the original is left as it was."""
     try:
         func = MUTATIONS[kind]
     except KeyError:
         raise ConfigError(f"unknown mutation {kind!r} (known: {', '.join(MUTATIONS)})") from None
-    copied = cassette.replace(interactions=copy.deepcopy(cassette.interactions), path=None)
+    copied = replace(cassette, requests=copy.deepcopy(cassette.requests), responses=copy.deepcopy(cassette.responses),
+                     path=None)
     return func(copied, **options)
 
 
-def _result(cassette: Cassette) -> Interaction:
+def _result(cassette: Cassette) -> RecordedResponse:
     n = result_index(cassette)
     if n is None:
         raise ConfigError(f"{cassette.name}: no result fetch was recorded to mutate")
-    return cassette.interactions[n]
+    return cassette.responses[n]
 
 
-def _output(cassette: Cassette) -> tuple[Interaction, dict[str, Any]]:
+def _output(cassette: Cassette) -> tuple[RecordedResponse, JsonObject]:
     result = _result(cassette)
-    output = json_body(result.response.body)
+    output = json_body(result["body"]["string"])
     if not isinstance(output, dict):
         raise ConfigError(f"{cassette.name}: the recorded result is not a JSON object")
     return result, output
 
 
-def _set_json(interaction: Interaction, value: Any) -> None:
-    interaction.response.body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def _set_json(response: RecordedResponse, value: JsonValue) -> None:
+    response["body"]["string"] = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @mutation("status-swapped")
 def status_swapped(cassette: Cassette, *, where: str = "result") -> Cassette:
     """The result's status (``where="result"``), or the first pending poll's 202 (``where="poll"``), swapped."""
     if where == "poll":
-        polls = [n for n in status_indices(cassette) if cassette.interactions[n].response.status == 202]
+        polls = [n for n in status_indices(cassette) if cassette.responses[n]["status"]["code"] == 202]
         if not polls:
             raise ConfigError(f"{cassette.name}: no pending status poll was recorded (record the poll variant)")
-        target = cassette.interactions[polls[0]]
+        target = cassette.responses[polls[0]]
     elif where == "result":
         target = _result(cassette)
     else:
         raise ConfigError(f"status-swapped applies to the result or a poll, not {where!r}")
-    status = _SWAPS.get(target.response.status, 200)
-    target.response.status = status
-    target.response.reason = HTTPStatus(status).phrase
+    status = _SWAPS.get(target["status"]["code"], 200)
+    target["status"] = {"code": status, "message": HTTPStatus(status).phrase}
     return cassette
 
 
@@ -84,8 +85,8 @@ def status_swapped(cassette: Cassette, *, where: str = "result") -> Cassette:
 def body_truncated(cassette: Cassette) -> Cassette:
     """The result body cut off half way, as a dropped connection or a proxy leaves it."""
     result = _result(cassette)
-    body = result.response.body
-    result.response.body = body[: max(1, len(body) // 2)]
+    body = result["body"]["string"]
+    result["body"]["string"] = body[: max(1, len(body) // 2)]
     return cassette
 
 
@@ -94,7 +95,10 @@ def field_removed(cassette: Cassette, *, field: str | None = None) -> Cassette:
     """An output field (dotted path; the first one by default) taken out of the result."""
     result, output = _output(cassette)
     parent, key = _locate(output, field or next(iter(output), ""), cassette.name)
-    del parent[key]
+    if isinstance(parent, dict):
+        del parent[str(key)]
+    else:
+        del parent[int(key)]
     _set_json(result, output)
     return cassette
 
@@ -108,12 +112,15 @@ def field_type_changed(cassette: Cassette, *, field: str | None = None) -> Casse
         field = "seed" if "seed" in output else next(
             (k for k, v in output.items() if isinstance(v, str | int | float | bool)), next(iter(output), ""))
     parent, key = _locate(output, field, cassette.name)
-    parent[key] = _other_type(parent[key])
+    if isinstance(parent, dict):
+        parent[str(key)] = _other_type(parent[str(key)])
+    else:
+        parent[int(key)] = _other_type(parent[int(key)])
     _set_json(result, output)
     return cassette
 
 
-def _other_type(value: Any) -> Any:
+def _other_type(value: JsonValue) -> JsonValue:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int | float):
@@ -127,20 +134,23 @@ def _other_type(value: Any) -> Any:
     return "null"
 
 
-def _locate(output: dict[str, Any], field: str, name: str) -> tuple[Any, Any]:
+def _locate(output: JsonObject, field: str, name: str) -> tuple[JsonObject | list[JsonValue], str | int]:
     """The container holding ``field`` (``images.0.width``) and the key or index in it."""
-    parts = [int(p) if p.isdigit() else p for p in field.split(".")] if field else []
-    node: Any = output
-    for part in parts[:-1]:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            raise ConfigError(f"{name}: the recorded output has no {field}") from None
+    parts: list[str | int] = [int(p) if p.isdigit() else p for p in field.split(".")] if field else []
     if not parts:
         raise ConfigError(f"{name}: the recorded output is empty")
-    last = parts[-1]
-    try:
-        node[last]
-    except (KeyError, IndexError, TypeError):
-        raise ConfigError(f"{name}: the recorded output has no {field}") from None
-    return node, last
+    node: JsonValue = output
+    for part in parts[:-1]:
+        node = _child(node, part, field, name)
+    if not isinstance(node, dict | list):
+        raise ConfigError(f"{name}: the recorded output has no {field}")
+    _child(node, parts[-1], field, name)
+    return node, parts[-1]
+
+
+def _child(node: JsonValue, part: str | int, field: str, name: str) -> JsonValue:
+    if isinstance(node, dict) and isinstance(part, str) and part in node:
+        return node[part]
+    if isinstance(node, list) and isinstance(part, int) and part < len(node):
+        return node[part]
+    raise ConfigError(f"{name}: the recorded output has no {field}")

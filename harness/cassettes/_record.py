@@ -13,31 +13,26 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from harness._data import read_bytes
 from harness._errors import ConfigError, DataFileError, HarnessError
 from harness._secrets import SECRETS, SecretLeak, register_secret
 from harness._session import open_target
 from harness._suite import ScenarioCase, ScenarioRun, expectation
+from harness._target import SENDING_TARGETS, TargetSpec
 from harness._version import __version__
-from harness.cassettes._drive import drive, expectation_of
-from harness.cassettes._format import BODIES_DIR, body_refs, is_recording_file, mentioned_bodies
-from harness.cassettes._model import (
-    CANONICAL_URLS,
-    VARIANTS,
-    CassetteHeader,
-    Expect,
-    Variant,
-    cassette_path,
-    get_variant,
-)
+from harness.cassettes._drive import drive
+from harness.cassettes._format import BODIES_DIR, CassettePersister, body_refs, is_recording_file, mentioned_bodies
+from harness.cassettes._model import CANONICAL_URLS, VARIANTS, CassetteHeader, Variant, cassette_path, get_variant
 from harness.cassettes._scrub import HostMap, Scrubber
-from harness.cassettes._vcr import RecordingPersister, use_cassette
+from harness.cassettes._vcr import use_cassette
 from harness.checks import run_checks
-from harness.client import AsyncQueueClient, Target
-from harness.client._client import USER_AGENT
+from harness.client import USER_AGENT, AsyncQueueClient, Target
 from harness.contracts import Contract
+
+if TYPE_CHECKING:
+    from harness.emulator import EmulatorConfig
 
 __all__ = [
     "RECORD_MODES",
@@ -120,9 +115,9 @@ def plan_recording(contracts: Iterable[Contract], root: str | Path, *, scenarios
 def record_cassettes(
     plan: Sequence[PlannedCassette],
     *,
-    target: str = "emulator",
+    target: str | TargetSpec = "emulator",
     mode: str = "once",
-    emulator_config: Any = None,
+    emulator_config: EmulatorConfig | Path | None = None,
     time_scale: float | None = None,
     contracts_dir: Path | None = None,
     max_requests: int | None = None,
@@ -131,7 +126,10 @@ def record_cassettes(
     webhook_url: str | None = None,
     on_outcome: Callable[[RecordOutcome], None] | None = None,
 ) -> list[RecordOutcome]:
-    """Record ``plan`` against ``target`` (``emulator``, ``live`` or a base URL) in ``mode``."""
+    """Record ``plan`` against ``target`` (``emulator``, ``live`` or a base URL, or its spec) in ``mode``."""
+    spec = target if isinstance(target, TargetSpec) else TargetSpec.parse(
+        target, max_requests=max_requests, live_base_url=live_base_url, hosted_base_url=hosted_base_url,
+        allow=SENDING_TARGETS)
     if mode not in RECORD_MODES:
         raise ConfigError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
     todo = [p for p in plan if not (mode == "once" and p.path.exists())]
@@ -139,21 +137,18 @@ def record_cassettes(
     for outcome in outcomes:
         if on_outcome is not None:
             on_outcome(outcome)
-    if target == "live" and max_requests is not None and len(todo) > max_requests:
-        raise ConfigError(f"the plan needs {len(todo)} live requests, the budget is {max_requests} "
-                          "(select fewer with --endpoint/--scenario/--variants or raise --max-requests)")
-    remote = target != "emulator" and not (live_base_url or "://127." in target or "://localhost" in target)
-    if remote and not hosted_base_url and any(p.variant.file_mode == "url" for p in todo):
+    spec.check_plan(len(todo), what="the recording",
+                    hint="select fewer with --endpoint/--scenario/--variants or raise --max-requests")
+    if not spec.is_local and not spec.hosted_base_url and any(p.variant.file_mode == "url" for p in todo):
         raise ConfigError("the url variant on a remote target needs --hosted-base-url (where the bundled fixtures "
                           "are published)")
-    if remote and not webhook_url and any(p.variant.webhook for p in todo):
+    if not spec.is_local and not webhook_url and any(p.variant.webhook for p in todo):
         raise ConfigError("the webhook variant on a remote target needs --webhook-url (a URL fal can reach)")
     groups: dict[str | None, list[PlannedCassette]] = {}
     for p in todo:
-        groups.setdefault(p.variant.fault if target == "emulator" else None, []).append(p)
+        groups.setdefault(p.variant.fault if spec.kind == "emulator" else None, []).append(p)
     for fault, items in groups.items():
-        with (_target(target, fault, emulator_config, time_scale, contracts_dir, max_requests, live_base_url,
-                      hosted_base_url) as opened,
+        with (_target(spec, fault, emulator_config, time_scale, contracts_dir) as opened,
               _webhook_receiver(webhook_url, opened, any(p.variant.webhook for p in items)) as hook):
             for p in items:
                 try:
@@ -183,8 +178,9 @@ async def arecord_cassette(target: Target, planned: PlannedCassette, *, mode: st
     header = _header(target, case, variant)
     hosts = HostMap(target.queue_url, target.run_url) if target.is_loopback else None
     scrubber = Scrubber(SECRETS.with_environment(), hosts)
-    persister = RecordingPersister(header, planned.root / BODIES_DIR, load=mode != "rewrite")
-    with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister):
+    persister = CassettePersister(bodies_dir=planned.root / BODIES_DIR, load=mode != "rewrite")
+    # A cassette grown by new_episodes keeps the header it was first recorded under.
+    with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister, header=header):
         async with AsyncQueueClient(target) as client:
             # Polling as often, relative to the run, as fal-client does against real delays.
             obs = await drive(client, case.contract.endpoint, dict(case.scenario.input), dict(case.scenario.files),
@@ -193,7 +189,7 @@ async def arecord_cassette(target: Target, planned: PlannedCassette, *, mode: st
         if obs.error is not None and obs.error.kind in ("transport", "timeout", "harness"):
             raise HarnessError(f"recording {path} broke off ({obs.error.kind}: {obs.error.message}); "
                                "nothing was written")
-    results = run_checks(obs, case.contract, expect=expectation_of(header.expect))
+    results = run_checks(obs, case.contract, expect=header.expect)
     failed = {r.check for r in results if r.failed and r.severity == "error"}
     expected = set(header.expect.fails)
     after = read_bytes(path, what="cassette") if path.exists() else None
@@ -224,16 +220,16 @@ def _header(target: Target, case: ScenarioCase, variant: Variant) -> CassetteHea
         variant=variant if emulator is not None else replace(variant, fault=None),
         seed=emulator.config.seed if emulator is not None else None,
         base_urls=base_urls,
-        expect=Expect(wanted.status, wanted.invalid_loc, wanted.rule, variant.fails),
+        expect=replace(wanted, fails=variant.fails),
     )
 
 
 @contextmanager
-def _target(spec: str, fault: str | None, emulator_config: Any, time_scale: float | None,
-            contracts_dir: Path | None, max_requests: int | None, live_base_url: str | None,
-            hosted_base_url: str | None) -> Iterator[Target]:
+def _target(spec: TargetSpec, fault: str | None, emulator_config: EmulatorConfig | Path | None,
+            time_scale: float | None, contracts_dir: Path | None) -> Iterator[Target]:
     config = None
-    if spec == "emulator":
+    if spec.kind == "emulator":
+        # Imported here: only recording on the emulator pays for loading it.
         from harness.emulator import EmulatorConfig, FaultRule, load_emulator_config
 
         if emulator_config is None:
@@ -241,15 +237,14 @@ def _target(spec: str, fault: str | None, emulator_config: Any, time_scale: floa
         elif isinstance(emulator_config, EmulatorConfig):
             config = emulator_config
         else:
-            config = load_emulator_config(Path(str(emulator_config)))
+            config = load_emulator_config(Path(emulator_config))
         if time_scale is not None:
             config = config.replace(time_scale=time_scale)
         if contracts_dir is not None:
             config = config.replace(contracts_dir=contracts_dir)
         if fault is not None:
             config = config.replace(faults=(FaultRule(fault, rate=1.0),))
-    with open_target(spec, max_requests=max_requests, contracts_dir=contracts_dir, emulator_config=config,
-                     live_base_url=live_base_url, hosted_base_url=hosted_base_url) as target:
+    with open_target(spec, contracts_dir=contracts_dir, emulator_config=config) as target:
         yield target
 
 
@@ -269,7 +264,7 @@ def _webhook_receiver(given: str | None, target: Target, needed: bool) -> Iterat
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)

@@ -8,22 +8,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from harness._errors import ConfigError, DataFileError
+from harness._json import JsonObject
+from harness._resources import bundled
 from harness._secrets import SECRETS
 from harness._suite import ScenarioCase, ScenarioRun, expectation
 from harness.cassettes._drive import drive
 from harness.cassettes._format import BODIES_DIR, is_cassette_file, read_cassette
-from harness.cassettes._model import CANONICAL_URLS, Cassette, CassetteHeader, cassette_path
+from harness.cassettes._model import CANONICAL_URLS, Cassette, CassetteHeader, Recorded, cassette_path
 from harness.cassettes._roles import json_body, recorded_input, result_index
 from harness.cassettes._scrub import Scrubber
-from harness.cassettes._vcr import use_cassette
+from harness.cassettes._vcr import MemoryPersister, use_cassette
 from harness.checks import run_checks
-from harness.client import AsyncQueueClient, FileInput, FileMode, Observation, Target
+from harness.client import AsyncQueueClient, FileMode, Files, Observation, Target
 
 __all__ = [
     "cassette_files",
+    "cassettes_dir",
     "iter_outputs",
     "load_observations",
     "read_traffic",
@@ -44,21 +46,22 @@ def replay_target(header: CassetteHeader | None = None) -> Target:
 
 
 def _load(cassette: Cassette | str | Path) -> Cassette:
-    return cassette if isinstance(cassette, Cassette) else read_cassette(cassette)
+    return cassette if isinstance(cassette, Recorded) else read_cassette(cassette)
 
 
-async def _areplay(cassette: Cassette, payload: Mapping[str, Any], files: Mapping[str, FileInput | str] | None,
+async def _areplay(cassette: Cassette, payload: Mapping[str, object], files: Files | None,
                    scenario: str | None) -> Observation:
     header = cassette.header
     scrubber = Scrubber(SECRETS.with_environment())
-    with use_cassette(cassette.name, scrubber, mode="none", cassette=cassette):
+    with use_cassette(cassette.name, scrubber, mode="none", persister=MemoryPersister(cassette)):
         async with AsyncQueueClient(replay_target(header)) as client:
             # Recorded polls come back in order; waiting between them would only slow the replay.
             obs = await drive(client, header.endpoint, payload, files, header.variant, scenario=scenario,
                               poll_interval=0.0)
     # The answers were recorded to a redacted input; judge them against the input as recorded, or
     # an echoed prompt holding a key would differ only by its redaction.
-    obs.input = scrubber.json(obs.input)
+    scrubbed = scrubber.json(obs.input)
+    obs.input = scrubbed if isinstance(scrubbed, dict) else obs.input
     return obs
 
 
@@ -100,6 +103,15 @@ def scenario_variant(case: ScenarioCase, *, file_mode: str = FileMode.DATA_URI.v
     return variant
 
 
+def cassettes_dir(directory: str | Path | None = None, *, root: str | Path = ".", writing: bool = False) -> Path:
+    """The folder of cassettes to play (or write): the argument, else ``<root>/cassettes`` when it
+    exists or is to be written, else the bundled recordings."""
+    if directory is not None:
+        return Path(directory)
+    local = Path(root) / "cassettes"
+    return local if writing or local.is_dir() else bundled("cassettes")
+
+
 def cassette_files(paths: Iterable[str | Path]) -> list[Path]:
     """Cassette files named, and those under folders named (body files and other YAML skipped)."""
     found: list[Path] = []
@@ -132,16 +144,16 @@ def load_observations(paths: Iterable[str | Path]) -> list[Observation]:
     return [replay_recorded(read_cassette(p)) for p in cassette_files(paths)]
 
 
-def iter_outputs(paths: Iterable[str | Path]) -> Iterator[tuple[str, Any]]:
+def iter_outputs(paths: Iterable[str | Path]) -> Iterator[tuple[str, JsonObject]]:
     """(endpoint, model output) for every cassette whose result came back as a JSON object with 200."""
     for p in cassette_files(paths):
         cassette = read_cassette(p)
         n = result_index(cassette)
         if n is None:
             continue
-        response = cassette.interactions[n].response
-        output = json_body(response.body)
-        if response.status == 200 and isinstance(output, dict):
+        response = cassette.responses[n]
+        output = json_body(response["body"]["string"])
+        if response["status"]["code"] == 200 and isinstance(output, dict):
             yield cassette.header.endpoint, output
 
 

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
-from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
+from harness._json import JsonValue
 from harness._secrets import AUTH_SCHEMES, REDACTED, Secrets, redact_url
 from harness._version import EMULATOR_AGENT_PREFIX
-from harness.cassettes._model import CANONICAL_URLS
+from harness.cassettes._model import CANONICAL_URLS, RecordedRequest, RecordedResponse, new_response
 
 __all__ = ["CLIENT_PREFIX", "HostMap", "Scrubber", "is_secret_name"]
 
@@ -91,7 +89,7 @@ class Scrubber:
         value = redact_url(value)
         return self.secrets.redact(value) if self.secrets else value
 
-    def json(self, value: Any) -> Any:
+    def json(self, value: JsonValue) -> JsonValue:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
@@ -108,7 +106,7 @@ class Scrubber:
         media_type = (content_type or "").split(";")[0].strip().lower()
         if "json" in media_type:
             try:
-                value = json.loads(data)
+                value: JsonValue = json.loads(data)
             except ValueError:
                 pass
             else:
@@ -137,7 +135,7 @@ class Scrubber:
 
     # -- vcrpy hooks -----------------------------------------------------------------------------------
 
-    def request(self, request: Any) -> Any:
+    def request(self, request: RecordedRequest) -> RecordedRequest | None:
         """``before_record_request``: ``None`` for traffic that is not our client's."""
         agent = request.headers.get("user-agent")
         # vcrpy also passes every loaded interaction through here: one without a user agent (written
@@ -157,48 +155,17 @@ class Scrubber:
         request.body = self.body(body or b"", headers.get("content-type"))
         return request
 
-    def response(self, response: dict[str, Any]) -> dict[str, Any]:
-        """``before_record_response``: decoded, redacted, canonical."""
-        raw_headers: Mapping[str, list[str]] = response.get("headers") or {}
-        body: bytes = (response.get("body") or {}).get("string") or b""
+    def response(self, response: RecordedResponse) -> RecordedResponse:
+        """``before_record_response``, after vcrpy has decoded the body: redacted, canonical."""
         headers: dict[str, list[str]] = {}
-        encoding = ""
-        for name, values in raw_headers.items():
+        for name, values in response["headers"].items():
             lower = name.lower()
-            if lower == "content-encoding":
-                encoding = ",".join(values).lower()
-                continue
             if lower not in _DROPPED_HEADERS:
                 headers[lower] = [self.header(lower, str(v)) for v in values]
-        decoded = _decode(body, encoding)
-        if decoded is None:  # an encoding we cannot undo: keep it, and say so in the headers
-            headers["content-encoding"] = [encoding]
-            decoded = body
         content_type = headers["content-type"][0] if headers.get("content-type") else None
-        status = response.get("status") or {}
-        return {
-            "status": {"code": status.get("code"), "message": status.get("message") or ""},
-            "headers": headers,
-            "body": {"string": self.body(decoded, content_type)},
-        }
-
-
-
-
-def _decode(body: bytes, encoding: str) -> bytes | None:
-    if not encoding or encoding == "identity" or not body:
-        return body
-    try:
-        if encoding in ("gzip", "x-gzip"):
-            return zlib.decompress(body, 16 + zlib.MAX_WBITS)
-        if encoding == "deflate":
-            try:
-                return zlib.decompress(body)
-            except zlib.error:
-                return zlib.decompress(body, -zlib.MAX_WBITS)
-    except zlib.error:
-        return None
-    return None
+        status = response["status"]
+        return new_response(status["code"], status.get("message") or "", headers,
+                            self.body(response["body"]["string"] or b"", content_type))
 
 
 def _port(url: str) -> int:

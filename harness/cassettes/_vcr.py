@@ -1,4 +1,4 @@
-"""The seam with vcrpy: persisters over our file format, the matchers, and misses as one line.
+"""The seam with vcrpy: the cassette in use, its persisters and matchers, and misses as one line.
 
 vcrpy patches httpx at the transport, so the pooled async client is recorded and replayed as is.
 """
@@ -6,45 +6,47 @@ vcrpy patches httpx at the transport, so the pooled async client is recorded and
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from vcr.cassette import Cassette as VcrCassette  # type: ignore[import-untyped]
 from vcr.errors import CannotOverwriteExistingCassetteException  # type: ignore[import-untyped]
+from vcr.filters import decode_response  # type: ignore[import-untyped]
 from vcr.matchers import host, method, path, port, query, scheme  # type: ignore[import-untyped]
-from vcr.persisters.filesystem import CassetteNotFoundError  # type: ignore[import-untyped]
 from vcr.record_mode import RecordMode  # type: ignore[import-untyped]
-from vcr.request import Request as VcrRequest  # type: ignore[import-untyped]
 
 from harness._errors import CassetteMiss, HarnessError
-from harness.cassettes._format import read_cassette, write_cassette
+from harness._json import JsonValue
+from harness.cassettes._format import HEADER, SERIALIZER, CassettePersister
 from harness.cassettes._model import (
     AppCassette,
+    AppCassetteHeader,
     Cassette,
     CassetteHeader,
-    Interaction,
     RecordedRequest,
     RecordedResponse,
 )
 from harness.cassettes._scrub import Scrubber
 
-__all__ = ["MATCHERS", "RecordingPersister", "from_vcr", "use_cassette"]
+__all__ = ["MATCHERS", "MemoryPersister", "Persister", "response_hook", "use_cassette"]
 
 # vcrpy logs each request and response at INFO before our hooks scrub them (a webhook URL's token,
 # a prompt holding a key); a log file must never be where a secret lands.
 logging.getLogger("vcr").setLevel(logging.WARNING)
 
 
-def body(r1: Any, r2: Any) -> None:
+def body(r1: RecordedRequest, r2: RecordedRequest) -> None:
     """Bodies are equal: JSON compared as data (key order and spacing do not matter), else bytes."""
     b1, b2 = _bytes(r1.body), _bytes(r2.body)
     if b1 == b2:
         return
     try:
-        d1, d2 = json.loads(b1), json.loads(b2)
+        d1: JsonValue = json.loads(b1)
+        d2: JsonValue = json.loads(b2)
     except ValueError:
         raise AssertionError(f"the bodies differ ({len(b1)} bytes sent, {len(b2)} recorded)") from None
     where = _first_difference(d1, d2, "")
@@ -52,16 +54,18 @@ def body(r1: Any, r2: Any) -> None:
         raise AssertionError(where)
 
 
-MATCHERS: tuple[Callable[[Any, Any], Any], ...] = (method, scheme, host, port, path, query, body)
+Matcher = Callable[[RecordedRequest, RecordedRequest], None]
+#: what a replayed request must share with a recorded one (vcrpy's matchers, and ours for bodies)
+MATCHERS: tuple[Matcher, ...] = (method, scheme, host, port, path, query, body)
 
 
-def _bytes(value: Any) -> bytes:
+def _bytes(value: bytes | str | None) -> bytes:
     if value is None:
         return b""
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
-def _first_difference(sent: Any, recorded: Any, where: str) -> str | None:
+def _first_difference(sent: JsonValue, recorded: JsonValue, where: str) -> str | None:
     if isinstance(sent, dict) and isinstance(recorded, dict):
         for key in [*recorded, *(k for k in sent if k not in recorded)]:
             here = f"{where}.{key}" if where else str(key)
@@ -86,111 +90,86 @@ def _first_difference(sent: Any, recorded: Any, where: str) -> str | None:
     return None
 
 
-def _short(value: Any) -> str:
+def _short(value: JsonValue) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-# -- conversion -----------------------------------------------------------------------------------------
-
-
-def to_vcr(interactions: list[Interaction]) -> tuple[list[Any], list[dict[str, Any]]]:
-    requests = [VcrRequest(i.request.method, i.request.uri, i.request.body, dict(i.request.headers))
-                for i in interactions]
-    responses = [{"status": {"code": i.response.status, "message": i.response.reason},
-                  "headers": {k: list(v) for k, v in i.response.headers.items()},
-                  "body": {"string": i.response.body}} for i in interactions]
-    return requests, responses
-
-
-def from_vcr(requests: list[Any], responses: list[dict[str, Any]]) -> list[Interaction]:
-    out = []
-    for req, res in zip(requests, responses, strict=True):
-        headers = {str(k).lower(): str(v) for k, v in req.headers.items()}
-        request = RecordedRequest(str(req.method), str(req.uri), headers, _bytes(req.body))
-        status = res.get("status") or {}
-        kept = {str(k).lower(): [str(x) for x in v] for k, v in (res.get("headers") or {}).items()}
-        response = RecordedResponse(int(status.get("code") or 0), str(status.get("message") or ""), kept,
-                                    _bytes((res.get("body") or {}).get("string")))
-        out.append(Interaction(request, response))
-    return out
-
-
-class RecordingPersister:
-    """Loads an existing cassette (for ``new_episodes``) and saves in our format under ``header``;
-    ``build`` makes what is saved from the interactions (an app cassette, say) instead."""
-
-    def __init__(self, header: CassetteHeader | None, bodies_dir: Path | None = None, *, load: bool = True,
-                 build: Callable[[list[Interaction]], Cassette | AppCassette] | None = None) -> None:
-        self.header = header
-        self.load = load
-        """Whether an existing cassette is loaded (``new_episodes``); a rewrite starts from nothing."""
-        self.bodies_dir = bodies_dir
-        self.build = build
-        self.loaded: Cassette | None = None
-        self.saved: Path | None = None
-
-    def load_cassette(self, cassette_path: str, serializer: Any) -> tuple[list[Any], list[dict[str, Any]]]:
-        if not self.load or not Path(cassette_path).is_file():
-            raise CassetteNotFoundError()
-        self.loaded = read_cassette(cassette_path)
-        return to_vcr(self.loaded.interactions)
-
-    def save_cassette(self, cassette_path: str, cassette_dict: dict[str, Any], serializer: Any) -> None:
-        interactions = from_vcr(cassette_dict["requests"], cassette_dict["responses"])
-        if self.build is not None:
-            self.saved = write_cassette(self.build(interactions), cassette_path, bodies_dir=self.bodies_dir)
-            return
-        # A cassette grown by new_episodes keeps the header it was first recorded under.
-        header = self.loaded.header if self.loaded is not None else self.header
-        if header is None:
-            raise HarnessError("a recording persister needs a header or a build function")
-        self.saved = write_cassette(Cassette(header, interactions), cassette_path, bodies_dir=self.bodies_dir)
-
-
-class _MemoryPersister:
-    """Hands vcrpy a cassette already read (or made in memory); replays never save."""
+class MemoryPersister:
+    """vcrpy's persister seam for a cassette already in memory (read, or mutated): loads copies of
+    its requests and responses, so replaying leaves it as it was; replays never save."""
 
     def __init__(self, cassette: Cassette | AppCassette) -> None:
         self.cassette = cassette
 
-    def load_cassette(self, cassette_path: str, serializer: Any) -> tuple[list[Any], list[dict[str, Any]]]:
-        return to_vcr(self.cassette.interactions)
+    def load_cassette(self, cassette_path: str, serializer: object
+                      ) -> tuple[list[RecordedRequest], list[RecordedResponse], dict[str, object]]:
+        """Copies of the requests (vcrpy's hooks rewrite them in place) and the responses."""
+        c = self.cassette
+        return copy.deepcopy(c.requests), copy.deepcopy(c.responses), {HEADER: c.header}
 
-    def save_cassette(self, cassette_path: str, cassette_dict: dict[str, Any], serializer: Any) -> None:
+    def save_cassette(self, cassette_path: str, cassette_dict: object, serializer: object) -> None:
         raise HarnessError("a replayed cassette is never written")  # pragma: no cover - mode none never saves
 
 
+Persister = CassettePersister | MemoryPersister
+
+
+class CassetteInUse(Protocol):
+    """vcrpy's cassette while it is in use, as far as the harness reads it."""
+
+    play_counts: Counter[int]
+    """How often each recorded interaction has been played back, by index."""
+
+    @property
+    def requests(self) -> list[RecordedRequest]: ...
+
+    def get_metadata(self, key: str, default: object) -> object: ...
+
+
+def response_hook(scrubber: Scrubber) -> Callable[[RecordedResponse], RecordedResponse]:
+    """vcrpy's ``before_record_response`` for our cassettes: the body decoded as vcrpy's
+    ``decode_compressed_response`` does it, then scrubbed."""
+
+    def hook(response: RecordedResponse) -> RecordedResponse:
+        decoded: RecordedResponse = decode_response(response)
+        return scrubber.response(decoded)
+
+    return hook
+
+
 @contextlib.contextmanager
-def use_cassette(path: str, scrubber: Scrubber, *, mode: str = "none", persister: Any = None,
-                 cassette: Cassette | AppCassette | None = None,
-                 before_request: Callable[[Any], Any] | None = None) -> Iterator[Any]:
-    """vcrpy installed on httpx with our persister, matchers and scrubbing; misses become
-    :class:`CassetteMiss`. ``mode`` is ``none`` (replay only) or ``new_episodes`` (record what is new).
-    ``before_request`` replaces ``scrubber.request`` as vcrpy's request hook (it must scrub too)."""
-    if persister is None:
-        if cassette is None:
-            raise ValueError("give a persister or a cassette")
-        persister = _MemoryPersister(cassette)
+def use_cassette(path: str, scrubber: Scrubber, *, mode: str = "none", persister: Persister,
+                 header: CassetteHeader | AppCassetteHeader | None = None,
+                 before_request: Callable[[RecordedRequest], RecordedRequest | None] | None = None
+                 ) -> Iterator[CassetteInUse]:
+    """vcrpy installed on httpx with our persister, serializer, matchers and scrubbing; responses are
+    decoded (vcrpy's ``decode_compressed_response``) before they are scrubbed, and misses become
+    :class:`CassetteMiss`. ``mode`` is ``none`` (replay only) or ``new_episodes`` (record what is
+    new); ``header`` is the metadata a new recording is saved under (a loaded cassette keeps its
+    own). ``before_request`` replaces ``scrubber.request`` as vcrpy's request hook (it must scrub too)."""
     context = VcrCassette.use(
-        path=path, persister=persister, record_mode=RecordMode(mode), match_on=MATCHERS,
-        before_record_request=before_request or scrubber.request, before_record_response=scrubber.response,
+        path=path, persister=persister, serializer=SERIALIZER, record_mode=RecordMode(mode), match_on=MATCHERS,
+        before_record_request=before_request or scrubber.request,
+        before_record_response=response_hook(scrubber),
         allow_playback_repeats=False, record_on_exception=False,
     )
     try:
         with context as vcr_cassette:
+            if header is not None:
+                vcr_cassette.get_metadata(HEADER, header)
             yield vcr_cassette
     except CannotOverwriteExistingCassetteException as exc:
         raise miss_error(exc, path, scrubber) from None
 
 
-def miss_error(exc: Any, name: str, scrubber: Scrubber) -> CassetteMiss:
+def miss_error(exc: CannotOverwriteExistingCassetteException, name: str, scrubber: Scrubber) -> CassetteMiss:
     """One line: the cassette, the request, the nearest recorded request and what differed
     (scrubbed like the cassette itself: the failed request is the one the client really sent)."""
     return CassetteMiss(scrubber.text(_miss_text(exc, name, scrubber)))
 
 
-def _miss_text(exc: Any, name: str, scrubber: Scrubber) -> str:
+def _miss_text(exc: CannotOverwriteExistingCassetteException, name: str, scrubber: Scrubber) -> str:
     request = exc.failed_request
     sent = f"{request.method} {scrubber.url(request.uri)}" if request is not None else "a request"
     similar = exc.similar_requests or []

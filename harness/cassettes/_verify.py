@@ -12,7 +12,7 @@ from pathlib import Path
 from harness._errors import CassetteMiss, ConfigError
 from harness._suite import ScenarioCase, output_judged
 from harness.cassettes._format import read_cassette
-from harness.cassettes._model import Cassette
+from harness.cassettes._model import Cassette, Recorded
 from harness.cassettes._replay import cassette_files, replay_scenario, unrecognised_files
 from harness.checks import CheckResult
 from harness.contracts import Contract, load_contracts
@@ -48,7 +48,7 @@ class Verdict:
 
 def verify_cassette(cassette: Cassette | str | Path, contracts: Mapping[str, Contract]) -> Verdict:
     """Replay one cassette as the contract suite would and run every check on what came back."""
-    loaded = cassette if isinstance(cassette, Cassette) else read_cassette(cassette)
+    loaded = cassette if isinstance(cassette, Recorded) else read_cassette(cassette)
     header = loaded.header
     contract = contracts.get(header.endpoint)
     if contract is None:

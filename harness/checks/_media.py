@@ -4,7 +4,8 @@ first image field), on text answers, and on every file URL an output holds.
 Files are judged by decoders that did not make them: FFmpeg's demuxers and decoders (PyAV) for
 video, the standard library's ``wave`` and mutagen's parsers for audio, trimesh's loaders for 3D,
 Pillow for pictures, and each generic format's own reader. Each check is registered by a call after its
-function, not by a decorator, so that mutation testing reaches its body (docs/testing.md).
+function, not by a decorator, so that mutation testing reaches its body (docs/testing.md). Each
+decoder is imported by the check that needs it: a run with no video never loads FFmpeg.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from typing import Any
 import pybase64
 
 from harness.checks._registry import CheckContext, Failure, NotApplicable, check
-from harness.client._observations import Download
-from harness.contracts import MediaSemantics
-from harness.contracts._semantics import FORMATS, expected_media, media_type
+from harness.client import Download
+from harness.contracts import FORMATS, MediaSemantics, expected_media, media_type
 
 __all__ = ["Decoded", "decode", "download_for"]
 

@@ -13,9 +13,8 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from harness.checks._registry import CheckContext, Failure, NotApplicable, check, json_value
-from harness.client._observations import Download
-from harness.contracts._semantics import MEDIA_TYPES, expected_count, expected_format, expected_size
-from harness.contracts._validate import validate_output
+from harness.client import Download
+from harness.contracts import MEDIA_TYPES, expected_count, expected_format, expected_size, validate_output
 
 
 def _images(ctx: CheckContext) -> list[dict[str, Any]]:

@@ -16,10 +16,10 @@ from typing import Any, Literal
 import orjson
 
 from harness._data import JsonValueField
-from harness._errors import ContractViolation
+from harness._errors import ConfigError, ContractViolation
 from harness._json import JsonObject, JsonValue
-from harness.client._observations import Observation
-from harness.contracts._model import Contract
+from harness.client import Observation
+from harness.contracts import Contract
 
 __all__ = [
     "CHECKS",
@@ -55,6 +55,10 @@ class Expectation:
     invalid_loc: tuple[str | int, ...] | None = None
     """For an invalid input: where the broken rule sits (the 422 must name it)."""
     rule: str | None = None
+    """For an invalid input: the id of the rule it breaks (``maximum``, ``enum``...)."""
+    fails: tuple[str, ...] = ()
+    """Checks this run exists to make fail (a cassette variant such as ``cancel``): it meets its
+    expectation when exactly these fail."""
 
 
 @dataclass(frozen=True)
@@ -222,8 +226,6 @@ def run_checks(
     if only is not None:
         unknown = sorted(set(only) - set(CHECKS))
         if unknown:
-            from harness._errors import ConfigError
-
             raise ConfigError(f"unknown check id(s): {', '.join(unknown)} (see 'fal-harness checks list')")
     ctx = CheckContext(obs, contract, expect or Expectation())
     results = []

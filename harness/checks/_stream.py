@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Iterator
 
 from harness.checks._registry import CheckContext, NotApplicable, check
-from harness.contracts._validate import validate_output
+from harness.contracts import validate_output
 
 
 def _events(ctx: CheckContext) -> None:
@@ -60,6 +60,8 @@ def stream_progression(ctx: CheckContext) -> Iterator[str]:
     data = [e.data for e in ctx.obs.events if isinstance(e.data, dict)]
     if streaming.events == "partial":
         field, flag = streaming.field, streaming.flag
+        if field is None or flag is None:  # the loader requires both for partial events
+            raise NotApplicable("the contract's partial events name no field and flag")
         flags = [d.get(flag) for d in data]
         if flags[-1] is not False and flags[-1] is not None:
             yield f"the last event has {flag}={flags[-1]!r}, not false"

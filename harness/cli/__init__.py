@@ -1,7 +1,8 @@
 """The ``fal-harness`` command: a thin front door over the library.
 
 Every user mistake ends as one line on stderr and exit code 2; a failed check or a regression
-exits 1; success exits 0.
+exits 1; success exits 0. Each command imports the parts of the library it runs inside itself, so
+``fal-harness --help`` and every command load only what they use.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 import click
 
-from harness._errors import ConfigError, HarnessError
+from harness import ConfigError, HarnessError
 from harness.cli import (
     _bench,  # noqa: F401  (registers its commands)
     _cassettes,  # noqa: F401  (registers its commands)
@@ -78,7 +79,7 @@ def _main(argv: Sequence[str] | None) -> int:
         _say(str(exc))
         return 2
     except ModuleNotFoundError as exc:
-        from harness._extras import BENCH_HINT, BENCH_MODULES
+        from harness.bench import BENCH_HINT, BENCH_MODULES
 
         top = (exc.name or "").split(".")[0]
         if top not in BENCH_MODULES:

@@ -7,15 +7,26 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
 
-from harness._errors import BudgetExceeded, ConfigError
-from harness.cli._app import MAX_CONCURRENCY, MAX_RATE, MAX_REQUESTS, MAX_SEED, FiniteRange, check_output, cli, seconds
+from harness import SENDING_TARGETS, BudgetExceeded, ConfigError, TargetSpec
+from harness.cli._app import (
+    MAX_CONCURRENCY,
+    MAX_RATE,
+    MAX_REQUESTS,
+    MAX_SEED,
+    FiniteRange,
+    check_output,
+    cli,
+    seconds,
+    target_options,
+)
 
 if TYPE_CHECKING:
+    from harness._json import JsonObject
     from harness.bench import BenchSummary
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2,
@@ -40,8 +51,8 @@ def parse_sizes(text: str) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def _read_input(path: Path) -> dict[str, Any]:
-    from harness._data import load_data_file
+def _read_input(path: Path) -> JsonObject:
+    from harness import load_data_file
 
     try:
         data = load_data_file(path, what="--input")
@@ -59,8 +70,7 @@ def _interactive() -> bool:
 
 @cli.group(invoke_without_command=True)
 @click.option("--scenario", "scenario_name", metavar="NAME", help="The scenario to run (see 'fal-harness bench list').")
-@click.option("--target", default="emulator", show_default=True,
-              help="emulator (started for the run, with a known latency model), live (fal, needs FAL_KEY) or a URL.")
+@target_options(allow=SENDING_TARGETS, live_base_url_hidden=True)
 @click.option("--endpoint", "endpoints", multiple=True, metavar="ID", help="Endpoint to benchmark (repeatable).")
 @click.option("--requests", type=click.IntRange(1, MAX_REQUESTS), default=None, help="Measured requests per series.")
 @click.option("--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), default=None,
@@ -83,24 +93,16 @@ def _interactive() -> bool:
 @click.option("--emulator-config", type=click.Path(path_type=Path), default=None,
               help="Emulator config file (YAML) replacing the scenario's latency model.")
 @click.option("--contracts-dir", type=click.Path(path_type=Path), default=None, help="Folder of contract files.")
-@click.option("--max-requests", type=click.IntRange(0), default=None,
-              help="Request budget (live default 10); a bigger plan asks first, or is refused without a terminal.")
 @click.option("--yes", is_flag=True, help="Go ahead past the budget without asking.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--no-report", is_flag=True, help="Write the JSONL and summary only, not the HTML and Markdown report.")
 @click.option("--no-history", is_flag=True, help="Do not add this run to <out>/history.")
-@click.option("--hosted-base-url", default=None, metavar="URL",
-              help="Where the bundled fixtures are published (the url file path on a live target).")
-@click.option("--live-base-url", default=None, hidden=True,
-              help="Send the live target's requests to this server instead (testing the live path offline).")
 @click.pass_context
-def bench(ctx: click.Context, scenario_name: str | None, target: str, endpoints: tuple[str, ...],
+def bench(ctx: click.Context, scenario_name: str | None, target: TargetSpec, endpoints: tuple[str, ...],
           requests: int | None, concurrency: int | None, warmup: int | None, rate: float | None, sizes: str | None,
           input_file: Path | None, detect: str | None, poll_interval: float | None, timeout: float, seed: int,
-          out: Path,
-          emulator_config: Path | None, contracts_dir: Path | None, max_requests: int | None, yes: bool,
-          no_progress: bool, no_report: bool, no_history: bool, hosted_base_url: str | None,
-          live_base_url: str | None) -> int:
+          out: Path, emulator_config: Path | None, contracts_dir: Path | None, yes: bool, no_progress: bool,
+          no_report: bool, no_history: bool) -> int:
     """Run a latency benchmark scenario and write requests.jsonl, summary.json and a report under --out."""
     if ctx.invoked_subcommand is not None:
         given = [p.name for p in bench.params if p.name and ctx.get_parameter_source(p.name) != ParameterSource.DEFAULT]
@@ -110,13 +112,10 @@ def bench(ctx: click.Context, scenario_name: str | None, target: str, endpoints:
         return 0
     if scenario_name is None:
         raise click.UsageError("missing --scenario NAME (see 'fal-harness bench list')")
-    from harness.bench import BenchInterrupted, BenchOptions, Estimate, run_benchmark
-    from harness.bench._registry import get_scenario
+    from harness.bench import BenchInterrupted, BenchOptions, Estimate, get_scenario, run_benchmark
 
     spec = get_scenario(scenario_name)
-    if target not in ("emulator", "live") and "://" not in target:
-        raise ConfigError(f"unknown target {target!r} (expected emulator, live or a URL)")
-    if emulator_config is not None and target != "emulator":
+    if emulator_config is not None and target.kind != "emulator":
         raise ConfigError("--emulator-config applies to the emulator target only")
     if emulator_config is not None and not emulator_config.is_file():
         raise ConfigError(f"--emulator-config: no file at {emulator_config}")
@@ -140,9 +139,8 @@ def bench(ctx: click.Context, scenario_name: str | None, target: str, endpoints:
     try:
         result = run_benchmark(
             spec.name, target=target, options=options, out=out, emulator_config=emulator_config,
-            max_requests=max_requests, contracts_dir=contracts_dir, approve=approve,
-            progress=not no_progress and sys.stderr.isatty(), history=not no_history,
-            live_base_url=live_base_url, hosted_base_url=hosted_base_url,
+            contracts_dir=contracts_dir, approve=approve, progress=not no_progress and sys.stderr.isatty(),
+            history=not no_history,
         )
     except BudgetExceeded as exc:
         raise ConfigError(f"{exc}; or pass --yes") from None
@@ -193,7 +191,7 @@ def _run_path(value: str) -> Path:
     """The benchmark run folder a command-line argument names: a benchmark run folder, a
     ``fal-harness run`` folder (its ``bench/``) or a ``summary.json``; anything else is one line
     saying what the folder is and what was expected."""
-    from harness._runfolders import identify_run_folder
+    from harness import identify_run_folder
 
     path = Path(value)
     if path.is_file() and path.suffix == ".json":  # a summary file, such as a history entry
@@ -216,8 +214,14 @@ def compare(baseline: str, candidate: str, threshold: str, alpha: float | None, 
             fmt: str) -> int:
     """Judge CANDIDATE against BASELINE (benchmark run folders, fal-harness run folders or summary files);
     exit 1 on a regression."""
-    from harness.bench import compare_runs, github_action_benchmark, load_run
-    from harness.bench._compare import DEFAULT_ALPHA, DEFAULT_MIN_DIFF_MS, parse_threshold
+    from harness.bench import (
+        DEFAULT_ALPHA,
+        DEFAULT_MIN_DIFF_MS,
+        compare_runs,
+        github_action_benchmark,
+        load_run,
+        parse_threshold,
+    )
 
     limit = parse_threshold(threshold)
     base_run, cand_run = load_run(_run_path(baseline)), load_run(_run_path(candidate))
@@ -248,8 +252,7 @@ def compare(baseline: str, candidate: str, threshold: str, alpha: float | None, 
               help="Write here instead of standard output.")
 def export(run: str, fmt: str, output: Path | None) -> None:
     """A run's figures for another tool (github-action-benchmark's customSmallerIsBetter)."""
-    from harness.bench import github_action_benchmark, load_summary
-    from harness.bench._results import write_file
+    from harness.bench import github_action_benchmark, load_summary, write_file
 
     check_output(output)
     text = json.dumps(github_action_benchmark(load_summary(_run_path(run))), indent=2) + "\n"

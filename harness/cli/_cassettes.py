@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from harness._errors import ConfigError
-from harness.cli._app import TIME_SCALE, check_output, cli
+from harness import SENDING_TARGETS, ConfigError, TargetSpec
+from harness.cli._app import TIME_SCALE, check_output, cli, target_options
 
 if TYPE_CHECKING:
     from harness.cassettes import RecordOutcome, Verdict
@@ -35,8 +35,7 @@ def _shown(path: Path) -> str:
 
 
 @cli.command()
-@click.option("--target", default="emulator", show_default=True, metavar="emulator|live|URL",
-              help="What to record: the embedded emulator, live fal (needs FAL_KEY), or a base URL.")
+@target_options(allow=SENDING_TARGETS)
 @click.option("--endpoint", "endpoints", multiple=True, metavar="ID", help="Only this endpoint (repeatable).")
 @click.option("--scenario", "scenarios", multiple=True, metavar="NAME", help="Only this scenario (repeatable).")
 @click.option("--variants", default="default", show_default=True, metavar="LIST",
@@ -47,51 +46,38 @@ def _shown(path: Path) -> str:
                    "rewrite: delete and record again.")
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True,
               help="Cassette folder (bodies go to OUT/_bodies).")
-@click.option("--max-requests", type=click.IntRange(0), default=None,
-              help="Live request budget (default 10); a plan needing more is refused before anything is sent.")
 @_CONTRACTS
 @click.option("--emulator-config", type=click.Path(path_type=Path), default=None, help="Emulator config file (YAML).")
 @click.option("--time-scale", type=TIME_SCALE, default=None,
               help="Scale the emulator's delays (default 0.01 without a config file).")
 @click.option("--webhook-url", default=None, metavar="URL",
               help="Webhook URL for the webhook variant (default: a local receiver, emulator only).")
-@click.option("--hosted-base-url", default=None, metavar="URL",
-              help="Where the bundled fixtures are published, for the url variant on live fal.")
-@click.option("--live-base-url", default=None, metavar="URL",
-              help="Send the live target's requests here instead of fal (to try the live path offline).")
 @click.option("--report", type=click.Path(path_type=Path), default=None, help="Also write a JSON summary here.")
-def record(target: str, endpoints: tuple[str, ...], scenarios: tuple[str, ...], variants: str, mode: str, out: Path,
-           max_requests: int | None, contracts_dir: Path | None, emulator_config: Path | None,
-           time_scale: float | None, webhook_url: str | None, hosted_base_url: str | None,
-           live_base_url: str | None, report: Path | None) -> int:
+def record(target: TargetSpec, endpoints: tuple[str, ...], scenarios: tuple[str, ...], variants: str, mode: str,
+           out: Path, contracts_dir: Path | None, emulator_config: Path | None, time_scale: float | None,
+           webhook_url: str | None, report: Path | None) -> int:
     """Record cassettes: one scenario lifecycle each, scrubbed, under OUT/<endpoint>/<scenario>[.<variant>].yaml."""
     from harness import cassettes as lib
-    from harness._suite import select_contracts
+    from harness import select_contracts
     from harness.client import live_key
-    from harness.client._targets import DEFAULT_LIVE_BUDGET
     from harness.contracts import load_contracts
 
-    if target == "replay":
-        raise click.UsageError("replay plays cassettes back; record against emulator, live or a URL")
     check_output(report)
-    if target not in ("emulator", "live") and "://" not in target:
-        raise click.UsageError(f"unknown target {target!r} (expected emulator, live or a URL)")
-    if target != "emulator" and (emulator_config is not None or time_scale is not None):
+    if target.kind != "emulator" and (emulator_config is not None or time_scale is not None):
         raise click.UsageError("--emulator-config and --time-scale only apply to --target emulator")
-    live = target == "live"
+    live = target.kind == "live"
     if live and not live_key():
         raise ConfigError("recording live needs FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) in the environment")
-    budget = max_requests if max_requests is not None else (DEFAULT_LIVE_BUDGET if live else None)
     chosen = select_contracts(load_contracts(contracts_dir), endpoints)
     names = [v.strip() for v in variants.split(",") if v.strip()]
     plan = lib.plan_recording(chosen, out, scenarios=scenarios, variants=names or ["default"], live=live)
     if not plan:
         raise ConfigError("nothing to record: no selected scenario has the variants asked for")
     todo = sum(1 for p in plan if not (mode == "once" and p.path.exists()))
-    where = "live fal" if live else target
+    where = "live fal" if live else target.name
     line = f"plan: {len(plan)} cassettes ({todo} to record) against {where}, mode {mode}, into {_shown(out)}"
     if live:
-        line += f"; {todo} billable requests, budget {budget}"
+        line += f"; {todo} billable requests, budget {target.budget}"
     click.echo(line)
 
     def show(outcome: RecordOutcome) -> None:
@@ -106,8 +92,7 @@ def record(target: str, endpoints: tuple[str, ...], scenarios: tuple[str, ...], 
 
     outcomes = lib.record_cassettes(
         plan, target=target, mode=mode, emulator_config=emulator_config, time_scale=time_scale,
-        contracts_dir=contracts_dir, max_requests=budget, live_base_url=live_base_url,
-        hosted_base_url=hosted_base_url, webhook_url=webhook_url, on_outcome=show,
+        contracts_dir=contracts_dir, webhook_url=webhook_url, on_outcome=show,
     )
     removed = lib.prune_bodies(out)
     if removed:
@@ -118,12 +103,12 @@ def record(target: str, endpoints: tuple[str, ...], scenarios: tuple[str, ...], 
         if any(o.status == s for o in outcomes)) + (
         f"; {sum(o.problem is None for o in bad)} fail their checks" if any(o.problem is None for o in bad) else ""))
     if report is not None:
-        _write_report(report, target, mode, outcomes)
+        _write_report(report, target.text, mode, outcomes)
     return 1 if bad else 0
 
 
 def _write_report(path: Path, target: str, mode: str, outcomes: list[RecordOutcome]) -> None:
-    from harness._secrets import write_scrubbed
+    from harness import write_scrubbed
 
     data = {
         "format": "fal-harness/record-report@1", "target": target if "://" not in target else "url", "mode": mode,
@@ -187,7 +172,7 @@ def list_(paths: tuple[Path, ...]) -> None:
         c = read_cassette(path)
         h = c.header
         click.echo(f"{_shown(path)}  {h.endpoint}  {h.scenario}  {h.variant.name}  {h.target}  {h.recorded}  "
-                   f"{len(c.interactions)} requests")
+                   f"{len(c)} requests")
 
 
 @cassettes.command()

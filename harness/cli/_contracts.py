@@ -9,8 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from harness._errors import DataFileError, HarnessError
-from harness._secrets import redact_url, write_scrubbed
+from harness import DataFileError, HarnessError, redact_url, write_scrubbed
 from harness.cli._app import check_output, cli
 from harness.contracts import (
     Contract,

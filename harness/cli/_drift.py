@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from harness._errors import DataFileError
-from harness._secrets import write_scrubbed
+from harness import DataFileError, write_scrubbed
 from harness.cli._app import check_output, cli
 
 if TYPE_CHECKING:

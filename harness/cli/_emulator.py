@@ -9,13 +9,18 @@ from pathlib import Path
 
 import click
 
-from harness._secrets import REDACTED
+from harness import REDACTED
 from harness.cli._app import MAX_CONCURRENCY, MAX_REQUESTS, TIME_SCALE, cli
 from harness.contracts import load_contracts
-from harness.emulator import EmulatorConfig, accept_environment_key, load_emulator_config, start_emulator
-from harness.emulator._app import ADMIN_HEADER
-from harness.emulator._config import DEFAULT_KEY
-from harness.emulator._server import MAX_PORT
+from harness.emulator import (
+    ADMIN_HEADER,
+    DEFAULT_KEY,
+    MAX_PORT,
+    EmulatorConfig,
+    accept_environment_key,
+    load_emulator_config,
+    start_emulator,
+)
 
 _PORT = click.IntRange(0, MAX_PORT)
 _CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
@@ -87,7 +92,7 @@ def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, con
 def smoke(config_path: Path | None, time_scale: float, contracts_dir: Path | None) -> int:
     """Start the emulator and run every contract scenario through the harness's queue client and
     checks (files uploaded through its storage); exit 1 if any scenario fails."""
-    from harness._smoke import run_smoke
+    from harness import run_smoke
 
     config = _config(config_path, time_scale)
     if contracts_dir is not None:
@@ -124,7 +129,7 @@ def smoke(config_path: Path | None, time_scale: float, contracts_dir: Path | Non
 def bench(count: int, concurrency: int, endpoint: str, in_process: bool, as_json: bool) -> None:
     """Lifecycles per second (submit, status until complete, result) at zero latency, and the
     p50/p99 time the emulator adds per request."""
-    from harness.emulator._bench import run_bench
+    from harness.emulator import run_bench
 
     result = run_bench(requests=count, concurrency=concurrency, endpoint=endpoint, in_process=in_process)
     if as_json:

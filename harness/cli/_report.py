@@ -20,7 +20,7 @@ _CHOICES = {"html": ("html",), "md": ("md",), "both": ("html", "md")}
 def report(run_dir: Path, fmt: str, history: Path | None) -> None:
     """Write report.html and/or report.md (with figures/) for the benchmark in RUN_DIR: a benchmark run
     folder, or a fal-harness run folder (the report goes into its bench/)."""
-    from harness._runfolders import identify_run_folder
+    from harness import identify_run_folder
     from harness.reports import write_report
 
     folder = identify_run_folder(run_dir)

@@ -13,25 +13,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from rich.text import Text
 
-from harness._errors import ConfigError
-from harness._mainjob import MainJob, MainJobResult, claim_run_dir, plan_main_job
-from harness._session import ensure_reachable
-from harness.cli._app import MAX_REQUESTS, cli, seconds
+from harness import ConfigError, MainJob, MainJobResult, TargetSpec, claim_run_dir, plan_main_job
+from harness.cli._app import MAX_REQUESTS, cli, seconds, target_options
 from harness.drift import Level
 
 
 @cli.command("run")
-@click.option("--target", default="emulator", show_default=True, metavar="TARGET",
-              help="emulator (embedded, offline), replay (recorded cassettes, offline), live (fal itself; "
-                   "needs FAL_KEY) or a base URL.")
+@target_options(allow=("emulator", "replay", "live", "url"), hosted=False)
 @click.option("--endpoint", "endpoints", multiple=True, metavar="ID",
               help="Only this endpoint (repeatable; default: every contract).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Run folder to write (default: reports/<UTC start time>-run, as 20261201T200148Z-run).")
 @click.option("--bench-requests", type=click.IntRange(0, MAX_REQUESTS), default=10, show_default=True,
               help="Measured lifecycles per endpoint in the latency benchmark; 0 skips it.")
-@click.option("--max-requests", type=click.IntRange(0), default=None,
-              help="Request budget (live default: 10); a plan over it is refused before anything is sent.")
 @click.option("--timeout", type=seconds(), default=600.0, show_default=True,
               help="Seconds a scenario may wait for completion before it is cancelled and fails.")
 @click.option("--fail-on-drift", type=click.Choice(["ERR", "WARN", "INFO"]), default="ERR", show_default=True,
@@ -42,11 +36,9 @@ from harness.drift import Level
               help="Cassettes the replay target plays (default: ./cassettes or the bundled ones).")
 @click.option("--emulator-config", type=click.Path(path_type=Path), default=None,
               help="Emulator config file (YAML) for the emulator target.")
-@click.option("--live-base-url", default=None, metavar="URL",
-              help="Send the live target's requests to this server instead of fal (for testing the live path).")
-def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench_requests: int,
-                max_requests: int | None, timeout: float, fail_on_drift: str, contracts_dir: Path | None,
-                cassettes_dir: Path | None, emulator_config: Path | None, live_base_url: str | None) -> int:
+def run_command(target: TargetSpec, endpoints: tuple[str, ...], out: Path | None, bench_requests: int,
+                timeout: float, fail_on_drift: str, contracts_dir: Path | None, cassettes_dir: Path | None,
+                emulator_config: Path | None) -> int:
     """Run the contract suite, a short latency benchmark and drift against the contracts it reads from
     ./contracts or --contracts-dir (else the bundled ones), and write one report folder (index.html,
     summary.md, junit.xml, the benchmark and drift data).
@@ -54,14 +46,12 @@ def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench
     Exits 0 when everything met its contract with no drift and no latency regression against the
     previous run, 1 when something broke, regressed or was not tested, 2 on a usage mistake.
     """
-    if target not in ("emulator", "replay", "live") and "://" not in target:
-        raise ConfigError(f"unknown target {target!r} (expected emulator, replay, live or a URL)")
-    if cassettes_dir is not None and target != "replay":
+    if cassettes_dir is not None and target.kind != "replay":
         raise ConfigError("--cassettes-dir applies to the replay target only")
     if cassettes_dir is not None and not cassettes_dir.is_dir():
         raise ConfigError(f"--cassettes-dir: no folder at {cassettes_dir}")
     if emulator_config is not None:
-        if target != "emulator":
+        if target.kind != "emulator":
             raise ConfigError("--emulator-config applies to the emulator target only")
         from harness.emulator import load_emulator_config
 
@@ -69,10 +59,8 @@ def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench
     if out is not None:
         _check_writable(out)
     plan = plan_main_job(target=target, endpoints=endpoints, contracts_dir=contracts_dir,
-                         bench_requests=bench_requests, max_requests=max_requests)
-    for url in (target if "://" in target else None, live_base_url if target == "live" else None):
-        if url:
-            ensure_reachable(url)  # before a run folder is claimed: a dead address leaves nothing behind
+                         bench_requests=bench_requests)
+    target.ensure_reachable()  # before a run folder is claimed: a dead address leaves nothing behind
     run_dir = out or claim_run_dir()
     _check_writable(run_dir)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -91,7 +79,7 @@ def run_command(target: str, endpoints: tuple[str, ...], out: Path | None, bench
             console.print(line, markup=False)
 
         job = MainJob(plan, run_dir, endpoints=endpoints, contracts_dir=contracts_dir, cassettes_dir=cassettes_dir,
-                      emulator_config=emulator_config, max_requests=max_requests, live_base_url=live_base_url,
+                      emulator_config=emulator_config,
                       progress=tick, drift_fail_on=cast(Level, fail_on_drift), bench_progress=interactive,
                       scenario_timeout=timeout, announce=announce)
         console.print(f"running {plan.steps()}...", markup=False)

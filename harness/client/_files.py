@@ -17,7 +17,6 @@ from enum import StrEnum
 from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pybase64
@@ -73,7 +72,7 @@ def data_uri(data: bytes, content_type: str) -> bytes:
     return b"data:" + content_type.encode("ascii") + b";base64," + pybase64.b64encode(data)
 
 
-def build_body(payload: Mapping[str, Any], inline: Mapping[str, FileInput | list[FileInput]]) -> bytes:
+def build_body(payload: Mapping[str, object], inline: Mapping[str, FileInput | list[FileInput]]) -> bytes:
     """The JSON request body for ``payload`` with each ``inline`` field set to the file's data URI
     (a list of data URIs for a list of files).
 
@@ -127,7 +126,7 @@ class LocalFileHost:
                 self.end_headers()
                 self.wfile.write(f.data)
 
-            def log_message(self, format: str, *args: Any) -> None:
+            def log_message(self, format: str, *args: object) -> None:
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -6,8 +6,11 @@ Checks, statistics and reports read these; nothing here talks to the network. Ti
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import TypeVar, cast
+
+from harness._json import JsonObject, JsonValue
 
 __all__ = [
     "Download",
@@ -34,7 +37,6 @@ class Exchange:
     """Scheme, host and path; the query string keeps only non-secret parameters."""
     attempt: int
     sent_ns: int
-    headers_ns: int | None = None
     done_ns: int | None = None
     status: int | None = None
     bytes_up: int = 0
@@ -102,7 +104,7 @@ class StreamEvent:
 
     t_ns: int
     size: int
-    data: Any = None
+    data: JsonValue = None
     """The event's JSON value; ``None`` with ``error`` set when it was not JSON."""
     error: str | None = None
 
@@ -127,32 +129,32 @@ class Observation:
     endpoint: str
     target: str
     mode: str = "queue"
-    """``queue`` or ``sync``."""
+    """``queue``, ``sync`` or ``stream``."""
     scenario: str | None = None
     detection: str | None = None
     """How completion was detected: ``stream`` or ``poll`` (queue mode)."""
-    input: dict[str, Any] = field(default_factory=dict)
+    input: JsonObject = field(default_factory=dict)
     """The payload as sent; data URIs are shortened to their media type and size."""
     files: list[FileUse] = field(default_factory=list)
     request_id: str | None = None
     submit_sent_ns: int | None = None
     submit_ack_ns: int | None = None
-    submit_response: dict[str, Any] | None = None
+    submit_response: JsonObject | None = None
     statuses: list[StatusSeen] = field(default_factory=list)
     result_received_ns: int | None = None
     result_status: int | None = None
-    output: Any = None
+    output: JsonValue = None
     downloads: list[Download] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
-    cancel_response: dict[str, Any] | None = None
+    cancel_response: JsonObject | None = None
     error: ErrorInfo | None = None
     submit_ref: str | None = None
     """The token sent with every attempt of the submit (``X-Fal-Harness-Submit``): a server that
     keeps it can tell which requests one submit created when a retry queued it twice."""
-    tags: dict[str, Any] = field(default_factory=dict)
+    tags: JsonObject = field(default_factory=dict)
+    """Free-form labels: ``warmup``, ``cold``, ``index``, ``intended_start_ns``..."""
     events: list[StreamEvent] = field(default_factory=list)
     """A stream's events in arrival order (``mode`` ``stream``); the last one is the output."""
-    """Free-form labels: ``warmup``, ``cold``, ``index``, ``intended_start_ns``..."""
 
     # -- derived figures (nanoseconds) -----------------------------------------------------
 
@@ -262,33 +264,41 @@ class Observation:
 
     # -- serialisation ----------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """JSON-ready data (downloaded bytes are left out)."""
-        data = asdict(self)
-        for d in data["downloads"]:
+        data = cast(JsonObject, asdict(self))
+        for d in cast("list[JsonObject]", data["downloads"]):
             d.pop("data", None)
         data["format"] = OBSERVATION_FORMAT
-        data["phases_ns"] = self.phases()
+        data["phases_ns"] = dict(self.phases())
         data["retries"] = self.retries
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Observation:
-        data = dict(data)
-        data.pop("format", None)
-        data.pop("phases_ns", None)
-        data.pop("retries", None)
-        error = data.pop("error", None)
-        return cls(
-            **{k: v for k, v in data.items()
-               if k not in ("files", "statuses", "downloads", "exchanges", "events")},
-            events=[StreamEvent(**e) for e in data.get("events", [])],
-            files=[FileUse(**f) for f in data.get("files", [])],
-            statuses=[StatusSeen(**s) for s in data.get("statuses", [])],
-            downloads=[Download(**d) for d in data.get("downloads", [])],
-            exchanges=[Exchange(**e) for e in data.get("exchanges", [])],
-            error=ErrorInfo(**error) if error else None,
-        )
+    def from_dict(cls, data: Mapping[str, object]) -> Observation:
+        """The observation ``to_dict`` wrote (lines written before ``headers_ns`` was dropped read too)."""
+
+        def each(kind: type[_T], name: str) -> list[_T]:
+            found = data.get(name)
+            items = found if isinstance(found, list) else []
+            return [_build(kind, item) for item in items if isinstance(item, Mapping)]
+
+        error = data.get("error")
+        return _build(cls, {k: v for k, v in data.items() if k not in ("format", "phases_ns", "retries")} | {
+            "events": each(StreamEvent, "events"), "files": each(FileUse, "files"),
+            "statuses": each(StatusSeen, "statuses"), "downloads": each(Download, "downloads"),
+            "exchanges": each(Exchange, "exchanges"),
+            "error": _build(ErrorInfo, error) if isinstance(error, Mapping) else None,
+        })
+
+
+_T = TypeVar("_T")
+
+
+def _build(kind: type[_T], data: Mapping[str, object]) -> _T:
+    """A dataclass from the fields of it that ``data`` holds (a key it no longer has is left out)."""
+    names = {f.name for f in fields(kind)}  # type: ignore[arg-type]  # every kind given is a dataclass
+    return kind(**{k: v for k, v in data.items() if k in names})
 
 
 def _span(start: int | None, end: int | None) -> int | None:

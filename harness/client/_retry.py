@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Collection
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -23,6 +23,9 @@ REQUEST_TIMEOUT_TYPE_HEADER = "x-fal-request-timeout-type"
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """Which failed attempts are tried again, how often, and how long apart (every request the
+    client sends is retried by its policy, in the instrumented transport)."""
+
     max_attempts: int = 10
     base_delay: float = 0.1
     max_delay: float = 30.0
@@ -35,9 +38,6 @@ class RetryPolicy:
     """Statuses retried only when they come from the load balancer (see ``is_ingress_error``)."""
     retry_transport_errors: bool = True
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
-
-    def with_(self, **changes: object) -> RetryPolicy:
-        return replace(self, **changes)  # type: ignore[arg-type]
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""

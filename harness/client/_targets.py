@@ -7,21 +7,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 import httpx
 
-from harness._errors import BudgetExceeded, ConfigError
+from harness._errors import ConfigError
+from harness._json import JsonValue
 from harness._secrets import redact_url, register_secret
+from harness._target import DEFAULT_LIVE_BUDGET, Budget, is_loopback_url
 
-__all__ = [
-    "LIVE_URLS", "Budget", "SharedBudget", "Target", "emulator_target", "live_target", "resolve_target", "url_target",
-]
+if TYPE_CHECKING:
+    from harness.emulator import Emulator
+
+__all__ = ["LIVE_URLS", "Target", "emulator_target", "live_key", "live_target", "url_target"]
 
 LIVE_URLS = {
     "queue": "https://queue.fal.run",
@@ -29,83 +30,6 @@ LIVE_URLS = {
     "rest": "https://rest.fal.ai",
     "cdn": "https://v3.fal.media",
 }
-
-#: requests a live run may send when nobody says otherwise
-DEFAULT_LIVE_BUDGET = 10
-
-
-class Budget:
-    """A cap on billable requests (submits and sync runs); spending past it raises before sending."""
-
-    def __init__(self, max_requests: int | None) -> None:
-        if max_requests is not None and max_requests < 0:
-            raise ConfigError(f"request budget must be 0 or more, got {max_requests}")
-        self.max_requests = max_requests
-        self.spent = 0
-
-    @property
-    def remaining(self) -> int | None:
-        return None if self.max_requests is None else self.max_requests - self.spent
-
-    def check(self, wanted: int) -> None:
-        """Refuse a plan that would need ``wanted`` more requests than remain."""
-        if self.max_requests is not None and self.spent + wanted > self.max_requests:
-            raise BudgetExceeded(self.max_requests, self.spent + wanted)
-
-    def spend(self, n: int = 1) -> None:
-        self.check(n)
-        self.spent += n
-
-
-class SharedBudget(Budget):
-    """A budget several processes spend together (pytest-xdist workers): the count lives in a file
-    changed only under an exclusive lock, so the sum over all workers never passes the cap."""
-
-    def __init__(self, max_requests: int, path: Path) -> None:
-        super().__init__(max_requests)
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(exist_ok=True)
-
-    @property
-    def spent_total(self) -> int:
-        with self._locked() as f:
-            return _read_count(f)
-
-    def check(self, wanted: int) -> None:
-        with self._locked() as f:
-            self._check_total(_read_count(f), wanted)
-
-    def spend(self, n: int = 1) -> None:
-        with self._locked() as f:
-            total = _read_count(f)
-            self._check_total(total, n)
-            f.seek(0)
-            f.truncate()
-            f.write(str(total + n))
-        self.spent += n
-
-    def _check_total(self, total: int, wanted: int) -> None:
-        if self.max_requests is not None and total + wanted > self.max_requests:
-            raise BudgetExceeded(self.max_requests, total + wanted)
-
-    @contextmanager
-    def _locked(self) -> Iterator[TextIO]:
-        import fcntl
-
-        with self.path.open("r+", encoding="ascii") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                yield f
-            finally:
-                f.flush()  # the count must be on disk before another process may read it
-                fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _read_count(f: TextIO) -> int:
-    f.seek(0)
-    text = f.read().strip()
-    return int(text) if text else 0
 
 
 @dataclass(frozen=True)
@@ -123,36 +47,26 @@ class Target:
     hosted_base_url: str | None = None
     """Base URL under which bundled fixtures are publicly reachable (the ``url`` file path on a
     live target); on loopback targets the harness hosts them itself."""
-    emulator: Any = field(default=None, compare=False, repr=False)
+    emulator: Emulator | None = field(default=None, compare=False, repr=False)
     """The running emulator when the target is one (for ground truth)."""
-
-    def __post_init__(self) -> None:
-        # Every writer of cassettes, reports and logs redacts registered secrets and refuses to
-        # write one; a target's key is registered the moment the target exists.
-        register_secret(self.key)
 
     @property
     def auth_headers(self) -> dict[str, str]:
+        """The ``Authorization`` header its requests carry (none without a key)."""
         return {"Authorization": f"Key {self.key}"} if self.key else {}
 
     def with_budget(self, budget: Budget | None) -> Target:
+        """The same target under another budget."""
         return replace(self, budget=budget)
 
     @property
     def is_loopback(self) -> bool:
-        host = httpx.URL(self.queue_url).host
-        return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+        """Whether the target is on this machine (its queue address is a loopback one)."""
+        return is_loopback_url(self.queue_url)
 
 
-class _EmulatorLike(Protocol):
-    queue_url: str
-    run_url: str
-
-    @property
-    def key(self) -> str: ...
-
-
-def emulator_target(emulator: _EmulatorLike, *, budget: Budget | None = None) -> Target:
+def emulator_target(emulator: Emulator, *, budget: Budget | None = None) -> Target:
+    """A running emulator as a target: its queue, run, storage and CDN addresses, and its key."""
     return Target(
         name="emulator",
         queue_url=emulator.queue_url,
@@ -193,6 +107,7 @@ def live_target(
     if max_requests is None:
         raise ConfigError("the live target needs a request budget (--max-requests)")
     u = {**LIVE_URLS, **(urls or {})}
+    register_secret(key)  # every writer redacts it from here on
     return Target(
         name="live",
         queue_url=u["queue"],
@@ -207,7 +122,7 @@ def live_target(
 
 
 def url_target(url: str, *, key: str | None = None, budget: Budget | None = None) -> Target:
-    """Any base URL. An emulator there is recognised (``/_emulator/health``): its run address is
+    """A target at a base URL. An emulator there is recognised (``/_emulator/health``): its run address is
     used, and its documented default key when it accepts it and no key is given. Anything else
     serves the sync API from the same address and takes ``FAL_KEY``."""
     try:
@@ -220,32 +135,23 @@ def url_target(url: str, *, key: str | None = None, budget: Budget | None = None
         register_secret(parsed.password)
         register_secret(unquote(parsed.password))
     base = url.rstrip("/")
-    info: dict[str, Any] = {}
+    info: JsonValue = None
     try:
         response = httpx.get(f"{base}/_emulator/health", timeout=2.0, trust_env=False)
         if response.status_code == 200 and response.headers.get("content-type", "").startswith("application/json"):
             info = response.json()
     except (httpx.HTTPError, ValueError):
-        info = {}
+        info = None
+    run_url = info.get("run_url") if isinstance(info, dict) else None
+    default_key = info.get("default_key") if isinstance(info, dict) else None
+    key = key or live_key() or (default_key if isinstance(default_key, str) else None)
+    register_secret(key)  # every writer redacts it from here on
     return Target(
         name=redact_url(url),
         queue_url=base,
-        run_url=str(info.get("run_url", base)).rstrip("/"),
+        run_url=str(run_url or base).rstrip("/"),
         rest_url=base,
         cdn_url=base,
-        key=key or live_key() or info.get("default_key"),
+        key=key,
         budget=budget,
     )
-
-
-def resolve_target(spec: str, *, emulator: _EmulatorLike | None = None, max_requests: int | None = None) -> Target:
-    """Turn ``emulator``, ``live`` or a URL into a target."""
-    if spec == "emulator":
-        if emulator is None:
-            raise ConfigError("the emulator target needs a running emulator")
-        return emulator_target(emulator, budget=Budget(max_requests) if max_requests is not None else None)
-    if spec == "live":
-        return live_target(max_requests=max_requests if max_requests is not None else DEFAULT_LIVE_BUDGET)
-    if "://" in spec:
-        return url_target(spec, budget=Budget(max_requests) if max_requests is not None else None)
-    raise ConfigError(f"unknown target {spec!r} (expected emulator, replay, live or a URL)")

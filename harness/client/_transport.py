@@ -1,32 +1,227 @@
-"""The instrumented request loop: send, time, count bytes, retry by policy, record every attempt.
+"""Every HTTP attempt the client makes, in one place: an httpx transport that charges the budget,
+times the attempt, records it and retries it by policy, around the transport that really sends.
 
-Each attempt becomes an :class:`Exchange` on the observation; retries are recorded, never hidden.
+A request carries a :class:`Call` in ``request.extensions`` saying what it is (its phase, whether
+it is billed, its retry policy, whether its body streams); each attempt becomes an
+:class:`Exchange` on the call and on the observation being recorded (see :func:`observing`).
+Retries are recorded, never hidden.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import os
-import re
 import ssl
 import time
-from collections.abc import Mapping
-from typing import Any
+import urllib.request
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 import httpx
-import orjson
 
-from harness._errors import VendorError, VendorTimeout, VendorValidationError
 from harness._secrets import redact_url
+from harness._target import Budget
 from harness.client._observations import Exchange, Observation
 from harness.client._retry import RetryPolicy
-from harness.client._targets import Budget
 
-__all__ = ["Instrumented", "fields", "kept_headers", "raise_for_status", "safe_url", "ssl_context"]
+__all__ = [
+    "CALL",
+    "Call",
+    "InstrumentedTransport",
+    "current_observation",
+    "environment_proxy",
+    "kept_headers",
+    "observing",
+    "safe_url",
+    "ssl_context",
+]
 
+#: the request extension holding a request's :class:`Call`
+CALL = "fal_harness.call"
 _KEPT_HEADER_PREFIXES = ("x-fal-",)
 _KEPT_HEADERS = ("content-type", "etag", "retry-after")
+_OBSERVATION: contextvars.ContextVar[Observation | None] = contextvars.ContextVar("fal_harness_observation",
+                                                                                   default=None)
+
+
+@dataclass(slots=True)
+class Call:
+    """What one request is, for the transport, and the attempts it took."""
+
+    phase: str
+    """submit, status, stream, result, cancel, run, token, upload, download, ..."""
+    billable: bool = False
+    """Each attempt may reach the model and be billed: it is spent from the budget before it is sent."""
+    retry: RetryPolicy | None = None
+    """This request's policy (``None``: the client's)."""
+    stream: bool = False
+    """The body is handed back unread, as it arrives (server-sent events); otherwise it is read
+    in full before the attempt counts as done, so a body that breaks off is retried too."""
+    max_bytes: int | None = None
+    """A body longer than this is not read to the end: the request fails."""
+    exchanges: list[Exchange] = field(default_factory=list)
+    """Every attempt, in order (a redirect's hops too)."""
+
+    @property
+    def first(self) -> Exchange:
+        return self.exchanges[0]
+
+    @property
+    def last(self) -> Exchange:
+        return self.exchanges[-1]
+
+
+class BodyTooLarge(httpx.HTTPError):
+    """A response body passed its :attr:`Call.max_bytes`; reading stopped."""
+
+
+def current_observation() -> Observation | None:
+    """The observation requests are being recorded on in this context, if any."""
+    return _OBSERVATION.get()
+
+
+class observing:
+    """Record every attempt made in this context (tasks started in it included) on ``obs``."""
+
+    def __init__(self, obs: Observation) -> None:
+        self.obs = obs
+        self._token: contextvars.Token[Observation | None] | None = None
+
+    def __enter__(self) -> Observation:
+        self._token = _OBSERVATION.set(self.obs)
+        return self.obs
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        if self._token is not None:
+            _OBSERVATION.reset(self._token)
+            self._token = None
+
+
+class InstrumentedTransport(httpx.AsyncBaseTransport):
+    """Wraps the transport that sends (a connection pool, a mock, an ASGI app, a recorder)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, retry: RetryPolicy, budget: Budget | None) -> None:
+        self.inner = inner
+        self.retry = retry
+        self.budget = budget
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        call = request.extensions.get(CALL)
+        if not isinstance(call, Call):
+            call = Call(request.method.lower())
+        policy = call.retry or self.retry
+        obs = _OBSERVATION.get()
+        hop = bool(call.exchanges)  # a redirect's next hop: the same request, billed once
+        try:
+            bytes_up = len(request.content)
+        except httpx.RequestNotRead:  # a streamed body: its size is the header's, when it has one
+            bytes_up = int(request.headers.get("content-length") or 0)
+        attempt = 0
+        while True:
+            attempt += 1
+            if call.billable and self.budget is not None and (attempt > 1 or not hop):
+                self.budget.spend()
+            exchange = Exchange(phase=call.phase, method=request.method, url=safe_url(request.url), attempt=attempt,
+                                sent_ns=time.monotonic_ns(), bytes_up=bytes_up)
+            call.exchanges.append(exchange)
+            if obs is not None:
+                obs.exchanges.append(exchange)
+            try:
+                response = await self.inner.handle_async_request(request)
+                body = None if call.stream and response.status_code < 400 else await _read(response, call.max_bytes)
+            except httpx.TransportError as error:
+                exchange.done_ns = time.monotonic_ns()
+                exchange.error = type(error).__name__
+                if attempt < policy.max_attempts and policy.should_retry_error(error, request):
+                    exchange.retry_delay_s = policy.delay(attempt)
+                    await asyncio.sleep(exchange.retry_delay_s)
+                    continue
+                raise
+            exchange.status = response.status_code
+            exchange.request_id = response.headers.get("x-fal-request-id")
+            exchange.headers = kept_headers(response.headers)
+            if body is None:
+                # The body streams on to the caller: the attempt ends when it is closed.
+                response.stream = _Watched(response.stream, exchange)
+                return response
+            exchange.done_ns = time.monotonic_ns()
+            exchange.bytes_down = len(body)
+            if attempt < policy.max_attempts and response.status_code >= 400 \
+                    and policy.should_retry_response(response, _decoded(response, body)):
+                exchange.retry_delay_s = policy.delay(attempt)
+                await asyncio.sleep(exchange.retry_delay_s)
+                continue
+            response.stream = httpx.ByteStream(body)  # read again, from memory, by the client
+            return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def _read(response: httpx.Response, max_bytes: int | None) -> bytes:
+    """The whole body as sent (still encoded), the connection released whatever happens."""
+    stream = response.stream
+    assert isinstance(stream, httpx.AsyncByteStream)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in stream:
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise BodyTooLarge(f"the body is larger than {max_bytes} bytes; stopped reading")
+            chunks.append(chunk)
+    finally:
+        await stream.aclose()  # the connection goes back to the pool
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _decoded(response: httpx.Response, body: bytes) -> bytes:
+    """The body as the API wrote it (a load balancer's page may come compressed)."""
+    if "content-encoding" not in response.headers:
+        return body
+    try:
+        return httpx.Response(response.status_code, headers=response.headers, content=body).read()
+    except httpx.DecodingError:
+        return body
+
+
+class _Watched(httpx.AsyncByteStream):
+    """A streaming body, counted as it is read; its attempt is done when it is closed."""
+
+    __slots__ = ("_exchange", "_inner")
+
+    def __init__(self, inner: httpx.SyncByteStream | httpx.AsyncByteStream, exchange: Exchange) -> None:
+        assert isinstance(inner, httpx.AsyncByteStream)
+        self._inner = inner
+        self._exchange = exchange
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        exchange = self._exchange
+        try:
+            async for chunk in self._inner:
+                exchange.bytes_down += len(chunk)
+                yield chunk
+        except httpx.TransportError as error:
+            exchange.error = type(error).__name__
+            raise
+
+    async def aclose(self) -> None:
+        if self._exchange.done_ns is None:
+            self._exchange.done_ns = time.monotonic_ns()
+        await self._inner.aclose()
+
+
+def kept_headers(headers: httpx.Headers) -> dict[str, str]:
+    """The response headers checks and reports read; nothing that can carry a credential."""
+    return {k: v for k, v in headers.items()
+            if k in _KEPT_HEADERS or k.startswith(_KEPT_HEADER_PREFIXES)}
+
+
+def safe_url(url: httpx.URL) -> str:
+    """The URL as written into observations: query values other than known-safe ones redacted."""
+    return redact_url(str(url))
 
 
 def ssl_context(*, trust_env: bool = True) -> ssl.SSLContext:
@@ -43,158 +238,12 @@ def _context(cert_file: str | None, cert_dir: str | None, trust_env: bool) -> ss
     return httpx.create_ssl_context(trust_env=trust_env)
 
 
-def kept_headers(headers: httpx.Headers) -> dict[str, str]:
-    """The response headers checks and reports read; nothing that can carry a credential."""
-    return {k: v for k, v in headers.items()
-            if k in _KEPT_HEADERS or k.startswith(_KEPT_HEADER_PREFIXES)}
-
-
-def safe_url(url: httpx.URL) -> str:
-    """The URL as written into observations: query values other than known-safe ones redacted."""
-    return redact_url(str(url))
-
-
-class Instrumented:
-    """Wraps one pooled ``httpx.AsyncClient`` for a target."""
-
-    def __init__(self, http: httpx.AsyncClient, retry: RetryPolicy, budget: Budget | None) -> None:
-        self.http = http
-        self.retry = retry
-        self.budget = budget
-
-    async def request(
-        self,
-        phase: str,
-        method: str,
-        url: str,
-        *,
-        obs: Observation | None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        params: Mapping[str, Any] | None = None,
-        billable: bool = False,
-        timeout: httpx.Timeout | float | None = None,
-        retry: RetryPolicy | None = None,
-        max_bytes: int | None = None,
-    ) -> tuple[httpx.Response, bytes]:
-        """Send with retries; return the final response and its body (any status).
-
-        The body is read as it streams in; past ``max_bytes`` the read stops and the request fails.
-        Raises :class:`VendorTimeout` or :class:`VendorError` when no response ever arrived.
-        """
-        policy = retry or self.retry
-        request = self.http.build_request(
-            method, url, content=content, headers=headers, params=params,
-            timeout=timeout if timeout is not None else self.http.timeout,
-        )
-        bytes_up = len(content) if content else 0
-        attempt = 0
-        while True:
-            attempt += 1
-            if billable and self.budget is not None:
-                # Every attempt may reach the model and be billed, retries included.
-                self.budget.spend()
-            exchange = Exchange(phase=phase, method=method, url=safe_url(request.url), attempt=attempt,
-                                sent_ns=time.monotonic_ns(), bytes_up=bytes_up)
-            if obs is not None:
-                obs.exchanges.append(exchange)
-            try:
-                response = await self.http.send(request, stream=True)
-                exchange.headers_ns = time.monotonic_ns()
-                try:
-                    body = await _read(response, max_bytes)
-                finally:
-                    await response.aclose()
-            except httpx.HTTPError as error:
-                exchange.done_ns = time.monotonic_ns()
-                exchange.error = type(error).__name__
-                if attempt < policy.max_attempts and policy.should_retry_error(error, request):
-                    exchange.retry_delay_s = policy.delay(attempt)
-                    await asyncio.sleep(exchange.retry_delay_s)
-                    continue
-                if isinstance(error, httpx.TimeoutException):
-                    raise VendorTimeout(f"{phase} timed out ({type(error).__name__})") from None
-                raise VendorError(f"{phase} failed: {type(error).__name__}: {error}") from None
-            exchange.done_ns = time.monotonic_ns()
-            exchange.status = response.status_code
-            exchange.bytes_down = len(body)
-            exchange.request_id = response.headers.get("x-fal-request-id")
-            exchange.headers = kept_headers(response.headers)
-            if attempt < policy.max_attempts and response.status_code >= 400 \
-                    and policy.should_retry_response(response, body):
-                exchange.retry_delay_s = policy.delay(attempt)
-                await asyncio.sleep(exchange.retry_delay_s)
-                continue
-            return response, body
-
-
-async def _read(response: httpx.Response, max_bytes: int | None) -> bytes:
-    if max_bytes is None:
-        return await response.aread()
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise VendorError(f"{response.request.url.path}: the body is larger than {max_bytes} bytes; "
-                              "stopped reading", status=response.status_code)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def parse_json(body: bytes, phase: str, response: httpx.Response) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise VendorError(
-            f"{phase}: response is not JSON ({body[:60]!r})",
-            status=response.status_code,
-            request_id=response.headers.get("x-fal-request-id"),
-        ) from None
-
-
-def fields(data: Any, phase: str, response: httpx.Response, *names: str) -> list[Any]:
-    """The named fields of a JSON object answer; a missing one is the API's failure, not a crash."""
-    if not isinstance(data, dict) or any(name not in data for name in names):
-        missing = [n for n in names if not isinstance(data, dict) or n not in data]
-        raise VendorError(f"{phase} answer lacks {', '.join(missing)}", status=response.status_code,
-                          request_id=response.headers.get("x-fal-request-id"))
-    return [data[name] for name in names]
-
-
-def raise_for_status(phase: str, response: httpx.Response, body: bytes) -> None:
-    """Turn an HTTP error answer into the harness's typed error."""
-    status = response.status_code
-    if status < 400:
-        return
-    request_id = response.headers.get("x-fal-request-id")
-    detail: Any = None
-    error_type = response.headers.get("x-fal-error-type")
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        parsed = None
-    if isinstance(parsed, dict):
-        detail = parsed.get("detail")
-        error_type = parsed.get("error_type") or error_type
-    if status == 422 and isinstance(detail, list):
-        locs = [".".join(str(p) for p in _loc(item)[1:]) for item in detail if isinstance(item, dict)]
-        msgs = "; ".join(f"{f}: {item.get('msg')}" for f, item in zip(locs, detail, strict=False))
-        raise VendorValidationError(f"{phase} rejected the input ({msgs})", fields=locs, request_id=request_id)
-    text = detail if isinstance(detail, str) else _body_summary(body)
-    raise VendorError(f"{phase} failed: {text}", status=status, error_type=error_type, request_id=request_id)
-
-
-def _loc(item: dict[str, Any]) -> list[Any]:
-    loc = item.get("loc")
-    return loc if isinstance(loc, list) else []
-
-
-def _body_summary(body: bytes) -> str:
-    """One line for a non-JSON error body: an HTML page's title (load balancers answer with
-    nginx pages), else the start of the text."""
-    text = body[:2000].decode("utf-8", "replace")
-    title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
-    if title:
-        return f"{' '.join(title.group(1).split())} (HTML page)"
-    return " ".join(text.split())[:120] or "no body"
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (``HTTPS_PROXY``, ``ALL_PROXY``..., unless
+    ``NO_PROXY`` covers its host), as the standard library reads the environment."""
+    parsed = httpx.URL(url)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parsed.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(parsed.host):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"

@@ -3,7 +3,16 @@
 from typing import TYPE_CHECKING
 
 from harness._lazy import lazy_attributes
-from harness.contracts._loader import contract_to_data, contract_warnings, dump_contract, load_contract, parse_contract
+from harness.contracts._fileschema import ENDPOINT_ID_PATTERN
+from harness.contracts._infer import output_kind
+from harness.contracts._loader import (
+    contract_to_data,
+    contract_warnings,
+    dump_contract,
+    load_contract,
+    parse_contract,
+    scenario_payload,
+)
 from harness.contracts._model import (
     UNSET,
     Contract,
@@ -17,10 +26,23 @@ from harness.contracts._model import (
     Scenario,
     Semantics,
     Streaming,
+    app_root_of,
 )
 from harness.contracts._registry import contracts_dir, get_contract, load_contracts
+from harness.contracts._scenarios import generate_scenarios
 from harness.contracts._schema import input_schema, output_schema
-from harness.contracts._types import ListOf, MapOf, Ref, Scalar, TypeExpr, Union, parse_type
+from harness.contracts._semantics import (
+    DEFAULTS,
+    FORMATS,
+    MEDIA_TYPES,
+    dimensions,
+    expected_count,
+    expected_format,
+    expected_media,
+    expected_size,
+    media_type,
+)
+from harness.contracts._types import ANY, ListOf, MapOf, Ref, Scalar, TypeExpr, Union, fits, options_of, parse_type
 from harness.contracts._validate import RULES, Violation, validate_input, validate_output
 
 if TYPE_CHECKING:
@@ -38,8 +60,13 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "ANY",
     "CI_PROFILE",
+    "DEFAULTS",
+    "ENDPOINT_ID_PATTERN",
     "FILE_KINDS",
+    "FORMATS",
+    "MEDIA_TYPES",
     "RULES",
     "THOROUGH_PROFILE",
     "UNSET",
@@ -62,12 +89,20 @@ __all__ = [
     "TypeExpr",
     "Union",
     "Violation",
+    "app_root_of",
     "breakable_rules",
     "contract_to_data",
     "contract_warnings",
     "contracts_dir",
+    "dimensions",
     "dump_contract",
+    "expected_count",
+    "expected_format",
+    "expected_media",
+    "expected_size",
     "export_openapi",
+    "fits",
+    "generate_scenarios",
     "get_contract",
     "import_openapi",
     "input_schema",
@@ -75,10 +110,14 @@ __all__ = [
     "load_contract",
     "load_contracts",
     "load_openapi",
+    "media_type",
+    "options_of",
+    "output_kind",
     "output_schema",
     "parse_contract",
     "parse_type",
     "register_profiles",
+    "scenario_payload",
     "valid_inputs",
     "validate_input",
     "validate_output",

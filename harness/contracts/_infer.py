@@ -10,10 +10,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from harness.contracts._model import Contract, FieldSpec, MediaSemantics, ObjectSpec, Semantics
-from harness.contracts._semantics import field_problem
+from harness.contracts._semantics import KIND_KEYS, field_problem
 from harness.contracts._types import ListOf, Ref, Scalar
 
 __all__ = ["infer_semantics"]
@@ -148,10 +147,11 @@ def _media(c: Contract, f: FieldSpec, category: str | None) -> MediaSemantics | 
     spec = _file_type(c, f)
     if spec is None:
         return None
-    return MediaSemantics(field=f.name, kind=_output_kind(f.name, spec, category))
+    return MediaSemantics(field=f.name, kind=output_kind(f.name, spec, category))
 
 
-def _output_kind(name: str, spec: ObjectSpec, category: str | None) -> str:
+def output_kind(name: str, spec: ObjectSpec, category: str | None) -> str:
+    """The kind of file an output object of this name holds (image, video, audio, mesh or file)."""
     lowered = name.lower()
     for kind, pattern in _OUTPUT_KINDS:
         if pattern.search(lowered):
@@ -180,8 +180,6 @@ def _governed(c: Contract, m: MediaSemantics, used: set[str]) -> MediaSemantics:
     """The media semantics with each input field that governs them, where one fits."""
     found: dict[str, str] = {}
     is_list = any(isinstance(o, ListOf) for o in c.output.field(m.field).options)
-    from harness.contracts._semantics import KIND_KEYS
-
     for key in _GOVERNORS:
         if key not in KIND_KEYS[m.kind] or (key == "count" and not is_list):
             continue
@@ -198,8 +196,8 @@ def _governed(c: Contract, m: MediaSemantics, used: set[str]) -> MediaSemantics:
         found["width"], found["height"] = "width", "height"
     # A format field names one kind's formats: the first media it fits takes it.
     used.update(v for k, v in found.items() if k == "format")
-    governed: Any = found
-    return dataclasses.replace(m, **governed)
+    # Each key names a field of MediaSemantics that holds the name of the input field governing it.
+    return dataclasses.replace(m, **found)  # type: ignore[arg-type]
 
 
 def _text_fields(c: Contract, has_media: bool) -> list[str]:

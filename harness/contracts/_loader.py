@@ -17,11 +17,11 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from harness._data import parse_yaml, read_text
+from harness._data import SafeDumper, read_yaml
 from harness._errors import DataFileError
 from harness.contracts import _semantics as _sem
 from harness.contracts._fileschema import CONTRACT_FILE
-from harness.contracts._frozen import FrozenDict, freeze, thaw
+from harness.contracts._frozen import freeze, thaw
 from harness.contracts._model import (
     FORMAT_VERSION,
     UNSET,
@@ -49,8 +49,11 @@ from harness.contracts._types import (
     TypeExpr,
     TypeSyntaxError,
     Union,
+    fits,
+    options_of,
     parse_type,
 )
+from harness.contracts._validate import _convert, validate_input
 
 __all__ = [
     "contract_to_data",
@@ -58,22 +61,15 @@ __all__ = [
     "dump_contract",
     "load_contract",
     "parse_contract",
-    "read_yaml",
     "scenario_payload",
 ]
 
 _FILE_VALIDATOR = Draft202012Validator(CONTRACT_FILE)
-_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _CONSTRAINTS = (
     "minimum", "maximum", "exclusive_minimum", "exclusive_maximum",
     "min_length", "max_length", "min_items", "max_items",
 )
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file with the bounded safe loader; any problem is a one-line DataFileError."""
-    return parse_yaml(read_text(path), path)
 
 
 def load_contract(path: str | Path) -> Contract:
@@ -216,7 +212,7 @@ class _Builder:
         result = self.constraints(name, ftype, spec, where)
         if "file" in spec:
             strings = "string" in result.scalar_kinds() or any(
-                isinstance(o, ListOf) and "string" in {i.name for i in _options(o.item) if isinstance(i, Scalar)}
+                isinstance(o, ListOf) and "string" in {i.name for i in options_of(o.item) if isinstance(i, Scalar)}
                 for o in result.options)
             if not strings:
                 raise self.fail(f"{where}.file", f"file fields take a URL string or a list of them, the type is "
@@ -230,7 +226,7 @@ class _Builder:
 
     def constraints(self, name: str, ftype: TypeExpr, spec: Mapping[str, Any], where: str) -> FieldSpec:
         """A field (or a list item, or a union branch) of type ``ftype`` with the constraints ``spec`` sets."""
-        options = _options(ftype)
+        options = options_of(ftype)
         scalars = {o.name for o in options if isinstance(o, Scalar)}
         has_list = any(isinstance(o, ListOf) for o in options)
         enum = tuple(freeze(spec["enum"])) if "enum" in spec else None
@@ -248,7 +244,7 @@ class _Builder:
                 raise self.fail(f"{where}.enum", f"an enum needs a scalar type, the type is {ftype}")
             if len(set(map(repr, enum))) != len(enum):
                 raise self.fail(f"{where}.enum", "enum values repeat")
-            stray = [v for v in enum if not any(_fits(s, v) for s in scalars)]
+            stray = [v for v in enum if not any(fits(s, v) for s in scalars)]
             if stray:
                 raise self.fail(f"{where}.enum", f"enum value {stray[0]!r} has none of the types "
                                                  f"{' or '.join(sorted(scalars))}")
@@ -313,7 +309,6 @@ class _Builder:
         if integer_with_float_default(f):
             return  # fal publishes these; contract_warnings() says so
         # Type, bounds, lengths and nested objects through the field's own schema.
-        from harness.contracts._validate import _convert
 
         schema = {"$defs": defs, **field_schema(f)}
         for error in Draft202012Validator(schema).iter_errors(value):
@@ -364,7 +359,7 @@ class _Builder:
             default_size=(size["width"], size["height"]) if size else None,
             default_format=fmt.lower() if fmt else None,
             # (width, height) tuples, as fal's own presets are and as the checks compare sizes
-            presets=FrozenDict({k: (v["width"], v["height"]) for k, v in presets.items()}) if presets else None,
+            presets=freeze({k: (v["width"], v["height"]) for k, v in presets.items()}) if presets else None,
             aspect_ratio=raw.get("aspect_ratio"),
             resolution=raw.get("resolution"),
             width=raw.get("width"),
@@ -445,11 +440,9 @@ class _Builder:
 
     def holds_objects(self, c: Contract, f: FieldSpec) -> bool:
         options = [o.item if isinstance(o, ListOf) else o for o in f.options]
-        return any(isinstance(i, Ref) for o in options for i in _options(o))
+        return any(isinstance(i, Ref) for o in options for i in options_of(o))
 
     def check_examples_and_scenarios(self, c: Contract) -> None:
-        from harness.contracts._validate import validate_input
-
         required_out = set(c.output.required)
         for i, ex in enumerate(c.examples):
             for j, name in enumerate(ex.output_omits):
@@ -468,9 +461,6 @@ class _Builder:
                     p = problems[0]
                     raise self.fail(f"{where}.input{p.path[1:]}", f"{p.message} [{p.rule}]")
 
-
-def _options(t: TypeExpr) -> tuple[TypeExpr, ...]:
-    return t.options if isinstance(t, Union) else (t,)
 
 
 def _ref_names(t: TypeExpr) -> set[str]:
@@ -496,7 +486,7 @@ def scenario_payload(s: Scenario) -> dict[str, Any]:
     def url(name: str) -> str:
         return "https://fixture.invalid/" + name
 
-    files = {k: [url(n) for n in v] if isinstance(v, list) else url(v) for k, v in s.files.items()}
+    files = {k: url(v) if isinstance(v, str) else [url(n) for n in v] for k, v in s.files.items()}
     return {**s.input, **files}
 
 
@@ -518,16 +508,6 @@ def contract_warnings(c: Contract) -> list[tuple[str, str]]:
     return out
 
 
-def _fits(scalar: str, v: Any) -> bool:
-    if scalar == ANY:
-        return True
-    if scalar == "string":
-        return isinstance(v, str)
-    if scalar == "boolean":
-        return isinstance(v, bool)
-    if scalar == "integer":
-        return _is_number(v) and float(v).is_integer()
-    return _is_number(v)
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -535,7 +515,7 @@ def _fits(scalar: str, v: Any) -> bool:
 
 def contract_to_data(c: Contract) -> dict[str, Any]:
     """The contract as plain data in file order; ``parse_contract(contract_to_data(c)) == c``."""
-    return thaw(_contract_data(c))  # type: ignore[no-any-return]
+    return thaw(_contract_data(c))
 
 
 def _contract_data(c: Contract) -> dict[str, Any]:
@@ -579,7 +559,7 @@ def _contract_data(c: Contract) -> dict[str, Any]:
 
 
 def dump_contract(c: Contract) -> str:
-    return yaml.dump(contract_to_data(c), Dumper=_SafeDumper, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(contract_to_data(c), Dumper=SafeDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def _put(d: dict[str, Any], key: str, value: Any) -> None:

@@ -5,12 +5,13 @@ A contract is loaded from a data file (see ``_loader``) and is immutable afterwa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.contracts._types import ListOf, MapOf, Ref, Scalar, TypeExpr, Union
+from harness._errors import ConfigError
+from harness.contracts._types import ListOf, MapOf, Ref, Scalar, TypeExpr, Union, options_of
 
 __all__ = [
     "UNSET",
@@ -97,11 +98,11 @@ class FieldSpec:
     @property
     def options(self) -> tuple[TypeExpr, ...]:
         """The type's options: the branches of a union, else the type itself."""
-        return _options(self.type)
+        return options_of(self.type)
 
     def scalar_kinds(self) -> set[str]:
         """The scalar names this field's type admits directly (not through a list or object)."""
-        return {o.name for o in _options(self.type) if isinstance(o, Scalar)}
+        return {o.name for o in options_of(self.type) if isinstance(o, Scalar)}
 
     def refs(self) -> set[str]:
         """Names of object types this field refers to, at any depth of lists and unions."""
@@ -260,9 +261,9 @@ class Scenario:
     name: str
     input: Mapping[str, Any]
     description: str | None = None
-    files: Mapping[str, str] = field(default_factory=dict)
-    """Input field to a bundled fixture file name; the client passes the file by the chosen path
-    (storage upload, data URI or hosted URL)."""
+    files: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
+    """Input field to a bundled fixture file name (a list of them for a field of files); the client
+    passes each file by the chosen path (storage upload, data URI or hosted URL)."""
     expect_status: int = 200
     """The HTTP status the scenario expects from the model (422 for a deliberately invalid one)."""
 
@@ -304,8 +305,6 @@ class Contract:
             if s.name == name:
                 return s
         known = ", ".join(s.name for s in self.scenarios) or "none"
-        from harness._errors import ConfigError
-
         raise ConfigError(f"{self.endpoint} has no scenario {name!r} (known: {known})")
 
     def object(self, name: str) -> ObjectSpec:
@@ -333,9 +332,6 @@ def app_root_of(endpoint: str) -> str:
         return "/".join(parts[:3])
     return "/".join(parts[:2])
 
-
-def _options(t: TypeExpr) -> tuple[TypeExpr, ...]:
-    return t.options if isinstance(t, Union) else (t,)
 
 
 def _refs(t: TypeExpr) -> set[str]:

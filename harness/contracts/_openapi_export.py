@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
 
 from harness._errors import ConfigError
+from harness._json import Json
 from harness.contracts._loader import contract_to_data
 from harness.contracts._model import Contract, FieldSpec, ObjectSpec
 from harness.contracts._openapi_shape import (
@@ -19,17 +19,16 @@ from harness.contracts._openapi_shape import (
     OPENAPI_VERSION,
     QUEUE_SERVER,
     X,
-    _fits,
     derived_title,
 )
-from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union
+from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union, fits
 
 __all__ = ["export_openapi"]
 
 # -- export ------------------------------------------------------------------------------------
 
 
-def export_openapi(contract: Contract) -> dict[str, Any]:
+def export_openapi(contract: Contract) -> dict[str, Json]:
     """The contract as fal's per-endpoint queue OpenAPI 3.0 document (plain JSON data).
 
     ``import_openapi(export_openapi(c)) == c`` for every contract.
@@ -40,12 +39,12 @@ def export_openapi(contract: Contract) -> dict[str, Any]:
     if repeated:
         raise ConfigError(f"{c.endpoint}: cannot export to OpenAPI: the schema name {repeated[0]!r} is "
                           "used twice (QueueStatus, the input, the output and the types share one namespace)")
-    schemas: dict[str, Any] = {"QueueStatus": _queue_status()}
+    schemas: dict[str, Json] = {"QueueStatus": _queue_status()}
     schemas[c.input.name] = _object_out(c.input, _example_values(c, "input"))
     schemas[c.output.name] = _object_out(c.output, _example_values(c, "output"))
     for name, spec in c.types.items():
         schemas[name] = _object_out(spec, {})
-    doc: dict[str, Any] = {
+    doc: dict[str, Json] = {
         "openapi": OPENAPI_VERSION,
         "info": {
             "title": f"Queue OpenAPI for {c.endpoint}",
@@ -74,7 +73,7 @@ def export_openapi(contract: Contract) -> dict[str, Any]:
     return copy.deepcopy(doc)
 
 
-def _queue_status() -> dict[str, Any]:
+def _queue_status() -> dict[str, Json]:
     return {
         "title": "QueueStatus",
         "type": "object",
@@ -94,23 +93,25 @@ def _queue_status() -> dict[str, Any]:
     }
 
 
-def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
+def _json_content(schema: dict[str, Json]) -> dict[str, Json]:
     return {"application/json": {"schema": schema}}
 
 
-def _paths(c: Contract) -> dict[str, Any]:
+def _paths(c: Contract) -> dict[str, Json]:
     request = f"/{c.app_root}/requests/{{request_id}}"
-    request_id = {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"},
+    request_id: dict[str, Json] = {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"},
                   "description": "Request ID"}
-    logs = {"name": "logs", "in": "query", "required": False, "schema": {"type": "number"},
+    logs: dict[str, Json] = {"name": "logs", "in": "query", "required": False, "schema": {"type": "number"},
             "description": "Whether to include logs (`1`) in the response or not (`0`)."}
-    status = {"description": "The request status.", "content": _json_content({"$ref": _SCHEMAS + "QueueStatus"})}
-    cancelled = {
+    status: dict[str, Json] = {"description": "The request status.",
+                               "content": _json_content({"$ref": _SCHEMAS + "QueueStatus"})}
+    cancelled: dict[str, Json] = {
         "description": "The request was cancelled.",
         "content": _json_content({"type": "object", "properties": {"success": {
             "type": "boolean", "description": "Whether the request was cancelled successfully."}}}),
     }
-    result = {"description": "Result of the request.", "content": _json_content({"$ref": _SCHEMAS + c.output.name})}
+    result: dict[str, Json] = {"description": "Result of the request.",
+                               "content": _json_content({"$ref": _SCHEMAS + c.output.name})}
     return {
         f"/{c.endpoint}": {"post": {
             "requestBody": {"required": True, "content": _json_content({"$ref": _SCHEMAS + c.input.name})},
@@ -122,9 +123,9 @@ def _paths(c: Contract) -> dict[str, Any]:
     }
 
 
-def _example_values(c: Contract, side: str) -> dict[str, Any]:
+def _example_values(c: Contract, side: str) -> dict[str, Json]:
     """Each top-level field's value in the first page example that gives one (fal shows one per property)."""
-    values: dict[str, Any] = {}
+    values: dict[str, Json] = {}
     for example in c.examples:
         payload = example.input if side == "input" else example.output
         for key, value in (payload or {}).items():
@@ -149,8 +150,8 @@ def _reachable(c: Contract) -> set[str]:
 
 
 
-def _object_out(spec: ObjectSpec, examples: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"title": spec.title if spec.title is not None else spec.name, "type": "object"}
+def _object_out(spec: ObjectSpec, examples: Mapping[str, Json]) -> dict[str, Json]:
+    out: dict[str, Json] = {"title": spec.title if spec.title is not None else spec.name, "type": "object"}
     if spec.title is not None and spec.title == spec.name:
         out[X + "explicit-title"] = True
     if spec.description is not None:
@@ -166,9 +167,9 @@ def _object_out(spec: ObjectSpec, examples: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
-def _field_out(f: FieldSpec, examples: Mapping[str, Any]) -> dict[str, Any]:
+def _field_out(f: FieldSpec, examples: Mapping[str, Json]) -> dict[str, Json]:
     title = derived_title(f.name)
-    prop: dict[str, Any] = {"title": f.title if f.title is not None else title}
+    prop: dict[str, Json] = {"title": f.title if f.title is not None else title}
     if f.title is not None and f.title == title:
         prop[X + "explicit-title"] = True
     if f.description is not None:
@@ -203,7 +204,7 @@ def _field_out(f: FieldSpec, examples: Mapping[str, Any]) -> dict[str, Any]:
     return prop
 
 
-def _branch_out(t: TypeExpr, f: FieldSpec) -> dict[str, Any]:
+def _branch_out(t: TypeExpr, f: FieldSpec) -> dict[str, Json]:
     """One option of the field's type, carrying the constraints that apply to it."""
     out = _type_out(t)
     if isinstance(t, Scalar) and t.name == ANY:
@@ -211,7 +212,7 @@ def _branch_out(t: TypeExpr, f: FieldSpec) -> dict[str, Any]:
             out["enum"] = list(f.enum)
         return out
     if isinstance(t, Scalar):
-        fitting = [v for v in f.enum or () if _fits(t.name, v)]
+        fitting = [v for v in f.enum or () if fits(t.name, v)]
         if fitting:
             out["enum"] = fitting
         if t.name in ("integer", "float"):
@@ -238,12 +239,12 @@ def _branch_out(t: TypeExpr, f: FieldSpec) -> dict[str, Any]:
     return out
 
 
-def _item_out(t: TypeExpr, spec: FieldSpec) -> dict[str, Any]:
+def _item_out(t: TypeExpr, spec: FieldSpec) -> dict[str, Json]:
     """A list item's (or map value's) schema with its own constraints."""
     options = t.options if isinstance(t, Union) else (t,)
     specs = spec.branches if spec.branches is not None else (spec,) * len(options)
     branches = [_branch_out(o, s) for o, s in zip(options, specs, strict=True)]
-    out: dict[str, Any] = {"anyOf": branches} if len(branches) > 1 else branches[0]
+    out: dict[str, Json] = {"anyOf": branches} if len(branches) > 1 else branches[0]
     if "$ref" in out and spec.nullable:
         out = {"allOf": [out]}
     if spec.nullable:
@@ -255,14 +256,14 @@ def _item_out(t: TypeExpr, spec: FieldSpec) -> dict[str, Any]:
     return out
 
 
-def _copy_bounds(out: dict[str, Any], f: FieldSpec, keys: tuple[str, ...]) -> None:
+def _copy_bounds(out: dict[str, Json], f: FieldSpec, keys: tuple[str, ...]) -> None:
     for key in keys:
         value = getattr(f, key)
         if value is not None:
             out[_BOUND_KEYS[key]] = value
 
 
-def _type_out(t: TypeExpr) -> dict[str, Any]:
+def _type_out(t: TypeExpr) -> dict[str, Json]:
     if isinstance(t, Scalar):
         return {} if t.name == ANY else {"type": SCALARS[t.name]}
     if isinstance(t, Ref):

@@ -9,12 +9,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from harness._data import kind_of, parse_json_or_yaml, read_text
 from harness._errors import DataFileError
+from harness._json import Json
 from harness._secrets import redact, redact_url
 from harness.contracts._infer import infer_semantics
 from harness.contracts._loader import contract_to_data, contract_warnings, parse_contract
@@ -26,11 +26,10 @@ from harness.contracts._openapi_shape import (
     _FIELD_EXTENSIONS,
     _SCHEMAS,
     X,
-    _fits,
     derived_title,
 )
 from harness.contracts._scenarios import generate_scenarios
-from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union
+from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union, fits
 
 __all__ = ["import_openapi", "load_openapi"]
 
@@ -39,7 +38,7 @@ __all__ = ["import_openapi", "load_openapi"]
 # -- loading -----------------------------------------------------------------------------------
 
 
-def load_openapi(file_or_url: str | Path) -> dict[str, Any]:
+def load_openapi(file_or_url: str | Path) -> dict[str, Json]:
     """Read an OpenAPI document, JSON or YAML, from a file or an http(s) URL."""
     name = str(file_or_url)
     if isinstance(file_or_url, str) and re.match(r"https?://", file_or_url, re.IGNORECASE):
@@ -68,7 +67,7 @@ def _fetch(url: str) -> str:
 # -- import ------------------------------------------------------------------------------------
 
 
-def import_openapi(document: Mapping[str, Any], *, endpoint: str | None = None,
+def import_openapi(document: Mapping[str, Json], *, endpoint: str | None = None,
                    source: str = "<openapi>", warnings: list[str] | None = None) -> Contract:
     """Build a contract from an OpenAPI 3 document.
 
@@ -110,9 +109,9 @@ class _Shape:
 
     options: list[TypeExpr] = field(default_factory=list)
     nullable: bool = False
-    enum: list[Any] | None = None
+    enum: list[Json] | None = None
     enum_name: str | None = None
-    bounds: dict[str, Any] = field(default_factory=dict)
+    bounds: dict[str, Json] = field(default_factory=dict)
     items: _Shape | None = None
     """Constraints on the items of the list (or the values of the map) among the options."""
     branches: list[_Shape] | None = None
@@ -137,9 +136,9 @@ class _Shape:
         return (self.enum is None and not self.bounds and not self.nullable and self.items is None
                 and self.branches is None)
 
-    def constraints(self) -> dict[str, Any]:
+    def constraints(self) -> dict[str, Json]:
         """These constraints as contract-file keys (a list item's or a branch's)."""
-        out: dict[str, Any] = {}
+        out: dict[str, Json] = {}
         if self.enum is not None:
             out["enum"] = self.enum
         out.update(self.bounds)
@@ -155,16 +154,38 @@ class _Shape:
 
 
 @dataclass
+class _Merged:
+    """An object schema with its references and ``allOf`` parts merged into one."""
+
+    where: str
+    properties: dict[str, tuple[Json, str]] = field(default_factory=dict)
+    """Each property's schema and where it is."""
+    required: list[str] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+    additional: tuple[Json, str] | None = None
+    """``additionalProperties`` and where it is (``None``: not said, so true)."""
+    title: Json = None
+    description: Json = None
+    annotated: set[str] = field(default_factory=set)
+    """Which of ``title`` and ``description`` some part said."""
+    explicit: bool = False
+
+    @property
+    def extra(self) -> tuple[Json, str]:
+        return self.additional if self.additional is not None else (True, f"{self.where}/additionalProperties")
+
+
+@dataclass
 class _Pending:
     name: str
-    schema: Mapping[str, Any]
+    schema: Mapping[str, Json]
     where: str
     keep_annotations: bool
     raw_name: str | None
 
 
 class _Importer:
-    def __init__(self, document: Mapping[str, Any], source: str) -> None:
+    def __init__(self, document: Mapping[str, Json], source: str) -> None:
         self.doc = document
         self.source = source
         self.own = isinstance(document, Mapping) and X + "format-version" in document
@@ -173,12 +194,12 @@ class _Importer:
         self.rank: dict[str, int] = {}
         self.pending: list[_Pending] = []
         self.queued: set[str] = set()
-        self.built: dict[str, dict[str, Any]] = {}
+        self.built: dict[str, dict[str, Json]] = {}
         self.origins: dict[str, str] = {}
         self.resolving: list[str] = []
         # Names of the document's own schemas come first, so a synthesised name never takes one.
         for container in (("components", "schemas"), ("definitions",), ("$defs",)):
-            node: Any = document
+            node: Json = document
             for part in container:
                 node = node.get(part) if isinstance(node, Mapping) else None
             if isinstance(node, Mapping):
@@ -209,7 +230,7 @@ class _Importer:
         if not isinstance(version, str) or not version.startswith("3."):
             raise self.fail("#/openapi", f"expected an OpenAPI 3 version such as '3.0.4', got {version!r}")
         raw_info = doc.get("info")
-        info: Mapping[str, Any] = raw_info if isinstance(raw_info, Mapping) else {}
+        info: Mapping[str, Json] = raw_info if isinstance(raw_info, Mapping) else {}
         paths = self.mapping(doc.get("paths"), "#/paths")
         endpoint, post_path, post = self.submit(paths, endpoint, info)
         post_where = f"#/paths/{_e(post_path)}/post"
@@ -219,7 +240,7 @@ class _Importer:
         in_schema, in_where = self.json_schema(body[0], body[1])
         prefix, out_schema, out_where = self.result(paths, endpoint, post, post_where)
 
-        data: dict[str, Any] = {"format_version": FORMAT_VERSION, "endpoint": endpoint, "contract_version": 1}
+        data: dict[str, Json] = {"format_version": FORMAT_VERSION, "endpoint": endpoint, "contract_version": 1}
         if self.own:
             for key, extension in _DOCUMENT_EXTENSIONS.items():
                 if extension in doc:
@@ -260,10 +281,13 @@ class _Importer:
         contract = dataclasses.replace(contract, scenarios=generate_scenarios(contract))
         return parse_contract(contract_to_data(contract), self.source)
 
-    def submit(self, paths: Mapping[str, Any], endpoint: str | None,
-               info: Mapping[str, Any]) -> tuple[str, str, Mapping[str, Any]]:
-        posts = {str(p): item["post"] for p, item in paths.items()
-                 if isinstance(item, Mapping) and isinstance(item.get("post"), Mapping)}
+    def submit(self, paths: Mapping[str, Json], endpoint: str | None,
+               info: Mapping[str, Json]) -> tuple[str, str, Mapping[str, Json]]:
+        posts: dict[str, Mapping[str, Json]] = {}
+        for p, item in paths.items():
+            post = item.get("post") if isinstance(item, Mapping) else None
+            if isinstance(post, Mapping):
+                posts[str(p)] = post
         if not posts:
             raise self.fail("#/paths", "no POST operation; the input schema is the request body of "
                                      "POST /<endpoint id>")
@@ -290,14 +314,15 @@ class _Importer:
             raise self.fail(f"#/paths/{_e(path)}", "cannot tell the endpoint id from this path; name it (--endpoint)")
         return path.strip("/"), path, op
 
-    def result(self, paths: Mapping[str, Any], endpoint: str, post: Mapping[str, Any],
-               post_where: str) -> tuple[str | None, Any, str]:
+    def result(self, paths: Mapping[str, Json], endpoint: str, post: Mapping[str, Json],
+               post_where: str) -> tuple[str | None, Json, str]:
         """The output schema: the result path's 200 response, else the submit path's own."""
-        found: dict[str, tuple[str, Mapping[str, Any]]] = {}
+        found: dict[str, tuple[str, Mapping[str, Json]]] = {}
         for path, item in paths.items():
             m = re.fullmatch(r"/(.+)/requests/\{[^}/]+\}/?", str(path))
-            if m and isinstance(item, Mapping) and isinstance(item.get("get"), Mapping):
-                found.setdefault(m.group(1), (str(path), item["get"]))
+            get = item.get("get") if isinstance(item, Mapping) else None
+            if m and isinstance(get, Mapping):
+                found.setdefault(m.group(1), (str(path), get))
         override = self.doc.get(X + "app-root")
         preferred = [p for p in (override, endpoint, app_root_of(endpoint)) if isinstance(p, str)]
         prefix = next((p for p in preferred if p in found), None)
@@ -316,7 +341,7 @@ class _Importer:
         raise self.fail("#/paths", f"no result path GET /{app_root_of(endpoint)}/requests/{{request_id}}; "
                                  "the output is its 200 response")
 
-    def response_schema(self, op: Mapping[str, Any], where: str) -> tuple[Any, str]:
+    def response_schema(self, op: Mapping[str, Json], where: str) -> tuple[Json, str]:
         responses = self.mapping(op.get("responses"), f"{where}/responses", "no responses")
         code = next((c for c in responses if str(c) == "200"), None)
         if code is None:
@@ -325,7 +350,7 @@ class _Importer:
                                       f"{where}/responses/{_e(code)}")
         return self.json_schema(response, rwhere)
 
-    def json_schema(self, holder: Mapping[str, Any], where: str) -> tuple[Any, str]:
+    def json_schema(self, holder: Mapping[str, Json], where: str) -> tuple[Json, str]:
         content = self.mapping(holder.get("content"), f"{where}/content", "no content")
         media = "application/json" if "application/json" in content else next(
             (str(m) for m in content if "json" in str(m)), None)
@@ -338,11 +363,11 @@ class _Importer:
 
     # -- references --------------------------------------------------------------------------
 
-    def resolve(self, ref: Any, where: str) -> tuple[Mapping[str, Any], str, str]:
+    def resolve(self, ref: Json, where: str) -> tuple[Mapping[str, Json], str, str]:
         """The schema a ``$ref`` points at, its place in the document and the pointer itself."""
         if not isinstance(ref, str) or not ref.startswith("#/"):
             raise self.fail(where, f"unsupported $ref {ref!r}: only references inside this document")
-        node: Any = self.doc
+        node: Json = self.doc
         parts = [p.replace("~1", "/").replace("~0", "~") for p in ref[2:].split("/")]
         for part in parts:
             if isinstance(node, Mapping) and part in node:
@@ -355,7 +380,7 @@ class _Importer:
             raise self.fail(where, f"$ref {ref!r} points at {kind_of(node)}, not a schema")
         return node, ref, ref
 
-    def deref(self, node: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], str]:
+    def deref(self, node: Mapping[str, Json], where: str) -> tuple[Mapping[str, Json], str]:
         """Follow a reference to a request body or response (``#/components/responses/...``)."""
         for _ in range(16):
             if "$ref" not in node:
@@ -375,7 +400,7 @@ class _Importer:
             self.pending.append(_Pending(name, target, twhere, True, raw))
         return name
 
-    def synthesise(self, schema: Mapping[str, Any], where: str, hint: str, *, keep: bool) -> str:
+    def synthesise(self, schema: Mapping[str, Json], where: str, hint: str, *, keep: bool) -> str:
         """A name for an inline object: from its title, else from where it sits."""
         title = schema.get("title")
         base = _pascal(title) if isinstance(title, str) and _pascal(title) else hint
@@ -386,7 +411,7 @@ class _Importer:
         self.pending.append(_Pending(name, schema, where, keep, None))
         return name
 
-    def is_object(self, schema: Any, depth: int = 0) -> bool:
+    def is_object(self, schema: Json, depth: int = 0) -> bool:
         """Whether a schema (after references) is an object type rather than a scalar, list or union."""
         if not isinstance(schema, Mapping) or depth > 16:
             return False
@@ -407,11 +432,11 @@ class _Importer:
 
     # -- objects -----------------------------------------------------------------------------
 
-    def root_object(self, schema: Any, where: str, fallback: str, cpath: str) -> dict[str, Any]:
+    def root_object(self, schema: Json, where: str, fallback: str, cpath: str) -> dict[str, Json]:
         schema = self.mapping(schema, where)
         raw: str | None = None
-        if "$ref" in schema and not set(schema) - _ANNOTATIONS - {"$ref"}:
-            pointer = schema["$ref"]
+        pointer = schema.get("$ref")
+        if isinstance(pointer, str) and not set(schema) - _ANNOTATIONS - {"$ref"}:
             schema, where, _ = self.resolve(pointer, f"{where}/$ref")
             name = self.pointer_names.get(pointer) or self.unique(_type_name(pointer.rsplit("/", 1)[-1]))
             raw = pointer.rsplit("/", 1)[-1]
@@ -423,21 +448,21 @@ class _Importer:
         self.built[p.name] = self.object_data(p.schema, p.where, p.name, p.raw_name, f"types.{p.name}",
                                               keep=p.keep_annotations)
 
-    def object_data(self, schema: Mapping[str, Any], where: str, name: str, raw_name: str | None,
-                    cpath: str, *, keep: bool) -> dict[str, Any]:
+    def object_data(self, schema: Mapping[str, Json], where: str, name: str, raw_name: str | None,
+                    cpath: str, *, keep: bool) -> dict[str, Json]:
         merged = self.merge_object(schema, where, 0)
         self.origins[cpath] = where
-        out: dict[str, Any] = {}
+        out: dict[str, Json] = {}
         if cpath in ("input", "output"):
             out["name"] = name
-        title, description = merged.get("title"), merged.get("description")
-        if keep and isinstance(title, str) and (merged.get("explicit") or title not in (name, raw_name)):
+        title, description = merged.title, merged.description
+        if keep and isinstance(title, str) and (merged.explicit or title not in (name, raw_name)):
             out["title"] = title
         if keep and description is not None:
             out["description"] = description
-        if merged["required"]:
-            out["required"] = merged["required"]
-        additional, awhere = merged["additional"]
+        if merged.required:
+            out["required"] = list(merged.required)
+        additional, awhere = merged.extra
         if additional is False:
             out["additional"] = False
         elif isinstance(additional, Mapping) and additional:
@@ -447,10 +472,10 @@ class _Importer:
             out["additional"] = str(shape.type_expr())
         elif additional is not True:
             raise self.fail(awhere, f"expected a boolean or a schema, got {kind_of(additional)}")
-        props: dict[str, tuple[Any, str]] = merged["properties"]
-        order = [n for n in merged["order"] if n in props]
+        props = merged.properties
+        order = [n for n in merged.order if n in props]
         order += [n for n in props if n not in order]
-        fields: dict[str, Any] = {}
+        fields: dict[str, Json] = {}
         for fname in order:
             fschema, fwhere = props[fname]
             fields[fname] = self.field_data(fname, fschema, fwhere, name)
@@ -458,7 +483,7 @@ class _Importer:
         out["fields"] = fields
         return out
 
-    def merge_object(self, schema: Mapping[str, Any], where: str, depth: int) -> dict[str, Any]:
+    def merge_object(self, schema: Mapping[str, Json], where: str, depth: int) -> _Merged:
         """An object schema with its references and ``allOf`` parts merged into one."""
         if depth > 16:
             raise self.fail(where, "$ref or allOf nested too deep (circular?)")
@@ -469,9 +494,8 @@ class _Importer:
         types = schema.get("type", "object")
         if types != "object" and not (isinstance(types, list) and "object" in types):
             raise self.fail(f"{where}/type", f"expected an object schema, got type {types!r}")
-        merged: dict[str, Any] = {"properties": {}, "required": [], "order": [],
-                                  "additional": (True, f"{where}/additionalProperties")}
-        parts: list[tuple[Mapping[str, Any], str]] = []
+        merged = _Merged(where)
+        parts: list[tuple[Mapping[str, Json], str]] = []
         if "$ref" in schema:
             target, twhere, _ = self.resolve(schema["$ref"], f"{where}/$ref")
             parts.append((target, twhere))
@@ -479,42 +503,48 @@ class _Importer:
             parts.append((self.mapping(part, f"{where}/allOf/{i}"), f"{where}/allOf/{i}"))
         for part, pwhere in parts:
             sub = self.merge_object(part, pwhere, depth + 1)
-            merged["properties"].update(sub["properties"])
-            merged["required"] += [r for r in sub["required"] if r not in merged["required"]]
-            merged["order"] += [o for o in sub["order"] if o not in merged["order"]]
-            if "additionalProperties" in part or sub["additional"][0] is not True:
-                merged["additional"] = sub["additional"]
-            for key in ("title", "description"):
-                if key in sub:
-                    merged[key] = sub[key]
+            merged.properties.update(sub.properties)
+            merged.required += [r for r in sub.required if r not in merged.required]
+            merged.order += [o for o in sub.order if o not in merged.order]
+            if "additionalProperties" in part or sub.extra[0] is not True:
+                merged.additional = sub.extra
+            if "title" in sub.annotated:
+                merged.title = sub.title
+                merged.annotated.add("title")
+            if "description" in sub.annotated:
+                merged.description = sub.description
+                merged.annotated.add("description")
         props = self.mapping(schema.get("properties", {}), f"{where}/properties")
         for pname, pschema in props.items():
-            merged["properties"][str(pname)] = (pschema, f"{where}/properties/{_e(pname)}")
+            merged.properties[str(pname)] = (pschema, f"{where}/properties/{_e(pname)}")
         required = self.sequence(schema.get("required", []), f"{where}/required")
         for i, r in enumerate(required):
             if not isinstance(r, str):
                 raise self.fail(f"{where}/required/{i}", f"expected a field name, got {kind_of(r)}")
-            if r not in merged["required"]:
-                merged["required"].append(r)
+            if r not in merged.required:
+                merged.required.append(r)
         order = self.sequence(schema.get("x-fal-order-properties", []), f"{where}/x-fal-order-properties")
-        merged["order"] = [str(o) for o in order] + [o for o in merged["order"] if o not in order]
+        merged.order = [str(o) for o in order] + [o for o in merged.order if o not in order]
         if "additionalProperties" in schema:
-            merged["additional"] = (schema["additionalProperties"], f"{where}/additionalProperties")
-        for key in ("title", "description"):
-            if key in schema:
-                merged[key] = schema[key]
+            merged.additional = (schema["additionalProperties"], f"{where}/additionalProperties")
+        if "title" in schema:
+            merged.title = schema["title"]
+            merged.annotated.add("title")
+        if "description" in schema:
+            merged.description = schema["description"]
+            merged.annotated.add("description")
         if schema.get(X + "explicit-title") is True:
-            merged["explicit"] = True
+            merged.explicit = True
         return merged
 
     # -- fields ------------------------------------------------------------------------------
 
-    def field_data(self, name: str, schema: Any, where: str, parent: str) -> dict[str, Any]:
+    def field_data(self, name: str, schema: Json, where: str, parent: str) -> dict[str, Json]:
         schema = self.mapping(schema, where)
         shape = self.shape(schema, where, parent + _pascal(name), top=True)
         if not shape.options:
             raise self.fail(where, "this field can only be null")
-        out: dict[str, Any] = {"type": str(shape.type_expr())}
+        out: dict[str, Json] = {"type": str(shape.type_expr())}
         title = schema.get("title")
         if title is not None and (schema.get(X + "explicit-title") is True or title != derived_title(name)):
             out["title"] = title
@@ -541,7 +571,7 @@ class _Importer:
                 out[key] = schema[extension]
         return out
 
-    def shape(self, s: Any, where: str, hint: str, *, top: bool) -> _Shape:
+    def shape(self, s: Json, where: str, hint: str, *, top: bool) -> _Shape:
         """What schema ``s`` says about a value: type options, nullability, enum and bounds.
 
         ``top`` is true for a property's own schema, whose title and description are the field's.
@@ -608,7 +638,7 @@ class _Importer:
         bounds = self.bounds(s, where, types)
         return self.merge(out, _Shape(bounds=bounds), where) if bounds else out
 
-    def single_type(self, t: str, s: Mapping[str, Any], where: str, hint: str) -> tuple[TypeExpr, _Shape | None]:
+    def single_type(self, t: str, s: Mapping[str, Json], where: str, hint: str) -> tuple[TypeExpr, _Shape | None]:
         """The type a JSON Schema type name stands for, and the constraints on its items (lists)."""
         if t in ("string", "integer", "boolean"):
             return Scalar(t), None
@@ -627,7 +657,7 @@ class _Importer:
             return MapOf(Scalar(ANY)), None
         raise self.fail(f"{where}/type", f"unsupported type {t!r}")
 
-    def ref_shape(self, pointer: Any, where: str, hint: str) -> _Shape:
+    def ref_shape(self, pointer: Json, where: str, hint: str) -> _Shape:
         target, twhere, ref = self.resolve(pointer, where)
         if self.is_object(target):
             return _Shape(options=[Ref(self.reference(ref, where))], nullable=target.get("nullable") is True)
@@ -643,7 +673,7 @@ class _Importer:
             shape.enum_name = ref.rsplit("/", 1)[-1]
         return shape
 
-    def union(self, branches: Any, where: str, hint: str) -> _Shape:
+    def union(self, branches: Json, where: str, hint: str) -> _Shape:
         """``anyOf``/``oneOf``: the options of every branch; a null branch (``{"type": "null"}``, or
         an untyped ``{}`` beside typed branches, as fal's converted schemas write it) makes the field
         nullable. Branches that constrain their options differently keep their own constraints."""
@@ -688,7 +718,7 @@ class _Importer:
                 out.add(o)
         enumerated = [s for s, _ in shapes if s.enum is not None]
         if enumerated:
-            values: list[Any] = []
+            values: list[Json] = []
             for s in enumerated:
                 values += [v for v in s.enum or () if v not in values]
             names = {s.enum_name for s in enumerated}
@@ -696,8 +726,8 @@ class _Importer:
             for s, _ in shapes:
                 # The merged enum applies to every option its values fit, so a branch it fits must have it.
                 for scalar in s.scalars():
-                    fitting = [v for v in values if _fits(scalar, v)]
-                    own = [v for v in s.enum or () if _fits(scalar, v)]
+                    fitting = [v for v in values if fits(scalar, v)]
+                    own = [v for v in s.enum or () if fits(scalar, v)]
                     if fitting and fitting != own and set(map(repr, fitting)) != set(map(repr, own)):
                         return None
         for key in sorted({k for s, _ in shapes for k in s.bounds}):
@@ -744,14 +774,14 @@ class _Importer:
 
     # -- small readers -----------------------------------------------------------------------
 
-    def type_names(self, s: Mapping[str, Any], where: str) -> list[str]:
+    def type_names(self, s: Mapping[str, Json], where: str) -> list[str]:
         types = s.get("type", [])
         names = [types] if isinstance(types, str) else types
         if not isinstance(names, list) or not all(isinstance(t, str) for t in names):
             raise self.fail(f"{where}/type", f"expected a type name or a list of them, got {kind_of(types)}")
         return names
 
-    def enum_values(self, s: Mapping[str, Any], where: str) -> list[Any] | None:
+    def enum_values(self, s: Mapping[str, Json], where: str) -> list[Json] | None:
         if "const" in s:
             return [s["const"]]
         if "enum" not in s:
@@ -759,16 +789,16 @@ class _Importer:
         values = self.sequence(s["enum"], f"{where}/enum")
         return list(values)
 
-    def value_type(self, values: list[Any], where: str) -> str:
+    def value_type(self, values: list[Json], where: str) -> str:
         """The type of an enum given without one."""
         for name, scalar in (("boolean", "boolean"), ("integer", "integer"), ("number", "float"),
                              ("string", "string")):
-            if all(_fits(scalar, v) for v in values):
+            if all(fits(scalar, v) for v in values):
                 return name
         raise self.fail(f"{where}/enum", "the enum mixes value types and gives no type")
 
-    def bounds(self, s: Mapping[str, Any], where: str, types: list[str]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def bounds(self, s: Mapping[str, Json], where: str, types: list[str]) -> dict[str, Json]:
+        out: dict[str, Json] = {}
         for key, json_key in _BOUND_KEYS.items():
             if json_key in s and not json_key.startswith("exclusive"):
                 out[key] = s[json_key]
@@ -786,21 +816,21 @@ class _Importer:
                 out[key] = value
         return out
 
-    def check_keys(self, s: Mapping[str, Any], where: str) -> None:
+    def check_keys(self, s: Mapping[str, Json], where: str) -> None:
         for key in s:
             key = str(key)
             if key in _SCHEMA_KEYS or key.startswith("x-") or s[key] in _HARMLESS.get(key, ()):
                 continue
             raise self.fail(f"{where}/{_e(key)}", f"unsupported keyword {key!r}: a contract cannot express it")
 
-    def mapping(self, node: Any, where: str, missing: str = "missing") -> Mapping[str, Any]:
+    def mapping(self, node: Json, where: str, missing: str = "missing") -> Mapping[str, Json]:
         if node is None:
             raise self.fail(where, missing)
         if not isinstance(node, Mapping):
             raise self.fail(where, f"expected a mapping, got {kind_of(node)}")
         return node
 
-    def sequence(self, node: Any, where: str) -> list[Any]:
+    def sequence(self, node: Json, where: str) -> list[Json]:
         if not isinstance(node, list):
             raise self.fail(where, f"expected a list, got {kind_of(node)}")
         return node
@@ -823,12 +853,12 @@ _TYPE_KEYS = frozenset({"type", "$ref", "allOf", "anyOf", "oneOf", "enum", "cons
                         "additionalProperties", "items", "nullable"})
 
 
-def _untyped(schema: Mapping[str, Any]) -> bool:
+def _untyped(schema: Mapping[str, Json]) -> bool:
     """A schema that says nothing of the value's type (``{}``, or only a description)."""
     return not (set(schema) & _TYPE_KEYS)
 
 
-def _annotation_only(schema: Mapping[str, Any]) -> bool:
+def _annotation_only(schema: Mapping[str, Json]) -> bool:
     return all(str(k) in _ANNOTATIONS or str(k).startswith("x-") for k in schema)
 
 

@@ -4,17 +4,12 @@ The export and the import must agree on these exactly for ``import(export(c)) ==
 
 from __future__ import annotations
 
-from typing import Any
-
-import yaml
-
 OPENAPI_VERSION = "3.0.4"
 QUEUE_SERVER = "https://queue.fal.run"
 X = "x-fal-harness-"
 """Prefix of every extension key this module writes."""
 
 _SCHEMAS = "#/components/schemas/"
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 #: contract-file sections kept verbatim as document-level extensions
 _DOCUMENT_EXTENSIONS = {
@@ -56,11 +51,3 @@ def derived_title(name: str) -> str:
     return name.title().replace("_", " ").strip()
 
 
-def _fits(scalar: str, value: Any) -> bool:
-    if scalar == "string":
-        return isinstance(value, str)
-    if scalar == "boolean":
-        return isinstance(value, bool)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return scalar == "float" or float(value).is_integer()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from harness.contracts._model import UNSET, Contract, FieldSpec, ObjectSpec, Scenario
@@ -177,13 +178,12 @@ class _Values:
 
 
 def _named(spec: FieldSpec, name: str) -> FieldSpec:
-    from dataclasses import replace
-
     return replace(spec, name=name)
 
 
 def _matching(pattern: str, f: FieldSpec) -> Any:
     """A short string matching ``pattern`` (hypothesis finds the simplest one, deterministically)."""
+    # hypothesis costs a tenth of a second to import; only a contract with a pattern needs it
     from hypothesis import find, settings
     from hypothesis import strategies as st
     from hypothesis.errors import NoSuchExample, Unsatisfiable
@@ -195,7 +195,11 @@ def _matching(pattern: str, f: FieldSpec) -> Any:
         return UNSET
 
 
-def _payload(contract: Contract, values: Mapping[str, Any], files: Mapping[str, Any]) -> dict[str, Any]:
+#: a field's bundled fixture, or a list of them for a field of files
+FixtureFiles = dict[str, str | list[str]]
+
+
+def _payload(contract: Contract, values: Mapping[str, Any], files: Mapping[str, str | list[str]]) -> dict[str, Any]:
     """The input as a server sees it, with a placeholder URL for each fixture."""
     out = dict(values)
     for name, fixture in files.items():
@@ -204,7 +208,7 @@ def _payload(contract: Contract, values: Mapping[str, Any], files: Mapping[str, 
     return out
 
 
-def _valid(contract: Contract, values: dict[str, Any], files: dict[str, Any]) -> bool:
+def _valid(contract: Contract, values: dict[str, Any], files: FixtureFiles) -> bool:
     return not validate_input(contract, _payload(contract, values, files))
 
 
@@ -212,7 +216,7 @@ def generate_scenarios(contract: Contract) -> tuple[Scenario, ...]:
     """The scenarios this contract's schema gives; empty when no valid input can be made from it."""
     gen = _Values(contract)
     spec = contract.input
-    files: dict[str, Any] = {}
+    files: FixtureFiles = {}
     values: dict[str, Any] = {}
     for f in spec.fields:
         if f.name not in spec.required:
@@ -250,7 +254,7 @@ def generate_scenarios(contract: Contract) -> tuple[Scenario, ...]:
     return tuple(out)
 
 
-def _invalid(contract: Contract, values: dict[str, Any], files: dict[str, Any]) -> list[Scenario]:
+def _invalid(contract: Contract, values: dict[str, Any], files: FixtureFiles) -> list[Scenario]:
     spec = contract.input
     out: list[Scenario] = []
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from harness._json import Json
 from harness.contracts._model import Contract, FieldSpec, ObjectSpec
-from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union
+from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union, fits
 
 __all__ = ["field_schema", "input_schema", "object_schema", "output_schema", "type_schema"]
 
@@ -25,24 +24,24 @@ _JSON_KEY = {
 }
 
 
-def input_schema(contract: Contract) -> dict[str, Any]:
+def input_schema(contract: Contract) -> dict[str, Json]:
     return _document(contract, contract.input)
 
 
-def output_schema(contract: Contract) -> dict[str, Any]:
+def output_schema(contract: Contract) -> dict[str, Json]:
     return _document(contract, contract.output)
 
 
-def _document(contract: Contract, root: ObjectSpec) -> dict[str, Any]:
-    doc: dict[str, Any] = {"$schema": DIALECT}
+def _document(contract: Contract, root: ObjectSpec) -> dict[str, Json]:
+    doc: dict[str, Json] = {"$schema": DIALECT}
     doc.update(object_schema(root))
     if contract.types:
         doc["$defs"] = {name: object_schema(spec) for name, spec in contract.types.items()}
     return doc
 
 
-def object_schema(spec: ObjectSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def object_schema(spec: ObjectSpec) -> dict[str, Json]:
+    out: dict[str, Json] = {
         "type": "object",
         "properties": {f.name: field_schema(f) for f in spec.fields},
     }
@@ -55,7 +54,7 @@ def object_schema(spec: ObjectSpec) -> dict[str, Any]:
     return out
 
 
-def type_schema(t: TypeExpr) -> dict[str, Any]:
+def type_schema(t: TypeExpr) -> dict[str, Json]:
     if isinstance(t, Scalar):
         return {} if t.name == ANY else {"type": SCALARS[t.name]}
     if isinstance(t, Ref):
@@ -67,7 +66,7 @@ def type_schema(t: TypeExpr) -> dict[str, Any]:
     return {"anyOf": [type_schema(o) for o in t.options]}
 
 
-def field_schema(f: FieldSpec) -> dict[str, Any]:
+def field_schema(f: FieldSpec) -> dict[str, Json]:
     """The field's schema with its constraints placed on the branch they apply to.
 
     In a union such as ``ImageSize | string`` the enum constrains the string branch, ranges the
@@ -83,13 +82,13 @@ def field_schema(f: FieldSpec) -> dict[str, Any]:
     return branches[0] if len(branches) == 1 else {"anyOf": branches}
 
 
-def _constrain(schema: dict[str, Any], t: TypeExpr, f: FieldSpec) -> dict[str, Any]:
+def _constrain(schema: dict[str, Json], t: TypeExpr, f: FieldSpec) -> dict[str, Json]:
     if isinstance(t, Scalar) and t.name == ANY:
         if f.enum is not None:
             schema["enum"] = list(f.enum)
         return schema
     if isinstance(t, Scalar):
-        fitting = [v for v in f.enum or () if _scalar_matches(t.name, v)]
+        fitting = [v for v in f.enum or () if fits(t.name, v)]
         if fitting:  # a union's one enum constrains each scalar branch to the values of its type
             schema["enum"] = fitting
         if t.name in ("integer", "float"):
@@ -116,13 +115,3 @@ def _constrain(schema: dict[str, Any], t: TypeExpr, f: FieldSpec) -> dict[str, A
     return schema
 
 
-def _scalar_matches(name: str, value: Any) -> bool:
-    if name == "string":
-        return isinstance(value, str)
-    if name == "boolean":
-        return isinstance(value, bool)
-    if isinstance(value, bool):
-        return False
-    if name == "integer":
-        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    return isinstance(value, int | float)

@@ -12,8 +12,8 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from harness._json import Json
 from harness.contracts._model import Contract, FieldSpec, MediaSemantics
 
 __all__ = [
@@ -100,7 +100,7 @@ _ALIASES = {"jpg": "jpeg", "h264": "mp4", "mpeg4": "mp4", "vp9": "webm", "vp8": 
             "gltf-binary": "glb"}
 
 
-def format_of(kind: str, value: Any) -> tuple[str, int | None] | None:
+def format_of(kind: str, value: Json) -> tuple[str, int | None] | None:
     """(format, sample rate or None) an input value names for a kind, or None when it names none
     this harness knows: ``"mp3_44100_128"`` -> ``("mp3", 44100)``, ``"PNG"`` -> ``("png", None)``."""
     if not isinstance(value, str) or not value:
@@ -123,7 +123,7 @@ def media_type(kind: str, fmt: str) -> str:
     return FORMATS.get(kind, {}).get(fmt, "application/octet-stream")
 
 
-def resolution_of(value: Any) -> tuple[str, int] | None:
+def resolution_of(value: Json) -> tuple[str, int] | None:
     """``("short", 720)`` for ``"720p"``, ``("long", 2048)`` for ``"2K"``, ``("short", 2160)`` for
     ``"4k"``/``"2160p"``; None for anything else (``"auto"``)."""
     if not isinstance(value, str):
@@ -144,7 +144,7 @@ def resolution_of(value: Any) -> tuple[str, int] | None:
     return None
 
 
-def aspect_of(value: Any) -> tuple[int, int] | None:
+def aspect_of(value: Json) -> tuple[int, int] | None:
     """(w, h) for ``"16:9"`` (also ``"16/9"``, ``"16x9"``); None otherwise (``"auto"``)."""
     if not isinstance(value, str):
         return None
@@ -158,7 +158,7 @@ def aspect_of(value: Any) -> tuple[int, int] | None:
     return int(w * scale), int(h * scale)
 
 
-def seconds_of(value: Any) -> float | None:
+def seconds_of(value: Json) -> float | None:
     """Seconds a duration value gives: ``5``, ``5.5``, ``"5"``, ``"5s"``, ``"10 seconds"``."""
     if isinstance(value, bool):
         return None
@@ -171,7 +171,7 @@ def seconds_of(value: Any) -> float | None:
     return None
 
 
-def _number(value: Any) -> float | None:
+def _number(value: Json) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
@@ -201,10 +201,10 @@ class Expected:
     sample_rate: int | None = None
 
 
-def expected_media(contract: Contract, media: MediaSemantics, effective: Mapping[str, Any]) -> Expected:
+def expected_media(contract: Contract, media: MediaSemantics, effective: Mapping[str, Json]) -> Expected:
     """Everything the input asks of this media field's files."""
 
-    def value(name: str | None) -> Any:
+    def value(name: str | None) -> Json:
         return effective.get(name) if name is not None else None
 
     kind = media.kind
@@ -230,7 +230,7 @@ def expected_media(contract: Contract, media: MediaSemantics, effective: Mapping
                     fps, sample_rate)
 
 
-def _size(contract: Contract, media: MediaSemantics, effective: Mapping[str, Any]) -> tuple[int, int] | None:
+def _size(contract: Contract, media: MediaSemantics, effective: Mapping[str, Json]) -> tuple[int, int] | None:
     if media.width is not None and media.height is not None:
         w, h = effective.get(media.width), effective.get(media.height)
         if isinstance(w, int) and isinstance(h, int) and not isinstance(w, bool) and not isinstance(h, bool):
@@ -242,14 +242,15 @@ def _size(contract: Contract, media: MediaSemantics, effective: Mapping[str, Any
         presets = media.presets or FAL_IMAGE_SIZE_PRESETS
         return presets.get(value)
     if isinstance(value, Mapping):
-        width, height = value.get("width"), value.get("height")
+        width: object = value.get("width")
+        height: object = value.get("height")
         spec = contract.input.get(media.size)
         size_type = contract.types.get(next(iter(sorted(spec.refs())), "")) if spec else None
         if size_type is not None:  # a custom size may omit a side and take the type's default
-            if width is None and (w := size_type.get("width")) is not None and w.has_default:
-                width = w.default
-            if height is None and (h := size_type.get("height")) is not None and h.has_default:
-                height = h.default
+            if width is None and (wf := size_type.get("width")) is not None and wf.has_default:
+                width = wf.default
+            if height is None and (hf := size_type.get("height")) is not None and hf.has_default:
+                height = hf.default
         if isinstance(width, int) and isinstance(height, int):
             return width, height
     return None
@@ -277,7 +278,7 @@ def dimensions(expected: Expected, default: tuple[int, int], *, even: bool = Fal
     return max(1, int(w)), max(1, int(h))
 
 
-def _enum_strings(f: FieldSpec) -> list[Any]:
+def _enum_strings(f: FieldSpec) -> list[Json]:
     return [v for v in (f.enum or ()) if v is not None]
 
 
@@ -300,7 +301,7 @@ def field_problem(kind: str, key: str, f: FieldSpec, m: MediaSemantics) -> str |
     readers = {"format": lambda v: format_of(kind, v), "aspect_ratio": aspect_of,
                "resolution": resolution_of,
                "size": lambda v: v in (m.presets or FAL_IMAGE_SIZE_PRESETS)}
-    read: Callable[[Any], Any] = readers[key]
+    read: Callable[[Json], Json] = readers[key]
     if key == "size" and f.refs():
         return None
     if "string" not in scalars:
@@ -317,7 +318,7 @@ def field_problem(kind: str, key: str, f: FieldSpec, m: MediaSemantics) -> str |
 # -- the image semantics' answers (the image checks read these) ---------------------------------
 
 
-def expected_count(contract: Contract, effective: Mapping[str, Any]) -> int | None:
+def expected_count(contract: Contract, effective: Mapping[str, Json]) -> int | None:
     """How many images the output must hold (``None`` when the contract has no images)."""
     images = contract.semantics.images
     if images is None:
@@ -328,7 +329,7 @@ def expected_count(contract: Contract, effective: Mapping[str, Any]) -> int | No
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def expected_size(contract: Contract, effective: Mapping[str, Any]) -> tuple[int, int] | None:
+def expected_size(contract: Contract, effective: Mapping[str, Json]) -> tuple[int, int] | None:
     """(width, height) each image must have when the input decides it exactly, else ``None``."""
     images = contract.semantics.images
     if images is None:
@@ -342,7 +343,7 @@ def default_size(contract: Contract) -> tuple[int, int] | None:
     return images.default_size if images else None
 
 
-def expected_format(contract: Contract, effective: Mapping[str, Any]) -> str | None:
+def expected_format(contract: Contract, effective: Mapping[str, Json]) -> str | None:
     """The format name the input asks for (``png``, ``jpeg``...), or ``None`` when it cannot ask."""
     images = contract.semantics.images
     if images is None or images.format is None:

@@ -245,7 +245,8 @@ def _field_slot(f: FieldSpec, role: str | None) -> _Slot:
     options: list[TypeExpr | None] = list(f.type.options) if isinstance(f.type, Union) else [f.type]
     if f.nullable:
         options.append(None)
-    raw = schema["anyOf"] if len(options) > 1 else [schema]
+    branches = schema.get("anyOf") if len(options) > 1 else [schema]
+    raw = [b for b in branches if isinstance(b, Mapping)] if isinstance(branches, list) else []
     specs = list(f.branches) if f.branches is not None else [f] * len(f.options)
     items = [spec.items if isinstance(t, ListOf | MapOf) else None for t, spec in zip(f.options, specs, strict=True)]
     items.append(None)

@@ -9,7 +9,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["ANY", "SCALARS", "ListOf", "MapOf", "Ref", "Scalar", "TypeExpr", "TypeSyntaxError", "Union", "parse_type"]
+__all__ = [
+    "ANY",
+    "SCALARS",
+    "ListOf",
+    "MapOf",
+    "Ref",
+    "Scalar",
+    "TypeExpr",
+    "TypeSyntaxError",
+    "Union",
+    "fits",
+    "options_of",
+    "parse_type",
+]
 
 #: scalar names and the JSON Schema type each stands for (``float`` is how the pages say number)
 SCALARS: dict[str, str] = {
@@ -67,6 +80,25 @@ class Union:
 
 
 TypeExpr = Scalar | Ref | ListOf | MapOf | Union
+
+
+def options_of(t: TypeExpr) -> tuple[TypeExpr, ...]:
+    """The branches of a union; any other type is its own one branch."""
+    return t.options if isinstance(t, Union) else (t,)
+
+
+def fits(scalar: str, value: object) -> bool:
+    """Whether a JSON value is a value of the scalar type ``scalar`` (``any`` takes every value; a
+    whole number written as a float is an integer)."""
+    if scalar == ANY:
+        return True
+    if scalar == "string":
+        return isinstance(value, str)
+    if scalar == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return scalar == "float" or isinstance(value, int) or value.is_integer()
 
 
 class TypeSyntaxError(ValueError):

@@ -10,14 +10,16 @@ Rule ids: ``required``, ``type``, ``enum``, ``minimum``, ``maximum``, ``exclusiv
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from harness._data import json_type
+from harness._json import Json
 from harness.contracts._model import Contract
 from harness.contracts._schema import input_schema, output_schema
 
@@ -69,8 +71,8 @@ class Violation:
 
     loc: tuple[str | int, ...]
     rule: str
-    expected: Any
-    got: Any
+    expected: Json
+    got: Json
     message: str
 
     @property
@@ -93,13 +95,13 @@ def json_path(loc: Iterable[str | int]) -> str:
     return out
 
 
-def validate_input(contract: Contract, payload: Any) -> list[Violation]:
+def validate_input(contract: Contract, payload: object) -> list[Violation]:
     """Every way ``payload`` breaks the contract's input schema; empty when it is valid."""
     return _violations(_validators(contract)[0], payload)
 
 
 def validate_output(
-    contract: Contract, payload: Any, *, allow_missing: Sequence[str] = ()
+    contract: Contract, payload: object, *, allow_missing: Sequence[str] = ()
 ) -> list[Violation]:
     """Every way ``payload`` breaks the output schema.
 
@@ -115,20 +117,22 @@ def validate_output(
     return found
 
 
-def _validators(contract: Contract) -> tuple[Draft202012Validator, Draft202012Validator]:
-    # Compiled once per contract object; contracts are immutable, so the cache never goes stale.
-    cache: dict[str, Any] = contract.__dict__
-    compiled: tuple[Draft202012Validator, Draft202012Validator] | None = cache.get("_compiled_validators")
+_Validators = tuple[Draft202012Validator, Draft202012Validator]
+#: compiled once per contract object while it lives (contracts are immutable, so never stale)
+_COMPILED: dict[int, _Validators] = {}
+
+
+def _validators(contract: Contract) -> _Validators:
+    key = id(contract)
+    compiled = _COMPILED.get(key)
     if compiled is None:
-        compiled = (
-            Draft202012Validator(input_schema(contract)),
-            Draft202012Validator(output_schema(contract)),
-        )
-        cache["_compiled_validators"] = compiled
+        compiled = (Draft202012Validator(input_schema(contract)), Draft202012Validator(output_schema(contract)))
+        _COMPILED[key] = compiled
+        weakref.finalize(contract, _COMPILED.pop, key, None)  # its id may be another object's later
     return compiled
 
 
-def _violations(validator: Draft202012Validator, payload: Any) -> list[Violation]:
+def _violations(validator: Draft202012Validator, payload: object) -> list[Violation]:
     seen: set[tuple[tuple[str | int, ...], str]] = set()
     out: list[Violation] = []
     for error in validator.iter_errors(payload):
@@ -146,22 +150,25 @@ def _violations(validator: Draft202012Validator, payload: Any) -> list[Violation
 
 def _convert(error: ValidationError, loc: tuple[str | int, ...]) -> list[Violation]:
     kind = error.validator
-    instance: Any = error.instance
-    value: Any = error.validator_value
-    schema: Any = error.schema
+    # jsonschema reports the parts of the document and the schema it was given: JSON data.
+    instance = cast(Json, error.instance)
+    value = cast(Json, error.validator_value)
+    schema = cast(Json, error.schema)
     if kind == "required":
         present = instance if isinstance(instance, Mapping) else {}
+        names = [str(n) for n in value] if isinstance(value, list) else []
         return [
             Violation((*loc, name), "required", "present", None, "required field is missing")
-            for name in value
+            for name in names
             if name not in present
         ]
     if kind == "additionalProperties" and value is False:
-        known = set(schema.get("properties", {}))
+        properties = schema.get("properties") if isinstance(schema, Mapping) else None
+        known = set(properties) if isinstance(properties, Mapping) else set()
         return [
             Violation((*loc, key), "additional-properties", sorted(known), key,
                       f"unknown field {key!r}")
-            for key in instance
+            for key in (instance if isinstance(instance, Mapping) else {})
             if key not in known
         ]
     if kind == "type":
@@ -171,8 +178,8 @@ def _convert(error: ValidationError, loc: tuple[str | int, ...]) -> list[Violati
     if kind == "anyOf":
         return _convert_union(error, loc)
     if kind in ("enum", "const"):
-        allowed = value if kind == "enum" else [value]
-        return [Violation(loc, "enum", list(allowed), instance,
+        allowed = list(value) if kind == "enum" and isinstance(value, list) else [value]
+        return [Violation(loc, "enum", allowed, instance,
                           f"{_short(instance)} is not one of {_short(allowed, 120)}")]
     rule = _RULE_OF.get(str(kind))
     if rule is not None:
@@ -187,7 +194,8 @@ def _convert_union(error: ValidationError, loc: tuple[str | int, ...]) -> list[V
     by_branch: dict[int, list[ValidationError]] = {}
     for sub in error.context or ():
         by_branch.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
-    branches: Any = error.validator_value
+    given = cast(Json, error.validator_value)
+    branches = [b for b in given if isinstance(b, Mapping)] if isinstance(given, list) else []
     for index in range(len(branches)):
         subs = by_branch.get(index, [])
         type_miss = any(s.validator == "type" and not s.relative_path for s in subs)
@@ -197,34 +205,36 @@ def _convert_union(error: ValidationError, loc: tuple[str | int, ...]) -> list[V
                 out.extend(_convert(s, loc + tuple(s.relative_path)))
             return out
     expected = " | ".join(_branch_name(b) for b in branches)
-    instance = error.instance
+    instance = cast(Json, error.instance)
     return [Violation(loc, "type", expected, instance,
                       f"expected {expected}, got {_json_type(instance)} {_short(instance)}")]
 
 
-def _branch_name(schema: Mapping[str, Any]) -> str:
+def _branch_name(schema: Mapping[str, Json]) -> str:
     if "$ref" in schema:
         return str(schema["$ref"]).rsplit("/", 1)[-1]
     if schema.get("type") == "array":
-        return f"list<{_branch_name(schema.get('items', {}))}>"
-    if "anyOf" in schema:
-        return " | ".join(_branch_name(b) for b in schema["anyOf"])
+        items = schema.get("items")
+        return f"list<{_branch_name(items if isinstance(items, Mapping) else {})}>"
+    branches = schema.get("anyOf")
+    if isinstance(branches, list):
+        return " | ".join(_branch_name(b) for b in branches if isinstance(b, Mapping))
     return _type_names(schema.get("type", "any"))
 
 
 _PAGE_NAMES = {"number": "float", "array": "list"}
 
 
-def _type_names(value: Any) -> str:
+def _type_names(value: Json) -> str:
     names = value if isinstance(value, list) else [value]
     return " | ".join(_PAGE_NAMES.get(str(n), str(n)) for n in names)
 
 
-def _json_type(value: Any) -> str:
+def _json_type(value: Json) -> str:
     """The type's name as the pages write it (``float``, ``list``)."""
     return _PAGE_NAMES.get(json_type(value), json_type(value))
 
 
-def _short(value: Any, limit: int = 60) -> str:
+def _short(value: object, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -6,12 +6,12 @@ Slack, Mattermost and most chat webhooks read ``{"text": ..., "blocks": [...]}``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from harness._errors import ConfigError
+from harness._json import Json
 from harness.drift._formats import verdict
 from harness.drift._report import DriftReport
 from harness.drift._rules import Level
@@ -27,7 +27,7 @@ def _mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def alert_payload(reports: Sequence[DriftReport], *, fail_on: Level = "ERR") -> dict[str, Any]:
+def alert_payload(reports: Sequence[DriftReport], *, fail_on: Level = "ERR") -> dict[str, Json]:
     """The message for the reports that have findings at or above ``fail_on``."""
     failing = [r for r in reports if r.fails(fail_on)]
     if len(failing) == 1:
@@ -36,7 +36,7 @@ def alert_payload(reports: Sequence[DriftReport], *, fail_on: Level = "ERR") -> 
     else:
         names = ", ".join(r.endpoint for r in failing)
         text = f"Schema drift at or above {fail_on} in {len(failing)} endpoints: {names}"
-    blocks: list[dict[str, Any]] = [
+    blocks: list[dict[str, Json]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Schema drift at or above {fail_on}"[:150]}},
     ]
     for r in failing[:_ENDPOINT_BLOCKS]:

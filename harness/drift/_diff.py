@@ -10,10 +10,10 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeAlias
 
-from harness.contracts import Contract, FieldSpec, ListOf, MapOf, ObjectSpec, Ref, Scalar, TypeExpr, Union
-from harness.contracts._model import app_root_of
+from harness._json import Json
+from harness.contracts import Contract, FieldSpec, ListOf, MapOf, ObjectSpec, Ref, Scalar, TypeExpr, Union, app_root_of
 from harness.drift._report import Finding, make_finding
 from harness.drift._rules import Direction
 
@@ -33,7 +33,8 @@ class FieldPair:
     new_required: bool
 
 
-Change = tuple[str, Any, Any, str]
+Change = tuple[str, Json, Json, str]
+"""An aspect that changed: its name, the value before and after, and how it is described."""
 """What an aspect reports: rule id, old value, new value, message."""
 Aspect = Callable[[FieldPair], Iterable[Change]]
 
@@ -64,7 +65,7 @@ class _Walk:
         self.new = new
         self.findings: list[Finding] = []
 
-    def emit(self, rule: str, side: Direction, path: str, old: Any, new: Any, message: str,
+    def emit(self, rule: str, side: Direction, path: str, old: Json, new: Json, message: str,
              location: str | None) -> None:
         self.findings.append(make_finding(rule, side, path, old, new, message, location))
 
@@ -169,7 +170,7 @@ def _pair_names(old: list[str], new: list[str]) -> Iterator[tuple[str, str]]:
 # -- values --------------------------------------------------------------------------------------
 
 
-def value_key(v: Any) -> Any:
+def value_key(v: Json) -> Json:
     """A hashable key under which equal JSON values meet: ``5 == 5.0``, ``True != 1``."""
     if isinstance(v, bool) or v is None or isinstance(v, str):
         return (type(v).__name__, v)
@@ -182,21 +183,21 @@ def value_key(v: Any) -> Any:
     return ("other", repr(v))
 
 
-def same_value(a: Any, b: Any) -> bool:
+def same_value(a: Json, b: Json) -> bool:
     return bool(value_key(a) == value_key(b))
 
 
-def _show(v: Any) -> str:
+def _show(v: Json) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
-def _show_values(values: Iterable[Any]) -> str:
+def _show_values(values: Iterable[Json]) -> str:
     return ", ".join(_show(v) for v in values)
 
 
 # -- types ---------------------------------------------------------------------------------------
 
-_Option = str | tuple[str, frozenset[Any]]
+_Option: TypeAlias = "str | tuple[str, frozenset[_Option]]"
 
 
 def _shape(t: TypeExpr) -> frozenset[_Option]:
@@ -333,7 +334,7 @@ def _show_bound(b: _Bound | None, lower: bool) -> str:
     return f"{op} {value}"
 
 
-def _bound_data(f: FieldSpec, keys: tuple[str, ...]) -> dict[str, Any] | None:
+def _bound_data(f: FieldSpec, keys: tuple[str, ...]) -> dict[str, Json] | None:
     data = {k: getattr(f, k) for k in keys if k and getattr(f, k) is not None}
     return data or None
 

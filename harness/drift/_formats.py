@@ -10,12 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from harness._data import SafeLoader, read_text
 from harness._errors import ConfigError, DataFileError
+from harness._json import Json
 from harness._junit import JUnitCase, JUnitSuite, junit_xml
 from harness.drift._report import DriftReport, Finding
 from harness.drift._rules import LEVELS, Level, level_rank
@@ -92,7 +92,7 @@ def _counts(report: DriftReport) -> str:
     return text + (f"; {len(report.ignored)} ignored" if report.ignored else "")
 
 
-def _show(value: Any) -> str:
+def _show(value: Json) -> str:
     return "none" if value is None else json.dumps(value, ensure_ascii=False)
 
 
@@ -129,7 +129,7 @@ def _text(reports: Sequence[DriftReport], options: RenderOptions) -> str:
 
 @writer("json")
 def _json(reports: Sequence[DriftReport], options: RenderOptions) -> str:
-    data: dict[str, Any]
+    data: dict[str, Json]
     if len(reports) == 1 and not options.several:
         data = reports[0].to_dict()
     else:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from harness._data import json_type
 from harness._errors import ConfigError
+from harness._json import Json
 from harness.client import Observation
-from harness.contracts import Contract, ListOf, MapOf, ObjectSpec, Ref, Scalar, TypeExpr, Union
+from harness.contracts import Contract, ListOf, MapOf, ObjectSpec, Ref, Scalar, TypeExpr, Union, options_of
 from harness.drift._diff import value_key
 from harness.drift._protocol import ObservedProtocol
 from harness.drift._report import Finding, make_finding
@@ -32,7 +32,7 @@ class ObservedNode:
     """Values seen here: outputs at the root, presences for an object key, items for a list."""
     types: dict[str, int] = field(default_factory=dict)
     """JSON type (``string``, ``integer``, ``number``, ``boolean``, ``null``, ``array``, ``object``) to count."""
-    values: list[Any] = field(default_factory=list)
+    values: list[Json] = field(default_factory=list)
     """Distinct scalar values, at most :data:`VALUE_LIMIT`."""
     more_values: bool = False
     keys: dict[str, ObservedNode] = field(default_factory=dict)
@@ -44,7 +44,7 @@ class ObservedNode:
     def objects(self) -> int:
         return self.types.get("object", 0)
 
-    def add(self, value: Any) -> None:
+    def add(self, value: Json) -> None:
         self.count += 1
         kind = json_type(value)
         self.types[kind] = self.types.get(kind, 0) + 1
@@ -73,11 +73,11 @@ class ObservedSchema:
     root: ObservedNode
     protocol: ObservedProtocol | None = None
 
-    def paths(self) -> dict[str, dict[str, Any]]:
+    def paths(self) -> dict[str, dict[str, Json]]:
         """Every path seen, with its JSON types, how often it was seen and its values."""
-        out: dict[str, dict[str, Any]] = {}
+        out: dict[str, dict[str, Json]] = {}
         for path, node in _walk_nodes("output", self.root):
-            entry: dict[str, Any] = {"seen": node.count, "types": sorted(node.types)}
+            entry: dict[str, Json] = {"seen": node.count, "types": sorted(node.types)}
             if node.values:
                 entry["values"] = list(node.values)
             out[path] = entry
@@ -94,7 +94,7 @@ def _walk_nodes(path: str, node: ObservedNode) -> Iterator[tuple[str, ObservedNo
 
 
 
-def observed_from_outputs(endpoint: str, outputs: Iterable[Any]) -> ObservedSchema:
+def observed_from_outputs(endpoint: str, outputs: Iterable[Json]) -> ObservedSchema:
     """The schema a set of model outputs shows."""
     root = ObservedNode()
     for output in outputs:
@@ -153,16 +153,13 @@ def _admitted(t: TypeExpr) -> set[str]:
     return set().union(*(_admitted(o) for o in t.options))
 
 
-def _options(t: TypeExpr) -> tuple[TypeExpr, ...]:
-    return t.options if isinstance(t, Union) else (t,)
-
 
 class _ObservedWalk:
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
         self.findings: list[Finding] = []
 
-    def emit(self, rule: str, path: str, old: Any, new: Any, message: str, location: str) -> None:
+    def emit(self, rule: str, path: str, old: Json, new: Json, message: str, location: str) -> None:
         self.findings.append(make_finding(rule, "response", path, old, new, message, location))
 
     def object(self, path: str, spec: ObjectSpec, node: ObservedNode, where: str,
@@ -191,7 +188,7 @@ class _ObservedWalk:
             else:  # a map: any key, values of one declared type
                 self.value(f"{path}.{key}", spec.additional, False, None, child, f"{where}.additional", stack)
 
-    def value(self, path: str, t: TypeExpr, nullable: bool, enum: tuple[Any, ...] | None, node: ObservedNode,
+    def value(self, path: str, t: TypeExpr, nullable: bool, enum: tuple[Json, ...] | None, node: ObservedNode,
               location: str, stack: frozenset[str]) -> None:
         admitted = _admitted(t) | ({"null"} if nullable else set())
         wrong = sorted(k for k in node.types if k not in admitted)
@@ -209,11 +206,11 @@ class _ObservedWalk:
             if stray:
                 self.emit("response-enum-value-unexpected", path, list(enum), stray,
                           "seen " + ", ".join(repr(v) for v in stray) + " outside the declared enum", location)
-        lists = [o for o in _options(t) if isinstance(o, ListOf)]
+        lists = [o for o in options_of(t) if isinstance(o, ListOf)]
         if lists and node.items is not None:
             item = lists[0].item if len(lists) == 1 else Union(tuple(o.item for o in lists))
             self.value(path + "[]", item, False, None, node.items, location, stack)
-        refs = [o.name for o in _options(t) if isinstance(o, Ref)]
+        refs = [o.name for o in options_of(t) if isinstance(o, Ref)]
         if refs and node.objects and refs[0] not in stack:
             name = refs[0]
             self.object(path, self.contract.types[name], node, f"types.{name}", stack | {name})

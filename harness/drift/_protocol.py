@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from harness._json import Json
 from harness.drift._report import Finding, make_finding
 
 __all__ = ["ObservedProtocol", "QueueProtocol", "compare_observed_protocol", "compare_protocols",
@@ -35,7 +35,7 @@ class ObservedProtocol:
     """Each key of the submit responses and in how many it appeared."""
 
 
-def protocol_from_openapi(document: Mapping[str, Any], endpoint: str) -> QueueProtocol | None:
+def protocol_from_openapi(document: Mapping[str, Json], endpoint: str) -> QueueProtocol | None:
     """The queue protocol of a queue OpenAPI document, or ``None`` for a document that has none
     (an app's own FastAPI document answers the POST with the output itself)."""
     paths = document.get("paths")
@@ -62,7 +62,7 @@ def protocol_from_openapi(document: Mapping[str, Any], endpoint: str) -> QueuePr
     )
 
 
-def _operation(paths: Mapping[str, Any], path: str, method: str) -> Any:
+def _operation(paths: Mapping[str, Json], path: str, method: str) -> Json:
     item = paths.get(path) or paths.get(path.rstrip("/") + "/")
     if isinstance(item, Mapping):
         return item.get(method)
@@ -71,29 +71,31 @@ def _operation(paths: Mapping[str, Any], path: str, method: str) -> Any:
     return posts[0] if len(posts) == 1 else None
 
 
-def _resolve(document: Mapping[str, Any], node: Any) -> Any:
+def _resolve(document: Mapping[str, Json], node: Json) -> Json:
     for _ in range(16):
-        if not (isinstance(node, Mapping) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/")):
+        ref = node.get("$ref") if isinstance(node, Mapping) else None
+        if not (isinstance(ref, str) and ref.startswith("#/")):
             return node
-        target: Any = document
-        for part in node["$ref"][2:].split("/"):
+        target: Json = document
+        for part in ref[2:].split("/"):
             part = part.replace("~1", "/").replace("~0", "~")
             target = target.get(part) if isinstance(target, Mapping) else None
         node = target
     return None
 
 
-def _response_schema(document: Mapping[str, Any], operation: Any) -> Mapping[str, Any] | None:
-    if not isinstance(operation, Mapping) or not isinstance(operation.get("responses"), Mapping):
+def _response_schema(document: Mapping[str, Json], operation: Json) -> Mapping[str, Json] | None:
+    responses = operation.get("responses") if isinstance(operation, Mapping) else None
+    if not isinstance(responses, Mapping):
         return None
-    response = _resolve(document, next((r for c, r in operation["responses"].items() if str(c) == "200"), None))
+    response = _resolve(document, next((r for c, r in responses.items() if str(c) == "200"), None))
     content = response.get("content") if isinstance(response, Mapping) else None
     media = content.get("application/json") if isinstance(content, Mapping) else None
     schema = _resolve(document, media.get("schema")) if isinstance(media, Mapping) else None
     return schema if isinstance(schema, Mapping) else None
 
 
-def _properties(schema: Mapping[str, Any]) -> dict[str, Any]:
+def _properties(schema: Mapping[str, Json]) -> dict[str, Json]:
     props = schema.get("properties")
     return {str(k): v for k, v in props.items()} if isinstance(props, Mapping) else {}
 

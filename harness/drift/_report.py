@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
+from harness._json import Json
 from harness.drift._rules import LEVELS, RULES, Direction, Level, level_rank
 
 __all__ = ["REPORT_FORMAT", "DriftReport", "Finding", "IgnoredFinding", "SourceInfo", "make_finding"]
@@ -27,13 +27,13 @@ class Finding:
     direction: Direction
     path: str
     """Where: ``input.image_size.width``, ``output.images[].content_type``, ``endpoint``, ``protocol.status``."""
-    old: Any
-    new: Any
+    old: Json
+    new: Json
     message: str
     location: str | None = None
     """The key path of the changed place in the old contract file (``types.Image.fields.url``), when known."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Json]:
         out = {"rule": self.rule, "level": self.level, "direction": self.direction, "path": self.path,
                "old": self.old, "new": self.new, "message": self.message}
         if self.location is not None:
@@ -41,7 +41,7 @@ class Finding:
         return out
 
 
-def make_finding(rule_id: str, direction: Direction, path: str, old: Any, new: Any, message: str,
+def make_finding(rule_id: str, direction: Direction, path: str, old: Json, new: Json, message: str,
                  location: str | None = None) -> Finding:
     """A finding whose level is its rule's; the direction must be one the rule is registered for."""
     spec = RULES[rule_id]
@@ -50,7 +50,7 @@ def make_finding(rule_id: str, direction: Direction, path: str, old: Any, new: A
     return Finding(rule_id, spec.level, direction, path, _plain(old), _plain(new), message, location)
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Json) -> Json:
     """JSON-ready data: tuples as lists, type expressions and other objects as text."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -72,8 +72,8 @@ class SourceInfo:
     file: str | None = None
     """A local file holding it, when there is one (annotations point there)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"spec": self.spec, "kind": self.kind}
+    def to_dict(self) -> dict[str, Json]:
+        out: dict[str, Json] = {"spec": self.spec, "kind": self.kind}
         if self.file is not None:
             out["file"] = self.file
         return out
@@ -122,7 +122,7 @@ class DriftReport:
     def with_findings(self, findings: Iterable[Finding], ignored: Iterable[IgnoredFinding] = ()) -> DriftReport:
         return replace(self, findings=tuple(findings), ignored=(*self.ignored, *ignored))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Json]:
         return {
             "format": REPORT_FORMAT,
             "endpoint": self.endpoint,

@@ -5,13 +5,12 @@ docs/formats.md ("Drift report") describes the same shape in words; the tests ho
 
 from __future__ import annotations
 
-from typing import Any
-
+from harness._json import Json
 from harness.drift._rules import DIRECTIONS, LEVELS
 
 __all__ = ["REPORT_SCHEMA", "REPORT_SET_SCHEMA"]
 
-_SOURCE: dict[str, Any] = {
+_SOURCE: dict[str, Json] = {
     "type": "object",
     "required": ["spec", "kind"],
     "additionalProperties": False,
@@ -22,7 +21,7 @@ _SOURCE: dict[str, Any] = {
     },
 }
 
-_FINDING_PROPERTIES: dict[str, Any] = {
+_FINDING_PROPERTIES: dict[str, Json] = {
     "rule": {"type": "string", "pattern": "^[a-z]+(-[a-z]+)*$"},
     "level": {"enum": list(LEVELS)},
     "direction": {"enum": list(DIRECTIONS)},
@@ -35,7 +34,7 @@ _FINDING_PROPERTIES: dict[str, Any] = {
 _FINDING_REQUIRED = ["rule", "level", "direction", "path", "old", "new", "message"]
 
 #: one endpoint's report
-REPORT_SCHEMA: dict[str, Any] = {
+REPORT_SCHEMA: dict[str, Json] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "fal-harness drift report",
     "type": "object",
@@ -58,7 +57,7 @@ REPORT_SCHEMA: dict[str, Any] = {
 }
 
 #: several endpoints' reports (``fal-harness drift --all``)
-REPORT_SET_SCHEMA: dict[str, Any] = {
+REPORT_SET_SCHEMA: dict[str, Json] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "fal-harness drift reports",
     "type": "object",

@@ -8,10 +8,10 @@ import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness._data import load_data_file, parse_json, parse_json_or_yaml, read_text
 from harness._errors import ConfigError, DataFileError
+from harness._json import Json
 from harness._runfolders import BENCH_SUMMARY
 from harness._runsummary import read_run_summary
 from harness.client import Observation
@@ -159,7 +159,7 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
-def _is_document(data: Any) -> bool:
+def _is_document(data: Json) -> bool:
     return isinstance(data, Mapping) and ("openapi" in data or "swagger" in data
                                           or ("format_version" in data and "endpoint" in data))
 
@@ -168,7 +168,7 @@ def _not_a_schema(name: str) -> DataFileError:
     return DataFileError(name, "", "neither a contract, an OpenAPI document nor recorded traffic")
 
 
-def _from_document(data: Any, name: str, kind: str, file: str | None, endpoint: str | None) -> Source:
+def _from_document(data: Json, name: str, kind: str, file: str | None, endpoint: str | None) -> Source:
     """A contract file or an OpenAPI document, already parsed."""
     if isinstance(data, Mapping) and ("openapi" in data or "swagger" in data):
         paths = data.get("paths")

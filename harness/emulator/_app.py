@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from harness._version import EMULATOR_AGENT
 from harness.contracts import Contract
 from harness.emulator._config import DEFAULT_KEY, EmulatorConfig, FaultRule
-from harness.emulator._faults import LIFECYCLE_FAULTS, RAW_SEND, FaultPlan, apply_fault
+from harness.emulator._faults import LIFECYCLE_FAULTS, FaultPlan, apply_fault
 from harness.emulator._files import FileResolver
 from harness.emulator._http import BodyError, bearer_or_key, detail, dumps, json_response, read_json
 from harness.emulator._model import StandInModel
@@ -548,7 +548,6 @@ def build_app(rt: Runtime) -> ASGIApp:
         if scope["type"] != "http":
             await queue_app(scope, receive, send)
             return
-        scope[RAW_SEND] = send
         target = run_app if _is_run(scope, run_netloc, run_port) else queue_app
         started = False
 

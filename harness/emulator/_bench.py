@@ -16,7 +16,7 @@ import orjson
 
 from harness._errors import ConfigError
 from harness._json import JsonObject, JsonValue
-from harness.bench._stats import describe
+from harness.bench import describe
 from harness.contracts import load_contracts
 from harness.emulator._app import ADMIN_HEADER
 from harness.emulator._config import EmulatorConfig, parse_emulator_config

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
-import struct
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -22,13 +20,15 @@ from starlette.types import Receive, Scope, Send
 from harness.emulator._config import FaultRule
 from harness.emulator._http import detail
 
-__all__ = ["LIFECYCLE_FAULTS", "RAW_SEND", "FaultPlan", "apply_fault"]
+__all__ = ["CONNECTION_RESET", "LIFECYCLE_FAULTS", "FaultPlan", "apply_fault"]
 
 #: faults the route applies to the request instead of to the HTTP response
 LIFECYCLE_FAULTS = frozenset({"completed_with_error", "stuck_queue", "result_expired"})
 
 #: scope key under which the outermost ASGI layer keeps the server's own ``send``
-RAW_SEND = "fal_emulator.raw_send"
+#: the ASGI scope extension (``scope["extensions"]``) whose ``reset`` the server offers to end a
+#: connection with a TCP reset
+CONNECTION_RESET = "fal_emulator.connection.reset"
 
 _NGINX = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
 
@@ -103,25 +103,21 @@ def _nginx(status: int) -> Response:
 
 
 class _Reset(Response):
-    """Drops the TCP connection with a reset instead of answering."""
+    """Drops the TCP connection with a reset instead of answering, through the server's
+    ``connection.reset`` extension (the emulator's HTTP protocol offers it in the ASGI scope)."""
 
     def __init__(self) -> None:
         super().__init__(b"", status_code=500)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw: MutableMapping[str, Any] = scope
-        owner = getattr(raw.get(RAW_SEND), "__self__", None)
-        transport = getattr(owner, "transport", None)
-        if transport is None:
-            # No server transport to reach: start a response and break it off, which a client
-            # also sees as a broken connection.
+        extension = (scope.get("extensions") or {}).get(CONNECTION_RESET)
+        reset = extension.get("reset") if isinstance(extension, dict) else None
+        if not callable(reset):
+            # A server without the extension (an in-process ASGI transport): start a response and
+            # break it off, which a client also sees as a broken connection.
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10")]})
             raise ConnectionResetError("fault plan: connection_reset")
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            # A zero linger time makes close() send RST rather than FIN: a true reset.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
+        reset()
         # Let the server see the lost connection before this call returns, so it neither logs a
         # missing response nor tries to write a 500 into the closed socket.
         for _ in range(3):

@@ -17,8 +17,8 @@ import httpx
 import pybase64
 
 from harness._data import read_bytes
+from harness._target import is_loopback_url
 from harness.contracts import Contract, FieldSpec
-from harness.emulator._http import loopback_url
 from harness.emulator._images import probe
 from harness.emulator._storage import BlobStore
 
@@ -98,7 +98,7 @@ class FileResolver:
                 raise _FileError("file_download_error", "Failed to download the file: the emulator holds no file "
                                                         "at this URL (never uploaded, or expired)")
             return blob.data
-        if loopback_url(url):
+        if is_loopback_url(url):
             return await self._download(url)
         raise _FileError("file_download_error",
                          "Failed to download the file: the emulator makes no network calls and only reads data "
@@ -186,7 +186,7 @@ class FileResolver:
 
 def _has_stream(data: bytes, kind: str) -> bool:
     """Whether FFmpeg finds a stream of this kind (``video``/``audio``) in the file."""
-    import av
+    import av  # FFmpeg loads only for an input that is video or audio
 
     try:
         with av.open(io.BytesIO(data)) as container:

@@ -5,11 +5,14 @@ still waiting for headers, so half-open connections can never starve real caller
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from harness.emulator._config import Limits
+from harness.emulator._faults import CONNECTION_RESET
 
 __all__ = ["guarded_protocol"]
 
@@ -38,6 +41,8 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
+            # The fault plan's connection_reset asks the server for a reset through the scope.
+            self.scope["extensions"] = {CONNECTION_RESET: {"reset": self._reset}}
             if self._timer is None:
                 self._arm(limits.header_timeout_seconds)
 
@@ -66,6 +71,15 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+
+        def _reset(self) -> None:
+            """End the connection with a TCP reset: a zero linger time makes close() send RST, not FIN."""
+            if self.transport is None or self.transport.is_closing():
+                return
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.transport.abort()
 
         def _drop(self) -> None:
             self._timer = None

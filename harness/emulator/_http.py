@@ -5,11 +5,9 @@ Kept free of state so the handlers stay lean.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from starlette.requests import Request
@@ -24,7 +22,6 @@ __all__ = [
     "detail",
     "dumps",
     "json_response",
-    "loopback_url",
     "read_body",
     "read_json",
     "validation_entries",
@@ -144,7 +141,8 @@ def _entry(v: Violation) -> dict[str, Any]:
                                              "Input should be a valid dictionary or object to extract fields from"))
         entry = {"loc": loc, "msg": msg, "type": kind}
     elif v.rule == "enum":
-        allowed = [f"'{a}'" if isinstance(a, str) else repr(a) for a in v.expected]
+        values = v.expected if isinstance(v.expected, list | tuple) else [v.expected]
+        allowed = [f"'{a}'" if isinstance(a, str) else repr(a) for a in values]
         expected = allowed[0] if len(allowed) == 1 else f"{', '.join(allowed[:-1])} or {allowed[-1]}"
         entry = {"loc": loc, "msg": f"Input should be {expected}", "type": "enum", "ctx": {"expected": expected}}
     elif v.rule in _PYDANTIC:
@@ -171,19 +169,3 @@ def _small(value: Any) -> bool:
     return value is None or isinstance(value, bool | int | float)
 
 
-def loopback_url(url: str) -> bool:
-    """Whether ``url`` is http(s) on this machine (127.0.0.0/8, ::1 or localhost): the only
-    network the emulator ever talks to."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

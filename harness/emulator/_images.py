@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from harness.contracts._semantics import MEDIA_TYPES
+from harness.contracts import MEDIA_TYPES
 
 __all__ = ["FORMATS", "ImageFile", "picture", "probe", "render"]
 

@@ -4,7 +4,8 @@
 
 The same plan always gives the same bytes: fixed encoder settings, one encoder thread, no clock in
 any header. Containers state the truth (duration, frame size, frame rate, sample rate); frames are
-still pictures, so a clip encodes in milliseconds.
+still pictures, so a clip encodes in milliseconds. Each encoder (PyAV, trimesh, safetensors) is
+imported when its kind is first made: an emulator serving images never loads FFmpeg.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from harness.contracts._semantics import media_type
+from harness.contracts import media_type
 from harness.emulator._images import picture, render
 
 if TYPE_CHECKING:

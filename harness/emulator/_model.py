@@ -17,9 +17,25 @@ from typing import Any
 
 import pybase64
 
-from harness.contracts import UNSET, Contract, FieldSpec, ListOf, MapOf, MediaSemantics, ObjectSpec, Ref, Scalar
-from harness.contracts._semantics import DEFAULTS, FORMATS, dimensions, expected_media
-from harness.contracts._types import ANY, TypeExpr, Union
+from harness.contracts import (
+    ANY,
+    DEFAULTS,
+    FORMATS,
+    UNSET,
+    Contract,
+    FieldSpec,
+    ListOf,
+    MapOf,
+    MediaSemantics,
+    ObjectSpec,
+    Ref,
+    Scalar,
+    TypeExpr,
+    dimensions,
+    expected_media,
+    options_of,
+    output_kind,
+)
 from harness.emulator._config import Limits
 from harness.emulator._media import MediaFile, MediaPlan, make_media, sentence
 
@@ -258,14 +274,11 @@ def _generic_format(m: MediaSemantics) -> str | None:
     return next((fmt for word, fmt in _GENERIC_FORMATS if word in lowered), None)
 
 
-def _options(t: TypeExpr) -> tuple[TypeExpr, ...]:
-    return t.options if isinstance(t, Union) else (t,)
-
 
 def _object_of(contract: Contract, t: TypeExpr) -> ObjectSpec | None:
-    for option in _options(t):
+    for option in options_of(t):
         inner = option.item if isinstance(option, ListOf) else option
-        for o in _options(inner):
+        for o in options_of(inner):
             if isinstance(o, Ref) and o.name in contract.types:
                 return contract.types[o.name]
     return None
@@ -376,9 +389,7 @@ class _Filler:
         return text
 
     def file(self, spec: ObjectSpec, name: str) -> dict[str, Any]:
-        from harness.contracts._infer import _output_kind
-
-        kind = _output_kind(name, spec, None)
+        kind = output_kind(name, spec, None)
         media = MediaSemantics(field=name, kind=kind)
         fallback = DEFAULTS[kind]
         digest = self.digest()

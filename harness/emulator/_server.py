@@ -28,7 +28,7 @@ from harness.emulator._app import ADMIN_HEADER, Runtime, build_app
 from harness.emulator._config import DEFAULT_KEY, EmulatorConfig, parse_emulator_config
 from harness.emulator._guard import guarded_protocol
 from harness.emulator._http import dumps
-from harness.sandbox._python import fal_client_urls, patch_fal_client
+from harness.sandbox import fal_client_urls, patch_fal_client
 
 __all__ = ["IN_PROCESS_URLS", "MAX_PORT", "Emulator", "InProcessEmulator", "fal_client_urls", "patch_fal_client",
            "start_emulator"]

@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 from nacl.signing import SigningKey
 
+from harness._target import is_loopback_url
 from harness.emulator._config import WebhookSettings
-from harness.emulator._http import dumps, loopback_url
+from harness.emulator._http import dumps
 
 __all__ = ["WebhookSender", "webhook_body"]
 
@@ -54,7 +55,7 @@ class WebhookSender:
     @staticmethod
     def refuse(url: str) -> str | None:
         """Why ``url`` cannot be a webhook target here, or None when it can."""
-        if loopback_url(url):
+        if is_loopback_url(url):
             return None
         return ("The emulator delivers webhooks to loopback addresses only (127.0.0.1, ::1, localhost); "
                 f"{url!r} is not one")

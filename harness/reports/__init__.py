@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 
 from harness._lazy import lazy_attributes
 from harness._runfolders import identify_run_folder
-from harness.bench._history import HISTORY_DIR, load_history
-from harness.bench._results import load_run, write_file
+from harness.bench import HISTORY_DIR, load_history, load_run, write_file
 from harness.reports._mainjob import endpoint_table, verdict_line, write_main_job_report
 from harness.reports._registry import FORMATS, ReportInput, get_format, report_format
 

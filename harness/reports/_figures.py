@@ -22,9 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator, NullFormatter
 
-from harness.bench._records import PHASES, TRUTH_PHASES, Record, truth_phases
-from harness.bench._results import RunData
-from harness.bench._summary import BenchSummary, SeriesSummary, phase_values
+from harness.bench import PHASES, TRUTH_PHASES, BenchSummary, Record, RunData, SeriesSummary, phase_values, truth_phases
 
 __all__ = ["LIFECYCLE_PHASES", "Plot", "draw_all", "duration_label"]
 

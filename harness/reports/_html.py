@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
-from harness.bench._summary import SeriesSummary
+from harness.bench import SeriesSummary
 from harness.reports._registry import ReportInput, report_format
 from harness.reports._tables import (
     PHASE_HEADER,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness._junit import JUnitCase, JUnitSuite, junit_xml
 from harness._secrets import write_scrubbed
-from harness.bench._summary import SeriesSummary
+from harness.bench import SeriesSummary
 from harness.checks import CHECKS, failure_context, failure_line
 from harness.reports._html import STYLE, details, figure, full_tables, latency_summary, page, table
 from harness.reports._tables import SUMMARY_HEADER, cold_start_rows, summary_rows, truth_notes

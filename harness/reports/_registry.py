@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from harness._errors import ConfigError
-from harness.bench._results import RunData
-from harness.bench._summary import BenchSummary
+from harness.bench import BenchSummary, RunData
 
 if TYPE_CHECKING:
     from harness.reports._figures import Plot

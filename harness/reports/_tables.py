@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness._json import JsonValue
-from harness.bench._summary import (
+from harness.bench import (
     AGREEMENT_ABS_MS,
     AGREEMENT_REL,
     BenchSummary,

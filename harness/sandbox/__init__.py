@@ -11,9 +11,10 @@ from harness._lazy import lazy_attributes
 from harness.sandbox._python import FalClientRedirect, fal_client_urls, patch_fal_client
 
 if TYPE_CHECKING:
-    from harness.sandbox._sandbox import REPLAY_KEY, Sandbox, open_sandbox
+    from harness.sandbox._sandbox import REPLAY_KEY, SANDBOX_MODES, Sandbox, open_sandbox, sandbox_mode
 
-__all__ = ["REPLAY_KEY", "FalClientRedirect", "Sandbox", "fal_client_urls", "open_sandbox", "patch_fal_client"]
+__all__ = ["REPLAY_KEY", "SANDBOX_MODES", "FalClientRedirect", "Sandbox", "fal_client_urls", "open_sandbox",
+           "patch_fal_client", "sandbox_mode"]
 
-__getattr__ = lazy_attributes(__name__, dict.fromkeys(("REPLAY_KEY", "Sandbox", "open_sandbox"),
-                                                      "harness.sandbox._sandbox"), globals())
+__getattr__ = lazy_attributes(__name__, dict.fromkeys(("REPLAY_KEY", "SANDBOX_MODES", "Sandbox", "open_sandbox",
+                                                       "sandbox_mode"), "harness.sandbox._sandbox"), globals())

@@ -4,17 +4,27 @@ each ``SyncClient`` and ``AsyncClient`` caches (credentials, HTTP client, CDN to
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import itertools
 import os
 import weakref
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
 from harness._errors import ConfigError
 
 __all__ = ["FalClientRedirect", "fal_client_urls", "patch_fal_client"]
+
+
+class _CachedProperty(Protocol):
+    """A cached property of fal-client's (functools' or asyncstdlib's): it computes once and stores
+    the value in the instance under ``attrname``."""
+
+    attrname: str | None
+
+    def __set_name__(self, owner: type, name: str) -> None: ...
 
 
 class _Addresses(Protocol):
@@ -57,7 +67,7 @@ def patch_fal_client(where: _Addresses, *, set_key: bool = True) -> Iterator[Non
     (``fal_client.run``, ``submit``, ``stream``, ``realtime``...) and each ``SyncClient`` and
     ``AsyncClient``. Inside the block each one builds its credentials, HTTP client and CDN token
     manager afresh for these addresses; on exit it goes back to what it had cached before."""
-    try:
+    try:  # fal-client is the app's dependency, not the harness's
         import fal_client.client as fal
     except ImportError:
         raise ConfigError("fal-client is not installed (pip install fal-client)") from None
@@ -95,8 +105,8 @@ class FalClientRedirect:
     def __init__(self, *classes: type) -> None:
         self._classes = classes
         self._slot = f"_fal_harness_redirect_{next(_generation)}"
-        self._saved: list[tuple[type, str, Any]] = []
-        self._seen: dict[int, weakref.ref[Any]] = {}
+        self._saved: list[tuple[type, str, object]] = []
+        self._seen: dict[int, weakref.ref[object]] = {}
 
     def __enter__(self) -> FalClientRedirect:
         for cls in self._classes:
@@ -125,46 +135,49 @@ class FalClientRedirect:
 class _Redirected:
     """A data descriptor standing in for one cached property while a redirect is active."""
 
-    def __init__(self, fresh: Any, seen: dict[int, weakref.ref[Any]]) -> None:
+    def __init__(self, fresh: _CachedProperty, seen: dict[int, weakref.ref[object]]) -> None:
         self._fresh = fresh
+        self._name = str(fresh.attrname)  # named by __set_name__ before it gets here
         self._seen = seen
 
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+    def __get__(self, instance: object, owner: type | None = None) -> object:
         if instance is None:
             return self
         key = id(instance)
         if key not in self._seen:
             self._seen[key] = weakref.ref(instance, functools.partial(_forget, self._seen, key))
-        return self._fresh.__get__(instance, owner)
+        got: object = type(self._fresh).__get__(self._fresh, instance, owner)  # type: ignore[attr-defined]
+        return got
 
-    def __set__(self, instance: Any, value: Any) -> None:
-        instance.__dict__[self._fresh.attrname] = value
+    def __set__(self, instance: object, value: object) -> None:
+        instance.__dict__[self._name] = value
 
-    def __delete__(self, instance: Any) -> None:
-        instance.__dict__.pop(self._fresh.attrname, None)
+    def __delete__(self, instance: object) -> None:
+        instance.__dict__.pop(self._name, None)
 
 
-def _forget(seen: dict[int, weakref.ref[Any]], key: int, _: object) -> None:
+def _forget(seen: dict[int, weakref.ref[object]], key: int, _: object) -> None:
     seen.pop(key, None)
 
 
-def _fresh_copy(original: Any, slot: str, owner: type) -> Any:
+def _fresh_copy(original: object, slot: str, owner: type) -> _CachedProperty | None:
     """A new cached property computing what ``original`` computes, stored under ``slot``."""
+    func = getattr(original, "func", None)
+    fresh: _CachedProperty
     if isinstance(original, functools.cached_property):
-        fresh: Any = functools.cached_property(original.func)
-    elif type(original).__module__.startswith("asyncstdlib") and callable(getattr(original, "func", None)):
-        import asyncio
-
+        fresh = functools.cached_property(original.func)
+    elif type(original).__module__.startswith("asyncstdlib") and callable(func):
+        # asyncstdlib comes with fal-client, which the harness does not require
         from asyncstdlib import cached_property as async_cached_property
 
-        fresh = async_cached_property(asyncio.Lock)(original.func)
+        fresh = async_cached_property(asyncio.Lock)(func)  # type: ignore[assignment]  # attrname: untyped there
     else:
         return None
     fresh.__set_name__(owner, slot)
     return fresh
 
 
-def _close(value: Any) -> None:
+def _close(value: object) -> None:
     # A synchronous HTTP client made inside the block is closed with it; an async one belongs to
     # an event loop that may be gone, and is left to the garbage collector.
     close = getattr(value, "close", None)

@@ -1,5 +1,8 @@
 """One test's sandbox: the official clients pointed at a target (an emulator, normally), at a
 target while its traffic is recorded, or at a recording played back with nothing sent.
+
+Recording and replay (vcrpy) and the emulator load only for a sandbox that uses them: the pytest
+plugin opens sandboxes, and must stay cheap for a project that never does.
 """
 
 from __future__ import annotations
@@ -8,16 +11,16 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness._errors import BudgetExceeded, ConfigError
 from harness._secrets import register_secret
-from harness.client import Target
-from harness.client._targets import live_key
+from harness.client import Target, live_key
 from harness.sandbox._python import patch_fal_client
 
 if TYPE_CHECKING:
     from harness.cassettes import AppRecording
+    from harness.emulator import Emulator
 
 __all__ = ["REPLAY_KEY", "SANDBOX_MODES", "Sandbox", "open_sandbox", "sandbox_mode"]
 
@@ -41,7 +44,7 @@ class Sandbox:
     """The cassette being recorded or played back, and what happened to it."""
 
     @property
-    def emulator(self) -> Any:
+    def emulator(self) -> Emulator | None:
         """The emulator the clients talk to (``None`` on replay or another target), for its ground
         truth (``timelines()``) and addresses."""
         return self.target.emulator

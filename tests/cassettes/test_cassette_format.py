@@ -12,15 +12,7 @@ import yaml
 from cassette_helpers import SHIPPED
 
 from harness import DataFileError
-from harness.cassettes import (
-    Cassette,
-    Interaction,
-    RecordedRequest,
-    RecordedResponse,
-    body_refs,
-    read_cassette,
-    write_cassette,
-)
+from harness.cassettes import Cassette, body_refs, new_request, new_response, read_cassette, write_cassette
 from harness.cli import main
 
 
@@ -100,12 +92,12 @@ def test_a_cassette_round_trips_with_binary_bodies_beside_it_and_json_bodies_as_
     write_cassette(original, copy, bodies_dir=tmp_path / "_bodies")
     again = read_cassette(copy)
     assert again.header == original.header
-    assert len(again.interactions) == len(original.interactions)
-    for a, b in zip(again.interactions, original.interactions, strict=True):
-        assert (a.request.uri, a.response.status, a.response.headers) == (b.request.uri, b.response.status,
-                                                                           b.response.headers)
-        for x, y in ((a.request.body, b.request.body), (a.response.body, b.response.body)):
-            assert x == y or json.loads(x) == json.loads(y)
+    assert len(again) == len(original)
+    for a, b in zip(again.requests, original.requests, strict=True):
+        assert a.uri == b.uri and (a.body == b.body or json.loads(a.body) == json.loads(b.body))
+    for x, y in zip(again.responses, original.responses, strict=True):
+        assert (x["status"], x["headers"]) == (y["status"], y["headers"])
+        assert x["body"] == y["body"] or json.loads(x["body"]["string"]) == json.loads(y["body"]["string"])
     # Each image and each uploaded file is stored once, named by its hash, beside the cassettes.
     for f in (tmp_path / "_bodies").iterdir():
         assert f.name.startswith(hashlib.sha256(f.read_bytes()).hexdigest())
@@ -113,14 +105,14 @@ def test_a_cassette_round_trips_with_binary_bodies_beside_it_and_json_bodies_as_
 
 def test_a_file_sent_inline_is_stored_beside_the_cassette_and_restored_byte_for_byte(tmp_path: Path) -> None:
     original = read_cassette(SHIPPED / "fal-ai/photomaker/image-to-image.yaml")
-    submit = original.interactions[0].request
+    submit = original.requests[0]
     assert b"data:application/zip;base64," in submit.body
     text = (SHIPPED / "fal-ai/photomaker/image-to-image.yaml").read_text()
     assert "$data-uri" in text and "base64," not in text
     assert max(len(line) for line in text.splitlines()) < 2000  # no walls of base64
     copy = tmp_path / "a" / "b.yaml"
     write_cassette(original, copy, bodies_dir=tmp_path / "_bodies")
-    assert json.loads(read_cassette(copy).interactions[0].request.body) == json.loads(submit.body)
+    assert json.loads(read_cassette(copy).requests[0].body) == json.loads(submit.body)
 
 
 def test_a_cassette_is_read_with_the_safe_loader(copy_cassette: Callable[[str], Path]) -> None:
@@ -133,20 +125,19 @@ def test_a_cassette_is_read_with_the_safe_loader(copy_cassette: Callable[[str], 
 def test_text_bodies_are_readable_blocks_in_the_file(tmp_path: Path) -> None:
     stream = b'data: {"status":"IN_QUEUE"}\n\ndata: {"status":"COMPLETED"}\n\n'
     base = read_cassette(SHIPPED / "fal-ai/flux-pro/defaults.yaml")
-    cassette = Cassette(base.header, [Interaction(
-        RecordedRequest("GET", "http://queue.emulator.invalid/x/status/stream?logs=0"),
-        RecordedResponse(200, "OK", {"content-type": ["text/event-stream"]}, stream))])
+    cassette = Cassette(base.header, [new_request("GET", "http://queue.emulator.invalid/x/status/stream?logs=0")],
+                        [new_response(200, "OK", {"content-type": ["text/event-stream"]}, stream)])
     path = write_cassette(cassette, tmp_path / "s.yaml")
     assert '      text: |+\n        data: {"status":"IN_QUEUE"}\n' in path.read_text()
-    assert read_cassette(path).interactions[0].response.body == stream
+    assert read_cassette(path).responses[0]["body"]["string"] == stream
 
 
 def test_a_cassette_written_by_hand_without_request_headers_still_replays(tmp_path: Path) -> None:
     from harness.cassettes import replay_recorded
 
     original = read_cassette(SHIPPED / "fal-ai/flux-pro/defaults.yaml")
-    for i in original.interactions:
-        i.request.headers = {k: v for k, v in i.request.headers.items() if k == "content-type"}
+    for request in original.requests:
+        request.headers = {k: v for k, v in request.headers.items() if k == "content-type"}
     path = write_cassette(original, tmp_path / "hand.yaml", bodies_dir=tmp_path / "_bodies")
     obs = replay_recorded(path)
     assert obs.error is None and obs.output["prompt"] == "a bowl of ramen, studio lighting"

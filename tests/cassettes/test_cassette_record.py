@@ -45,7 +45,7 @@ def record(fal_emulator: Emulator, contracts: dict[str, Contract],
 
 def _request_id(path: Path) -> str:
     """The request id the recorded submit was answered with."""
-    return read_cassette(path).interactions[1].request.uri.split("/requests/")[1].split("/")[0]
+    return read_cassette(path).requests[1].uri.split("/requests/")[1].split("/")[0]
 
 
 def test_once_records_a_missing_cassette_and_keeps_an_existing_one(record: Callable[..., RecordOutcome]) -> None:
@@ -69,15 +69,15 @@ def test_rewrite_deletes_and_records_again(record: Callable[..., RecordOutcome])
 def test_new_episodes_replays_what_is_recorded_and_adds_only_what_is_new(
         record: Callable[..., RecordOutcome]) -> None:
     first = record("once")
-    old = read_cassette(first.path).interactions
+    old = read_cassette(first.path).requests
     written = first.path.read_bytes()
     same = record("new_episodes")
     assert same.status == "unchanged" and same.path.read_bytes() == written
     grown = record("new_episodes", prompt="another prompt")
     assert grown.status == "extended"
-    now = read_cassette(grown.path).interactions
+    now = read_cassette(grown.path).requests
     assert len(now) == 2 * len(old)
-    assert [i.request.uri for i in now[: len(old)]] == [i.request.uri for i in old]
+    assert [r.uri for r in now[: len(old)]] == [r.uri for r in old]
 
 
 def test_record_states_the_live_plan_and_refuses_one_over_budget(
@@ -90,7 +90,7 @@ def test_record_states_the_live_plan_and_refuses_one_over_budget(
     assert code == 2
     assert f"plan: {n} cassettes ({n} to record) against live fal, mode once" in captured.out
     assert f"{n} billable requests, budget 2" in captured.out
-    assert captured.err.strip() == (f"fal-harness: error: the plan needs {n} live requests, the budget is 2 (select "
+    assert captured.err.strip() == (f"fal-harness: error: the recording plans {n} requests, the budget is 2 (select "
                                     "fewer with --endpoint/--scenario/--variants or raise --max-requests)")
     assert list(tmp_path.iterdir()) == []
 

@@ -80,7 +80,7 @@ def test_a_request_sent_more_often_than_recorded_misses(contracts: dict[str, Con
     contract = contracts["fal-ai/flux-pro"]
     cassette = read_cassette(SHIPPED / "fal-ai/flux-pro/defaults.yaml")
     # Drop the image download: the replayed client asks for it and finds it already gone.
-    trimmed = cassette.replace(interactions=cassette.interactions[:-1])
+    trimmed = dataclasses.replace(cassette, requests=cassette.requests[:-1], responses=cassette.responses[:-1])
     with pytest.raises(CassetteMiss, match=re.escape("no recorded request matches GET http://queue.emulator.invalid/files/")):
         replay_scenario(trimmed, ScenarioCase(contract, contract.scenario("defaults")))
 

@@ -10,6 +10,7 @@ from vcr.request import Request
 
 from harness._secrets import Secrets
 from harness.cassettes._scrub import HostMap, Scrubber
+from harness.cassettes._vcr import response_hook
 
 KEY = "fal-test-KEY-7f3a9c2e:s3cr3t-0123456789abcdef"
 SCRUBBER = Scrubber(Secrets([KEY]), HostMap("http://127.0.0.1:41001", "http://127.0.0.1:41002"))
@@ -52,7 +53,7 @@ def test_another_clients_traffic_is_not_recorded() -> None:
 
 def test_responses_are_decoded_redacted_and_canonical() -> None:
     answer = {"token": "t-1", "token_type": "Bearer", "base_url": "http://127.0.0.1:41001", "echo": KEY}
-    response = SCRUBBER.response({
+    response = response_hook(SCRUBBER)({
         "status": {"code": 200, "message": "OK"},
         "headers": {"Content-Type": ["application/json"], "Content-Encoding": ["gzip"], "Set-Cookie": ["a=b"],
                     "Content-Length": ["99"], "Date": ["today"]},

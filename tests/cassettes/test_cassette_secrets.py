@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import re
 import shutil
@@ -18,7 +19,14 @@ import yaml
 from cassette_helpers import FAL_HARNESS, REPO, SHIPPED, run
 
 from harness._secrets import SecretLeak, Secrets, write_scrubbed
-from harness.cassettes import Interaction, RecordedRequest, RecordedResponse, read_cassette, write_cassette
+from harness.cassettes import (
+    RecordedRequest,
+    RecordedResponse,
+    new_request,
+    new_response,
+    read_cassette,
+    write_cassette,
+)
 from harness.contracts import load_contracts
 
 KEY_ID = "fal-test-KEY-7f3a9c2e"
@@ -118,8 +126,8 @@ def test_a_recorded_session_writes_the_key_nowhere(tmp_path: Path,
     # The key really was sent: in the header (the emulator accepts only it), the query (the
     # webhook URL's token reached the receiver) and the body (the prompts).
     assert webhook_calls and all(f"token={quote(KEY, safe='')}" in p for p in webhook_calls)
-    submits = [i.request for c in cassettes for i in c.interactions if i.request.method == "POST"
-               and i.request.uri.split("?")[0].endswith(c.header.endpoint)]
+    submits = [r for c in cassettes for r in c.requests if r.method == "POST"
+               and r.uri.split("?")[0].endswith(c.header.endpoint)]
     assert all(r.headers["authorization"] == "Key <redacted>" for r in submits)
     assert any(r.uri.endswith("?fal_webhook=<redacted>") for r in submits)
     assert all(b"(key <redacted>)" in r.body for r in submits)
@@ -143,26 +151,26 @@ def test_the_scan_finds_the_key_in_every_form_and_inside_longer_base64() -> None
 
 def _cassette_with(request: RecordedRequest, response: RecordedResponse) -> Any:
     base = read_cassette(SHIPPED / "fal-ai/flux-pro/defaults.yaml")
-    return base.replace(interactions=[Interaction(request, response)], path=None)
+    return dataclasses.replace(base, requests=[request], responses=[response], path=None)
 
 
 def test_a_save_that_would_hold_the_key_fails_loudly_and_writes_nothing(tmp_path: Path) -> None:
     secrets = Secrets([KEY])
     # An image cannot be redacted without being destroyed, so a key inside one is refused.
-    image = RecordedResponse(200, "OK", {"content-type": ["image/png"]}, b"\x89PNG\0\0" + KEY.encode() + b"\0")
-    cassette = _cassette_with(RecordedRequest("GET", "http://queue.emulator.invalid/files/a/b.png"), image)
+    image = new_response(200, "OK", {"content-type": ["image/png"]}, b"\x89PNG\0\0" + KEY.encode() + b"\0")
+    cassette = _cassette_with(new_request("GET", "http://queue.emulator.invalid/files/a/b.png"), image)
     with pytest.raises(SecretLeak) as caught:
         write_cassette(cassette, tmp_path / "c.yaml", bodies_dir=tmp_path / "_bodies", secrets=secrets)
     assert str(caught.value).startswith(f"refusing to write {tmp_path}/_bodies/")
     assert "plain form" in str(caught.value) and KEY not in str(caught.value) and KEY_SECRET not in str(caught.value)
     assert list(tmp_path.iterdir()) == []
     # A header that bypassed the scrubber is redacted in the cassette text itself, and the rest kept.
-    sneaky = RecordedRequest("GET", "http://queue.emulator.invalid/x", {"x-debug": base64.b64encode(
+    sneaky = new_request("GET", "http://queue.emulator.invalid/x", headers={"x-debug": base64.b64encode(
         f"Key {KEY}".encode()).decode()})
-    written = write_cassette(_cassette_with(sneaky, RecordedResponse(204)), tmp_path / "c.yaml", secrets=secrets)
+    written = write_cassette(_cassette_with(sneaky, new_response(204)), tmp_path / "c.yaml", secrets=secrets)
     text = written.read_text()
     assert "<redacted>" in text and not secrets.find(text) and "header:" in text
-    assert read_cassette(written).interactions[0].response.status == 204
+    assert read_cassette(written).responses[0]["status"]["code"] == 204
 
 
 def test_reports_and_logs_write_through_the_same_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -47,9 +47,9 @@ def flux() -> Observation:
                 "prompt": "a lighthouse"},
         downloads=[Download(f"http://127.0.0.1:9/files/{i}.jpeg", 13, 14, 200, len(d), "image/jpeg", d)
                    for i, d in enumerate(data)],
-        exchanges=[Exchange("submit", "POST", "x", 1, 1, 2, 3, 200, request_id="r1"),
-                   Exchange("status", "GET", "x", 1, 4, 5, 6, 202, request_id="r1"),
-                   Exchange("result", "GET", "x", 1, 10, 11, 12, 200, request_id="r1")])
+        exchanges=[Exchange("submit", "POST", "x", 1, 1, 3, 200, request_id="r1"),
+                   Exchange("status", "GET", "x", 1, 4, 6, 202, request_id="r1"),
+                   Exchange("result", "GET", "x", 1, 10, 12, 200, request_id="r1")])
 
 
 def sd_loras(**image: Any) -> Observation:
@@ -237,7 +237,7 @@ INVALID = Expectation(status=422, invalid_loc=("num_images",), rule="maximum")
 def rejected(fields: list[str], billable: str | None = "0", error: ErrorInfo | None = None) -> Observation:
     headers = {} if billable is None else {"x-fal-billable-units": billable}
     return Observation(endpoint="fal-ai/flux-pro", target="test", input={"prompt": "x", "num_images": 9},
-                       exchanges=[Exchange("submit", "POST", "x", 1, 1, 2, 3, 422, headers=headers)],
+                       exchanges=[Exchange("submit", "POST", "x", 1, 1, 3, 422, headers=headers)],
                        error=error or ErrorInfo("validation", "rejected", status=422, fields=fields))
 
 
@@ -495,16 +495,16 @@ def test_a_result_is_judged_only_for_a_valid_input_whose_model_did_not_fail() ->
     (("status",), "status"), (("run",), "run"), (("submit", "result"), "result, submit")])
 def test_each_queue_answer_without_a_request_id_is_named_by_phase(phases: tuple[str, ...], missing: str) -> None:
     obs = flux()
-    obs.exchanges = [Exchange(p, "GET", "x", 1, 1, 2, 3, 200, request_id=None) for p in phases]
+    obs.exchanges = [Exchange(p, "GET", "x", 1, 1, 3, 200, request_id=None) for p in phases]
     assert messages(obs, "response.request-id") == (f"no x-fal-request-id on {missing} answers",)
 
 
 def test_answers_of_400_and_above_and_file_downloads_need_no_request_id() -> None:
     obs = flux()
-    obs.exchanges = [Exchange("submit", "POST", "x", 1, 1, 2, 3, 200, request_id="r1"),
-                     Exchange("status", "GET", "x", 1, 4, 5, 6, 400, request_id=None),
-                     Exchange("result", "GET", "x", 1, 4, 5, 6, 404, request_id=None),
-                     Exchange("download", "GET", "x", 1, 4, 5, 6, 200, request_id=None)]
+    obs.exchanges = [Exchange("submit", "POST", "x", 1, 1, 3, 200, request_id="r1"),
+                     Exchange("status", "GET", "x", 1, 4, 6, 400, request_id=None),
+                     Exchange("result", "GET", "x", 1, 4, 6, 404, request_id=None),
+                     Exchange("download", "GET", "x", 1, 4, 6, 200, request_id=None)]
     assert messages(obs, "response.request-id") == ()
     obs.exchanges[1].status = 399
     assert messages(obs, "response.request-id") == ("no x-fal-request-id on status answers",)

@@ -33,9 +33,9 @@ def good() -> Observation:
     data = [jpeg(640, 480), jpeg(640, 480)]
     images = [{"url": f"http://127.0.0.1:9/files/{i}.jpeg", "content_type": "image/jpeg", "file_name": f"{i}.jpeg",
                "file_size": len(d), "width": 640, "height": 480} for i, d in enumerate(data)]
-    ex = [Exchange("submit", "POST", "x", 1, 1, 2, 3, 200, request_id="r1"),
-          Exchange("status", "GET", "x", 1, 4, 5, 6, 202, request_id="r1"),
-          Exchange("result", "GET", "x", 1, 10, 11, 12, 200, request_id="r1")]
+    ex = [Exchange("submit", "POST", "x", 1, 1, 3, 200, request_id="r1"),
+          Exchange("status", "GET", "x", 1, 4, 6, 202, request_id="r1"),
+          Exchange("result", "GET", "x", 1, 10, 12, 200, request_id="r1")]
     return Observation(
         endpoint="fal-ai/flux-pro", target="test", scenario="custom-size", detection="poll",
         input={"prompt": "a lighthouse", "image_size": {"width": 640, "height": 480}, "num_images": 2, "seed": 1234},
@@ -256,7 +256,7 @@ def test_content_type_and_defaults_are_judged_where_the_input_decides() -> None:
 
 def test_validation_checks_judge_invalid_inputs() -> None:
     obs = Observation(endpoint="fal-ai/flux-pro", target="test", input={"prompt": "x", "num_images": 9},
-                      exchanges=[Exchange("submit", "POST", "x", 1, 1, 2, 3, 422,
+                      exchanges=[Exchange("submit", "POST", "x", 1, 1, 3, 422,
                                           headers={"x-fal-billable-units": "0"})],
                       error=ErrorInfo("validation", "rejected", status=422, fields=["num_images"]))
     expect = Expectation(status=422, invalid_loc=("num_images",), rule="maximum")

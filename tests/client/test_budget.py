@@ -53,4 +53,4 @@ def test_shared_budget_never_exceeds_its_cap_across_processes(tmp_path: Path) ->
     for w in workers:
         w.join(timeout=30)
     assert sum(results.get(timeout=5) for _ in workers) == 50
-    assert SharedBudget(50, path).spent_total == 50
+    assert SharedBudget(50, path).remaining == 0

@@ -6,6 +6,7 @@ Everything else the client does is tested against the real emulator on 127.0.0.1
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 
@@ -89,9 +90,9 @@ def test_respx_ingress_502_is_retried_and_every_retry_recorded() -> None:
 
     async def go():  # type: ignore[no-untyped-def]
         async with AsyncQueueClient(target(), retry=FAST) as client:
-            from harness.client import Observation
-            obs = Observation(endpoint=ENDPOINT, target="test")
-            await client.submit(ENDPOINT, {"prompt": "x"}, obs=obs)
+            from harness.client import Observation, observing
+            with observing(Observation(endpoint=ENDPOINT, target="test")) as obs:
+                await client.submit(ENDPOINT, {"prompt": "x"})
             return obs
 
     obs = run(go())
@@ -135,7 +136,7 @@ def test_respx_429_retries_until_attempts_run_out() -> None:
     respx.post(f"{BASE}/{ENDPOINT}").respond(429, json={"detail": "Too many requests"})
 
     async def go():  # type: ignore[no-untyped-def]
-        async with AsyncQueueClient(target(), retry=FAST.with_(max_attempts=4)) as client:
+        async with AsyncQueueClient(target(), retry=dataclasses.replace(FAST, max_attempts=4)) as client:
             return await client.lifecycle(ENDPOINT, {"prompt": "x"})
 
     obs = run(go())

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import ConfigError
-from harness.client import LIVE_URLS, QueueClient, live_target, resolve_target, url_target
+from harness import DEFAULT_LIVE_BUDGET, ConfigError, TargetSpec
+from harness.client import LIVE_URLS, QueueClient, live_target, url_target
 from harness.emulator import Emulator
 
 
@@ -39,10 +39,41 @@ def test_live_target_uses_fals_hosts_and_a_budget(monkeypatch: pytest.MonkeyPatc
     assert "secret" not in repr(target)
 
 
-@pytest.mark.parametrize("spec", ["stagin", "ftp://x", "http://"])
-def test_unusable_target_specs_are_config_errors(spec: str) -> None:
-    with pytest.raises(ConfigError):
-        resolve_target(spec)
+@pytest.mark.parametrize("spec", ["stagin", "ftp://x", "http://", "http://[::1"])
+def test_unusable_target_specs_are_one_line_config_errors(spec: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        TargetSpec.parse(spec)
+    message = str(caught.value)
+    assert "\n" not in message and ("unknown target" in message or "not a usable target URL" in message)
+
+
+def test_a_target_not_taken_here_is_named_with_those_that_are() -> None:
+    with pytest.raises(ConfigError, match=r"unknown target 'replay' \(expected emulator, live or a URL\)"):
+        TargetSpec.parse("replay", allow=("emulator", "live", "url"))
+
+
+def test_only_live_fal_has_a_budget_unless_one_is_given() -> None:
+    assert TargetSpec.parse("live").budget == DEFAULT_LIVE_BUDGET
+    assert TargetSpec.parse("live", max_requests=3).budget == 3
+    assert TargetSpec.parse("emulator").budget is None
+    assert TargetSpec.parse("http://127.0.0.1:9", max_requests=0).budget == 0
+
+
+def test_a_plan_is_held_to_the_budget_in_one_line_that_names_both() -> None:
+    live = TargetSpec.parse("live", max_requests=4)
+    live.check_plan(4, hint="h")
+    with pytest.raises(ConfigError, match=r"^the run plans 5 requests, the budget is 4 \(fewer, please\)$"):
+        live.check_plan(5, hint="fewer, please")
+    TargetSpec.parse("emulator").check_plan(10**6, hint="h")  # no budget, no cap
+    TargetSpec.parse("replay", max_requests=0).check_plan(3, hint="h")  # a replay sends nothing
+
+
+def test_only_this_machines_addresses_are_local() -> None:
+    assert TargetSpec.parse("emulator").is_local and TargetSpec.parse("replay").is_local
+    assert TargetSpec.parse("http://127.0.0.2:8470").is_local and TargetSpec.parse("http://[::1]:1").is_local
+    assert not TargetSpec.parse("https://queue.example").is_local
+    assert not TargetSpec.parse("live").is_local
+    assert TargetSpec.parse("live", live_base_url="http://localhost:9").is_local
 
 
 def test_loopback_traffic_ignores_proxy_settings(monkeypatch: pytest.MonkeyPatch, fal_emulator: Emulator) -> None:

@@ -71,7 +71,7 @@ def test_pruning_keeps_the_bodies_of_cassettes_it_does_not_recognise(
     for other in cassettes_copy.rglob("*.yaml"):
         assert mentioned_bodies(other.read_bytes()) <= still, other
     assert mentioned_bodies(headless.read_bytes())  # the check above covered the unrecognised file
-    assert read_cassette(commented).interactions
+    assert read_cassette(commented).requests
 
 
 def test_pruning_stops_at_an_unreadable_cassette(cassettes_copy: Path) -> None:
@@ -184,19 +184,19 @@ def test_a_write_that_fails_midway_leaves_the_old_file_whole(failing: str, tmp_p
 def test_a_cassette_the_guard_refuses_is_reported_and_the_others_are_recorded(
         tmp_path: Path, cli: Callable[[Sequence[object]], Outcome], monkeypatch: pytest.MonkeyPatch) -> None:
     from harness._secrets import SecretLeak
-    from harness.cassettes import _vcr
+    from harness.cassettes import _format
 
-    real = _vcr.write_cassette
+    real = _format.write_cassette
 
     def refuse_one(cassette: object, path: object, **kwargs: object) -> Path:
         if str(path).endswith("defaults.yaml"):
             raise SecretLeak(f"refusing to write {path}: it would contain a secret (plain form); nothing was written")
         return real(cassette, path, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_vcr, "write_cassette", refuse_one)
+    monkeypatch.setattr(_format, "write_cassette", refuse_one)
     done = cli(["record", "--endpoint", "fal-ai/flux-pro", "--scenario", "defaults", "--scenario", "custom-size",
                 "--out", tmp_path])
     assert done.code == 1, done.err
     assert "refused" in done.out and "defaults.yaml" in done.out
     assert not (tmp_path / "fal-ai/flux-pro/defaults.yaml").exists()
-    assert read_cassette(tmp_path / "fal-ai/flux-pro/custom-size.yaml").interactions
+    assert read_cassette(tmp_path / "fal-ai/flux-pro/custom-size.yaml").requests

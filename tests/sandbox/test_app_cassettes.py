@@ -51,7 +51,7 @@ def test_a_recording_replays_with_no_emulator_and_no_socket_whatever_port_it_was
     first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
     recorded = _record(first, fal_emulator)
     _record(second, fal_emulator_factory())
-    uris = [[i.request.uri for i in read_app_cassette(p).interactions] for p in (first, second)]
+    uris = [[r.uri for r in read_app_cassette(p).requests] for p in (first, second)]
     # Token, upload, submit: the same addresses from two emulators on different ports (the request
     # ids after them are the emulator's own).
     assert uris[0][:3] == uris[1][:3] and all(u.startswith("http://queue.emulator.invalid/") for u in uris[0][:3])
@@ -83,7 +83,7 @@ def test_the_callers_key_leaves_no_trace_in_any_form(tmp_path: Path, monkeypatch
     for secret in (KEY, KEY.split(":", 1)[1]):
         for name, form in _forms(secret).items():
             assert not [f for f in written if form in f.read_bytes()], (name, secret)
-    headers = [i.request.headers.get("authorization") for i in read_app_cassette(path).interactions]
+    headers = [r.headers.get("authorization") for r in read_app_cassette(path).requests]
     assert "Key <redacted>" in headers
 
 
