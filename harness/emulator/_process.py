@@ -19,7 +19,7 @@ from typing import IO
 
 from harness._errors import ConfigError, HarnessError
 
-__all__ = ["EmulatorProcess"]
+__all__ = ["EmulatorProcess", "ReferenceProcess"]
 
 _START_TIMEOUT = 60.0
 
@@ -32,9 +32,11 @@ class EmulatorProcess:
     """
 
     def __init__(self, config: Mapping[str, object] | Path, contracts_dir: Path | None = None) -> None:
-        order = {"config": dict(config) if not isinstance(config, Path) else None,
-                 "path": str(config) if isinstance(config, Path) else None,
-                 "contracts_dir": str(contracts_dir) if contracts_dir is not None else None}
+        self._start({"config": dict(config) if not isinstance(config, Path) else None,
+                     "path": str(config) if isinstance(config, Path) else None,
+                     "contracts_dir": str(contracts_dir) if contracts_dir is not None else None})
+
+    def _start(self, order: Mapping[str, object]) -> None:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "harness.emulator._process"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -76,6 +78,14 @@ class EmulatorProcess:
         self.stop()
 
 
+class ReferenceProcess(EmulatorProcess):
+    """The self-benchmark's reference app (constant answers) served from a child process, hosted
+    exactly as the emulator is, so the two are measured alike."""
+
+    def __init__(self) -> None:
+        self._start({"reference": True})
+
+
 def _readline(stream: IO[str], timeout: float) -> str:
     ready, _, _ = select.select([stream], [], [], timeout)
     if not ready:
@@ -92,6 +102,17 @@ def _serve_child() -> None:
     from harness.emulator import load_emulator_config, parse_emulator_config, start_emulator
 
     order = json.loads(sys.stdin.readline())
+    if order.get("reference"):
+        from harness.emulator._reference import ReferenceServer
+
+        reference = ReferenceServer().start()
+        try:
+            print(json.dumps({"queue_url": reference.queue_url, "run_url": reference.queue_url,
+                              "key": "reference:key", "admin_key": ""}), flush=True)
+            sys.stdin.read()
+        finally:
+            reference.stop()
+        return
     try:
         config = (load_emulator_config(Path(order["path"])) if order.get("path")
                   else parse_emulator_config(order.get("config") or {}))
