@@ -257,7 +257,7 @@ class QueueApi:
                                     "queue_position": endpoint.position(job), "logs": None, "metrics": {}}
             if webhook is not None:
                 body["gateway_request_id"] = job.id
-            return json_response(body, 200, {"x-fal-request-id": job.id})
+            return _Written(dumps(body), 200, {"x-fal-request-id": job.id}, job, IN_QUEUE)
 
         return await _guard(apply_fault(rule, self.scale, handle))
 
@@ -292,8 +292,9 @@ class QueueApi:
         job.timeline["status_polls"] += 1
 
         async def handle() -> Response:
-            code = 200 if job.phase == COMPLETED else 202
-            return json_response(job.status_body(with_logs), code, {"x-fal-request-id": job.id})
+            phase = job.phase
+            return _Written(dumps(job.status_body(with_logs)), 200 if phase == COMPLETED else 202,
+                            {"x-fal-request-id": job.id}, job, phase)
 
         return await apply_fault(self.rt.pick_fault("status", job.endpoint.name, job), self.scale, handle, job.id)
 
@@ -309,11 +310,13 @@ class QueueApi:
             last = b""
             while not scheduler.closing:
                 changed = job.changed()
+                phase = job.phase
                 body = dumps(job.status_body(with_logs))
                 if body != last:
                     last = body
                     yield {"data": body.decode()}
-                if job.phase == COMPLETED:
+                    job.written(phase)  # resumed once the event was handed to the socket
+                if phase == COMPLETED:
                     return
                 await changed.wait()
 
@@ -409,6 +412,21 @@ class QueueApi:
 
         return EventSourceResponse(events(), ping=self.rt.config.keepalive_seconds, sep="\n",
                                    headers={"x-fal-request-id": job.id})
+
+
+class _Written(Response):
+    """A JSON answer stating a request's status that notes, once sent, when that status was
+    first written (the ground truth's emit time)."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes, status_code: int, headers: Mapping[str, str], job: Job, phase: str) -> None:
+        super().__init__(body, status_code, dict(headers))
+        self.job, self.phase = job, phase
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+        self.job.written(self.phase)
 
 
 def _shutting_down() -> Response:

@@ -28,8 +28,8 @@ def reference_app(base: str) -> Starlette:
     root = f"{base}/fal-ai/reference/requests/{_ID}"
     handle = {"status": "IN_QUEUE", "request_id": _ID, "response_url": root, "status_url": f"{root}/status",
               "cancel_url": f"{root}/cancel", "queue_position": 0}
-    done: dict[str, object] = {"status": "COMPLETED", "request_id": _ID, "response_url": root, "status_url": f"{root}/status",
-            "logs": None, "metrics": {}}
+    done: dict[str, object] = {"status": "COMPLETED", "request_id": _ID, "response_url": root,
+                               "status_url": f"{root}/status", "logs": None, "metrics": {}}
     output = {"images": [{"url": f"{base}/files/x.jpg", "content_type": "image/jpeg"}], "seed": 1}
     handle_b, done_b, output_b = orjson.dumps(handle), orjson.dumps(done), orjson.dumps(output)
 
