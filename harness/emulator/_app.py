@@ -161,6 +161,8 @@ class QueueApi:
         self.rt = rt
         self.scale = rt.config.time_scale
         self.max_body = rt.config.limits.max_body_bytes
+        self._hot = {(): self._request(self.result), ("status",): self._request(self.status),
+                     ("status", "stream"): self._request(self.stream)}
 
     def routes(self) -> list[Route]:
         """The queue API's routes: a request's actions under its app root, then a submit to any endpoint id.
@@ -189,6 +191,26 @@ class QueueApi:
             return await action(request, job if job is not None and job.owner == _owner(request) else None)
 
         return route
+
+    def hot_route(self, scope: Scope) -> Callable[[Request], Awaitable[Response]] | None:
+        """The handler of a submit, status, status stream or result, found without walking the
+        router and its middleware (these are most of the emulator's traffic); None for anything
+        else, which the Starlette routes answer."""
+        method, path = scope["method"], scope["path"]
+        if method == "POST":
+            return self.submit_route if path.strip("/") in self.rt.endpoints else None
+        if method != "GET":
+            return None
+        parts = path.strip("/").split("/")
+        i = 3 if parts[0] in _NAMESPACES else 2
+        if len(parts) < i + 2 or parts[i] != "requests":
+            return None
+        action = self._hot.get(tuple(parts[i + 2:]))
+        root = "/".join(parts[:i])
+        if action is None or root not in self.rt.app_roots or not parts[i + 1]:
+            return None
+        scope["path_params"] = {"root": root, "request_id": parts[i + 1]}
+        return action
 
     async def submit_route(self, request: Request) -> Response:
         """``POST /<endpoint id>``: queue a request."""
@@ -575,7 +597,12 @@ def build_app(rt: Runtime) -> ASGIApp:
             await send(message)
 
         try:
-            await target(scope, receive, tracked)
+            hot = api.hot_route(scope) if target is queue_app else None
+            if hot is not None:
+                response = await hot(Request(scope, receive))
+                await response(scope, receive, tracked)
+            else:
+                await target(scope, receive, tracked)
         except Exception:
             # fal's shape for an unhandled error; the traceback goes to the log.
             log.exception("emulator error on %s %s", scope.get("method"), scope.get("path"))
