@@ -146,3 +146,19 @@ def test_the_series_summary_carries_each_statuss_lags_and_their_figures() -> Non
     assert names["queue/s/emit_lag/COMPLETED/p50"] == pytest.approx(2.45)
     assert names["queue/s/receive_lag/IN_QUEUE/p99"] == pytest.approx(1.0)
     assert summarize_series("s", {}, records, {}, ci_resamples=0).lags == {}  # no truth, no lags
+
+
+def test_the_report_says_where_the_lag_went_status_by_status() -> None:
+    from harness.bench._summary import PhaseSummary, SeriesSummary, StatusLags
+    from harness.reports._tables import lag_note, truth_notes
+
+    lags = {"COMPLETED": StatusLags(PhaseSummary(count=9, p50=0.1, p99=0.8), PhaseSummary(count=9, p50=0.4, p99=3.5)),
+            "IN_QUEUE": StatusLags(PhaseSummary(count=9, p50=0.2, p99=0.3), None)}
+    series = SeriesSummary(name="fal-ai/flux-pro", lags=lags)
+    note = lag_note(series)
+    assert note is not None and note.startswith("fal-ai/flux-pro, emulator emit lag against client receive lag")
+    assert "COMPLETED written 0.10 ms (p99 0.80) after the state changed and read by the client 0.40 ms (p99 3.50)" \
+        in note
+    assert "IN_QUEUE" not in note  # never read by a client here: nothing to set against
+    assert truth_notes([series]) == [note]
+    assert lag_note(SeriesSummary(name="x")) is None
