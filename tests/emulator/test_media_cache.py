@@ -19,6 +19,8 @@ from .helpers import data_uri
 
 ENDPOINT = "fal-ai/fast-lcm-diffusion"
 SMALL = {"prompt": "a lighthouse", "image_size": {"width": 64, "height": 64}, "num_images": 1}
+#: big enough to be drawn on a worker thread
+BIG = {**SMALL, "image_size": {"width": 256, "height": 256}}
 
 
 @pytest.fixture
@@ -104,8 +106,9 @@ def test_the_same_input_file_is_checked_once(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_the_loop_answers_status_while_a_picture_is_being_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The drawing blocks until the test has had a status answer: were it drawn on the event loop,
-    no answer could come until the draw gave up waiting, and the request would be COMPLETED by then."""
+    """A picture above 128x128 is drawn on a worker thread. The drawing blocks until the test has
+    had a status answer: were it drawn on the event loop, no answer could come until the draw gave
+    up waiting."""
     monkeypatch.setattr(_media, "_CACHE", LRUCache(maxsize=_media.MEDIA_CACHE_BYTES, getsizeof=_media._size))
     started, answered = threading.Event(), threading.Event()
     in_time: list[bool] = []
@@ -120,7 +123,7 @@ def test_the_loop_answers_status_while_a_picture_is_being_drawn(monkeypatch: pyt
 
     async def go() -> tuple[int, str, bool, int]:
         async with InProcessEmulator({"time_scale": 0}) as emulator, emulator.client() as client:
-            handle = (await client.post(f"/{ENDPOINT}", json=SMALL)).json()
+            handle = (await client.post(f"/{ENDPOINT}", json=BIG)).json()
             while not started.is_set():  # the run reaches its drawing
                 await asyncio.sleep(0)
             status = await client.get(handle["status_url"])
