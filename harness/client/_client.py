@@ -173,9 +173,9 @@ class AsyncQueueClient:
                      webhook_url: str | None = None, headers: Mapping[str, str] | None = None) -> SubmitHandle:
         """POST the input to the queue; returns the URLs the API gave back."""
         obs = current_observation()
-        # The emulator keeps a submit's token, so a benchmark can tell which requests one submit created
-        # when a retry queued it twice; no other server is sent a header it has no use for.
-        ref = uuid.uuid4().hex if self.target.name == "emulator" else None
+        # An emulator (embedded or at a URL) keeps a submit's token, so a benchmark can tell which requests
+        # one submit created when a retry queued it twice; fal itself is not sent a header it has no use for.
+        ref = uuid.uuid4().hex if self.target.name != "live" else None
         if obs is not None:
             obs.submit_ref = ref
         call = Call("submit", billable=True)
