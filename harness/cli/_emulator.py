@@ -152,8 +152,14 @@ def bench(count: int, concurrency: int, endpoint: str, in_process: bool, rounds:
                f"{'' if ref_p50 is None else f'{ref_p50:.1f}':>10}")
     click.echo(f"  {'client lifecycle p99 ms':32} {result.client_p99_ms:>10.1f} "
                f"{'' if ref_p99 is None else f'{ref_p99:.1f}':>10}")
+    own_cpu, ref_cpu = result.cpu_ms_per_lifecycle, result.reference_cpu_ms_per_lifecycle
+    if own_cpu is not None:
+        click.echo(f"  {'server CPU ms per lifecycle':32} {own_cpu:>10.3f} "
+                   f"{'' if ref_cpu is None else f'{ref_cpu:.3f}':>10}")
     click.echo(f"  emulator-added p50 / p99         {result.added_p50_ms:.2f} / {result.added_p99_ms:.2f} ms")
     ratio, added = result.throughput_ratio, result.added_p99_vs_reference_ms
     if ratio is not None and added is not None:
         click.echo(f"  emulator / reference lifecycles/s  {ratio:.2f}x; p99 added over the reference {added:+.1f} ms")
+    if result.cpu_ratio is not None:
+        click.echo(f"  reference / emulator CPU per lifecycle  {result.cpu_ratio:.2f}x")
         click.echo(f"  failed results                   {result.failures}")

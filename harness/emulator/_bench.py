@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Coroutine, Mapping
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,6 +56,16 @@ class BenchResult:
     reference_client_p99_ms: float | None = None
     """The same figures for a bare Starlette app answering the same routes with constant JSON
     (``None`` when the reference was not run)."""
+    cpu_ms_per_lifecycle: float | None = None
+    reference_cpu_ms_per_lifecycle: float | None = None
+    """CPU time the server process spent per lifecycle (every thread): unlike throughput, hardly
+    moved by other work on the machine. ``None`` in process, where the client shares the count."""
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        """Reference CPU per lifecycle over the emulator's: the throughput ratio on a free core."""
+        own, ref = self.cpu_ms_per_lifecycle, self.reference_cpu_ms_per_lifecycle
+        return ref / own if own and ref else None
 
     @property
     def throughput_ratio(self) -> float | None:
@@ -72,7 +82,7 @@ class BenchResult:
     def as_dict(self) -> dict[str, Any]:
         """The figures as plain data, the two comparisons with the reference included."""
         return {**asdict(self), "throughput_ratio": self.throughput_ratio,
-                "added_p99_vs_reference_ms": self.added_p99_vs_reference_ms}
+                "added_p99_vs_reference_ms": self.added_p99_vs_reference_ms, "cpu_ratio": self.cpu_ratio}
 
 
 def _limits(concurrency: int, requests: int) -> dict[str, object]:
@@ -118,7 +128,8 @@ def _one_round(config: EmulatorConfig, endpoint: str, body: JsonObject, requests
                                       emulator.admin_key))
     # A child process keeps the clients' work from sharing the emulator's interpreter lock.
     with EmulatorProcess(_limits(concurrency, requests)) as child:
-        return asyncio.run(_drive(child.queue_url, child.key, endpoint, body, requests, concurrency, child.admin_key))
+        return _counted(child, _drive(child.queue_url, child.key, endpoint, body, requests, concurrency,
+                                      child.admin_key))
 
 
 def _reference_round(endpoint: str, body: JsonObject, requests: int, concurrency: int,
@@ -130,7 +141,15 @@ def _reference_round(endpoint: str, body: JsonObject, requests: int, concurrency
         finally:
             server.stop()
     with ReferenceProcess() as child:
-        return asyncio.run(_drive(child.queue_url, child.key, endpoint, body, requests, concurrency))
+        return _counted(child, _drive(child.queue_url, child.key, endpoint, body, requests, concurrency))
+
+
+def _counted(child: EmulatorProcess, drive: Coroutine[Any, Any, BenchResult]) -> BenchResult:
+    """Drive the child and note the CPU time it spent per lifecycle meanwhile."""
+    before = child.cpu_seconds()
+    result = asyncio.run(drive)
+    spent = child.cpu_seconds() - before
+    return replace(result, cpu_ms_per_lifecycle=1000 * spent / result.requests)
 
 
 def _combine(own: list[BenchResult], floor: list[BenchResult]) -> BenchResult:
@@ -147,7 +166,13 @@ def _combine(own: list[BenchResult], floor: list[BenchResult]) -> BenchResult:
         median(floor, "lifecycles_per_second") if floor else None,
         median(floor, "client_p50_ms") if floor else None,
         median(floor, "client_p99_ms") if floor else None,
+        _median_of(own, "cpu_ms_per_lifecycle"), _median_of(floor, "cpu_ms_per_lifecycle"),
     )
+
+
+def _median_of(results: list[BenchResult], name: str) -> float | None:
+    values = [v for r in results if (v := getattr(r, name)) is not None]
+    return float(statistics.median(values)) if values else None
 
 
 async def _drive(queue_url: str, key: str, endpoint: str, body: JsonObject, requests: int,

@@ -12,6 +12,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from contextlib import suppress
 from pathlib import Path
@@ -57,6 +58,13 @@ class EmulatorProcess:
         self.run_url: str = message["run_url"]
         self.key: str = message["key"]
         self.admin_key: str = message["admin_key"]
+
+    def cpu_seconds(self) -> float:
+        """The CPU time (user and system, every thread) the child has used so far."""
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write("cpu\n")
+        self._process.stdin.flush()
+        return float(json.loads(_readline(self._process.stdout, _START_TIMEOUT))["cpu_s"])
 
     def stop(self) -> None:
         """Close the child's stdin (its signal to stop) and wait for it."""
@@ -109,7 +117,7 @@ def _serve_child() -> None:
         try:
             print(json.dumps({"queue_url": reference.queue_url, "run_url": reference.queue_url,
                               "key": "reference:key", "admin_key": ""}), flush=True)
-            sys.stdin.read()
+            _answer_until_closed()
         finally:
             reference.stop()
         return
@@ -129,11 +137,18 @@ def _serve_child() -> None:
     try:
         print(json.dumps({"queue_url": emulator.queue_url, "run_url": emulator.run_url, "key": emulator.key,
                           "admin_key": emulator.admin_key}), flush=True)
-        sys.stdin.read()
+        _answer_until_closed()
     finally:
         emulator.stop()
 
 
+
+
+def _answer_until_closed() -> None:
+    """Serve until stdin closes, answering each ``cpu`` line with the CPU time used so far."""
+    for line in sys.stdin:
+        if line.strip() == "cpu":
+            print(json.dumps({"cpu_s": time.process_time()}), flush=True)
 
 
 if __name__ == "__main__":
