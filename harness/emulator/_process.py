@@ -1,4 +1,4 @@
-"""An emulator in a child process (``python -m harness.emulator._process``), for work that must not
+"""An emulator in a child Python process (its ``_serve_child``), for work that must not
 share an interpreter lock with it (benchmarks). The child runs the same :class:`Emulator` the
 in-process path starts: one way to host the emulator, in whichever process needs it.
 """
@@ -26,7 +26,7 @@ _START_TIMEOUT = 60.0
 
 
 class EmulatorProcess:
-    """An emulator serving from a child process (``python -m harness.emulator._process``) until :meth:`stop`.
+    """An emulator serving from a child Python process until :meth:`stop`.
 
     A plain subprocess rather than multiprocessing: it needs no ``if __name__ == "__main__"``
     guard in the caller's script and works from a notebook or a script read from stdin.
@@ -39,7 +39,9 @@ class EmulatorProcess:
 
     def _start(self, order: Mapping[str, object]) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "harness.emulator._process"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            # Imported rather than run with -m: the package imports this module first, which runpy warns of.
+            [sys.executable, "-c", "from harness.emulator._process import _serve_child; _serve_child()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert self._process.stdin is not None and self._process.stdout is not None
