@@ -372,19 +372,16 @@ def _config_input(value: Any, info: ValidationInfo) -> Any:
     return spec
 
 
-_CONFIG_FILE = Annotated[EmulatorConfig, BeforeValidator(_config_input)]
-
-
 def load_emulator_config(path: str | Path) -> EmulatorConfig:
     """Read an emulator config file (YAML); raises :class:`DataFileError` on any mistake."""
     path = Path(path)
     return parse_emulator_config(load_yaml(path), source=path)
 
 
-def parse_emulator_config(data: Mapping[str, Any] | None, *, source: str | Path | None = None) -> EmulatorConfig:
+def parse_emulator_config(data: object, *, source: str | Path | None = None) -> EmulatorConfig:
     """Build a config from parsed data (a YAML document or a dict written in a test)."""
     config_file = Path(source) if source is not None else None
-    config: EmulatorConfig = load_model(_CONFIG_FILE, data, source or "<emulator config>",
+    config: EmulatorConfig = load_model(EmulatorConfig, data, source or "<emulator config>", before=_config_input,
                                         context={"config_file": config_file})
     return config
 
