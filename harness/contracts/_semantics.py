@@ -100,7 +100,7 @@ _ALIASES = {"jpg": "jpeg", "h264": "mp4", "mpeg4": "mp4", "vp9": "webm", "vp8": 
             "gltf-binary": "glb"}
 
 
-def format_of(kind: str, value: Json) -> tuple[str, int | None] | None:
+def format_of(kind: str, value: object) -> tuple[str, int | None] | None:
     """(format, sample rate or None) an input value names for a kind, or None when it names none
     this harness knows: ``"mp3_44100_128"`` -> ``("mp3", 44100)``, ``"PNG"`` -> ``("png", None)``."""
     if not isinstance(value, str) or not value:
