@@ -25,7 +25,7 @@ from vcr.persisters.filesystem import CassetteNotFoundError  # type: ignore[impo
 
 from harness._data import MAX_FILE_BYTES, SafeDumper, join_key, kind_of, parse_yaml, read_bytes, read_head, read_text
 from harness._errors import DataFileError, HarnessError
-from harness._json import JsonObject, JsonValue
+from harness._json import JsonObject, JsonValue, is_number
 from harness._secrets import SECRETS, Secrets, ensure_clean, redact_text_bytes, write_scrubbed
 from harness.cassettes._model import (
     APP_FORMAT,
@@ -630,4 +630,4 @@ def body_refs(path: str | Path) -> set[str]:
 
 def _scalar_text(value: object) -> object:
     """A version number YAML read as a number, back as the text it was."""
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+    return str(value) if is_number(value) else value

@@ -478,10 +478,6 @@ def _ref_names(t: TypeExpr) -> set[str]:
 
 _TYPE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-def _is_number(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
 def scenario_payload(s: Scenario) -> dict[str, Json]:
     """A scenario's input as the model sees it, with a stand-in URL for each fixture file."""
     def url(name: str) -> str:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from harness._json import Json
+from harness._json import Json, is_integer, is_number
 from harness.contracts._model import Contract, FieldSpec, MediaSemantics
 
 __all__ = [
@@ -211,19 +211,17 @@ def expected_media(contract: Contract, media: MediaSemantics, effective: Mapping
     count: int | None = 1
     if media.count is not None:
         raw = value(media.count)
-        count = int(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+        count = int(raw) if is_number(raw) else None
     fmt_rate = format_of(kind, value(media.format))
     size = _size(contract, media, effective)
     aspect = aspect_of(value(media.aspect_ratio)) if size is None else None
     resolution = resolution_of(value(media.resolution)) if size is None else None
     fps = _number(value(media.fps)) if media.fps else None
     frames_raw = value(media.frames)
-    frames = int(frames_raw) if isinstance(frames_raw, int) and not isinstance(frames_raw, bool) and \
-        frames_raw > 0 else None
+    frames = int(frames_raw) if is_integer(frames_raw) and frames_raw > 0 else None
     duration = seconds_of(value(media.duration)) if media.duration else None
     rate_raw = value(media.sample_rate)
-    sample_rate = int(rate_raw) if isinstance(rate_raw, int) and not isinstance(rate_raw, bool) and \
-        rate_raw > 0 else None
+    sample_rate = int(rate_raw) if is_integer(rate_raw) and rate_raw > 0 else None
     if sample_rate is None and fmt_rate is not None:
         sample_rate = fmt_rate[1]
     return Expected(kind, count, size, aspect, resolution, fmt_rate[0] if fmt_rate else None, duration, frames,
@@ -326,7 +324,7 @@ def expected_count(contract: Contract, effective: Mapping[str, Json]) -> int | N
     if images.count is None:
         return 1
     value = effective.get(images.count)
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return int(value) if is_number(value) else None
 
 
 def expected_size(contract: Contract, effective: Mapping[str, Json]) -> tuple[int, int] | None:

@@ -16,6 +16,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
+from harness._json import is_number
 from harness._resources import fixture
 from harness.contracts._model import Contract, FieldSpec, ObjectSpec
 from harness.contracts._schema import field_schema
@@ -307,7 +308,7 @@ def _within(rules: Mapping[str, Any], value: object) -> bool:
         if "pattern" in rules and re.search(rules["pattern"], value) is None:
             return False
         return bool(rules.get("minLength", 0) <= len(value) <= rules.get("maxLength", math.inf))
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not is_number(value):
         return True
     lo, hi = _float_range(rules)
     return lo <= value <= hi

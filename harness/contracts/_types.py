@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from harness._json import is_number
+
 __all__ = [
     "ANY",
     "SCALARS",
@@ -96,7 +98,7 @@ def fits(scalar: str, value: object) -> bool:
         return isinstance(value, str)
     if scalar == "boolean":
         return isinstance(value, bool)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not is_number(value):
         return False
     return scalar == "float" or isinstance(value, int) or value.is_integer()
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pybase64
 
+from harness._json import is_integer
 from harness.contracts import (
     ANY,
     DEFAULTS,
@@ -118,7 +119,7 @@ class StandInModel:
         seed: Any = None
         if self.seed_field is not None:
             seed = effective.get(self.seed_field)
-            if not isinstance(seed, int) or isinstance(seed, bool):
+            if not is_integer(seed):
                 seed = rng.randrange(2**31)
             effective[self.seed_field] = seed
         hashed = {**effective, **{name: f"sha256:{digest}" for name, digest in file_digests.items()}}
