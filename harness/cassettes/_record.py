@@ -58,6 +58,8 @@ POLL_INTERVAL = 0.1
 
 @dataclass(frozen=True)
 class PlannedCassette:
+    """A cassette to record: a scenario, a variant and the folder it is written under."""
+
     case: ScenarioCase
     variant: Variant
     root: Path
@@ -69,6 +71,8 @@ class PlannedCassette:
 
 @dataclass(frozen=True)
 class RecordOutcome:
+    """What recording one planned cassette did, and what its checks said."""
+
     planned: PlannedCassette
     status: str
     """``recorded`` (written anew), ``kept`` (``once`` and it exists), ``unchanged`` or ``extended``

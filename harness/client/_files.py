@@ -27,6 +27,8 @@ __all__ = ["FileInput", "FileMode", "LocalFileHost", "build_body", "data_uri"]
 
 
 class FileMode(StrEnum):
+    """How a file input reaches the model."""
+
     UPLOAD = "upload"
     """Upload to the target's storage first (fal's v3 CDN flow) and pass the returned URL."""
     DATA_URI = "data-uri"
@@ -41,6 +43,8 @@ FILE_INPUT_LIMIT = 1 << 30
 
 @dataclass(frozen=True)
 class FileInput:
+    """A file to pass as an input: its bytes, content type and name (see :class:`FileMode` for how)."""
+
     data: bytes
     content_type: str
     name: str

@@ -74,6 +74,7 @@ _CONSTRAINTS = (
 
 
 def load_contract(path: str | Path) -> Contract:
+    """The contract in a YAML file, checked completely; any problem is a one-line DataFileError."""
     path = Path(path)
     return parse_contract(read_yaml(path), path)
 
@@ -556,6 +557,7 @@ def _contract_data(c: Contract) -> dict[str, Json]:
 
 
 def dump_contract(c: Contract) -> str:
+    """The contract as YAML text in file order (what :func:`load_contract` reads back)."""
     return yaml.dump(contract_to_data(c), Dumper=SafeDumper, sort_keys=False, allow_unicode=True, width=100)
 
 

@@ -39,6 +39,8 @@ ANY = "any"
 
 @dataclass(frozen=True)
 class Scalar:
+    """A scalar type: ``string``, ``integer``, ``float``, ``boolean`` or ``any``."""
+
     name: str
 
     def __str__(self) -> str:
@@ -57,6 +59,8 @@ class Ref:
 
 @dataclass(frozen=True)
 class ListOf:
+    """A list whose items all have type ``item``."""
+
     item: TypeExpr
 
     def __str__(self) -> str:
@@ -75,6 +79,8 @@ class MapOf:
 
 @dataclass(frozen=True)
 class Union:
+    """A value of any one of ``options`` (``ImageSize | string``)."""
+
     options: tuple[TypeExpr, ...]
 
     def __str__(self) -> str:
