@@ -61,6 +61,7 @@ __all__ = [
     "dump_json",
     "dump_model",
     "dump_yaml",
+    "exact_keys",
     "join_key",
     "json_type",
     "key_path",
@@ -410,6 +411,24 @@ class Problem(ValueError):
         super().__init__(message)
         self.message = message
         self.at = at
+
+
+def exact_keys(keys: Sequence[str]) -> Callable[[object], object]:
+    """A before-validator for a file mapping that must have every key of ``keys`` and no other (a
+    ``null`` written out, not left out): each mistake a :class:`Problem` at the key."""
+
+    def check(value: object) -> object:
+        if not isinstance(value, Mapping):
+            raise Problem(f"expected a mapping, got {kind_of(value)}")
+        for key in keys:
+            if key not in value:
+                raise Problem("missing", key)
+        extra = sorted(str(k) for k in value if k not in keys)
+        if extra:
+            raise Problem(f"unknown key (allowed: {', '.join(keys)})", extra[0])
+        return value
+
+    return check
 
 
 #: a validator run on the raw data before the model's own (to word a mistake pydantic would word worse)
