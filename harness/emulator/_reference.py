@@ -5,18 +5,15 @@ stream, result) answered with constant JSON by a bare Starlette app under the sa
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from harness.emulator._server import _bind
+from harness._serve import ServedApp, bind
 
 __all__ = ["ReferenceServer", "reference_app"]
 
@@ -57,27 +54,19 @@ def reference_app(base: str) -> Starlette:
 
 
 class ReferenceServer:
-    """The reference app served on a loopback port from a thread, as the emulator is."""
+    """The reference app served on a loopback port, hosted as the emulator is (httptools)."""
 
     def __init__(self) -> None:
-        self._socket = _bind("127.0.0.1", 0)
-        self.queue_url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        config = uvicorn.Config(reference_app(self.queue_url), log_level="warning", access_log=False,
-                                lifespan="off", server_header=False, http="httptools", loop="asyncio")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        name="fal-reference", daemon=True)
+        sock = bind("127.0.0.1", 0)
+        self.queue_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self._served = ServedApp(reference_app(self.queue_url), [sock], name="reference",
+                                 http="httptools")
 
     def start(self) -> ReferenceServer:
         """Serve; returns once it accepts requests."""
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.005)
+        self._served.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._socket.close()
+        self._served.stop()
