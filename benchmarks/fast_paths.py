@@ -1,0 +1,88 @@
+"""Figures for the paths that should cost next to nothing: replaying cassettes, starting the
+command, building a data-URI body and the sync client's overhead over bare httpx.
+
+Each measurement is a small function returning its figures (medians of interleaved rounds), so
+a benchmark that prints the whole table can call them; ``test_fast_paths.py`` records them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+RECORDED = ROOT / "cassettes"
+
+
+def median_interleaved(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """The median seconds of each of ``fns``, run in turn round after round so load hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def copy_cassettes(dest: Path, count: int, source: Path = RECORDED) -> Path:
+    """``count`` cassettes under ``dest``: the recorded ones copied (hard-linked where possible)
+    into as many sibling folders as it takes, the last one trimmed."""
+    originals = sorted(p for p in source.rglob("*.yaml") if "_bodies" not in p.parts)
+    made = 0
+    copy = 0
+    while made < count:
+        folder = dest / f"copy{copy:04d}"
+        shutil.copytree(source / "_bodies", folder / "_bodies", copy_function=_link)
+        for p in originals:
+            if made == count:
+                break
+            target = folder / p.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _link(str(p), str(target))
+            made += 1
+        copy += 1
+    return dest
+
+
+def _link(src: str, dst: str) -> None:
+    try:
+        Path(dst).hardlink_to(src)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def verify_cost_per_cassette(counts: tuple[int, ...] = (10, 100, 1000), rounds: int = 3,
+                             source: Path = RECORDED) -> dict[int, float]:
+    """Milliseconds per cassette of ``verify_cassettes`` over ``count`` cassettes copied from
+    ``source``, in this process (contracts loaded once per call, as the command does)."""
+    from harness.cassettes import verify_cassettes
+    from harness.checks import _media
+
+    def verify(folder: Path) -> None:
+        getattr(_media, "_decoded", {}).clear()  # each run decodes its files as a fresh process would
+        verdicts = verify_cassettes([folder])
+        assert all(v.ok for v in verdicts), [v.name for v in verdicts if not v.ok]
+
+    with tempfile.TemporaryDirectory(prefix="fal-harness-verify-") as tmp:
+        folders = {n: copy_cassettes(Path(tmp) / str(n), n, source) for n in counts}
+        verify(folders[min(counts)])  # warm: imports and the first contracts load
+        med = median_interleaved({str(n): (lambda f=folders[n]: verify(f)) for n in counts}, rounds)
+    return {n: med[str(n)] * 1000 / n for n in counts}
+
+
+def cli_start_over_bare(rounds: int = 9, argv: tuple[str, ...] = ("--help",)) -> dict[str, float]:
+    """Milliseconds: ``python -c pass``, ``fal-harness <argv>`` and the difference (median of rounds)."""
+    exe = [sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())", *argv]
+    med = median_interleaved({
+        "bare": lambda: subprocess.run([sys.executable, "-c", "pass"], check=True),
+        "cli": lambda: subprocess.run(exe, check=True, stdout=subprocess.DEVNULL),
+    }, rounds)
+    return {"bare_ms": med["bare"] * 1000, "cli_ms": med["cli"] * 1000,
+            "over_bare_ms": (med["cli"] - med["bare"]) * 1000}
