@@ -86,3 +86,37 @@ def cli_start_over_bare(rounds: int = 9, argv: tuple[str, ...] = ("--help",)) ->
     }, rounds)
     return {"bare_ms": med["bare"] * 1000, "cli_ms": med["cli"] * 1000,
             "over_bare_ms": (med["cli"] - med["bare"]) * 1000}
+
+
+def data_uri_over_limit(sizes_mib: tuple[int, ...] = (1, 10, 50), rounds: int = 9) -> dict[int, dict[str, float]]:
+    """Per size: the harness's data-URI body build and the limit (pybase64's whole encode, then one
+    copy into a body), milliseconds at the median, their ratio, and minor page faults per MiB of
+    file; every body from freshly mapped pages (``fresh_allocations``)."""
+    import os
+    import resource
+
+    from harness.bench._work import DataUriBuild, fresh_allocations
+    from harness.client import FileInput
+
+    out: dict[int, dict[str, float]] = {}
+    for mib in sizes_mib:
+        work = DataUriBuild({"prompt": "a portrait"}, "face_image_url",
+                            FileInput(os.urandom(mib << 20), "image/png", "bench.png"))
+        faults: dict[str, list[int]] = {"harness": [], "limit": []}
+
+        def counted(build: Callable[[], bytes], into: list[int]) -> Callable[[], None]:
+            def run() -> None:
+                before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+                body = build()
+                into.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+                del body
+            return run
+
+        with fresh_allocations():
+            med = median_interleaved({"harness": counted(work._harness, faults["harness"]),
+                                      "limit": counted(work._limit, faults["limit"])}, rounds)
+        out[mib] = {"harness_ms": med["harness"] * 1000, "limit_ms": med["limit"] * 1000,
+                    "over_limit": med["harness"] / med["limit"],
+                    "harness_faults_per_mib": statistics.median(faults["harness"]) / mib,
+                    "limit_faults_per_mib": statistics.median(faults["limit"]) / mib}
+    return out
