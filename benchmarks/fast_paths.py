@@ -7,6 +7,7 @@ a benchmark that prints the whole table can call them; ``test_fast_paths.py`` re
 
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 import subprocess
@@ -15,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).parents[1]
 RECORDED = ROOT / "cassettes"
@@ -120,3 +122,86 @@ def data_uri_over_limit(sizes_mib: tuple[int, ...] = (1, 10, 50), rounds: int = 
                     "harness_faults_per_mib": statistics.median(faults["harness"]) / mib,
                     "limit_faults_per_mib": statistics.median(faults["limit"]) / mib}
     return out
+
+
+def _bare_lifecycle_sync(http: Any, queue_url: str, endpoint: str, body: bytes, auth: dict[str, str]) -> None:
+    """Submit, the status stream to COMPLETED, the result and its pictures, with bare ``httpx.Client``."""
+    handle = http.post(f"{queue_url}/{endpoint}", content=body,
+                       headers={**auth, "Content-Type": "application/json"}).json()
+    with http.stream("GET", f"{handle['status_url']}/stream", params={"logs": "0"},
+                     headers={**auth, "Accept": "text/event-stream"}) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:") and json.loads(line[5:]).get("status") == "COMPLETED":
+                break
+    output = http.get(handle["response_url"], headers=auth).json()
+    for url in _picture_urls(output):
+        http.get(url)
+
+
+async def _bare_lifecycle_async(http: Any, queue_url: str, endpoint: str, body: bytes, auth: dict[str, str]) -> None:
+    """The same with bare ``httpx.AsyncClient``."""
+    handle = (await http.post(f"{queue_url}/{endpoint}", content=body,
+                              headers={**auth, "Content-Type": "application/json"})).json()
+    async with http.stream("GET", f"{handle['status_url']}/stream", params={"logs": "0"},
+                           headers={**auth, "Accept": "text/event-stream"}) as stream:
+        async for line in stream.aiter_lines():
+            if line.startswith("data:") and json.loads(line[5:]).get("status") == "COMPLETED":
+                break
+    output = (await http.get(handle["response_url"], headers=auth)).json()
+    for url in _picture_urls(output):
+        await http.get(url)
+
+
+def _picture_urls(output: Any) -> list[str]:
+    items = output.get("images", []) if isinstance(output, dict) else []
+    return [i["url"] for i in items if isinstance(i, dict) and isinstance(i.get("url"), str)]
+
+
+def client_over_bare_httpx(rounds: int = 60, endpoint: str = "fal-ai/flux-pro") -> dict[str, float]:
+    """The harness's queue lifecycle (submit, status stream, result, pictures) over the same
+    requests sent with bare httpx: ``QueueClient`` against ``httpx.Client`` and ``AsyncQueueClient``
+    against ``httpx.AsyncClient``, milliseconds at the median of interleaved rounds and their
+    ratios, against the zero-latency emulator in a child process (no shared interpreter lock)."""
+    import asyncio
+
+    import httpx
+    import orjson
+
+    from harness.bench._scenarios import ZERO_EMULATOR, small_input
+    from harness.client import AsyncQueueClient, QueueClient, Target
+    from harness.contracts import get_contract
+    from harness.emulator import EmulatorProcess
+
+    payload, _ = small_input(get_contract(endpoint))
+    body = orjson.dumps(payload)
+    with EmulatorProcess(dict(ZERO_EMULATOR)) as child:
+        target = Target(name="emulator", queue_url=child.queue_url, run_url=child.run_url,
+                        rest_url=child.queue_url, cdn_url=child.queue_url, key=child.key)
+        auth = dict(target.auth_headers)
+        with QueueClient(target) as client, httpx.Client(trust_env=False) as bare:
+            def harness_sync() -> None:
+                assert client.lifecycle(endpoint, payload).ok
+            sync = median_interleaved({
+                "harness": harness_sync,
+                "httpx": lambda: _bare_lifecycle_sync(bare, target.queue_url, endpoint, body, auth),
+            }, rounds)
+
+        async def both() -> dict[str, float]:
+            async with AsyncQueueClient(target) as aclient, httpx.AsyncClient(trust_env=False) as abare:
+                times: dict[str, list[float]] = {"harness": [], "httpx": []}
+                for n in range(rounds):
+                    order = ("harness", "httpx") if n % 2 == 0 else ("httpx", "harness")
+                    for name in order:
+                        start = time.perf_counter()
+                        if name == "harness":
+                            assert (await aclient.lifecycle(endpoint, payload)).ok
+                        else:
+                            await _bare_lifecycle_async(abare, target.queue_url, endpoint, body, auth)
+                        times[name].append(time.perf_counter() - start)
+                return {name: statistics.median(t) for name, t in times.items()}
+
+        asynced = asyncio.run(both())
+    return {"sync_harness_ms": sync["harness"] * 1000, "sync_httpx_ms": sync["httpx"] * 1000,
+            "sync_ratio": sync["harness"] / sync["httpx"],
+            "async_harness_ms": asynced["harness"] * 1000, "async_httpx_ms": asynced["httpx"] * 1000,
+            "async_ratio": asynced["harness"] / asynced["httpx"]}
