@@ -193,20 +193,36 @@ _OUTPUT_OPTION = click.option("-o", "--output", type=click.Path(path_type=Path),
 
 
 @contracts.command("export-openapi")
-@click.argument("endpoint")
+@click.argument("endpoints", metavar="ENDPOINT...", nargs=-1, required=True)
 @_DIR_OPTION
 @_OUTPUT_OPTION
-def export_openapi_command(endpoint: str, contracts_dir: Path | None, output: Path | None) -> None:
-    """Write an endpoint's contract as fal's queue OpenAPI document (JSON).
+@click.option("--into", "into", type=click.Path(path_type=Path), default=None,
+              help="Folder to write each document to, as <endpoint id>.json (needed for several endpoints).")
+def export_openapi_command(endpoints: tuple[str, ...], contracts_dir: Path | None, output: Path | None,
+                           into: Path | None) -> None:
+    """Write endpoints' contracts as fal's queue OpenAPI documents (JSON): one to stdout or -o,
+    several --into a folder, all in one run.
 
     What OpenAPI cannot say is kept under x-fal-harness-* keys, so import-openapi reads the
     document back to the same contract.
     """
     from harness.contracts import export_openapi, get_contract
 
+    if len(endpoints) > 1 and into is None:
+        raise click.UsageError(f"{len(endpoints)} endpoints to export: name a folder with --into")
+    if into is not None and output is not None:
+        raise click.UsageError("choose -o (one file) or --into (a folder)")
     check_output(output)
-    document = export_openapi(get_contract(endpoint, contracts_dir))
-    _write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", output)
+    check_output(into / "x" if into is not None else None)
+    chosen = [get_contract(endpoint, contracts_dir) for endpoint in dict.fromkeys(endpoints)]  # all found first
+    for contract in chosen:
+        text = json.dumps(export_openapi(contract), indent=2, ensure_ascii=False) + "\n"
+        target = into / f"{contract.endpoint}.json" if into is not None else output
+        if target is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        _write_text(text, target)
+        if into is not None:
+            click.echo(f"ok  {target}")
 
 
 @contracts.command("import-openapi")
