@@ -127,6 +127,15 @@ def test_a_failing_run_leads_with_each_failure_and_its_reproduce_command(runs: R
     assert failure is not None and failure.text is not None and failure.text.endswith(command)
 
 
+def test_the_check_matrix_marks_the_failed_check_bad_and_the_passed_ones_ok(runs: Runs) -> None:
+    page = _page(runs.b)
+    matrix = page[page.index("<th>check</th>"):]
+    matrix = matrix[:matrix.index("</table>")]
+    rows = dict(re.findall(r"<tr><td>([a-z.\-]+)</td>(.*?)</tr>", matrix))
+    assert rows["run.completed-without-error"] == '<td class="bad">✗</td>'
+    assert '<td class="ok">✓</td>' in rows.values()
+
+
 def test_the_latency_summary_is_one_compact_table_with_the_full_ones_folded(runs: Runs) -> None:
     page = _page(runs.b)
     latency = page[page.index('id="latency"'):page.index('id="trend"')]

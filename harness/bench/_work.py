@@ -14,12 +14,12 @@ import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import orjson
 import pybase64
 
 from harness._errors import ConfigError
+from harness._json import JsonObject
 from harness._resources import fixture
 from harness.bench._records import Measured, measured_from_observation
 from harness.bench._registry import RunContext, WorkItem
@@ -33,7 +33,7 @@ class Lifecycle:
     """Submit, follow the status to COMPLETED, fetch the result, download its files."""
 
     endpoint: str
-    payload: Mapping[str, Any]
+    payload: Mapping[str, object]
     files: Files = field(default_factory=dict)
     file_mode: FileMode | str = FileMode.DATA_URI
     detect: str = "stream"
@@ -53,7 +53,7 @@ class StreamLifecycle:
     """POST to the streaming API and read every event to the output, each one timed."""
 
     endpoint: str
-    payload: Mapping[str, Any]
+    payload: Mapping[str, object]
     files: Files = field(default_factory=dict)
 
     async def __call__(self, ctx: RunContext, item: WorkItem) -> Measured:
@@ -70,7 +70,7 @@ class BareVersusHarness:
     so a drift in the machine's speed falls on both equally."""
 
     endpoint: str
-    payload: Mapping[str, Any]
+    payload: Mapping[str, object]
 
     async def __call__(self, ctx: RunContext, item: WorkItem) -> Measured:
         started = time.monotonic_ns()
@@ -86,14 +86,14 @@ class BareVersusHarness:
                         phases_ns={"harness": harness, "httpx": bare}, error=error, request_id=obs_ids,
                         endpoint=self.endpoint, request_ids=ids)
 
-    async def _harness(self, ctx: RunContext, item: WorkItem) -> tuple[int, str | None, dict[str, Any] | None]:
+    async def _harness(self, ctx: RunContext, item: WorkItem) -> tuple[int, str | None, JsonObject | None]:
         t0 = time.perf_counter_ns()
         obs = await ctx.client.lifecycle(self.endpoint, dict(self.payload), tags=item.tags, timeout=ctx.options.timeout)
         took = time.perf_counter_ns() - t0
         error = asdict(obs.error) if obs.error is not None else None
         return took, obs.request_id, error
 
-    async def _bare(self, ctx: RunContext) -> tuple[int, str | None, dict[str, Any] | None]:
+    async def _bare(self, ctx: RunContext) -> tuple[int, str | None, JsonObject | None]:
         http = ctx.bare_http
         target = ctx.target
         assert target is not None  # bare_http has checked
@@ -114,12 +114,13 @@ class BareVersusHarness:
         for url in _image_urls(output):
             await http.get(url)
         took = time.perf_counter_ns() - t0
-        error = None if result.status_code == 200 else {"kind": "vendor", "status": result.status_code,
-                                                        "message": "bare result failed"}
+        error: JsonObject | None = None
+        if result.status_code != 200:
+            error = {"kind": "vendor", "status": result.status_code, "message": "bare result failed"}
         return took, str(handle["request_id"]), error
 
 
-def _image_urls(output: Any) -> list[str]:
+def _image_urls(output: object) -> list[str]:
     """The output file URLs the harness client downloads too (``images[].url``, ``image.url``)."""
     found: list[str] = []
     if isinstance(output, dict):
@@ -136,7 +137,7 @@ class DataUriBuild:
     ``json.dumps``) and at the limit (the file's whole base64 from pybase64, copied once into a
     body): timed in turn, each from a fresh allocation when :func:`fresh_allocations` holds."""
 
-    payload: Mapping[str, Any]
+    payload: Mapping[str, object]
     field: str
     file: FileInput
 

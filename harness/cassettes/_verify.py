@@ -23,6 +23,9 @@ __all__ = ["Verdict", "verify_cassette", "verify_cassettes"]
 
 @dataclass(frozen=True)
 class Verdict:
+    """One cassette verified offline: its check results, what failed unexpectedly, what passed
+    unexpectedly, and why it could not be read when it could not."""
+
     name: str
     cassette: Cassette | None
     """``None`` for a file that could not be read as a cassette (``problem`` says why)."""

@@ -21,6 +21,7 @@ from typing import Any
 
 import pybase64
 
+from harness._json import is_number
 from harness.checks._registry import CheckContext, Failure, NotApplicable, check
 from harness.client import Download
 from harness.contracts import FORMATS, MediaSemantics, expected_media, media_type
@@ -151,9 +152,10 @@ def _declared(where: str, kind: str, obj: dict[str, Any], decoded: Decoded) -> I
     if isinstance(obj.get("num_frames"), int) and decoded.frames is not None and obj["num_frames"] != decoded.frames:
         yield Failure(f"{where} declares num_frames {obj['num_frames']}, the file has {decoded.frames}",
                       f"{where}.num_frames", decoded.frames, obj["num_frames"])
-    if _number(obj.get("duration")) and decoded.duration is not None and not _close(obj["duration"], decoded.duration):
-        yield Failure(f"{where} declares duration {obj['duration']} s, the file lasts {decoded.duration:.3f} s",
-                      f"{where}.duration", decoded.duration, obj["duration"])
+    declared = obj.get("duration")
+    if is_number(declared) and decoded.duration is not None and not _close(declared, decoded.duration):
+        yield Failure(f"{where} declares duration {declared} s, the file lasts {decoded.duration:.3f} s",
+                      f"{where}.duration", decoded.duration, declared)
     fps = obj.get("fps")
     if isinstance(fps, int | float) and decoded.fps is not None and abs(fps - decoded.fps) > FPS_TOLERANCE * fps:
         yield Failure(f"{where} declares fps {obj['fps']}, the file runs at {decoded.fps:.3f}", f"{where}.fps",
@@ -460,10 +462,6 @@ def _same_types(media: str) -> set[str]:
                "model/stl": {"model/stl", "application/sla"}, "image/jpeg": {"image/jpeg", "image/jpg"},
                "audio/mp4": {"audio/mp4", "audio/m4a", "audio/x-m4a"}}
     return aliases.get(media, {media})
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _close(expected: float, got: float) -> bool:

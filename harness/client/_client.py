@@ -29,7 +29,7 @@ import pybase64
 from httpx_sse import EventSource, SSEError
 
 from harness._errors import BudgetExceeded, HarnessError, VendorError, VendorTimeout, VendorValidationError
-from harness._json import JsonObject, JsonValue
+from harness._json import JsonObject, JsonValue, is_integer
 from harness._version import __version__
 from harness.client._answers import fields, json_or_text, parse_json, raise_for_status
 from harness.client._files import FileInput, FileMode, LocalFileHost, build_body
@@ -658,7 +658,7 @@ def _seen(data: JsonValue, t_ns: int, via: str, http_status: int | None) -> Stat
     logs, position, error = data.get("logs"), data.get("queue_position"), data.get("error")
     return StatusSeen(
         status=str(data.get("status")), t_ns=t_ns, via=via, http_status=http_status,
-        queue_position=position if isinstance(position, int) and not isinstance(position, bool) else None,
+        queue_position=position if is_integer(position) else None,
         logs=len(logs) if isinstance(logs, list) else 0, error=None if error is None else str(error),
         error_type=_error_type(data),
     )

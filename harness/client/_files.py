@@ -13,12 +13,10 @@ import hashlib
 import io
 import mimetypes
 import secrets
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import orjson
@@ -32,6 +30,8 @@ __all__ = ["FileInput", "FileMode", "LocalFileHost", "build_body", "data_uri"]
 
 
 class FileMode(StrEnum):
+    """How a file input reaches the model."""
+
     UPLOAD = "upload"
     """Upload to the target's storage first (fal's v3 CDN flow) and pass the returned URL."""
     DATA_URI = "data-uri"
@@ -46,6 +46,8 @@ FILE_INPUT_LIMIT = 1 << 30
 
 @dataclass(frozen=True)
 class FileInput:
+    """A file to pass as an input: its bytes, content type and name (see :class:`FileMode` for how)."""
+
     data: bytes
     content_type: str
     name: str
@@ -143,31 +145,25 @@ class LocalFileHost:
     """
 
     def __init__(self) -> None:
+        # Starlette and uvicorn load with the first loopback URL-mode file, not with the client.
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        from harness._serve import serve_loopback
+
         self._files: dict[str, FileInput] = {}
-        host = self
 
-        class Handler(BaseHTTPRequestHandler):
-            server_version = "fal-harness-files"
+        async def get(request: Request) -> Response:
+            f = self._files.get(request.path_params["key"])
+            if f is None:
+                return Response(status_code=404)
+            return Response(f.data, media_type=f.content_type)
 
-            def do_GET(self) -> None:  # http.server's naming
-                f = host._files.get(self.path.lstrip("/"))
-                if f is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", f.content_type)
-                self.send_header("Content-Length", str(len(f.data)))
-                self.end_headers()
-                self.wfile.write(f.data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fal-harness-files", daemon=True)
-        self._thread.start()
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        app = Starlette(routes=[Route("/{key:path}", get, methods=["GET"])])
+        self._served = serve_loopback(app, name="fal-harness-files")
+        self.base_url = f"http://127.0.0.1:{self._served.ports[0]}"
 
     def url_for(self, f: FileInput) -> str:
         key = f"{f.digest}/{f.name}"
@@ -175,5 +171,4 @@ class LocalFileHost:
         return f"{self.base_url}/{key}"
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._served.stop()
