@@ -144,7 +144,11 @@ def test_the_latency_summary_is_one_compact_table_with_the_full_ones_folded(runs
     assert re.findall(r"<th>([^<]*)</th>", summary) == ["series", "phase", "n", "p50 ms (95% CI)",
                                                         "p90 ms (95% CI)", "p99 ms (95% CI)"]
     phases = re.findall(r"<td>(submit|queue_wait|run|result|download|end_to_end|completion|latency)</td>", summary)
-    assert phases == ["submit", "queue_wait", "run", "result", "download", "end_to_end"]
+    # the phases the benchmark measured, in the order a request goes through them (queue wait and
+    # run only where the client saw the request IN_PROGRESS, which a busy machine can make it miss)
+    measured = json.loads((runs.b / "bench" / "summary.json").read_text())["series"][0]["phases"]
+    assert phases == [p for p in ("submit", "queue_wait", "run", "result", "download", "end_to_end") if p in measured]
+    assert {"submit", "result", "download", "end_to_end"} <= set(phases)
     assert "<h3>Cold start</h3>" in latency and "failed: Runner disconnected" in latency  # the bench's first request
     folded = latency[latency.index("<details><summary>Full tables"):]
     assert "truth p50" in folded and "|error| p99" in folded and "truth p50" not in latency[:latency.index("<details")]
