@@ -16,6 +16,7 @@ from harness.bench._work import (
     DataUriBuild,
     Lifecycle,
     StreamLifecycle,
+    fresh_allocations,
     padded_png,
     require_fal_client,
 )
@@ -204,6 +205,7 @@ def _data_uri_figures(series: list[SeriesSummary]) -> list[Figure]:
     figures = []
     for s in series:
         harness, reference = s.phase_stat("harness", "p50"), s.phase_stat("reference", "p50")
+        limit = s.phase_stat("limit", "p50")
         size = s.labels.get("size_bytes", 0)
         mib = size / MiB if isinstance(size, int | float) else 0
         if not harness or not reference or not mib:
@@ -213,13 +215,18 @@ def _data_uri_figures(series: list[SeriesSummary]) -> list[Figure]:
             Figure(f"data-uri/{s.name}/harness_per_mib", "ms/MiB", harness / mib, "smaller"),
             Figure(f"data-uri/{s.name}/reference_per_mib", "ms/MiB", reference / mib, "smaller"),
         ]
+        if limit:
+            figures.append(Figure(f"data-uri/{s.name}/over_limit", "x", harness / limit, "smaller"))
     return figures
 
 
 @scenario("data-uri", emulator=None, derive=_data_uri_figures)
 def data_uri(ctx: PlanContext) -> list[Series]:
-    """Data-URI request body cost per MiB: the harness's path against fal_client.encode + json.dumps."""
+    """Data-URI request body cost per MiB: the harness's path against fal_client.encode + json.dumps
+    and against the limit (pybase64's encode and one copy), each body in freshly mapped pages."""
     require_fal_client()
+    with fresh_allocations() as pinned:
+        allocation = "fresh" if pinned else "allocator default"
     opts = ctx.options
     contract = ctx.contracts.get("fal-ai/instantid/lcm")
     payload = bench_input(contract)[0] if contract is not None else {"prompt": "a portrait"}
@@ -229,7 +236,7 @@ def data_uri(ctx: PlanContext) -> list[Series]:
         # Random bytes: what a photo's compressed data looks like to base64 and JSON.
         work = DataUriBuild(payload, "face_image_url", FileInput(os.urandom(size), "image/png", "bench.png"))
         work.check_same()
-        series.append(Series(name=size_label(size), labels={"size_bytes": size}, work=work,
+        series.append(Series(name=size_label(size), labels={"size_bytes": size, "allocation": allocation}, work=work,
                              requests=opts.requests or 20, warmup=opts.warmup if opts.warmup is not None else 2,
                              sends=0))
     return series

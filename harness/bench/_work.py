@@ -4,14 +4,19 @@ through bare httpx, building a data-URI request body two ways, and inputs padded
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import functools
 import json
 import struct
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 
 import orjson
+import pybase64
 
 from harness._errors import ConfigError
 from harness._json import JsonObject
@@ -20,7 +25,7 @@ from harness.bench._records import Measured, measured_from_observation
 from harness.bench._registry import RunContext, WorkItem
 from harness.client import FileInput, FileMode, Files, build_body
 
-__all__ = ["BareVersusHarness", "DataUriBuild", "Lifecycle", "StreamLifecycle", "padded_png"]
+__all__ = ["BareVersusHarness", "DataUriBuild", "Lifecycle", "StreamLifecycle", "fresh_allocations", "padded_png"]
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,9 @@ def _image_urls(output: object) -> list[str]:
 @dataclass(frozen=True)
 class DataUriBuild:
     """The JSON request body carrying a file as a data URI, built by the harness (pybase64, orjson,
-    one join) and by the reference path (``fal_client.encode`` then ``json.dumps``), timed in turn."""
+    one buffer of the final size), by the reference path (``fal_client.encode`` then
+    ``json.dumps``) and at the limit (the file's whole base64 from pybase64, copied once into a
+    body): timed in turn, each from a fresh allocation when :func:`fresh_allocations` holds."""
 
     payload: Mapping[str, object]
     field: str
@@ -142,6 +149,10 @@ class DataUriBuild:
     def _harness(self) -> bytes:
         return build_body(self.payload, {self.field: self.file})
 
+    def _limit(self) -> bytes:
+        return b"".join((b'{"f":"data:', self.file.content_type.encode(), b";base64,",
+                         pybase64.b64encode(self.file.data), b'"}'))
+
     def _reference(self) -> bytes:
         import fal_client
 
@@ -150,13 +161,48 @@ class DataUriBuild:
 
     async def __call__(self, ctx: RunContext, item: WorkItem) -> Measured:
         started = time.monotonic_ns()
-        order = (("harness", self._harness), ("reference", self._reference))
+        order = (("harness", self._harness), ("limit", self._limit), ("reference", self._reference))
         phases: dict[str, int | None] = {}
-        for name, build in order if item.index % 2 == 0 else order[::-1]:
-            t0 = time.perf_counter_ns()
-            build()
-            phases[name] = time.perf_counter_ns() - t0
+        with fresh_allocations():
+            for name, build in order if item.index % 2 == 0 else order[::-1]:
+                t0 = time.perf_counter_ns()
+                body = build()
+                phases[name] = time.perf_counter_ns() - t0
+                del body  # freed before the next build, which then allocates as the first did
         return Measured(started_ns=started, ended_ns=time.monotonic_ns(), phases_ns=phases)
+
+
+#: glibc's ``mallopt`` parameter for the size above which a block is a fresh mapping
+_M_MMAP_THRESHOLD = -3
+#: glibc's starting threshold, pinned while a body is timed: freeing a large body raises it, and
+#: later bodies then come back in pages already touched, which a first build never gets
+FRESH_THRESHOLD = 128 * 1024
+#: where glibc's own adjustment of the threshold stops (64-bit), set again afterwards
+RAISED_THRESHOLD = 32 * 1024 * 1024
+
+
+@functools.cache
+def _mallopt() -> Callable[[int, int], int] | None:
+    name = ctypes.util.find_library("c")
+    try:
+        found: Callable[[int, int], int] = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError, TypeError):
+        return None
+    return found
+
+
+@contextlib.contextmanager
+def fresh_allocations() -> Iterator[bool]:
+    """While open, every block over 128 KiB is a fresh mapping (glibc only), so a data-URI body's
+    timing includes touching its pages as a real first build does; yields ``False`` where the C
+    library offers no such switch. Afterwards the threshold is where glibc would have raised it."""
+    mallopt = _mallopt()
+    pinned = mallopt is not None and bool(mallopt(_M_MMAP_THRESHOLD, FRESH_THRESHOLD))
+    try:
+        yield pinned
+    finally:
+        if pinned and mallopt is not None:
+            mallopt(_M_MMAP_THRESHOLD, RAISED_THRESHOLD)
 
 
 def require_fal_client() -> None:

@@ -30,7 +30,7 @@ from harness.cassettes._drive import drive
 from harness.cassettes._format import BODIES_DIR, CassettePersister, body_refs, is_recording_file, mentioned_bodies
 from harness.cassettes._model import CANONICAL_URLS, VARIANTS, CassetteHeader, Variant, cassette_path, get_variant
 from harness.cassettes._scrub import HostMap, Scrubber
-from harness.cassettes._vcr import use_cassette
+from harness.cassettes._vcr import HARNESS_LIBRARIES, use_cassette
 from harness.checks import run_checks
 from harness.client import USER_AGENT, AsyncQueueClient, Target
 from harness.contracts import Contract
@@ -188,7 +188,8 @@ async def arecord_cassette(target: Target, planned: PlannedCassette, *, mode: st
     scrubber = Scrubber(SECRETS.with_environment(), hosts)
     persister = CassettePersister(bodies_dir=planned.root / BODIES_DIR, load=mode != "rewrite")
     # A cassette grown by new_episodes keeps the header it was first recorded under.
-    with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister, header=header):
+    with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister, header=header,
+                      libraries=HARNESS_LIBRARIES):
         async with AsyncQueueClient(target) as client:
             # Polling as often, relative to the run, as fal-client does against real delays.
             obs = await drive(client, case.contract.endpoint, dict(case.scenario.input), dict(case.scenario.files),

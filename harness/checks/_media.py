@@ -10,6 +10,7 @@ decoder is imported by the check that needs it: a run with no video never loads 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import wave
@@ -314,12 +315,30 @@ def decoded_for(ctx: CheckContext, d: Download, kind: str, content_type: Any) ->
     return cache[key]
 
 
+#: how many decodings a process keeps, by the bytes' digest: cassettes of one scenario's variants
+#: (and runs of one seed) hold the same file, and decoding a megapixel picture costs milliseconds
+DECODED_KEPT = 256
+_decoded: dict[tuple[bytes, str, str], Decoded] = {}
+
+
 def decode(data: bytes, kind: str, content_type: str | None = None) -> Decoded:
-    """Decode a file of a kind with a decoder independent of whatever made it."""
+    """Decode a file of a kind with a decoder independent of whatever made it (the same bytes are
+    decoded once per process)."""
     if not data:
         return Decoded(kind, problem="the file is empty")
+    key = (hashlib.blake2b(data, digest_size=20).digest(), kind, content_type or "")
+    found = _decoded.get(key)
+    if found is None:
+        found = _decode(data, kind, content_type or "")
+        if len(_decoded) >= DECODED_KEPT:
+            _decoded.pop(next(iter(_decoded)), None)
+        _decoded[key] = found
+    return found
+
+
+def _decode(data: bytes, kind: str, content_type: str) -> Decoded:
     try:
-        return _DECODERS[kind](data, content_type or "")
+        return _DECODERS[kind](data, content_type)
     except Exception as exc:  # every decoder raises its own kinds for bytes it cannot read
         return Decoded(kind, problem=f"does not decode as {kind}: {type(exc).__name__}: {str(exc)[:120]}")
 
