@@ -336,8 +336,9 @@ class QueueApi:
                 body = dumps(job.status_body(with_logs))
                 if body != last:
                     last = body
+                    # noted just before the write: a note taken after it could follow the client's read
+                    job.written(phase)
                     yield {"data": body.decode()}
-                    job.written(phase)  # resumed once the event was handed to the socket
                 if phase == COMPLETED:
                     return
                 await changed.wait()
@@ -437,7 +438,7 @@ class QueueApi:
 
 
 class _Written(Response):
-    """A JSON answer stating a request's status that notes, once sent, when that status was
+    """A JSON answer stating a request's status that notes, as it is sent, when that status was
     first written (the ground truth's emit time)."""
 
     media_type = "application/json"
@@ -447,8 +448,8 @@ class _Written(Response):
         self.job, self.phase = job, phase
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.job.written(self.phase)  # just before the write, so never after the client's read
         await super().__call__(scope, receive, send)
-        self.job.written(self.phase)
 
 
 def _shutting_down() -> Response:

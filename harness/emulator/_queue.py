@@ -115,7 +115,7 @@ class Job:
         return self._changed
 
     def written(self, status: str) -> None:
-        """Note, just after the socket write, the first time ``status`` was written to a client (the
+        """Note, just before the socket write, the first time ``status`` was written to a client (the
         submit answer for IN_QUEUE, a status answer, a status stream event): against the time the
         state changed it is the emulator's own emit lag, against the client's receive time the
         client's."""
