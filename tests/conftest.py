@@ -29,6 +29,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.set_threshold(20_000, 50, 100)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_decodings() -> None:
+    """Each test decodes the files it judges itself. The checks keep decodings for the process, by
+    the bytes' digest; across tests that would let an earlier test's answer stand in (and under
+    mutation testing, a decoder's mutant would never run: the unmutated answer is already kept)."""
+    media = sys.modules.get("harness.checks._media")
+    if media is not None:
+        media._decoded.clear()
+
+
 @pytest.fixture
 def repo_pytest(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> RepoPytest:
     """Run pytest in this process as a user runs it from the repository root: its configuration,
