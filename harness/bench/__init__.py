@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from harness.bench._compare import DEFAULT_ALPHA, DEFAULT_MIN_DIFF_MS, Comparison, compare_runs, parse_threshold
     from harness.bench._export import github_action_benchmark
     from harness.bench._history import HISTORY_DIR, comparable, load_history, record_history, trend
-    from harness.bench._records import PHASES, TRUTH_PHASES, Measured, Record, truth_phases
+    from harness.bench._records import PHASES, TRUTH_PHASES, Measured, Record, measured_from_observation, truth_phases
     from harness.bench._registry import (
         SCENARIOS,
         BenchOptions,
@@ -27,8 +27,9 @@ if TYPE_CHECKING:
         get_scenario,
         scenario,
     )
-    from harness.bench._results import RunData, load_run, load_summary, write_file
+    from harness.bench._results import RunData, RunWriter, environment, load_run, load_summary, write_file
     from harness.bench._runner import BENCH_TARGETS, BenchFailed, BenchInterrupted, Estimate, RunResult, run_benchmark
+    from harness.bench._scenarios import bench_input
     from harness.bench._stats import Distribution, describe
     from harness.bench._summary import (
         AGREEMENT_ABS_MS,
@@ -36,12 +37,20 @@ if TYPE_CHECKING:
         BenchSummary,
         Figure,
         PhaseSummary,
+        RunConfig,
+        RunFiles,
+        SeriesPlan,
         SeriesSummary,
+        TargetInfo,
         TruthFigures,
+        figures_of,
         phase_values,
+        summarize_series,
     )
+    from harness.bench._target import ADMIN_KEY_ENV, BenchTarget, open_bench_target
 
 __all__ = [
+    "ADMIN_KEY_ENV",
     "AGREEMENT_ABS_MS",
     "AGREEMENT_REL",
     "BENCH_HINT",
@@ -57,6 +66,7 @@ __all__ = [
     "BenchInterrupted",
     "BenchOptions",
     "BenchSummary",
+    "BenchTarget",
     "Comparison",
     "Distribution",
     "Estimate",
@@ -65,22 +75,32 @@ __all__ = [
     "PhaseSummary",
     "PlanContext",
     "Record",
+    "RunConfig",
     "RunContext",
     "RunData",
+    "RunFiles",
     "RunResult",
+    "RunWriter",
     "Series",
+    "SeriesPlan",
     "SeriesSummary",
+    "TargetInfo",
     "TruthFigures",
     "WorkItem",
+    "bench_input",
     "bench_missing",
     "comparable",
     "compare_runs",
     "describe",
+    "environment",
+    "figures_of",
     "get_scenario",
     "github_action_benchmark",
     "load_history",
     "load_run",
     "load_summary",
+    "measured_from_observation",
+    "open_bench_target",
     "parse_threshold",
     "phase_values",
     "record_history",
@@ -88,6 +108,7 @@ __all__ = [
     "run_benchmark",
     "scenario",
     "scenarios",
+    "summarize_series",
     "trend",
     "truth_phases",
     "write_file",
@@ -100,16 +121,21 @@ _LAZY = {
     "load_history": "_history", "record_history": "_history", "trend": "_history", "HISTORY_DIR": "_history",
     "comparable": "_history",
     "Measured": "_records", "Record": "_records", "PHASES": "_records", "TRUTH_PHASES": "_records",
-    "truth_phases": "_records",
+    "truth_phases": "_records", "measured_from_observation": "_records",
     "SCENARIOS": "_registry", "BenchOptions": "_registry", "PlanContext": "_registry", "RunContext": "_registry",
     "Series": "_registry", "WorkItem": "_registry", "scenario": "_registry", "get_scenario": "_registry",
     "RunData": "_results", "load_run": "_results", "load_summary": "_results", "write_file": "_results",
+    "RunWriter": "_results", "environment": "_results",
     "BENCH_TARGETS": "_runner", "BenchFailed": "_runner", "BenchInterrupted": "_runner", "Estimate": "_runner",
     "RunResult": "_runner", "run_benchmark": "_runner",
     "Distribution": "_stats", "describe": "_stats",
     "BenchSummary": "_summary", "Figure": "_summary", "PhaseSummary": "_summary", "SeriesSummary": "_summary",
     "TruthFigures": "_summary",
     "AGREEMENT_ABS_MS": "_summary", "AGREEMENT_REL": "_summary", "phase_values": "_summary",
+    "figures_of": "_summary", "summarize_series": "_summary", "RunConfig": "_summary", "RunFiles": "_summary",
+    "SeriesPlan": "_summary", "TargetInfo": "_summary",
+    "BenchTarget": "_target", "ADMIN_KEY_ENV": "_target", "open_bench_target": "_target",
+    "bench_input": "_scenarios",
 }
 
 

@@ -75,6 +75,9 @@ class Record:
     labels: JsonObjectField = field(default_factory=dict)
     observation: JsonObjectField | None = None
     request_ids: list[StrictStr] = field(default_factory=list)
+    lifecycle: StrictStr | None = None
+    """The unit of work's own id, unique across every process that wrote the run (a Locust run's
+    ``<worker>/<sequence>``): a line seen twice or a sequence with a gap shows a duplicate or a loss."""
 
     @property
     def ok(self) -> bool:
@@ -90,6 +93,8 @@ class Record:
         per request, in the loop that takes the next request's timestamps)."""
         out: JsonObject = {"format": RECORD_FORMAT}
         out.update({name: getattr(self, name) for name in self.__dataclass_fields__})
+        if self.lifecycle is None:  # a benchmark's lines keep the shape they always had
+            del out["lifecycle"]
         return out
 
     @classmethod

@@ -11,6 +11,7 @@ returned :class:`Observation`.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import inspect
 import math
@@ -775,7 +776,12 @@ class QueueClient:
 
     def call(self, coro: Coroutine[object, object, _R]) -> _R:
         """Run a coroutine of :attr:`aio` (the async client) on this client's loop and return its result."""
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        return self.start(coro).result()
+
+    def start(self, coro: Coroutine[object, object, _R]) -> concurrent.futures.Future[_R]:
+        """Start a coroutine of :attr:`aio` on this client's loop without waiting for it: its future,
+        whose ``cancel()`` cancels it there."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def __enter__(self) -> QueueClient:
         return self
