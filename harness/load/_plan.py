@@ -46,15 +46,15 @@ class LoadSettings:
 
     def __post_init__(self) -> None:
         if not self.endpoints:
-            raise ConfigError("--fal-endpoint: name at least one endpoint")
+            raise ConfigError("a load run needs at least one endpoint")
         if self.detect not in ("stream", "poll"):
-            raise ConfigError(f"--fal-detect must be stream or poll, not {self.detect!r}")
-        for name, value in (("--fal-poll-interval", self.poll_interval), ("--fal-timeout", self.timeout),
-                            ("--fal-drain-timeout", self.drain_timeout)):
+            raise ConfigError(f"detect must be stream or poll, not {self.detect!r}")
+        for name, value in (("the poll interval", self.poll_interval), ("the timeout", self.timeout),
+                            ("the drain timeout", self.drain_timeout)):
             if not value > 0:
                 raise ConfigError(f"{name} must be more than 0 seconds, got {value}")
         if self.max_requests is not None and self.max_requests < 0:
-            raise ConfigError(f"--fal-max-requests must be 0 or more, got {self.max_requests}")
+            raise ConfigError(f"the request budget must be 0 or more, got {self.max_requests}")
 
     def to_dict(self) -> JsonObject:
         """The settings as the run's summary records them."""
@@ -89,7 +89,7 @@ def load_cases(settings: LoadSettings, contracts: Mapping[str, Contract]) -> lis
     for endpoint in dict.fromkeys(settings.endpoints):
         contract = contracts.get(endpoint)
         if contract is None:
-            raise ConfigError(f"--fal-endpoint: unknown endpoint {endpoint!r} (known: {', '.join(sorted(contracts))})")
+            raise ConfigError(f"unknown endpoint {endpoint!r} (known: {', '.join(sorted(contracts))})")
         cases.append(_case(contract, settings.scenario))
     return cases
 
@@ -102,9 +102,9 @@ def _case(contract: Contract, scenario: str | None) -> LoadCase:
     known: Sequence[str] = [s.name for s in contract.scenarios]
     chosen = next((s for s in contract.scenarios if s.name == scenario), None)
     if chosen is None:
-        raise ConfigError(f"--fal-scenario: {contract.endpoint} has no scenario {scenario!r} "
+        raise ConfigError(f"{contract.endpoint} has no scenario {scenario!r} "
                           f"(known: {', '.join(known)})")
     if chosen.expect_status != 200:
-        raise ConfigError(f"--fal-scenario: {contract.endpoint} scenario {scenario!r} is meant to fail "
+        raise ConfigError(f"{contract.endpoint} scenario {scenario!r} is meant to fail "
                           f"(HTTP {chosen.expect_status}); load is measured on lifecycles meant to succeed")
     return LoadCase(contract.endpoint, chosen.name, dict(chosen.input), dict(chosen.files))
