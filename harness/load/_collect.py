@@ -13,12 +13,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from harness._json import JsonObject, JsonValue
 from harness.bench import (
     BenchSummary,
-    BenchTarget,
     Record,
     RunConfig,
     RunFiles,
@@ -31,6 +30,9 @@ from harness.bench import (
     summarize_series,
 )
 from harness.load._driver import Drained
+
+if TYPE_CHECKING:
+    from harness.bench import BenchTarget
 from harness.load._plan import LOAD_SCENARIO, LoadSettings
 
 __all__ = ["RunCollector"]

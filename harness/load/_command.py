@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Literal
 
@@ -28,6 +28,8 @@ __all__ = ["LOCUSTFILE", "LoadRun", "locust_command", "run_load"]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 #: seconds allowed, beyond the run time and the drain, for processes to start, connect and stop
 START_MARGIN_S = 60.0
+#: seconds the workers may take to quit once the master has
+WORKER_GRACE_S = 15.0
 
 Role = Literal["local", "master", "worker"]
 
@@ -102,7 +104,9 @@ def run_load(
     master and ``workers`` workers on loopback; returns the run folder the master wrote.
 
     On the ``emulator`` target an emulator is started for the run (``emulator_config``, else the
-    ``load`` benchmark's) and its ground truth is read at the end. ``output`` gets every process's
+    ``load`` benchmark's) and its ground truth is read at the end. The target's budget is the run's
+    total, split evenly between the processes (``settings.max_requests`` is then each one's share).
+    ``output`` gets every process's
     output (default: this process's). Every process has a deadline (the run time, the drain and a
     margin to start and stop); one that outlives it is killed, and the run says so."""
     spec = target if isinstance(target, TargetSpec) else TargetSpec.parse(target, allow=("emulator", "url", "live"))
@@ -115,12 +119,11 @@ def run_load(
                           f"{run_time:g})")
     if not locustfile.is_file():
         raise ConfigError(f"no Locust file at {locustfile}")
-    if spec.kind == "live":
-        total = spec.budget or 0
-        each = total // max(1, workers)
+    if spec.budget is not None:  # each process spends its share: together they never pass the budget
+        each = spec.budget // max(1, workers)
         if each < 1:
-            raise ConfigError(f"a budget of {total} requests cannot be shared by {workers} workers")
-        settings = _with_budget(settings, each)
+            raise ConfigError(f"a budget of {spec.budget} requests cannot be shared by {workers} workers")
+        settings = replace(settings, max_requests=each)
     children_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
     with ExitStack() as stack:
         host = spec.text
@@ -155,12 +158,6 @@ def run_load(
     return LoadRun(run_dir, tuple(codes), timed_out)
 
 
-def _with_budget(settings: LoadSettings, each: int) -> LoadSettings:
-    from dataclasses import replace
-
-    return replace(settings, max_requests=each)
-
-
 def free_port() -> int:
     """A TCP port free on loopback now (the master binds it a moment later)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -185,10 +182,13 @@ def _start(command: list[str], env: Mapping[str, str], output: IO[str] | None) -
 
 
 def _wait_all(children: list[_Child], deadline: float) -> tuple[list[int], bool]:
-    """Wait for every process until the deadline; kill what outlives it."""
+    """Wait for the first process (the master, or the only one) until the deadline, then the others a
+    little longer (a master's quit reaches them at once); kill what outlives its deadline."""
     codes: list[int] = []
     timed_out = False
-    for child in children:
+    for n, child in enumerate(children):
+        if n == 1:
+            deadline = min(deadline, time.monotonic() + WORKER_GRACE_S)
         try:
             codes.append(child.process.wait(timeout=max(0.1, deadline - time.monotonic())))
         except subprocess.TimeoutExpired:

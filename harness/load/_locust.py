@@ -21,7 +21,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.event
@@ -33,9 +33,7 @@ from locust.runners import MasterRunner, Runner, WorkerRunner
 from harness._errors import BudgetExceeded, HarnessError
 from harness._secrets import register_secret
 from harness._target import TargetSpec
-from harness.bench import open_bench_target
 from harness.contracts import load_contracts
-from harness.load._collect import RunCollector
 from harness.load._driver import Drained, LifecycleDriver
 from harness.load._plan import (
     DEFAULT_DRAIN_TIMEOUT_S,
@@ -47,6 +45,9 @@ from harness.load._plan import (
 )
 
 __all__ = ["RECORDS_MESSAGE", "FalQueueUser"]
+
+if TYPE_CHECKING:
+    from harness.load._collect import RunCollector
 
 log = logging.getLogger("fal-harness.load")
 
@@ -162,6 +163,10 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
 
 
 def _start_collector(settings: LoadSettings, spec: TargetSpec) -> None:
+    # Only the process writing the run folder loads the summaries and the emulator's ground truth.
+    from harness.bench import open_bench_target
+    from harness.load._collect import RunCollector
+
     state = _state
     bench_target = state.stack.enter_context(open_bench_target(spec))
     state.collector = RunCollector(settings, bench_target)
@@ -213,13 +218,15 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
         _finish(environment)
 
 
-def _drain_users(runner: Runner | None) -> Drained | None:
-    """Wait for the lifecycles in flight, and hand on every record and how this process's part ended; once."""
+def _drain_users(runner: Runner | None, *, announce: bool = True) -> Drained | None:
+    """Wait for the lifecycles in flight and hand on every record, once; a worker then tells the
+    master how its part ended (again whenever ``announce``: the master may ask twice)."""
     state = _state
     driver = state.driver
     if driver is None:
         return state.drained
-    if state.drained is None:
+    first = state.drained is None
+    if first:
         if state.flusher is not None:
             state.flusher.kill(block=True)
             state.flusher = None
@@ -231,9 +238,10 @@ def _drain_users(runner: Runner | None) -> Drained | None:
         elif state.collector is not None:
             state.collector.add(driver.worker, [r.to_dict() for r in records])
             state.collector.worker_drained(state.drained)
-    if isinstance(runner, WorkerRunner):
-        runner.send_message(DRAINED_MESSAGE, state.drained.to_dict())
-    return state.drained
+    drained = state.drained
+    if isinstance(runner, WorkerRunner) and drained is not None and (first or announce):
+        runner.send_message(DRAINED_MESSAGE, drained.to_dict())
+    return drained
 
 
 def _worker_drain(environment: Environment, msg: Any, **_: Any) -> None:
@@ -278,7 +286,13 @@ def _finish(environment: Environment) -> None:
         if collector.waiting_for():
             runner.send_message(DRAIN_MESSAGE, {})
             wait = collector.settings.drain_timeout + (environment.stop_timeout or 0.0) + 5.0
-            if not state.all_drained.wait(timeout=wait):
+            deadline = time.monotonic() + wait
+            while collector.waiting_for() and (left := deadline - time.monotonic()) > 0:
+                state.all_drained.clear()
+                if not collector.waiting_for():
+                    break
+                state.all_drained.wait(timeout=left)
+            if collector.waiting_for():
                 log.warning("fal-harness: no end heard within %.0f s from %s", wait,
                             ", ".join(sorted(collector.waiting_for())))
     collector.users = _users(environment)
@@ -305,7 +319,7 @@ def _on_quitting(environment: Environment, **_: Any) -> None:
     # Ctrl-C and SIGTERM quit before the test stops: the records are still gathered and written.
     runner = environment.runner
     if not isinstance(runner, MasterRunner):
-        _drain_users(runner)
+        _drain_users(runner, announce=False)
     if not isinstance(runner, WorkerRunner):
         _finish(environment)
     if _state.driver is not None:

@@ -4,6 +4,7 @@ written incomplete, never passed as whole."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,14 @@ def test_inputs_come_from_the_contracts_and_a_wrong_name_is_one_line() -> None:
         load_cases(LoadSettings(scenario="nope"), contracts)
     with pytest.raises(ConfigError, match="detect must be stream or poll"):
         LoadSettings(detect="guess")
+
+
+def test_the_load_package_and_its_command_leave_locust_and_gevent_unloaded() -> None:
+    # Locust patches the interpreter with gevent on import: only a Locust process may import it.
+    import harness.cli
+    import harness.load
+
+    for name in ("LoadSettings", "RunCollector", "run_load", "load_cases", "Drained", "LoadRun"):
+        getattr(harness.load, name)
+    assert harness.cli.cli.get_command(None, "load") is not None  # type: ignore[arg-type]
+    assert not [m for m in sys.modules if m.split(".")[0] in ("locust", "gevent")]
