@@ -80,6 +80,9 @@ def load(target: TargetSpec, endpoints: tuple[str, ...], scenario: str | None, u
 
         write_report(run.run_dir)
     click.echo(f"run folder: {run.run_dir}")
+    if run.interrupted:
+        click.echo(f"interrupted: kept {data.summary.records} finished lifecycles", err=True)
+        return 130
     if run.timed_out:
         click.echo("a Locust process outlived its deadline and was killed", err=True)
     if data.summary.status != "complete":

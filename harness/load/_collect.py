@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from harness.bench import BenchTarget
 from harness.load._plan import LOAD_SCENARIO, LoadSettings
 
-__all__ = ["RunCollector"]
+__all__ = ["RunCollector", "Status"]
 
 log = logging.getLogger(__name__)
 

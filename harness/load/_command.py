@@ -6,13 +6,14 @@ started on loopback with free ports, every wait bounded, and the run folder the 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Literal
@@ -43,6 +44,8 @@ class LoadRun:
     exit_codes: tuple[int, ...] = ()
     timed_out: bool = False
     """A process outlived its deadline and was killed."""
+    interrupted: bool = False
+    """Ctrl-C (or SIGTERM) stopped the run early; what finished was still gathered and written."""
 
     @property
     def exit_code(self) -> int:
@@ -153,9 +156,18 @@ def run_load(
                                                locustfile=locustfile, extra=extra), master_env, output)]
             processes += [_start(locust_command("worker", settings, master_port=port, locustfile=locustfile),
                                  worker_env, output) for _ in range(workers)]
-        codes, timed_out = _wait_all(processes, deadline)
+        interrupted = False
+        try:
+            codes, timed_out = _wait_all(processes, deadline)
+        except KeyboardInterrupt:
+            # The master (or the only process) is told once, and ends the test as its run time would:
+            # the workers drain and quit when it says so. Wait for that, with the emulator still up.
+            interrupted = True
+            with suppress(OSError):
+                processes[0].process.send_signal(signal.SIGTERM)
+            codes, timed_out = _wait_all(processes, time.monotonic() + settings.drain_timeout + WORKER_GRACE_S)
         run_dir = Path(result_file.read_text(encoding="utf-8")) if result_file.is_file() else None
-    return LoadRun(run_dir, tuple(codes), timed_out)
+    return LoadRun(run_dir, tuple(codes), timed_out, interrupted)
 
 
 def free_port() -> int:
@@ -174,8 +186,11 @@ class _Child:
 
 def _start(command: list[str], env: Mapping[str, str], output: IO[str] | None) -> _Child:
     try:
+        # A session of its own: Ctrl-C in a terminal reaches this process only, which then stops the
+        # run through the master, once, rather than every process at the same moment.
         process = subprocess.Popen(command, env=dict(env), stdin=subprocess.DEVNULL, stdout=output or None,
-                                   stderr=subprocess.STDOUT if output is not None else None, text=True)
+                                   stderr=subprocess.STDOUT if output is not None else None, text=True,
+                                   start_new_session=True)
     except OSError as exc:
         raise HarnessError(f"could not start Locust ({command[0]} -m locust): {exc}") from None
     return _Child(process, command)

@@ -47,7 +47,7 @@ from harness.load._plan import (
 __all__ = ["RECORDS_MESSAGE", "FalQueueUser"]
 
 if TYPE_CHECKING:
-    from harness.load._collect import RunCollector
+    from harness.load._collect import RunCollector, Status
 
 log = logging.getLogger("fal-harness.load")
 
@@ -55,6 +55,8 @@ log = logging.getLogger("fal-harness.load")
 RECORDS_MESSAGE, DRAIN_MESSAGE, DRAINED_MESSAGE = "fal-harness:records", "fal-harness:drain", "fal-harness:drained"
 #: a worker sends what finished at least this often
 FLUSH_INTERVAL_S = 0.2
+#: a run that stops this much (or 5 % of its run time, if more) before its run time was stopped, not finished
+EARLY_STOP_S = 1.0
 
 
 def _options(parser: Any, **_: Any) -> None:
@@ -114,6 +116,7 @@ class _Process:
     drained: Drained | None = None
     all_drained: gevent.event.Event = field(default_factory=gevent.event.Event)
     cases: tuple[LoadCase, ...] = ()
+    test_started: float | None = None
 
 
 _state = _Process()
@@ -150,6 +153,7 @@ def _on_init(environment: Environment, runner: Runner | None = None, **_: Any) -
 
 
 def _on_test_start(environment: Environment, **_: Any) -> None:
+    _state.test_started = time.monotonic()  # first: the run time counts from about now
     runner = environment.runner
     settings = settings_of(environment)
     try:
@@ -215,7 +219,19 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
     if not isinstance(runner, MasterRunner):
         _drain_users(runner)
     if not isinstance(runner, WorkerRunner):
-        _finish(environment)
+        _finish(environment, *_how_it_ended(environment))
+
+
+def _how_it_ended(environment: Environment) -> tuple[Status, str | None]:
+    """A run with a run time that stopped well before it (Ctrl-C, SIGTERM, the last worker gone) was
+    interrupted; any other stop (the run time, the web UI's stop button) completes it."""
+    run_time = getattr(environment.parsed_options, "run_time", None)
+    started = _state.test_started
+    if isinstance(run_time, int | float) and run_time and started is not None:
+        ran = time.monotonic() - started
+        if ran < run_time - max(EARLY_STOP_S, 0.05 * run_time):
+            return "interrupted", f"stopped after {ran:.1f} s of its {run_time:g} s run time (Ctrl-C or SIGTERM?)"
+    return "complete", None
 
 
 def _drain_users(runner: Runner | None, *, announce: bool = True) -> Drained | None:
@@ -274,7 +290,7 @@ def _master_drained(environment: Environment, msg: Any, **_: Any) -> None:
         _state.all_drained.set()
 
 
-def _finish(environment: Environment) -> None:
+def _finish(environment: Environment, status: Status = "complete", reason: str | None = None) -> None:
     """Ask every worker for its last records, wait for them all (within the drain timeout), write the summary."""
     state = _state
     collector = state.collector
@@ -296,7 +312,7 @@ def _finish(environment: Environment) -> None:
                 log.warning("fal-harness: no end heard within %.0f s from %s", wait,
                             ", ".join(sorted(collector.waiting_for())))
     collector.users = _users(environment)
-    result = collector.finish()
+    result = collector.finish(status, reason)
     state.collector = None
     if result.summary.status != "complete":
         environment.process_exit_code = 1
@@ -316,12 +332,13 @@ def _users(environment: Environment) -> int | None:
 
 
 def _on_quitting(environment: Environment, **_: Any) -> None:
-    # Ctrl-C and SIGTERM quit before the test stops: the records are still gathered and written.
+    # A test stopped as the process quits (after a normal end the run is written already): the
+    # records are still gathered and written.
     runner = environment.runner
     if not isinstance(runner, MasterRunner):
         _drain_users(runner, announce=False)
     if not isinstance(runner, WorkerRunner):
-        _finish(environment)
+        _finish(environment, *_how_it_ended(environment))
     if _state.driver is not None:
         _state.driver.close()
         _state.driver = None
