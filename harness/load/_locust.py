@@ -47,6 +47,8 @@ from harness.load._plan import (
 __all__ = ["RECORDS_MESSAGE", "FalQueueUser"]
 
 if TYPE_CHECKING:
+    from harness.bench import BenchTarget
+    from harness.client import Target
     from harness.load._collect import RunCollector, Status
 
 log = logging.getLogger("fal-harness.load")
@@ -117,6 +119,8 @@ class _Process:
     all_drained: gevent.event.Event = field(default_factory=gevent.event.Event)
     cases: tuple[LoadCase, ...] = ()
     test_started: float | None = None
+    bench_targets: dict[str, BenchTarget] = field(default_factory=dict)
+    targets: dict[str, Target] = field(default_factory=dict)
 
 
 _state = _Process()
@@ -140,9 +144,14 @@ def _on_init(environment: Environment, runner: Runner | None = None, **_: Any) -
         return
     try:
         settings = settings_of(environment)
-        if not isinstance(runner, WorkerRunner):
-            target_spec(environment, settings)  # a worker learns the host from the master
         load_cases(settings, load_contracts(settings.contracts_dir))
+        if not isinstance(runner, WorkerRunner):  # a worker learns the host from the master
+            # Opened now, before the run time starts counting: an unreachable target is one line and
+            # exit 2, and the test starts without waiting for it.
+            spec = target_spec(environment, settings)
+            _bench_target(spec)
+            if not isinstance(runner, MasterRunner):
+                _target(spec)
     except HarnessError as error:
         _fail(environment, error)
     if isinstance(runner, MasterRunner):
@@ -167,26 +176,42 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
 
 
 def _start_collector(settings: LoadSettings, spec: TargetSpec) -> None:
-    # Only the process writing the run folder loads the summaries and the emulator's ground truth.
-    from harness.bench import open_bench_target
-    from harness.load._collect import RunCollector
+    from harness.load._collect import RunCollector  # only the process writing the run folder loads the summaries
 
     state = _state
-    bench_target = state.stack.enter_context(open_bench_target(spec))
-    state.collector = RunCollector(settings, bench_target)
+    state.collector = RunCollector(settings, _bench_target(spec))
     state.all_drained.clear()
     log.info("fal-harness: recording the run in %s", state.collector.run_dir)
 
 
-def _start_driver(environment: Environment, settings: LoadSettings, spec: TargetSpec) -> None:
+def _bench_target(spec: TargetSpec) -> BenchTarget:
+    """The target as the process writing the run folder sees it (with the emulator's ground truth), once per host."""
+    from harness.bench import open_bench_target
+
+    state = _state
+    if spec.text not in state.bench_targets:
+        state.bench_targets[spec.text] = state.stack.enter_context(open_bench_target(spec))
+    return state.bench_targets[spec.text]
+
+
+def _target(spec: TargetSpec) -> Target:
+    """The target lifecycles are sent to, once per host."""
     from harness._session import open_target
 
+    state = _state
+    if spec.text not in state.targets:
+        target = state.stack.enter_context(open_target(spec))
+        register_secret(target.key)
+        state.targets[spec.text] = target
+    return state.targets[spec.text]
+
+
+def _start_driver(environment: Environment, settings: LoadSettings, spec: TargetSpec) -> None:
     state = _state
     runner = environment.runner
     if state.driver is not None:  # a test started again (the web UI): a new driver, numbered afresh
         state.driver.close()
-    target = state.stack.enter_context(open_target(spec))
-    register_secret(target.key)
+    target = _target(spec)
     worker = runner.client_id if isinstance(runner, WorkerRunner) else "local"
     state.cases = tuple(load_cases(settings, load_contracts(settings.contracts_dir)))
     state.driver = LifecycleDriver(target, settings, state.cases, worker)
@@ -359,8 +384,8 @@ class FalQueueUser(User):
 
     def on_start(self) -> None:
         cases = _state.cases
-        if not cases:
-            raise HarnessError("the fal-harness load plugin did not start (no test_start seen)")
+        if not cases or _state.driver is None:  # the test failed to start, and said why; the process quits
+            raise StopUser()
         start = next(_user_numbers) % len(cases)
         self._cases = itertools.cycle(cases[start:] + cases[:start])
 
