@@ -16,7 +16,15 @@ if TYPE_CHECKING:
     from harness.bench._compare import DEFAULT_ALPHA, DEFAULT_MIN_DIFF_MS, Comparison, compare_runs, parse_threshold
     from harness.bench._export import github_action_benchmark
     from harness.bench._history import HISTORY_DIR, comparable, load_history, record_history, trend
-    from harness.bench._records import PHASES, TRUTH_PHASES, Measured, Record, measured_from_observation, truth_phases
+    from harness.bench._records import (
+        PHASES,
+        TRUTH_PHASES,
+        Measured,
+        Record,
+        attribute_duplicates,
+        measured_from_observation,
+        truth_phases,
+    )
     from harness.bench._registry import (
         SCENARIOS,
         BenchOptions,
@@ -87,6 +95,7 @@ __all__ = [
     "TargetInfo",
     "TruthFigures",
     "WorkItem",
+    "attribute_duplicates",
     "bench_input",
     "bench_missing",
     "comparable",
@@ -122,6 +131,7 @@ _LAZY = {
     "comparable": "_history",
     "Measured": "_records", "Record": "_records", "PHASES": "_records", "TRUTH_PHASES": "_records",
     "truth_phases": "_records", "measured_from_observation": "_records",
+    "attribute_duplicates": "_records",
     "SCENARIOS": "_registry", "BenchOptions": "_registry", "PlanContext": "_registry", "RunContext": "_registry",
     "Series": "_registry", "WorkItem": "_registry", "scenario": "_registry", "get_scenario": "_registry",
     "RunData": "_results", "load_run": "_results", "load_summary": "_results", "write_file": "_results",

@@ -23,7 +23,7 @@ from harness._errors import BudgetExceeded, ConfigError, HarnessError
 from harness._json import JsonObject
 from harness._target import SENDING_TARGETS, TargetSpec
 from harness.bench._history import HISTORY_DIR, record_history
-from harness.bench._records import Record
+from harness.bench._records import Record, attribute_duplicates
 from harness.bench._registry import BenchOptions, PlanContext, RunContext, ScenarioSpec, Series, WorkItem, get_scenario
 from harness.bench._results import REQUESTS_FILE, TRUTH_FILE, RunWriter, environment
 from harness.bench._summary import (
@@ -324,18 +324,7 @@ class _Run:
     def _attribute_duplicates(self, timelines: list[JsonObject]) -> int:
         """Put every request a retried submit created on that submit's request line (its
         ``request_ids``), rewriting the lines once if any changed; returns how many were extra."""
-        created: dict[str, list[str]] = {}
-        for t in timelines:
-            ref, request_id = t.get("client_submit"), t.get("request_id")
-            if isinstance(ref, str) and isinstance(request_id, str):
-                created.setdefault(ref, []).append(request_id)
-        extra = 0
-        for record in self.records:
-            ids = created.get(_submit_ref(record) or "", [])
-            if len(ids) > 1:
-                main = [record.request_id] if record.request_id else []
-                record.request_ids = list(dict.fromkeys([*main, *record.request_ids, *ids]))
-                extra += len(ids) - 1
+        extra = attribute_duplicates(self.records, timelines)
         if extra:
             self.writer.rewrite_requests(self.records)
         return extra

@@ -25,6 +25,7 @@ from harness.bench import (
     RunWriter,
     SeriesPlan,
     TargetInfo,
+    attribute_duplicates,
     environment,
     figures_of,
     summarize_series,
@@ -119,6 +120,7 @@ class RunCollector:
         self.writer.rewrite_requests(ordered)
         truth: dict[str, JsonObject] = {}
         timelines: list[JsonObject] = []
+        queued_twice = 0
         if self.bench_target.has_truth and ordered:
             ids = [i for r in ordered for i in (r.request_ids or ([r.request_id] if r.request_id else []))]
             refs = [ref for r in ordered if isinstance(ref := (r.observation or {}).get("submit_ref"), str)]
@@ -129,9 +131,14 @@ class RunCollector:
             else:
                 self.writer.write_truth(timelines)
                 truth = {rid: t for t in timelines if isinstance(rid := t.get("request_id"), str)}
+                queued_twice = attribute_duplicates(ordered, timelines)
+                if queued_twice:
+                    self.writer.rewrite_requests(ordered)
+                    notes.append(f"{queued_twice} requests were queued by a retried submit whose answer was lost; "
+                                 "each is in its request line's request_ids")
         if self.duplicates:
             notes.append(f"{self.duplicates} records arrived twice and were kept once")
-        summary = self._summary(status, reason, ordered, truth, notes)
+        summary = replace(self._summary(status, reason, ordered, truth, notes), duplicates=queued_twice)
         self.writer.write_summary(summary)
         self.writer.close()
         self.result = RunResult(self.writer.dir, summary, ordered)

@@ -128,3 +128,29 @@ def test_the_load_package_and_its_command_leave_locust_and_gevent_unloaded() -> 
         getattr(harness.load, name)
     assert harness.cli.cli.get_command(None, "load") is not None  # type: ignore[arg-type]
     assert not [m for m in sys.modules if m.split(".")[0] in ("locust", "gevent")]
+
+
+class RecordedTruth(BenchTarget):
+    """The emulator's answer to ``/_emulator/requests`` as given, for a case a healthy emulator does
+    not produce on demand here: a submit retried after its answer was lost, queued twice."""
+
+    def __init__(self, timelines: list[dict[str, object]]) -> None:
+        super().__init__(NOWHERE, truth_url="http://127.0.0.1:9")
+        self.timelines = timelines
+
+    def truth(self, request_ids: object, submit_refs: object = ()) -> list[dict[str, object]]:  # type: ignore[override]
+        return self.timelines
+
+
+def test_a_submit_queued_twice_puts_both_requests_on_its_line(tmp_path: Path) -> None:
+    sent = line("a", 0, 100)
+    sent["observation"] = {"submit_ref": "ref-0"}
+    truth = [{"request_id": "req-a-0", "client_submit": "ref-0", "received_ns": 1, "started_ns": 2, "completed_ns": 3},
+             {"request_id": "req-lost", "client_submit": "ref-0", "received_ns": 1, "started_ns": 2, "completed_ns": 3}]
+    run = RunCollector(LoadSettings(out=tmp_path), RecordedTruth(truth), ci_resamples=0)
+    run.add("a", [sent])
+    run.worker_drained(Drained("a", started=1, recorded=1))
+    result = run.finish()
+    (record,) = load_run(result.run_dir).records
+    assert record.request_ids == ["req-a-0", "req-lost"]
+    assert result.summary.duplicates == 1 and result.summary.target is not None and result.summary.target.ground_truth
