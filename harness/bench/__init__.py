@@ -35,7 +35,16 @@ if TYPE_CHECKING:
         get_scenario,
         scenario,
     )
-    from harness.bench._results import RunData, RunWriter, environment, load_run, load_summary, write_file
+    from harness.bench._results import (
+        RunData,
+        RunWriter,
+        Truth,
+        environment,
+        gather_truth,
+        load_run,
+        load_summary,
+        write_file,
+    )
     from harness.bench._runner import BENCH_TARGETS, BenchFailed, BenchInterrupted, Estimate, RunResult, run_benchmark
     from harness.bench._scenarios import bench_input
     from harness.bench._stats import Distribution, describe
@@ -93,6 +102,7 @@ __all__ = [
     "SeriesPlan",
     "SeriesSummary",
     "TargetInfo",
+    "Truth",
     "TruthFigures",
     "WorkItem",
     "attribute_duplicates",
@@ -103,6 +113,7 @@ __all__ = [
     "describe",
     "environment",
     "figures_of",
+    "gather_truth",
     "get_scenario",
     "github_action_benchmark",
     "load_history",
@@ -135,7 +146,7 @@ _LAZY = {
     "SCENARIOS": "_registry", "BenchOptions": "_registry", "PlanContext": "_registry", "RunContext": "_registry",
     "Series": "_registry", "WorkItem": "_registry", "scenario": "_registry", "get_scenario": "_registry",
     "RunData": "_results", "load_run": "_results", "load_summary": "_results", "write_file": "_results",
-    "RunWriter": "_results", "environment": "_results",
+    "RunWriter": "_results", "environment": "_results", "Truth": "_results", "gather_truth": "_results",
     "BENCH_TARGETS": "_runner", "BenchFailed": "_runner", "BenchInterrupted": "_runner", "Estimate": "_runner",
     "RunResult": "_runner", "run_benchmark": "_runner",
     "Distribution": "_stats", "describe": "_stats",

@@ -23,9 +23,9 @@ from harness._errors import BudgetExceeded, ConfigError, HarnessError
 from harness._json import JsonObject
 from harness._target import SENDING_TARGETS, TargetSpec
 from harness.bench._history import HISTORY_DIR, record_history
-from harness.bench._records import Record, attribute_duplicates
+from harness.bench._records import Record
 from harness.bench._registry import BenchOptions, PlanContext, RunContext, ScenarioSpec, Series, WorkItem, get_scenario
-from harness.bench._results import REQUESTS_FILE, TRUTH_FILE, RunWriter, environment
+from harness.bench._results import REQUESTS_FILE, TRUTH_FILE, RunWriter, environment, gather_truth
 from harness.bench._summary import (
     BenchSummary,
     RunConfig,
@@ -296,19 +296,9 @@ class _Run:
         notes: list[str] = list(self.plan_notes)
         duplicates = 0
         if self.bench_target is not None and self.bench_target.has_truth and self.records:
-            ids = [i for r in self.records for i in (r.request_ids or ([r.request_id] if r.request_id else []))]
-            refs = [ref for r in self.records if (ref := _submit_ref(r))]
-            try:
-                timelines = self.bench_target.truth(ids, refs)
-            except Exception as exc:  # the truth is a bonus: never lose the measurements over it
-                notes.append(f"ground truth unavailable: {type(exc).__name__}: {exc}")
-            else:
-                self.writer.write_truth(timelines)
-                truth = {rid: t for t in timelines if isinstance(rid := t.get("request_id"), str)}
-                duplicates = self._attribute_duplicates(timelines)
-                if duplicates:
-                    notes.append(f"{duplicates} requests were queued by a retried submit whose answer was lost; "
-                                 "each is in its request line's request_ids")
+            found = gather_truth(self.bench_target, self.records, self.writer)
+            truth, duplicates = found.timelines, found.duplicates
+            notes += found.notes
         else:
             unanswered = sum(_unanswered_submits(r) for r in self.records)
             if unanswered:
@@ -320,14 +310,6 @@ class _Run:
         if self.keep_history and status == "complete":
             record_history(self.out / HISTORY_DIR, summary)
         return summary
-
-    def _attribute_duplicates(self, timelines: list[JsonObject]) -> int:
-        """Put every request a retried submit created on that submit's request line (its
-        ``request_ids``), rewriting the lines once if any changed; returns how many were extra."""
-        extra = attribute_duplicates(self.records, timelines)
-        if extra:
-            self.writer.rewrite_requests(self.records)
-        return extra
 
     def _summary(self, series: list[Series], status: str, reason: str | None,
                  truth: Mapping[str, JsonObject] | None = None,
@@ -386,11 +368,6 @@ def _check_creatable(out: Path) -> None:
         raise ConfigError(f"cannot create the output folder {out}: {existing} is not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"cannot create the output folder {out}: {existing} is not writable")
-
-
-def _submit_ref(record: Record) -> str | None:
-    ref = (record.observation or {}).get("submit_ref")
-    return ref if isinstance(ref, str) else None
 
 
 def _unanswered_submits(record: Record) -> int:

@@ -25,9 +25,10 @@ from harness.bench import (
     RunWriter,
     SeriesPlan,
     TargetInfo,
-    attribute_duplicates,
+    Truth,
     environment,
     figures_of,
+    gather_truth,
     summarize_series,
 )
 from harness.load._driver import Drained
@@ -118,27 +119,12 @@ class RunCollector:
         ordered = _in_start_order(self.records)
         self.records = ordered
         self.writer.rewrite_requests(ordered)
-        truth: dict[str, JsonObject] = {}
-        timelines: list[JsonObject] = []
-        queued_twice = 0
-        if self.bench_target.has_truth and ordered:
-            ids = [i for r in ordered for i in (r.request_ids or ([r.request_id] if r.request_id else []))]
-            refs = [ref for r in ordered if isinstance(ref := (r.observation or {}).get("submit_ref"), str)]
-            try:
-                timelines = self.bench_target.truth(ids, refs)
-            except Exception as exc:  # the truth is a bonus: never lose the measurements over it
-                notes.append(f"ground truth unavailable: {type(exc).__name__}: {exc}")
-            else:
-                self.writer.write_truth(timelines)
-                truth = {rid: t for t in timelines if isinstance(rid := t.get("request_id"), str)}
-                queued_twice = attribute_duplicates(ordered, timelines)
-                if queued_twice:
-                    self.writer.rewrite_requests(ordered)
-                    notes.append(f"{queued_twice} requests were queued by a retried submit whose answer was lost; "
-                                 "each is in its request line's request_ids")
+        found = gather_truth(self.bench_target, ordered, self.writer) if self.bench_target.has_truth and ordered \
+            else Truth()
+        notes += found.notes
         if self.duplicates:
             notes.append(f"{self.duplicates} records arrived twice and were kept once")
-        summary = replace(self._summary(status, reason, ordered, truth, notes), duplicates=queued_twice)
+        summary = replace(self._summary(status, reason, ordered, found.timelines, notes), duplicates=found.duplicates)
         self.writer.write_summary(summary)
         self.writer.close()
         self.result = RunResult(self.writer.dir, summary, ordered)
