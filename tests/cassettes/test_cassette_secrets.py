@@ -79,7 +79,7 @@ class _Receiver(BaseHTTPRequestHandler):
 def webhook_receiver() -> Iterator[tuple[str, list[str]]]:
     seen: list[str] = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), type("Receiver", (_Receiver,), {"seen": seen}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/hook?token={quote(KEY, safe='')}", seen
     server.shutdown()
