@@ -26,6 +26,8 @@ POLL_INTERVAL = 0.01
 
 @dataclass(frozen=True)
 class ScenarioResult:
+    """One scenario of a smoke run, in brief: which checks failed, the first problem, how long it took."""
+
     endpoint: str
     scenario: str
     failed_checks: tuple[str, ...]

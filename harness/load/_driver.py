@@ -1,13 +1,15 @@
 """One load process's lifecycles: each sent through the harness's own client (its status stream and
-its timing), each turned into a benchmark ``Record`` on the client's loop as it ends, whoever waits
-for it, and kept in an outbox until the process hands it on.
+its timing) on one event loop of the process's, each turned into a benchmark ``Record`` on that loop
+as it ends, whoever waits for it, and kept in an outbox until the process hands it on.
 
-Nothing here imports Locust: under Locust (gevent) the client's loop thread is a greenlet and the
-futures below wait cooperatively; anywhere else the same code runs on a real thread.
+Nothing here imports Locust: under Locust (gevent) the loop's thread is a greenlet and the futures
+below wait cooperatively; anywhere else the same code runs on a real thread. One loop for the
+process, not one per caller: greenlets share one OS thread, and asyncio allows one running loop on it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import itertools
 import threading
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from harness._errors import BudgetExceeded
 from harness._json import JsonObject, JsonValue
 from harness.bench import Record, measured_from_observation
-from harness.client import QueueClient, Target
+from harness.client import AsyncQueueClient, Target
 from harness.load._plan import LoadCase, LoadSettings
 
 __all__ = ["Drained", "LifecycleDriver"]
@@ -63,7 +65,14 @@ class LifecycleDriver:
         self.settings = settings
         self.cases = tuple(cases)
         self.worker = worker
-        self.client = QueueClient(target, max_connections=1000)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="fal-harness-load", daemon=True)
+        self._thread.start()
+
+        async def make() -> AsyncQueueClient:
+            return AsyncQueueClient(target, max_connections=1000)
+
+        self.client = asyncio.run_coroutine_threadsafe(make(), self._loop).result()
         self._sequence = itertools.count()
         self._lock = threading.Lock()
         self._outbox: list[Record] = []
@@ -84,7 +93,7 @@ class LifecycleDriver:
         with self._lock:
             sequence = next(self._sequence)
             self._started += 1
-            future = self.client.start(self._lifecycle(case, sequence))
+            future = asyncio.run_coroutine_threadsafe(self._lifecycle(case, sequence), self._loop)
             self._pending.add(future)
         future.add_done_callback(self._forget)
         return future.result()
@@ -98,7 +107,7 @@ class LifecycleDriver:
         settings = self.settings
         started = time.monotonic_ns()
         try:
-            obs = await self.client.aio.lifecycle(
+            obs = await self.client.lifecycle(
                 case.endpoint, dict(case.payload), files=dict(case.files), detect=settings.detect,
                 poll_interval=settings.poll_interval, scenario=case.scenario, tags={"lifecycle": lifecycle},
                 timeout=settings.timeout,
@@ -140,5 +149,10 @@ class LifecycleDriver:
             return Drained(self.worker, self._started, self._recorded, self._refused, len(left))
 
     def close(self) -> None:
-        """Close the client (its connections and loop)."""
-        self.client.close()
+        """Close the client's connections and stop its loop; safe to call twice."""
+        if self._loop.is_closed():
+            return
+        asyncio.run_coroutine_threadsafe(self.client.aclose(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness._errors import ConfigError
-from harness._json import JsonObject, JsonValue
+from harness._json import JsonObject
 from harness.bench import bench_input
 from harness.client import Files
 from harness.contracts import Contract
@@ -69,7 +69,8 @@ class LoadCase:
 
     endpoint: str
     scenario: str
-    payload: Mapping[str, JsonValue]
+    payload: Mapping[str, object]
+    """The model input, as the client takes it (``AsyncQueueClient.lifecycle``)."""
     files: Files = field(default_factory=dict)
 
     @property
