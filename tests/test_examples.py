@@ -80,4 +80,4 @@ def test_locustfile_compiles_and_runs_the_harness_user() -> None:
     for locustfile in (ROOT / "examples" / "load" / "locustfile.py", ROOT / "harness" / "load" / "locustfile.py"):
         py_compile.compile(str(locustfile), doraise=True)
         text = locustfile.read_text()
-        assert "from harness.load import FalQueueUser" in text and "(FalQueueUser):" in text, locustfile
+        assert "from harness.load.user import FalQueueUser" in text and "(FalQueueUser):" in text, locustfile

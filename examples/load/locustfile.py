@@ -24,7 +24,7 @@ detection, the output folder and the request budget; see docs/load.md.
 
 from locust import between
 
-from harness.load import FalQueueUser
+from harness.load.user import FalQueueUser
 
 
 class QueueUser(FalQueueUser):

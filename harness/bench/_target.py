@@ -28,6 +28,9 @@ ADMIN_KEY_ENV = "FAL_HARNESS_EMULATOR_ADMIN_KEY"
 
 @dataclass
 class BenchTarget:
+    """A target as a benchmark (or a load run's master) sees it: where requests go, the emulator's
+    configuration as run, and where its ground truth is read, when it has one."""
+
     target: Target
     emulator_config: JsonObject | None = None
     """The emulator's configuration as run (no keys), for the summary."""

@@ -41,7 +41,7 @@ MAX_WORKERS = 256
 @click.option("--emulator-config", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="The emulator's configuration (default: the load benchmark's latency model).")
 @click.option("--locustfile", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="A Locust file of your own (its users subclass harness.load.FalQueueUser).")
+              help="A Locust file of your own (its users subclass harness.load.user.FalQueueUser).")
 @click.option("--no-report", is_flag=True, help="Do not render report.html and report.md.")
 @click.argument("locust_args", nargs=-1, type=click.UNPROCESSED)
 def load(target: TargetSpec, endpoints: tuple[str, ...], scenario: str | None, users: int, spawn_rate: float | None,

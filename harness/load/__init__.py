@@ -3,8 +3,8 @@ fal's queue through the harness's client (status stream, per-phase timing, contr
 the run folder its master writes from every worker's records (``requests.jsonl``, ``summary.json``),
 which ``fal-harness report`` and ``fal-harness bench compare`` read like any other run.
 
-``FalQueueUser`` imports Locust (and gevent's monkey-patching) when it is first named: only a
-Locust process should name it. The rest imports neither.
+The Locust user is ``harness.load.user.FalQueueUser``: that module imports Locust (and gevent's
+monkey-patching), so only a Locust file imports it. This page imports neither.
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ if TYPE_CHECKING:
     from harness.load._collect import RunCollector
     from harness.load._command import LoadRun, locust_command, run_load
     from harness.load._driver import Drained, LifecycleDriver
-    from harness.load._locust import FalQueueUser
     from harness.load._plan import LOAD_SCENARIO, LoadCase, LoadSettings, load_cases
 
 __all__ = [
     "LOAD_SCENARIO",
     "Drained",
-    "FalQueueUser",
     "LifecycleDriver",
     "LoadCase",
     "LoadRun",
@@ -38,7 +36,6 @@ _LAZY = {
     "RunCollector": "_collect",
     "LoadRun": "_command", "locust_command": "_command", "run_load": "_command",
     "Drained": "_driver", "LifecycleDriver": "_driver",
-    "FalQueueUser": "_locust",
     "LOAD_SCENARIO": "_plan", "LoadCase": "_plan", "LoadSettings": "_plan", "load_cases": "_plan",
 }
 

@@ -25,7 +25,7 @@ from harness.load._plan import RESULT_FILE_ENV, LoadSettings
 
 __all__ = ["LOCUSTFILE", "LoadRun", "locust_command", "run_load"]
 
-#: the Locust file ``fal-harness load`` runs unless given another: one :class:`FalQueueUser`
+#: the Locust file ``fal-harness load`` runs unless given another: one ``harness.load.user.FalQueueUser``
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 #: seconds allowed, beyond the run time and the drain, for processes to start, connect and stop
 START_MARGIN_S = 60.0

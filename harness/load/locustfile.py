@@ -4,7 +4,7 @@ harness's client and records every lifecycle (see ``harness.load`` and docs/load
     locust -f harness/load/locustfile.py --host http://127.0.0.1:8470 --headless -u 20 -r 20 -t 1m
 """
 
-from harness.load import FalQueueUser
+from harness.load.user import FalQueueUser
 
 
 class QueueUser(FalQueueUser):
