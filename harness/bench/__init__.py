@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         TruthFigures,
         phase_values,
     )
+    from harness.bench._target import BenchTarget, open_bench_target
 
 __all__ = [
     "AGREEMENT_ABS_MS",
@@ -57,6 +58,7 @@ __all__ = [
     "BenchInterrupted",
     "BenchOptions",
     "BenchSummary",
+    "BenchTarget",
     "Comparison",
     "Distribution",
     "Estimate",
@@ -81,6 +83,7 @@ __all__ = [
     "load_history",
     "load_run",
     "load_summary",
+    "open_bench_target",
     "parse_threshold",
     "phase_values",
     "record_history",
@@ -109,6 +112,7 @@ _LAZY = {
     "Distribution": "_stats", "describe": "_stats",
     "BenchSummary": "_summary", "Figure": "_summary", "PhaseSummary": "_summary", "SeriesSummary": "_summary",
     "TruthFigures": "_summary",
+    "BenchTarget": "_target", "open_bench_target": "_target",
     "AGREEMENT_ABS_MS": "_summary", "AGREEMENT_REL": "_summary", "phase_values": "_summary",
 }
 
