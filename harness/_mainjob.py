@@ -14,11 +14,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness._errors import BudgetExceeded, ConfigError, DataFileError, HarnessError
 from harness._extras import BENCH_HINT, bench_missing
@@ -53,7 +54,7 @@ from harness.contracts import Contract, load_contracts
 from harness.drift import DriftReport, Level
 
 if TYPE_CHECKING:
-    from harness.bench import BenchSummary
+    from harness.bench import BenchSummary, BenchTarget
 
 if TYPE_CHECKING:
     from harness.emulator import EmulatorConfig
@@ -63,7 +64,12 @@ __all__ = ["MAIN_JOB_FORMAT", "Baseline", "MainJob", "MainJobResult", "Plan", "p
 SUMMARY_FILE = RUN_SUMMARY
 #: the emulator's delays are scaled by this for the main job: quick, and still a real queue
 EMULATOR_TIME_SCALE = 0.1
-SUITE_CONCURRENCY = 4
+#: scenarios in flight at once: each endpoint has its own runners, so the suite is bound by the
+#: emulator's and the checks' CPU, not by waiting
+SUITE_CONCURRENCY = 16
+#: benchmark series measured at once (each still its own series with its own records): a run of
+#: hundreds of contracts takes seconds per dozen of them, not a second each
+BENCH_PARALLEL_SERIES = 8
 #: the exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it
 INTERRUPTED_EXIT = 130
 #: the main job's benchmark is short (a dozen lifecycles per endpoint), so its verdict is coarse: the
@@ -75,6 +81,8 @@ REGRESSION_PHASES = ("end_to_end",)
 #: why the benchmark does not run, when the user chose so (a replay, or --bench-requests 0)
 NOTE_REPLAY = "not measured: recordings carry no timing"
 NOTE_NO_BENCH = "not measured: --bench-requests 0"
+
+_T = TypeVar("_T")
 
 Progress = Callable[[str, int, int], None]
 """Called as work advances: (step, done, total)."""
@@ -252,6 +260,10 @@ class MainJob:
     def __post_init__(self) -> None:
         self._finished: list[ScenarioRun] = []
         """Scenario runs in the order they finished, kept as they finish so Ctrl-C loses none."""
+        self._suite_target: Future[BenchTarget] | None = None
+        self._bench_target: Future[BenchTarget] | None = None
+        """The suite's and the benchmark's emulators, started together (a child process takes a
+        second to import and listen)."""
 
     def run(self) -> MainJobResult:
         """Run everything and write the folder. Ctrl-C at any step still writes the report of what
@@ -261,6 +273,12 @@ class MainJob:
         note = None
         bench_dir, bench_note = None, None
         drift: list[DriftReport] = []
+        with ExitStack() as self._emulators:
+            self._start_emulators(self._emulators)
+            return self._run(note, bench_dir, bench_note, drift)
+
+    def _run(self, note: str | None, bench_dir: Path | None, bench_note: str | None,
+             drift: list[DriftReport]) -> MainJobResult:
         try:
             suite = self._suite()
         except KeyboardInterrupt:
@@ -278,6 +296,7 @@ class MainJob:
                 interrupted = True
                 note = "interrupted during the latency benchmark"
                 bench_dir, bench_note = self._keep_interrupted(stop)
+        self._emulators.close()  # both emulators are done with
         try:
             drift = self._drift(suite) if suite else []
         except KeyboardInterrupt:
@@ -335,6 +354,8 @@ class MainJob:
         return Reproducer(self.plan.target)
 
     def _open_target(self) -> AbstractContextManager[Target]:
+        if self._suite_target is not None:
+            return nullcontext(self._suite_target.result().target)
         config: EmulatorConfig | Path | None = self.emulator_config
         if self.plan.target == "emulator" and config is None:
             from harness.emulator import EmulatorConfig  # the emulator is loaded only to run on it
@@ -355,6 +376,8 @@ class MainJob:
                     except BudgetExceeded as spent:
                         # Retries spent the budget: this scenario fails, the rest of the run is kept.
                         run = _budget_spent(case, target.name, spent)
+                for download in run.observation.downloads:
+                    download.data = None  # judged: the bytes are never needed again, and hundreds add up
                 self._finished.append(run)
                 done += 1
                 self._tick("contract suite", done, len(cases))
@@ -384,6 +407,22 @@ class MainJob:
 
     # -- the benchmark ------------------------------------------------------------------------
 
+    def _start_emulators(self, stack: ExitStack) -> None:
+        """On the emulator, start the suite's and the benchmark's emulators now, each in a child
+        process of its own (the client never shares an interpreter lock with the server) and each
+        on a thread, so that their starts overlap; they stop when ``stack`` closes."""
+        if self.plan.target != "emulator":
+            return
+        self._suite_target = _started(stack, self._emulator_child())
+        if self.plan.bench_requests:
+            self._bench_target = _started(stack, self._emulator_child())
+
+    def _emulator_child(self) -> AbstractContextManager[BenchTarget]:
+        from harness.bench import open_bench_target
+
+        config: Any = self.emulator_config or {"time_scale": EMULATOR_TIME_SCALE}
+        return open_bench_target(self.plan.spec, emulator_config=config, contracts_dir=self.contracts_dir)
+
     def _bench(self) -> tuple[Path | None, str | None]:
         if not self.plan.bench_requests:
             return None, None
@@ -394,12 +433,14 @@ class MainJob:
         config: Any = self.emulator_config or {"time_scale": EMULATOR_TIME_SCALE}
         started = time.monotonic()
         try:
+            opened = self._bench_target.result() if self._bench_target is not None else None
             result = run_benchmark(
                 "queue", target=self.plan.spec, out=self.out,
                 options=BenchOptions(endpoints=tuple(contracts), requests=per_endpoint, warmup=1,
-                                     timeout=self.scenario_timeout or BenchOptions.timeout),
+                                     timeout=self.scenario_timeout or BenchOptions.timeout,
+                                     parallel_series=BENCH_PARALLEL_SERIES),
                 emulator_config=config if self.plan.target == "emulator" else None,
-                contracts_dir=self.contracts_dir, history=False, progress=self.bench_progress,
+                contracts_dir=self.contracts_dir, history=False, progress=self.bench_progress, opened=opened,
             )
         except BenchFailed as failed:
             return self._adopt(failed.result.run_dir), f"failed: {failed.result.summary.stop_reason}"
@@ -563,6 +604,21 @@ def _previous_run(current: Path, target: str, current_summary: BenchSummary) -> 
         if found.status == "complete" and comparable(found, current_summary):
             return bench
     return None
+
+
+def _started(stack: ExitStack, opening: AbstractContextManager[_T]) -> Future[_T]:
+    """Enter ``opening`` on a thread of its own; ``stack`` waits for it and exits it on close (one
+    that failed to start has nothing to exit: its error is the future's)."""
+    starter = ThreadPoolExecutor(1, thread_name_prefix="start")
+    entered = starter.submit(opening.__enter__)
+
+    def stop() -> None:
+        starter.shutdown(wait=True)
+        if entered.exception() is None:
+            opening.__exit__(None, None, None)
+
+    stack.callback(stop)
+    return entered
 
 
 class _Pending:
