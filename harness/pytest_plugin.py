@@ -121,6 +121,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--fal-hypothesis-profile", default=None, metavar="NAME",
                     help="Load this hypothesis profile for the session (fal-ci: deterministic and bounded; "
                          "fal-thorough). Default: hypothesis's settings are left alone.")
+    parser.addini("fal_emulator_time_scale", "every delay the fixtures' emulators sample is scaled by this "
+                  f"(default {EMULATOR_TEST_TIME_SCALE:g}; 0: no simulated latency at all)",
+                  default=str(EMULATOR_TEST_TIME_SCALE))
     parser.addini("fal_hypothesis_profile", "hypothesis profile the fal-harness plugin loads (fal-ci, fal-thorough); "
                   "empty: leave hypothesis's settings alone", default="")
 
@@ -322,19 +325,32 @@ def _record_case(config: pytest.Config, client: QueueClient, target: Target, cas
         pytest.fail(str(exc), pytrace=False)
 
 
-#: every delay the fixtures' emulators sample is scaled by this, so tests run fast
+#: every delay the fixtures' emulators sample is scaled by this, so tests run fast (ini: fal_emulator_time_scale)
 EMULATOR_TEST_TIME_SCALE = 0.01
+
+
+def _time_scale(config: pytest.Config) -> float:
+    """The fixtures' time scale: the ``fal_emulator_time_scale`` ini value, a number >= 0."""
+    given = str(config.getini("fal_emulator_time_scale")).strip()
+    try:
+        scale = float(given)
+    except ValueError:
+        scale = -1.0
+    if not scale >= 0 or scale == float("inf"):
+        raise pytest.UsageError(f"fal_emulator_time_scale: {given!r} is not a number >= 0")
+    return scale
 
 
 @pytest.fixture(scope="session")
 def fal_emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     """A local fal-compatible emulator for the session (one per xdist worker) on free loopback
-    ports, with the default config and every delay scaled by ``EMULATOR_TEST_TIME_SCALE``; it
+    ports, with the default config and every delay scaled by ``fal_emulator_time_scale``; it
     accepts its own key and the ``FAL_KEY`` of the environment (as ``fal-harness emulator`` does)."""
     from harness.emulator import EmulatorConfig, accept_environment_key, start_emulator
 
     directory = request.config.getoption("--fal-contracts")
-    config = EmulatorConfig(time_scale=EMULATOR_TEST_TIME_SCALE, contracts_dir=Path(directory) if directory else None)
+    config = EmulatorConfig(time_scale=_time_scale(request.config),
+                            contracts_dir=Path(directory) if directory else None)
     config, _ = accept_environment_key(config, os.environ)
     with start_emulator(config) as emulator:
         yield emulator
@@ -343,7 +359,7 @@ def fal_emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
 @pytest.fixture
 def fal_emulator_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., Emulator]]:
     """Start emulators with their own config: ``start(config)`` takes an ``EmulatorConfig`` or
-    config-file data (a dict; its ``time_scale`` defaults to ``EMULATOR_TEST_TIME_SCALE`` here).
+    config-file data (a dict; its ``time_scale`` defaults to ``fal_emulator_time_scale`` here).
     Each one is stopped when the test ends."""
     from harness.emulator import EmulatorConfig, accept_environment_key, parse_emulator_config, start_emulator
 
@@ -352,7 +368,7 @@ def fal_emulator_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..
 
     def start(config: EmulatorConfig | Mapping[str, object] | None = None) -> Emulator:
         if not isinstance(config, EmulatorConfig):
-            data = {"time_scale": EMULATOR_TEST_TIME_SCALE, **(config or {})}
+            data = {"time_scale": _time_scale(request.config), **(config or {})}
             if directory and "contracts_dir" not in data:
                 data["contracts_dir"] = str(Path(directory).resolve())
             config = parse_emulator_config(data)

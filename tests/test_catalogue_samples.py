@@ -22,7 +22,7 @@ from PIL import Image
 
 from harness import _mainjob
 from harness.cli import main
-from harness.contracts import export_openapi, import_openapi, load_contracts, load_openapi
+from harness.contracts import expected_media, export_openapi, import_openapi, load_contracts, load_openapi
 
 SAMPLES = Path(__file__).parent / "data" / "fal-openapi-samples"
 DOCUMENTS = sorted(SAMPLES.glob("*.json"))
@@ -95,6 +95,12 @@ def test_the_inferred_semantics_name_each_media_kind(imported: Path) -> None:
     assert c["fal-ai/speech-to-text/turbo"].semantics.text == ("output",)
     assert c["fal-ai/speech-to-text/turbo"].input.field("audio_url").file == "audio"
     assert c["fal-ai/nano-banana/edit"].input.field("image_urls").file == "image"
+    # bria's canvas_size is a [width, height] pair: it says the pixels of the expanded image
+    bria = c["fal-ai/bria/expand"]
+    assert bria.semantics.images is not None and bria.semantics.images.size == "canvas_size"
+    asked = {"image_url": "https://x/a.png", "canvas_size": [1200, 800]}
+    assert expected_media(bria, bria.semantics.images, asked).size == (1200, 800)
+    assert expected_media(bria, bria.semantics.images, {**asked, "canvas_size": [1200]}).size is None
 
 
 def test_fal_harness_run_passes_every_sample_with_generated_scenarios(run: tuple[int, Any, Path]) -> None:

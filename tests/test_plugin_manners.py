@@ -148,3 +148,41 @@ def test_collecting_a_project_that_does_not_use_it_imports_nothing_heavy(tmp_pat
     imported = set(json.loads(line[len("PROBE"):]))
     assert "harness.pytest_plugin" in imported and "1 test collected" in done.stdout
     assert not {m for m in imported if m in HEAVY or m.split(".")[0] in HEAVY}, sorted(imported)
+
+
+@pytest.fixture(scope="module")
+def emulator_loaded() -> None:
+    """The emulator's modules loaded before an in-process run, so its end keeps them (numpy's C core
+    cannot be loaded twice in one process)."""
+    import harness.emulator
+    from harness.emulator import start_emulator
+
+    with start_emulator({"time_scale": 0}):
+        assert harness.emulator.Emulator
+
+
+@pytest.mark.usefixtures("emulator_loaded")
+@pytest.mark.parametrize(("ini", "expected"), [("", 0.01), ("fal_emulator_time_scale = 0", 0.0),
+                                              ("fal_emulator_time_scale = 0.25", 0.25)],
+                         ids=["default", "none", "ini"])
+def test_the_fixtures_emulators_take_the_ini_time_scale(pytester: pytest.Pytester, ini: str, expected: float) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile(test_scale=f"""
+        def test_session(fal_emulator):
+            assert fal_emulator.config.time_scale == {expected!r}
+
+        def test_factory(fal_emulator_factory):
+            assert fal_emulator_factory({{}}).config.time_scale == {expected!r}
+            assert fal_emulator_factory({{"time_scale": 2}}).config.time_scale == 2
+    """)
+    pytester.runpytest_inprocess("-p", "no:randomly").assert_outcomes(passed=2)
+
+
+@pytest.mark.usefixtures("emulator_loaded")
+@pytest.mark.parametrize("value", ["fast", "-1", "inf"])
+def test_a_time_scale_that_is_not_a_number_at_least_0_is_one_line(pytester: pytest.Pytester, value: str) -> None:
+    pytester.makeini(f"[pytest]\nfal_emulator_time_scale = {value}\n")
+    pytester.makepyfile(test_x="def test_x(fal_emulator):\n    pass\n")
+    result = pytester.runpytest_inprocess()
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines([f"*fal_emulator_time_scale: '{value}' is not a number >= 0*"])

@@ -265,12 +265,23 @@ def assert_checks(results: Iterable[CheckResult], obs: Observation, *, target_ur
 
 
 def reproduction(obs: Observation, base_url: str | None = None) -> str:
-    """A curl command that sends the same input (the key stays in ``$FAL_KEY``)."""
-    base = (base_url or "https://queue.fal.run").rstrip("/")
+    """A curl command that sends the same input (the key stays in ``$FAL_KEY``) to ``base_url``, by
+    default to where the observed submit went (fal's queue when nothing was sent)."""
+    base = (base_url or _submitted_to(obs) or "https://queue.fal.run").rstrip("/")
     body = orjson.dumps(_placeholders(obs.input)).decode()
     url = f"{base}/{obs.endpoint}"
     return (f"curl -sS -X POST {shlex.quote(url)} -H \"Authorization: Key $FAL_KEY\" "
             f"-H 'Content-Type: application/json' -d {shlex.quote(body)}")
+
+
+def _submitted_to(obs: Observation) -> str | None:
+    """The base URL the observation's first submit (or sync run) was sent to."""
+    suffix = f"/{obs.endpoint}"
+    for exchange in obs.exchanges:
+        if exchange.phase in ("submit", "run") and exchange.method == "POST":
+            path = exchange.url.split("?", 1)[0]
+            return path[:-len(suffix)] if path.endswith(suffix) else None
+    return None
 
 
 def _placeholders(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -44,7 +44,7 @@ _CATEGORY_KINDS = {"image": "image", "video": "video", "audio": "audio", "speech
 #: input field names that govern a media key, most specific first
 _GOVERNORS: dict[str, tuple[str, ...]] = {
     "count": ("num_{field}", "num_images", "num_videos", "num_outputs", "num_samples", "batch_size"),
-    "size": ("{singular}_size", "image_size", "video_size", "size"),
+    "size": ("{singular}_size", "image_size", "video_size", "size", "canvas_size", "output_size"),
     "aspect_ratio": ("aspect_ratio",),
     "resolution": ("resolution", "output_resolution", "video_resolution", "image_resolution"),
     "format": ("{singular}_format", "output_format", "format", "image_format", "video_format", "audio_format",

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from harness._json import Json
 from harness.contracts._model import Contract, FieldSpec, MediaSemantics
+from harness.contracts._types import ListOf, Scalar
 
 __all__ = [
     "DEFAULTS",
@@ -241,6 +242,10 @@ def _size(contract: Contract, media: MediaSemantics, effective: Mapping[str, Jso
     if isinstance(value, str):
         presets = media.presets or FAL_IMAGE_SIZE_PRESETS
         return presets.get(value)
+    if isinstance(value, Sequence) and not isinstance(value, str):  # [width, height] (bria's canvas_size)
+        if len(value) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+            return int(value[0]), int(value[1])  # type: ignore[arg-type]
+        return None
     if isinstance(value, Mapping):
         width: object = value.get("width")
         height: object = value.get("height")
@@ -282,6 +287,11 @@ def _enum_strings(f: FieldSpec) -> list[Json]:
     return [v for v in (f.enum or ()) if v is not None]
 
 
+def _is_pair(f: FieldSpec) -> bool:
+    """A list of integers, read as ``[width, height]``."""
+    return any(isinstance(o, ListOf) and o.item == Scalar("integer") for o in f.options)
+
+
 def field_problem(kind: str, key: str, f: FieldSpec, m: MediaSemantics) -> str | None:
     """Why the input field ``f`` cannot say what semantics key ``key`` of a ``kind`` output reads
     from it (``size: aspect_ratio``), or None when it can."""
@@ -302,16 +312,17 @@ def field_problem(kind: str, key: str, f: FieldSpec, m: MediaSemantics) -> str |
                "resolution": resolution_of,
                "size": lambda v: v in (m.presets or FAL_IMAGE_SIZE_PRESETS)}
     read: Callable[[Json], Json] = readers[key]
-    if key == "size" and f.refs():
+    if key == "size" and (f.refs() or _is_pair(f)):
         return None
     if "string" not in scalars:
         return f"is {f.type}; {key} reads a string"
     if values and not any(read(v) for v in values):
         what = {"format": f"{kind} formats ({', '.join(FORMATS[kind])})", "aspect_ratio": "ratios such as 16:9",
-                "resolution": "resolutions such as 720p or 2K", "size": "size presets or {width, height}"}[key]
+                "resolution": "resolutions such as 720p or 2K",
+                "size": "size presets, {width, height} or [width, height]"}[key]
         return f"holds none of the {what}: {', '.join(map(repr, values[:6]))}"
     if key == "size" and not values:
-        return "is a free string; size reads a preset name or {width, height}"
+        return "is a free string; size reads a preset name, {width, height} or [width, height]"
     return None
 
 

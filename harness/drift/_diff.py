@@ -382,6 +382,19 @@ def _nullable(p: FieldPair) -> Iterator[Change]:
 aspect("nullable")(_nullable)
 
 
+def _deprecated(p: FieldPair) -> Iterator[Change]:
+    if p.old.deprecated == p.new.deprecated:
+        return
+    if p.new.deprecated:
+        message = "now deprecated: stop sending it" if p.side == "request" else "now deprecated: stop reading it"
+        yield "property-deprecated", False, True, message
+    else:
+        yield "property-no-longer-deprecated", True, False, "no longer deprecated"
+
+
+aspect("deprecated")(_deprecated)
+
+
 def _description(p: FieldPair) -> Iterator[Change]:
     change = _description_change(p.old.description, p.new.description)
     if change:

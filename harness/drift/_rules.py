@@ -190,6 +190,13 @@ rule("response-became-non-nullable", "INFO", "response",
      "an output field is never null any more",
      "`output.seed`: nullable -> not nullable")
 
+rule("property-deprecated", "WARN", ("request", "response"),
+     "a field is now marked deprecated: it still works, but the vendor says callers should stop using it",
+     "`input.image_size` gains `deprecated: true`")
+rule("property-no-longer-deprecated", "INFO", ("request", "response"),
+     "a field is no longer marked deprecated",
+     "`input.image_size` loses `deprecated: true`")
+
 # -- documentation ----------------------------------------------------------------------------
 
 rule("description-changed", "INFO", ("request", "response"),

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pybase64
+import rstr
 
 from harness.contracts import (
     ANY,
@@ -376,7 +378,8 @@ class _Filler:
         if kind == ANY:
             return sentence(digest, 4)
         if f.pattern is not None:
-            return UNSET if f.nullable else ""
+            text = _matching(f, digest)
+            return UNSET if text is None else text
         if lowered.endswith("_id") or lowered == "id":
             return digest[:8].hex()
         if "reason" in lowered:
@@ -412,3 +415,19 @@ def _as(items: FieldSpec | None, t: TypeExpr, name: str) -> FieldSpec:
     if items is not None:
         return items
     return FieldSpec(name, t)
+
+
+def _matching(f: FieldSpec, digest: bytes) -> str | None:
+    """A string with a match of the field's pattern, the same for the same digest, within its length
+    bounds; None when none is found (a pattern the generator cannot read, bounds it rarely meets)."""
+    assert f.pattern is not None
+    try:
+        compiled = re.compile(f.pattern)
+        generator = rstr.Rstr(random.Random(digest))
+        for _ in range(16):
+            text = generator.xeger(compiled)
+            if compiled.search(text) and (f.min_length or 0) <= len(text) <= (f.max_length or len(text)):
+                return text
+    except (re.error, ValueError, TypeError, IndexError):
+        pass
+    return None

@@ -24,7 +24,7 @@ from harness.checks import (
     reproduction,
     run_checks,
 )
-from harness.client import Observation
+from harness.client import Exchange, Observation
 from harness.contracts import get_contract
 
 FLUX = get_contract("fal-ai/flux-pro")
@@ -159,6 +159,20 @@ def test_the_reproduction_is_a_curl_of_the_same_input_with_the_key_left_in_the_e
     assert reproduction(observation(input={"image_url": "https://x/a.png"})) == (
         "curl -sS -X POST https://queue.fal.run/fal-ai/flux-pro -H \"Authorization: Key $FAL_KEY\" "
         "-H 'Content-Type: application/json' -d '{\"image_url\":\"https://x/a.png\"}'")
+
+
+def test_the_reproduction_goes_where_the_observed_submit_went() -> None:
+    def sent(url: str, phase: str = "submit") -> Observation:
+        return observation(exchanges=[Exchange(phase, "POST", url, 1, 0)])
+
+    assert " http://127.0.0.1:8123/fal-ai/flux-pro " in reproduction(sent("http://127.0.0.1:8123/fal-ai/flux-pro"))
+    assert " http://127.0.0.1:8123/fal-ai/flux-pro " in reproduction(
+        sent("http://127.0.0.1:8123/fal-ai/flux-pro?fal_webhook=x"))
+    assert " http://run.test/fal-ai/flux-pro " in reproduction(sent("http://run.test/fal-ai/flux-pro", "run"))
+    # a URL that does not end in the endpoint, or a given base, leaves the guess alone
+    assert " https://queue.fal.run/fal-ai/flux-pro " in reproduction(sent("http://127.0.0.1:8123/other"))
+    assert " http://given/fal-ai/flux-pro " in reproduction(sent("http://127.0.0.1:8123/fal-ai/flux-pro"),
+                                                            "http://given")
 
 
 def test_a_failure_carries_its_check_severity_path_and_what_was_expected_and_got() -> None:

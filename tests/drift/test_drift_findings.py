@@ -139,6 +139,13 @@ FIELD_FINDINGS: list[tuple[str, dict[str, Any] | None, bool, dict[str, Any] | No
      "no longer accepts null"),
     ("output", {**STR, "nullable": True}, False, STR, False, "response-became-non-nullable", True, False,
      "is never null any more"),
+    # deprecation
+    ("input", STR, False, {**STR, "deprecated": True}, False, "property-deprecated", False, True,
+     "now deprecated: stop sending it"),
+    ("output", STR, True, {**STR, "deprecated": True}, True, "property-deprecated", False, True,
+     "now deprecated: stop reading it"),
+    ("input", {**STR, "deprecated": True}, False, STR, False, "property-no-longer-deprecated", True, False,
+     "no longer deprecated"),
 ]
 
 

@@ -102,7 +102,7 @@ def test_error_webhook_names_the_status_and_carries_the_detail(fal_emulator: Emu
 
 
 def test_a_failed_delivery_is_retried(fal_emulator_factory: Factory) -> None:
-    emulator = fal_emulator_factory({"webhooks": {"max_attempts": 3, "backoff_seconds": 1}})
+    emulator = fal_emulator_factory({"time_scale": 0.01, "webhooks": {"max_attempts": 3, "backoff_seconds": 1}})
     receiver = Receiver(fail=1)
     try:
         with client(emulator) as http:
