@@ -468,15 +468,18 @@ class MainJob:
         target, that run, and the history of comparable runs (for the trend)."""
         if bench_dir is None:
             return [], None, []
-        from harness.bench import HISTORY_DIR, compare_runs, load_history, load_run
+        from harness.bench import HISTORY_DIR, load_history, load_run, load_summary
+
+        summary = load_summary(bench_dir)
+        if summary.status != "complete":
+            return [], None, []
+        history = load_history(self.out.parent / HISTORY_DIR, like=summary)
+        previous = _previous_run(self.out, self.plan.target, summary)
+        if previous is None:  # a first run loads neither its request lines nor the comparison's statistics
+            return [], None, history
+        from harness.bench import compare_runs
 
         current = load_run(bench_dir)
-        if current.summary.status != "complete":
-            return [], None, []
-        history = load_history(self.out.parent / HISTORY_DIR, like=current.summary)
-        previous = _previous_run(self.out, self.plan.target, current.summary)
-        if previous is None:
-            return [], None, history
         try:
             before = load_run(previous)
             baseline = Baseline(previous.parent.name, _finished(previous.parent), str(before.summary.run_id))
