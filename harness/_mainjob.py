@@ -70,6 +70,10 @@ SUITE_CONCURRENCY = 16
 #: benchmark series measured at once (each still its own series with its own records): a run of
 #: hundreds of contracts takes seconds per dozen of them, not a second each
 BENCH_PARALLEL_SERIES = 8
+#: on live fal, billable requests go four at a time and series one after another, as they always
+#: have: a key's concurrency is the vendor's to limit, and its latency is measured alone
+LIVE_SUITE_CONCURRENCY = 4
+LIVE_PARALLEL_SERIES = 1
 #: the exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it
 INTERRUPTED_EXIT = 130
 #: the main job's benchmark is short (a dozen lifecycles per endpoint), so its verdict is coarse: the
@@ -365,7 +369,7 @@ class MainJob:
 
     async def _run_cases(self, target: Target, cases: list[ScenarioCase]) -> list[ScenarioRun]:
         done = 0
-        gate = asyncio.Semaphore(SUITE_CONCURRENCY)
+        gate = asyncio.Semaphore(LIVE_SUITE_CONCURRENCY if self.plan.target == "live" else SUITE_CONCURRENCY)
         async with AsyncQueueClient(target) as client:
 
             async def one(case: ScenarioCase) -> ScenarioRun:
@@ -438,7 +442,8 @@ class MainJob:
                 "queue", target=self.plan.spec, out=self.out,
                 options=BenchOptions(endpoints=tuple(contracts), requests=per_endpoint, warmup=1,
                                      timeout=self.scenario_timeout or BenchOptions.timeout,
-                                     parallel_series=BENCH_PARALLEL_SERIES),
+                                     parallel_series=LIVE_PARALLEL_SERIES if self.plan.target == "live"
+                                     else BENCH_PARALLEL_SERIES),
                 emulator_config=config if self.plan.target == "emulator" else None,
                 contracts_dir=self.contracts_dir, history=False, progress=self.bench_progress, opened=opened,
             )
