@@ -255,6 +255,9 @@ class MainJob:
     the measuring process CPU)."""
     announce: Announce | None = None
     """Told one line as each step finishes (the contract suite, the benchmark, drift)."""
+    keep_downloads: bool = False
+    """Keep every output file's bytes on the result's observations, for a caller that reads them
+    again; by default they are dropped once judged, so memory stays flat in the number of contracts."""
     _reproducer: Reproducer | None = field(default=None, init=False, repr=False)
 
     def _say(self, line: str) -> None:
@@ -278,7 +281,6 @@ class MainJob:
         bench_dir, bench_note = None, None
         drift: list[DriftReport] = []
         with ExitStack() as self._emulators:
-            self._start_emulators(self._emulators)
             return self._run(note, bench_dir, bench_note, drift)
 
     def _run(self, note: str | None, bench_dir: Path | None, bench_note: str | None,
@@ -337,6 +339,7 @@ class MainJob:
     def _suite(self) -> list[ScenarioRun]:
         cases = list(self.plan.cases)
         started = time.monotonic()
+        self._start_emulators(self._emulators)  # where a Ctrl-C is the suite's: its report is still written
         if self.plan.target == "replay":
             runs = self._replay(cases)
         else:
@@ -380,8 +383,9 @@ class MainJob:
                     except BudgetExceeded as spent:
                         # Retries spent the budget: this scenario fails, the rest of the run is kept.
                         run = _budget_spent(case, target.name, spent)
-                for download in run.observation.downloads:
-                    download.data = None  # judged: the bytes are never needed again, and hundreds add up
+                if not self.keep_downloads:
+                    for download in run.observation.downloads:
+                        download.data = None  # judged: nothing reads them again, and hundreds add up
                 self._finished.append(run)
                 done += 1
                 self._tick("contract suite", done, len(cases))
