@@ -36,7 +36,7 @@ def fourth_call_crashes(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("fourth_call_crashes")
 def test_a_crashed_run_is_failed_with_its_exception_and_no_history(reports: Path) -> None:
     with pytest.raises(BenchFailed) as raised:
-        quick_run(reports, requests=10, concurrency=1, warmup=0)
+        quick_run(reports, requests=10, concurrency=1, warmup=0, emulator={"time_scale": 0})
     assert isinstance(raised.value.__cause__, KeyError)
     (folder,) = reports.glob("*-queue")
     summary = json.loads((folder / "summary.json").read_text())
@@ -52,8 +52,10 @@ def test_the_command_says_a_crash_in_one_line_and_exits_1(tmp_path: Path, monkey
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "small.json").write_text(json.dumps(SMALL_INPUT))
+    (tmp_path / "emulator.yaml").write_text("time_scale: 0\n")  # the crash, not the latency, is under test
     assert main(["bench", "--scenario", "queue", "--endpoint", "fal-ai/flux-pro", "--input", "small.json",
-                 "--requests", "10", "--concurrency", "1", "--warmup", "0", "--no-progress"]) == 1
+                 "--requests", "10", "--concurrency", "1", "--warmup", "0", "--no-progress",
+                 "--emulator-config", "emulator.yaml"]) == 1
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("fal-harness: error: "), err
     assert "KeyError" in err[0] and "no such field" in err[0]

@@ -79,8 +79,10 @@ def test_ctrl_c_keeps_every_finished_request_and_writes_the_summary(tmp_path: Pa
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("CI", None)
     run_cli = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
+    config = tmp_path / "emulator.yaml"
+    config.write_text("time_scale: 0.01\n")  # requests finish fast; 5000 of them still outlast the signal
     command = [sys.executable, "-c", run_cli, "bench", "--scenario", "queue", "--endpoint", "fal-ai/flux-pro",
-               "--requests", "5000", "--concurrency", "10", "--out", str(out)]
+               "--requests", "5000", "--concurrency", "10", "--emulator-config", str(config), "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.monotonic() + 60

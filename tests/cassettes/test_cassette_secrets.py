@@ -16,7 +16,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 import yaml
-from cassette_helpers import FAL_HARNESS, REPO, SHIPPED, run
+from cassette_helpers import REPO, SHIPPED
 
 from harness._secrets import SecretLeak, Secrets, write_scrubbed
 from harness.cassettes import (
@@ -27,6 +27,7 @@ from harness.cassettes import (
     read_cassette,
     write_cassette,
 )
+from harness.cli import main
 from harness.contracts import load_contracts
 
 KEY_ID = "fal-test-KEY-7f3a9c2e"
@@ -78,7 +79,7 @@ class _Receiver(BaseHTTPRequestHandler):
 def webhook_receiver() -> Iterator[tuple[str, list[str]]]:
     seen: list[str] = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), type("Receiver", (_Receiver,), {"seen": seen}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/hook?token={quote(KEY, safe='')}", seen
     server.shutdown()
@@ -96,27 +97,36 @@ def _contracts_with_the_key_in_every_prompt(folder: Path) -> Path:
     return folder
 
 
-def test_a_recorded_session_writes_the_key_nowhere(tmp_path: Path,
-                                                   webhook_receiver: tuple[str, list[str]]) -> None:
+def test_a_recorded_session_writes_the_key_nowhere(tmp_path: Path, webhook_receiver: tuple[str, list[str]],
+                                                   capfd: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     webhook_url, webhook_calls = webhook_receiver
     contracts = _contracts_with_the_key_in_every_prompt(tmp_path / "contracts")
     config = tmp_path / "emulator.yaml"
     config.write_text(yaml.safe_dump({"keys": [KEY], "time_scale": 0.01}))
     out = tmp_path / "out"
     (out / "logs").mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAL_KEY")}
-    with open(out / "logs/record.out", "w") as stdout, open(out / "logs/record.err", "w") as stderr:
-        recorded = run(FAL_HARNESS, "record", "--emulator-config", str(config), "--contracts-dir", str(contracts),
-                       "--variants", "all", "--scenario", "text-to-image", "--scenario", "controlnet-canny",
-                       "--scenario", "image-to-image", "--webhook-url", webhook_url, "--out", str(out / "cassettes"),
-                       "--report", str(out / "report.json"), env=env, stdout=stdout, stderr=stderr)
+    for name in [k for k in os.environ if k.startswith("FAL_KEY")]:
+        monkeypatch.delenv(name)
+    # Both commands run in this process, as the CLI's main; what they print to the terminal (file
+    # descriptors 1 and 2, whoever writes there) is kept as their logs and searched like every file.
+    recorded = main(["record", "--emulator-config", str(config), "--contracts-dir", str(contracts),
+                     "--variants", "all", "--scenario", "text-to-image", "--scenario", "controlnet-canny",
+                     "--scenario", "image-to-image", "--webhook-url", webhook_url, "--out", str(out / "cassettes"),
+                     "--report", str(out / "report.json")])
+    printed = capfd.readouterr()
+    (out / "logs/record.out").write_text(printed.out)
+    (out / "logs/record.err").write_text(printed.err)
     # Replaying inputs that hold the key needs the key, to redact them as the recording did.
-    with open(out / "logs/verify.out", "w") as stdout, open(out / "logs/verify.err", "w") as stderr:
-        verified = run(FAL_HARNESS, "cassettes", "verify", str(out / "cassettes"), "--contracts-dir", str(contracts),
-                       env={**env, "FAL_KEY": KEY}, stdout=stdout, stderr=stderr)
+    monkeypatch.setenv("FAL_KEY", KEY)
+    verified = main(["cassettes", "verify", str(out / "cassettes"), "--contracts-dir", str(contracts)])
+    printed = capfd.readouterr()
+    (out / "logs/verify.out").write_text(printed.out)
+    (out / "logs/verify.err").write_text(printed.err)
     logs = "".join(p.read_text() for p in sorted((out / "logs").iterdir()))
-    assert recorded.returncode == 0, logs
-    assert verified.returncode == 0, logs
+    assert recorded == 0, logs
+    assert verified == 0, logs
+    assert "cassettes" in logs  # the commands did print, so an empty search means something
 
     cassettes = [read_cassette(p) for p in (out / "cassettes").rglob("*.yaml")]
     chosen = {"text-to-image", "controlnet-canny", "image-to-image"}

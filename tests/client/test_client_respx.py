@@ -321,3 +321,19 @@ def test_respx_every_retried_attempt_of_a_billable_request_is_spent() -> None:
         run(go())
     assert route.call_count == 2  # the third attempt would have been a third billed request
     assert budget.spent == 2
+
+
+@respx.mock
+def test_fal_itself_is_not_sent_the_submit_token() -> None:
+    route = respx.post(f"{BASE}/{ENDPOINT}").respond(200, json=SUBMITTED)
+
+    async def go(name: str) -> str | None:
+        spec = Target(name, BASE, "https://run.test", "https://rest.test", "https://cdn.test", key="k-123")
+        async with AsyncQueueClient(spec, retry=FAST) as client:
+            await client.submit(ENDPOINT, {"prompt": "x"})
+        return route.calls.last.request.headers.get("x-fal-harness-submit")
+
+    for name in ("emulator", "http://127.0.0.1:8000"):  # an emulator, embedded or at a URL, keeps it
+        token = run(go(name))
+        assert isinstance(token, str) and len(token) == 32
+    assert run(go("live")) is None

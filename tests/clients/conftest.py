@@ -112,7 +112,7 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
 
     def wait_for(self, request_id: str, timeout: float = 20.0) -> tuple[dict[str, str], dict[str, Any]]:
         def found() -> tuple[dict[str, str], bytes] | None:
