@@ -18,16 +18,28 @@ import os
 import stat
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, TypeVar, Union, cast, get_args, get_origin
 
 import orjson
 import yaml
-from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+)
 from pydantic_core import ErrorDetails
 
 from harness._errors import DataFileError
+from harness._json import Json, JsonValue
 
 __all__ = [
     "FILE_MODEL",
@@ -49,6 +61,7 @@ __all__ = [
     "dump_json",
     "dump_model",
     "dump_yaml",
+    "exact_keys",
     "join_key",
     "json_type",
     "key_path",
@@ -85,16 +98,17 @@ SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper
 class SafeLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     """The safe loader, checking the composed document's size and depth before building values."""
 
-    def get_single_data(self) -> Any:
+    def get_single_data(self) -> Json:
         node = self.get_single_node()
         if node is None:
             return None
         _check_nodes(node)
-        return self.construct_document(node)
+        data: Json = self.construct_document(node)
+        return data
 
 
 class _TooBig(Exception):
-    def __init__(self, problem: str, mark: Any = None) -> None:
+    def __init__(self, problem: str, mark: yaml.Mark | None = None) -> None:
         super().__init__(problem)
         self.problem = problem
         self.mark = mark
@@ -137,11 +151,11 @@ def _check_nodes(root: yaml.Node) -> None:
     visit(root, 0)
 
 
-def value_bounds_problem(value: Any, max_depth: int = MAX_DEPTH, max_values: int = MAX_VALUES) -> str | None:
+def value_bounds_problem(value: object, max_depth: int = MAX_DEPTH, max_values: int = MAX_VALUES) -> str | None:
     """Why parsed JSON data is past the bounds (too deep, too many values), or ``None``; walked
     without recursion, so any depth is safe to ask about."""
     count = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
+    stack: list[tuple[object, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         count += 1
@@ -156,7 +170,7 @@ def value_bounds_problem(value: Any, max_depth: int = MAX_DEPTH, max_values: int
     return None
 
 
-def check_value(value: Any, name: str | Path) -> Any:
+def check_value(value: T, name: str | Path) -> T:
     """``value`` (parsed JSON) if it is within the depth and size bounds, else a DataFileError."""
     problem = value_bounds_problem(value)
     if problem is not None:
@@ -252,10 +266,11 @@ def yaml_problem(exc: yaml.YAMLError) -> tuple[str, str]:
     return where, str(problem)
 
 
-def parse_yaml(text: str, name: str | Path, *, what: str = "invalid YAML") -> Any:
+def parse_yaml(text: str, name: str | Path, *, what: str = "invalid YAML") -> Json:
     """One YAML document with the bounded safe loader; any problem is a one-line DataFileError."""
     try:
-        return yaml.load(text, Loader=SafeLoader)
+        data: Json = yaml.load(text, Loader=SafeLoader)
+        return data
     except _TooBig as exc:
         where = f"line {exc.mark.line + 1} column {exc.mark.column + 1}" if exc.mark is not None else ""
         raise DataFileError(name, where, f"refused: {exc.problem}") from None
@@ -268,10 +283,10 @@ def parse_yaml(text: str, name: str | Path, *, what: str = "invalid YAML") -> An
         raise DataFileError(name, "", f"refused: nested deeper than {MAX_DEPTH} levels") from None
 
 
-def parse_json(text: str | bytes, name: str | Path) -> Any:
+def parse_json(text: str | bytes, name: str | Path) -> Json:
     """JSON within the bounds; any problem is a one-line DataFileError."""
     try:
-        value = json.loads(text)
+        value: Json = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataFileError(name, f"line {exc.lineno} column {exc.colno}", f"invalid JSON: {exc.msg}") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -288,10 +303,10 @@ def _value_problem(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def parse_json_or_yaml(text: str, name: str | Path) -> Any:
+def parse_json_or_yaml(text: str, name: str | Path) -> Json:
     """JSON, else YAML (safe loader); text that opens like JSON is reported with JSON's own error."""
     try:
-        return check_value(json.loads(text), name)
+        return check_value(cast(Json, json.loads(text)), name)
     except json.JSONDecodeError as exc:
         json_error = exc
     except (ValueError, RecursionError):
@@ -305,12 +320,12 @@ def parse_json_or_yaml(text: str, name: str | Path) -> Any:
         raise
 
 
-def read_yaml(path: str | Path) -> Any:
+def read_yaml(path: str | Path) -> Json:
     """A YAML file's data with the bounded safe loader; any problem is a one-line DataFileError."""
     return parse_yaml(read_text(path), path)
 
 
-def load_data_file(path: str | Path, *, what: str = "file") -> Any:
+def load_data_file(path: str | Path, *, what: str = "file") -> Json:
     """A JSON or YAML file's data, read and parsed within the bounds."""
     return parse_json_or_yaml(read_text(path, what=what), str(path))
 
@@ -331,18 +346,18 @@ def _plain_data(value: object) -> object:
     raise TypeError(f"not JSON data: {type(value).__name__}")
 
 
-def load_yaml(path: str | Path, *, what: str = "file") -> Any:
+def load_yaml(path: str | Path, *, what: str = "file") -> Json:
     """A YAML file's data, read and parsed within the bounds."""
     return parse_yaml(read_text(path, what=what), path)
 
 
-def dump_yaml(data: Any, *, width: int = 100, dumper: type[yaml.SafeDumper] = SafeDumper) -> str:
+def dump_yaml(data: object, *, width: int = 100, dumper: type[yaml.SafeDumper] = SafeDumper) -> str:
     """YAML text in the data's own key order, unicode kept as written."""
     return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=width,
                      default_flow_style=False)
 
 
-def json_type(value: Any) -> str:
+def json_type(value: object) -> str:
     """The JSON Schema type name of a parsed value (``integer`` for whole numbers, not booleans)."""
     if value is None:
         return "null"
@@ -359,7 +374,7 @@ def json_type(value: Any) -> str:
     return "object"
 
 
-def kind_of(value: Any) -> str:
+def kind_of(value: object) -> str:
     """A value's kind in words, for messages: ``a string``, ``a list``, ``nothing``."""
     if value is None:
         return "nothing"
@@ -398,37 +413,58 @@ class Problem(ValueError):
         self.at = at
 
 
-_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+def exact_keys(keys: Sequence[str]) -> Callable[[object], object]:
+    """A before-validator for a file mapping that must have every key of ``keys`` and no other (a
+    ``null`` written out, not left out): each mistake a :class:`Problem` at the key."""
+
+    def check(value: object) -> object:
+        if not isinstance(value, Mapping):
+            raise Problem(f"expected a mapping, got {kind_of(value)}")
+        for key in keys:
+            if key not in value:
+                raise Problem("missing", key)
+        extra = sorted(str(k) for k in value if k not in keys)
+        if extra:
+            raise Problem(f"unknown key (allowed: {', '.join(keys)})", extra[0])
+        return value
+
+    return check
 
 
-def _adapter(tp: Any) -> TypeAdapter[Any]:
-    found = _ADAPTERS.get(tp)
+#: a validator run on the raw data before the model's own (to word a mistake pydantic would word worse)
+Before = Callable[[object], object] | Callable[[object, ValidationInfo], object]
+
+_ADAPTERS: dict[tuple[object, Before | None], TypeAdapter[object]] = {}
+
+
+def model_adapter(tp: type[T], before: Before | None = None) -> TypeAdapter[T]:
+    """The one pydantic adapter of a model type (built once: building one compiles a validator),
+    running ``before`` on the raw data first when given."""
+    found = _ADAPTERS.get((tp, before))
     if found is None:
-        found = _ADAPTERS[tp] = TypeAdapter(tp)
-    return found
+        form = tp if before is None else cast("type[T]", Annotated[tp, BeforeValidator(before)])
+        found = _ADAPTERS[(tp, before)] = TypeAdapter(form)
+    return cast("TypeAdapter[T]", found)
 
 
-def model_adapter(tp: type[T]) -> TypeAdapter[T]:
-    """The one pydantic adapter of a model type (built once: building one compiles a validator)."""
-    return _adapter(tp)
-
-
-def load_model(tp: Any, data: object, source: str | Path, *, context: Mapping[str, Any] | None = None,
-               at: Sequence[str | int] = ()) -> Any:
-    """``data`` (parsed JSON or YAML) as a value of ``tp``; the first mistake is a one-line
-    :class:`DataFileError` naming ``source``, the key path (below ``at``) and the problem."""
+def load_model(tp: type[T], data: object, source: str | Path, *, before: Before | None = None,
+               context: Mapping[str, object] | None = None, at: Sequence[str | int] = ()) -> T:
+    """``data`` (parsed JSON or YAML) as a value of ``tp`` (``before`` run on it first); the first
+    mistake is a one-line :class:`DataFileError` naming ``source``, the key path (below ``at``) and
+    the problem."""
     try:
-        return _adapter(tp).validate_python(data, context={"source": source, **(context or {})})
+        return model_adapter(tp, before).validate_python(data, context={"source": source, **(context or {})})
     except ValidationError as exc:
         raise model_error(exc, tp, source, at) from None
 
 
-def dump_model(value: Any, tp: Any = None) -> Any:
+def dump_model(value: object) -> JsonValue:
     """A model value as plain JSON data (what :func:`load_model` reads back)."""
-    return _adapter(tp if tp is not None else type(value)).dump_python(value, mode="json")
+    data: JsonValue = model_adapter(type(value)).dump_python(value, mode="json")
+    return data
 
 
-def model_error(exc: ValidationError, tp: Any, source: str | Path, at: Sequence[str | int] = ()) -> DataFileError:
+def model_error(exc: ValidationError, tp: object, source: str | Path, at: Sequence[str | int] = ()) -> DataFileError:
     """The first of pydantic's errors in the harness's one-line form (a key missing beside an
     unknown one is most likely that key misspelt: the unknown key is named)."""
     errors = exc.errors(include_url=False)
@@ -474,9 +510,9 @@ _TYPE_WORDS = {
 }
 
 
-def _wording(error: ErrorDetails, tp: Any, loc: Sequence[str | int]) -> str:
+def _wording(error: ErrorDetails, tp: object, loc: Sequence[str | int]) -> str:
     kind = error["type"]
-    ctx: Mapping[str, Any] = error.get("ctx") or {}
+    ctx: Mapping[str, object] = error.get("ctx") or {}
     got = error.get("input")
     if kind == "value_error":
         cause = ctx.get("error")
@@ -511,11 +547,11 @@ def _wording(error: ErrorDetails, tp: Any, loc: Sequence[str | int]) -> str:
     return message[:1].lower() + message[1:]
 
 
-def _plain(bound: Any) -> str:
+def _plain(bound: object) -> str:
     return f"{bound:g}" if isinstance(bound, float) else str(bound)
 
 
-def _unwrap(tp: Any) -> Any:
+def _unwrap(tp: object) -> object:
     while True:
         origin = get_origin(tp)
         if origin is Annotated:
@@ -529,7 +565,7 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
-def _allowed_keys(tp: Any, loc: Sequence[str | int]) -> list[str]:
+def _allowed_keys(tp: object, loc: Sequence[str | int]) -> list[str]:
     """The keys the model at ``loc`` (below ``tp``) takes, for a message; empty when unknown."""
     for part in loc:
         tp = _unwrap(tp)
@@ -540,9 +576,9 @@ def _allowed_keys(tp: Any, loc: Sequence[str | int]) -> list[str]:
                 return []
             tp = hints[str(part)]
         elif isinstance(origin, type) and issubclass(origin, Mapping):
-            tp = get_args(tp)[1] if get_args(tp) else Any
+            tp = get_args(tp)[1] if get_args(tp) else object
         elif isinstance(origin, type) and issubclass(origin, Sequence):
-            tp = get_args(tp)[0] if get_args(tp) else Any
+            tp = get_args(tp)[0] if get_args(tp) else object
         else:
             return []
     tp = _unwrap(tp)

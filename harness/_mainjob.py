@@ -162,6 +162,9 @@ class Baseline:
 
 @dataclass
 class MainJobResult:
+    """What a main job (``fal-harness run``) found: its plan, every scenario run, the benchmark's
+    folder, drift, regressions against the baseline, and whether it was stopped."""
+
     run_dir: Path
     plan: Plan
     suite: list[ScenarioRun]

@@ -28,6 +28,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ScenarioCase:
+    """One scenario of one contract, to run and judge (its :attr:`id` names it in reports)."""
+
     contract: Contract
     scenario: Scenario
     generated: bool = False
@@ -42,6 +44,8 @@ class ScenarioCase:
 
 @dataclass
 class ScenarioRun:
+    """A scenario run: the case, what was observed, and every check's result."""
+
     case: ScenarioCase
     observation: Observation
     results: list[CheckResult]

@@ -93,10 +93,13 @@ def _hypothesis_profile(config: pytest.Config) -> None:
     register_profiles()
     if wanted and named is None:
         try:
-            settings.load_profile(wanted)
+            # Looked up first: hypothesis's load_profile makes an unknown name current before it
+            # refuses it, which breaks every later registration in the process.
+            settings.get_profile(wanted)
         except InvalidArgument:
             raise pytest.UsageError(f"fal_hypothesis_profile: no hypothesis profile named {wanted!r} "
                                     "(the harness registers fal-ci and fal-thorough)") from None
+        settings.load_profile(wanted)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -246,6 +246,23 @@ def test_cli_round_trip_through_files_gives_the_same_contract(
     assert (captured.out, captured.err) == ("", "")
 
 
+def test_cli_exports_and_imports_a_catalogue_in_one_run_each(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    documents, contracts = tmp_path / "openapi", tmp_path / "contracts"
+    assert main(["contracts", "export-openapi", *ENDPOINTS, "--contracts-dir", str(ROOT / "contracts"),
+                 "--into", str(documents)]) == 0
+    written = sorted(str(p.relative_to(documents)) for p in documents.rglob("*.json"))
+    assert written == sorted(f"{e}.json" for e in ENDPOINTS)
+    assert main(["contracts", "import-openapi", str(documents), "--into", str(contracts)]) == 0
+    assert {e: load_contract(contracts / f"{e}.yaml") for e in ENDPOINTS} == {e: CONTRACTS[e] for e in ENDPOINTS}
+    assert f"imported {len(ENDPOINTS)} of {len(ENDPOINTS)} documents" in capsys.readouterr().out
+
+
+def test_cli_export_of_several_endpoints_needs_a_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["contracts", "export-openapi", "fal-ai/flux-pro", "fal-ai/photomaker"]) == 2
+    assert "2 endpoints to export: name a folder with --into" in capsys.readouterr().err
+
+
 def test_cli_writes_to_stdout_by_default(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["contracts", "export-openapi", "fal-ai/photomaker", "--contracts-dir", str(ROOT / "contracts")]) == 0
     out = capsys.readouterr().out

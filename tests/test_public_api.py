@@ -3,6 +3,9 @@ parts load only when asked for."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 import subprocess
 import sys
 
@@ -12,6 +15,33 @@ import harness
 def test_every_public_name_resolves() -> None:
     for name in harness.__all__:
         assert getattr(harness, name) is not None, name
+
+
+def _public_pages() -> list[str]:
+    return ["harness", *(f"harness.{m.name}" for m in pkgutil.iter_modules(harness.__path__)
+                         if m.ispkg and not m.name.startswith("_"))]
+
+
+def _undocumented(page: str) -> list[str]:
+    module = importlib.import_module(page)
+    missing = []
+    for name in module.__all__:
+        value = getattr(module, name)  # lazily loaded names load here
+        if not (inspect.isclass(value) or inspect.isfunction(value)):
+            continue
+        doc = value.__dict__.get("__doc__") if inspect.isclass(value) else value.__doc__
+        if inspect.isclass(value) and doc and doc.startswith(f"{value.__name__}("):
+            doc = None  # the signature a dataclass writes in place of a missing docstring
+        if not (doc or "").strip():
+            missing.append(f"{page}.{name}")
+    return missing
+
+
+def test_every_exported_class_and_function_of_every_public_page_has_a_docstring() -> None:
+    pages = _public_pages()
+    assert {"harness", "harness.client", "harness.contracts", "harness.emulator"} <= set(pages)
+    missing = [name for page in pages for name in _undocumented(page)]
+    assert not missing, f"exported without a docstring: {', '.join(missing)}"
 
 
 def test_importing_harness_leaves_the_emulator_unloaded() -> None:

@@ -127,6 +127,15 @@ def test_a_failing_run_leads_with_each_failure_and_its_reproduce_command(runs: R
     assert failure is not None and failure.text is not None and failure.text.endswith(command)
 
 
+def test_the_check_matrix_marks_the_failed_check_bad_and_the_passed_ones_ok(runs: Runs) -> None:
+    page = _page(runs.b)
+    matrix = page[page.index("<th>check</th>"):]
+    matrix = matrix[:matrix.index("</table>")]
+    rows = dict(re.findall(r"<tr><td>([a-z.\-]+)</td>(.*?)</tr>", matrix))
+    assert rows["run.completed-without-error"] == '<td class="bad">✗</td>'
+    assert '<td class="ok">✓</td>' in rows.values()
+
+
 def test_the_latency_summary_is_one_compact_table_with_the_full_ones_folded(runs: Runs) -> None:
     page = _page(runs.b)
     latency = page[page.index('id="latency"'):page.index('id="trend"')]
@@ -135,7 +144,11 @@ def test_the_latency_summary_is_one_compact_table_with_the_full_ones_folded(runs
     assert re.findall(r"<th>([^<]*)</th>", summary) == ["series", "phase", "n", "p50 ms (95% CI)",
                                                         "p90 ms (95% CI)", "p99 ms (95% CI)"]
     phases = re.findall(r"<td>(submit|queue_wait|run|result|download|end_to_end|completion|latency)</td>", summary)
-    assert phases == ["submit", "queue_wait", "run", "result", "download", "end_to_end"]
+    # the phases the benchmark measured, in the order a request goes through them (queue wait and
+    # run only where the client saw the request IN_PROGRESS, which a busy machine can make it miss)
+    measured = json.loads((runs.b / "bench" / "summary.json").read_text())["series"][0]["phases"]
+    assert phases == [p for p in ("submit", "queue_wait", "run", "result", "download", "end_to_end") if p in measured]
+    assert {"submit", "result", "download", "end_to_end"} <= set(phases)
     assert "<h3>Cold start</h3>" in latency and "failed: Runner disconnected" in latency  # the bench's first request
     folded = latency[latency.index("<details><summary>Full tables"):]
     assert "truth p50" in folded and "|error| p99" in folded and "truth p50" not in latency[:latency.index("<details")]

@@ -63,6 +63,9 @@ class Judgement:
 
 @dataclass
 class Comparison:
+    """A candidate benchmark run judged against a baseline: one judgement per series both hold, and
+    the series only one of them has."""
+
     baseline: RunData
     candidate: RunData
     threshold: float

@@ -75,6 +75,8 @@ def _shortened(payload: Mapping[str, JsonValue]) -> JsonObject:
 
 @dataclass(frozen=True)
 class WorkItem:
+    """One unit of a scenario's work: its place in the run and the tags its requests carry."""
+
     index: int
     tags: dict[str, Any]
 
@@ -202,6 +204,7 @@ def scenario(name: str, *, emulator: Mapping[str, Any] | None, derive: Derive | 
 
 
 def get_scenario(name: str) -> ScenarioSpec:
+    """The registered benchmark scenario called ``name``; an unknown name is a ConfigError listing the known ones."""
     from harness.bench import _scenarios  # noqa: F401  (registers the built-in scenarios)
 
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -17,7 +18,7 @@ import orjson
 
 from harness._data import MAX_FILE_BYTES, dump_json, load_model, parse_json, read_bytes, read_text
 from harness._errors import DataFileError
-from harness._json import JsonObject, JsonValue
+from harness._json import Json, JsonObject
 from harness._runfolders import BENCH_IN_RUN, RUN_SUMMARY, claim_run_dir, identify_run_folder
 from harness._secrets import SECRETS, Secrets, ensure_clean, write_scrubbed
 from harness._version import __version__
@@ -151,10 +152,10 @@ def load_summary(path: Path) -> BenchSummary:
     return summary_from_data(data, file)
 
 
-def summary_from_data(data: JsonValue, source: str | Path) -> BenchSummary:
+def summary_from_data(data: Json, source: str | Path) -> BenchSummary:
     """A summary from parsed JSON; anything else is a one-line DataFileError."""
-    if not isinstance(data, dict) or data.get("format") != SUMMARY_FORMAT:
-        found = data.get("format") if isinstance(data, dict) else None
+    if not isinstance(data, Mapping) or data.get("format") != SUMMARY_FORMAT:
+        found = data.get("format") if isinstance(data, Mapping) else None
         raise DataFileError(source, "format", f"expected {SUMMARY_FORMAT!r}, found {found!r}")
     try:
         summary: BenchSummary = load_model(BenchSummary, data, source)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from harness._errors import ConfigError
 from harness.bench._registry import PlanContext, Series, scenario
@@ -17,6 +16,7 @@ from harness.bench._work import (
     DataUriBuild,
     Lifecycle,
     StreamLifecycle,
+    fresh_allocations,
     padded_png,
     require_fal_client,
 )
@@ -31,21 +31,17 @@ _LIMITS = {"max_live_requests": 100_000, "max_timelines": 100_000}
 
 #: the emulator behind ``bench --target emulator``: lognormal queue waits and run times, quick but
 #: far from trivial, with enough runners that 20 concurrent requests never wait for one
-BENCH_EMULATOR: Mapping[str, Any] = {
-    "seed": 0,
-    "time_scale": 1.0,
-    "defaults": {
-        "runners": 64,
-        "queue_wait": {"kind": "lognormal", "median": 0.15, "sigma": 0.5, "max": 1.0},
-        "run_time": {"kind": "lognormal", "median": 0.4, "sigma": 0.25, "max": 1.5},
-        "log_lines": 3,
-    },
-    "limits": _LIMITS,
+_BENCH_DEFAULTS: Mapping[str, object] = {
+    "runners": 64,
+    "queue_wait": {"kind": "lognormal", "median": 0.15, "sigma": 0.5, "max": 1.0},
+    "run_time": {"kind": "lognormal", "median": 0.4, "sigma": 0.25, "max": 1.5},
+    "log_lines": 3,
 }
+BENCH_EMULATOR: Mapping[str, object] = {"seed": 0, "time_scale": 1.0, "defaults": _BENCH_DEFAULTS, "limits": _LIMITS}
 
 #: upload paths differ by milliseconds: fixed model delays keep them from drowning in random ones;
 #: room for 32 MiB files inline and uploaded, which expire quickly so memory stays bounded
-UPLOAD_EMULATOR: Mapping[str, Any] = {
+UPLOAD_EMULATOR: Mapping[str, object] = {
     "seed": 0,
     "time_scale": 1.0,
     "defaults": {"runners": 8, "queue_wait": 0.05, "run_time": 0.1, "log_lines": 0},
@@ -55,16 +51,16 @@ UPLOAD_EMULATOR: Mapping[str, Any] = {
 
 #: eight runners per endpoint: past about 14 requests a second requests wait for one, which is
 #: what a load test should be able to show
-LOAD_EMULATOR: Mapping[str, Any] = {**BENCH_EMULATOR, "defaults": {**BENCH_EMULATOR["defaults"], "runners": 8}}
+LOAD_EMULATOR: Mapping[str, object] = {**BENCH_EMULATOR, "defaults": {**_BENCH_DEFAULTS, "runners": 8}}
 
 #: no model delays at all: what is left is the cost of the HTTP calls on both sides
-ZERO_EMULATOR: Mapping[str, Any] = {
+ZERO_EMULATOR: Mapping[str, object] = {
     "seed": 0, "time_scale": 0.0, "defaults": {"runners": 8, "queue_wait": 0, "run_time": 0, "log_lines": 0},
     "limits": _LIMITS,
 }
 
 #: streams straight to a runner: a lognormal time to the first event and between events
-STREAM_EMULATOR: Mapping[str, Any] = {
+STREAM_EMULATOR: Mapping[str, object] = {
     "seed": 0,
     "time_scale": 1.0,
     "defaults": {
@@ -91,8 +87,8 @@ def size_label(size: int) -> str:
     return f"{size}B"
 
 
-def bench_input(contract: Contract, payload: Mapping[str, Any] | None = None
-                ) -> tuple[dict[str, Any], Files]:
+def bench_input(contract: Contract, payload: Mapping[str, object] | None = None
+                ) -> tuple[dict[str, object], Files]:
     """The input a benchmark sends to an endpoint: ``payload`` when the user gave one (``--input``),
     else its first scenario meant to succeed (the page's example, with its bundled files)."""
     if payload is not None:
@@ -103,8 +99,8 @@ def bench_input(contract: Contract, payload: Mapping[str, Any] | None = None
     raise ConfigError(f"{contract.endpoint} has no scenario meant to succeed to benchmark with")
 
 
-def small_input(contract: Contract, payload: Mapping[str, Any] | None = None
-                ) -> tuple[dict[str, Any], Files]:
+def small_input(contract: Contract, payload: Mapping[str, object] | None = None
+                ) -> tuple[dict[str, object], Files]:
     """The benchmark input asking for one 64x64 picture where the contract lets the input choose:
     for measuring the client, where drawing a megapixel stand-in would only add the emulator's CPU."""
     found, files = bench_input(contract, payload)
@@ -209,6 +205,7 @@ def _data_uri_figures(series: list[SeriesSummary]) -> list[Figure]:
     figures = []
     for s in series:
         harness, reference = s.phase_stat("harness", "p50"), s.phase_stat("reference", "p50")
+        limit = s.phase_stat("limit", "p50")
         size = s.labels.get("size_bytes", 0)
         mib = size / MiB if isinstance(size, int | float) else 0
         if not harness or not reference or not mib:
@@ -218,13 +215,18 @@ def _data_uri_figures(series: list[SeriesSummary]) -> list[Figure]:
             Figure(f"data-uri/{s.name}/harness_per_mib", "ms/MiB", harness / mib, "smaller"),
             Figure(f"data-uri/{s.name}/reference_per_mib", "ms/MiB", reference / mib, "smaller"),
         ]
+        if limit:
+            figures.append(Figure(f"data-uri/{s.name}/over_limit", "x", harness / limit, "smaller"))
     return figures
 
 
 @scenario("data-uri", emulator=None, derive=_data_uri_figures)
 def data_uri(ctx: PlanContext) -> list[Series]:
-    """Data-URI request body cost per MiB: the harness's path against fal_client.encode + json.dumps."""
+    """Data-URI request body cost per MiB: the harness's path against fal_client.encode + json.dumps
+    and against the limit (pybase64's encode and one copy), each body in freshly mapped pages."""
     require_fal_client()
+    with fresh_allocations() as pinned:
+        allocation = "fresh" if pinned else "allocator default"
     opts = ctx.options
     contract = ctx.contracts.get("fal-ai/instantid/lcm")
     payload = bench_input(contract)[0] if contract is not None else {"prompt": "a portrait"}
@@ -234,7 +236,7 @@ def data_uri(ctx: PlanContext) -> list[Series]:
         # Random bytes: what a photo's compressed data looks like to base64 and JSON.
         work = DataUriBuild(payload, "face_image_url", FileInput(os.urandom(size), "image/png", "bench.png"))
         work.check_same()
-        series.append(Series(name=size_label(size), labels={"size_bytes": size}, work=work,
+        series.append(Series(name=size_label(size), labels={"size_bytes": size, "allocation": allocation}, work=work,
                              requests=opts.requests or 20, warmup=opts.warmup if opts.warmup is not None else 2,
                              sends=0))
     return series

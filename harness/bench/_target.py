@@ -60,7 +60,8 @@ class BenchTarget:
 
 def describe_emulator_config(config: EmulatorConfig) -> JsonObject:
     """An emulator config as JSON data, without its keys and file map."""
-    data: JsonObject = dump_model(config)
+    data = dump_model(config)
+    assert isinstance(data, dict)
     for secret_or_local in ("keys", "admin_key", "url_map", "source"):
         data.pop(secret_or_local, None)
     return data

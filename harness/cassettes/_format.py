@@ -14,7 +14,6 @@ import mimetypes
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import TypeAlias, cast
 from urllib.parse import urlsplit
@@ -23,7 +22,18 @@ import pybase64
 import yaml
 from vcr.persisters.filesystem import CassetteNotFoundError  # type: ignore[import-untyped]
 
-from harness._data import MAX_FILE_BYTES, SafeDumper, join_key, kind_of, parse_yaml, read_bytes, read_head, read_text
+from harness._data import (
+    MAX_FILE_BYTES,
+    SafeDumper,
+    exact_keys,
+    join_key,
+    kind_of,
+    load_model,
+    parse_yaml,
+    read_bytes,
+    read_head,
+    read_text,
+)
 from harness._errors import DataFileError, HarnessError
 from harness._json import JsonObject, JsonValue
 from harness._secrets import SECRETS, Secrets, ensure_clean, redact_text_bytes, write_scrubbed
@@ -36,12 +46,9 @@ from harness.cassettes._model import (
     CassetteHeader,
     RecordedRequest,
     RecordedResponse,
-    Variant,
     new_request,
     new_response,
 )
-from harness.checks import Expectation
-from harness.client import FileMode
 
 __all__ = [
     "BODIES_DIR",
@@ -72,10 +79,9 @@ _APP_PREFIX = "fal-harness/app-cassette@"
 #: how far into a file its format line is looked for (comments may come first)
 _HEAD_BYTES = 64 * 1024
 _TEXT_TYPES = ("json", "xml", "event-stream", "urlencoded", "javascript", "yaml")
-_HEADER_KEYS = ("target", "recorded", "harness_version", "client", "endpoint", "contract_version", "scenario",
-                "variant", "seed", "base_urls", "expect")
-_APP_HEADER_KEYS = ("target", "recorded", "harness_version", "test", "clients", "base_urls")
-_URL_KEYS = ("queue", "run", "rest", "cdn")
+#: a header has every one of its keys (a ``null`` written out) and no other
+_HEADER_KEYS = exact_keys(CassetteHeader.FILE_KEYS)
+_APP_HEADER_KEYS = exact_keys(AppCassetteHeader.FILE_KEYS)
 
 AnyHeader: TypeAlias = CassetteHeader | AppCassetteHeader
 AnyCassette: TypeAlias = Cassette | AppCassette
@@ -426,95 +432,11 @@ class _Reader:
         pairs = [self.interaction(item, f"interactions[{n}]") for n, item in enumerate(raw)]
         return [p[0] for p in pairs], [p[1] for p in pairs]
 
-    def header_keys(self, value: object, keys: tuple[str, ...]) -> Mapping[str, object]:
-        """The header mapping, with every key of ``keys`` and no other."""
-        h = self.mapping(value, "header")
-        for key in keys:
-            self.need(h, key, "header")
-        extra = sorted(str(k) for k in h if k not in keys)
-        if extra:
-            raise self.fail(f"header.{extra[0]}", "unknown key")
-        return h
-
-    def recorded(self, h: Mapping[str, object]) -> str:
-        recorded = h["recorded"]
-        if not isinstance(recorded, str):  # an unquoted date reads as a datetime: accept it as text
-            recorded = str(recorded)
-        try:
-            datetime.fromisoformat(recorded.replace("Z", "+00:00"))
-        except ValueError:
-            raise self.fail("header.recorded", f"expected a UTC time such as 2026-11-21T11:38:07Z, got "
-                                               f"{recorded!r}") from None
-        return recorded
-
-    def base_urls(self, h: Mapping[str, object]) -> dict[str, str]:
-        urls = self.mapping(h["base_urls"], "header.base_urls")
-        for key in _URL_KEYS:
-            self.text(self.need(urls, key, "header.base_urls"), f"header.base_urls.{key}")
-        return {str(k): self.text(v, f"header.base_urls.{k}") for k, v in urls.items()}
+    def header(self, value: object) -> CassetteHeader:
+        return load_model(CassetteHeader, value, self.path, before=_HEADER_KEYS, at=("header",))
 
     def app_header(self, value: object) -> AppCassetteHeader:
-        h = self.header_keys(value, _APP_HEADER_KEYS)
-        clients = h["clients"]
-        if not isinstance(clients, list) or not all(isinstance(c, str) for c in clients):
-            raise self.fail("header.clients", f"expected a list of user agents, got {kind_of(clients)}")
-        return AppCassetteHeader(
-            target=self.text(h["target"], "header.target"),
-            recorded=self.recorded(h),
-            harness_version=self.text(_scalar_text(h["harness_version"]), "header.harness_version"),
-            test=self.text(h["test"], "header.test"),
-            clients=tuple(clients),
-            base_urls=self.base_urls(h),
-        )
-
-    def header(self, value: object) -> CassetteHeader:
-        h = self.header_keys(value, _HEADER_KEYS)
-        recorded = self.recorded(h)
-        base_urls = self.base_urls(h)
-        return CassetteHeader(
-            target=self.text(h["target"], "header.target"),
-            recorded=recorded,
-            harness_version=self.text(_scalar_text(h["harness_version"]), "header.harness_version"),
-            client=self.text(h["client"], "header.client"),
-            endpoint=self.text(h["endpoint"], "header.endpoint"),
-            contract_version=self.integer(h["contract_version"], "header.contract_version"),
-            scenario=self.text(h["scenario"], "header.scenario"),
-            variant=self.variant(h["variant"]),
-            seed=self.optional_integer(h["seed"], "header.seed"),
-            base_urls=base_urls,
-            expect=self.expect(h["expect"]),
-        )
-
-    def variant(self, value: object) -> Variant:
-        v = self.mapping(value, "header.variant")
-        where = "header.variant"
-        for key in ("name", "file_mode", "detect", "fault", "cancel", "webhook"):
-            self.need(v, key, where)
-        modes = [m.value for m in FileMode]
-        file_mode, detect = v["file_mode"], v["detect"]
-        if not isinstance(file_mode, str) or file_mode not in modes:
-            raise self.fail(f"{where}.file_mode", f"must be one of {', '.join(modes)}, got {file_mode!r}")
-        if not isinstance(detect, str) or detect not in ("stream", "poll"):
-            raise self.fail(f"{where}.detect", f"must be stream or poll, got {detect!r}")
-        return Variant(
-            name=self.text(v["name"], f"{where}.name"), file_mode=file_mode, detect=detect,
-            fault=self.optional_text(v["fault"], f"{where}.fault"),
-            cancel=self.flag(v["cancel"], f"{where}.cancel"), webhook=self.flag(v["webhook"], f"{where}.webhook"),
-        )
-
-    def expect(self, value: object) -> Expectation:
-        e = self.mapping(value, "header.expect")
-        status = self.integer(self.need(e, "status", "header.expect"), "header.expect.status")
-        if not 100 <= status <= 599:
-            raise self.fail("header.expect.status", f"expected an HTTP status (100..599), got {status}")
-        loc = e.get("invalid_loc")
-        if loc is not None and (not isinstance(loc, list) or not all(isinstance(p, str | int) for p in loc)):
-            raise self.fail("header.expect.invalid_loc", f"expected a list of names and indices, got {kind_of(loc)}")
-        fails = e.get("fails") or []
-        if not isinstance(fails, list) or not all(isinstance(f, str) for f in fails):
-            raise self.fail("header.expect.fails", f"expected a list of check ids, got {kind_of(fails)}")
-        return Expectation(status, tuple(loc) if loc is not None else None,
-                           self.optional_text(e.get("rule"), "header.expect.rule"), tuple(fails))
+        return load_model(AppCassetteHeader, value, self.path, before=_APP_HEADER_KEYS, at=("header",))
 
     def interaction(self, value: object, where: str) -> tuple[RecordedRequest, RecordedResponse]:
         item = self.mapping(value, where)
@@ -628,6 +550,3 @@ def body_refs(path: str | Path) -> set[str]:
     return refs
 
 
-def _scalar_text(value: object) -> object:
-    """A version number YAML read as a number, back as the text it was."""
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value

@@ -9,12 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
+from datetime import datetime as Datetime
 from pathlib import Path
-from typing import Generic, Protocol, TypedDict, TypeVar
+from typing import Annotated, ClassVar, Generic, Literal, Protocol, TypedDict, TypeVar
 
+from pydantic import AfterValidator, BeforeValidator, StrictBool, StrictInt, with_config
 from vcr.request import Request  # type: ignore[import-untyped]
 
+from harness._data import FILE_MODEL, Problem, Text, exact_keys, kind_of
 from harness._errors import ConfigError
+from harness._json import is_number
 from harness.checks import Expectation
 from harness.contracts import ENDPOINT_ID_PATTERN
 
@@ -91,18 +96,19 @@ def new_response(status: int, reason: str = "", headers: Mapping[str, list[str]]
     return {"status": {"code": status, "message": reason}, "headers": dict(headers or {}), "body": {"string": body}}
 
 
+@with_config(FILE_MODEL)
 @dataclass(frozen=True)
 class Variant:
     """How a scenario's lifecycle is driven: file path, completion detection, fault, cancel, webhook."""
 
-    name: str = "default"
-    file_mode: str = "data-uri"
-    detect: str = "stream"
-    fault: str | None = None
+    name: Text = "default"
+    file_mode: Literal["upload", "data-uri", "url"] = "data-uri"
+    detect: Literal["stream", "poll"] = "stream"
+    fault: Text | None = None
     """The emulator fault switched on while recording (``stuck_queue``, ``completed_with_error``)."""
-    cancel: bool = False
+    cancel: StrictBool = False
     """Cancel right after the submit, then follow the status to its end."""
-    webhook: bool = False
+    webhook: StrictBool = False
     """Submit with ``?fal_webhook=``; the URL itself is redacted in the cassette."""
     fails: tuple[str, ...] = ()
     """Checks this variant exists to make fail (a cassette of it passes when exactly these fail)."""
@@ -144,36 +150,91 @@ def get_variant(name: str) -> Variant:
         raise ConfigError(f"unknown variant {name!r} (known: {', '.join(VARIANTS)})") from None
 
 
+#: the keys a cassette file gives a variant: how it was driven (what it expects is the header's ``expect``)
+VARIANT_KEYS = ("name", "file_mode", "detect", "fault", "cancel", "webhook")
+#: the base URLs every header names
+URL_KEYS = ("queue", "run", "rest", "cdn")
+
+
+def _date_as_text(value: object) -> object:
+    # An unquoted time in YAML reads as a datetime: accept it as the text it was.
+    return str(value) if isinstance(value, Datetime | date) else value
+
+
+def _utc_time(value: str) -> str:
+    try:
+        Datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Problem(f"expected a UTC time such as 2026-11-21T11:38:07Z, got {value!r}") from None
+    return value
+
+
+def _version_as_text(value: object) -> object:
+    # A version number YAML read as a number, back as the text it was.
+    return str(value) if is_number(value) else value
+
+
+def _every_url(urls: Mapping[str, str]) -> Mapping[str, str]:
+    for key in URL_KEYS:
+        if key not in urls:
+            raise Problem("missing", key)
+    return urls
+
+
+def _user_agents(value: object) -> object:
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise Problem(f"expected a list of user agents, got {kind_of(value)}")
+    return value
+
+
+def _http_status(expect: Expectation) -> Expectation:
+    if not 100 <= expect.status <= 599:
+        raise Problem(f"expected an HTTP status (100..599), got {expect.status}", "status")
+    return expect
+
+
+RecordedAt = Annotated[Text, BeforeValidator(_date_as_text), AfterValidator(_utc_time)]
+VersionText = Annotated[Text, BeforeValidator(_version_as_text)]
+BaseUrls = Annotated[Mapping[str, Text], AfterValidator(_every_url)]
+
+
+@with_config(FILE_MODEL)
 @dataclass(frozen=True)
 class CassetteHeader:
     """Where, when and how a scenario cassette was recorded, and what the run was meant to produce."""
 
-    target: str
-    recorded: str
-    harness_version: str
-    client: str
-    endpoint: str
-    contract_version: int
-    scenario: str
-    variant: Variant
-    seed: int | None
-    base_urls: Mapping[str, str]
-    expect: Expectation = field(default_factory=Expectation)
+    FILE_KEYS: ClassVar[tuple[str, ...]] = ("target", "recorded", "harness_version", "client", "endpoint",
+                                            "contract_version", "scenario", "variant", "seed", "base_urls", "expect")
+
+    target: Text
+    recorded: RecordedAt
+    harness_version: VersionText
+    client: Text
+    endpoint: Text
+    contract_version: StrictInt
+    scenario: Text
+    variant: Annotated[Variant, BeforeValidator(exact_keys(VARIANT_KEYS))]
+    seed: StrictInt | None
+    base_urls: BaseUrls
+    expect: Annotated[Expectation, AfterValidator(_http_status)] = field(default_factory=Expectation)
 
 
+@with_config(FILE_MODEL)
 @dataclass(frozen=True)
 class AppCassetteHeader:
     """Where, when and by which test an app's own fal traffic was recorded."""
 
-    target: str
+    FILE_KEYS: ClassVar[tuple[str, ...]] = ("target", "recorded", "harness_version", "test", "clients", "base_urls")
+
+    target: Text
     """``emulator``, ``live`` (fal) or ``url``."""
-    recorded: str
-    harness_version: str
-    test: str
+    recorded: RecordedAt
+    harness_version: VersionText
+    test: Text
     """The pytest node id (or the name given) of the test that made the requests."""
-    clients: tuple[str, ...]
+    clients: Annotated[tuple[str, ...], BeforeValidator(_user_agents)]
     """The user agents the recorded requests came from (``fal-client/1.0.3 (python)``...)."""
-    base_urls: Mapping[str, str]
+    base_urls: BaseUrls
     """``queue``, ``run``, ``rest`` and ``cdn``: where the official clients are pointed on replay."""
 
 

@@ -6,18 +6,22 @@ One client per cassette, so no token or file host is shared; one emulator per fa
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from harness._data import read_bytes
 from harness._errors import ConfigError, DataFileError, HarnessError
 from harness._secrets import SECRETS, SecretLeak, register_secret
+from harness._serve import serve_loopback
 from harness._session import open_target
 from harness._suite import ScenarioCase, ScenarioRun, expectation
 from harness._target import SENDING_TARGETS, TargetSpec
@@ -26,7 +30,7 @@ from harness.cassettes._drive import drive
 from harness.cassettes._format import BODIES_DIR, CassettePersister, body_refs, is_recording_file, mentioned_bodies
 from harness.cassettes._model import CANONICAL_URLS, VARIANTS, CassetteHeader, Variant, cassette_path, get_variant
 from harness.cassettes._scrub import HostMap, Scrubber
-from harness.cassettes._vcr import use_cassette
+from harness.cassettes._vcr import HARNESS_LIBRARIES, use_cassette
 from harness.checks import run_checks
 from harness.client import USER_AGENT, AsyncQueueClient, Target
 from harness.contracts import Contract
@@ -54,6 +58,8 @@ POLL_INTERVAL = 0.1
 
 @dataclass(frozen=True)
 class PlannedCassette:
+    """A cassette to record: a scenario, a variant and the folder it is written under."""
+
     case: ScenarioCase
     variant: Variant
     root: Path
@@ -65,6 +71,8 @@ class PlannedCassette:
 
 @dataclass(frozen=True)
 class RecordOutcome:
+    """What recording one planned cassette did, and what its checks said."""
+
     planned: PlannedCassette
     status: str
     """``recorded`` (written anew), ``kept`` (``once`` and it exists), ``unchanged`` or ``extended``
@@ -180,7 +188,8 @@ async def arecord_cassette(target: Target, planned: PlannedCassette, *, mode: st
     scrubber = Scrubber(SECRETS.with_environment(), hosts)
     persister = CassettePersister(bodies_dir=planned.root / BODIES_DIR, load=mode != "rewrite")
     # A cassette grown by new_episodes keeps the header it was first recorded under.
-    with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister, header=header):
+    with use_cassette(str(path), scrubber, mode="new_episodes", persister=persister, header=header,
+                      libraries=HARNESS_LIBRARIES):
         async with AsyncQueueClient(target) as client:
             # Polling as often, relative to the run, as fal-client does against real delays.
             obs = await drive(client, case.contract.endpoint, dict(case.scenario.input), dict(case.scenario.files),
@@ -257,25 +266,13 @@ def _webhook_receiver(given: str | None, target: Target, needed: bool) -> Iterat
     if not target.is_loopback:
         raise ConfigError("the webhook variant on a remote target needs --webhook-url (a URL fal can reach)")
 
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # http.server's naming
-            self.rfile.read(int(self.headers.get("content-length") or 0))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    async def receive(request: Request) -> Response:
+        await request.body()
+        return Response()
 
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="fal-harness-webhooks", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/webhook"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_loopback(Starlette(routes=[Route("/webhook", receive, methods=["POST"])]),
+                        name="fal-harness-webhooks") as served:
+        yield f"http://127.0.0.1:{served.ports[0]}/webhook"
 
 
 def prune_bodies(root: str | Path) -> list[Path]:

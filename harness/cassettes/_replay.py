@@ -19,7 +19,7 @@ from harness.cassettes._format import BODIES_DIR, is_cassette_file, read_cassett
 from harness.cassettes._model import CANONICAL_URLS, Cassette, CassetteHeader, Recorded, cassette_path
 from harness.cassettes._roles import json_body, recorded_input, result_index
 from harness.cassettes._scrub import Scrubber
-from harness.cassettes._vcr import MemoryPersister, use_cassette
+from harness.cassettes._vcr import HARNESS_LIBRARIES, MemoryPersister, use_cassette
 from harness.checks import run_checks
 from harness.client import AsyncQueueClient, FileMode, Files, Observation, Target
 
@@ -53,7 +53,8 @@ async def _areplay(cassette: Cassette, payload: Mapping[str, object], files: Fil
                    scenario: str | None) -> Observation:
     header = cassette.header
     scrubber = Scrubber(SECRETS.with_environment())
-    with use_cassette(cassette.name, scrubber, mode="none", persister=MemoryPersister(cassette)):
+    with use_cassette(cassette.name, scrubber, mode="none", persister=MemoryPersister(cassette),
+                      libraries=HARNESS_LIBRARIES):
         async with AsyncQueueClient(replay_target(header)) as client:
             # Recorded polls come back in order; waiting between them would only slow the replay.
             obs = await drive(client, header.endpoint, payload, files, header.variant, scenario=scenario,
@@ -65,13 +66,16 @@ async def _areplay(cassette: Cassette, payload: Mapping[str, object], files: Fil
     return obs
 
 
-def replay_scenario(cassette: Cassette | str | Path, case: ScenarioCase) -> ScenarioRun:
+def replay_scenario(cassette: Cassette | str | Path, case: ScenarioCase, *,
+                    runner: asyncio.Runner | None = None) -> ScenarioRun:
     """Run ``case`` as the cassette's variant against its recording and judge it by the contract.
 
+    ``runner`` is an event loop to replay on, so many replays share one (default: a new one).
     Raises :class:`~harness.CassetteMiss` when the client sends a request the recording lacks.
     """
     loaded = _load(cassette)
-    obs = asyncio.run(_areplay(loaded, dict(case.scenario.input), dict(case.scenario.files), case.scenario.name))
+    replay = _areplay(loaded, dict(case.scenario.input), dict(case.scenario.files), case.scenario.name)
+    obs = runner.run(replay) if runner is not None else asyncio.run(replay)
     return ScenarioRun(case, obs, run_checks(obs, case.contract, expect=expectation(case.contract, case.scenario)))
 
 

@@ -6,18 +6,19 @@ vcrpy patches httpx at the transport, so the pooled async client is recorded and
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator
-from typing import Protocol
+from collections.abc import Callable, Collection, Iterator
+from typing import Any, Protocol
 
 from vcr.cassette import Cassette as VcrCassette  # type: ignore[import-untyped]
 from vcr.errors import CannotOverwriteExistingCassetteException  # type: ignore[import-untyped]
 from vcr.filters import decode_response  # type: ignore[import-untyped]
 from vcr.matchers import host, method, path, port, query, scheme  # type: ignore[import-untyped]
+from vcr.patch import PATCHER_NAMES  # type: ignore[import-untyped]
 from vcr.record_mode import RecordMode  # type: ignore[import-untyped]
+from vcr.request import Request  # type: ignore[import-untyped]
 
 from harness._errors import CassetteMiss, HarnessError
 from harness._json import JsonValue
@@ -32,11 +33,14 @@ from harness.cassettes._model import (
 )
 from harness.cassettes._scrub import Scrubber
 
-__all__ = ["MATCHERS", "MemoryPersister", "Persister", "response_hook", "use_cassette"]
+__all__ = ["HARNESS_LIBRARIES", "MATCHERS", "MemoryPersister", "Persister", "response_hook", "use_cassette"]
 
 # vcrpy logs each request and response at INFO before our hooks scrub them (a webhook URL's token,
 # a prompt holding a key); a log file must never be where a secret lands.
 logging.getLogger("vcr").setLevel(logging.WARNING)
+
+#: the HTTP libraries the harness's own client (and fal-client) send through
+HARNESS_LIBRARIES = ("httpx",)
 
 
 def body(r1: RecordedRequest, r2: RecordedRequest) -> None:
@@ -106,10 +110,21 @@ class MemoryPersister:
                       ) -> tuple[list[RecordedRequest], list[RecordedResponse], dict[str, object]]:
         """Copies of the requests (vcrpy's hooks rewrite them in place) and the responses."""
         c = self.cassette
-        return copy.deepcopy(c.requests), copy.deepcopy(c.responses), {HEADER: c.header}
+        requests = [Request(r.method, r.uri, r.body, dict(r.headers.items())) for r in c.requests]
+        return requests, [_copied(r) for r in c.responses], {HEADER: c.header}
 
     def save_cassette(self, cassette_path: str, cassette_dict: object, serializer: object) -> None:
         raise HarnessError("a replayed cassette is never written")  # pragma: no cover - mode none never saves
+
+
+def _copied(value: Any) -> Any:
+    """A copy of a response's dicts and lists (its strings and bytes, never changed in place, are
+    shared): what ``copy.deepcopy`` makes, at a fraction of its cost."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    return value
 
 
 Persister = CassettePersister | MemoryPersister
@@ -141,18 +156,23 @@ def response_hook(scrubber: Scrubber) -> Callable[[RecordedResponse], RecordedRe
 @contextlib.contextmanager
 def use_cassette(path: str, scrubber: Scrubber, *, mode: str = "none", persister: Persister,
                  header: CassetteHeader | AppCassetteHeader | None = None,
-                 before_request: Callable[[RecordedRequest], RecordedRequest | None] | None = None
-                 ) -> Iterator[CassetteInUse]:
+                 before_request: Callable[[RecordedRequest], RecordedRequest | None] | None = None,
+                 libraries: Collection[str] | None = None) -> Iterator[CassetteInUse]:
     """vcrpy installed on httpx with our persister, serializer, matchers and scrubbing; responses are
     decoded (vcrpy's ``decode_compressed_response``) before they are scrubbed, and misses become
     :class:`CassetteMiss`. ``mode`` is ``none`` (replay only) or ``new_episodes`` (record what is
     new); ``header`` is the metadata a new recording is saved under (a loaded cassette keeps its
-    own). ``before_request`` replaces ``scrubber.request`` as vcrpy's request hook (it must scrub too)."""
+    own). ``before_request`` replaces ``scrubber.request`` as vcrpy's request hook (it must scrub too).
+    ``libraries`` names the HTTP libraries to patch (vcrpy's patcher names; default all): vcrpy
+    otherwise tries to import each one it knows on every cassette, which costs milliseconds."""
+    skip = () if libraries is None else tuple(n for n in PATCHER_NAMES if n not in libraries)
     context = VcrCassette.use(
         path=path, persister=persister, serializer=SERIALIZER, record_mode=RecordMode(mode), match_on=MATCHERS,
         before_record_request=before_request or scrubber.request,
-        before_record_response=response_hook(scrubber),
-        allow_playback_repeats=False, record_on_exception=False,
+        # Replaying records nothing, and what it loads was decoded and scrubbed when it was written:
+        # vcrpy would otherwise copy, decode and scrub every loaded response again.
+        before_record_response=response_hook(scrubber) if mode != "none" else None,
+        allow_playback_repeats=False, record_on_exception=False, skip_patchers=skip,
     )
     try:
         with context as vcr_cassette:

@@ -5,6 +5,7 @@ A cassette passes when exactly the checks its variant exists to fail fail, and n
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,9 @@ __all__ = ["Verdict", "verify_cassette", "verify_cassettes"]
 
 @dataclass(frozen=True)
 class Verdict:
+    """One cassette verified offline: its check results, what failed unexpectedly, what passed
+    unexpectedly, and why it could not be read when it could not."""
+
     name: str
     cassette: Cassette | None
     """``None`` for a file that could not be read as a cassette (``problem`` says why)."""
@@ -46,8 +50,10 @@ class Verdict:
         return out
 
 
-def verify_cassette(cassette: Cassette | str | Path, contracts: Mapping[str, Contract]) -> Verdict:
-    """Replay one cassette as the contract suite would and run every check on what came back."""
+def verify_cassette(cassette: Cassette | str | Path, contracts: Mapping[str, Contract], *,
+                    runner: asyncio.Runner | None = None) -> Verdict:
+    """Replay one cassette as the contract suite would and run every check on what came back
+    (on ``runner``'s event loop when given, as :func:`verify_cassettes` does for all of a run)."""
     loaded = cassette if isinstance(cassette, Recorded) else read_cassette(cassette)
     header = loaded.header
     contract = contracts.get(header.endpoint)
@@ -58,7 +64,7 @@ def verify_cassette(cassette: Cassette | str | Path, contracts: Mapping[str, Con
     except ConfigError as exc:
         return Verdict(loaded.name, loaded, problem=f"{exc}; record the cassette again or delete it")
     try:
-        run = replay_scenario(loaded, ScenarioCase(contract, scenario))
+        run = replay_scenario(loaded, ScenarioCase(contract, scenario), runner=runner)
     except CassetteMiss as exc:
         return Verdict(loaded.name, loaded, problem=str(exc))
     failed = {r.check for r in run.results if r.failed and r.severity == "error"}
@@ -82,7 +88,8 @@ def verify_cassettes(paths: Iterable[str | Path], contracts_dir: str | Path | No
         raise ConfigError("no cassettes found (record some with 'fal-harness record')")
     cassettes = [read_cassette(p) for p in files]
     contracts = load_contracts(contracts_dir)
-    verdicts = [verify_cassette(c, contracts) for c in cassettes]
+    with asyncio.Runner() as runner:
+        verdicts = [verify_cassette(c, contracts, runner=runner) for c in cassettes]
     verdicts += [Verdict(str(p), None, problem="not a fal-harness cassette (no 'format: fal-harness/cassette@1' "
                          "line near its top); move it out of the cassette folder or record it again")
                  for p in strays]

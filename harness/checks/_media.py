@@ -10,6 +10,7 @@ decoder is imported by the check that needs it: a run with no video never loads 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import wave
@@ -20,6 +21,7 @@ from typing import Any
 
 import pybase64
 
+from harness._json import is_number
 from harness.checks._registry import CheckContext, Failure, NotApplicable, check
 from harness.client import Download
 from harness.contracts import FORMATS, MediaSemantics, expected_media, media_type
@@ -150,9 +152,10 @@ def _declared(where: str, kind: str, obj: dict[str, Any], decoded: Decoded) -> I
     if isinstance(obj.get("num_frames"), int) and decoded.frames is not None and obj["num_frames"] != decoded.frames:
         yield Failure(f"{where} declares num_frames {obj['num_frames']}, the file has {decoded.frames}",
                       f"{where}.num_frames", decoded.frames, obj["num_frames"])
-    if _number(obj.get("duration")) and decoded.duration is not None and not _close(obj["duration"], decoded.duration):
-        yield Failure(f"{where} declares duration {obj['duration']} s, the file lasts {decoded.duration:.3f} s",
-                      f"{where}.duration", decoded.duration, obj["duration"])
+    declared = obj.get("duration")
+    if is_number(declared) and decoded.duration is not None and not _close(declared, decoded.duration):
+        yield Failure(f"{where} declares duration {declared} s, the file lasts {decoded.duration:.3f} s",
+                      f"{where}.duration", decoded.duration, declared)
     fps = obj.get("fps")
     if isinstance(fps, int | float) and decoded.fps is not None and abs(fps - decoded.fps) > FPS_TOLERANCE * fps:
         yield Failure(f"{where} declares fps {obj['fps']}, the file runs at {decoded.fps:.3f}", f"{where}.fps",
@@ -312,12 +315,30 @@ def decoded_for(ctx: CheckContext, d: Download, kind: str, content_type: Any) ->
     return cache[key]
 
 
+#: how many decodings a process keeps, by the bytes' digest: cassettes of one scenario's variants
+#: (and runs of one seed) hold the same file, and decoding a megapixel picture costs milliseconds
+DECODED_KEPT = 256
+_decoded: dict[tuple[bytes, str, str], Decoded] = {}
+
+
 def decode(data: bytes, kind: str, content_type: str | None = None) -> Decoded:
-    """Decode a file of a kind with a decoder independent of whatever made it."""
+    """Decode a file of a kind with a decoder independent of whatever made it (the same bytes are
+    decoded once per process)."""
     if not data:
         return Decoded(kind, problem="the file is empty")
+    key = (hashlib.blake2b(data, digest_size=20).digest(), kind, content_type or "")
+    found = _decoded.get(key)
+    if found is None:
+        found = _decode(data, kind, content_type or "")
+        if len(_decoded) >= DECODED_KEPT:
+            _decoded.pop(next(iter(_decoded)), None)
+        _decoded[key] = found
+    return found
+
+
+def _decode(data: bytes, kind: str, content_type: str) -> Decoded:
     try:
-        return _DECODERS[kind](data, content_type or "")
+        return _DECODERS[kind](data, content_type)
     except Exception as exc:  # every decoder raises its own kinds for bytes it cannot read
         return Decoded(kind, problem=f"does not decode as {kind}: {type(exc).__name__}: {str(exc)[:120]}")
 
@@ -441,10 +462,6 @@ def _same_types(media: str) -> set[str]:
                "model/stl": {"model/stl", "application/sla"}, "image/jpeg": {"image/jpeg", "image/jpg"},
                "audio/mp4": {"audio/mp4", "audio/m4a", "audio/x-m4a"}}
     return aliases.get(media, {media})
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _close(expected: float, got: float) -> bool:

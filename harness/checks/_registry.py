@@ -63,6 +63,8 @@ class Expectation:
 
 @dataclass(frozen=True)
 class CheckContext:
+    """What a check reads: the observation, the endpoint's contract and what the run was meant to produce."""
+
     obs: Observation
     contract: Contract
     expect: Expectation = field(default_factory=Expectation)

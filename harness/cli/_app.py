@@ -10,7 +10,9 @@ from typing import ParamSpec, TypeVar
 
 import click
 
-from harness import DEFAULT_LIVE_BUDGET, ConfigError, TargetKind, TargetSpec, __version__, writable_target
+from harness._errors import ConfigError
+from harness._secrets import writable_target
+from harness._target import DEFAULT_LIVE_BUDGET, TargetKind, TargetSpec
 
 #: bounds on numeric options: far above any real use, low enough that nothing overflows or runs forever
 MAX_REQUESTS = 1_000_000
@@ -97,6 +99,6 @@ def target_options(*, allow: Collection[TargetKind], live_base_url_hidden: bool 
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="fal-harness")
+@click.version_option(package_name="fal-harness", prog_name="fal-harness")  # read when asked for
 def cli() -> None:
     """Contract tests, cassettes, latency benchmarks and schema drift for fal's model API."""

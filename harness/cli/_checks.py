@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from harness.checks import CHECKS
 from harness.cli._app import cli
 
 
@@ -21,6 +18,11 @@ def checks() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_checks(as_json: bool) -> None:
     """Every registered check: its stable id, severity and what it holds the API to."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.checks import CHECKS
+
     if as_json:
         click.echo(json.dumps([{"id": c.id, "severity": c.severity, "description": c.description}
                                for c in CHECKS.values()], indent=2))

@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from harness import DataFileError, HarnessError, redact_url, write_scrubbed
+from harness._errors import DataFileError, HarnessError
 from harness.cli._app import check_output, cli
-from harness.contracts import (
-    Contract,
-    FieldSpec,
-    contract_to_data,
-    contract_warnings,
-    contracts_dir,
-    dump_contract,
-    get_contract,
-    input_schema,
-    load_contract,
-    load_contracts,
-    output_schema,
-    validate_input,
-    validate_output,
-)
+
+if TYPE_CHECKING:
+    from harness.contracts import Contract, FieldSpec
 
 _DIR_OPTION = click.option(
     "--contracts-dir",
@@ -45,6 +32,11 @@ def contracts() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_(contracts_dir: Path | None, as_json: bool) -> None:
     """List every endpoint that has a contract."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.contracts import load_contracts
+
     found = load_contracts(contracts_dir)
     if as_json:
         rows = [
@@ -77,6 +69,8 @@ def list_(contracts_dir: Path | None, as_json: bool) -> None:
               default="summary", show_default=True, help="What to print.")
 def show(endpoint: str, contracts_dir: Path | None, fmt: str) -> None:
     """Show one endpoint's contract."""
+    from harness.contracts import contract_to_data, dump_contract, get_contract, input_schema, output_schema
+
     c = get_contract(endpoint, contracts_dir)
     if fmt == "yaml":
         click.echo(dump_contract(c), nl=False)
@@ -91,6 +85,9 @@ def show(endpoint: str, contracts_dir: Path | None, fmt: str) -> None:
 
 
 def _summary(c: Contract) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(width=160)
     console.print(f"[bold]{c.endpoint}[/bold]  {c.title or ''}  (contract v{c.contract_version}, "
                   f"app root {c.app_root})")
@@ -150,6 +147,8 @@ def validate(paths: tuple[Path, ...], contracts_dir_option: Path | None) -> int:
     With no PATHS, checks every file in the contracts folder. Prints one line per file; exits 1
     if any file is bad (a finding), 2 if a path does not exist (a usage mistake).
     """
+    from harness.contracts import contract_warnings, contracts_dir, load_contract
+
     files: list[Path] = []
     for p in paths or (contracts_dir(contracts_dir_option),):
         if not p.exists():
@@ -178,6 +177,8 @@ def validate(paths: tuple[Path, ...], contracts_dir_option: Path | None) -> int:
 
 
 def _check_examples(c: Contract, path: Path) -> None:
+    from harness.contracts import validate_input, validate_output
+
     for i, ex in enumerate(c.examples):
         if ex.input is not None:
             for v in validate_input(c, ex.input)[:1]:
@@ -192,20 +193,36 @@ _OUTPUT_OPTION = click.option("-o", "--output", type=click.Path(path_type=Path),
 
 
 @contracts.command("export-openapi")
-@click.argument("endpoint")
+@click.argument("endpoints", metavar="ENDPOINT...", nargs=-1, required=True)
 @_DIR_OPTION
 @_OUTPUT_OPTION
-def export_openapi_command(endpoint: str, contracts_dir: Path | None, output: Path | None) -> None:
-    """Write an endpoint's contract as fal's queue OpenAPI document (JSON).
+@click.option("--into", "into", type=click.Path(path_type=Path), default=None,
+              help="Folder to write each document to, as <endpoint id>.json (needed for several endpoints).")
+def export_openapi_command(endpoints: tuple[str, ...], contracts_dir: Path | None, output: Path | None,
+                           into: Path | None) -> None:
+    """Write endpoints' contracts as fal's queue OpenAPI documents (JSON): one to stdout or -o,
+    several --into a folder, all in one run.
 
     What OpenAPI cannot say is kept under x-fal-harness-* keys, so import-openapi reads the
     document back to the same contract.
     """
-    from harness.contracts import export_openapi
+    from harness.contracts import export_openapi, get_contract
 
+    if len(endpoints) > 1 and into is None:
+        raise click.UsageError(f"{len(endpoints)} endpoints to export: name a folder with --into")
+    if into is not None and output is not None:
+        raise click.UsageError("choose -o (one file) or --into (a folder)")
     check_output(output)
-    document = export_openapi(get_contract(endpoint, contracts_dir))
-    _write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", output)
+    check_output(into / "x" if into is not None else None)
+    chosen = [get_contract(endpoint, contracts_dir) for endpoint in dict.fromkeys(endpoints)]  # all found first
+    for contract in chosen:
+        text = json.dumps(export_openapi(contract), indent=2, ensure_ascii=False) + "\n"
+        target = into / f"{contract.endpoint}.json" if into is not None else output
+        if target is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        _write_text(text, target)
+        if into is not None:
+            click.echo(f"ok  {target}")
 
 
 @contracts.command("import-openapi")
@@ -227,7 +244,8 @@ def import_openapi_command(sources: tuple[str, ...], endpoint: str | None, outpu
     imported is one line naming it and the JSON pointer of the problem; the others are still
     written, and the command exits 2.
     """
-    from harness.contracts import import_openapi, load_openapi
+    from harness import redact_url
+    from harness.contracts import dump_contract, import_openapi, load_openapi
 
     check_output(output)
     check_output(into / "x" if into is not None else None)
@@ -274,6 +292,8 @@ def import_openapi_command(sources: tuple[str, ...], endpoint: str | None, outpu
 
 
 def _write_text(text: str, output: Path | None) -> None:
+    from harness import write_scrubbed
+
     if output is None:
         click.echo(text, nl=False)
         return

@@ -6,21 +6,17 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from harness import REDACTED
 from harness.cli._app import MAX_CONCURRENCY, MAX_REQUESTS, TIME_SCALE, cli
-from harness.contracts import load_contracts
-from harness.emulator import (
-    ADMIN_HEADER,
-    DEFAULT_KEY,
-    MAX_PORT,
-    EmulatorConfig,
-    accept_environment_key,
-    load_emulator_config,
-    start_emulator,
-)
+
+if TYPE_CHECKING:
+    from harness.emulator import EmulatorConfig
+
+#: the highest TCP port (``harness.emulator.MAX_PORT``, not imported: the emulator loads its server)
+MAX_PORT = 65535
 
 _PORT = click.IntRange(0, MAX_PORT)
 _CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
@@ -41,6 +37,8 @@ def default_run_port(port: int) -> int:
 
 
 def _config(path: Path | None, time_scale: float | None) -> EmulatorConfig:
+    from harness.emulator import EmulatorConfig, load_emulator_config
+
     config = load_emulator_config(path) if path is not None else EmulatorConfig()
     return config.replace(time_scale=time_scale) if time_scale is not None else config
 
@@ -58,6 +56,9 @@ def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, con
     """Run the local fal-compatible emulator until Ctrl-C (or one of the commands below)."""
     if ctx.invoked_subcommand is not None:
         return
+    from harness import REDACTED
+    from harness.emulator import ADMIN_HEADER, DEFAULT_KEY, accept_environment_key, start_emulator
+
     config, env_key = accept_environment_key(_config(config_path, time_scale), os.environ)
     running = start_emulator(config, host=host, port=port,
                              run_port=run_port if run_port is not None else default_run_port(port))
@@ -93,6 +94,8 @@ def smoke(config_path: Path | None, time_scale: float, contracts_dir: Path | Non
     """Start the emulator and run every contract scenario through the harness's queue client and
     checks (files uploaded through its storage); exit 1 if any scenario fails."""
     from harness import run_smoke
+    from harness.contracts import load_contracts
+    from harness.emulator import start_emulator
 
     config = _config(config_path, time_scale)
     if contracts_dir is not None:

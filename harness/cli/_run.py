@@ -5,17 +5,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
 
-from harness import ConfigError, MainJob, MainJobResult, TargetSpec, claim_run_dir, plan_main_job
+from harness._errors import ConfigError
 from harness.cli._app import MAX_REQUESTS, cli, seconds, target_options
-from harness.drift import Level
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from harness import MainJobResult, TargetSpec
+    from harness.drift import Level
 
 
 @cli.command("run")
@@ -46,6 +47,11 @@ def run_command(target: TargetSpec, endpoints: tuple[str, ...], out: Path | None
     Exits 0 when everything met its contract with no drift and no latency regression against the
     previous run, 1 when something broke, regressed or was not tested, 2 on a usage mistake.
     """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from harness import MainJob, claim_run_dir, plan_main_job
+
     if cassettes_dir is not None and target.kind != "replay":
         raise ConfigError("--cassettes-dir applies to the replay target only")
     if cassettes_dir is not None and not cassettes_dir.is_dir():
@@ -80,7 +86,7 @@ def run_command(target: TargetSpec, endpoints: tuple[str, ...], out: Path | None
 
         job = MainJob(plan, run_dir, endpoints=endpoints, contracts_dir=contracts_dir, cassettes_dir=cassettes_dir,
                       emulator_config=emulator_config,
-                      progress=tick, drift_fail_on=cast(Level, fail_on_drift), bench_progress=interactive,
+                      progress=tick, drift_fail_on=cast("Level", fail_on_drift), bench_progress=interactive,
                       scenario_timeout=timeout, announce=announce)
         console.print(f"running {plan.steps()}...", markup=False)
         result = job.run()
@@ -102,6 +108,10 @@ def _check_writable(path: Path) -> None:
 
 def _screen(result: MainJobResult) -> None:
     """The one-screen summary: a row per endpoint, the verdict, and where the report is."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     from harness.reports import endpoint_table, verdict_line
 
     rows = endpoint_table(result)

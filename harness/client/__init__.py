@@ -26,7 +26,14 @@ from harness.client._observations import (
 )
 from harness.client._retry import FAL_JS, FAL_PYTHON, NO_RETRY, RetryPolicy
 from harness.client._targets import LIVE_URLS, Target, emulator_target, live_key, live_target, url_target
-from harness.client._transport import Call, InstrumentedTransport, current_observation, observing, ssl_context
+from harness.client._transport import (
+    BlockingTransport,
+    Call,
+    InstrumentedTransport,
+    current_observation,
+    observing,
+    ssl_context,
+)
 
 __all__ = [
     "DEFAULT_LIVE_BUDGET",
@@ -37,6 +44,7 @@ __all__ = [
     "SUBMIT_KEYS",
     "USER_AGENT",
     "AsyncQueueClient",
+    "BlockingTransport",
     "Budget",
     "Call",
     "ClientOptions",

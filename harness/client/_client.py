@@ -1,5 +1,5 @@
 """The instrumented queue client, async at its core; :class:`QueueClient` is the same client driven
-from synchronous code.
+from synchronous code, on its caller's thread over httpx's synchronous pool.
 
 One pooled httpx connection set per target, every attempt through the instrumented transport.
 Low-level calls (submit, status, result, cancel, run, stream, upload, download) raise the
@@ -11,6 +11,7 @@ returned :class:`Observation`.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import inspect
 import math
@@ -20,7 +21,7 @@ import uuid
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Concatenate, Generic, ParamSpec, TypedDict, TypeVar, Unpack, cast, overload
+from typing import Any, Concatenate, Generic, ParamSpec, TypedDict, TypeVar, Unpack, cast, overload
 
 import httpx
 import orjson
@@ -28,7 +29,7 @@ import pybase64
 from httpx_sse import EventSource, SSEError
 
 from harness._errors import BudgetExceeded, HarnessError, VendorError, VendorTimeout, VendorValidationError
-from harness._json import JsonObject, JsonValue
+from harness._json import JsonObject, JsonValue, is_integer
 from harness._version import __version__
 from harness.client._answers import fields, json_or_text, parse_json, raise_for_status
 from harness.client._files import FileInput, FileMode, LocalFileHost, build_body
@@ -37,6 +38,7 @@ from harness.client._retry import FAL_PYTHON, NO_RETRY, RetryPolicy
 from harness.client._targets import Target
 from harness.client._transport import (
     CALL,
+    BlockingTransport,
     BodyTooLarge,
     Call,
     InstrumentedTransport,
@@ -107,12 +109,7 @@ class AsyncQueueClient:
     ) -> None:
         self.target = target
         if transport is None:
-            # A proxy from the environment may serve a remote target; it must never see loopback traffic.
-            transport = httpx.AsyncHTTPTransport(
-                verify=ssl_context(), trust_env=not target.is_loopback,
-                limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-                proxy=None if target.is_loopback else environment_proxy(target.queue_url),
-            )
+            transport = httpx.AsyncHTTPTransport(**_pool_options(target, max_connections))
         self.transport = InstrumentedTransport(transport, retry, target.budget)
         self._http = httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, timeout=timeout, transport=self.transport,
                                        follow_redirects=True, trust_env=False)
@@ -661,7 +658,7 @@ def _seen(data: JsonValue, t_ns: int, via: str, http_status: int | None) -> Stat
     logs, position, error = data.get("logs"), data.get("queue_position"), data.get("error")
     return StatusSeen(
         status=str(data.get("status")), t_ns=t_ns, via=via, http_status=http_status,
-        queue_position=position if isinstance(position, int) and not isinstance(position, bool) else None,
+        queue_position=position if is_integer(position) else None,
         logs=len(logs) if isinstance(logs, list) else 0, error=None if error is None else str(error),
         error_type=_error_type(data),
     )
@@ -755,29 +752,58 @@ class ClientOptions(TypedDict, total=False):
     multipart_chunk: int
 
 
+def _pool_options(target: Target, max_connections: int) -> dict[str, Any]:
+    """The connection pool's settings, sync or async alike. A proxy from the environment may serve
+    a remote target; it must never see loopback traffic."""
+    return {"verify": ssl_context(), "trust_env": not target.is_loopback,
+            "limits": httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            "proxy": None if target.is_loopback else environment_proxy(target.queue_url)}
+
+
 class QueueClient:
-    """The synchronous client: :class:`AsyncQueueClient` on a private event-loop thread, each of
-    its request methods offered blocking, with the same signature."""
+    """The synchronous client: :class:`AsyncQueueClient` run on the calling thread over httpx's
+    synchronous connection pool (:class:`BlockingTransport`), each of its request methods offered
+    blocking, with the same signature.
+
+    A request costs what it costs with ``httpx.Client``: the coroutine runs on an event loop of the
+    calling thread's own, and its requests block that thread instead of waiting on a selector.
+    Several threads may share one client (each gets its own loop; the pool is thread-safe). Called
+    from a thread that is running an event loop (a notebook, an async test), a call runs on a
+    helper thread instead, as a blocking call must. A ``transport`` passed in is used as it is.
+    A ``lifecycle`` timeout is checked between requests; each request keeps its own timeouts."""
 
     def __init__(self, target: Target, **options: Unpack[ClientOptions]) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fal-harness-client", daemon=True)
-        self._thread.start()
-
-        async def make() -> AsyncQueueClient:
-            return AsyncQueueClient(target, **options)
-
-        try:
-            self.aio = self.call(make())
-            """The async client underneath, for coroutines run with :meth:`call`."""
-        except BaseException:
-            self._stop_loop()
-            raise
+        if options.get("transport") is None:
+            pool = httpx.HTTPTransport(**_pool_options(target, options.get("max_connections", 200)))
+            options["transport"] = BlockingTransport(pool)
+        self.aio = AsyncQueueClient(target, **options)
+        """The async client underneath, for coroutines run with :meth:`call`."""
         self.target = target
+        self._local = threading.local()
+        self._runners: list[asyncio.Runner] = []
+        self._lock = threading.Lock()
+        self._helper: concurrent.futures.ThreadPoolExecutor | None = None
+        self._closed = False
 
     def call(self, coro: Coroutine[object, object, _R]) -> _R:
-        """Run a coroutine of :attr:`aio` (the async client) on this client's loop and return its result."""
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        """Run a coroutine of :attr:`aio` (the async client) to its end and return its result."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._run_here(coro)
+        with self._lock:
+            if self._helper is None:
+                self._helper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fal-harness-client")
+            helper = self._helper
+        return helper.submit(self._run_here, coro).result()
+
+    def _run_here(self, coro: Coroutine[object, object, _R]) -> _R:
+        runner: asyncio.Runner | None = getattr(self._local, "runner", None)
+        if runner is None:
+            runner = self._local.runner = asyncio.Runner()
+            with self._lock:
+                self._runners.append(runner)
+        return runner.run(coro)
 
     def __enter__(self) -> QueueClient:
         return self
@@ -786,16 +812,19 @@ class QueueClient:
         self.close()
 
     def close(self) -> None:
-        """Close the async client and stop its loop; safe to call twice."""
-        if self._loop.is_closed():
+        """Close the async client and its loops; safe to call twice."""
+        if self._closed:
             return
-        self.call(self.aio.aclose())
-        self._stop_loop()
-
-    def _stop_loop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
+        self._closed = True
+        try:
+            self.call(self.aio.aclose())
+        finally:
+            if self._helper is not None:
+                self._helper.shutdown(wait=True)
+            with self._lock:
+                runners, self._runners = self._runners, []
+            for runner in runners:  # each finishes what its loop still holds (a stream's generator)
+                runner.close()
 
     submit = _Blocking(AsyncQueueClient.submit)
     status = _Blocking(AsyncQueueClient.status)

@@ -111,6 +111,8 @@ class StreamEvent:
 
 @dataclass
 class ErrorInfo:
+    """Why a lifecycle did not produce an output: its kind, message and what the API said."""
+
     kind: str
     """``vendor`` (an HTTP error from the API), ``validation`` (422), ``model`` (COMPLETED with an
     error), ``timeout``, ``transport``, ``budget`` or ``cancelled``."""

@@ -28,6 +28,7 @@ from harness.client._retry import RetryPolicy
 
 __all__ = [
     "CALL",
+    "BlockingTransport",
     "Call",
     "InstrumentedTransport",
     "current_observation",
@@ -185,6 +186,42 @@ def _decoded(response: httpx.Response, body: bytes) -> bytes:
         return httpx.Response(response.status_code, headers=response.headers, content=body).read()
     except httpx.DecodingError:
         return body
+
+
+class BlockingTransport(httpx.AsyncBaseTransport):
+    """httpx's synchronous connection pool offered as an async transport: awaiting a request runs it
+    to its end on the awaiting thread, and reading the body reads the socket there too.
+
+    The synchronous client drives the async one over this on its caller's own thread: a request then
+    costs what it costs with ``httpx.Client`` (no event loop in between, no second thread), and
+    every attempt still goes through :class:`InstrumentedTransport` above it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        stream = response.stream
+        assert isinstance(stream, httpx.SyncByteStream)
+        response.stream = _BlockingStream(stream)
+        return response
+
+    async def aclose(self) -> None:
+        self.inner.close()
+
+
+class _BlockingStream(httpx.AsyncByteStream):
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: httpx.SyncByteStream) -> None:
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        self._inner.close()
 
 
 class _Watched(httpx.AsyncByteStream):

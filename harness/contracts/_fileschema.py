@@ -6,8 +6,6 @@ their enum or range, required names that are not fields) is checked by the loade
 
 from __future__ import annotations
 
-from typing import Any
-
 _NUMBER = {"type": "number"}
 _COUNT = {"type": "integer", "minimum": 0}
 _TEXT = {"type": "string"}
@@ -16,43 +14,41 @@ _TEXT = {"type": "string"}
 ENDPOINT_ID_PATTERN = r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*(/[A-Za-z0-9_\-][A-Za-z0-9_.\-]*)+$"
 _NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_\-]*$"}
 
-#: the keys that constrain a value: a field's, a list item's (``items``) and a union branch's (``branches``)
-CONSTRAINTS: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "description": _TEXT,
-        "title": _TEXT,
-        "default": {},
-        "enum": {"type": "array", "minItems": 1},
-        "enum_name": _TEXT,
-        "minimum": _NUMBER,
-        "maximum": _NUMBER,
-        "exclusive_minimum": _NUMBER,
-        "exclusive_maximum": _NUMBER,
-        "min_length": _COUNT,
-        "max_length": _COUNT,
-        "min_items": _COUNT,
-        "max_items": _COUNT,
-        "pattern": _TEXT,
-        "format": _TEXT,
-        "nullable": {"type": "boolean"},
-        "deprecated": {"type": "boolean"},
-        "file": {"enum": ["image", "video", "audio", "mesh", "archive", "any"]},
-        "items": {"$ref": "#/$defs/constraints"},
-        "branches": {"type": "array", "minItems": 2, "items": {"$ref": "#/$defs/constraints"}},
-        "inferred": _TEXT,
-        "sources": {"type": "object", "additionalProperties": _TEXT},
-    },
+_CONSTRAINT_KEYS: dict[str, object] = {
+    "description": _TEXT,
+    "title": _TEXT,
+    "default": {},
+    "enum": {"type": "array", "minItems": 1},
+    "enum_name": _TEXT,
+    "minimum": _NUMBER,
+    "maximum": _NUMBER,
+    "exclusive_minimum": _NUMBER,
+    "exclusive_maximum": _NUMBER,
+    "min_length": _COUNT,
+    "max_length": _COUNT,
+    "min_items": _COUNT,
+    "max_items": _COUNT,
+    "pattern": _TEXT,
+    "format": _TEXT,
+    "nullable": {"type": "boolean"},
+    "deprecated": {"type": "boolean"},
+    "file": {"enum": ["image", "video", "audio", "mesh", "archive", "any"]},
+    "items": {"$ref": "#/$defs/constraints"},
+    "branches": {"type": "array", "minItems": 2, "items": {"$ref": "#/$defs/constraints"}},
+    "inferred": _TEXT,
+    "sources": {"type": "object", "additionalProperties": _TEXT},
 }
 
-FIELD: dict[str, Any] = {
+#: the keys that constrain a value: a field's, a list item's (``items``) and a union branch's (``branches``)
+CONSTRAINTS: dict[str, object] = {"type": "object", "additionalProperties": False, "properties": _CONSTRAINT_KEYS}
+
+FIELD: dict[str, object] = {
     **CONSTRAINTS,
     "required": ["type"],
-    "properties": {"type": {"type": "string", "minLength": 1}, **CONSTRAINTS["properties"]},
+    "properties": {"type": {"type": "string", "minLength": 1}, **_CONSTRAINT_KEYS},
 }
 
-OBJECT: dict[str, Any] = {
+OBJECT: dict[str, object] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["fields"],
@@ -76,7 +72,7 @@ SIZE = {
 _POSITIVE = {"type": "number", "exclusiveMinimum": 0}
 
 #: every key a media entry may have; which apply to which kind is checked by the loader
-MEDIA_PROPERTIES: dict[str, Any] = {
+MEDIA_PROPERTIES: dict[str, object] = {
     "field": _TEXT,
     "kind": {"enum": ["image", "video", "audio", "mesh", "file"]},
     "count": _TEXT,
@@ -99,7 +95,7 @@ MEDIA_PROPERTIES: dict[str, Any] = {
     "content_type": _TEXT,
 }
 
-SEMANTICS: dict[str, Any] = {
+SEMANTICS: dict[str, object] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
@@ -126,7 +122,7 @@ SEMANTICS: dict[str, Any] = {
     },
 }
 
-STREAMING: dict[str, Any] = {
+STREAMING: dict[str, object] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["events"],
@@ -138,7 +134,7 @@ STREAMING: dict[str, Any] = {
     },
 }
 
-CONTRACT_FILE: dict[str, Any] = {
+CONTRACT_FILE: dict[str, object] = {
     "$defs": {"constraints": CONSTRAINTS},
     "type": "object",
     "additionalProperties": False,

@@ -19,6 +19,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from harness._data import SafeDumper, read_yaml
 from harness._errors import DataFileError
+from harness._json import Json
 from harness.contracts import _semantics as _sem
 from harness.contracts._fileschema import CONTRACT_FILE
 from harness.contracts._frozen import freeze, thaw
@@ -73,6 +74,7 @@ _CONSTRAINTS = (
 
 
 def load_contract(path: str | Path) -> Contract:
+    """The contract in a YAML file, checked completely; any problem is a one-line DataFileError."""
     path = Path(path)
     return parse_contract(read_yaml(path), path)
 
@@ -89,7 +91,7 @@ def _deepest(error: ValidationError) -> tuple[int, int]:
     return (len(error.absolute_path), 0 if error.validator == "additionalProperties" else 1)
 
 
-def _key_path(parts: Iterable[Any]) -> str:
+def _key_path(parts: Iterable[str | int]) -> str:
     out = ""
     for part in parts:
         if isinstance(part, int):
@@ -477,11 +479,7 @@ def _ref_names(t: TypeExpr) -> set[str]:
 
 _TYPE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def scenario_payload(s: Scenario) -> dict[str, Any]:
+def scenario_payload(s: Scenario) -> dict[str, Json]:
     """A scenario's input as the model sees it, with a stand-in URL for each fixture file."""
     def url(name: str) -> str:
         return "https://fixture.invalid/" + name
@@ -513,18 +511,18 @@ def contract_warnings(c: Contract) -> list[tuple[str, str]]:
 # -- writing ---------------------------------------------------------------------------------
 
 
-def contract_to_data(c: Contract) -> dict[str, Any]:
+def contract_to_data(c: Contract) -> dict[str, Json]:
     """The contract as plain data in file order; ``parse_contract(contract_to_data(c)) == c``."""
     return thaw(_contract_data(c))
 
 
-def _contract_data(c: Contract) -> dict[str, Any]:
-    out: dict[str, Any] = {"format_version": c.format_version, "endpoint": c.endpoint,
+def _contract_data(c: Contract) -> dict[str, Json]:
+    out: dict[str, Json] = {"format_version": c.format_version, "endpoint": c.endpoint,
                            "contract_version": c.contract_version}
     _put(out, "title", c.title)
     _put(out, "description", c.description)
     _put(out, "app_root", c.app_root_override)
-    prov: dict[str, Any] = {}
+    prov: dict[str, Json] = {}
     if c.provenance.pages:
         prov["pages"] = [
             {k: v for k, v in (("seed", p.seed), ("client_package", p.client_package), ("note", p.note))
@@ -547,7 +545,7 @@ def _contract_data(c: Contract) -> dict[str, Any]:
     if c.scenarios:
         out["scenarios"] = {s.name: _scenario_data(s) for s in c.scenarios}
     if c.streaming is not None:
-        stream: dict[str, Any] = {"events": c.streaming.events}
+        stream: dict[str, Json] = {"events": c.streaming.events}
         _put(stream, "field", c.streaming.field)
         _put(stream, "flag", c.streaming.flag)
         if c.streaming.count != 4:
@@ -559,16 +557,17 @@ def _contract_data(c: Contract) -> dict[str, Any]:
 
 
 def dump_contract(c: Contract) -> str:
+    """The contract as YAML text in file order (what :func:`load_contract` reads back)."""
     return yaml.dump(contract_to_data(c), Dumper=SafeDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def _put(d: dict[str, Any], key: str, value: Any) -> None:
+def _put(d: dict[str, Json], key: str, value: Json) -> None:
     if value is not None and value != () and value != {}:
         d[key] = value
 
 
-def _object_data(spec: ObjectSpec, *, named: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _object_data(spec: ObjectSpec, *, named: bool) -> dict[str, Json]:
+    out: dict[str, Json] = {}
     if named:
         out["name"] = spec.name
     _put(out, "title", spec.title)
@@ -581,14 +580,14 @@ def _object_data(spec: ObjectSpec, *, named: bool) -> dict[str, Any]:
     return out
 
 
-def _field_data(f: FieldSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": str(f.type)}
+def _field_data(f: FieldSpec) -> dict[str, Json]:
+    out: dict[str, Json] = {"type": str(f.type)}
     out.update(_constraint_data(f))
     return out
 
 
-def _constraint_data(f: FieldSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _constraint_data(f: FieldSpec) -> dict[str, Json]:
+    out: dict[str, Json] = {}
     _put(out, "title", f.title)
     _put(out, "description", f.description)
     if f.has_default:
@@ -619,8 +618,8 @@ _MEDIA_KEYS = ("count", "size", "aspect_ratio", "resolution", "width", "height",
                "fps", "sample_rate")
 
 
-def _media_data(m: MediaSemantics, *, with_kind: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": m.kind} if with_kind else {"field": m.field}
+def _media_data(m: MediaSemantics, *, with_kind: bool) -> dict[str, Json]:
+    out: dict[str, Json] = {"kind": m.kind} if with_kind else {"field": m.field}
     for key in _MEDIA_KEYS:
         _put(out, key, getattr(m, key))
     if m.default_size:
@@ -632,8 +631,8 @@ def _media_data(m: MediaSemantics, *, with_kind: bool) -> dict[str, Any]:
     return out
 
 
-def _semantics_data(s: Semantics) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _semantics_data(s: Semantics) -> dict[str, Json]:
+    out: dict[str, Json] = {}
     if s.images:
         out["images"] = _media_data(s.images, with_kind=False)
     if s.media:
@@ -648,8 +647,8 @@ def _semantics_data(s: Semantics) -> dict[str, Any]:
     return out
 
 
-def _example_data(e: Example) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": e.name}
+def _example_data(e: Example) -> dict[str, Json]:
+    out: dict[str, Json] = {"name": e.name}
     _put(out, "seed", e.seed)
     if e.input is not None:
         out["input"] = dict(e.input)
@@ -661,8 +660,8 @@ def _example_data(e: Example) -> dict[str, Any]:
     return out
 
 
-def _scenario_data(s: Scenario) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _scenario_data(s: Scenario) -> dict[str, Json]:
+    out: dict[str, Json] = {}
     _put(out, "description", s.description)
     out["input"] = dict(s.input)
     if s.files:

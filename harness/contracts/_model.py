@@ -229,6 +229,8 @@ class Streaming:
 
 @dataclass(frozen=True)
 class PageRef:
+    """A page a contract was written from: the seed page, the client package it names, a note."""
+
     seed: str
     client_package: str | None = None
     note: str | None = None
@@ -236,6 +238,8 @@ class PageRef:
 
 @dataclass(frozen=True)
 class Provenance:
+    """Where a contract comes from: the pages it was written from and notes on it."""
+
     pages: tuple[PageRef, ...] = ()
     notes: tuple[str, ...] = ()
 
@@ -327,6 +331,8 @@ _NAMESPACES = ("workflows", "comfy")
 
 
 def app_root_of(endpoint: str) -> str:
+    """The app an endpoint id belongs to (``fal-ai/flux/dev`` -> ``fal-ai/flux``), under which its
+    queue requests' status and result live."""
     parts = endpoint.split("/")
     if parts[0] in _NAMESPACES:
         return "/".join(parts[:3])

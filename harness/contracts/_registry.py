@@ -51,6 +51,8 @@ def _load_all(root: Path) -> tuple[tuple[str, Contract], ...]:
 
 
 def get_contract(endpoint: str, directory: str | Path | None = None) -> Contract:
+    """The contract of ``endpoint`` from ``directory`` (the bundled contracts by default); an unknown
+    endpoint is a ConfigError naming the closest known one."""
     contracts = load_contracts(directory)
     if endpoint in contracts:
         return contracts[endpoint]

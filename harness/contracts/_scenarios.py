@@ -12,7 +12,6 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
 from harness.contracts._model import UNSET, Contract, FieldSpec, ObjectSpec, Scenario
 from harness.contracts._semantics import format_of
@@ -54,7 +53,7 @@ class _Values:
     def __init__(self, contract: Contract) -> None:
         self.c = contract
 
-    def field(self, f: FieldSpec, *, alt: bool, depth: int = 0) -> Any:
+    def field(self, f: FieldSpec, *, alt: bool, depth: int = 0) -> object:
         if f.enum is not None and f.branches is None:
             values = [v for v in f.enum if v is not None]
             if values:
@@ -74,7 +73,7 @@ class _Values:
         """Options in the order to try: an object size first when a non-default is asked."""
         return list(f.options)
 
-    def enum_value(self, f: FieldSpec, values: list[Any], alt: bool) -> Any:
+    def enum_value(self, f: FieldSpec, values: list[object], alt: bool) -> object:
         sem = self.c.semantics
         format_fields = {m.format: m.kind for m in sem.all_media() if m.format}
         if f.name in format_fields:  # prefer formats this harness makes and checks
@@ -85,14 +84,14 @@ class _Values:
         others = [v for v in values if not (f.has_default and v == f.default)]
         return others[0] if others else values[0]
 
-    def typed(self, t: TypeExpr, f: FieldSpec, name: str, *, alt: bool, depth: int) -> Any:
+    def typed(self, t: TypeExpr, f: FieldSpec, name: str, *, alt: bool, depth: int) -> object:
         if isinstance(t, Scalar):
             return self.scalar(t.name, f, name, alt=alt)
         if isinstance(t, Ref):
             spec = self.c.types.get(t.name)
             if spec is None or depth >= _DEPTH:
                 return UNSET
-            return self.object(spec, alt=alt, depth=depth + 1)
+            return self.object_value(spec, alt=alt, depth=depth + 1)
         if isinstance(t, ListOf):
             lo = max(f.min_items or 0, 1)
             hi = f.max_items if f.max_items is not None else lo
@@ -109,8 +108,8 @@ class _Values:
             return {} if value is UNSET else {"example": value}
         return UNSET
 
-    def object(self, spec: ObjectSpec, *, alt: bool, depth: int) -> Any:
-        out: dict[str, Any] = {}
+    def object_value(self, spec: ObjectSpec, *, alt: bool, depth: int) -> object:
+        out: dict[str, object] = {}
         sides = {"width", "height"} <= set(spec.field_names)
         for f in spec.fields:
             if f.name in spec.required or (sides and f.name in ("width", "height")):
@@ -120,7 +119,7 @@ class _Values:
                 out[f.name] = value
         return out
 
-    def scalar(self, kind: str, f: FieldSpec, name: str, *, alt: bool) -> Any:
+    def scalar(self, kind: str, f: FieldSpec, name: str, *, alt: bool) -> object:
         lowered = name.lower()
         if kind == "boolean":
             if alt:
@@ -146,7 +145,7 @@ class _Values:
             text = text + "x" * (f.min_length - len(text))
         return text
 
-    def number(self, kind: str, f: FieldSpec, name: str, *, alt: bool) -> Any:
+    def number(self, kind: str, f: FieldSpec, name: str, *, alt: bool) -> object:
         lo = f.minimum if f.minimum is not None else (
             f.exclusive_minimum + (1 if kind == "integer" else 0.01) if f.exclusive_minimum is not None else None)
         hi = f.maximum if f.maximum is not None else (
@@ -181,7 +180,7 @@ def _named(spec: FieldSpec, name: str) -> FieldSpec:
     return replace(spec, name=name)
 
 
-def _matching(pattern: str, f: FieldSpec) -> Any:
+def _matching(pattern: str, f: FieldSpec) -> object:
     """A short string matching ``pattern`` (hypothesis finds the simplest one, deterministically)."""
     # hypothesis costs a tenth of a second to import; only a contract with a pattern needs it
     from hypothesis import find, settings
@@ -199,7 +198,8 @@ def _matching(pattern: str, f: FieldSpec) -> Any:
 FixtureFiles = dict[str, str | list[str]]
 
 
-def _payload(contract: Contract, values: Mapping[str, Any], files: Mapping[str, str | list[str]]) -> dict[str, Any]:
+def _payload(contract: Contract, values: Mapping[str, object],
+             files: Mapping[str, str | list[str]]) -> dict[str, object]:
     """The input as a server sees it, with a placeholder URL for each fixture."""
     out = dict(values)
     for name, fixture in files.items():
@@ -208,7 +208,7 @@ def _payload(contract: Contract, values: Mapping[str, Any], files: Mapping[str, 
     return out
 
 
-def _valid(contract: Contract, values: dict[str, Any], files: FixtureFiles) -> bool:
+def _valid(contract: Contract, values: dict[str, object], files: FixtureFiles) -> bool:
     return not validate_input(contract, _payload(contract, values, files))
 
 
@@ -217,7 +217,7 @@ def generate_scenarios(contract: Contract) -> tuple[Scenario, ...]:
     gen = _Values(contract)
     spec = contract.input
     files: FixtureFiles = {}
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     for f in spec.fields:
         if f.name not in spec.required:
             continue
@@ -254,11 +254,11 @@ def generate_scenarios(contract: Contract) -> tuple[Scenario, ...]:
     return tuple(out)
 
 
-def _invalid(contract: Contract, values: dict[str, Any], files: FixtureFiles) -> list[Scenario]:
+def _invalid(contract: Contract, values: dict[str, object], files: FixtureFiles) -> list[Scenario]:
     spec = contract.input
     out: list[Scenario] = []
 
-    def keep(name: str, broken: dict[str, Any], rule: str, what: str) -> bool:
+    def keep(name: str, broken: dict[str, object], rule: str, what: str) -> bool:
         problems = validate_input(contract, _payload(contract, broken, files))
         if problems and problems[0].rule == rule:
             out.append(Scenario(name, broken, f"{what}: must be refused with 422 ({GENERATED_NOTE}).", files, 422))

@@ -25,10 +25,12 @@ _JSON_KEY = {
 
 
 def input_schema(contract: Contract) -> dict[str, Json]:
+    """The contract's input as a JSON Schema document (2020-12), its named types under ``$defs``."""
     return _document(contract, contract.input)
 
 
 def output_schema(contract: Contract) -> dict[str, Json]:
+    """The contract's output as a JSON Schema document (2020-12), its named types under ``$defs``."""
     return _document(contract, contract.output)
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from harness._json import Json
+from harness._json import Json, is_integer, is_number
 from harness.contracts._model import Contract, FieldSpec, MediaSemantics
 from harness.contracts._types import ListOf, Scalar
 
@@ -101,7 +101,7 @@ _ALIASES = {"jpg": "jpeg", "h264": "mp4", "mpeg4": "mp4", "vp9": "webm", "vp8": 
             "gltf-binary": "glb"}
 
 
-def format_of(kind: str, value: Json) -> tuple[str, int | None] | None:
+def format_of(kind: str, value: object) -> tuple[str, int | None] | None:
     """(format, sample rate or None) an input value names for a kind, or None when it names none
     this harness knows: ``"mp3_44100_128"`` -> ``("mp3", 44100)``, ``"PNG"`` -> ``("png", None)``."""
     if not isinstance(value, str) or not value:
@@ -212,19 +212,17 @@ def expected_media(contract: Contract, media: MediaSemantics, effective: Mapping
     count: int | None = 1
     if media.count is not None:
         raw = value(media.count)
-        count = int(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+        count = int(raw) if is_number(raw) else None
     fmt_rate = format_of(kind, value(media.format))
     size = _size(contract, media, effective)
     aspect = aspect_of(value(media.aspect_ratio)) if size is None else None
     resolution = resolution_of(value(media.resolution)) if size is None else None
     fps = _number(value(media.fps)) if media.fps else None
     frames_raw = value(media.frames)
-    frames = int(frames_raw) if isinstance(frames_raw, int) and not isinstance(frames_raw, bool) and \
-        frames_raw > 0 else None
+    frames = int(frames_raw) if is_integer(frames_raw) and frames_raw > 0 else None
     duration = seconds_of(value(media.duration)) if media.duration else None
     rate_raw = value(media.sample_rate)
-    sample_rate = int(rate_raw) if isinstance(rate_raw, int) and not isinstance(rate_raw, bool) and \
-        rate_raw > 0 else None
+    sample_rate = int(rate_raw) if is_integer(rate_raw) and rate_raw > 0 else None
     if sample_rate is None and fmt_rate is not None:
         sample_rate = fmt_rate[1]
     return Expected(kind, count, size, aspect, resolution, fmt_rate[0] if fmt_rate else None, duration, frames,
@@ -337,7 +335,7 @@ def expected_count(contract: Contract, effective: Mapping[str, Json]) -> int | N
     if images.count is None:
         return 1
     value = effective.get(images.count)
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return int(value) if is_number(value) else None
 
 
 def expected_size(contract: Contract, effective: Mapping[str, Json]) -> tuple[int, int] | None:

@@ -16,6 +16,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
+from harness._json import is_number
 from harness._resources import fixture
 from harness.contracts._model import Contract, FieldSpec, ObjectSpec
 from harness.contracts._schema import field_schema
@@ -58,7 +59,7 @@ _LETTERS = st.text(string.ascii_lowercase, min_size=1, max_size=8)
 class InvalidInput:
     """A payload that breaks exactly one rule of the contract, at ``loc``."""
 
-    payload: dict[str, Any]
+    payload: dict[str, object]
     rule: str
     loc: tuple[str | int, ...]
     description: str
@@ -72,7 +73,7 @@ def valid_inputs(
     size_side: tuple[int, int] = (64, 1536),
     max_list_items: int = 3,
     max_text_size: int = 40,
-) -> SearchStrategy[dict[str, Any]]:
+) -> SearchStrategy[dict[str, object]]:
     """Payloads the contract accepts, each cheap enough to send to a real server.
 
     The image count is drawn from ``count_range`` and a custom size's sides from ``size_side``
@@ -80,7 +81,7 @@ def valid_inputs(
     one, a data URI of a bundled fixture.
     """
     gen = _Generator(contract, _knobs(files, count_range, size_side, max_list_items, max_text_size))
-    return gen.object(contract.input, 0)
+    return gen.payload(contract.input, 0)
 
 
 def invalid_inputs(
@@ -269,7 +270,7 @@ def _type_slot(t: TypeExpr, file: str | None) -> _Slot:
     return _Slot(tuple(_Branch(o, {}) for o in options), file)
 
 
-def _in_enum(value: Any, enum: Collection[Any]) -> bool:
+def _in_enum(value: object, enum: Collection[object]) -> bool:
     # JSON Schema equality: 1 equals 1.0 but true never equals 1.
     return any(isinstance(value, bool) == isinstance(e, bool) and value == e for e in enum)
 
@@ -301,13 +302,13 @@ def _float_range(rules: Mapping[str, Any]) -> tuple[float, float]:
     return lo, hi
 
 
-def _within(rules: Mapping[str, Any], value: Any) -> bool:
+def _within(rules: Mapping[str, Any], value: object) -> bool:
     """Whether a scalar meets every bound and length in ``rules`` (the enum aside)."""
     if isinstance(value, str):
         if "pattern" in rules and re.search(rules["pattern"], value) is None:
             return False
         return bool(rules.get("minLength", 0) <= len(value) <= rules.get("maxLength", math.inf))
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not is_number(value):
         return True
     lo, hi = _float_range(rules)
     return lo <= value <= hi
@@ -341,7 +342,7 @@ class _Site:
     rule: str
     path: str
     steps: tuple[_Step, ...]
-    bad: SearchStrategy[tuple[Any, str]] | None = None
+    bad: SearchStrategy[tuple[object, str]] | None = None
     """For a value rule: the bad value and what is wrong with it."""
     key: str | None = None
     """For ``required``: the key to drop."""
@@ -385,12 +386,12 @@ class _Generator:
 
     # -- valid values ---------------------------------------------------------------------------
 
-    def object(self, spec: ObjectSpec, depth: int, in_size: bool = False) -> SearchStrategy[dict[str, Any]]:
+    def payload(self, spec: ObjectSpec, depth: int, in_size: bool = False) -> SearchStrategy[dict[str, object]]:
         if depth > _HARD_DEPTH:
             raise ValueError(f"{self.contract.endpoint}: type {spec.name} contains itself through "
                              "required fields, so no finite value exists")
-        required: dict[str, SearchStrategy[Any]] = {}
-        optional: dict[str, SearchStrategy[Any]] = {}
+        required: dict[str, SearchStrategy[object]] = {}
+        optional: dict[str, SearchStrategy[object]] = {}
         for f in spec.fields:
             slot = self.field_slot(f, depth, in_size)
             # A custom size names both sides, so the emulator and a real server see a real size.
@@ -400,18 +401,18 @@ class _Generator:
                 optional[f.name] = self.value(slot, depth, f"{spec.name}.{f.name}")
         return st.fixed_dictionaries(required, optional=optional)
 
-    def value(self, slot: _Slot, depth: int, where: str) -> SearchStrategy[Any]:
+    def value(self, slot: _Slot, depth: int, where: str) -> SearchStrategy[object]:
         options = [s for b in slot.branches if (s := self.branch(b, slot, depth)) is not None]
         if not options:
             raise ValueError(f"{self.contract.endpoint}: no value of {where} meets its constraints")
         return st.one_of(options)
 
-    def branch(self, b: _Branch, slot: _Slot, depth: int) -> SearchStrategy[Any] | None:
+    def branch(self, b: _Branch, slot: _Slot, depth: int) -> SearchStrategy[object] | None:
         t, rules = b.type, b.rules
         if t is None:
             return st.none()
         if isinstance(t, Ref):
-            return self.object(self.contract.types[t.name], depth + 1, slot.role == "size")
+            return self.payload(self.contract.types[t.name], depth + 1, slot.role == "size")
         if isinstance(t, ListOf):
             lo = rules.get("minItems", 0)
             hi = min(rules.get("maxItems", math.inf), max(lo, self.knobs.max_list_items))
@@ -498,15 +499,15 @@ class _Generator:
     # -- broken payloads ------------------------------------------------------------------------
 
     def broken(self, site: _Site) -> SearchStrategy[InvalidInput]:
-        def finish(found: tuple[dict[str, Any], tuple[str | int, ...], str]) -> InvalidInput:
+        def finish(found: tuple[dict[str, object], tuple[str | int, ...], str]) -> InvalidInput:
             payload, loc, what = found
             return InvalidInput(payload, site.rule, loc, f"{json_path(loc)}: {what}")
 
         return self._broken_object(self.contract.input, site.steps, site, 0, False).map(finish)
 
     def _broken_object(self, spec: ObjectSpec, steps: tuple[_Step, ...], site: _Site, depth: int,
-                       in_size: bool) -> SearchStrategy[tuple[dict[str, Any], tuple[str | int, ...], str]]:
-        base = self.object(spec, depth, in_size)
+                       in_size: bool) -> SearchStrategy[tuple[dict[str, object], tuple[str | int, ...], str]]:
+        base = self.payload(spec, depth, in_size)
         if not steps and site.rule == "required":
             key = site.key
             assert key is not None
@@ -524,7 +525,7 @@ class _Generator:
             lambda t: ({**t[0], name: t[1][0]}, (name, *t[1][1]), t[1][2]))
 
     def _broken_value(self, slot: _Slot, steps: tuple[_Step, ...], site: _Site,
-                      depth: int) -> SearchStrategy[tuple[Any, tuple[str | int, ...], str]]:
+                      depth: int) -> SearchStrategy[tuple[object, tuple[str | int, ...], str]]:
         if not steps:
             assert site.bad is not None
             return site.bad.map(lambda vw: (vw[0], (), vw[1]))
@@ -540,7 +541,7 @@ class _Generator:
         item = self._broken_value(_item_slot(branch, slot.file), steps[2:], site, depth)
 
         @st.composite
-        def with_broken_item(draw: st.DrawFn) -> tuple[list[Any], tuple[str | int, ...], str]:
+        def with_broken_item(draw: st.DrawFn) -> tuple[list[object], tuple[str | int, ...], str]:
             others = draw(rest)
             index = draw(st.integers(0, len(others)))
             value, loc, what = draw(item)
@@ -554,7 +555,7 @@ class _Generator:
 # Values of each JSON kind that no lax parser turns into another kind: strings that read as no
 # number or boolean, integers other than 0 and 1, lists of numbers (a list of two-letter strings
 # would pass through dict()), objects.
-_FOREIGN: dict[str, SearchStrategy[Any]] = {
+_FOREIGN: dict[str, SearchStrategy[object]] = {
     "string": _LETTERS.map(lambda s: "?" + s),
     "integer": st.integers(2, 1000),
     "number": st.integers(-1000, 1000).map(lambda i: i + 0.5),
@@ -576,8 +577,8 @@ def _foreign_kinds(accepted: frozenset[str]) -> list[str]:
     return [k for k in _FOREIGN if k not in skip]
 
 
-def _value_breaks(slot: _Slot, gen: _Generator, depth: int) -> dict[str, SearchStrategy[tuple[Any, str]]]:
-    out: dict[str, SearchStrategy[tuple[Any, str]]] = {}
+def _value_breaks(slot: _Slot, gen: _Generator, depth: int) -> dict[str, SearchStrategy[tuple[object, str]]]:
+    out: dict[str, SearchStrategy[tuple[object, str]]] = {}
     accepted = frozenset().union(*(b.kinds for b in slot.branches))
     foreign = _foreign_kinds(accepted)
     if foreign:
@@ -616,11 +617,11 @@ def _value_breaks(slot: _Slot, gen: _Generator, depth: int) -> dict[str, SearchS
 _SHAPE_KEYWORDS = ("type", "$ref", "items")
 
 
-def _items_wording(word: str, limit: int) -> Callable[[list[Any]], tuple[Any, str]]:
+def _items_wording(word: str, limit: int) -> Callable[[list[object]], tuple[object, str]]:
     return lambda v: (v, f"{len(v)} items, {word} {limit}")
 
 
-def _outside_enum(rules: Mapping[str, Any]) -> Callable[[Any], bool]:
+def _outside_enum(rules: Mapping[str, Any]) -> Callable[[object], bool]:
     return lambda v: _within(rules, v) and not _in_enum(v, rules["enum"])
 
 
@@ -639,14 +640,14 @@ def _shared(branches: list[_Branch], keyword: str) -> Mapping[str, Any] | None:
     return first
 
 
-def _enum_break(slot: _Slot) -> SearchStrategy[tuple[Any, str]] | None:
-    found: list[SearchStrategy[Any]] = []
+def _enum_break(slot: _Slot) -> SearchStrategy[tuple[object, str]] | None:
+    found: list[SearchStrategy[object]] = []
     for kind in ("string", "integer", "number", "boolean"):
         rules = _shared(slot.accepting(kind), "enum")
         if rules is None:
             continue
         enum = rules["enum"]
-        candidates: SearchStrategy[Any]
+        candidates: SearchStrategy[object]
         if kind == "string":
             near = [v.upper() if v != v.upper() else v.lower() for v in enum if isinstance(v, str)]
             near += [v + "x" for v in enum if isinstance(v, str)]
@@ -678,7 +679,7 @@ def _enum_break(slot: _Slot) -> SearchStrategy[tuple[Any, str]] | None:
     return st.one_of(found).map(lambda v: (v, f"{v!r} is not in the enum"))
 
 
-def _bound_break(branches: list[_Branch], kind: str, keyword: str) -> SearchStrategy[tuple[Any, str]] | None:
+def _bound_break(branches: list[_Branch], kind: str, keyword: str) -> SearchStrategy[tuple[object, str]] | None:
     """A number just outside one bound and inside all the others."""
     rules = _shared(branches, keyword)
     if rules is None:
@@ -692,7 +693,7 @@ def _bound_break(branches: list[_Branch], kind: str, keyword: str) -> SearchStra
     wording = {"minimum": "below the minimum", "exclusiveMinimum": "not above the exclusive minimum",
                "maximum": "above the maximum", "exclusiveMaximum": "not below the exclusive maximum"}
 
-    def describe(v: Any) -> tuple[Any, str]:
+    def describe(v: object) -> tuple[object, str]:
         return v, f"{v!r} is {wording[keyword]} {bound}"
     if "enum" in rules:
         outside = [v for v in rules["enum"] if _within(others, v) and not _within({keyword: bound}, v)]
@@ -719,7 +720,7 @@ def _bound_break(branches: list[_Branch], kind: str, keyword: str) -> SearchStra
     return st.one_of(st.just(edge), st.floats(flo, fhi, allow_nan=False, allow_infinity=False)).map(describe)
 
 
-def _length_break(branches: list[_Branch], keyword: str) -> SearchStrategy[tuple[Any, str]] | None:
+def _length_break(branches: list[_Branch], keyword: str) -> SearchStrategy[tuple[object, str]] | None:
     rules = _shared(branches, keyword)
     if rules is None:
         return None

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from harness._json import is_number
+
 __all__ = [
     "ANY",
     "SCALARS",
@@ -37,6 +39,8 @@ ANY = "any"
 
 @dataclass(frozen=True)
 class Scalar:
+    """A scalar type: ``string``, ``integer``, ``float``, ``boolean`` or ``any``."""
+
     name: str
 
     def __str__(self) -> str:
@@ -55,6 +59,8 @@ class Ref:
 
 @dataclass(frozen=True)
 class ListOf:
+    """A list whose items all have type ``item``."""
+
     item: TypeExpr
 
     def __str__(self) -> str:
@@ -73,6 +79,8 @@ class MapOf:
 
 @dataclass(frozen=True)
 class Union:
+    """A value of any one of ``options`` (``ImageSize | string``)."""
+
     options: tuple[TypeExpr, ...]
 
     def __str__(self) -> str:
@@ -96,7 +104,7 @@ def fits(scalar: str, value: object) -> bool:
         return isinstance(value, str)
     if scalar == "boolean":
         return isinstance(value, bool)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not is_number(value):
         return False
     return scalar == "float" or isinstance(value, int) or value.is_integer()
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, with_config
+from pydantic import AfterValidator, with_config
 
 from harness._data import FILE_MODEL, Problem, StrictStr, Text, load_data_file, load_model
 from harness.drift._report import DriftReport, Finding, IgnoredFinding
@@ -59,7 +59,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
 
 
-def _a_mapping(value: Any) -> Any:
+def _a_mapping(value: object) -> object:
     if not isinstance(value, Mapping):
         raise Problem(f"expected a mapping with 'format_version: {IGNORE_FORMAT}' and an 'ignore' list")
     return value
@@ -79,7 +79,7 @@ def load_ignore_file(path: str | Path) -> list[IgnoreEntry]:
 
 def parse_ignores(data: Any, source: str | Path = "<ignore file>") -> list[IgnoreEntry]:
     """The entries of already-parsed ignore-file data."""
-    parsed: _IgnoreFile = load_model(Annotated[_IgnoreFile, BeforeValidator(_a_mapping)], data, source)
+    parsed: _IgnoreFile = load_model(_IgnoreFile, data, source, before=_a_mapping)
     return list(parsed.ignore)
 
 

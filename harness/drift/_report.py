@@ -81,6 +81,8 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class IgnoredFinding:
+    """A finding an ignore file set aside, with the reason it gives."""
+
     finding: Finding
     reason: str
 

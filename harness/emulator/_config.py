@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, with_config
 
 from harness._data import FILE_MODEL, Problem, StrictFloat, StrictInt, Text, kind_of, load_model, load_yaml
+from harness._json import is_number
 from harness._resources import fixture
 from harness._secrets import register_secret
 
@@ -84,7 +85,7 @@ Count = Annotated[StrictInt, Field(ge=1)]
 
 def _latency_input(value: Any) -> Any:
     """A bare number is a fixed delay; a mapping names its kind and gives that kind's keys only."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if is_number(value):
         if not math.isfinite(value):
             raise Problem(f"expected a finite number, got {value!r}")
         if value < 0:
@@ -231,7 +232,7 @@ def _fault_input(value: Any) -> Any:
 
 def _fault_param(key: str, value: Any) -> str | float:
     if key == "seconds":
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        if not is_number(value) or not math.isfinite(value) or value < 0:
             raise Problem(f"expected a number of seconds (0 or more), got {kind_of(value)}", key)
         return float(value)
     if key == "status":
@@ -372,19 +373,16 @@ def _config_input(value: Any, info: ValidationInfo) -> Any:
     return spec
 
 
-_CONFIG_FILE = Annotated[EmulatorConfig, BeforeValidator(_config_input)]
-
-
 def load_emulator_config(path: str | Path) -> EmulatorConfig:
     """Read an emulator config file (YAML); raises :class:`DataFileError` on any mistake."""
     path = Path(path)
     return parse_emulator_config(load_yaml(path), source=path)
 
 
-def parse_emulator_config(data: Mapping[str, Any] | None, *, source: str | Path | None = None) -> EmulatorConfig:
+def parse_emulator_config(data: object, *, source: str | Path | None = None) -> EmulatorConfig:
     """Build a config from parsed data (a YAML document or a dict written in a test)."""
     config_file = Path(source) if source is not None else None
-    config: EmulatorConfig = load_model(_CONFIG_FILE, data, source or "<emulator config>",
+    config: EmulatorConfig = load_model(EmulatorConfig, data, source or "<emulator config>", before=_config_input,
                                         context={"config_file": config_file})
     return config
 

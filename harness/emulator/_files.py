@@ -10,7 +10,6 @@ import io
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 
 import httpx
@@ -32,7 +31,7 @@ _MAX_RATIO = 200
 
 
 class _FileError(Exception):
-    def __init__(self, kind: str, message: str, ctx: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, kind: str, message: str, ctx: Mapping[str, object] | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.ctx = ctx
@@ -51,11 +50,11 @@ class FileResolver:
         self.max_pixels = max_pixels
         self._mapped: dict[str, bytes] = {}
 
-    async def resolve(self, contract: Contract, payload: Mapping[str, Any]
-                      ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    async def resolve(self, contract: Contract, payload: Mapping[str, object]
+                      ) -> tuple[dict[str, str], list[dict[str, object]]]:
         """(field -> sha256 of its file, fal error entries); every present file field is checked."""
         digests: dict[str, str] = {}
-        errors: list[dict[str, Any]] = []
+        errors: list[dict[str, object]] = []
         for spec in contract.input.fields:
             value = payload.get(spec.name) if spec.file else None
             values = [v for v in value if isinstance(v, str)] if isinstance(value, list) else [value]
@@ -65,7 +64,7 @@ class FileResolver:
         return digests, errors
 
     async def _one(self, spec: FieldSpec, index: int | None, value: str, digests: dict[str, str],
-                   errors: list[dict[str, Any]]) -> None:
+                   errors: list[dict[str, object]]) -> None:
         """Fetch and check one file (``index`` is its place in a list field); record its digest or error."""
         kind = spec.file or "any"
         try:
@@ -75,8 +74,8 @@ class FileResolver:
             else:
                 self._check(kind, data)
         except _FileError as exc:
-            loc: list[Any] = ["body", spec.name] if index is None else ["body", spec.name, index]
-            entry: dict[str, Any] = {"loc": loc, "msg": str(exc), "type": exc.kind, "url": _DOCS + exc.kind}
+            loc: list[str | int] = ["body", spec.name] if index is None else ["body", spec.name, index]
+            entry: dict[str, object] = {"loc": loc, "msg": str(exc), "type": exc.kind, "url": _DOCS + exc.kind}
             if exc.ctx:
                 entry["ctx"] = dict(exc.ctx)
             if len(value) <= 200:

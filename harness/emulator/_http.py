@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -28,18 +27,18 @@ __all__ = [
 ]
 
 
-def dumps(value: Any) -> bytes:
+def dumps(value: object) -> bytes:
     try:
         return orjson.dumps(value)
     except TypeError:  # integers beyond 64 bits, which an echoed seed may be
         return json.dumps(value, separators=(",", ":")).encode()
 
 
-def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+def json_response(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(dumps(body), status_code=status, headers=dict(headers or {}), media_type="application/json")
 
 
-def detail(status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any) -> Response:
+def detail(status: int, message: str, headers: Mapping[str, str] | None = None, **extra: object) -> Response:
     """fal's request-error shape: ``{"detail": "<message>", ...}``."""
     return json_response({"detail": message, **extra}, status, headers)
 
@@ -65,7 +64,7 @@ async def read_body(request: Request, limit: int, setting: str = "limits.max_bod
     return b"".join(chunks)
 
 
-async def read_json(request: Request, limit: int) -> Any:
+async def read_json(request: Request, limit: int) -> object:
     """The JSON body, parsed as FastAPI parses it (exact integers); bad JSON is fal's 422."""
     raw = await read_body(request, limit)
     try:
@@ -127,14 +126,14 @@ _TYPE_NAMES: Mapping[str, tuple[str, str]] = {
 }
 
 
-def validation_entries(violations: Sequence[Violation]) -> list[dict[str, Any]]:
+def validation_entries(violations: Sequence[Violation]) -> list[dict[str, object]]:
     """FastAPI/pydantic v2 ``detail`` entries for contract violations, located under ``body``."""
     return [_entry(v) for v in violations]
 
 
-def _entry(v: Violation) -> dict[str, Any]:
-    loc: list[Any] = ["body", *v.loc]
-    entry: dict[str, Any]
+def _entry(v: Violation) -> dict[str, object]:
+    loc: list[str | int] = ["body", *v.loc]
+    entry: dict[str, object]
     if v.rule == "type":
         first = str(v.expected).split("|")[0].strip()
         kind, msg = _TYPE_NAMES.get(first, ("model_attributes_type",
@@ -157,13 +156,13 @@ def _entry(v: Violation) -> dict[str, Any]:
     return entry
 
 
-def _plain(bound: Any) -> str:
+def _plain(bound: object) -> str:
     if isinstance(bound, float) and bound.is_integer():
         return str(int(bound))
     return str(bound)
 
 
-def _small(value: Any) -> bool:
+def _small(value: object) -> bool:
     if isinstance(value, str):
         return len(value) <= 200
     return value is None or isinstance(value, bool | int | float)

@@ -14,17 +14,18 @@ import random
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import pybase64
 import rstr
 
+from harness._json import is_integer
 from harness.contracts import (
     ANY,
     DEFAULTS,
     FORMATS,
     UNSET,
     Contract,
+    Expected,
     FieldSpec,
     ListOf,
     MapOf,
@@ -65,8 +66,8 @@ class FilePlan:
 class RunPlan:
     """What one run will produce, fixed before it starts."""
 
-    seed: Any
-    effective: Mapping[str, Any]
+    seed: object
+    effective: Mapping[str, object]
     files: tuple[FilePlan, ...]
     digest: bytes
     inline: bool = False
@@ -83,7 +84,7 @@ class RunPlan:
 class Produced:
     """A run's output, and the files to store under their keys."""
 
-    output: dict[str, Any]
+    output: dict[str, object]
     stored: list[tuple[str, bytes, str]] = field(default_factory=list)
     count: int = 0
 
@@ -113,21 +114,21 @@ class StandInModel:
 
     # -- planning ---------------------------------------------------------------------------------
 
-    def plan(self, payload: Mapping[str, Any], file_digests: Mapping[str, str], rng: random.Random
-             ) -> RunPlan | list[dict[str, Any]]:
+    def plan(self, payload: Mapping[str, object], file_digests: Mapping[str, str], rng: random.Random
+             ) -> RunPlan | list[dict[str, object]]:
         """The run's seed and files, or model errors (fal's detail entries) when a limit refuses it."""
         effective = self.contract.apply_defaults(payload)
-        seed: Any = None
+        seed: object = None
         if self.seed_field is not None:
             seed = effective.get(self.seed_field)
-            if not isinstance(seed, int) or isinstance(seed, bool):
+            if not is_integer(seed):
                 seed = rng.randrange(2**31)
             effective[self.seed_field] = seed
         hashed = {**effective, **{name: f"sha256:{digest}" for name, digest in file_digests.items()}}
         canonical = json.dumps(hashed, sort_keys=True, separators=(",", ":"), default=str).encode()
         base = hashlib.blake2b(self.endpoint.encode() + b"\0" + canonical, digest_size=64).digest()
         plans: list[FilePlan] = []
-        errors: list[dict[str, Any]] = []
+        errors: list[dict[str, object]] = []
         for m in self.media:
             expected = expected_media(self.contract, m, effective)
             count = 1 if self.singles[m.field] else (expected.count if expected.count is not None else 1)
@@ -154,12 +155,12 @@ class StandInModel:
         """Whether this run returns its files inline (the contract's ``sync_mode`` field is true)."""
         return plan.inline
 
-    def partial_output(self, output: Mapping[str, Any], text: str) -> dict[str, Any]:
+    def partial_output(self, output: Mapping[str, object], text: str) -> dict[str, object]:
         """One partial event of a partial-output stream: the output with its text cut to ``text``."""
         assert self.text_field is not None and self.flag_field is not None
         return {**output, self.text_field: text, self.flag_field: True}
 
-    def _media_plan(self, m: MediaSemantics, expected: Any, digest: bytes) -> MediaPlan:
+    def _media_plan(self, m: MediaSemantics, expected: Expected, digest: bytes) -> MediaPlan:
         kind = m.kind
         fallback = DEFAULTS[kind]
         fmt = (expected.format or m.default_format or _generic_format(m) or fallback.format).lower()
@@ -183,7 +184,7 @@ class StandInModel:
             return MediaPlan(kind, fmt, digest, duration=seconds, sample_rate=rate, hint=m.field)
         return MediaPlan(kind, fmt, digest, hint=m.field)
 
-    def _too_big(self, m: MediaSemantics, plan: MediaPlan) -> dict[str, Any] | None:
+    def _too_big(self, m: MediaSemantics, plan: MediaPlan) -> dict[str, object] | None:
         limit = self.limits.max_image_pixels
         where = m.size or m.resolution or m.aspect_ratio or m.width or m.field
         pixels = plan.width * plan.height
@@ -210,7 +211,7 @@ class StandInModel:
         previews: no files). ``name_key`` turns a file name into its storage key. Safe to run on a
         worker thread: it touches nothing shared."""
         produced = Produced({})
-        objects: dict[str, list[dict[str, Any]]] = {}
+        objects: dict[str, list[dict[str, object]]] = {}
         for fp in plan.files if with_files else ():
             made = make_media(fp.media)
             objects.setdefault(fp.field, []).append(self._file_object(fp, made, plan, files_base, name_key, produced))
@@ -243,7 +244,7 @@ class StandInModel:
         return produced
 
     def _file_object(self, fp: FilePlan, made: MediaFile, plan: RunPlan, files_base: str,
-                     name_key: Callable[[str], str], produced: Produced) -> dict[str, Any]:
+                     name_key: Callable[[str], str], produced: Produced) -> dict[str, object]:
         name = f"{hashlib.blake2b(made.data, digest_size=16).hexdigest()}.{made.extension}"
         if plan.inline:
             url = f"data:{made.content_type};base64," + pybase64.b64encode(made.data).decode("ascii")
@@ -251,7 +252,7 @@ class StandInModel:
             key = name_key(name)
             produced.stored.append((key, made.data, made.content_type))
             url = files_base + key
-        full: dict[str, Any] = {"url": url, "content_type": made.content_type, "file_name": name,
+        full: dict[str, object] = {"url": url, "content_type": made.content_type, "file_name": name,
                                 "file_size": len(made.data), **made.properties}
         keys = self.keys.get(fp.field)
         if keys is None:
@@ -259,7 +260,7 @@ class StandInModel:
         return {k: v for k, v in full.items() if k in keys}
 
 
-def _limit_error(where: str, count: int, limit: int) -> dict[str, Any]:
+def _limit_error(where: str, count: int, limit: int) -> dict[str, object]:
     return {"loc": ["body", where],
             "msg": f"The emulator makes at most {limit} files per output field (limits.max_images)",
             "type": "less_than_equal", "ctx": {"le": limit}, "input": count}
@@ -309,7 +310,7 @@ class _Filler:
         self.n += 1
         return hashlib.blake2b(self.plan.digest + b"fill" + self.n.to_bytes(4, "big"), digest_size=64).digest()
 
-    def field(self, f: FieldSpec, depth: int, required: bool) -> Any:
+    def field(self, f: FieldSpec, depth: int, required: bool) -> object:
         if f.has_default and f.default is not None:
             return f.default
         if f.enum is not None:
@@ -325,7 +326,7 @@ class _Filler:
                 return value
         return None if f.nullable else UNSET
 
-    def typed(self, t: TypeExpr, f: FieldSpec, name: str, depth: int) -> Any:
+    def typed(self, t: TypeExpr, f: FieldSpec, name: str, depth: int) -> object:
         if isinstance(t, Scalar):
             return self.scalar(t.name, f, name)
         if isinstance(t, Ref):
@@ -334,7 +335,7 @@ class _Filler:
                 return UNSET
             if {"url"} <= set(spec.field_names) and set(spec.field_names) & _FILE_KEYS:
                 return self.file(spec, name)
-            return self.object(spec, depth + 1)
+            return self.object_value(spec, depth + 1)
         if isinstance(t, ListOf):
             if f.max_items == 0 or depth > 3:
                 return []
@@ -347,8 +348,8 @@ class _Filler:
             return {} if value is UNSET else {"value": value}
         return UNSET
 
-    def object(self, spec: ObjectSpec, depth: int) -> Any:
-        out: dict[str, Any] = {}
+    def object_value(self, spec: ObjectSpec, depth: int) -> object:
+        out: dict[str, object] = {}
         for f in spec.fields:
             value = self.field(f, depth, f.name in spec.required)
             if value is UNSET:
@@ -358,7 +359,7 @@ class _Filler:
             out[f.name] = value
         return out
 
-    def scalar(self, kind: str, f: FieldSpec, name: str) -> Any:
+    def scalar(self, kind: str, f: FieldSpec, name: str) -> object:
         digest = self.digest()
         lowered = name.lower()
         if kind == "boolean":
@@ -391,7 +392,7 @@ class _Filler:
             text = text[: f.max_length]
         return text
 
-    def file(self, spec: ObjectSpec, name: str) -> dict[str, Any]:
+    def file(self, spec: ObjectSpec, name: str) -> dict[str, object]:
         kind = output_kind(name, spec, None)
         media = MediaSemantics(field=name, kind=kind)
         fallback = DEFAULTS[kind]

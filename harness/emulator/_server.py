@@ -7,22 +7,17 @@ ground truth; ``patch_fal_client`` points fal-client at a served one.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import socket
-import threading
-import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, cast
 
 import httpx
-import uvicorn
 from asgi_lifespan import LifespanManager
 
 from harness._errors import ConfigError, DataFileError
-from harness._json import JsonObject
+from harness._json import Json, JsonObject
+from harness._serve import ServedApp, bind
 from harness.contracts import Contract, load_contracts
 from harness.emulator._app import ADMIN_HEADER, Runtime, build_app
 from harness.emulator._config import DEFAULT_KEY, EmulatorConfig, parse_emulator_config
@@ -33,7 +28,6 @@ from harness.sandbox import fal_client_urls, patch_fal_client
 __all__ = ["IN_PROCESS_URLS", "MAX_PORT", "Emulator", "InProcessEmulator", "fal_client_urls", "patch_fal_client",
            "start_emulator"]
 
-_START_TIMEOUT = 20.0
 #: the highest TCP port number
 MAX_PORT = 65535
 #: where an in-process emulator says it lives (queue, run): names that never resolve, told apart by Host
@@ -67,40 +61,6 @@ class _Hosted:
         return tuple(self._runtime.endpoints)
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, told to stop by an event rather than found stopped by its tenth-of-a-second poll."""
-
-    stop_requested: asyncio.Event | None = None
-
-    async def main_loop(self) -> None:
-        self.stop_requested = asyncio.Event()
-        counter = 0
-        while not await self.on_tick(counter):
-            counter = (counter + 10) % 864000  # a tick a second keeps the Date header current
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop_requested.wait(), 1.0)
-            self.should_exit = self.should_exit or self.stop_requested.is_set()
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        """uvicorn's shutdown, where the open connections are waited for as they close rather than
-        after a fixed tenth of a second first: an emulator that stops between every two tests would
-        otherwise spend most of its stop asleep."""
-        for server in self.servers:
-            server.close()
-        for sock in sockets or []:
-            sock.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (self.config.timeout_graceful_shutdown or 2)
-        while (self.server_state.connections or self.server_state.tasks) and loop.time() < deadline:
-            await asyncio.sleep(0.002)
-        for task in self.server_state.tasks:
-            task.cancel(msg="the emulator stopped")
-        if not self.force_exit:
-            await self.lifespan.shutdown()
-
-
 class Emulator(_Hosted):
     """A started emulator. Use as a context manager, or call :meth:`stop`."""
 
@@ -113,51 +73,32 @@ class Emulator(_Hosted):
         self.config = config
         contracts = load_contracts(config.contracts_dir)
         _check_endpoints(config, contracts)
-        self._sockets = [_bind(host, port)]
+        sockets = [bind(host, port)]
         try:
-            self._sockets.append(_bind(host, run_port))
+            sockets.append(bind(host, run_port))
             url_host = _url_host(host)
-            self.queue_url = f"http://{url_host}:{self._sockets[0].getsockname()[1]}"
-            self.run_url = f"http://{url_host}:{self._sockets[1].getsockname()[1]}"
+            self.queue_url = f"http://{url_host}:{sockets[0].getsockname()[1]}"
+            self.run_url = f"http://{url_host}:{sockets[1].getsockname()[1]}"
             self._runtime = Runtime(config, contracts, self.queue_url, self.run_url)
         except BaseException:
-            for sock in self._sockets:
+            for sock in sockets:
                 sock.close()
             raise
-        uv_config = uvicorn.Config(
-            build_app(self._runtime), log_level="warning", access_log=False, lifespan="on", proxy_headers=False,
-            server_header=False, ws="websockets-sansio", ws_max_size=config.limits.max_body_bytes,
-            http=guarded_protocol(config.limits), loop="asyncio", timeout_graceful_shutdown=2,
+        self._served = ServedApp(
+            build_app(self._runtime), sockets, name="emulator", lifespan="on", ws="websockets-sansio",
+            ws_max_size=config.limits.max_body_bytes, http=guarded_protocol(config.limits),
+            timeout_graceful_shutdown=2,
         )
-        self._server = _Server(uv_config)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._serve, name="fal-emulator", daemon=True)
 
     def start(self) -> Emulator:
         """Serve on the emulator's own thread; returns once it accepts requests."""
-        self._thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise ConfigError(f"the emulator did not start: {self._error or 'timed out'}")
-            time.sleep(0.005)
+        self._served.start()
         return self
 
     def stop(self) -> None:
         """Stop serving, end background work and close the sockets; safe to call twice."""
-        loop = self._loop
-        if loop is not None and self._thread.is_alive():
-            with contextlib.suppress(RuntimeError):  # the loop may close between the check and the call
-                loop.call_soon_threadsafe(self._runtime.begin_close)
-                if self._server.stop_requested is not None:
-                    loop.call_soon_threadsafe(self._server.stop_requested.set)
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-        for sock in self._sockets:
-            sock.close()
+        self._served.call_soon(self._runtime.begin_close)
+        self._served.stop()
 
     def timeline(self, request_id: str) -> dict[str, Any]:
         """The ground truth for one request (see the README for its fields); KeyError if unknown."""
@@ -174,24 +115,13 @@ class Emulator(_Hosted):
         """The public keys its webhook signatures verify with."""
         return self._runtime.webhooks.jwks()
 
-    def _call(self, read: Callable[[], Any]) -> Any:
+    def _call(self, read: Callable[[], object]) -> Json:
         # Read on the emulator's own loop so a half-updated record is never seen; copy it out.
-        async def snapshot() -> Any:
-            return json.loads(dumps(read()))
+        async def snapshot() -> Json:
+            copied: Json = json.loads(dumps(read()))
+            return copied
 
-        if self._loop is None:
-            raise ConfigError("the emulator is not running")
-        return asyncio.run_coroutine_threadsafe(snapshot(), self._loop).result(timeout=10)
-
-    def _serve(self) -> None:
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            await self._server.serve(sockets=self._sockets)
-
-        try:
-            asyncio.run(main())
-        except BaseException as exc:  # startup failures end in SystemExit inside uvicorn
-            self._error = exc
+        return self._served.run(snapshot())
 
     def __enter__(self) -> Emulator:
         return self
@@ -277,20 +207,6 @@ def _check_endpoints(config: EmulatorConfig, contracts: Mapping[str, Contract]) 
 def _check_port(name: str, port: object) -> None:
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= MAX_PORT:
         raise ConfigError(f"{name} must be a whole number from 0 to {MAX_PORT} (0: any free port), got {port!r}")
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY on accepted sockets only when the listening
-    # socket says so, and without it small responses wait on delayed ACKs (40 ms each).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    return sock
 
 
 def _url_host(host: str) -> str:

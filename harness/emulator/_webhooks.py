@@ -11,7 +11,6 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 from nacl.signing import SigningKey
@@ -23,13 +22,13 @@ from harness.emulator._http import dumps
 __all__ = ["WebhookSender", "webhook_body"]
 
 
-def webhook_body(request_id: str, status_code: int, body: bytes) -> dict[str, Any]:
+def webhook_body(request_id: str, status_code: int, body: bytes) -> dict[str, object]:
     """fal's webhook payload for a finished request whose result is ``status_code`` + ``body``."""
     try:
-        payload: Any = json.loads(body) if body else None
+        payload: object = json.loads(body) if body else None
     except ValueError:
         payload = None
-    out: dict[str, Any] = {"request_id": request_id, "gateway_request_id": request_id}
+    out: dict[str, object] = {"request_id": request_id, "gateway_request_id": request_id}
     if status_code < 400:
         out.update(status="OK", payload=payload)
     else:
@@ -60,7 +59,7 @@ class WebhookSender:
         return ("The emulator delivers webhooks to loopback addresses only (127.0.0.1, ::1, localhost); "
                 f"{url!r} is not one")
 
-    def jwks(self) -> dict[str, Any]:
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
         return self._jwks
 
     def headers(self, request_id: str, body: bytes) -> dict[str, str]:
@@ -76,15 +75,16 @@ class WebhookSender:
         }
 
     async def deliver(self, url: str, request_id: str, status_code: int, result: bytes,
-                      record: dict[str, Any]) -> None:
+                      record: dict[str, object]) -> None:
         """POST the webhook, retrying with doubling (scaled) backoff. Each attempt lands in
         ``record["deliveries"]``; ``record["outcome"]`` becomes ``delivered`` or ``gave up`` when
         no attempt is left to make."""
         body = dumps(webhook_body(request_id, status_code, result))
         delay = self.settings.backoff_seconds
-        deliveries: list[dict[str, Any]] = record["deliveries"]
+        deliveries = record["deliveries"]
+        assert isinstance(deliveries, list)
         for attempt in range(1, self.settings.max_attempts + 1):
-            entry: dict[str, Any] = {"attempt": attempt, "at_ns": time.monotonic_ns()}
+            entry: dict[str, object] = {"attempt": attempt, "at_ns": time.monotonic_ns()}
             deliveries.append(entry)
             try:
                 response = await self._client().post(url, content=body, headers=self.headers(request_id, body),

@@ -51,13 +51,19 @@ details { margin: .8em 0; } summary { cursor: pointer; color: #124; }
 _FIGURE = re.compile(r"[-+]?\d[\d.,/]*( ?[a-zµ%]+)?( [(][\d. .…]+[)])?|[✓✗]?")
 
 
-def _cell(text: str) -> str:
-    klass = ' class="n"' if _FIGURE.fullmatch(text.strip()) else ""
+#: a table cell: its text, or its text and the CSS class to give it
+Cell = str | tuple[str, str]
+
+
+def _cell(cell: Cell) -> str:
+    text, css = cell if isinstance(cell, tuple) else (cell, "n" if _FIGURE.fullmatch(cell.strip()) else "")
+    klass = f' class="{css}"' if css else ""
     return f"<td{klass}>{escape(text)}</td>"
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
-    """An HTML table of text cells (escaped): figures right-aligned, words left."""
+def table(header: Sequence[str], rows: Sequence[Sequence[Cell]], css: str = "") -> str:
+    """An HTML table of text cells (escaped): figures right-aligned, words left, unless a cell names
+    its own class (``("✓", "ok")``)."""
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
     klass = f' class="{css}"' if css else ""

@@ -16,7 +16,7 @@ from harness._junit import JUnitCase, JUnitSuite, junit_xml
 from harness._secrets import write_scrubbed
 from harness.bench import SeriesSummary
 from harness.checks import CHECKS, failure_context, failure_line
-from harness.reports._html import STYLE, details, figure, full_tables, latency_summary, page, table
+from harness.reports._html import STYLE, Cell, details, figure, full_tables, latency_summary, page, table
 from harness.reports._tables import SUMMARY_HEADER, cold_start_rows, summary_rows, truth_notes
 
 if TYPE_CHECKING:
@@ -155,9 +155,9 @@ def _endpoint_rows(result: MainJobResult, series: Sequence[SeriesSummary]) -> li
 
 def _check_matrix(result: MainJobResult) -> str:
     endpoints = list(_by_endpoint(result))
-    rows = []
+    rows: list[list[Cell]] = []
     for check_id in CHECKS:
-        cells = [(check_id, "")]
+        cells: list[Cell] = [(check_id, "")]
         for endpoint in endpoints:
             outcomes = {c.outcome for r in result.suite if r.case.contract.endpoint == endpoint
                         for c in r.results if c.check == check_id}
@@ -168,9 +168,7 @@ def _check_matrix(result: MainJobResult) -> str:
             else:
                 cells.append(("-", "skip"))
         rows.append(cells)
-    head = "".join(f"<th>{escape(h)}</th>" for h in ("check", *endpoints))
-    body = "".join("<tr>" + "".join(f'<td class="{c}">{escape(t)}</td>' for t, c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return table(("check", *endpoints), rows)
 
 
 def _failure_html(result: MainJobResult, run: ScenarioRun) -> str:

@@ -83,7 +83,9 @@ def test_the_markdown_report_links_figure_files_beside_it(small_run: RunResult, 
     assert {"figures/cdf.png", "figures/phases.png", "figures/trend.png"} == set(links)
     for link in links:
         assert Image.open(small_run.run_dir / link).format == "PNG"
-    assert "| queue_wait | 30 |" in text
+    # each phase's row carries its count (queue wait: the requests the client saw IN_PROGRESS)
+    phases = small_run.summary.series[0].phases
+    assert f"| queue_wait | {phases['queue_wait'].count} |" in text and "| completion | 30 |" in text
 
 
 def test_an_upload_paths_run_gets_its_size_comparison_plot(tmp_path: Path) -> None:

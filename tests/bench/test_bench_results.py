@@ -58,9 +58,15 @@ def test_the_summary_names_its_format_machine_versions_config_and_commit(small_r
         assert block["min"] <= block["p50"] <= block["p90"] <= block["p95"] <= block["p99"] <= block["max"]
         low, high = block["ci"]["p50"]
         assert low <= block["p50"] <= high
+    # Completion is measured for every request; queue wait and run only where the client saw the
+    # request IN_PROGRESS (on a busy machine a stream may open after the run ended). Every request
+    # that measured a phase has the truth beside it.
+    assert series["phases"]["completion"]["count"] == 30
     for phase in ("queue_wait", "run", "completion"):
-        block = series["phases"][phase]
-        assert set(block["truth"]) >= {"p50", "p99", "count"} and block["truth"]["count"] == 30
+        block = series["phases"].get(phase)
+        if block is None:
+            continue
+        assert set(block["truth"]) >= {"p50", "p99", "count"} and block["truth"]["count"] == block["count"]
         assert set(block["agrees"]) == {"p50", "p90", "p95", "p99"}
     names = {f["name"] for f in summary["figures"]}
     assert "queue/fal-ai/flux-pro/run/p50" in names

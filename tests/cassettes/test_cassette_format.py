@@ -38,6 +38,22 @@ def _status_text(data: dict) -> None:
     data["interactions"][2]["response"]["status"] = "OK"
 
 
+def _variant_without_fault(data: dict) -> None:
+    del data["header"]["variant"]["fault"]
+
+
+def _variant_file_mode(data: dict) -> None:
+    data["header"]["variant"]["file_mode"] = "ftp"
+
+
+def _header_extra_key(data: dict) -> None:
+    data["header"]["recorder"] = "me"
+
+
+def _no_cdn_url(data: dict) -> None:
+    del data["header"]["base_urls"]["cdn"]
+
+
 def _unknown_body_kind(data: dict) -> None:
     data["interactions"][0]["request"]["body"] = {"yaml": "prompt: x"}
 
@@ -53,6 +69,11 @@ EDITS: list[tuple[str, Callable[[Path], None], str]] = [
      ": interactions[2].response.status: expected an integer, got a string"),
     ("unknown body kind", lambda p: _edit(p, _unknown_body_kind),
      ": interactions[0].request.body: expected exactly one of json, text or file"),
+    ("variant key left out", lambda p: _edit(p, _variant_without_fault), ": header.variant.fault: missing"),
+    ("unknown file mode", lambda p: _edit(p, _variant_file_mode),
+     ": header.variant.file_mode: must be 'upload', 'data-uri' or 'url', got 'ftp'"),
+    ("unknown header key", lambda p: _edit(p, _header_extra_key), ": header.recorder: unknown key (allowed: target,"),
+    ("base URL left out", lambda p: _edit(p, _no_cdn_url), ": header.base_urls.cdn: missing"),
     ("missing body file", lambda p: _body(p).unlink(), "body file _bodies/"),
     ("body edited", lambda p: _body(p).write_bytes(_body(p).read_bytes() + b"\0"),
      "does not match its sha256 (edited or corrupt)"),

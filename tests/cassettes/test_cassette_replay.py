@@ -12,7 +12,8 @@ from cassette_helpers import REPO, SHIPPED
 
 from harness import CassetteMiss
 from harness._suite import ScenarioCase
-from harness.cassettes import cassette_files, read_cassette, replay_scenario, verify_cassettes
+from harness.cassettes import cassette_files, read_cassette, replay_scenario, verify_cassette, verify_cassettes
+from harness.cassettes._vcr import MemoryPersister
 from harness.cli import main
 from harness.contracts import Contract
 
@@ -137,3 +138,16 @@ def test_cassettes_are_observed_traffic_for_drift() -> None:
     report = compare(load_source("fal-ai/flux-pro", contracts_dir=REPO / "contracts"),
                      load_source(str(SHIPPED / "fal-ai/flux-pro"), endpoint="fal-ai/flux-pro"))
     assert not report.findings
+
+
+def test_the_copies_a_replay_plays_leave_the_loaded_cassette_as_it_was(contracts: dict[str, Contract]) -> None:
+    path = next(p for p in cassette_files([SHIPPED]) if read_cassette(p).header.variant.name == "default")
+    cassette = read_cassette(path)
+    before = (repr(cassette.requests), repr(cassette.responses), [dict(r.headers) for r in cassette.requests])
+    requests, responses, _ = MemoryPersister(cassette).load_cassette(str(path), None)
+    requests[0].headers["X-Changed"] = "yes"
+    responses[0]["status"]["code"] = 599
+    responses[0]["headers"].clear()
+    assert (repr(cassette.requests), repr(cassette.responses), [dict(r.headers) for r in cassette.requests]) == before
+    assert verify_cassette(cassette, contracts).ok
+    assert verify_cassette(cassette, contracts).ok  # a second replay of the same object plays it all again

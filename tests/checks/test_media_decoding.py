@@ -232,3 +232,13 @@ def test_zip_members_are_counted() -> None:
         for name in ("a.txt", "b.txt", "c.txt"):
             archive.writestr(name, name)
     assert decode(buf.getvalue(), "file", "application/zip").extra == {"members": 3}
+
+
+def test_the_same_bytes_decode_once_and_changed_bytes_decode_again() -> None:
+    good = made("image", "png").data
+    first = decode(good, "image", "image/png")
+    assert decode(bytes(good), "image", "image/png") is first  # equal bytes, another object: kept
+    broken = good[:-40] + bytes(40)
+    found = decode(broken, "image", "image/png")
+    assert first.problem is None and found.problem is not None
+    assert decode(good, "file", "image/png") is not first  # another kind is another decoding

@@ -16,6 +16,7 @@ import respx
 
 from harness import BudgetExceeded
 from harness.client import AsyncQueueClient, Budget, FileInput, FileMode, RetryPolicy, Target, build_body
+from harness.client._files import ENCODE_STEP
 
 BASE = "https://queue.test"
 ENDPOINT = "acme/painter/v2"
@@ -235,6 +236,23 @@ def test_data_uri_body_is_the_same_json_as_the_slow_way() -> None:
     expected = {"prompt": "a \"quoted\" é", "n": 2,
                 "face_image_url": "data:image/png;base64," + base64.b64encode(face.data).decode()}
     assert json.loads(body) == expected
+
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, ENCODE_STEP - 1, ENCODE_STEP, ENCODE_STEP + 1, 3 * ENCODE_STEP + 2])
+def test_a_data_uri_body_of_any_size_decodes_to_the_same_bytes_and_is_valid_json(size: int) -> None:
+    import base64
+
+    data = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    files = [FileInput(data, "image/png", "a.png"), FileInput(b"\x00\xff", "audio/wav", "b.wav")]
+    body = build_body({"prompt": "x", "image_urls": "replaced", "n": 1}, {"image_urls": files, "mask_url": files[1]})
+    assert isinstance(body, bytes)
+    sent = json.loads(body)  # raises on anything that is not one JSON document
+    assert set(sent) == {"prompt", "image_urls", "n", "mask_url"} and sent["prompt"] == "x" and sent["n"] == 1
+    heads = [u.partition(",")[0] for u in sent["image_urls"]]
+    assert heads == ["data:image/png;base64", "data:audio/wav;base64"]
+    assert [base64.b64decode(u.partition(",")[2], validate=True) for u in sent["image_urls"]] == [data, b"\x00\xff"]
+    assert sent["mask_url"] == sent["image_urls"][1]
 
 
 def test_file_modes_are_named() -> None:

@@ -8,14 +8,18 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
+from harness._serve import serve_loopback
 from harness.emulator import Emulator
 
 from .helpers import Factory, client, submit
@@ -27,35 +31,30 @@ class Receiver:
     def __init__(self, fail: int = 0) -> None:
         self.fail = fail
         self.calls: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
+        self._arrived = threading.Condition()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                receiver.calls.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(500 if len(receiver.calls) <= receiver.fail else 200)
-                self.send_header("content-length", "0")
-                self.end_headers()
+        async def hook(request: Request) -> Response:
+            body = await request.body()
+            with self._arrived:
+                self.calls.append((dict(request.headers), body))
+                failed = len(self.calls) <= self.fail
+                self._arrived.notify_all()
+            return Response(status_code=500 if failed else 200)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+        self.served = serve_loopback(Starlette(routes=[Route("/hook", hook, methods=["POST"])]), name="webhooks")
+        self.url = f"http://127.0.0.1:{self.served.ports[0]}/hook"
 
     def wait(self, count: int, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.calls) < count:
-            assert time.monotonic() < deadline, f"{len(self.calls)} of {count} deliveries arrived"
-            time.sleep(0.01)
+        with self._arrived:
+            arrived = self._arrived.wait_for(lambda: len(self.calls) >= count, timeout)
+        assert arrived, f"{len(self.calls)} of {count} deliveries arrived"
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
-    r.server.shutdown()
+    r.served.stop()
 
 
 def _verify(emulator: Emulator, headers: dict[str, str], body: bytes) -> None:
@@ -110,7 +109,7 @@ def test_a_failed_delivery_is_retried(fal_emulator_factory: Factory) -> None:
                             params={"fal_webhook": receiver.url})
             receiver.wait(2)
     finally:
-        receiver.server.shutdown()
+        receiver.served.stop()
     first, second = receiver.calls
     assert first[1] == second[1]
     _verify(emulator, *second)
@@ -138,7 +137,7 @@ def test_retries_stop_at_max_attempts(fal_emulator_factory: Factory) -> None:
                             params={"fal_webhook": receiver.url})
             record = _webhook_outcome(emulator, handle["request_id"])
     finally:
-        receiver.server.shutdown()
+        receiver.served.stop()
     assert record["outcome"] == "gave up" and [d["status_code"] for d in record["deliveries"]] == [500, 500]
     assert len(receiver.calls) == 2
 
