@@ -6,6 +6,7 @@ subject and its reference alternate, so a drift in the machine's speed falls on 
 figures, not timed tests: a row fails only when it measured nothing. The main job at 200 contracts
 takes a minute or more, so it runs only with ``FAL_HARNESS_BENCH_200=1``.
 
+The cassette, CLI, data-URI and client rows call the measurements of ``benchmarks/fast_paths.py``.
 The emulator row compares with a constant-JSON Starlette app answering the same routes when
 ``harness.emulator._bench`` offers one (a ``reference`` argument of ``run_bench``, or a
 ``run_reference_bench`` function taking ``requests`` and ``concurrency``); otherwise it prints the
@@ -14,40 +15,29 @@ emulator's figure alone and says the reference is missing.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import inspect
-import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pybase64
-
-from harness import FileInput, QueueClient, TargetSpec, verify_cassettes
+from benchmarks.fast_paths import (
+    cli_start_over_bare,
+    client_over_bare_httpx,
+    data_uri_over_limit,
+    verify_cost_per_cassette,
+)
 from harness.bench import BenchOptions, run_benchmark
-from harness.bench._target import open_bench_target
-from harness.client import Target
-from harness.client._files import build_body
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ROUNDS = int(os.environ.get("FAL_HARNESS_BENCH_ROUNDS", "3"))
-MiB = 1024 * 1024
-#: no model delays: what is left is the cost of the HTTP calls on both sides
-ZERO_EMULATOR = {"seed": 0, "time_scale": 0.0,
-                 "defaults": {"runners": 8, "queue_wait": 0, "run_time": 0, "log_lines": 0}}
-SMALL_INPUT = {"prompt": "bench", "image_size": {"width": 64, "height": 64}}
 
 
 def _median(values: Sequence[float]) -> float:
@@ -157,54 +147,41 @@ def test_performance_main_job_cost_per_contract(tmp_path: Path, performance_tabl
     assert all(w > 0 for w in walls.values())
 
 
-# -- cassettes verify ---------------------------------------------------------------------------
+# -- the paths that should cost next to nothing (measured by benchmarks/fast_paths.py) -------------
 
 
-def make_cassettes(dest: Path, count: int) -> Path:
-    """``count`` cassettes: the shipped ones over and over, in folders of their own, with their bodies."""
-    shipped = sorted(p for p in (ROOT / "cassettes").rglob("*.yaml") if "_bodies" not in p.parts)
-    shutil.copytree(ROOT / "cassettes" / "_bodies", dest / "_bodies")
-    for i in range(count):
-        source = shipped[i % len(shipped)]
-        path = dest / f"copy{i // len(shipped)}" / source.relative_to(ROOT / "cassettes")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, path)
-    return dest
+def test_performance_cassettes_verify_per_cassette(performance_table: Any) -> None:
+    for count, ms in verify_cost_per_cassette((10, 100, 1000), rounds=ROUNDS).items():
+        performance_table.add(f"`cassettes verify`, {count} cassettes", f"{ms:.1f} ms per cassette", "-",
+                              "<= 5 ms per cassette", f"fal-harness cassettes verify <{count} cassettes>")
+        assert ms > 0
 
 
-def test_performance_cassettes_verify_per_cassette(tmp_path: Path, performance_table: Any) -> None:
-    for count in (10, 100, 1000):
-        folder = make_cassettes(tmp_path / f"cassettes-{count}", count)
-
-        def verify(folder: Path = folder, count: int = count) -> float:
-            began = time.perf_counter()
-            verdicts = verify_cassettes([folder])
-            took = time.perf_counter() - began
-            assert len(verdicts) == count and all(v.ok for v in verdicts), [v.problem for v in verdicts][:3]
-            return took
-
-        took = _interleaved({"verify": verify}, rounds=ROUNDS if count < 1000 else 1)["verify"]
-        performance_table.add(f"`cassettes verify`, {count} cassettes", f"{took / count * 1000:.1f} ms per cassette",
-                              "-", "<= 5 ms per cassette", f"fal-harness cassettes verify <{count} cassettes>")
+def test_performance_cli_start_over_bare_python(performance_table: Any) -> None:
+    found = cli_start_over_bare(rounds=max(ROUNDS, 7))
+    performance_table.add("`fal-harness --help` start", f"{found['over_bare_ms']:.0f} ms over bare Python",
+                          f"bare Python {found['bare_ms']:.0f} ms", "<= 150 ms over bare Python", "fal-harness --help")
+    assert found["cli_ms"] > 0
 
 
-# -- CLI start ----------------------------------------------------------------------------------
+def test_performance_data_uri_body_against_pybase64(performance_table: Any) -> None:
+    for mib, found in data_uri_over_limit((1, 10, 50), rounds=max(ROUNDS, 5)).items():
+        performance_table.add(f"data-URI body build, {mib} MiB, fresh pages", f"{found['harness_ms']:.2f} ms "
+                              f"({found['harness_faults_per_mib']:.0f} page faults per MiB)",
+                              f"pybase64 encode + copy {found['limit_ms']:.2f} ms "
+                              f"({found['limit_faults_per_mib']:.0f} per MiB); ratio {found['over_limit']:.2f}x",
+                              "<= 1.5x the limit", "fal-harness bench --scenario data-uri")
+        assert found["harness_ms"] > 0
 
 
-def test_performance_cli_start_over_bare_python(tmp_path: Path, performance_table: Any) -> None:
-    def run(args: Sequence[str]) -> Callable[[], float]:
-        def once() -> float:
-            began = time.perf_counter()
-            subprocess.run(list(args), check=True, stdout=subprocess.DEVNULL, cwd=tmp_path)
-            return time.perf_counter() - began
-        return once
-
-    got = _interleaved({"cli": run([str(BIN / "fal-harness"), "--help"]), "bare": run([sys.executable, "-c", "pass"])},
-                       rounds=max(ROUNDS, 7))
-    performance_table.add("`fal-harness --help` start", f"{(got['cli'] - got['bare']) * 1000:.0f} ms over bare Python",
-                          f"bare Python {got['bare'] * 1000:.0f} ms", "<= 150 ms over bare Python",
-                          "fal-harness --help")
-    assert got["cli"] > 0
+def test_performance_client_against_bare_httpx(performance_table: Any) -> None:
+    found = client_over_bare_httpx(rounds=max(ROUNDS * 10, 30))
+    for kind, client in (("sync", "QueueClient"), ("async", "AsyncQueueClient")):
+        performance_table.add(f"{kind} client, one lifecycle at zero latency (submit, status stream, result, pictures)",
+                              f"harness `{client}` {found[f'{kind}_harness_ms']:.2f} ms",
+                              f"bare httpx {found[f'{kind}_httpx_ms']:.2f} ms; ratio {found[f'{kind}_ratio']:.2f}x",
+                              "<= 1.1x bare httpx", "pytest benchmarks/test_fast_paths.py -s")
+        assert found[f"{kind}_harness_ms"] > 0
 
 
 # -- the emulator -------------------------------------------------------------------------------
@@ -273,117 +250,3 @@ def test_performance_stream_timing_error_against_ground_truth(tmp_path: Path, pe
     performance_table.add("stream timing absolute error p99 against ground truth (queue wait, run; worst of the two)",
                           shown, "-", "<= 2 ms on every shipped endpoint idle, <= 5 ms with one core busy",
                           "fal-harness bench --scenario queue --requests 40")
-
-
-# -- the sync client --------------------------------------------------------------------------------
-
-
-@contextmanager
-def _zero_latency_target() -> Iterator[Target]:
-    with open_bench_target(TargetSpec.parse("emulator"), emulator_config=ZERO_EMULATOR) as opened:
-        yield opened.target
-
-
-def _bare_lifecycle(http: httpx.Client, target: Target, endpoint: str) -> None:
-    submitted = http.post(f"{target.queue_url}/{endpoint}", content=json.dumps(SMALL_INPUT),
-                          headers={"Content-Type": "application/json"})
-    submitted.raise_for_status()
-    handle = submitted.json()
-    with http.stream("GET", f"{handle['status_url']}/stream", params={"logs": "0"},
-                     headers={"Accept": "text/event-stream"}) as stream:
-        for line in stream.iter_lines():
-            if line.startswith("data:") and json.loads(line[5:]).get("status") == "COMPLETED":
-                break
-    http.get(handle["response_url"]).raise_for_status()
-
-
-def test_performance_sync_client_against_bare_httpx(performance_table: Any) -> None:
-    import fal_client
-
-    from harness import patch_fal_client
-
-    endpoint, lifecycles = "fal-ai/flux-pro", 40
-    with _zero_latency_target() as target, QueueClient(target) as client, \
-            httpx.Client(headers=target.auth_headers, trust_env=False, timeout=30) as http, \
-            patch_fal_client(target):
-        official = fal_client.SyncClient()
-
-        def harness_sync() -> float:
-            began = time.perf_counter()
-            for _ in range(lifecycles):
-                obs = client.lifecycle(endpoint, SMALL_INPUT, detect="stream", download=False)
-                assert obs.error is None, obs.error
-            return (time.perf_counter() - began) / lifecycles
-
-        def bare() -> float:
-            began = time.perf_counter()
-            for _ in range(lifecycles):
-                _bare_lifecycle(http, target, endpoint)
-            return (time.perf_counter() - began) / lifecycles
-
-        def official_client() -> float:
-            began = time.perf_counter()
-            for _ in range(lifecycles):
-                official.subscribe(endpoint, arguments=SMALL_INPUT)
-            return (time.perf_counter() - began) / lifecycles
-
-        got = _interleaved({"harness": harness_sync, "bare": bare, "fal_client": official_client})
-    performance_table.add(
-        "sync client, one lifecycle (submit, status stream, result), zero latency",
-        f"harness `QueueClient` {got['harness'] * 1000:.2f} ms",
-        f"bare httpx {got['bare'] * 1000:.2f} ms (ratio {got['harness'] / got['bare']:.2f}x); "
-        f"`fal_client.SyncClient.subscribe` {got['fal_client'] * 1000:.2f} ms "
-        f"(ratio {got['harness'] / got['fal_client']:.2f}x)",
-        "<= 1.1x bare httpx, sync and async alike",
-        "pytest benchmarks -k performance_sync (async: fal-harness bench --scenario overhead)")
-    assert got["harness"] > 0
-
-
-# -- data-URI body --------------------------------------------------------------------------------
-
-
-def _fresh_allocations() -> bool:
-    """Make every large allocation of this process a fresh mapping (glibc's mmap threshold fixed at
-    128 KiB, as it starts): otherwise a freed body is reused warm and the page faults a first build
-    pays are never measured. Last in the file, since it stays so for the rest of the session."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(-3, 128 * 1024))  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        return False
-
-
-def _body_builds(size: int) -> dict[str, Callable[[], float]]:
-    """The harness's body build and the limit (pybase64 encode, then one copy into the body)."""
-    data = os.urandom(size)
-    file = FileInput(data, "image/png", "face.png")
-    payload = {"prompt": "a portrait"}
-    head = b'{"prompt":"a portrait","face_image_url":"data:image/png;base64,'
-
-    def harness_body() -> float:
-        began = time.perf_counter()
-        body = build_body(payload, {"face_image_url": file})
-        took = time.perf_counter() - began
-        assert len(body) > size
-        return took
-
-    def limit() -> float:
-        began = time.perf_counter()
-        body = b"".join((head, pybase64.b64encode(data), b'"}'))
-        took = time.perf_counter() - began
-        assert len(body) > size
-        return took
-
-    return {"harness": harness_body, "limit": limit}
-
-
-def test_performance_data_uri_body_against_pybase64(performance_table: Any) -> None:
-    fresh = _fresh_allocations()
-    for size in (1 * MiB, 10 * MiB, 50 * MiB):
-        got = _interleaved(_body_builds(size), rounds=max(ROUNDS, 5))
-        performance_table.add(f"data-URI body build, {size // MiB} MiB"
-                              + (", fresh allocations" if fresh else ", allocations possibly warm"),
-                              f"{got['harness'] * 1000:.2f} ms",
-                              f"pybase64 encode + copy {got['limit'] * 1000:.2f} ms; "
-                              f"ratio {got['harness'] / got['limit']:.2f}x",
-                              "<= 1.5x the limit", "fal-harness bench --scenario data-uri")
