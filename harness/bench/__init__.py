@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         Figure,
         PhaseSummary,
         SeriesSummary,
+        StatusLags,
         TruthFigures,
         phase_values,
     )
@@ -72,6 +73,7 @@ __all__ = [
     "RunResult",
     "Series",
     "SeriesSummary",
+    "StatusLags",
     "TruthFigures",
     "WorkItem",
     "bench_missing",
@@ -111,7 +113,7 @@ _LAZY = {
     "RunResult": "_runner", "run_benchmark": "_runner",
     "Distribution": "_stats", "describe": "_stats",
     "BenchSummary": "_summary", "Figure": "_summary", "PhaseSummary": "_summary", "SeriesSummary": "_summary",
-    "TruthFigures": "_summary",
+    "TruthFigures": "_summary", "StatusLags": "_summary",
     "BenchTarget": "_target", "open_bench_target": "_target",
     "AGREEMENT_ABS_MS": "_summary", "AGREEMENT_REL": "_summary", "phase_values": "_summary",
 }
