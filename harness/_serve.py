@@ -80,8 +80,9 @@ class _Server(uvicorn.Server):
             connection.shutdown()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (self.config.timeout_graceful_shutdown or 2)
-        while (self.server_state.connections or self.server_state.tasks) and loop.time() < deadline:
+        while self.server_state.connections and loop.time() < deadline:
             await asyncio.sleep(0.002)
+        # What is still running answers nobody now (a fault's delay whose client gave up): end it.
         for task in self.server_state.tasks:
             task.cancel(msg="the server stopped")
         if not self.force_exit:

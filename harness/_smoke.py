@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from harness._suite import ScenarioCase, ScenarioRun, run_scenario, scenario_cases
-from harness.client import AsyncQueueClient, FileMode, emulator_target
+from harness.client import FAL_PYTHON, AsyncQueueClient, FileMode, RetryPolicy, emulator_target
 from harness.contracts import Contract
 from harness.emulator import Emulator
 
@@ -48,17 +48,18 @@ class ScenarioResult:
 
 
 def run_smoke(emulator: Emulator, contracts: Mapping[str, Contract] | Iterable[Contract], *,
-              timeout: float = 60.0, concurrency: int = CONCURRENCY) -> list[ScenarioResult]:
+              timeout: float = 60.0, concurrency: int = CONCURRENCY,
+              retry: RetryPolicy = FAL_PYTHON) -> list[ScenarioResult]:
     """Run each scenario once (files uploaded through the storage API) and check what comes back;
-    the results come in contract and scenario order."""
+    the results come in contract and scenario order, each request retried as ``retry`` says."""
     chosen = list(contracts.values()) if isinstance(contracts, Mapping) else list(contracts)
-    return asyncio.run(_run_all(emulator, scenario_cases(chosen), timeout, concurrency))
+    return asyncio.run(_run_all(emulator, scenario_cases(chosen), timeout, concurrency, retry))
 
 
 async def _run_all(emulator: Emulator, cases: list[ScenarioCase], timeout: float,
-                   concurrency: int) -> list[ScenarioResult]:
+                   concurrency: int, retry: RetryPolicy) -> list[ScenarioResult]:
     gate = asyncio.Semaphore(max(1, concurrency))
-    async with AsyncQueueClient(emulator_target(emulator)) as client:
+    async with AsyncQueueClient(emulator_target(emulator), retry=retry) as client:
 
         async def one(case: ScenarioCase) -> ScenarioResult:
             async with gate:

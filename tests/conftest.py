@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.dont_write_bytecode = False
 
 RepoPytest = Callable[..., pytest.RunResult]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection built (modules, test items, the contracts they hold) lives for the whole run:
+    move it out of the garbage collector's way, and collect the young objects less often (the
+    suite makes many short-lived ones). The collector's passes cost about a tenth of the CPU."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
 
 
 @pytest.fixture

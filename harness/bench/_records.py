@@ -14,6 +14,7 @@ from harness._json import JsonObject, JsonValue
 from harness.client import Observation
 
 __all__ = [
+    "LAG_STATUSES",
     "PHASES",
     "RECORD_FORMAT",
     "TRUTH_PHASES",
@@ -21,6 +22,7 @@ __all__ = [
     "Record",
     "attribute_duplicates",
     "measured_from_observation",
+    "status_lags",
     "truth_phases",
 ]
 
@@ -35,6 +37,12 @@ PHASES: tuple[str, ...] = (
 
 #: phases the emulator's timeline knows the true duration of
 TRUTH_PHASES: tuple[str, ...] = ("queue_wait", "run", "completion", "first_event", "event_gap", "stream")
+
+
+#: the statuses whose emit and receive lags a benchmark reports: the submit answer (IN_QUEUE),
+#: the run seen starting and the run seen done
+LAG_STATUSES: tuple[str, ...] = ("IN_QUEUE", "IN_PROGRESS", "COMPLETED")
+_CHANGED = {"IN_QUEUE": "received_ns", "IN_PROGRESS": "started_ns", "COMPLETED": "completed_ns"}
 
 
 @dataclass
@@ -162,3 +170,35 @@ def attribute_duplicates(records: Sequence[Record], timelines: Sequence[Mapping[
             record.request_ids = list(dict.fromkeys([*main, *record.request_ids, *ids]))
             extra += len(ids) - 1
     return extra
+
+
+def status_lags(timeline: Mapping[str, JsonValue], observation: Mapping[str, JsonValue] | None
+                ) -> dict[str, tuple[int | None, int | None]]:
+    """Per status, in ns: the emulator's emit lag (the state changed to the status first written to
+    a client) and the client's receive lag (written to first seen by the client; for IN_QUEUE, the
+    submit answer read). Both clocks are this machine's monotonic clock.
+
+    A phase's timing error is their sum at its end minus their sum at its start: queue wait's
+    error is IN_PROGRESS's emit and receive lags less IN_QUEUE's."""
+    written = timeline.get("written_ns")
+    written = written if isinstance(written, Mapping) else {}
+    seen: dict[str, int] = {}
+    if observation is not None:
+        ack = observation.get("submit_ack_ns")
+        if isinstance(ack, int):
+            seen["IN_QUEUE"] = ack
+        statuses = observation.get("statuses")
+        for item in statuses if isinstance(statuses, list) else ():
+            if isinstance(item, Mapping) and isinstance(t := item.get("t_ns"), int):
+                status = item.get("status")
+                if isinstance(status, str) and status != "IN_QUEUE" and status not in seen:
+                    seen[status] = t
+    out: dict[str, tuple[int | None, int | None]] = {}
+    for status in LAG_STATUSES:
+        changed, wrote = timeline.get(_CHANGED[status]), written.get(status)
+        if not isinstance(wrote, int):
+            continue
+        emit = wrote - changed if isinstance(changed, int) else None
+        client = seen.get(status)
+        out[status] = (emit, client - wrote if client is not None else None)
+    return out

@@ -9,7 +9,7 @@ import gc
 import itertools
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,6 +116,7 @@ def run_benchmark(
     history: bool = True,
     live_base_url: str | None = None,
     hosted_base_url: str | None = None,
+    opened: BenchTarget | None = None,
 ) -> RunResult:
     """Run the named scenario and write its folder under ``out``; returns the folder and summary.
 
@@ -124,6 +125,9 @@ def run_benchmark(
     finished, and raises :class:`BenchInterrupted` (a ``KeyboardInterrupt``) carrying it. A crash
     writes the summary as ``failed``, keeps it out of the history, and raises :class:`BenchFailed`
     (a ``HarnessError``) carrying it, from the exception.
+
+    ``opened`` is a target the caller already opened with :func:`open_bench_target` (started
+    while it did other work); it is used as it is and left open.
     """
     spec = get_scenario(scenario)
     where = target if isinstance(target, TargetSpec) else TargetSpec.parse(
@@ -137,6 +141,8 @@ def run_benchmark(
     _check_creatable(out)
     if not spec.needs_target:
         return _Run(spec, options, None, out, progress, history, plan.notes).execute(series, approve)
+    if opened is not None:
+        return _Run(spec, options, opened, out, progress, history, plan.notes).execute(series, approve)
     if emulator_config is None and where.kind == "emulator":
         emulator_config = spec.emulator
     with open_bench_target(where, emulator_config=emulator_config, contracts_dir=contracts_dir) as bench_target:
@@ -221,19 +227,30 @@ class _Run:
         client = AsyncQueueClient(self.target) if self.target is not None else None
         ctx.queue_client = client
         progress = _progress(self.show_progress)
+        # Up to parallel_series series are measured at once, each with its own workers; a series'
+        # records are its own whatever runs beside it. One after another (the default) keeps each
+        # series alone on the target.
+        gate = asyncio.Semaphore(max(1, self.options.parallel_series))
+
+        async def measure(s: Series) -> None:
+            async with gate:
+                task = progress.add_task(s.name, total=s.total)
+
+                def done() -> None:
+                    progress.advance(task)
+
+                if s.rate is not None:
+                    await self._open_loop(s, ctx, done)
+                else:
+                    await self._closed_loop(s, ctx, done)
+
         try:
             with progress:
-                for s in series:
-                    task = progress.add_task(s.name, total=s.total)
-
-                    def done(task: Any = task) -> None:
-                        progress.advance(task)
-
-                    if s.rate is not None:
-                        await self._open_loop(s, ctx, done)
-                    else:
-                        await self._closed_loop(s, ctx, done)
-                    gc.collect()
+                if self.options.parallel_series <= 1:
+                    for s in series:
+                        await measure(s)
+                else:
+                    await _gather_or_cancel([measure(s) for s in series])
         finally:
             await ctx.aclose()
             if client is not None:
@@ -344,7 +361,7 @@ class _Run:
             config=RunConfig(
                 options=self.options.to_dict(),
                 emulator=self.bench_target.emulator_config if self.bench_target is not None else None,
-                gc="collected between series, disabled while measuring",
+                gc="collected before the run, disabled while measuring",
                 retry="fal-client 1.0.3 policy" if target is not None else None,
                 series=tuple(SeriesPlan(s.name, dict(s.labels), s.requests, s.warmup, s.concurrency, s.rate,
                                         "open" if s.rate else "closed") for s in series),
@@ -356,6 +373,17 @@ class _Run:
             figures=(*figures_of(self.spec.name, blocks), *derived),
             notes=tuple(notes if notes is not None else self.plan_notes),
         )
+
+
+async def _gather_or_cancel(work: list[Coroutine[Any, Any, None]]) -> None:
+    """Run ``work`` at once; the first failure cancels the rest (as a sequential run would stop)."""
+    tasks = [asyncio.ensure_future(w) for w in work]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _check_creatable(out: Path) -> None:

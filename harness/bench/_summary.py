@@ -13,7 +13,7 @@ from pydantic import ConfigDict, with_config
 
 from harness._data import JsonObjectField
 from harness._json import JsonObject, JsonValue
-from harness.bench._records import PHASES, TRUTH_PHASES, Record, truth_phases
+from harness.bench._records import LAG_STATUSES, PHASES, TRUTH_PHASES, Record, status_lags, truth_phases
 from harness.bench._stats import PERCENTILES, Distribution, describe, error_classes, error_details
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "RunFiles",
     "SeriesPlan",
     "SeriesSummary",
+    "StatusLags",
     "TargetInfo",
     "TruthError",
     "TruthFigures",
@@ -125,6 +126,17 @@ class PhaseSummary:
 
 @with_config(_RESULT_FILE)
 @dataclass(frozen=True)
+class StatusLags:
+    """Where the time between a state change and the client seeing it went, in ms, from the
+    emulator's ground truth: the emulator's emit lag (state changed to status written) and the
+    client's receive lag (written to seen)."""
+
+    emit: PhaseSummary | None = None
+    receive: PhaseSummary | None = None
+
+
+@with_config(_RESULT_FILE)
+@dataclass(frozen=True)
 class ColdStart:
     """The first request a run sent to its endpoint, shown apart from the figures."""
 
@@ -158,6 +170,9 @@ class SeriesSummary:
     phases: Mapping[str, PhaseSummary] = field(default_factory=dict)
     failed_latency: PhaseSummary | None = None
     """The latency of the failed requests, summarised apart."""
+    lags: Mapping[str, StatusLags] = field(default_factory=dict)
+    """Per status (``IN_QUEUE`` for the submit answer, ``IN_PROGRESS``, ``COMPLETED``), the emit and
+    receive lags apart; empty without ground truth (or from an emulator that does not note writes)."""
 
     def phase_stat(self, phase: str, stat: str) -> float | None:
         """One figure of one phase, ``None`` when the series has no such phase or figure."""
@@ -349,7 +364,28 @@ def summarize_series(
         phases=phases,
         failed_latency=PhaseSummary.of(describe(phase_values(failed, "latency"), hdr=hdr, ci_resamples=0))
         if failed else None,
+        lags=_lags(ok, truth) if truth else {},
     )
+
+
+def _lags(ok: Sequence[Record], truth: Mapping[str, JsonObject]) -> dict[str, StatusLags]:
+    """Each status's emit and receive lags over the requests that succeeded."""
+    emit: dict[str, list[float]] = {s: [] for s in LAG_STATUSES}
+    receive: dict[str, list[float]] = {s: [] for s in LAG_STATUSES}
+    for r in ok:
+        timeline = truth.get(r.request_id or "")
+        if timeline is None:
+            continue
+        for status, (e, c) in status_lags(timeline, r.observation).items():
+            if e is not None:
+                emit[status].append(e / 1e6)
+            if c is not None:
+                receive[status].append(c / 1e6)
+
+    def block(values: list[float]) -> PhaseSummary | None:
+        return PhaseSummary.of(describe(values, ci_resamples=0)) if values else None
+
+    return {s: StatusLags(block(emit[s]), block(receive[s])) for s in LAG_STATUSES if emit[s] or receive[s]}
 
 
 def _against_truth(block: PhaseSummary, ok: Sequence[Record], truth: Mapping[str, JsonObject],
@@ -406,6 +442,13 @@ def figures_of(scenario: str, series: Sequence[SeriesSummary]) -> list[Figure]:
                 value = block.stat(stat)
                 if value is not None:
                     figures.append(Figure(f"{base}/{phase}/{stat}", "ms", value, "smaller", s.name, phase, stat))
+        for status, lags in s.lags.items():
+            for kind, lag in (("emit_lag", lags.emit), ("receive_lag", lags.receive)):
+                for stat in FIGURE_STATS:
+                    value = lag.stat(stat) if lag is not None else None
+                    if value is not None:
+                        figures.append(Figure(f"{base}/{kind}/{status}/{stat}", "ms", value, "smaller", s.name,
+                                              f"{kind}/{status}", stat))
         if s.error_rate is not None and s.count:
             figures.append(Figure(f"{base}/error_rate", "%", 100 * s.error_rate, "smaller", s.name))
         if s.throughput_rps is not None and s.labels.get("loop"):

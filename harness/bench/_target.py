@@ -28,8 +28,8 @@ ADMIN_KEY_ENV = "FAL_HARNESS_EMULATOR_ADMIN_KEY"
 
 @dataclass
 class BenchTarget:
-    """A target as a benchmark (or a load run's master) sees it: where requests go, the emulator's
-    configuration as run, and where its ground truth is read, when it has one."""
+    """An opened target for a benchmark: the client's target, the emulator's configuration as run
+    and, on an emulator of this machine, where its ground truth is read."""
 
     target: Target
     emulator_config: JsonObject | None = None

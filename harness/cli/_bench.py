@@ -27,7 +27,7 @@ from harness.cli._app import (
 
 if TYPE_CHECKING:
     from harness._json import JsonObject
-    from harness.bench import BenchSummary
+    from harness.bench import BenchSummary, PhaseSummary
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2,
           "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
@@ -174,8 +174,17 @@ def _print_summary(summary: BenchSummary) -> None:
                 line += f"   truth p50 {b.truth.p50:9.2f}  p99 {b.truth.p99:9.2f}"
                 line += f"  |error| p99 {b.error.p99_abs:.2f}" if b.error is not None else ""
             click.echo(line)
+        for status, lags in s.lags.items():
+            emit, receive = lags.emit, lags.receive
+            click.echo(f"  {status:<11} emulator emit lag p50 {_ms(emit, 'p50')} p99 {_ms(emit, 'p99')} ms   "
+                       f"client receive lag p50 {_ms(receive, 'p50')} p99 {_ms(receive, 'p99')} ms")
     for figure in summary.derived:
         click.echo(f"{figure.name}: {figure.value:.3f} {figure.unit}")
+
+
+def _ms(block: PhaseSummary | None, stat: str) -> str:
+    value = block.stat(stat) if block is not None else None
+    return f"{value:6.2f}" if value is not None else "     -"
 
 
 @bench.command("list")

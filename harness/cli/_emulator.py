@@ -128,20 +128,41 @@ def smoke(config_path: Path | None, time_scale: float, contracts_dir: Path | Non
               help="Concurrent clients.")
 @click.option("--endpoint", default="fal-ai/flux-pro", show_default=True, help="Endpoint to submit to.")
 @click.option("--in-process", is_flag=True, help="Run the emulator in this process instead of a child process.")
+@click.option("--rounds", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="Interleaved rounds of emulator and reference; figures are their medians.")
+@click.option("--no-reference", is_flag=True, help="Leave out the reference app (constant JSON on the same routes).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def bench(count: int, concurrency: int, endpoint: str, in_process: bool, as_json: bool) -> None:
-    """Lifecycles per second (submit, status until complete, result) at zero latency, and the
-    p50/p99 time the emulator adds per request."""
+def bench(count: int, concurrency: int, endpoint: str, in_process: bool, rounds: int, no_reference: bool,
+          as_json: bool) -> None:
+    """Lifecycles per second (submit, status until complete, result) at zero latency and the
+    p50/p99 time the emulator adds per request, beside a bare Starlette app answering the same
+    routes with constant JSON."""
     from harness.emulator import run_bench
 
-    result = run_bench(requests=count, concurrency=concurrency, endpoint=endpoint, in_process=in_process)
+    result = run_bench(requests=count, concurrency=concurrency, endpoint=endpoint, in_process=in_process,
+                       reference=not no_reference, rounds=rounds)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
         return
     click.echo(f"{result.requests} lifecycles, {result.concurrency} concurrent clients, {result.endpoint}, "
-               f"zero latency: {result.seconds:.2f}s")
-    click.echo(f"  lifecycles/s                     {result.lifecycles_per_second:.0f}")
-    click.echo(f"  client lifecycle p50 / p99       {result.client_p50_ms:.1f} / {result.client_p99_ms:.1f} ms")
+               f"zero latency, median of {result.rounds} round(s): {result.seconds:.2f}s")
+    ref_lps, ref_p50, ref_p99 = (result.reference_lifecycles_per_second, result.reference_client_p50_ms,
+                                 result.reference_client_p99_ms)
+    click.echo(f"  {'':32} {'emulator':>10} {'reference':>10}")
+    click.echo(f"  {'lifecycles/s':32} {result.lifecycles_per_second:>10.0f} "
+               f"{'' if ref_lps is None else f'{ref_lps:.0f}':>10}")
+    click.echo(f"  {'client lifecycle p50 ms':32} {result.client_p50_ms:>10.1f} "
+               f"{'' if ref_p50 is None else f'{ref_p50:.1f}':>10}")
+    click.echo(f"  {'client lifecycle p99 ms':32} {result.client_p99_ms:>10.1f} "
+               f"{'' if ref_p99 is None else f'{ref_p99:.1f}':>10}")
+    own_cpu, ref_cpu = result.cpu_ms_per_lifecycle, result.reference_cpu_ms_per_lifecycle
+    if own_cpu is not None:
+        click.echo(f"  {'server CPU ms per lifecycle':32} {own_cpu:>10.3f} "
+                   f"{'' if ref_cpu is None else f'{ref_cpu:.3f}':>10}")
     click.echo(f"  emulator-added p50 / p99         {result.added_p50_ms:.2f} / {result.added_p99_ms:.2f} ms")
-    if result.failures:
+    ratio, added = result.throughput_ratio, result.added_p99_vs_reference_ms
+    if ratio is not None and added is not None:
+        click.echo(f"  emulator / reference lifecycles/s  {ratio:.2f}x; p99 added over the reference {added:+.1f} ms")
+    if result.cpu_ratio is not None:
+        click.echo(f"  reference / emulator CPU per lifecycle  {result.cpu_ratio:.2f}x")
         click.echo(f"  failed results                   {result.failures}")

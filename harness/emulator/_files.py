@@ -14,6 +14,7 @@ from urllib.parse import unquote, unquote_to_bytes
 
 import httpx
 import pybase64
+from cachetools import LRUCache
 
 from harness._data import read_bytes
 from harness._target import is_loopback_url
@@ -25,6 +26,7 @@ __all__ = ["FileResolver"]
 
 _INLINE_LIMIT = 256 * 1024  # bytes checked on the event loop; anything larger goes to a thread
 _DOCS = "https://docs.fal.ai/errors/#"
+_CHECKED = 1024  # files remembered as good
 _MAX_MEMBERS = 100  # archive members looked at for an image
 #: members that inflate more than this many times are bombs, not photos (images barely compress)
 _MAX_RATIO = 200
@@ -49,6 +51,9 @@ class FileResolver:
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
         self._mapped: dict[str, bytes] = {}
+        self.checked: LRUCache[tuple[str, str], None] = LRUCache(maxsize=_CHECKED)
+        """(kind, sha256) of files that passed their check: the same file sent again (a fixture in
+        every request) is decoded once, not on every request."""
 
     async def resolve(self, contract: Contract, payload: Mapping[str, object]
                       ) -> tuple[dict[str, str], list[dict[str, object]]]:
@@ -69,10 +74,13 @@ class FileResolver:
         kind = spec.file or "any"
         try:
             data = await self._fetch(value)
-            if len(data) > _INLINE_LIMIT or kind in ("video", "audio"):
-                await asyncio.to_thread(self._check, kind, data)
-            else:
-                self._check(kind, data)
+            digest = hashlib.sha256(data).hexdigest()
+            if (kind, digest) not in self.checked:
+                if len(data) > _INLINE_LIMIT or kind in ("video", "audio", "image"):
+                    await asyncio.to_thread(self._check, kind, data)
+                else:
+                    self._check(kind, data)
+                self.checked[kind, digest] = None
         except _FileError as exc:
             loc: list[str | int] = ["body", spec.name] if index is None else ["body", spec.name, index]
             entry: dict[str, object] = {"loc": loc, "msg": str(exc), "type": exc.kind, "url": _DOCS + exc.kind}
@@ -83,7 +91,7 @@ class FileResolver:
             errors.append(entry)
         else:
             key = spec.name if index is None else f"{spec.name}[{index}]"
-            digests[key] = hashlib.sha256(data).hexdigest()
+            digests[key] = digest
 
     async def _fetch(self, url: str) -> bytes:
         if url.startswith("data:"):

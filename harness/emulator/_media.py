@@ -10,9 +10,12 @@ imported when its kind is first made: an emulator serving images never loads FFm
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 import json
 import math
+import threading
 import wave
 import zipfile
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+from cachetools import LRUCache
 
 from harness.contracts import media_type
 from harness.emulator._images import picture, render
@@ -28,7 +32,11 @@ if TYPE_CHECKING:
     from av.audio.stream import AudioStream
     from av.video.stream import VideoStream
 
-__all__ = ["MediaFile", "MediaPlan", "make_media", "sentence"]
+__all__ = ["MEDIA_CACHE_BYTES", "MediaFile", "MediaPlan", "make_media", "sentence"]
+
+#: what the cache of made files may hold: a repeated input (a test's scenario, a benchmark's
+#: fixed seed) is drawn once, and memory stays bounded however many distinct plans come
+MEDIA_CACHE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -56,11 +64,36 @@ class MediaFile:
     properties: dict[str, Any] = field(default_factory=dict)
     """What a file object may say of it: width, height, duration, fps, num_frames, sample_rate, channels."""
 
+    @functools.cached_property
+    def file_name(self) -> str:
+        """Its name: a digest of its bytes and its extension (worked out once per file)."""
+        return f"{hashlib.blake2b(self.data, digest_size=16).hexdigest()}.{self.extension}"
+
+    @functools.cached_property
+    def etag(self) -> str:
+        """The ETag it is served with (worked out once per file, off the event loop where it is made)."""
+        return f'"{hashlib.md5(self.data, usedforsecurity=False).hexdigest()}"'
+
 
 def make_media(plan: MediaPlan) -> MediaFile:
-    """The file a plan describes."""
-    maker = _MAKERS[plan.kind]
-    return maker(plan)
+    """The file a plan describes: made once, then served from a bounded cache while it stays in
+    it (the same plan always gives the same bytes). Safe from any thread."""
+    with _LOCK:
+        made = _CACHE.get(plan)
+    if made is None:
+        made = _MAKERS[plan.kind](plan)  # outside the lock: threads draw different plans at once
+        if _size(made) <= _CACHE.maxsize:  # a file bigger than the whole cache is not kept
+            with _LOCK:
+                _CACHE[plan] = made
+    return made
+
+
+def _size(made: MediaFile) -> int:
+    return len(made.data)
+
+
+_CACHE: LRUCache[MediaPlan, MediaFile] = LRUCache(maxsize=MEDIA_CACHE_BYTES, getsizeof=_size)
+_LOCK = threading.Lock()
 
 
 # -- images and video ---------------------------------------------------------------------------

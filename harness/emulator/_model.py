@@ -85,7 +85,8 @@ class Produced:
     """A run's output, and the files to store under their keys."""
 
     output: dict[str, object]
-    stored: list[tuple[str, bytes, str]] = field(default_factory=list)
+    stored: list[tuple[str, MediaFile]] = field(default_factory=list)
+    """Each made file under its storage key."""
     count: int = 0
 
 
@@ -245,12 +246,12 @@ class StandInModel:
 
     def _file_object(self, fp: FilePlan, made: MediaFile, plan: RunPlan, files_base: str,
                      name_key: Callable[[str], str], produced: Produced) -> dict[str, object]:
-        name = f"{hashlib.blake2b(made.data, digest_size=16).hexdigest()}.{made.extension}"
+        name = made.file_name
         if plan.inline:
             url = f"data:{made.content_type};base64," + pybase64.b64encode(made.data).decode("ascii")
         else:
             key = name_key(name)
-            produced.stored.append((key, made.data, made.content_type))
+            produced.stored.append((key, made))
             url = files_base + key
         full: dict[str, object] = {"url": url, "content_type": made.content_type, "file_name": name,
                                 "file_size": len(made.data), **made.properties}

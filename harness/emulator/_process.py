@@ -1,4 +1,4 @@
-"""An emulator in a child process (``python -m harness.emulator._process``), for work that must not
+"""An emulator in a child Python process (its ``_serve_child``), for work that must not
 share an interpreter lock with it (benchmarks). The child runs the same :class:`Emulator` the
 in-process path starts: one way to host the emulator, in whichever process needs it.
 """
@@ -12,6 +12,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from contextlib import suppress
 from pathlib import Path
@@ -19,24 +20,28 @@ from typing import IO
 
 from harness._errors import ConfigError, HarnessError
 
-__all__ = ["EmulatorProcess"]
+__all__ = ["EmulatorProcess", "ReferenceProcess"]
 
 _START_TIMEOUT = 60.0
 
 
 class EmulatorProcess:
-    """An emulator serving from a child process (``python -m harness.emulator._process``) until :meth:`stop`.
+    """An emulator serving from a child Python process until :meth:`stop`.
 
     A plain subprocess rather than multiprocessing: it needs no ``if __name__ == "__main__"``
     guard in the caller's script and works from a notebook or a script read from stdin.
     """
 
     def __init__(self, config: Mapping[str, object] | Path, contracts_dir: Path | None = None) -> None:
-        order = {"config": dict(config) if not isinstance(config, Path) else None,
-                 "path": str(config) if isinstance(config, Path) else None,
-                 "contracts_dir": str(contracts_dir) if contracts_dir is not None else None}
+        self._start({"config": dict(config) if not isinstance(config, Path) else None,
+                     "path": str(config) if isinstance(config, Path) else None,
+                     "contracts_dir": str(contracts_dir) if contracts_dir is not None else None})
+
+    def _start(self, order: Mapping[str, object]) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "harness.emulator._process"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            # Imported rather than run with -m: the package imports this module first, which runpy warns of.
+            [sys.executable, "-c", "from harness.emulator._process import _serve_child; _serve_child()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert self._process.stdin is not None and self._process.stdout is not None
@@ -55,6 +60,13 @@ class EmulatorProcess:
         self.run_url: str = message["run_url"]
         self.key: str = message["key"]
         self.admin_key: str = message["admin_key"]
+
+    def cpu_seconds(self) -> float:
+        """The CPU time (user and system, every thread) the child has used so far."""
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write("cpu\n")
+        self._process.stdin.flush()
+        return float(json.loads(_readline(self._process.stdout, _START_TIMEOUT))["cpu_s"])
 
     def stop(self) -> None:
         """Close the child's stdin (its signal to stop) and wait for it."""
@@ -76,6 +88,14 @@ class EmulatorProcess:
         self.stop()
 
 
+class ReferenceProcess(EmulatorProcess):
+    """The self-benchmark's reference app (constant answers) served from a child process, hosted
+    exactly as the emulator is, so the two are measured alike."""
+
+    def __init__(self) -> None:
+        self._start({"reference": True})
+
+
 def _readline(stream: IO[str], timeout: float) -> str:
     ready, _, _ = select.select([stream], [], [], timeout)
     if not ready:
@@ -92,6 +112,17 @@ def _serve_child() -> None:
     from harness.emulator import load_emulator_config, parse_emulator_config, start_emulator
 
     order = json.loads(sys.stdin.readline())
+    if order.get("reference"):
+        from harness.emulator._reference import ReferenceServer
+
+        reference = ReferenceServer().start()
+        try:
+            print(json.dumps({"queue_url": reference.queue_url, "run_url": reference.queue_url,
+                              "key": "reference:key", "admin_key": ""}), flush=True)
+            _answer_until_closed()
+        finally:
+            reference.stop()
+        return
     try:
         config = (load_emulator_config(Path(order["path"])) if order.get("path")
                   else parse_emulator_config(order.get("config") or {}))
@@ -108,11 +139,18 @@ def _serve_child() -> None:
     try:
         print(json.dumps({"queue_url": emulator.queue_url, "run_url": emulator.run_url, "key": emulator.key,
                           "admin_key": emulator.admin_key}), flush=True)
-        sys.stdin.read()
+        _answer_until_closed()
     finally:
         emulator.stop()
 
 
+
+
+def _answer_until_closed() -> None:
+    """Serve until stdin closes, answering each ``cpu`` line with the CPU time used so far."""
+    for line in sys.stdin:
+        if line.strip() == "cpu":
+            print(json.dumps({"cpu_s": time.process_time()}), flush=True)
 
 
 if __name__ == "__main__":

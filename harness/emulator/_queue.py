@@ -98,7 +98,7 @@ class Job:
         self.timeline: dict[str, Any] = {
             "request_id": self.id, "endpoint": endpoint.name, "mode": mode, "clock": "monotonic_ns",
             "received_ns": now, "dispatched_ns": None, "started_ns": None, "completed_ns": None,
-            "result_served_ns": [], "status_polls": 0, "status": IN_QUEUE, "status_code": None,
+            "result_served_ns": [], "written_ns": {}, "status_polls": 0, "status": IN_QUEUE, "status_code": None,
             "error_type": None, "sampled": {"queue_wait_s": queue_wait, "run_time_s": self.run_seconds},
             "faults": [fault.fault] if fault is not None else [], "webhook": None, "priority": priority,
         }
@@ -113,6 +113,15 @@ class Job:
         if self._changed is None:
             self._changed = asyncio.Event()
         return self._changed
+
+    def written(self, status: str) -> None:
+        """Note, just before the socket write, the first time ``status`` was written to a client (the
+        submit answer for IN_QUEUE, a status answer, a status stream event): against the time the
+        state changed it is the emulator's own emit lag, against the client's receive time the
+        client's."""
+        seen = self.timeline["written_ns"]
+        if status not in seen:
+            seen[status] = time.monotonic_ns()
 
     def add_event(self, body: bytes) -> None:
         """Publish one stream event to whoever streams this request; noted in the timeline."""

@@ -54,13 +54,15 @@ class Runner:
             error_type = str(fault.params.get("error_type", "runner_disconnected"))
             message = str(fault.params.get("message", error_type.replace("_", " ").capitalize()))
             return Outcome.request_error(int(fault.params.get("status", 503)), message, error_type)
-        # Small pictures take less time to draw than a hop to a worker thread; videos, audio, meshes
-        # and big pictures would stall every other request on the event loop.
-        small = plan.pixels <= _INLINE_PIXELS and all(f.media.kind in ("image", "file") for f in plan.files)
+        # Files are drawn (or taken from the media cache) on a worker thread, names and ETags worked
+        # out there too: the event loop keeps answering status and writing stream events meanwhile.
+        # Small pictures alone are drawn in place: in less time than the hop to a thread, after
+        # which a client polling at zero latency would find the run still going and ask again.
         produce = functools.partial(model.produce, plan, base, job.run_seconds, _storage_key)
+        small = plan.pixels <= _INLINE_PIXELS and all(f.media.kind in ("image", "file") for f in plan.files)
         produced = produce() if small else await asyncio.to_thread(produce)
-        for key, data, content_type in produced.stored:
-            self.store.put_at(key, data, content_type)
+        for key, made in produced.stored:
+            self.store.put_at(key, made.data, made.content_type, made.etag)
         return Outcome(200, dumps(produced.output), {"x-fal-billable-units": str(produced.count)})
 
     async def _stream(self, job: Job, model: StandInModel, plan: RunPlan, base: str) -> None:

@@ -73,12 +73,13 @@ class BlobStore:
         self.put_at(key, data, content_type)
         return key
 
-    def put_at(self, key: str, data: bytes, content_type: str) -> None:
+    def put_at(self, key: str, data: bytes, content_type: str, etag: str | None = None) -> None:
+        """Store ``data`` at ``key`` (its ETag given when it was worked out elsewhere)."""
         expires = None if self.ttl_ns is None else time.monotonic_ns() + self.ttl_ns
         old = self._blobs.pop(key, None)
         if old is not None:
             self.used -= len(old.data)
-        self._blobs[key] = Blob(data, content_type, expires, _etag(data))
+        self._blobs[key] = Blob(data, content_type, expires, etag or _etag(data))
         self.used += len(data)
 
     def get(self, key: str) -> Blob | None:

@@ -16,8 +16,8 @@ from harness.bench import (
     TruthFigures,
 )
 
-__all__ = ["PHASE_HEADER", "SUMMARY_HEADER", "cold_start_rows", "derived_rows", "error_rows", "phase_rows", "run_rows",
-           "series_line", "summary_rows", "truth_notes"]
+__all__ = ["PHASE_HEADER", "SUMMARY_HEADER", "cold_start_rows", "derived_rows", "error_rows", "lag_note", "phase_rows",
+           "run_rows", "series_line", "summary_rows", "truth_notes"]
 
 PHASE_HEADER: tuple[str, ...] = (
     "phase", "n", "min", "p50", "p50 95% CI", "p90", "p95", "p99", "p99 95% CI", "max", "mean",
@@ -207,7 +207,24 @@ def truth_notes(series: Sequence[SeriesSummary]) -> list[str]:
     if judged and not notes:
         notes.append("Every measured percentile agrees with the emulator's own timeline within "
                      f"{AGREEMENT_ABS_MS:g} ms or {AGREEMENT_REL:.0%}.")
+    notes += [note for s in series if (note := lag_note(s)) is not None]
     return notes
+
+
+def lag_note(series: SeriesSummary) -> str | None:
+    """Where the time between a state change and the client seeing it went, in words: the
+    emulator's emit lag and the client's receive lag apart, per status. None without them."""
+    parts = []
+    for status, lags in series.lags.items():
+        emit, receive = lags.emit, lags.receive
+        if emit is None or receive is None:
+            continue
+        parts.append(f"{status} written {ms(emit.p50)} ms (p99 {ms(emit.p99)}) after the state changed and read by "
+                     f"the client {ms(receive.p50)} ms (p99 {ms(receive.p99)}) after that")
+    if not parts:
+        return None
+    return (f"{series.name}, emulator emit lag against client receive lag (a timing error is the lags at a "
+            f"phase's end less those at its start): " + "; ".join(parts) + ".")
 
 
 def _why(phase: str, stat: str, series: SeriesSummary, block: PhaseSummary, n: int) -> str:

@@ -37,3 +37,11 @@ def test_every_request_is_timed_around_the_emulators_own_events(reports: Path) -
         assert truth["started_ns"] <= seen.get("IN_PROGRESS", seen["COMPLETED"]), record.index
         assert truth["completed_ns"] <= seen["COMPLETED"] <= obs["result_received_ns"], record.index
         assert record.phases_ns["completion"] == seen["COMPLETED"] - obs["submit_ack_ns"]
+        # each status was written after its state changed and before the client read it
+        written = truth["written_ns"]
+        assert truth["received_ns"] <= written["IN_QUEUE"] <= obs["submit_ack_ns"], record.index
+        assert truth["completed_ns"] <= written["COMPLETED"] <= seen["COMPLETED"], record.index
+        if "IN_PROGRESS" in seen:
+            assert truth["started_ns"] <= written["IN_PROGRESS"] <= seen["IN_PROGRESS"], record.index
+    lags = series.lags["COMPLETED"]
+    assert lags.emit is not None and lags.receive is not None and lags.emit.count == lags.receive.count == 40

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.bench._records import Record, measured_from_observation, truth_phases
-from harness.bench._summary import summarize_series
+from harness.bench._records import Record, measured_from_observation, status_lags, truth_phases
+from harness.bench._summary import figures_of, summarize_series
 from harness.client import Download, Observation, StatusSeen
 
 MS = 1_000_000
@@ -93,3 +93,72 @@ def test_requests_without_a_timeline_are_left_out_of_the_truth_not_paired_with_a
     queue = summarize_series("s", {}, records, truth, ci_resamples=0).phases["queue_wait"]
     assert queue.truth is not None and queue.error is not None
     assert queue.count == 10 and queue.truth.count == 5 and queue.error.max_abs == 0
+
+
+def _written(received: int, started: int, completed: int, written: dict[str, int]) -> dict[str, object]:
+    return {"received_ns": received * MS, "started_ns": started * MS, "completed_ns": completed * MS,
+            "written_ns": {k: v * MS for k, v in written.items()}}
+
+
+def test_each_status_lag_is_split_into_the_emulators_emit_and_the_clients_receive() -> None:
+    # the emulator: received at 2, started at 105, completed at 305; it wrote the submit answer at 3,
+    # IN_PROGRESS at 108 and COMPLETED at 306. The client read them at 4, 110 and 310.
+    timeline = _written(2, 105, 305, {"IN_QUEUE": 3, "IN_PROGRESS": 108, "COMPLETED": 306})
+    obs = observation().to_dict()
+    lags = status_lags(timeline, obs)
+    assert lags == {"IN_QUEUE": (1 * MS, 1 * MS), "IN_PROGRESS": (3 * MS, 2 * MS), "COMPLETED": (1 * MS, 4 * MS)}
+    # the timing error of a phase is the lags at its end less those at its start
+    measured = measured_from_observation(observation(), 0, 322 * MS).phases_ns
+    true = truth_phases(timeline)
+    for phase, start, end in (("queue_wait", "IN_QUEUE", "IN_PROGRESS"), ("run", "IN_PROGRESS", "COMPLETED"),
+                              ("completion", "IN_QUEUE", "COMPLETED")):
+        value, truth = measured[phase], true[phase]
+        assert value is not None and truth is not None
+        assert value - truth == sum(lags[end]) - sum(lags[start]), phase
+
+
+def test_a_status_never_written_or_never_seen_has_no_lag_to_report() -> None:
+    timeline = _written(2, 105, 305, {"IN_QUEUE": 3, "COMPLETED": 306})  # polled: IN_PROGRESS never written
+    obs = observation(in_progress=False).to_dict()
+    assert status_lags(timeline, obs) == {"IN_QUEUE": (1 * MS, 1 * MS), "COMPLETED": (1 * MS, 4 * MS)}
+    assert status_lags(timeline, None) == {"IN_QUEUE": (1 * MS, None), "COMPLETED": (1 * MS, None)}
+    # an emulator that does not note its writes (an older one) gives no lags at all
+    assert status_lags({"received_ns": 0, "started_ns": 1, "completed_ns": 2}, obs) == {}
+
+
+def test_the_series_summary_carries_each_statuss_lags_and_their_figures() -> None:
+    records, truth = [], {}
+    for i in range(50):
+        obs = observation().to_dict()
+        records.append(Record(run_id="r", series="s", index=i, warmup=False, cold=False, intended_start_ns=0,
+                              started_ns=0, ended_ns=322 * MS, phases_ns={"completion": 306 * MS},
+                              request_id=f"r{i}", observation=obs))
+        # the COMPLETED write is i/10 ms after the state change; the client reads it 4 ms after that
+        truth[f"r{i}"] = {"received_ns": 2 * MS, "started_ns": 105 * MS, "completed_ns": 306 * MS - i * MS // 10,
+                          "written_ns": {"IN_QUEUE": 3 * MS, "IN_PROGRESS": 108 * MS, "COMPLETED": 306 * MS}}
+    series = summarize_series("s", {}, records, truth, ci_resamples=0)
+    done = series.lags["COMPLETED"]
+    assert done.emit is not None and done.receive is not None
+    assert done.emit.count == 50 and done.emit.max == pytest.approx(4.9) and done.emit.min == 0
+    assert done.receive.p50 == pytest.approx(4.0) and done.receive.p99 == pytest.approx(4.0)
+    assert set(series.lags) == {"IN_QUEUE", "IN_PROGRESS", "COMPLETED"}
+    names = {f.name: f.value for f in figures_of("queue", [series])}
+    assert names["queue/s/emit_lag/COMPLETED/p50"] == pytest.approx(2.45)
+    assert names["queue/s/receive_lag/IN_QUEUE/p99"] == pytest.approx(1.0)
+    assert summarize_series("s", {}, records, {}, ci_resamples=0).lags == {}  # no truth, no lags
+
+
+def test_the_report_says_where_the_lag_went_status_by_status() -> None:
+    from harness.bench._summary import PhaseSummary, SeriesSummary, StatusLags
+    from harness.reports._tables import lag_note, truth_notes
+
+    lags = {"COMPLETED": StatusLags(PhaseSummary(count=9, p50=0.1, p99=0.8), PhaseSummary(count=9, p50=0.4, p99=3.5)),
+            "IN_QUEUE": StatusLags(PhaseSummary(count=9, p50=0.2, p99=0.3), None)}
+    series = SeriesSummary(name="fal-ai/flux-pro", lags=lags)
+    note = lag_note(series)
+    assert note is not None and note.startswith("fal-ai/flux-pro, emulator emit lag against client receive lag")
+    assert "COMPLETED written 0.10 ms (p99 0.80) after the state changed and read by the client 0.40 ms (p99 3.50)" \
+        in note
+    assert "IN_QUEUE" not in note  # never read by a client here: nothing to set against
+    assert truth_notes([series]) == [note]
+    assert lag_note(SeriesSummary(name="x")) is None

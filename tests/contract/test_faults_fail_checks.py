@@ -46,11 +46,11 @@ FAULTS: list[tuple[dict[str, Any], str, str, str]] = [
 ]
 
 
-def _run(emulator: Emulator, detect: str, *, timeout: float = 2.0) -> Observation:
+def _run(emulator: Emulator, detect: str, *, timeout: float = 2.0, http_timeout: float = 0.5) -> Observation:
     async def go() -> Observation:
-        # A 0.5 s HTTP timeout turns slow headers (100 s, scaled to 1 s) into a timeout; ``timeout``
-        # bounds a stuck queue, which can never complete however long it is given.
-        async with AsyncQueueClient(emulator_target(emulator), retry=FAST, timeout=0.5) as client:
+        # An HTTP timeout below the slow headers' delay (100 s, scaled to 1 s) turns them into a timeout;
+        # ``timeout`` bounds a stuck queue, which can never complete however long it is given.
+        async with AsyncQueueClient(emulator_target(emulator), retry=FAST, timeout=http_timeout) as client:
             return await client.lifecycle(CASE.contract.endpoint, dict(CASE.scenario.input), detect=detect,
                                           scenario=CASE.scenario.name, timeout=timeout)
 
@@ -62,7 +62,8 @@ def test_fault_fails_its_check_with_a_clear_message(
     fal_emulator_factory: Callable[..., Emulator], rule: dict[str, Any], detect: str, check_id: str, words: str
 ) -> None:
     emulator = fal_emulator_factory({"time_scale": 0.01, "faults": [{**rule, "rate": 1.0}]})
-    obs = _run(emulator, detect, timeout=0.5 if rule["fault"] == "stuck_queue" else 2.0)
+    obs = _run(emulator, detect, timeout=0.5 if rule["fault"] == "stuck_queue" else 2.0,
+               http_timeout=0.2 if rule["fault"] == "slow_headers" else 0.5)
     results = run_checks(obs, FLUX, expect=expectation(FLUX, CASE.scenario))
     failed = {r.check: r for r in results if r.failed}
     assert check_id in failed, f"{rule['fault']}: {sorted(failed)}"

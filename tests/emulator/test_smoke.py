@@ -11,6 +11,7 @@ import pytest
 from harness._smoke import run_smoke
 from harness.checks import CHECKS
 from harness.cli import main
+from harness.client import RetryPolicy
 from harness.contracts import load_contracts
 
 from .helpers import Factory
@@ -38,7 +39,8 @@ def test_smoke_retries_what_the_fault_plan_breaks_and_judges_with_the_harness_ch
     emulator = fal_emulator_factory({"time_scale": 0, "seed": 3,
                                      "faults": [{"fault": "ingress_503", "rate": 0.3, "on": ["status", "upload"]}]})
     contracts = load_contracts(None)
-    results = run_smoke(emulator, contracts)
+    # quick retries: that they happen is under test here, not fal-client's pace (tested elsewhere)
+    results = run_smoke(emulator, contracts, retry=RetryPolicy(base_delay=0.001, max_delay=0.005))
     assert [(r.endpoint, r.scenario) for r in results] == [
         (c.endpoint, s.name) for c in contracts.values() for s in c.scenarios]
     assert all(r.ok for r in results), [r.problem for r in results if not r.ok]
