@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 _PROMISES = pytest.StashKey["Promises"]()
+_TABLE = pytest.StashKey["PerformanceTable"]()
 
 
 @dataclass
@@ -27,6 +28,28 @@ class Promises:
         self.rows.append((name, value, bound, unit))
 
 
+@dataclass(frozen=True)
+class TableRow:
+    """One measured figure beside its reference (what it is compared with, when it has one) and
+    its goal, with the command that measures it again."""
+
+    figure: str
+    measured: str
+    reference: str
+    goal: str
+    command: str
+
+
+@dataclass
+class PerformanceTable:
+    """The performance table's rows, printed together at the end of the session."""
+
+    rows: list[TableRow] = field(default_factory=list)
+
+    def add(self, figure: str, measured: str, reference: str, goal: str, command: str) -> None:
+        self.rows.append(TableRow(figure, measured, reference, goal, command))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--bench-out", default="reports", metavar="DIR",
                      help="Folder for the scenarios' run folders (default: reports).")
@@ -34,6 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_PROMISES] = Promises()
+    config.stash[_TABLE] = PerformanceTable()
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +70,22 @@ def promises(request: pytest.FixtureRequest) -> Promises:
     return request.config.stash[_PROMISES]
 
 
+@pytest.fixture
+def performance_table(request: pytest.FixtureRequest) -> PerformanceTable:
+    return request.config.stash[_TABLE]
+
+
+def _print_table(terminalreporter: pytest.TerminalReporter, table: PerformanceTable) -> None:
+    terminalreporter.section("performance table: measured, reference, goal")
+    terminalreporter.line("| figure | measured | reference | goal | command |")
+    terminalreporter.line("| --- | --- | --- | --- | --- |")
+    for row in table.rows:
+        terminalreporter.line(f"| {row.figure} | {row.measured} | {row.reference} | {row.goal} | `{row.command}` |")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if config.stash[_TABLE].rows:
+        _print_table(terminalreporter, config.stash[_TABLE])
     rows = config.stash[_PROMISES].rows
     if not rows:
         return

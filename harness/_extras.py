@@ -9,11 +9,12 @@ import sys
 
 from harness._errors import ConfigError
 
-__all__ = ["BENCH_MODULES", "bench_missing", "require_bench"]
+__all__ = ["BENCH_MODULES", "LOAD_HINT", "bench_missing", "require_bench", "require_load"]
 
 #: the modules ``pip install 'fal-harness[bench]'`` brings (import name -> distribution)
 BENCH_MODULES = {"scipy": "scipy", "matplotlib": "matplotlib", "hdrh": "hdrhistogram"}
 BENCH_HINT = "pip install 'fal-harness[bench]'"
+LOAD_HINT = "pip install 'fal-harness[load]'"
 
 
 def bench_missing() -> list[str]:
@@ -33,3 +34,10 @@ def require_bench(what: str) -> None:
     missing = bench_missing()
     if missing:
         raise ConfigError(f"{what} needs the bench extra ({', '.join(missing)} not installed): {BENCH_HINT}")
+
+
+def require_load(what: str) -> None:
+    """Raise a one-line :class:`~harness.ConfigError` when ``what`` needs the load extra (Locust) and
+    it is not installed. Looks Locust up without importing it (its import patches the interpreter)."""
+    if not _installed("locust"):
+        raise ConfigError(f"{what} needs the load extra (locust not installed): {LOAD_HINT}")

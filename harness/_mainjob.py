@@ -14,11 +14,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness._errors import BudgetExceeded, ConfigError, DataFileError, HarnessError
 from harness._extras import BENCH_HINT, bench_missing
@@ -53,7 +54,7 @@ from harness.contracts import Contract, load_contracts
 from harness.drift import DriftReport, Level
 
 if TYPE_CHECKING:
-    from harness.bench import BenchSummary
+    from harness.bench import BenchSummary, BenchTarget
 
 if TYPE_CHECKING:
     from harness.emulator import EmulatorConfig
@@ -63,7 +64,16 @@ __all__ = ["MAIN_JOB_FORMAT", "Baseline", "MainJob", "MainJobResult", "Plan", "p
 SUMMARY_FILE = RUN_SUMMARY
 #: the emulator's delays are scaled by this for the main job: quick, and still a real queue
 EMULATOR_TIME_SCALE = 0.1
-SUITE_CONCURRENCY = 4
+#: scenarios in flight at once: each endpoint has its own runners, so the suite is bound by the
+#: emulator's and the checks' CPU, not by waiting
+SUITE_CONCURRENCY = 16
+#: benchmark series measured at once (each still its own series with its own records): a run of
+#: hundreds of contracts takes seconds per dozen of them, not a second each
+BENCH_PARALLEL_SERIES = 8
+#: on live fal, billable requests go four at a time and series one after another, as they always
+#: have: a key's concurrency is the vendor's to limit, and its latency is measured alone
+LIVE_SUITE_CONCURRENCY = 4
+LIVE_PARALLEL_SERIES = 1
 #: the exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it
 INTERRUPTED_EXIT = 130
 #: the main job's benchmark is short (a dozen lifecycles per endpoint), so its verdict is coarse: the
@@ -75,6 +85,8 @@ REGRESSION_PHASES = ("end_to_end",)
 #: why the benchmark does not run, when the user chose so (a replay, or --bench-requests 0)
 NOTE_REPLAY = "not measured: recordings carry no timing"
 NOTE_NO_BENCH = "not measured: --bench-requests 0"
+
+_T = TypeVar("_T")
 
 Progress = Callable[[str, int, int], None]
 """Called as work advances: (step, done, total)."""
@@ -246,6 +258,9 @@ class MainJob:
     the measuring process CPU)."""
     announce: Announce | None = None
     """Told one line as each step finishes (the contract suite, the benchmark, drift)."""
+    keep_downloads: bool = False
+    """Keep every output file's bytes on the result's observations, for a caller that reads them
+    again; by default they are dropped once judged, so memory stays flat in the number of contracts."""
     _reproducer: Reproducer | None = field(default=None, init=False, repr=False)
 
     def _say(self, line: str) -> None:
@@ -255,6 +270,10 @@ class MainJob:
     def __post_init__(self) -> None:
         self._finished: list[ScenarioRun] = []
         """Scenario runs in the order they finished, kept as they finish so Ctrl-C loses none."""
+        self._suite_target: Future[BenchTarget] | None = None
+        self._bench_target: Future[BenchTarget] | None = None
+        """The suite's and the benchmark's emulators, started together (a child process takes a
+        second to import and listen)."""
 
     def run(self) -> MainJobResult:
         """Run everything and write the folder. Ctrl-C at any step still writes the report of what
@@ -264,6 +283,11 @@ class MainJob:
         note = None
         bench_dir, bench_note = None, None
         drift: list[DriftReport] = []
+        with ExitStack() as self._emulators:
+            return self._run(note, bench_dir, bench_note, drift)
+
+    def _run(self, note: str | None, bench_dir: Path | None, bench_note: str | None,
+             drift: list[DriftReport]) -> MainJobResult:
         try:
             suite = self._suite()
         except KeyboardInterrupt:
@@ -281,6 +305,7 @@ class MainJob:
                 interrupted = True
                 note = "interrupted during the latency benchmark"
                 bench_dir, bench_note = self._keep_interrupted(stop)
+        self._emulators.close()  # both emulators are done with
         try:
             drift = self._drift(suite) if suite else []
         except KeyboardInterrupt:
@@ -317,6 +342,7 @@ class MainJob:
     def _suite(self) -> list[ScenarioRun]:
         cases = list(self.plan.cases)
         started = time.monotonic()
+        self._start_emulators(self._emulators)  # where a Ctrl-C is the suite's: its report is still written
         if self.plan.target == "replay":
             runs = self._replay(cases)
         else:
@@ -338,6 +364,8 @@ class MainJob:
         return Reproducer(self.plan.target)
 
     def _open_target(self) -> AbstractContextManager[Target]:
+        if self._suite_target is not None:
+            return nullcontext(self._suite_target.result().target)
         config: EmulatorConfig | Path | None = self.emulator_config
         if self.plan.target == "emulator" and config is None:
             from harness.emulator import EmulatorConfig  # the emulator is loaded only to run on it
@@ -347,7 +375,7 @@ class MainJob:
 
     async def _run_cases(self, target: Target, cases: list[ScenarioCase]) -> list[ScenarioRun]:
         done = 0
-        gate = asyncio.Semaphore(SUITE_CONCURRENCY)
+        gate = asyncio.Semaphore(LIVE_SUITE_CONCURRENCY if self.plan.target == "live" else SUITE_CONCURRENCY)
         async with AsyncQueueClient(target) as client:
 
             async def one(case: ScenarioCase) -> ScenarioRun:
@@ -358,6 +386,9 @@ class MainJob:
                     except BudgetExceeded as spent:
                         # Retries spent the budget: this scenario fails, the rest of the run is kept.
                         run = _budget_spent(case, target.name, spent)
+                if not self.keep_downloads:
+                    for download in run.observation.downloads:
+                        download.data = None  # judged: nothing reads them again, and hundreds add up
                 self._finished.append(run)
                 done += 1
                 self._tick("contract suite", done, len(cases))
@@ -387,6 +418,22 @@ class MainJob:
 
     # -- the benchmark ------------------------------------------------------------------------
 
+    def _start_emulators(self, stack: ExitStack) -> None:
+        """On the emulator, start the suite's and the benchmark's emulators now, each in a child
+        process of its own (the client never shares an interpreter lock with the server) and each
+        on a thread, so that their starts overlap; they stop when ``stack`` closes."""
+        if self.plan.target != "emulator":
+            return
+        self._suite_target = _started(stack, self._emulator_child())
+        if self.plan.bench_requests:
+            self._bench_target = _started(stack, self._emulator_child())
+
+    def _emulator_child(self) -> AbstractContextManager[BenchTarget]:
+        from harness.bench import open_bench_target
+
+        config: Any = self.emulator_config or {"time_scale": EMULATOR_TIME_SCALE}
+        return open_bench_target(self.plan.spec, emulator_config=config, contracts_dir=self.contracts_dir)
+
     def _bench(self) -> tuple[Path | None, str | None]:
         if not self.plan.bench_requests:
             return None, None
@@ -397,12 +444,15 @@ class MainJob:
         config: Any = self.emulator_config or {"time_scale": EMULATOR_TIME_SCALE}
         started = time.monotonic()
         try:
+            opened = self._bench_target.result() if self._bench_target is not None else None
             result = run_benchmark(
                 "queue", target=self.plan.spec, out=self.out,
                 options=BenchOptions(endpoints=tuple(contracts), requests=per_endpoint, warmup=1,
-                                     timeout=self.scenario_timeout or BenchOptions.timeout),
+                                     timeout=self.scenario_timeout or BenchOptions.timeout,
+                                     parallel_series=LIVE_PARALLEL_SERIES if self.plan.target == "live"
+                                     else BENCH_PARALLEL_SERIES),
                 emulator_config=config if self.plan.target == "emulator" else None,
-                contracts_dir=self.contracts_dir, history=False, progress=self.bench_progress,
+                contracts_dir=self.contracts_dir, history=False, progress=self.bench_progress, opened=opened,
             )
         except BenchFailed as failed:
             return self._adopt(failed.result.run_dir), f"failed: {failed.result.summary.stop_reason}"
@@ -430,15 +480,18 @@ class MainJob:
         target, that run, and the history of comparable runs (for the trend)."""
         if bench_dir is None:
             return [], None, []
-        from harness.bench import HISTORY_DIR, compare_runs, load_history, load_run
+        from harness.bench import HISTORY_DIR, load_history, load_run, load_summary
+
+        summary = load_summary(bench_dir)
+        if summary.status != "complete":
+            return [], None, []
+        history = load_history(self.out.parent / HISTORY_DIR, like=summary)
+        previous = _previous_run(self.out, self.plan.target, summary)
+        if previous is None:  # a first run loads neither its request lines nor the comparison's statistics
+            return [], None, history
+        from harness.bench import compare_runs
 
         current = load_run(bench_dir)
-        if current.summary.status != "complete":
-            return [], None, []
-        history = load_history(self.out.parent / HISTORY_DIR, like=current.summary)
-        previous = _previous_run(self.out, self.plan.target, current.summary)
-        if previous is None:
-            return [], None, history
         try:
             before = load_run(previous)
             baseline = Baseline(previous.parent.name, _finished(previous.parent), str(before.summary.run_id))
@@ -566,6 +619,21 @@ def _previous_run(current: Path, target: str, current_summary: BenchSummary) -> 
         if found.status == "complete" and comparable(found, current_summary):
             return bench
     return None
+
+
+def _started(stack: ExitStack, opening: AbstractContextManager[_T]) -> Future[_T]:
+    """Enter ``opening`` on a thread of its own; ``stack`` waits for it and exits it on close (one
+    that failed to start has nothing to exit: its error is the future's)."""
+    starter = ThreadPoolExecutor(1, thread_name_prefix="start")
+    entered = starter.submit(opening.__enter__)
+
+    def stop() -> None:
+        starter.shutdown(wait=True)
+        if entered.exception() is None:
+            opening.__exit__(None, None, None)
+
+    stack.callback(stop)
+    return entered
 
 
 class _Pending:

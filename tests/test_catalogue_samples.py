@@ -46,6 +46,7 @@ def run(imported: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, 
     original = _mainjob.MainJob.run
 
     def keep(job: _mainjob.MainJob) -> Any:
+        job.keep_downloads = True
         result = original(job)
         kept.append(result)
         return result

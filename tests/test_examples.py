@@ -74,9 +74,10 @@ def test_every_fal_harness_command_in_a_workflow_exists_with_its_options(path: P
                 assert token.split("=")[0] in known, f"{path.name}: `{shown}` has no option {token}"
 
 
-def test_locustfile_compiles_and_drives_the_queue_protocol() -> None:
-    locustfile = ROOT / "examples" / "load" / "locustfile.py"
-    py_compile.compile(str(locustfile), doraise=True)
-    text = locustfile.read_text()
-    for piece in ("FastHttpUser", 'ticket["status_url"]', 'ticket["response_url"]', "get_contract"):
-        assert piece in text
+def test_locustfile_compiles_and_runs_the_harness_user() -> None:
+    # Compiled, not imported: importing Locust patches this interpreter with gevent. The run itself
+    # is tested in tests/load through the same user class.
+    for locustfile in (ROOT / "examples" / "load" / "locustfile.py", ROOT / "harness" / "load" / "locustfile.py"):
+        py_compile.compile(str(locustfile), doraise=True)
+        text = locustfile.read_text()
+        assert "from harness.load.user import FalQueueUser" in text and "(FalQueueUser):" in text, locustfile

@@ -131,3 +131,35 @@ def test_a_trend_needs_two_runs_and_counts_only_the_runs_it_plots() -> None:
     plot = trend([*unrelated, first, second], names, baseline=first.run_id)
     assert plot is not None and plot.title == "Trend over 2 comparable runs"
     assert "the dotted line marks the baseline" in plot.caption and plot.png.startswith(b"\x89PNG")
+
+
+def _many_series(count: int) -> RunData:
+    """``count`` series of four lifecycles, series ``i`` taking ``i`` times as long as the first."""
+    records = []
+    for s in range(count):
+        name = f"acme/model-{s:03d}"
+        for i in range(4):
+            phases = {"submit": 2.0, "queue_wait": 10.0 * (s + 1), "run": 100.0 * (s + 1), "result": 1.0}
+            phases["end_to_end"] = sum(phases.values())
+            records.append(Record("r", name, i, warmup=False, cold=False, intended_start_ns=0, started_ns=0,
+                                  ended_ns=int(phases["end_to_end"] * MS), request_id=f"{name}-{i}", endpoint=name,
+                                  phases_ns={k: int(v * MS) for k, v in phases.items()}))
+    names = sorted({r.series for r in records})
+    series = [summarize_series(n, {"endpoint": n}, [r for r in records if r.series == n], {}, ci_resamples=0)
+              for n in names]
+    summary = BenchSummary(run_id="many", scenario="queue", status="complete", series=tuple(series))
+    return RunData(Path("."), summary, records, {})
+
+
+def test_a_figure_of_many_series_draws_the_slowest_and_says_so() -> None:
+    run = _many_series(25)
+    for drawn in (cdf_figure(run), phases_figure(run)):
+        assert drawn is not None
+        fig, caption = drawn
+        labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+        # the ten slowest of twenty-five, each once, and the caption names how many were left out
+        assert sorted(label.replace("\n", "") for label in labels if "model" in label) == \
+            [f"acme/model-{s:03d}" for s in range(15, 25)]
+        assert "The 10 slowest of 25 series by median end to end are drawn" in caption
+    few = _many_series(3)
+    assert "slowest" not in (cdf_figure(few) or (None, ""))[1]

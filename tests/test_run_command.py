@@ -18,6 +18,7 @@ import click
 import pytest
 from PIL import Image
 
+from harness._mainjob import BENCH_PARALLEL_SERIES
 from harness.cli import cli, main
 from harness.contracts import load_contracts
 
@@ -49,6 +50,20 @@ def test_run_on_the_emulator_writes_the_whole_folder_and_passes(emulator_run: tu
     # a pass says what its latency was compared with: here nothing, it is the first run in its folder
     assert "PASSED" in (out / "summary.md").read_text()
     assert "no baseline to compare latency with (a first run)" in (out / "summary.md").read_text()
+
+
+def test_the_benchmark_series_overlap_and_each_holds_only_its_endpoint(emulator_run: tuple[int, Path]) -> None:
+    _, out = emulator_run
+    spans: dict[str, tuple[int, int]] = {}
+    for line in (out / "bench" / "requests.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        assert record["endpoint"] == record["series"]  # a series' records are its endpoint's own
+        start, end = spans.get(record["series"], (record["started_ns"], record["ended_ns"]))
+        spans[record["series"]] = (min(start, record["started_ns"]), max(end, record["ended_ns"]))
+    assert set(spans) == set(load_contracts())
+    assert 1 < len(spans) <= BENCH_PARALLEL_SERIES
+    # every series started before any other finished: they were measured at once, not in turn
+    assert max(start for start, _ in spans.values()) < min(end for _, end in spans.values())
 
 
 def test_run_page_is_self_contained_with_decodable_plots(emulator_run: tuple[int, Path]) -> None:

@@ -16,7 +16,15 @@ if TYPE_CHECKING:
     from harness.bench._compare import DEFAULT_ALPHA, DEFAULT_MIN_DIFF_MS, Comparison, compare_runs, parse_threshold
     from harness.bench._export import github_action_benchmark
     from harness.bench._history import HISTORY_DIR, comparable, load_history, record_history, trend
-    from harness.bench._records import PHASES, TRUTH_PHASES, Measured, Record, truth_phases
+    from harness.bench._records import (
+        PHASES,
+        TRUTH_PHASES,
+        Measured,
+        Record,
+        attribute_duplicates,
+        measured_from_observation,
+        truth_phases,
+    )
     from harness.bench._registry import (
         SCENARIOS,
         BenchOptions,
@@ -27,8 +35,18 @@ if TYPE_CHECKING:
         get_scenario,
         scenario,
     )
-    from harness.bench._results import RunData, load_run, load_summary, write_file
+    from harness.bench._results import (
+        RunData,
+        RunWriter,
+        Truth,
+        environment,
+        gather_truth,
+        load_run,
+        load_summary,
+        write_file,
+    )
     from harness.bench._runner import BENCH_TARGETS, BenchFailed, BenchInterrupted, Estimate, RunResult, run_benchmark
+    from harness.bench._scenarios import bench_input
     from harness.bench._stats import Distribution, describe
     from harness.bench._summary import (
         AGREEMENT_ABS_MS,
@@ -36,13 +54,21 @@ if TYPE_CHECKING:
         BenchSummary,
         Figure,
         PhaseSummary,
+        RunConfig,
+        RunFiles,
+        SeriesPlan,
         SeriesSummary,
         StatusLags,
+        TargetInfo,
         TruthFigures,
+        figures_of,
         phase_values,
+        summarize_series,
     )
+    from harness.bench._target import ADMIN_KEY_ENV, BenchTarget, open_bench_target
 
 __all__ = [
+    "ADMIN_KEY_ENV",
     "AGREEMENT_ABS_MS",
     "AGREEMENT_REL",
     "BENCH_HINT",
@@ -58,6 +84,7 @@ __all__ = [
     "BenchInterrupted",
     "BenchOptions",
     "BenchSummary",
+    "BenchTarget",
     "Comparison",
     "Distribution",
     "Estimate",
@@ -66,23 +93,36 @@ __all__ = [
     "PhaseSummary",
     "PlanContext",
     "Record",
+    "RunConfig",
     "RunContext",
     "RunData",
+    "RunFiles",
     "RunResult",
+    "RunWriter",
     "Series",
+    "SeriesPlan",
     "SeriesSummary",
     "StatusLags",
+    "TargetInfo",
+    "Truth",
     "TruthFigures",
     "WorkItem",
+    "attribute_duplicates",
+    "bench_input",
     "bench_missing",
     "comparable",
     "compare_runs",
     "describe",
+    "environment",
+    "figures_of",
+    "gather_truth",
     "get_scenario",
     "github_action_benchmark",
     "load_history",
     "load_run",
     "load_summary",
+    "measured_from_observation",
+    "open_bench_target",
     "parse_threshold",
     "phase_values",
     "record_history",
@@ -90,6 +130,7 @@ __all__ = [
     "run_benchmark",
     "scenario",
     "scenarios",
+    "summarize_series",
     "trend",
     "truth_phases",
     "write_file",
@@ -102,16 +143,23 @@ _LAZY = {
     "load_history": "_history", "record_history": "_history", "trend": "_history", "HISTORY_DIR": "_history",
     "comparable": "_history",
     "Measured": "_records", "Record": "_records", "PHASES": "_records", "TRUTH_PHASES": "_records",
-    "truth_phases": "_records",
+    "truth_phases": "_records", "measured_from_observation": "_records",
+    "attribute_duplicates": "_records",
     "SCENARIOS": "_registry", "BenchOptions": "_registry", "PlanContext": "_registry", "RunContext": "_registry",
     "Series": "_registry", "WorkItem": "_registry", "scenario": "_registry", "get_scenario": "_registry",
     "RunData": "_results", "load_run": "_results", "load_summary": "_results", "write_file": "_results",
+    "RunWriter": "_results", "environment": "_results", "Truth": "_results", "gather_truth": "_results",
     "BENCH_TARGETS": "_runner", "BenchFailed": "_runner", "BenchInterrupted": "_runner", "Estimate": "_runner",
     "RunResult": "_runner", "run_benchmark": "_runner",
     "Distribution": "_stats", "describe": "_stats",
     "BenchSummary": "_summary", "Figure": "_summary", "PhaseSummary": "_summary", "SeriesSummary": "_summary",
     "TruthFigures": "_summary", "StatusLags": "_summary",
+    "BenchTarget": "_target", "open_bench_target": "_target",
     "AGREEMENT_ABS_MS": "_summary", "AGREEMENT_REL": "_summary", "phase_values": "_summary",
+    "figures_of": "_summary", "summarize_series": "_summary", "RunConfig": "_summary", "RunFiles": "_summary",
+    "SeriesPlan": "_summary", "TargetInfo": "_summary",
+    "ADMIN_KEY_ENV": "_target",
+    "bench_input": "_scenarios",
 }
 
 

@@ -49,10 +49,18 @@ def latency_model(summary: BenchSummary) -> str | None:
     return json.dumps({k: emulator.get(k) for k in LATENCY_KEYS}, sort_keys=True, default=str)
 
 
+def parallel_series(summary: BenchSummary) -> int:
+    """How many series the run measured at once (1 for runs that predate the option)."""
+    value = summary.config.options.get("parallel_series")
+    return value if isinstance(value, int) and value > 0 else 1
+
+
 def comparable(summary: BenchSummary, other: BenchSummary) -> bool:
-    """Whether two runs belong on one trend line: the same scenario, the same kind of target and,
-    on the emulator, the same latency model."""
+    """Whether two runs belong on one trend line: the same scenario, the same kind of target, as
+    many series measured at once (a series beside others shares the machine with them) and, on
+    the emulator, the same latency model."""
     return (summary.scenario == other.scenario and target_kind(summary) == target_kind(other)
+            and parallel_series(summary) == parallel_series(other)
             and (target_kind(summary) != "emulator" or latency_model(summary) == latency_model(other)))
 
 

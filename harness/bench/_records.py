@@ -4,7 +4,7 @@ ground-truth durations an emulator timeline gives for the same phases.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from pydantic import ConfigDict, ValidationError, with_config
@@ -20,6 +20,7 @@ __all__ = [
     "TRUTH_PHASES",
     "Measured",
     "Record",
+    "attribute_duplicates",
     "measured_from_observation",
     "status_lags",
     "truth_phases",
@@ -83,6 +84,9 @@ class Record:
     labels: JsonObjectField = field(default_factory=dict)
     observation: JsonObjectField | None = None
     request_ids: list[StrictStr] = field(default_factory=list)
+    lifecycle: StrictStr | None = None
+    """The unit of work's own id, unique across every process that wrote the run (a Locust run's
+    ``<worker>/<sequence>``): a line seen twice or a sequence with a gap shows a duplicate or a loss."""
 
     @property
     def ok(self) -> bool:
@@ -98,6 +102,8 @@ class Record:
         per request, in the loop that takes the next request's timestamps)."""
         out: JsonObject = {"format": RECORD_FORMAT}
         out.update({name: getattr(self, name) for name in self.__dataclass_fields__})
+        if self.lifecycle is None:  # a benchmark's lines keep the shape they always had
+            del out["lifecycle"]
         return out
 
     @classmethod
@@ -144,6 +150,26 @@ def truth_phases(timeline: Mapping[str, JsonValue]) -> dict[str, int | None]:
         out.update(first_event=span(received, events[0]), stream=span(received, completed),
                    event_gap=gaps // len(events) if gaps is not None else None)
     return out
+
+
+def attribute_duplicates(records: Sequence[Record], timelines: Sequence[Mapping[str, JsonValue]]) -> int:
+    """Put every request a retried submit created (the emulator's timelines carry the submit's
+    reference) on that submit's record, in its ``request_ids``; returns how many were extra. The
+    records are changed in place."""
+    created: dict[str, list[str]] = {}
+    for t in timelines:
+        ref, request_id = t.get("client_submit"), t.get("request_id")
+        if isinstance(ref, str) and isinstance(request_id, str):
+            created.setdefault(ref, []).append(request_id)
+    extra = 0
+    for record in records:
+        ref = (record.observation or {}).get("submit_ref")
+        ids = created.get(ref, []) if isinstance(ref, str) else []
+        if len(ids) > 1:
+            main = [record.request_id] if record.request_id else []
+            record.request_ids = list(dict.fromkeys([*main, *record.request_ids, *ids]))
+            extra += len(ids) - 1
+    return extra
 
 
 def status_lags(timeline: Mapping[str, JsonValue], observation: Mapping[str, JsonValue] | None

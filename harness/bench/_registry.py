@@ -51,6 +51,9 @@ class BenchOptions:
     """Seconds a request may take to complete before it is cancelled and recorded as a timeout."""
     payload: Mapping[str, JsonValue] | None = None
     """The model input to send instead of the scenario's (file fields as URLs or data URIs in it)."""
+    parallel_series: int = 1
+    """Series measured at once (each with its own workers and its own records); 1 runs them one
+    after another."""
 
     def to_dict(self) -> JsonObject:
         """The options as the summary records them (a long payload string cut short)."""
@@ -60,6 +63,7 @@ class BenchOptions:
             "detect": self.detect, "poll_interval": self.poll_interval, "seed": self.seed,
             "ci_resamples": self.ci_resamples, "timeout": self.timeout,
             "payload": _shortened(self.payload) if self.payload is not None else None,
+            "parallel_series": self.parallel_series,
         }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import orjson
 
@@ -22,7 +22,7 @@ from harness._json import Json, JsonObject
 from harness._runfolders import BENCH_IN_RUN, RUN_SUMMARY, claim_run_dir, identify_run_folder
 from harness._secrets import SECRETS, Secrets, ensure_clean, write_scrubbed
 from harness._version import __version__
-from harness.bench._records import Record
+from harness.bench._records import Record, attribute_duplicates
 from harness.bench._summary import SUMMARY_FORMAT, BenchSummary, Machine, figures_of, summarize_series
 
 __all__ = [
@@ -33,11 +33,16 @@ __all__ = [
     "Environment",
     "RunData",
     "RunWriter",
+    "Truth",
     "environment",
+    "gather_truth",
     "load_run",
     "load_summary",
     "write_file",
 ]
+
+if TYPE_CHECKING:
+    from harness.bench._target import BenchTarget
 
 REQUESTS_FILE, TRUTH_FILE, SUMMARY_FILE = "requests.jsonl", "truth.jsonl", "summary.json"
 #: the largest JSONL file of a run read back
@@ -95,6 +100,38 @@ class RunWriter:
         if self._requests is not None:
             self._requests.close()
             self._requests = None
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The emulator's ground truth of a run's requests, as read at its end."""
+
+    timelines: dict[str, JsonObject] = field(default_factory=dict)
+    """Each request's timeline by request id (empty when it could not be read)."""
+    duplicates: int = 0
+    """Requests a retried submit queued beyond the one its line names."""
+    notes: tuple[str, ...] = ()
+
+
+def gather_truth(source: BenchTarget, records: list[Record], writer: RunWriter) -> Truth:
+    """Read the emulator's timelines of these records' requests (and of every request their submits
+    created), write them as ``truth.jsonl``, and put each request a retried submit queued twice on
+    its submit's line, rewriting the lines once if any changed. A truth that cannot be read is a
+    note: the measurements are never lost over it."""
+    ids = [i for r in records for i in (r.request_ids or ([r.request_id] if r.request_id else []))]
+    refs = [ref for r in records if isinstance(ref := (r.observation or {}).get("submit_ref"), str)]
+    try:
+        timelines = source.truth(ids, refs)
+    except Exception as exc:
+        return Truth(notes=(f"ground truth unavailable: {type(exc).__name__}: {exc}",))
+    writer.write_truth(timelines)
+    by_id = {rid: t for t in timelines if isinstance(rid := t.get("request_id"), str)}
+    duplicates = attribute_duplicates(records, timelines)
+    if not duplicates:
+        return Truth(by_id)
+    writer.rewrite_requests(records)
+    return Truth(by_id, duplicates, (f"{duplicates} requests were queued by a retried submit whose answer was lost; "
+                                     "each is in its request line's request_ids",))
 
 
 @dataclass

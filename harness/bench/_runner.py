@@ -9,7 +9,7 @@ import gc
 import itertools
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +25,7 @@ from harness._target import SENDING_TARGETS, TargetSpec
 from harness.bench._history import HISTORY_DIR, record_history
 from harness.bench._records import Record
 from harness.bench._registry import BenchOptions, PlanContext, RunContext, ScenarioSpec, Series, WorkItem, get_scenario
-from harness.bench._results import REQUESTS_FILE, TRUTH_FILE, RunWriter, environment
+from harness.bench._results import REQUESTS_FILE, TRUTH_FILE, RunWriter, environment, gather_truth
 from harness.bench._summary import (
     BenchSummary,
     RunConfig,
@@ -116,6 +116,7 @@ def run_benchmark(
     history: bool = True,
     live_base_url: str | None = None,
     hosted_base_url: str | None = None,
+    opened: BenchTarget | None = None,
 ) -> RunResult:
     """Run the named scenario and write its folder under ``out``; returns the folder and summary.
 
@@ -124,6 +125,9 @@ def run_benchmark(
     finished, and raises :class:`BenchInterrupted` (a ``KeyboardInterrupt``) carrying it. A crash
     writes the summary as ``failed``, keeps it out of the history, and raises :class:`BenchFailed`
     (a ``HarnessError``) carrying it, from the exception.
+
+    ``opened`` is a target the caller already opened with :func:`open_bench_target` (started
+    while it did other work); it is used as it is and left open.
     """
     spec = get_scenario(scenario)
     where = target if isinstance(target, TargetSpec) else TargetSpec.parse(
@@ -137,6 +141,8 @@ def run_benchmark(
     _check_creatable(out)
     if not spec.needs_target:
         return _Run(spec, options, None, out, progress, history, plan.notes).execute(series, approve)
+    if opened is not None:
+        return _Run(spec, options, opened, out, progress, history, plan.notes).execute(series, approve)
     if emulator_config is None and where.kind == "emulator":
         emulator_config = spec.emulator
     with open_bench_target(where, emulator_config=emulator_config, contracts_dir=contracts_dir) as bench_target:
@@ -221,19 +227,30 @@ class _Run:
         client = AsyncQueueClient(self.target) if self.target is not None else None
         ctx.queue_client = client
         progress = _progress(self.show_progress)
+        # Up to parallel_series series are measured at once, each with its own workers; a series'
+        # records are its own whatever runs beside it. One after another (the default) keeps each
+        # series alone on the target.
+        gate = asyncio.Semaphore(max(1, self.options.parallel_series))
+
+        async def measure(s: Series) -> None:
+            async with gate:
+                task = progress.add_task(s.name, total=s.total)
+
+                def done() -> None:
+                    progress.advance(task)
+
+                if s.rate is not None:
+                    await self._open_loop(s, ctx, done)
+                else:
+                    await self._closed_loop(s, ctx, done)
+
         try:
             with progress:
-                for s in series:
-                    task = progress.add_task(s.name, total=s.total)
-
-                    def done(task: Any = task) -> None:
-                        progress.advance(task)
-
-                    if s.rate is not None:
-                        await self._open_loop(s, ctx, done)
-                    else:
-                        await self._closed_loop(s, ctx, done)
-                    gc.collect()
+                if self.options.parallel_series <= 1:
+                    for s in series:
+                        await measure(s)
+                else:
+                    await _gather_or_cancel([measure(s) for s in series])
         finally:
             await ctx.aclose()
             if client is not None:
@@ -296,19 +313,9 @@ class _Run:
         notes: list[str] = list(self.plan_notes)
         duplicates = 0
         if self.bench_target is not None and self.bench_target.has_truth and self.records:
-            ids = [i for r in self.records for i in (r.request_ids or ([r.request_id] if r.request_id else []))]
-            refs = [ref for r in self.records if (ref := _submit_ref(r))]
-            try:
-                timelines = self.bench_target.truth(ids, refs)
-            except Exception as exc:  # the truth is a bonus: never lose the measurements over it
-                notes.append(f"ground truth unavailable: {type(exc).__name__}: {exc}")
-            else:
-                self.writer.write_truth(timelines)
-                truth = {rid: t for t in timelines if isinstance(rid := t.get("request_id"), str)}
-                duplicates = self._attribute_duplicates(timelines)
-                if duplicates:
-                    notes.append(f"{duplicates} requests were queued by a retried submit whose answer was lost; "
-                                 "each is in its request line's request_ids")
+            found = gather_truth(self.bench_target, self.records, self.writer)
+            truth, duplicates = found.timelines, found.duplicates
+            notes += found.notes
         else:
             unanswered = sum(_unanswered_submits(r) for r in self.records)
             if unanswered:
@@ -320,25 +327,6 @@ class _Run:
         if self.keep_history and status == "complete":
             record_history(self.out / HISTORY_DIR, summary)
         return summary
-
-    def _attribute_duplicates(self, timelines: list[JsonObject]) -> int:
-        """Put every request a retried submit created on that submit's request line (its
-        ``request_ids``), rewriting the lines once if any changed; returns how many were extra."""
-        created: dict[str, list[str]] = {}
-        for t in timelines:
-            ref, request_id = t.get("client_submit"), t.get("request_id")
-            if isinstance(ref, str) and isinstance(request_id, str):
-                created.setdefault(ref, []).append(request_id)
-        extra = 0
-        for record in self.records:
-            ids = created.get(_submit_ref(record) or "", [])
-            if len(ids) > 1:
-                main = [record.request_id] if record.request_id else []
-                record.request_ids = list(dict.fromkeys([*main, *record.request_ids, *ids]))
-                extra += len(ids) - 1
-        if extra:
-            self.writer.rewrite_requests(self.records)
-        return extra
 
     def _summary(self, series: list[Series], status: str, reason: str | None,
                  truth: Mapping[str, JsonObject] | None = None,
@@ -373,7 +361,7 @@ class _Run:
             config=RunConfig(
                 options=self.options.to_dict(),
                 emulator=self.bench_target.emulator_config if self.bench_target is not None else None,
-                gc="collected between series, disabled while measuring",
+                gc="collected before the run, disabled while measuring",
                 retry="fal-client 1.0.3 policy" if target is not None else None,
                 series=tuple(SeriesPlan(s.name, dict(s.labels), s.requests, s.warmup, s.concurrency, s.rate,
                                         "open" if s.rate else "closed") for s in series),
@@ -387,6 +375,17 @@ class _Run:
         )
 
 
+async def _gather_or_cancel(work: list[Coroutine[Any, Any, None]]) -> None:
+    """Run ``work`` at once; the first failure cancels the rest (as a sequential run would stop)."""
+    tasks = [asyncio.ensure_future(w) for w in work]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def _check_creatable(out: Path) -> None:
     """An output folder that cannot be made is found before an emulator starts or a request is sent
     (nothing is created yet: a refused plan leaves no trace)."""
@@ -397,11 +396,6 @@ def _check_creatable(out: Path) -> None:
         raise ConfigError(f"cannot create the output folder {out}: {existing} is not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"cannot create the output folder {out}: {existing} is not writable")
-
-
-def _submit_ref(record: Record) -> str | None:
-    ref = (record.observation or {}).get("submit_ref")
-    return ref if isinstance(ref, str) else None
 
 
 def _unanswered_submits(record: Record) -> int:

@@ -28,6 +28,9 @@ ADMIN_KEY_ENV = "FAL_HARNESS_EMULATOR_ADMIN_KEY"
 
 @dataclass
 class BenchTarget:
+    """An opened target for a benchmark: the client's target, the emulator's configuration as run
+    and, on an emulator of this machine, where its ground truth is read."""
+
     target: Target
     emulator_config: JsonObject | None = None
     """The emulator's configuration as run (no keys), for the summary."""

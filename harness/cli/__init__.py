@@ -23,6 +23,7 @@ from harness.cli import (
     _contracts,  # noqa: F401  (registers its commands)
     _drift,  # noqa: F401  (registers its commands)
     _emulator,  # noqa: F401  (registers its commands)
+    _load,  # noqa: F401  (registers its commands)
     _report,  # noqa: F401  (registers its commands)
     _run,  # noqa: F401  (registers its commands)
 )

@@ -173,8 +173,33 @@ def _truth_values(run: RunData, records: Sequence[Record], phase: str) -> list[f
     return [v / 1e6 for v in found if v is not None]
 
 
+#: a figure draws at most one series per colour: past that no one can tell the lines apart, and a
+#: run of hundreds of endpoints would spend seconds drawing each (every series is in the tables)
+MAX_SERIES_DRAWN = len(_COLOURS)
+
+
+def _drawn(series: Sequence[SeriesSummary]) -> list[SeriesSummary]:
+    """The series a figure draws: all of them, or the slowest :data:`MAX_SERIES_DRAWN` by median end
+    to end (the ones a reader looks for), in the run's order."""
+    if len(series) <= MAX_SERIES_DRAWN:
+        return list(series)
+
+    def median(s: SeriesSummary) -> float:
+        return s.phase_stat("end_to_end", "p50") or s.phase_stat("latency", "p50") or 0.0
+
+    slowest = {id(s) for s in sorted(series, key=median, reverse=True)[:MAX_SERIES_DRAWN]}
+    return [s for s in series if id(s) in slowest]
+
+
+def _shown_note(drawn: int, total: int) -> str:
+    """What a caption says when a figure leaves series out."""
+    if drawn == total:
+        return ""
+    return f" The {drawn} slowest of {total} series by median end to end are drawn; the tables have every one."
+
+
 def _series_names(run: RunData) -> list[str]:
-    return [s.name for s in run.summary.series]
+    return [s.name for s in _drawn(run.summary.series)]
 
 
 def latency_cdf(run: RunData) -> Plot | None:
@@ -224,7 +249,7 @@ def cdf_figure(run: RunData) -> tuple[Figure, str] | None:
     _legend(fig, handles, keys, legend_left)
     return (fig, "Share of requests (up the side) finished within a time (along the bottom), one panel per phase"
                 + ("; solid lines as the client measured them, dashed as the emulator's own timeline has them."
-                   if any_truth else "."))
+                   if any_truth else ".") + _shown_note(len(names), len(run.summary.series)))
 
 
 def phase_bars(run: RunData) -> Plot | None:
@@ -248,7 +273,8 @@ def phase_points(series: SeriesSummary, phases: Sequence[str]) -> list[tuple[int
 
 def phases_figure(run: RunData) -> tuple[Figure, str] | None:
     """The per-phase figure (not yet rendered) and its caption."""
-    series = [s for s in run.summary.series if any(p in s.phases for p in ("queue_wait", "run"))]
+    lifecycles = [s for s in run.summary.series if any(p in s.phases for p in ("queue_wait", "run"))]
+    series = _drawn(lifecycles)
     if not series:
         return None
     phases = [p for p in (*LIFECYCLE_PHASES, "end_to_end") if any(p in s.phases for s in series)]
@@ -283,7 +309,7 @@ def phases_figure(run: RunData) -> tuple[Figure, str] | None:
     _legend(fig, handles, labels, 1 - legend_in / _WIDTH_IN + 0.01)
     return (fig, "Each phase of a request, in the order they happen: the dot is the median, the line runs on "
                 "to the 90th percentile; the scale is logarithmic, so a phase of a millisecond shows beside one "
-                "of seconds.")
+                "of seconds." + _shown_note(len(series), len(lifecycles)))
 
 
 def upload_paths(run: RunData) -> Plot | None:

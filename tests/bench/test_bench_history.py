@@ -28,11 +28,12 @@ def _emulator(**changes: Any) -> dict[str, Any]:
 
 
 def _summary(run_id: str, *, target: dict[str, Any] | None, emulator: dict[str, Any] | None,
-             scenario: str = "queue") -> BenchSummary:
+             scenario: str = "queue", parallel: int | None = None) -> BenchSummary:
+    options = {} if parallel is None else {"parallel_series": parallel}
     return summary_from_data({
         "format": SUMMARY_FORMAT, "run_id": run_id, "scenario": scenario, "status": "complete",
         "started_at": f"2025-01-0{run_id[-1]}T00:00:00+00:00",
-        "target": target, "config": {"emulator": emulator},
+        "target": target, "config": {"emulator": emulator, "options": options},
         "series": [{"name": "fal-ai/flux-pro", "phases": {"end_to_end": {"p50": 500.0}}}],
         "figures": [{"name": FIGURE, "value": 500.0, "unit": "ms"}],
     }, "<test>")
@@ -85,3 +86,12 @@ def test_the_report_trend_reads_only_comparable_runs(history: Path, monkeypatch:
     (data,) = seen
     assert [h.run_id for h in data.history] == ["bench-1", "bench-5"]
     assert [p.name for p in data.plots] == ["trend"]
+
+
+def test_runs_with_series_measured_at_once_trend_apart_from_runs_measured_in_turn(history: Path) -> None:
+    record_history(history, _summary("overlap-9", target=EMULATOR, emulator=_emulator(time_scale=0.1), parallel=8))
+    in_turn = _summary("now-8", target=EMULATOR, emulator=_emulator(time_scale=0.1), parallel=1)
+    at_once = _summary("now-8", target=EMULATOR, emulator=_emulator(time_scale=0.1), parallel=8)
+    # a run from before the option measured its series in turn
+    assert [h.run_id for h in load_history(history, like=in_turn)] == ["mainjob-2"]
+    assert [h.run_id for h in load_history(history, like=at_once)] == ["overlap-9"]
