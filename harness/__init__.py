@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         VendorTimeout,
         VendorValidationError,
     )
+    from harness._json import Json, JsonObject, JsonValue
     from harness._mainjob import MainJob, MainJobResult, claim_run_dir, plan_main_job
     from harness._runfolders import identify_run_folder
     from harness._secrets import REDACTED, redact_url, writable_target, write_scrubbed
@@ -105,6 +106,9 @@ __all__ = [
     "FileMode",
     "Finding",
     "HarnessError",
+    "Json",
+    "JsonObject",
+    "JsonValue",
     "MainJob",
     "MainJobResult",
     "NotApplicable",
@@ -171,6 +175,7 @@ _SOURCES = {
     "harness._errors": ("BudgetExceeded", "CassetteMiss", "ConfigError", "ContractViolation", "DataFileError",
                         "HarnessError", "VendorError", "VendorTimeout", "VendorValidationError"),
     "harness._data": ("load_data_file",),
+    "harness._json": ("Json", "JsonObject", "JsonValue"),
     "harness._mainjob": ("MainJob", "MainJobResult", "claim_run_dir", "plan_main_job"),
     "harness._runfolders": ("identify_run_folder",),
     "harness._secrets": ("REDACTED", "redact_url", "writable_target", "write_scrubbed"),

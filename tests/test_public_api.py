@@ -56,3 +56,21 @@ def test_the_docstring_example_runs(fal_emulator: harness.Emulator) -> None:
         obs = client.lifecycle(contract.endpoint, {"prompt": "a lighthouse"})
         harness.assert_checks(harness.run_checks(obs, contract), obs)
     assert obs.ok
+
+
+def test_the_front_doors_import_only_public_names_of_other_packages() -> None:
+    """The CLI and the pytest plugin are thin over the library: what they take from elsewhere in the
+    harness comes from a public page (``harness``, ``harness.client``...), never a private module."""
+    import ast
+    from pathlib import Path
+
+    root = Path(harness.__file__).parent
+    doors = [*sorted((root / "cli").glob("*.py")), root / "pytest_plugin.py"]
+    private = []
+    for path in doors:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("harness."):
+                parts = node.module.split(".")
+                if any(p.startswith("_") for p in parts[1:]) and parts[1] != "cli":
+                    private.append(f"{path.name}:{node.lineno} from {node.module}")
+    assert doors and private == []

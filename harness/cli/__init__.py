@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 import click
 
-from harness._errors import ConfigError, HarnessError
+from harness import ConfigError, HarnessError
 from harness.cli import (
     _bench,  # noqa: F401  (registers its commands)
     _cassettes,  # noqa: F401  (registers its commands)

@@ -10,9 +10,7 @@ from typing import ParamSpec, TypeVar
 
 import click
 
-from harness._errors import ConfigError
-from harness._secrets import writable_target
-from harness._target import DEFAULT_LIVE_BUDGET, TargetKind, TargetSpec
+from harness import DEFAULT_LIVE_BUDGET, ConfigError, TargetKind, TargetSpec, writable_target
 
 #: bounds on numeric options: far above any real use, low enough that nothing overflows or runs forever
 MAX_REQUESTS = 1_000_000

@@ -26,7 +26,7 @@ from harness.cli._app import (
 )
 
 if TYPE_CHECKING:
-    from harness._json import JsonObject
+    from harness import JsonObject
     from harness.bench import BenchSummary, PhaseSummary
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from harness._errors import DataFileError, HarnessError
+from harness import DataFileError, HarnessError
 from harness.cli._app import check_output, cli
 
 if TYPE_CHECKING:

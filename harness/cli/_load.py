@@ -51,10 +51,8 @@ def load(target: TargetSpec, endpoints: tuple[str, ...], scenario: str | None, u
     """Sustained load with Locust, recorded lifecycle by lifecycle as a benchmark run folder that
     `fal-harness report` and `fal-harness bench compare` read. Arguments after `--` go to Locust."""
     from harness import ConfigError
-    from harness._extras import require_load
     from harness.contracts import load_contracts
-    from harness.load import LoadSettings, load_cases, run_load
-    from harness.load._command import LOCUSTFILE
+    from harness.load import LOCUSTFILE, LoadSettings, load_cases, require_load, run_load
 
     require_load("fal-harness load")
     if emulator_config is not None and target.kind != "emulator":

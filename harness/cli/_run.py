@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from harness._errors import ConfigError
+from harness import ConfigError
 from harness.cli._app import MAX_REQUESTS, cli, seconds, target_options
 
 if TYPE_CHECKING:

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from harness._extras import require_load
 from harness._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from harness.load._collect import RunCollector
-    from harness.load._command import LoadRun, locust_command, run_load
+    from harness.load._command import LOCUSTFILE, LoadRun, locust_command, run_load
     from harness.load._driver import Drained, LifecycleDriver
     from harness.load._plan import LOAD_SCENARIO, LoadCase, LoadSettings, load_cases
 
 __all__ = [
     "LOAD_SCENARIO",
+    "LOCUSTFILE",
     "Drained",
     "LifecycleDriver",
     "LoadCase",
@@ -29,12 +31,13 @@ __all__ = [
     "RunCollector",
     "load_cases",
     "locust_command",
+    "require_load",
     "run_load",
 ]
 
 _LAZY = {
     "RunCollector": "_collect",
-    "LoadRun": "_command", "locust_command": "_command", "run_load": "_command",
+    "LOCUSTFILE": "_command", "LoadRun": "_command", "locust_command": "_command", "run_load": "_command",
     "Drained": "_driver", "LifecycleDriver": "_driver",
     "LOAD_SCENARIO": "_plan", "LoadCase": "_plan", "LoadSettings": "_plan", "load_cases": "_plan",
 }
