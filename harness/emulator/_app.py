@@ -27,7 +27,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harness._version import EMULATOR_AGENT
-from harness.contracts import Contract
+from harness.contracts import Contract, app_root_of
 from harness.emulator._config import DEFAULT_KEY, EmulatorConfig, FaultRule
 from harness.emulator._faults import LIFECYCLE_FAULTS, FaultPlan, apply_fault
 from harness.emulator._files import FileResolver
@@ -43,7 +43,6 @@ __all__ = ["BAD_KEY_FORMAT", "NO_USER", "Runtime", "build_app"]
 
 log = logging.getLogger("harness.emulator")
 
-_NAMESPACES = ("workflows", "comfy")
 #: what can follow ``<app root>/requests/<request id>``
 _ACTIONS = ((), ("status",), ("status", "stream"), ("cancel",))
 _RUN_HOSTS = (b"fal.run",)
@@ -199,27 +198,25 @@ class QueueApi:
         method, path = scope["method"], scope["path"]
         if method == "POST":
             return self.submit_route if path.strip("/") in self.rt.endpoints else None
-        if method != "GET":
+        found = _request_parts(path) if method == "GET" else None
+        if found is None:
             return None
-        parts = path.strip("/").split("/")
-        i = 3 if parts[0] in _NAMESPACES else 2
-        if len(parts) < i + 2 or parts[i] != "requests":
+        root, request_id, action = found
+        handler = self._hot.get(action)
+        if handler is None or root not in self.rt.app_roots or not request_id:
             return None
-        action = self._hot.get(tuple(parts[i + 2:]))
-        root = "/".join(parts[:i])
-        if action is None or root not in self.rt.app_roots or not parts[i + 1]:
-            return None
-        scope["path_params"] = {"root": root, "request_id": parts[i + 1]}
-        return action
+        scope["path_params"] = {"root": root, "request_id": request_id}
+        return handler
 
     async def submit_route(self, request: Request) -> Response:
         """``POST /<endpoint id>``: queue a request."""
         denied = self.rt.authorize(request)
         if denied is not None:
             return denied
-        endpoint = self._endpoint(request.url.path)
-        if endpoint is None:
-            return self._unknown(request.url.path)
+        path = request.url.path
+        endpoint = self._endpoint(path)
+        if endpoint is None:  # a request's action asked with POST is a known path, the wrong method
+            return detail(405, "Method Not Allowed") if self._request_path(path) else self._unknown(path)
         return await self.submit(request, endpoint)
 
     async def not_routed(self, request: Request, exc: Exception) -> Response:
@@ -236,18 +233,15 @@ class QueueApi:
 
     def _request_path(self, path: str) -> bool:
         """Whether ``path`` names one of a request's actions under a known app root."""
-        parts = path.strip("/").split("/")
-        i = 3 if parts[0] in _NAMESPACES else 2
-        return (len(parts) > i + 1 and parts[i] == "requests" and "/".join(parts[:i]) in self.rt.app_roots
-                and tuple(parts[i + 2:]) in _ACTIONS)
+        found = _request_parts(path)
+        return found is not None and found[0] in self.rt.app_roots and found[2] in _ACTIONS
 
     def _endpoint(self, path: str) -> Endpoint | None:
         return self.rt.endpoints.get(path.strip("/"))
 
     def _unknown(self, path: str) -> Response:
         name = path.strip("/")
-        parts = name.split("/")
-        root = "/".join(parts[: 3 if parts[0] in _NAMESPACES else 2])
+        root = app_root_of(name)
         if root in self.rt.app_roots:
             return detail(404, f"Path /{name[len(root) + 1:]} not found")
         return detail(404, f"Application '{root}' not found")
@@ -627,3 +621,14 @@ def _is_run(scope: Scope, run_netloc: bytes, run_port: int | None) -> bool:
             break
     server = scope.get("server")
     return server is not None and run_port is not None and server[1] == run_port
+
+
+def _request_parts(path: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """``(app root, request id, action)`` of a path under an app's ``requests/`` (the action: ``()``
+    for the result, ``("status",)``, ``("status", "stream")``, ``("cancel",)``...), else None."""
+    name = path.strip("/")
+    root = app_root_of(name)
+    rest = name[len(root) + 1:].split("/") if len(name) > len(root) else []
+    if len(rest) < 2 or rest[0] != "requests":
+        return None
+    return root, rest[1], tuple(rest[2:])

@@ -173,6 +173,16 @@ def test_unknown_endpoint_and_request_are_404(http: httpx.Client, fal_emulator: 
     assert unknown.status_code == 404
 
 
+def test_a_request_action_asked_with_the_wrong_method_is_405(http: httpx.Client, fal_emulator: Emulator) -> None:
+    handle = http.post(f"{fal_emulator.queue_url}/fal-ai/flux-pro", json={"prompt": "method"}).json()
+    for method, url in (("POST", handle["status_url"]), ("POST", handle["cancel_url"]),
+                        ("POST", handle["response_url"]), ("PUT", handle["status_url"]),
+                        ("GET", handle["cancel_url"]), ("POST", f"{handle['status_url']}/stream")):
+        answer = http.request(method, url, json={})
+        assert (answer.status_code, answer.json()["detail"]) == (405, "Method Not Allowed"), (method, url)
+    assert http.post(f"{fal_emulator.queue_url}/fal-ai/flux-pro/requests/x/nope", json={}).status_code == 404
+
+
 def test_sync_run_lives_on_the_run_address_only(http: httpx.Client, fal_emulator: Emulator) -> None:
     ran = http.post(f"{fal_emulator.run_url}/fal-ai/flux-pro", json={"prompt": "sync"})
     assert ran.status_code == 200
