@@ -27,6 +27,7 @@ from cachetools import LRUCache
 
 from harness.contracts import media_type
 from harness.emulator._images import picture, render
+from harness.emulator._storage import etag_of
 
 if TYPE_CHECKING:
     from av.audio.stream import AudioStream
@@ -72,7 +73,7 @@ class MediaFile:
     @functools.cached_property
     def etag(self) -> str:
         """The ETag it is served with (worked out once per file, off the event loop where it is made)."""
-        return f'"{hashlib.md5(self.data, usedforsecurity=False).hexdigest()}"'
+        return etag_of(self.data)
 
 
 def make_media(plan: MediaPlan) -> MediaFile:

@@ -251,6 +251,7 @@ class StandInModel:
             url = f"data:{made.content_type};base64," + pybase64.b64encode(made.data).decode("ascii")
         else:
             key = name_key(name)
+            _ = made.etag  # worked out here, on the thread that made the file, not on the event loop
             produced.stored.append((key, made))
             url = files_base + key
         full: dict[str, object] = {"url": url, "content_type": made.content_type, "file_name": name,

@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from harness.emulator._http import BodyError, bearer_or_key, detail, json_response, read_body, read_json
 
-__all__ = ["Blob", "BlobStore", "StorageApi"]
+__all__ = ["Blob", "BlobStore", "StorageApi", "etag_of"]
 
 _TOKEN_SECONDS = 3600
 _MAX_PENDING = 1000
@@ -79,7 +79,7 @@ class BlobStore:
         old = self._blobs.pop(key, None)
         if old is not None:
             self.used -= len(old.data)
-        self._blobs[key] = Blob(data, content_type, expires, etag or _etag(data))
+        self._blobs[key] = Blob(data, content_type, expires, etag or etag_of(data))
         self.used += len(data)
 
     def get(self, key: str) -> Blob | None:
@@ -222,7 +222,7 @@ class StorageApi:
         if not self.store.has_room(self._pending_bytes + len(data)):
             return _full()
         self._pending_bytes += len(data) - len(upload.parts.get(number, (b"", ""))[0])
-        etag = _etag(data)
+        etag = etag_of(data)
         upload.parts[number] = (data, etag)
         # The Python client reads the ETag header, the JS client this JSON body.
         return json_response({"partNumber": number, "etag": etag}, headers={"ETag": etag})
@@ -331,7 +331,8 @@ def _full() -> Response:
     return detail(429, "Emulator storage is full (limits.max_stored_bytes); retry later")
 
 
-def _etag(data: bytes) -> str:
+def etag_of(data: bytes) -> str:
+    """The ETag a stored file is served with: the MD5 of its bytes, quoted."""
     return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
 
 

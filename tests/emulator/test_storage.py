@@ -152,13 +152,13 @@ def test_the_etag_is_computed_once_when_stored() -> None:
 def test_serving_a_file_does_not_hash_it_again(http: httpx.Client, fal_emulator: Emulator,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     hashed: list[int] = []
-    real = _storage._etag
+    real = _storage.etag_of
 
     def counting(data: bytes) -> str:
         hashed.append(len(data))
         return real(data)
 
-    monkeypatch.setattr(_storage, "_etag", counting)
+    monkeypatch.setattr(_storage, "etag_of", counting)
     data = b"served many times" * 1000
     token = _token(http, fal_emulator)
     url = httpx.post(f"{token['base_url']}/files/upload", content=data, trust_env=False, headers={
