@@ -76,7 +76,6 @@ __all__ = [
     "read_bytes",
     "read_head",
     "read_text",
-    "read_yaml",
     "value_bounds_problem",
     "yaml_problem",
 ]
@@ -318,11 +317,6 @@ def parse_json_or_yaml(text: str, name: str | Path) -> Json:
             raise DataFileError(name, f"line {json_error.lineno} column {json_error.colno}",
                                 f"neither JSON nor YAML: {json_error.msg}") from None
         raise
-
-
-def read_yaml(path: str | Path) -> Json:
-    """A YAML file's data with the bounded safe loader; any problem is a one-line DataFileError."""
-    return parse_yaml(read_text(path), path)
 
 
 def load_data_file(path: str | Path, *, what: str = "file") -> Json:

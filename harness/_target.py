@@ -118,10 +118,6 @@ class SharedBudget(Budget):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(exist_ok=True)
 
-    def allows(self, wanted: int) -> bool:
-        with self._locked() as f:
-            return self.max_requests is None or _read_count(f) + wanted <= self.max_requests
-
     def spend(self, n: int = 1) -> None:
         with self._locked() as f:
             total = _read_count(f)

@@ -55,6 +55,7 @@ __all__ = [
     "SERIALIZER",
     "CassettePersister",
     "YamlSerializer",
+    "body_bytes",
     "body_refs",
     "dump_cassette",
     "is_cassette_file",
@@ -163,7 +164,7 @@ def dump_cassette(cassette: AnyCassette, serializer: YamlSerializer = SERIALIZER
     for req, res in zip(cassette.requests, cassette.responses, strict=True):
         headers = {str(k): str(v) for k, v in req.headers.items()}
         request: JsonObject = {"method": req.method, "uri": req.uri, "headers": dict(headers)}
-        body = _encode_body(_bytes(req.body), headers.get("content-type"), files)
+        body = _encode_body(body_bytes(req.body), headers.get("content-type"), files)
         if body is not None:
             request["body"] = body
         response: JsonObject = {
@@ -202,7 +203,7 @@ def write_cassette(cassette: AnyCassette, path: str | Path, *, bodies_dir: str |
 
 def _redacted(cassette: AnyCassette, known: Secrets) -> AnyCassette:
     """The cassette with every form of every known secret redacted, before body files are named."""
-    requests = [new_request(r.method, known.redact(r.uri), redact_text_bytes(_bytes(r.body), known),
+    requests = [new_request(r.method, known.redact(r.uri), redact_text_bytes(body_bytes(r.body), known),
                             {str(k): known.redact(str(v)) for k, v in r.headers.items()})
                 for r in cassette.requests]
     responses = [new_response(r["status"]["code"], known.redact(r["status"]["message"]),
@@ -241,7 +242,8 @@ def _ancestors(folder: Path) -> Iterator[Path]:
     yield from folder.parents
 
 
-def _bytes(value: bytes | str | None) -> bytes:
+def body_bytes(value: bytes | str | None) -> bytes:
+    """A recorded body as bytes (vcrpy keeps text, bytes or nothing)."""
     if value is None:
         return b""
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)
@@ -376,20 +378,9 @@ class _Reader:
             raise self.fail(key, f"expected a non-empty string, got {kind_of(value)}")
         return value
 
-    def optional_text(self, value: object, key: str) -> str | None:
-        return None if value is None else self.text(value, key)
-
     def integer(self, value: object, key: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, f"expected an integer, got {kind_of(value)}")
-        return value
-
-    def optional_integer(self, value: object, key: str) -> int | None:
-        return None if value is None else self.integer(value, key)
-
-    def flag(self, value: object, key: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, f"expected true or false, got {kind_of(value)}")
         return value
 
     def cassette(self, data: object) -> Cassette:

@@ -22,7 +22,7 @@ from vcr.request import Request  # type: ignore[import-untyped]
 
 from harness._errors import CassetteMiss, HarnessError
 from harness._json import JsonValue
-from harness.cassettes._format import HEADER, SERIALIZER, CassettePersister
+from harness.cassettes._format import HEADER, SERIALIZER, CassettePersister, body_bytes
 from harness.cassettes._model import (
     AppCassette,
     AppCassetteHeader,
@@ -45,7 +45,7 @@ HARNESS_LIBRARIES = ("httpx",)
 
 def body(r1: RecordedRequest, r2: RecordedRequest) -> None:
     """Bodies are equal: JSON compared as data (key order and spacing do not matter), else bytes."""
-    b1, b2 = _bytes(r1.body), _bytes(r2.body)
+    b1, b2 = body_bytes(r1.body), body_bytes(r2.body)
     if b1 == b2:
         return
     try:
@@ -61,12 +61,6 @@ def body(r1: RecordedRequest, r2: RecordedRequest) -> None:
 Matcher = Callable[[RecordedRequest, RecordedRequest], None]
 #: what a replayed request must share with a recorded one (vcrpy's matchers, and ours for bodies)
 MATCHERS: tuple[Matcher, ...] = (method, scheme, host, port, path, query, body)
-
-
-def _bytes(value: bytes | str | None) -> bytes:
-    if value is None:
-        return b""
-    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
 def _first_difference(sent: JsonValue, recorded: JsonValue, where: str) -> str | None:

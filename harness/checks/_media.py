@@ -157,7 +157,7 @@ def _declared(where: str, kind: str, obj: dict[str, Any], decoded: Decoded) -> I
         yield Failure(f"{where} declares duration {declared} s, the file lasts {decoded.duration:.3f} s",
                       f"{where}.duration", decoded.duration, declared)
     fps = obj.get("fps")
-    if isinstance(fps, int | float) and decoded.fps is not None and abs(fps - decoded.fps) > FPS_TOLERANCE * fps:
+    if is_number(fps) and decoded.fps is not None and abs(fps - decoded.fps) > FPS_TOLERANCE * fps:
         yield Failure(f"{where} declares fps {obj['fps']}, the file runs at {decoded.fps:.3f}", f"{where}.fps",
                       decoded.fps, fps)
 

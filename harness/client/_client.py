@@ -187,8 +187,8 @@ class AsyncQueueClient:
         data = parse_json(raw, "submit", response)
         if obs is not None:
             obs.submit_response = data if isinstance(data, dict) else {"_": data}
-        if not isinstance(data, dict) or any(not isinstance(data.get(k), str) for k in SUBMIT_KEYS):
-            missing = [k for k in SUBMIT_KEYS if not isinstance(data, dict) or not isinstance(data.get(k), str)]
+        missing = [k for k in SUBMIT_KEYS if not isinstance(data, dict) or not isinstance(data.get(k), str)]
+        if missing or not isinstance(data, dict):
             raise VendorError(f"submit response lacks {', '.join(missing)}", status=response.status_code,
                               request_id=response.headers.get("x-fal-request-id"))
         request_id, response_url, status_url, cancel_url = (str(data[k]) for k in SUBMIT_KEYS)

@@ -119,12 +119,13 @@ class InstrumentedTransport(httpx.AsyncBaseTransport):
             bytes_up = len(request.content)
         except httpx.RequestNotRead:  # a streamed body: its size is the header's, when it has one
             bytes_up = int(request.headers.get("content-length") or 0)
+        url = safe_url(request.url)  # every attempt of a request goes to the same URL
         attempt = 0
         while True:
             attempt += 1
             if call.billable and self.budget is not None and (attempt > 1 or not hop):
                 self.budget.spend()
-            exchange = Exchange(phase=call.phase, method=request.method, url=safe_url(request.url), attempt=attempt,
+            exchange = Exchange(phase=call.phase, method=request.method, url=url, attempt=attempt,
                                 sent_ns=time.monotonic_ns(), bytes_up=bytes_up)
             call.exchanges.append(exchange)
             if obs is not None:

@@ -17,7 +17,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from harness._data import SafeDumper, read_yaml
+from harness._data import SafeDumper, load_yaml
 from harness._errors import DataFileError
 from harness._json import Json
 from harness.contracts import _semantics as _sem
@@ -76,7 +76,7 @@ _CONSTRAINTS = (
 def load_contract(path: str | Path) -> Contract:
     """The contract in a YAML file, checked completely; any problem is a one-line DataFileError."""
     path = Path(path)
-    return parse_contract(read_yaml(path), path)
+    return parse_contract(load_yaml(path), path)
 
 
 def parse_contract(data: Any, source: str | Path = "<contract>") -> Contract:

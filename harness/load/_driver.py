@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from harness._errors import BudgetExceeded
-from harness._json import JsonObject, JsonValue
+from harness._json import JsonObject, JsonValue, is_integer
 from harness.bench import Record, measured_from_observation
 from harness.client import AsyncQueueClient, Target
 from harness.load._plan import LoadCase, LoadSettings
@@ -48,9 +48,10 @@ class Drained:
         """From a worker's last message; a malformed one is a ValueError."""
         worker = data.get("worker")
         counts = [data.get(k) for k in ("started", "recorded", "refused", "unfinished")]
-        if not isinstance(worker, str) or not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
+        numbers = [c for c in counts if is_integer(c)]
+        if not isinstance(worker, str) or len(numbers) != len(counts):
             raise ValueError(f"not a drained message: {data!r}")
-        started, recorded, refused, unfinished = (int(c) for c in counts if isinstance(c, int))
+        started, recorded, refused, unfinished = numbers
         return cls(worker, started, recorded, refused, unfinished)
 
 
