@@ -64,6 +64,5 @@ def open_target(
         return
     if spec.kind == "replay":
         raise ConfigError("the replay target is opened by the cassette player, not here")
-    target = url_target(spec.text, budget=budget)
-    spec.ensure_reachable()
-    yield target
+    spec.ensure_reachable()  # a host that never answers fails here, before the emulator probe waits on it
+    yield url_target(spec.text, budget=budget)

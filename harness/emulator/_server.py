@@ -16,7 +16,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 
 from harness._errors import ConfigError, DataFileError
-from harness._json import Json, JsonObject
+from harness._json import Json
 from harness._serve import ServedApp, bind
 from harness.contracts import Contract, load_contracts
 from harness.emulator._app import ADMIN_HEADER, Runtime, build_app
@@ -60,6 +60,22 @@ class _Hosted:
         """The endpoint ids it serves (one per contract)."""
         return tuple(self._runtime.endpoints)
 
+    def timeline(self, request_id: str) -> dict[str, Any]:
+        """The ground truth for one request (see the README for its fields); KeyError if unknown."""
+        found = self._snapshot(lambda: self._runtime.scheduler.timelines.get(request_id))
+        if found is None:
+            raise KeyError(request_id)
+        return cast(dict[str, Any], found)
+
+    def timelines(self) -> list[dict[str, Any]]:
+        """Every request's ground truth, oldest first."""
+        return cast(list[dict[str, Any]], self._snapshot(lambda: list(self._runtime.scheduler.timelines.values())))
+
+    def _snapshot(self, read: Callable[[], object]) -> Json:
+        """A copy of what ``read`` returns, as JSON data (a served emulator takes it on its own loop)."""
+        copied: Json = json.loads(dumps(read()))
+        return copied
+
 
 class Emulator(_Hosted):
     """A started emulator. Use as a context manager, or call :meth:`stop`."""
@@ -100,22 +116,11 @@ class Emulator(_Hosted):
         self._served.call_soon(self._runtime.begin_close)
         self._served.stop()
 
-    def timeline(self, request_id: str) -> dict[str, Any]:
-        """The ground truth for one request (see the README for its fields); KeyError if unknown."""
-        found = self._call(lambda: self._runtime.scheduler.timelines.get(request_id))
-        if found is None:
-            raise KeyError(request_id)
-        return cast(dict[str, Any], found)
-
-    def timelines(self) -> list[dict[str, Any]]:
-        """Every request's ground truth, oldest first."""
-        return cast(list[dict[str, Any]], self._call(lambda: list(self._runtime.scheduler.timelines.values())))
-
     def jwks(self) -> dict[str, Any]:
         """The public keys its webhook signatures verify with."""
         return self._runtime.webhooks.jwks()
 
-    def _call(self, read: Callable[[], object]) -> Json:
+    def _snapshot(self, read: Callable[[], object]) -> Json:
         # Read on the emulator's own loop so a half-updated record is never seen; copy it out.
         async def snapshot() -> Json:
             copied: Json = json.loads(dumps(read()))
@@ -156,17 +161,6 @@ class InProcessEmulator(_Hosted):
         """An ``httpx.AsyncClient`` on the queue address carrying the emulator's key."""
         headers = {"Authorization": f"Key {self.key}", **options.pop("headers", {})}
         return httpx.AsyncClient(transport=self.transport, base_url=self.queue_url, headers=headers, **options)
-
-    def timeline(self, request_id: str) -> JsonObject:
-        """The ground truth for one request; KeyError if unknown."""
-        found = self._runtime.scheduler.timelines.get(request_id)
-        if found is None:
-            raise KeyError(request_id)
-        return cast(JsonObject, json.loads(dumps(found)))
-
-    def timelines(self) -> list[JsonObject]:
-        """Every request's ground truth, oldest first."""
-        return cast(list[JsonObject], json.loads(dumps(list(self._runtime.scheduler.timelines.values()))))
 
     async def __aenter__(self) -> InProcessEmulator:
         await self._lifespan.__aenter__()

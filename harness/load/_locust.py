@@ -272,12 +272,10 @@ def _drain_users(runner: Runner | None, *, announce: bool = True) -> Drained | N
             state.flusher.kill(block=True)
             state.flusher = None
         state.drained = driver.drain(driver.settings.drain_timeout)
-        records = driver.take()
         if isinstance(runner, WorkerRunner):
-            if records:
-                runner.send_message(RECORDS_MESSAGE, {"records": [r.to_dict() for r in records]})
+            _flush(runner)
         elif state.collector is not None:
-            state.collector.add(driver.worker, [r.to_dict() for r in records])
+            state.collector.add(driver.worker, [r.to_dict() for r in driver.take()])
             state.collector.worker_drained(state.drained)
     drained = state.drained
     if isinstance(runner, WorkerRunner) and drained is not None and (first or announce):

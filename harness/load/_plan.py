@@ -4,13 +4,13 @@ input each endpoint gets, taken from its contract as the benchmarks take theirs.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness._errors import ConfigError
 from harness._json import JsonObject
-from harness.bench import bench_input
 from harness.client import Files
 from harness.contracts import Contract
 
@@ -96,16 +96,17 @@ def load_cases(settings: LoadSettings, contracts: Mapping[str, Contract]) -> lis
 
 
 def _case(contract: Contract, scenario: str | None) -> LoadCase:
-    if scenario is None:
-        payload, files = bench_input(contract)
-        name = next(s.name for s in contract.scenarios if s.expect_status == 200)
-        return LoadCase(contract.endpoint, name, payload, files)
-    known: Sequence[str] = [s.name for s in contract.scenarios]
-    chosen = next((s for s in contract.scenarios if s.name == scenario), None)
-    if chosen is None:
-        raise ConfigError(f"{contract.endpoint} has no scenario {scenario!r} "
-                          f"(known: {', '.join(known)})")
-    if chosen.expect_status != 200:
-        raise ConfigError(f"{contract.endpoint} scenario {scenario!r} is meant to fail "
-                          f"(HTTP {chosen.expect_status}); load is measured on lifecycles meant to succeed")
-    return LoadCase(contract.endpoint, chosen.name, dict(chosen.input), dict(chosen.files))
+    if scenario is None:  # the scenario ``fal-harness bench`` sends: the first meant to succeed
+        chosen = next((s for s in contract.scenarios if s.expect_status == 200), None)
+        if chosen is None:
+            raise ConfigError(f"{contract.endpoint} has no scenario meant to succeed to load it with")
+    else:
+        known: Sequence[str] = [s.name for s in contract.scenarios]
+        chosen = next((s for s in contract.scenarios if s.name == scenario), None)
+        if chosen is None:
+            raise ConfigError(f"{contract.endpoint} has no scenario {scenario!r} "
+                              f"(known: {', '.join(known)})")
+        if chosen.expect_status != 200:
+            raise ConfigError(f"{contract.endpoint} scenario {scenario!r} is meant to fail "
+                              f"(HTTP {chosen.expect_status}); load is measured on lifecycles meant to succeed")
+    return LoadCase(contract.endpoint, chosen.name, copy.deepcopy(dict(chosen.input)), dict(chosen.files))

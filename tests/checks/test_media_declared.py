@@ -61,4 +61,4 @@ def test_values_that_are_not_numbers_or_were_not_decoded_are_not_judged() -> Non
     assert _found("video", {"width": "640px", "num_frames": None, "duration": "4s", "fps": "fast"}, VIDEO) == []
     assert _found("video", {"width": 1, "height": 1, "num_frames": 1, "duration": 99.0, "fps": 1},
                   Decoded("video", format="mp4")) == []
-    assert _found("video", {"duration": True}, VIDEO) == []  # a bool is no duration
+    assert _found("video", {"duration": True, "fps": True}, VIDEO) == []  # a bool is no duration or frame rate
