@@ -46,6 +46,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_VALUES",
+    "RESULT_MODEL",
     "JsonObjectField",
     "JsonValueField",
     "Problem",
@@ -385,6 +386,9 @@ def join_key(path: str, key: str) -> str:
 
 #: the pydantic settings of every file model: an unknown key is a mistake, not something to ignore
 FILE_MODEL = ConfigDict(extra="forbid")
+#: the pydantic settings of a result file the harness wrote (run.json, summary.json, request lines):
+#: keys a later version added are read past, so older readers keep reading newer files
+RESULT_MODEL = ConfigDict(extra="ignore")
 #: text that says something: a string, not empty
 Text = Annotated[StrictStr, Field(min_length=1)]
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
-from pydantic import ConfigDict, with_config
+from pydantic import with_config
 
-from harness._data import dump_json, load_model, parse_json, read_text
+from harness._data import RESULT_MODEL, dump_json, load_model, parse_json, read_text
 from harness._errors import DataFileError
 from harness.checks import CheckResult
 
@@ -22,10 +22,9 @@ __all__ = ["MAIN_JOB_FORMAT", "RUN_SUMMARY", "DriftOutcome", "RunSummary", "Scen
 RUN_SUMMARY = "run.json"
 MAIN_JOB_FORMAT: Final = "fal-harness/run@1"
 #: written by the harness and read back by later ones: keys a reader does not know are left alone
-_RESULT_FILE = ConfigDict(extra="ignore")
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True, kw_only=True)
 class ScenarioOutcome:
     """One scenario of the run: how it ended and what each check said."""
@@ -44,7 +43,7 @@ class ScenarioOutcome:
     end_to_end_ms: float | None = None
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True)
 class DriftOutcome:
     """One contract compared with the traffic the run observed."""
@@ -55,7 +54,7 @@ class DriftOutcome:
     fails: bool
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True)
 class UntestedOutcome:
     """An endpoint the run tested nothing of, and why."""
@@ -64,7 +63,7 @@ class UntestedOutcome:
     reason: str
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True, kw_only=True)
 class RunSummary:
     """``run.json``."""

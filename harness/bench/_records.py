@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-from pydantic import ConfigDict, ValidationError, with_config
+from pydantic import ValidationError, with_config
 
-from harness._data import JsonObjectField, StrictBool, StrictInt, StrictStr, model_adapter
+from harness._data import RESULT_MODEL, JsonObjectField, StrictBool, StrictInt, StrictStr, model_adapter
 from harness._json import JsonObject, JsonValue
 from harness.client import Observation
 
@@ -61,7 +61,7 @@ class Measured:
     """Every request id the unit sent, when it sent more than one (the overhead scenario's pairs)."""
 
 
-@with_config(ConfigDict(extra="ignore"))
+@with_config(RESULT_MODEL)
 @dataclass
 class Record:
     """One line of ``requests.jsonl``."""

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 import numpy as np
-from pydantic import ConfigDict, with_config
+from pydantic import with_config
 
-from harness._data import JsonObjectField
+from harness._data import RESULT_MODEL, JsonObjectField
 from harness._json import JsonObject, JsonValue
 from harness.bench._records import LAG_STATUSES, PHASES, TRUTH_PHASES, Record, status_lags, truth_phases
 from harness.bench._stats import PERCENTILES, Distribution, describe, error_classes, error_details
@@ -47,12 +47,10 @@ AGREEMENT_ABS_MS, AGREEMENT_REL = 5.0, 0.02
 FIGURE_STATS: tuple[str, ...] = ("p50", "p90", "p99", "mean")
 #: a summary is written by the harness and read back by later ones: keys it does not know are left
 #: alone rather than refused, so an older harness reads a newer one's history
-_RESULT_FILE = ConfigDict(extra="ignore")
-
-Stat = Literal["p50", "p90", "p95", "p99", "min", "max", "mean"]
 
 
-@with_config(_RESULT_FILE)
+
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True)
 class TruthFigures:
     """The emulator's own durations (ms) for the same requests a phase was measured over."""
@@ -72,7 +70,7 @@ class TruthFigures:
         return value if isinstance(value, float | int) and name != "count" else None
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True)
 class TruthError:
     """Per-request error of a phase's timing, measured minus true, in ms."""
@@ -85,7 +83,7 @@ class TruthError:
     max_abs: float
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True, kw_only=True)
 class PhaseSummary:
     """One phase of one series, in ms: the distribution, its bootstrap intervals and, measured on an
@@ -124,7 +122,7 @@ class PhaseSummary:
                    p99=p.get("p99"), max=d.max, mean=d.mean, method=d.method, ci=dict(d.ci))
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True)
 class StatusLags:
     """Where the time between a state change and the client seeing it went, in ms, from the
@@ -135,7 +133,7 @@ class StatusLags:
     receive: PhaseSummary | None = None
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True)
 class ColdStart:
     """The first request a run sent to its endpoint, shown apart from the figures."""
@@ -147,7 +145,7 @@ class ColdStart:
     """Each phase in ms."""
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True, kw_only=True)
 class SeriesSummary:
     """One series' block of ``summary.json``: counts, failures by class and each phase's figures."""
@@ -180,7 +178,7 @@ class SeriesSummary:
         return block.stat(stat) if block is not None else None
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True)
 class Figure:
     """One named figure of a run, for comparisons, exports and the history's trends."""
@@ -194,7 +192,7 @@ class Figure:
     stat: str | None = None
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True)
 class TargetInfo:
     """What a run measured against."""
@@ -205,7 +203,7 @@ class TargetInfo:
     ground_truth: bool = False
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True)
 class Machine:
     """The machine that measured."""
@@ -218,7 +216,7 @@ class Machine:
     implementation: str | None = None
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True)
 class SeriesPlan:
     """One series as planned."""
@@ -232,7 +230,7 @@ class SeriesPlan:
     loop: Literal["open", "closed"] = "closed"
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True)
 class RunConfig:
     """How the run was configured: the user's options, the emulator's latency model, the plan."""
@@ -245,7 +243,7 @@ class RunConfig:
     series: tuple[SeriesPlan, ...] = ()
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True)
 class RunFiles:
     """The files of the run folder beside the summary."""
@@ -254,7 +252,7 @@ class RunFiles:
     truth: str | None = None
 
 
-@with_config(_RESULT_FILE)
+@with_config(RESULT_MODEL)
 @dataclass(frozen=True, kw_only=True)
 class BenchSummary:
     """``summary.json``: one benchmark run (docs/formats.md, "Benchmark results")."""

@@ -152,6 +152,3 @@ def _answer_until_closed() -> None:
         if line.strip() == "cpu":
             print(json.dumps({"cpu_s": time.process_time()}), flush=True)
 
-
-if __name__ == "__main__":
-    _serve_child()
