@@ -7,8 +7,8 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, NamedTuple
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import scipy.stats  # type: ignore[import-untyped]
 from rich.console import Console
@@ -156,7 +156,7 @@ def compare_runs(
     result.only_in_candidate = [n for n in cand_series if n not in base_series]
     # One entry per test (a phase's samples, a series' error rate) with the figures it judges: a
     # phase's p50 and p90 share its one test, so the adjustment counts it once.
-    pending: list[tuple[list[_Judged], float | None]] = []
+    pending: list[tuple[list[Judgement], float | None]] = []
     for name, cand in cand_series.items():
         base = base_series.get(name)
         if base is None:
@@ -167,34 +167,25 @@ def compare_runs(
                 continue
             b_values = _values(baseline, name, phase)
             c_values = _values(candidate, name, phase)
-            judged = [_Judged(name, phase, stat, b, c, "ms", len(b_values), len(c_values)) for stat in stats
+            judged = [_untested(name, phase, stat, b, c, "ms", len(b_values), len(c_values)) for stat in stats
                       if (b := bblock.stat(stat)) is not None and (c := cblock.stat(stat)) is not None]
             if judged:
                 pending.append((judged, _mann_whitney(b_values, c_values)))
         if base.count and cand.count:
-            pending.append(([_Judged(name, "error_rate", "rate", 100 * (base.error_rate or 0.0),
-                                     100 * (cand.error_rate or 0.0), "%", base.count, cand.count)],
+            pending.append(([_untested(name, "error_rate", "rate", 100 * (base.error_rate or 0.0),
+                                       100 * (cand.error_rate or 0.0), "%", base.count, cand.count)],
                             _fisher(base, cand)))
     adjusted = _adjust([p for _, p in pending])
     for (judged, _), p in zip(pending, adjusted, strict=True):
-        for f in judged:
-            result.judgements.append(Judgement(f.series, f.phase, f.stat, f.baseline, f.candidate, f.unit, p,
-                                               f.n_baseline, f.n_candidate,
-                                               _verdict(f.baseline, f.candidate, f.unit, p, result)))
+        result.judgements += [replace(f, p_value=p, verdict=_verdict(f.baseline, f.candidate, f.unit, p, result))
+                              for f in judged]
     return result
 
 
-class _Judged(NamedTuple):
+def _untested(series: str, phase: str, stat: str, baseline: float, candidate: float, unit: str, n_baseline: int,
+              n_candidate: int) -> Judgement:
     """One figure of both runs, before its test's adjusted p-value is known."""
-
-    series: str
-    phase: str
-    stat: str
-    baseline: float
-    candidate: float
-    unit: str
-    n_baseline: int
-    n_candidate: int
+    return Judgement(series, phase, stat, baseline, candidate, unit, None, n_baseline, n_candidate, "untested")
 
 
 def _values(run: RunData, series: str, phase: str) -> list[float]:
