@@ -1,18 +1,27 @@
 """An emulator in a child Python process (its ``_serve_child``), for work that must not
 share an interpreter lock with it (benchmarks). The child runs the same :class:`Emulator` the
 in-process path starts: one way to host the emulator, in whichever process needs it.
+
+Where the system can fork, children come from one warm interpreter per parent process that has
+imported the emulator once (``_fork_children``): a child then starts in the time it takes to
+load its config, not to import the emulator again (about a second of CPU on a small machine).
+Elsewhere each child is a fresh interpreter.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+import traceback
 from collections.abc import Mapping
 from contextlib import suppress
 from pathlib import Path
@@ -38,17 +47,11 @@ class EmulatorProcess:
                      "contracts_dir": str(contracts_dir) if contracts_dir is not None else None})
 
     def _start(self, order: Mapping[str, object]) -> None:
-        self._process = subprocess.Popen(
-            # Imported rather than run with -m: the package imports this module first, which runpy warns of.
-            [sys.executable, "-c", "from harness.emulator._process import _serve_child; _serve_child()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert self._process.stdin is not None and self._process.stdout is not None
+        self._child = _spawn()
         try:
-            self._process.stdin.write(json.dumps(order) + "\n")
-            self._process.stdin.flush()
-            line = _readline(self._process.stdout, _START_TIMEOUT)
+            self._child.stdin.write(json.dumps(order) + "\n")
+            self._child.stdin.flush()
+            line = _readline(self._child.stdout, _START_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             self.stop()
             raise HarnessError(f"the benchmark's emulator did not start: {exc or type(exc).__name__}") from None
@@ -56,6 +59,7 @@ class EmulatorProcess:
         if "error" in message:
             self.stop()
             raise ConfigError(str(message["error"]))
+        self._child.pid = int(message["pid"])
         self.queue_url: str = message["queue_url"]
         self.run_url: str = message["run_url"]
         self.key: str = message["key"]
@@ -63,23 +67,13 @@ class EmulatorProcess:
 
     def cpu_seconds(self) -> float:
         """The CPU time (user and system, every thread) the child has used so far."""
-        assert self._process.stdin is not None and self._process.stdout is not None
-        self._process.stdin.write("cpu\n")
-        self._process.stdin.flush()
-        return float(json.loads(_readline(self._process.stdout, _START_TIMEOUT))["cpu_s"])
+        self._child.stdin.write("cpu\n")
+        self._child.stdin.flush()
+        return float(json.loads(_readline(self._child.stdout, _START_TIMEOUT))["cpu_s"])
 
     def stop(self) -> None:
         """Close the child's stdin (its signal to stop) and wait for it."""
-        if self._process.stdin is not None:
-            with suppress(OSError):
-                self._process.stdin.close()
-        try:
-            self._process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=5)
-        if self._process.stdout is not None:
-            self._process.stdout.close()
+        self._child.stop()
 
     def __enter__(self) -> EmulatorProcess:
         return self
@@ -94,6 +88,140 @@ class ReferenceProcess(EmulatorProcess):
 
     def __init__(self) -> None:
         self._start({"reference": True})
+
+
+class _Child:
+    """A child emulator's pipes and how to stop it, however it was started."""
+
+    pid: int | None = None
+
+    def __init__(self, stdin: IO[str], stdout: IO[str]) -> None:
+        self.stdin = stdin
+        self.stdout = stdout
+
+    def stop(self) -> None:
+        """Close stdin (the child's signal to stop), wait for its stdout to close, else kill it."""
+        with suppress(OSError):
+            self.stdin.close()
+        if not _closed_within(self.stdout, 15) and self.pid is not None:
+            with suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            _closed_within(self.stdout, 5)
+        self.stdout.close()
+
+
+class _Popened(_Child):
+    """A child that is a fresh interpreter of its own."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            # Imported rather than run with -m: the package imports this module first, which runpy warns of.
+            [sys.executable, "-c", "from harness.emulator._process import _serve_child; _serve_child()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        super().__init__(self.process.stdin, self.process.stdout)
+
+    def stop(self) -> None:
+        with suppress(OSError):
+            self.stdin.close()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self.stdout.close()
+
+
+class _Forker:
+    """The warm interpreter of one parent process, forking a child emulator for each request."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from harness.emulator._process import _fork_children; _fork_children()"],
+                stdin=theirs.fileno(), stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        self.socket = ours
+        self.parent = os.getpid()
+
+    def fork(self) -> _Child:
+        """A new child, given this process's working folder and environment as they are now."""
+        child_in, stdin = os.pipe()
+        stdout, child_out = os.pipe()
+        context = json.dumps({"cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+        try:
+            socket.send_fds(self.socket, [context], [child_in, child_out])
+        except OSError:
+            os.close(stdin)
+            os.close(stdout)
+            raise
+        finally:
+            os.close(child_in)
+            os.close(child_out)
+        return _Child(open(stdin, "w", encoding="utf-8"), open(stdout, encoding="utf-8"))
+
+    def close(self) -> None:
+        """Close the request socket (the warm interpreter's signal to exit) and wait for it."""
+        self.socket.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+_FORKER: _Forker | None = None
+_FORKER_LOCK = threading.Lock()
+
+
+def _can_fork() -> bool:
+    # Linux only: forking an interpreter that has loaded system frameworks is unsafe on macOS.
+    return sys.platform == "linux" and hasattr(socket, "send_fds")
+
+
+def _spawn() -> _Child:
+    """A started child, forked from this process's warm interpreter where the system allows."""
+    global _FORKER
+    if not _can_fork():
+        return _Popened()
+    with _FORKER_LOCK:
+        for attempt in (1, 2):
+            if _FORKER is None or _FORKER.parent != os.getpid() or _FORKER.process.poll() is not None:
+                if _FORKER is not None and _FORKER.parent == os.getpid():
+                    _FORKER.close()
+                _FORKER = _Forker()
+                if attempt == 1:
+                    atexit.register(_close_forker)
+            try:
+                return _FORKER.fork()
+            except OSError:
+                if attempt == 2:
+                    raise
+                _FORKER.close()
+                _FORKER = None
+    raise AssertionError("unreachable")
+
+
+def _close_forker() -> None:
+    global _FORKER
+    with _FORKER_LOCK:
+        if _FORKER is not None and _FORKER.parent == os.getpid():
+            _FORKER.close()
+        _FORKER = None
+
+
+def _closed_within(stream: IO[str], timeout: float) -> bool:
+    """Whether the other end of ``stream`` closes within ``timeout`` seconds (what it sends is dropped)."""
+    deadline = time.monotonic() + timeout
+    with suppress(OSError, ValueError):
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([stream], [], [], left)
+            if ready and not os.read(stream.fileno(), 65536):
+                return True
+    return False
 
 
 def _readline(stream: IO[str], timeout: float) -> str:
@@ -118,7 +246,7 @@ def _serve_child() -> None:
         reference = ReferenceServer().start()
         try:
             print(json.dumps({"queue_url": reference.queue_url, "run_url": reference.queue_url,
-                              "key": "reference:key", "admin_key": ""}), flush=True)
+                              "key": "reference:key", "admin_key": "", "pid": os.getpid()}), flush=True)
             _answer_until_closed()
         finally:
             reference.stop()
@@ -138,7 +266,7 @@ def _serve_child() -> None:
     gc.freeze()
     try:
         print(json.dumps({"queue_url": emulator.queue_url, "run_url": emulator.run_url, "key": emulator.key,
-                          "admin_key": emulator.admin_key}), flush=True)
+                          "admin_key": emulator.admin_key, "pid": os.getpid()}), flush=True)
         _answer_until_closed()
     finally:
         emulator.stop()
@@ -152,3 +280,50 @@ def _answer_until_closed() -> None:
         if line.strip() == "cpu":
             print(json.dumps({"cpu_s": time.process_time()}), flush=True)
 
+
+def _fork_children() -> None:
+    """The warm interpreter's side: import the emulator once, then fork a child for each request
+    (a working folder, an environment and the child's two pipe ends) until the socket closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    requests = socket.socket(fileno=os.dup(0))
+    nothing = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(nothing, 0)
+    os.close(nothing)
+    import harness.emulator  # the import each child would otherwise pay for
+    import harness.emulator._reference  # noqa: F401
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the system reaps the children
+    gc.collect()
+    gc.freeze()
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(requests, 1 << 20, 2)
+        except OSError:
+            return
+        if not message or len(fds) != 2:
+            return
+        if os.fork() == 0:
+            code = 0
+            try:
+                requests.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                os.dup2(fds[0], 0)
+                os.dup2(fds[1], 1)
+                for fd in fds:
+                    os.close(fd)
+                context = json.loads(message)
+                os.chdir(context["cwd"])
+                os.environ.clear()
+                os.environ.update(context["env"])
+                sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115  # lives as long as the child
+                sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+                _serve_child()
+            except BaseException:  # a child must never return into the request loop
+                traceback.print_exc()
+                code = 1
+            finally:
+                with suppress(Exception):
+                    sys.stdout.flush()
+                os._exit(code)
+        for fd in fds:
+            os.close(fd)
