@@ -49,7 +49,7 @@ MALFORMED = [
     ("required-not-a-field", ("required: [prompt]", "required: [prompt, colour]"),
      "input.required[1]", "'colour' is not among the fields"),
     ("unknown-key", ("prompt: {type: string}", "prompt: {type: string, colour: red}"),
-     "input.fields.prompt", "unknown key 'colour'"),
+     "input.fields.prompt.colour: ", "unknown key (allowed: type, description, title, default, enum,"),
     ("wrong-format-version", ("format_version: 1", "format_version: 7"), "format_version", "format version 1"),
     ("default-wrong-type", ("default: 20", "default: twenty"), "input.fields.steps.default", "expected integer"),
     ("union-default-outside-enum", ("default: small", "default: huge"),
@@ -63,6 +63,17 @@ MALFORMED = [
     ("impossible-range", ("minimum: 1, maximum: 50", "minimum: 60, maximum: 50"),
      "input.fields.steps.minimum", "no value fits"),
     ("type-named-like-a-scalar", ("  Size:\n", "  string:\n"), "types.string", "not a scalar name"),
+    ("type-named-by-a-number", ("  Size:\n", "  3:\n"), "types.3: ", "expected a string key, got an integer"),
+    ("misspelt-key", ("output:\n", "outptu:\n"), "outptu: ", "unknown key (allowed: format_version, endpoint,"),
+    ("unknown-key-in-a-branch", ("size: {type: Size | string, enum: [small, large], default: small}",
+                                 "size: {type: Size | string, branches: [{}, {enum: [small], colour: red}]}"),
+     "input.fields.size.branches[1].colour: ", "unknown key (allowed: description,"),
+    ("scenario-file-name-not-a-string", ("output:\n", "scenarios:\n  s:\n    input: {prompt: x}\n"
+                                                     "    files: {photo: [a.png, 3]}\noutput:\n"),
+     "scenarios.s.files.photo[1]: ", "expected a string, got an integer"),
+    ("scenario-value-not-json", ("output:\n", "scenarios:\n  dated:\n    input: {prompt: x, when: {at: [2024-01-01]}}\n"
+                                             "output:\n"),
+     "scenarios.dated.input.when.at[0]: ", "expected JSON data, got date"),
 ]
 
 
