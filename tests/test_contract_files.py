@@ -148,6 +148,18 @@ def test_scenario_input_is_checked_against_the_contract(tmp_path: Path) -> None:
     assert raised.value.key_path == "scenarios.too-many-steps.input.steps"
 
 
+def test_a_source_must_name_a_constraint_the_field_sets(tmp_path: Path) -> None:
+    field = "    note: {type: string, nullable: true, default: null, sources: {%s: page}}\n"
+    sourced = GOOD.replace("    prompt: {type: string}\n", "    prompt: {type: string}\n" + field % "default", 1)
+    # null is a default, so a source can name it
+    assert load_contract(_write(tmp_path, sourced)).input.field("note").sources == {"default": "page"}
+    unsourced = sourced.replace("sources: {default: page}", "sources: {maximum: page}")
+    with pytest.raises(DataFileError) as raised:
+        load_contract(_write(tmp_path, unsourced))
+    assert (raised.value.key_path, raised.value.problem) == (
+        "input.fields.note.sources.maximum", "names 'maximum', which this field does not set")
+
+
 def test_semantics_must_name_real_fields(tmp_path: Path) -> None:
     text = GOOD + "semantics:\n  images: {field: images, count: num_images}\n"
     with pytest.raises(DataFileError) as raised:

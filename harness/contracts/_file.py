@@ -218,7 +218,9 @@ class ConstraintsFile:
         if key not in _CONSTRAINTS_FIELDS:
             return False
         value = getattr(self, key)
-        return value is not None and value is not False and value is not UNSET
+        if key == "default":
+            return value is not UNSET  # null is a default
+        return value is not None and value is not False
 
 
 _CONSTRAINTS_FIELDS = frozenset(f.name for f in fields(ConstraintsFile))
