@@ -49,7 +49,7 @@ MALFORMED = [
     ("required-not-a-field", ("required: [prompt]", "required: [prompt, colour]"),
      "input.required[1]", "'colour' is not among the fields"),
     ("unknown-key", ("prompt: {type: string}", "prompt: {type: string, colour: red}"),
-     "input.fields.prompt", "unknown key 'colour'"),
+     "input.fields.prompt.colour: ", "unknown key (allowed: type, description, title, default, enum,"),
     ("wrong-format-version", ("format_version: 1", "format_version: 7"), "format_version", "format version 1"),
     ("default-wrong-type", ("default: 20", "default: twenty"), "input.fields.steps.default", "expected integer"),
     ("union-default-outside-enum", ("default: small", "default: huge"),
@@ -63,6 +63,17 @@ MALFORMED = [
     ("impossible-range", ("minimum: 1, maximum: 50", "minimum: 60, maximum: 50"),
      "input.fields.steps.minimum", "no value fits"),
     ("type-named-like-a-scalar", ("  Size:\n", "  string:\n"), "types.string", "not a scalar name"),
+    ("type-named-by-a-number", ("  Size:\n", "  3:\n"), "types.3: ", "expected a string key, got an integer"),
+    ("misspelt-key", ("output:\n", "outptu:\n"), "outptu: ", "unknown key (allowed: format_version, endpoint,"),
+    ("unknown-key-in-a-branch", ("size: {type: Size | string, enum: [small, large], default: small}",
+                                 "size: {type: Size | string, branches: [{}, {enum: [small], colour: red}]}"),
+     "input.fields.size.branches[1].colour: ", "unknown key (allowed: description,"),
+    ("scenario-file-name-not-a-string", ("output:\n", "scenarios:\n  s:\n    input: {prompt: x}\n"
+                                                     "    files: {photo: [a.png, 3]}\noutput:\n"),
+     "scenarios.s.files.photo[1]: ", "expected a string, got an integer"),
+    ("scenario-value-not-json", ("output:\n", "scenarios:\n  dated:\n    input: {prompt: x, when: {at: [2024-01-01]}}\n"
+                                             "output:\n"),
+     "scenarios.dated.input.when.at[0]: ", "expected JSON data, got date"),
 ]
 
 
@@ -135,6 +146,18 @@ def test_scenario_input_is_checked_against_the_contract(tmp_path: Path) -> None:
     with pytest.raises(DataFileError) as raised:
         load_contract(_write(tmp_path, text))
     assert raised.value.key_path == "scenarios.too-many-steps.input.steps"
+
+
+def test_a_source_must_name_a_constraint_the_field_sets(tmp_path: Path) -> None:
+    field = "    note: {type: string, nullable: true, default: null, sources: {%s: page}}\n"
+    sourced = GOOD.replace("    prompt: {type: string}\n", "    prompt: {type: string}\n" + field % "default", 1)
+    # null is a default, so a source can name it
+    assert load_contract(_write(tmp_path, sourced)).input.field("note").sources == {"default": "page"}
+    unsourced = sourced.replace("sources: {default: page}", "sources: {maximum: page}")
+    with pytest.raises(DataFileError) as raised:
+        load_contract(_write(tmp_path, unsourced))
+    assert (raised.value.key_path, raised.value.problem) == (
+        "input.fields.note.sources.maximum", "names 'maximum', which this field does not set")
 
 
 def test_semantics_must_name_real_fields(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from typing import TYPE_CHECKING
 
 from harness._lazy import lazy_attributes
-from harness.contracts._fileschema import ENDPOINT_ID_PATTERN
+from harness.contracts._file import ENDPOINT_ID_PATTERN
 from harness.contracts._infer import output_kind
 from harness.contracts._loader import (
     contract_to_data,

@@ -1,31 +1,34 @@
 """Read and write contract files.
 
 ``load_contract`` checks a file completely before anything uses it: YAML syntax, the file's shape
-(``_fileschema``), then meaning. Any problem raises :class:`DataFileError` naming the file and
-the key path, e.g. ``contracts/fal-ai/flux-pro.yaml: input.fields.num_images.default: 9 is
-above the maximum 4``.
+(``load_model`` over the dataclasses of ``_file``), then meaning. Any problem raises
+:class:`DataFileError` naming the file and the key path, e.g. ``contracts/fal-ai/flux-pro.yaml:
+input.fields.num_images.default: default 9 is above the maximum 4``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
 
-from harness._data import SafeDumper, load_yaml
+from harness._data import dump_yaml, key_path, load_model, load_yaml
 from harness._errors import DataFileError
 from harness._json import Json
 from harness.contracts import _semantics as _sem
-from harness.contracts._fileschema import CONTRACT_FILE
+from harness.contracts._file import (
+    CONSTRAINT_KEYS,
+    ConstraintsFile,
+    ContractFile,
+    FieldFile,
+    MediaFile,
+    ObjectFile,
+    SemanticsFile,
+)
 from harness.contracts._frozen import freeze, thaw
 from harness.contracts._model import (
-    FORMAT_VERSION,
-    UNSET,
     Contract,
     Example,
     FieldSpec,
@@ -39,21 +42,7 @@ from harness.contracts._model import (
     app_root_of,
 )
 from harness.contracts._schema import field_schema, object_schema
-from harness.contracts._semantics import FORMATS, KIND_KEYS
-from harness.contracts._types import (
-    ANY,
-    SCALARS,
-    ListOf,
-    MapOf,
-    Ref,
-    Scalar,
-    TypeExpr,
-    TypeSyntaxError,
-    Union,
-    fits,
-    options_of,
-    parse_type,
-)
+from harness.contracts._types import ANY, SCALARS, ListOf, MapOf, Ref, Scalar, TypeExpr, Union, fits, options_of
 from harness.contracts._validate import _convert, validate_input
 
 __all__ = [
@@ -65,12 +54,8 @@ __all__ = [
     "scenario_payload",
 ]
 
-_FILE_VALIDATOR = Draft202012Validator(CONTRACT_FILE)
-
-_CONSTRAINTS = (
-    "minimum", "maximum", "exclusive_minimum", "exclusive_maximum",
-    "min_length", "max_length", "min_items", "max_items",
-)
+#: where a value sits in the file, as the parts of its key path
+At = tuple[str | int, ...]
 
 
 def load_contract(path: str | Path) -> Contract:
@@ -79,96 +64,51 @@ def load_contract(path: str | Path) -> Contract:
     return parse_contract(load_yaml(path), path)
 
 
-def parse_contract(data: Any, source: str | Path = "<contract>") -> Contract:
+def parse_contract(data: object, source: str | Path = "<contract>") -> Contract:
     """Build a contract from already-parsed data, checking shape and meaning."""
-    error = best_match(_FILE_VALIDATOR.iter_errors(data), key=_deepest)
-    if error is not None:
-        raise DataFileError(source, _key_path(error.absolute_path), _shape_problem(error))
-    return _Builder(data, source).build()
-
-
-def _deepest(error: ValidationError) -> tuple[int, int]:
-    return (len(error.absolute_path), 0 if error.validator == "additionalProperties" else 1)
-
-
-def _key_path(parts: Iterable[str | int]) -> str:
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _shape_problem(error: ValidationError) -> str:
-    value: Any = error.validator_value
-    instance: Any = error.instance
-    schema: Any = error.schema
-    if error.validator == "additionalProperties":
-        allowed = set(schema.get("properties", {}))
-        extra = sorted(k for k in instance if k not in allowed)
-        return f"unknown key {', '.join(map(repr, extra))} (allowed: {', '.join(sorted(allowed))})"
-    if error.validator == "required":
-        missing = [k for k in value if k not in instance]
-        return f"missing key {', '.join(map(repr, missing))}"
-    if error.validator == "type":
-        return f"expected {value}, got {type(instance).__name__}"
-    if error.validator == "const":
-        return f"must be {value!r} (this harness reads format version {FORMAT_VERSION})"
-    if error.validator == "enum":
-        return f"must be one of {', '.join(map(repr, value))}"
-    if error.validator == "propertyNames":
-        return f"invalid name {instance!r}: use lowercase letters, digits and dashes"
-    return str(error.message)
+    return _Builder(load_model(ContractFile, data, source), source).build()
 
 
 class _Builder:
-    def __init__(self, data: Mapping[str, Any], source: str | Path) -> None:
-        self.data = data
-        self.source = source
-        self.type_names: set[str] = set(data.get("types", {}) or {})
-        self.defaults: list[tuple[FieldSpec, str]] = []
+    """The contract a file of the right shape holds, checked for meaning as it is built."""
 
-    def fail(self, key_path: str, problem: str) -> DataFileError:
-        return DataFileError(self.source, key_path, problem)
+    def __init__(self, file: ContractFile, source: str | Path) -> None:
+        self.file = file
+        self.source = source
+        self.type_names = set(file.types)
+        self.defaults: list[tuple[FieldSpec, At]] = []
+
+    def fail(self, at: Sequence[str | int], problem: str) -> DataFileError:
+        return DataFileError(self.source, key_path(at), problem)
 
     def build(self) -> Contract:
-        d = self.data
-        for name in self.type_names:
-            if not _TYPE_NAME.fullmatch(name) or name in SCALARS or name in ("list", "map", ANY):
-                raise self.fail(f"types.{name}", f"type name {name!r} must be an identifier that is not a scalar "
-                                "name (string, integer, float, boolean, any)")
-        types = {name: self.object(name, spec, f"types.{name}") for name, spec in (d.get("types") or {}).items()}
-        endpoint = d["endpoint"]
+        d = self.file
+        types = {name: self.object(name, spec, ("types", name)) for name, spec in d.types.items()}
+        prov = d.provenance
+        streaming = d.streaming
         contract = Contract(
-            endpoint=endpoint,
-            input=self.object(d["input"].get("name", "Input"), d["input"], "input"),
-            output=self.object(d["output"].get("name", "Output"), d["output"], "output"),
+            endpoint=d.endpoint,
+            input=self.object(d.input.name or "Input", d.input, ("input",)),
+            output=self.object(d.output.name or "Output", d.output, ("output",)),
             types=types,
-            contract_version=d.get("contract_version", 1),
-            title=d.get("title"),
-            description=d.get("description"),
-            app_root_override=d.get("app_root") if d.get("app_root") != app_root_of(endpoint) else None,
-            provenance=self.provenance(d.get("provenance") or {}),
-            semantics=self.semantics(d.get("semantics") or {}),
-            examples=tuple(self.example(i, e) for i, e in enumerate(d.get("examples") or [])),
-            scenarios=tuple(
-                Scenario(
-                    name=name,
-                    input=freeze(s["input"]),
-                    description=s.get("description"),
-                    files=freeze(s.get("files") or {}),
-                    expect_status=s.get("expect_status", 200),
-                )
-                for name, s in (d.get("scenarios") or {}).items()
-            ),
-            streaming=self.streaming(d["streaming"]) if "streaming" in d else None,
-            realtime=bool(d.get("realtime", False)),
-            format_version=d["format_version"],
+            contract_version=d.contract_version,
+            title=d.title,
+            description=d.description,
+            app_root_override=d.app_root if d.app_root != app_root_of(d.endpoint) else None,
+            provenance=Provenance(pages=tuple(PageRef(p.seed, p.client_package, p.note) for p in prov.pages),
+                                  notes=prov.notes),
+            semantics=self.semantics(d.semantics),
+            examples=tuple(Example(name=e.name, seed=e.seed, input=e.input, output=e.output,
+                                   output_omits=e.output_omits, note=e.note) for e in d.examples),
+            scenarios=tuple(Scenario(name=name, input=s.input, description=s.description, files=freeze(dict(s.files)),
+                                     expect_status=s.expect_status) for name, s in d.scenarios.items()),
+            streaming=(Streaming(events=streaming.events, field=streaming.field, flag=streaming.flag,
+                                 count=streaming.count) if streaming is not None else None),
+            realtime=d.realtime,
+            format_version=d.format_version,
             source=self.source if isinstance(self.source, Path) else None,
         )
-        defs = {name: object_schema(spec) for name, spec in types.items()}
+        defs: dict[str, Json] = {name: object_schema(spec) for name, spec in types.items()}
         for f, where in self.defaults:
             self.check_default(f, where, defs)
         self.check_semantics(contract)
@@ -177,270 +117,234 @@ class _Builder:
 
     # -- objects and fields ------------------------------------------------------------------
 
-    def object(self, name: str, spec: Mapping[str, Any], where: str) -> ObjectSpec:
-        fields = tuple(self.field(fname, fspec, f"{where}.fields.{fname}") for fname, fspec in spec["fields"].items())
-        required = tuple(spec.get("required") or ())
-        for i, req in enumerate(required):
-            if req not in spec["fields"]:
-                raise self.fail(f"{where}.required[{i}]", f"required field {req!r} is not among the fields")
-        additional: bool | TypeExpr = True
-        raw_additional = spec.get("additional", True)
-        if isinstance(raw_additional, str):
-            additional = self.type_expr(raw_additional, f"{where}.additional")
-        else:
-            additional = bool(raw_additional)
+    def object(self, name: str, spec: ObjectFile, where: At) -> ObjectSpec:
+        additional = spec.additional
+        if not isinstance(additional, bool):
+            self.check_refs(additional, (*where, "additional"))
         return ObjectSpec(
             name=name,
-            fields=fields,
-            required=required,
-            description=spec.get("description"),
-            title=spec.get("title"),
+            fields=tuple(self.field(fname, fspec, (*where, "fields", fname)) for fname, fspec in spec.fields.items()),
+            required=spec.required,
+            description=spec.description,
+            title=spec.title,
             additional=additional,
         )
 
-    def type_expr(self, text: str, where: str) -> TypeExpr:
-        try:
-            expr = parse_type(text)
-        except TypeSyntaxError as exc:
-            raise self.fail(where, str(exc)) from None
+    def check_refs(self, expr: TypeExpr, where: At) -> None:
         for name in sorted(_ref_names(expr)):
             if name not in self.type_names:
                 known = ", ".join([*SCALARS, ANY, "list<T>", "map<T>", *sorted(self.type_names)])
                 raise self.fail(where, f"unknown type {name!r} (known: {known})")
-        return expr
 
-    def field(self, name: str, spec: Mapping[str, Any], where: str) -> FieldSpec:
-        ftype = self.type_expr(spec["type"], f"{where}.type")
+    def field(self, name: str, spec: FieldFile, where: At) -> FieldSpec:
+        ftype = spec.type
+        self.check_refs(ftype, (*where, "type"))
         result = self.constraints(name, ftype, spec, where)
-        if "file" in spec:
+        if spec.file is not None:
             strings = "string" in result.scalar_kinds() or any(
                 isinstance(o, ListOf) and "string" in {i.name for i in options_of(o.item) if isinstance(i, Scalar)}
                 for o in result.options)
             if not strings:
-                raise self.fail(f"{where}.file", f"file fields take a URL string or a list of them, the type is "
-                                                 f"{ftype}")
-        for key in spec.get("sources") or {}:
-            if key not in spec and key != "type":
-                raise self.fail(f"{where}.sources.{key}", f"names {key!r}, which this field does not set")
+                raise self.fail((*where, "file"), f"file fields take a URL string or a list of them, the type is "
+                                                  f"{ftype}")
+        for key in spec.sources:
+            if key != "type" and not spec.sets(key):
+                raise self.fail((*where, "sources", key), f"names {key!r}, which this field does not set")
         if result.has_default:
             self.defaults.append((result, where))
         return result
 
-    def constraints(self, name: str, ftype: TypeExpr, spec: Mapping[str, Any], where: str) -> FieldSpec:
+    def constraints(self, name: str, ftype: TypeExpr, spec: ConstraintsFile, where: At) -> FieldSpec:
         """A field (or a list item, or a union branch) of type ``ftype`` with the constraints ``spec`` sets."""
         options = options_of(ftype)
         scalars = {o.name for o in options if isinstance(o, Scalar)}
         has_list = any(isinstance(o, ListOf) for o in options)
-        enum = tuple(freeze(spec["enum"])) if "enum" in spec else None
-        if "branches" in spec:
+        enum = spec.enum
+        if spec.branches is not None:
             if len(options) < 2:
-                raise self.fail(f"{where}.branches", f"branches need a union type, the type is {ftype}")
-            shared = sorted(k for k in (*_CONSTRAINTS, "enum", "items", "pattern") if k in spec)
+                raise self.fail((*where, "branches"), f"branches need a union type, the type is {ftype}")
+            shared = sorted(k for k in (*CONSTRAINT_KEYS, "enum", "items", "pattern") if spec.sets(k))
             if shared:
-                raise self.fail(f"{where}.{shared[0]}", "with branches, every constraint sits on its branch")
-            if len(spec["branches"]) != len(options):
-                raise self.fail(f"{where}.branches", f"{len(spec['branches'])} branches for the {len(options)} "
-                                                     f"options of {ftype}")
+                raise self.fail((*where, shared[0]), "with branches, every constraint sits on its branch")
+            if len(spec.branches) != len(options):
+                raise self.fail((*where, "branches"), f"{len(spec.branches)} branches for the {len(options)} "
+                                                      f"options of {ftype}")
         if enum is not None:
             if not scalars - {ANY}:
-                raise self.fail(f"{where}.enum", f"an enum needs a scalar type, the type is {ftype}")
+                raise self.fail((*where, "enum"), f"an enum needs a scalar type, the type is {ftype}")
             if len(set(map(repr, enum))) != len(enum):
-                raise self.fail(f"{where}.enum", "enum values repeat")
+                raise self.fail((*where, "enum"), "enum values repeat")
             stray = [v for v in enum if not any(fits(s, v) for s in scalars)]
             if stray:
-                raise self.fail(f"{where}.enum", f"enum value {stray[0]!r} has none of the types "
-                                                 f"{' or '.join(sorted(scalars))}")
+                raise self.fail((*where, "enum"), f"enum value {stray[0]!r} has none of the types "
+                                                  f"{' or '.join(sorted(scalars))}")
         for key in ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum"):
-            if key in spec and not scalars & {"integer", "float"}:
-                raise self.fail(f"{where}.{key}", f"{key} needs an integer or float type, the type is {ftype}")
+            if spec.sets(key) and not scalars & {"integer", "float"}:
+                raise self.fail((*where, key), f"{key} needs an integer or float type, the type is {ftype}")
         for key in ("min_length", "max_length", "pattern", "format"):
-            if key in spec and "string" not in scalars:
-                raise self.fail(f"{where}.{key}", f"{key} needs a string type, the type is {ftype}")
-        if "pattern" in spec:
+            if spec.sets(key) and "string" not in scalars:
+                raise self.fail((*where, key), f"{key} needs a string type, the type is {ftype}")
+        if spec.pattern is not None:
             try:
-                re.compile(spec["pattern"])
+                re.compile(spec.pattern)
             except re.error as exc:
-                raise self.fail(f"{where}.pattern", f"not a regular expression: {exc}") from None
+                raise self.fail((*where, "pattern"), f"not a regular expression: {exc}") from None
         for key in ("min_items", "max_items"):
-            if key in spec and not has_list:
-                raise self.fail(f"{where}.{key}", f"{key} needs a list type, the type is {ftype}")
+            if spec.sets(key) and not has_list:
+                raise self.fail((*where, key), f"{key} needs a list type, the type is {ftype}")
         for low, high in (("minimum", "maximum"), ("exclusive_minimum", "maximum"), ("minimum", "exclusive_maximum"),
                           ("exclusive_minimum", "exclusive_maximum"), ("min_length", "max_length"),
                           ("min_items", "max_items")):
-            if low in spec and high in spec and spec[low] > spec[high]:
-                raise self.fail(f"{where}.{low}", f"{low} {spec[low]} is above {high} {spec[high]}: no value fits")
+            low_value, high_value = getattr(spec, low), getattr(spec, high)
+            if low_value is not None and high_value is not None and low_value > high_value:
+                raise self.fail((*where, low), f"{low} {low_value} is above {high} {high_value}: no value fits")
         items = None
-        if "items" in spec:
+        if spec.items is not None:
             holders = [o for o in options if isinstance(o, ListOf | MapOf)]
             if len(holders) != 1:
-                raise self.fail(f"{where}.items", f"items constrain the one list or map of the type, the type is "
-                                                  f"{ftype}")
+                raise self.fail((*where, "items"), f"items constrain the one list or map of the type, the type is "
+                                                   f"{ftype}")
             holder = holders[0]
             item_type = holder.item if isinstance(holder, ListOf) else holder.value
-            items = self.constraints("[]", item_type, spec["items"], f"{where}.items")
+            items = self.constraints("[]", item_type, spec.items, (*where, "items"))
         branches = None
-        if "branches" in spec:
-            branches = tuple(self.constraints(name, option, b, f"{where}.branches[{i}]")
-                             for i, (option, b) in enumerate(zip(options, spec["branches"], strict=True)))
+        if spec.branches is not None:
+            branches = tuple(self.constraints(name, option, b, (*where, "branches", i))
+                             for i, (option, b) in enumerate(zip(options, spec.branches, strict=True)))
         return FieldSpec(
             name=name,
             type=ftype,
-            description=spec.get("description"),
-            title=spec.get("title"),
-            default=freeze(spec.get("default", UNSET)),
+            description=spec.description,
+            title=spec.title,
+            default=spec.default,
             enum=enum,
-            enum_name=spec.get("enum_name"),
-            nullable=bool(spec.get("nullable", False)),
-            file=spec.get("file"),
-            pattern=spec.get("pattern"),
-            format=spec.get("format"),
-            deprecated=bool(spec.get("deprecated", False)),
+            enum_name=spec.enum_name,
+            minimum=spec.minimum,
+            maximum=spec.maximum,
+            exclusive_minimum=spec.exclusive_minimum,
+            exclusive_maximum=spec.exclusive_maximum,
+            min_length=spec.min_length,
+            max_length=spec.max_length,
+            min_items=spec.min_items,
+            max_items=spec.max_items,
+            nullable=spec.nullable,
+            file=spec.file,
+            pattern=spec.pattern,
+            format=spec.format,
+            deprecated=spec.deprecated,
             items=items,
             branches=branches,
-            inferred=spec.get("inferred"),
-            sources=freeze(spec.get("sources") or {}),
-            **{k: spec[k] for k in _CONSTRAINTS if k in spec},
+            inferred=spec.inferred,
+            sources=freeze(dict(spec.sources)),
         )
 
-    def check_default(self, f: FieldSpec, where: str, defs: Mapping[str, Any]) -> None:
+    def check_default(self, f: FieldSpec, where: At, defs: Mapping[str, Json]) -> None:
         value = f.default
         if value is None and f.nullable:
             return
         if f.enum is not None and not isinstance(value, dict | list) and value not in f.enum:
-            raise self.fail(f"{where}.default", f"default {value!r} is not in the enum {list(f.enum)}")
+            raise self.fail((*where, "default"), f"default {value!r} is not in the enum {list(f.enum)}")
         if integer_with_float_default(f):
             return  # fal publishes these; contract_warnings() says so
         # Type, bounds, lengths and nested objects through the field's own schema.
-
         schema = {"$defs": defs, **field_schema(f)}
         for error in Draft202012Validator(schema).iter_errors(value):
             problems = _convert(error, tuple(error.absolute_path))
             if problems:
-                raise self.fail(f"{where}.default", f"default {value!r}: {problems[0].message}")
+                raise self.fail((*where, "default"), f"default {value!r}: {problems[0].message}")
 
     # -- the rest ----------------------------------------------------------------------------
 
-    def provenance(self, raw: Mapping[str, Any]) -> Provenance:
-        return Provenance(
-            pages=tuple(PageRef(p["seed"], p.get("client_package"), p.get("note")) for p in raw.get("pages") or []),
-            notes=tuple(raw.get("notes") or ()),
-        )
-
-    def semantics(self, raw: Mapping[str, Any]) -> Semantics:
-        images = self.media(raw["images"]["field"], "image", raw["images"]) if "images" in raw else None
-        media = {name: self.media(name, m["kind"], m) for name, m in (raw.get("media") or {}).items()}
+    def semantics(self, raw: SemanticsFile) -> Semantics:
         return Semantics(
-            images=images,
-            media=freeze(media),
-            text=tuple(raw.get("text") or ()),
-            seed=raw.get("seed"),
-            nsfw_flags=raw.get("nsfw_flags"),
-            echo=freeze(raw.get("echo") or {}),
-            sync_mode=raw.get("sync_mode"),
+            images=self.media(raw.images.field, "image", raw.images) if raw.images is not None else None,
+            media=freeze({name: self.media(name, m.kind, m) for name, m in raw.media.items()}),
+            text=raw.text,
+            seed=raw.seed,
+            nsfw_flags=raw.nsfw_flags,
+            echo=freeze(dict(raw.echo)),
+            sync_mode=raw.sync_mode,
         )
 
-    def media(self, field_name: str, kind: str, raw: Mapping[str, Any]) -> MediaSemantics:
-        where = "semantics.images" if kind == "image" and "kind" not in raw else f"semantics.media.{field_name}"
-        allowed = KIND_KEYS[kind]
-        for key in raw:
-            if key not in allowed:
-                raise self.fail(f"{where}.{key}", f"{key} does not apply to {kind} outputs ({kind} takes: "
-                                                  f"{', '.join(sorted(allowed - {'field', 'kind'}))})")
-        fmt = raw.get("default_format")
-        if fmt is not None and fmt.lower() not in FORMATS[kind]:
-            raise self.fail(f"{where}.default_format", f"{fmt!r} is not a {kind} format this harness makes or "
-                                                       f"checks (known: {', '.join(FORMATS[kind])})")
-        size = raw.get("default_size")
-        presets = raw.get("presets")
+    def media(self, field_name: str, kind: str, raw: MediaFile) -> MediaSemantics:
+        size, presets, fmt = raw.default_size, raw.presets, raw.default_format
         return MediaSemantics(
             field=field_name,
             kind=kind,
-            count=raw.get("count"),
-            size=raw.get("size"),
-            format=raw.get("format"),
-            default_size=(size["width"], size["height"]) if size else None,
+            count=raw.count,
+            size=raw.size,
+            format=raw.format,
+            default_size=(size.width, size.height) if size else None,
             default_format=fmt.lower() if fmt else None,
             # (width, height) tuples, as fal's own presets are and as the checks compare sizes
-            presets=freeze({k: (v["width"], v["height"]) for k, v in presets.items()}) if presets else None,
-            aspect_ratio=raw.get("aspect_ratio"),
-            resolution=raw.get("resolution"),
-            width=raw.get("width"),
-            height=raw.get("height"),
-            duration=raw.get("duration"),
-            default_duration=raw.get("default_duration"),
-            frames=raw.get("frames"),
-            fps=raw.get("fps"),
-            default_fps=raw.get("default_fps"),
-            sample_rate=raw.get("sample_rate"),
-            default_sample_rate=raw.get("default_sample_rate"),
-            content_type=raw.get("content_type"),
-        )
-
-    def streaming(self, raw: Mapping[str, Any]) -> Streaming:
-        return Streaming(events=raw["events"], field=raw.get("field"), flag=raw.get("flag"),
-                         count=raw.get("count", 4))
-
-    def example(self, index: int, raw: Mapping[str, Any]) -> Example:
-        return Example(
-            name=raw["name"],
-            seed=raw.get("seed"),
-            input=freeze(raw.get("input")),
-            output=freeze(raw.get("output")),
-            output_omits=tuple(raw.get("output_omits") or ()),
-            note=raw.get("note"),
+            presets=freeze({k: (v.width, v.height) for k, v in presets.items()}) if presets else None,
+            aspect_ratio=raw.aspect_ratio,
+            resolution=raw.resolution,
+            width=raw.width,
+            height=raw.height,
+            duration=raw.duration,
+            default_duration=raw.default_duration,
+            frames=raw.frames,
+            fps=raw.fps,
+            default_fps=raw.default_fps,
+            sample_rate=raw.sample_rate,
+            default_sample_rate=raw.default_sample_rate,
+            content_type=raw.content_type,
         )
 
     def check_semantics(self, c: Contract) -> None:
         s = c.semantics
         ins, outs = set(c.input.field_names), set(c.output.field_names)
 
-        def need(names: set[str], name: str | None, where: str, side: str) -> None:
+        def need(names: set[str], name: str | None, where: At, side: str) -> None:
             if name is not None and name not in names:
                 raise self.fail(where, f"{name!r} is not an {side} field")
 
         for m in s.all_media():
-            where = "semantics.images" if m is s.images else f"semantics.media.{m.field}"
-            need(outs, m.field, f"{where}.field" if m is s.images else where, "output")
-            if not self.holds_objects(c, c.output.field(m.field)):
-                raise self.fail(f"{where}.field" if m is s.images else where,
+            where: At = ("semantics", "images") if m is s.images else ("semantics", "media", m.field)
+            at_field: At = (*where, "field") if m is s.images else where
+            need(outs, m.field, at_field, "output")
+            if not self.holds_objects(c.output.field(m.field)):
+                raise self.fail(at_field,
                                 f"{m.field!r} is {c.output.field(m.field).type}, not a file object or a list of them")
             for key in ("count", "size", "format", "aspect_ratio", "resolution", "width", "height", "duration",
                         "frames", "fps", "sample_rate"):
                 name = getattr(m, key)
-                need(ins, name, f"{where}.{key}", "input")
+                need(ins, name, (*where, key), "input")
                 if name is not None:
                     problem = _sem.field_problem(m.kind, key, c.input.field(name), m)
                     if problem:
-                        raise self.fail(f"{where}.{key}", f"{name!r} {problem}")
+                        raise self.fail((*where, key), f"{name!r} {problem}")
         for i, name in enumerate(s.text):
-            need(outs, name, f"semantics.text[{i}]", "output")
+            need(outs, name, ("semantics", "text", i), "output")
             if "string" not in c.output.field(name).scalar_kinds():
-                raise self.fail(f"semantics.text[{i}]", f"{name!r} is {c.output.field(name).type}, not a string")
-        need(ins, s.seed, "semantics.seed", "input")
-        need(outs, s.seed, "semantics.seed", "output")
-        need(outs, s.nsfw_flags, "semantics.nsfw_flags", "output")
+                raise self.fail(("semantics", "text", i), f"{name!r} is {c.output.field(name).type}, not a string")
+        need(ins, s.seed, ("semantics", "seed"), "input")
+        need(outs, s.seed, ("semantics", "seed"), "output")
+        need(outs, s.nsfw_flags, ("semantics", "nsfw_flags"), "output")
         for out_name, in_name in s.echo.items():
-            need(outs, out_name, f"semantics.echo.{out_name}", "output")
-            need(ins, in_name, f"semantics.echo.{out_name}", "input")
-        need(ins, s.sync_mode, "semantics.sync_mode", "input")
+            need(outs, out_name, ("semantics", "echo", out_name), "output")
+            need(ins, in_name, ("semantics", "echo", out_name), "input")
+        need(ins, s.sync_mode, ("semantics", "sync_mode"), "input")
         if s.sync_mode is not None and "boolean" not in c.input.field(s.sync_mode).scalar_kinds():
-            raise self.fail("semantics.sync_mode", f"{s.sync_mode!r} must be a boolean input field")
+            raise self.fail(("semantics", "sync_mode"), f"{s.sync_mode!r} must be a boolean input field")
         st = c.streaming
         if st is not None:
             if st.events == "partial":
                 for key, kind in (("field", "string"), ("flag", "boolean")):
                     name = getattr(st, key)
                     if name is None:
-                        raise self.fail("streaming", f"partial events need streaming.{key} (a {kind} output field)")
-                    need(outs, name, f"streaming.{key}", "output")
+                        raise self.fail(("streaming",), f"partial events need streaming.{key} (a {kind} output "
+                                                        "field)")
+                    need(outs, name, ("streaming", key), "output")
                     if kind not in c.output.field(name).scalar_kinds():
-                        raise self.fail(f"streaming.{key}", f"{name!r} must be a {kind} output field")
+                        raise self.fail(("streaming", key), f"{name!r} must be a {kind} output field")
             else:
                 for key in ("field", "flag"):
                     if getattr(st, key) is not None:
-                        raise self.fail(f"streaming.{key}", "only partial events name output fields")
+                        raise self.fail(("streaming", key), "only partial events name output fields")
 
-    def holds_objects(self, c: Contract, f: FieldSpec) -> bool:
+    def holds_objects(self, f: FieldSpec) -> bool:
         options = [o.item if isinstance(o, ListOf) else o for o in f.options]
         return any(isinstance(i, Ref) for o in options for i in options_of(o))
 
@@ -449,20 +353,18 @@ class _Builder:
         for i, ex in enumerate(c.examples):
             for j, name in enumerate(ex.output_omits):
                 if name not in required_out:
-                    raise self.fail(f"examples[{i}].output_omits[{j}]", f"{name!r} is not a required output field")
+                    raise self.fail(("examples", i, "output_omits", j), f"{name!r} is not a required output field")
         file_fields = set(c.file_fields())
         for s in c.scenarios:
-            where = f"scenarios.{s.name}"
+            where: At = ("scenarios", s.name)
             for name in s.files:
                 if name not in file_fields:
-                    raise self.fail(f"{where}.files.{name}", f"{name!r} is not a file input field")
+                    raise self.fail((*where, "files", name), f"{name!r} is not a file input field")
             if s.expect_status < 400:
-                payload = scenario_payload(s)
-                problems = validate_input(c, payload)
+                problems = validate_input(c, scenario_payload(s))
                 if problems:
                     p = problems[0]
-                    raise self.fail(f"{where}.input{p.path[1:]}", f"{p.message} [{p.rule}]")
-
+                    raise self.fail((*where, "input", *p.loc), f"{p.message} [{p.rule}]")
 
 
 def _ref_names(t: TypeExpr) -> set[str]:
@@ -476,8 +378,6 @@ def _ref_names(t: TypeExpr) -> set[str]:
         return set().union(*(_ref_names(o) for o in t.options))
     return set()
 
-
-_TYPE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 def scenario_payload(s: Scenario) -> dict[str, Json]:
     """A scenario's input as the model sees it, with a stand-in URL for each fixture file."""
@@ -558,7 +458,7 @@ def _contract_data(c: Contract) -> dict[str, Json]:
 
 def dump_contract(c: Contract) -> str:
     """The contract as YAML text in file order (what :func:`load_contract` reads back)."""
-    return yaml.dump(contract_to_data(c), Dumper=SafeDumper, sort_keys=False, allow_unicode=True, width=100)
+    return dump_yaml(contract_to_data(c))
 
 
 def _put(d: dict[str, Json], key: str, value: Json) -> None:
@@ -595,7 +495,7 @@ def _constraint_data(f: FieldSpec) -> dict[str, Json]:
     if f.enum is not None:
         out["enum"] = list(f.enum)
     _put(out, "enum_name", f.enum_name)
-    for key in _CONSTRAINTS:
+    for key in CONSTRAINT_KEYS:
         _put(out, key, getattr(f, key))
     _put(out, "pattern", f.pattern)
     _put(out, "format", f.format)

@@ -143,7 +143,8 @@ def test_an_empty_url_where_media_are_promised_fails() -> None:
     ({"media": {"audio": {"kind": "audio", "format": "resolution"}}}, "semantics.media.audio.format",
      "holds none of the audio formats"),
     ({"media": {"text": {"kind": "file"}}}, "semantics.media.text", "not a file object"),
-    ({"media": {"video": {"kind": "video", "pitch": "fps"}}}, "semantics.media.video", "unknown key 'pitch'"),
+    ({"media": {"video": {"kind": "video", "pitch": "fps"}}}, "semantics.media.video.pitch",
+     "unknown key (allowed: kind, count,"),
     ({"text": ["video"]}, "semantics.text[0]", "not a string"),
 ])
 def test_semantics_that_mean_nothing_are_refused(semantics: dict[str, Any], where: str, problem: str) -> None:
