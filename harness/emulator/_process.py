@@ -291,6 +291,11 @@ def _fork_children() -> None:
     os.close(nothing)
     import harness.emulator  # the import each child would otherwise pay for
     import harness.emulator._reference  # noqa: F401
+    from harness._resources import bundled
+    from harness.contracts import load_contracts
+
+    with suppress(HarnessError):  # and the bundled contracts' reading; a broken one is the child's to report
+        load_contracts(bundled("contracts"))
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the system reaps the children
     gc.collect()
