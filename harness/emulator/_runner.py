@@ -6,7 +6,6 @@ output or the model's error.
 from __future__ import annotations
 
 import asyncio
-import functools
 import math
 import secrets
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from harness.contracts import validate_input
 from harness.emulator._files import FileResolver
 from harness.emulator._http import dumps, validation_entries
-from harness.emulator._model import RunPlan, StandInModel
+from harness.emulator._model import Produced, RunPlan, StandInModel
 from harness.emulator._queue import RUN_MODES, Job, Outcome
 from harness.emulator._storage import BlobStore
 
@@ -45,22 +44,38 @@ class Runner:
         if not isinstance(plan, RunPlan):
             return Outcome.model_error(plan)
         base = self.run_files_base if job.mode in RUN_MODES else self.files_base
-        if job.mode == "stream" and model.contract.streaming is not None:
-            await self._stream(job, model, plan, base)
-        else:
-            await self._spend(job, plan)
-        fault = job.fault
-        if fault is not None and fault.fault == "completed_with_error":
-            error_type = str(fault.params.get("error_type", "runner_disconnected"))
-            message = str(fault.params.get("message", error_type.replace("_", " ").capitalize()))
-            return Outcome.request_error(int(fault.params.get("status", 503)), message, error_type)
         # Files are drawn (or taken from the media cache) on a worker thread, names and ETags worked
-        # out there too: the event loop keeps answering status and writing stream events meanwhile.
-        # Small pictures alone are drawn in place: in less time than the hop to a thread, after
-        # which a client polling at zero latency would find the run still going and ask again.
-        produce = functools.partial(model.produce, plan, base, job.run_seconds, _storage_key)
+        # out there too, while the run's sampled time passes: the run then takes the time its latency
+        # model says (the drawing hidden in it when it fits), and the event loop keeps answering
+        # status and writing stream events meanwhile. Small pictures alone are drawn in place at the
+        # end: in less time than the hop to a thread.
         small = plan.pixels <= _INLINE_PIXELS and all(f.media.kind in ("image", "file") for f in plan.files)
-        produced = produce() if small else await asyncio.to_thread(produce)
+        streams = job.mode == "stream" and model.contract.streaming is not None
+        # (a stream's schedule, and so its run time, is drawn as it starts: its files are drawn after it)
+        def produce() -> Produced:  # the run time it reports is read when it is called
+            return model.produce(plan, base, job.run_seconds, _storage_key)
+
+        making = None if small or streams else asyncio.ensure_future(asyncio.to_thread(produce))
+        try:
+            if streams:
+                await self._stream(job, model, plan, base)
+            else:
+                await self._spend(job, plan)
+            fault = job.fault
+            if fault is not None and fault.fault == "completed_with_error":
+                error_type = str(fault.params.get("error_type", "runner_disconnected"))
+                message = str(fault.params.get("message", error_type.replace("_", " ").capitalize()))
+                return Outcome.request_error(int(fault.params.get("status", 503)), message, error_type)
+            if making is not None:
+                produced = await making
+            else:
+                produced = await asyncio.to_thread(produce) if not small else produce()
+        finally:
+            if making is not None:  # a run cancelled or failed by a fault stores no files
+                if not making.done():
+                    making.cancel()
+                elif not making.cancelled():
+                    making.exception()  # retrieved: a failure nobody waited for is not reported as lost
         for key, made in produced.stored:
             self.store.put_at(key, made.data, made.content_type, made.etag)
         return Outcome(200, dumps(produced.output), {"x-fal-billable-units": str(produced.count)})

@@ -155,3 +155,48 @@ def test_status_answers_note_when_each_status_was_first_written() -> None:
     assert timeline["received_ns"] <= written["IN_QUEUE"]
     assert timeline["completed_ns"] <= written["COMPLETED"] <= timeline["result_served_ns"][0]
     assert set(written) <= set(changed)
+
+
+def test_a_runs_pictures_are_drawn_while_its_run_time_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run's sampled time is a sleep that ends only once the drawing has begun: drawn after the
+    sleep, as a run that spends its time and then draws would, the run could never end. The run
+    time is then what the latency model says, with the drawing hidden in it."""
+    from harness.emulator._runner import Runner
+
+    monkeypatch.setattr(_media, "_CACHE", LRUCache(maxsize=_media.MEDIA_CACHE_BYTES, getsizeof=_media._size))
+    drawing = threading.Event()
+    real = _media._MAKERS["image"]
+
+    def noted(plan: MediaPlan) -> MediaFile:
+        drawing.set()
+        return real(plan)
+
+    async def spend_until_drawing(self: Runner, job: Any, plan: Any) -> None:
+        began = await asyncio.to_thread(drawing.wait, 10)
+        assert began, "the run's time passed with no drawing begun"
+
+    monkeypatch.setitem(_media._MAKERS, "image", noted)
+    monkeypatch.setattr(Runner, "_spend", spend_until_drawing)
+
+    async def go() -> tuple[int, int]:
+        async with InProcessEmulator({"time_scale": 0}) as emulator, emulator.client() as client:
+            handle = (await client.post(f"/{ENDPOINT}", json=BIG)).json()
+            await client.get(f"{handle['status_url']}/stream")
+            result = await client.get(handle["response_url"])
+            return result.status_code, len(result.json()["images"])
+
+    assert asyncio.run(go()) == (200, 1)
+
+
+def test_a_run_failed_by_its_fault_stores_none_of_the_pictures_drawn_meanwhile() -> None:
+    fault = {"faults": [{"fault": "completed_with_error", "endpoint": ENDPOINT, "rate": 1.0}]}
+
+    async def go() -> tuple[int, int]:
+        async with InProcessEmulator({"time_scale": 0, **fault}) as emulator, emulator.client() as client:
+            handle = (await client.post(f"/{ENDPOINT}", json=BIG)).json()
+            await client.get(f"{handle['status_url']}/stream")
+            result = await client.get(handle["response_url"])
+            return result.status_code, len(emulator._runtime.store)
+
+    status, stored = asyncio.run(go())
+    assert status >= 500 and stored == 0
