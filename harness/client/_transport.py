@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
-import os
-import ssl
 import time
 import urllib.request
 from collections.abc import AsyncIterator
@@ -23,6 +20,7 @@ import httpx
 
 from harness._secrets import redact_url
 from harness._target import Budget
+from harness._tls import ssl_context
 from harness.client._observations import Exchange, Observation
 from harness.client._retry import RetryPolicy
 
@@ -260,20 +258,6 @@ def kept_headers(headers: httpx.Headers) -> dict[str, str]:
 def safe_url(url: httpx.URL) -> str:
     """The URL as written into observations: query values other than known-safe ones redacted."""
     return redact_url(str(url))
-
-
-def ssl_context(*, trust_env: bool = True) -> ssl.SSLContext:
-    """The verifying TLS context every client of the harness shares: building one loads the CA
-    bundle (tens of milliseconds), so it is built once per CA setting (``SSL_CERT_FILE`` and
-    ``SSL_CERT_DIR`` are read when ``trust_env``)."""
-    if not trust_env:
-        return _context(None, None, False)
-    return _context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"), True)
-
-
-@functools.cache
-def _context(cert_file: str | None, cert_dir: str | None, trust_env: bool) -> ssl.SSLContext:
-    return httpx.create_ssl_context(trust_env=trust_env)
 
 
 def environment_proxy(url: str) -> str | None:

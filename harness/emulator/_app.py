@@ -26,6 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from harness._tls import ssl_context
 from harness._version import EMULATOR_AGENT
 from harness.contracts import Contract, app_root_of
 from harness.emulator._config import DEFAULT_KEY, EmulatorConfig, FaultRule
@@ -99,7 +100,8 @@ class Runtime:
         if self.http is None:
             # trust_env=False: no proxy settings may ever route a loopback call elsewhere.
             # Its own user agent, so a recording of an app's traffic leaves the server's requests out.
-            self.http = httpx.AsyncClient(trust_env=False, follow_redirects=False,
+            # The harness's one TLS context: building a context of its own loads the CA bundle again.
+            self.http = httpx.AsyncClient(trust_env=False, follow_redirects=False, verify=ssl_context(trust_env=False),
                                           headers={"User-Agent": EMULATOR_AGENT})
         return self.http
 

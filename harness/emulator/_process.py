@@ -296,6 +296,7 @@ def _fork_children() -> None:
 
     with suppress(HarnessError):  # and the bundled contracts' reading; a broken one is the child's to report
         load_contracts(bundled("contracts"))
+    _warm_up()
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the system reaps the children
     gc.collect()
@@ -332,3 +333,39 @@ def _fork_children() -> None:
                 os._exit(code)
         for fd in fds:
             os.close(fd)
+
+
+#: what a child's server loads on its start and first requests beyond the emulator's own imports
+_SERVER_MODULES = ("uvicorn.lifespan.on", "uvicorn.protocols.http.httptools_impl",
+                   "uvicorn.protocols.websockets.websockets_sansio_impl", "anyio._backends._asyncio",
+                   "anyio.streams.memory", "anyio.streams.stapled", "encodings.idna")
+
+
+def _warm_up() -> None:
+    """Load in the warm interpreter what each child would load on its first requests (the server's
+    protocol modules, Pillow's format plugins, the TLS context), so every child inherits it: one
+    lifecycle on an in-process emulator, which leaves no thread behind to trouble a fork."""
+    import asyncio
+    import importlib
+
+    from PIL import Image
+
+    from harness._tls import ssl_context
+    from harness.emulator import InProcessEmulator
+
+    for name in _SERVER_MODULES:
+        with suppress(ImportError):
+            importlib.import_module(name)
+    Image.init()
+    ssl_context()
+    ssl_context(trust_env=False)
+
+    async def once() -> None:
+        async with InProcessEmulator({"time_scale": 0}) as emulator, emulator.client() as client:
+            handle = (await client.post("/fal-ai/flux-pro", json={"prompt": "warm up",
+                                                                "image_size": {"width": 160, "height": 160}})).json()
+            await client.get(f"{handle['status_url']}/stream")
+            await client.get(handle["response_url"])
+
+    with suppress(Exception):  # a warm-up that fails costs each child its first-request imports, no more
+        asyncio.run(once())

@@ -87,3 +87,9 @@ def test_without_fork_each_child_is_a_fresh_interpreter(monkeypatch: pytest.Monk
         assert isinstance(child._child, _process._Popened) and _serves(child)
         process = child._child.process
     assert process.returncode == 0
+
+
+def test_the_warm_up_leaves_no_thread_behind_to_trouble_a_fork() -> None:
+    before = {t.ident for t in threading.enumerate()}
+    _process._warm_up()
+    assert {t.ident for t in threading.enumerate()} <= before
