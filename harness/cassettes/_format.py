@@ -32,6 +32,7 @@ from harness._data import (
     StrictInt,
     StrictStr,
     Text,
+    dump_model,
     exact_keys,
     kind_of,
     load_model,
@@ -47,6 +48,7 @@ from harness._secrets import SECRETS, Secrets, ensure_clean, redact_text_bytes, 
 from harness.cassettes._model import (
     APP_FORMAT,
     FORMAT,
+    VARIANT_KEYS,
     AppCassette,
     AppCassetteHeader,
     Cassette,
@@ -221,20 +223,12 @@ def _redacted(cassette: AnyCassette, known: Secrets) -> AnyCassette:
 
 
 def _header_data(header: AnyHeader) -> JsonObject:
-    if isinstance(header, AppCassetteHeader):
-        return {"target": header.target, "recorded": header.recorded, "harness_version": header.harness_version,
-                "test": header.test, "clients": list(header.clients), "base_urls": dict(header.base_urls)}
-    v, e = header.variant, header.expect
-    return {
-        "target": header.target, "recorded": header.recorded, "harness_version": header.harness_version,
-        "client": header.client, "endpoint": header.endpoint, "contract_version": header.contract_version,
-        "scenario": header.scenario,
-        "variant": {"name": v.name, "file_mode": v.file_mode, "detect": v.detect, "fault": v.fault,
-                    "cancel": v.cancel, "webhook": v.webhook},
-        "seed": header.seed, "base_urls": dict(header.base_urls),
-        "expect": {"status": e.status, "invalid_loc": list(e.invalid_loc) if e.invalid_loc is not None else None,
-                   "rule": e.rule, "fails": list(e.fails)},
-    }
+    """The header as the file has it (every key, ``null`` written out); a variant by how it was driven."""
+    data = cast("JsonObject", dump_model(header))
+    if isinstance(header, CassetteHeader):
+        variant = cast("JsonObject", data["variant"])
+        data["variant"] = {k: variant[k] for k in VARIANT_KEYS}
+    return data
 
 
 def _default_bodies_dir(path: Path) -> Path:
