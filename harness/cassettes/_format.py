@@ -425,13 +425,9 @@ def _body_name(ref: str) -> str:
     return ref
 
 
-def _json_data(value: object, info: ValidationInfo) -> JsonValue:
+def _json_data(value: object, info: ValidationInfo, at: tuple[str | int, ...] = ()) -> JsonValue:
     """A JSON body's data (copied), each ``{"$data-uri": <body file>}`` in it restored to the data URI
     it was; what JSON cannot hold (a YAML date, a number as a key) is a Problem at its key."""
-    return _json(value, info, ())
-
-
-def _json(value: object, info: ValidationInfo, at: tuple[str | int, ...]) -> JsonValue:
     if isinstance(value, dict):
         if DATA_URI_KEY in value:
             if len(value) != 1:
@@ -443,10 +439,10 @@ def _json(value: object, info: ValidationInfo, at: tuple[str | int, ...]) -> Jso
         for key, item in value.items():
             if not isinstance(key, str):
                 raise Problem(f"expected a string key, got {kind_of(key)}", *at, str(key))
-            data[key] = item if isinstance(item, _JSON_SCALARS) else _json(item, info, (*at, key))
+            data[key] = item if isinstance(item, _JSON_SCALARS) else _json_data(item, info, (*at, key))
         return data
     if isinstance(value, list):
-        return [item if isinstance(item, _JSON_SCALARS) else _json(item, info, (*at, n))
+        return [item if isinstance(item, _JSON_SCALARS) else _json_data(item, info, (*at, n))
                 for n, item in enumerate(value)]
     if isinstance(value, _JSON_SCALARS):
         return value
