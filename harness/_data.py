@@ -69,6 +69,7 @@ __all__ = [
     "kind_of",
     "load_data_file",
     "load_model",
+    "load_nested",
     "load_yaml",
     "model_adapter",
     "parse_json",
@@ -462,21 +463,37 @@ def dump_model(value: object) -> JsonValue:
     return data
 
 
+def load_nested(tp: type[T], data: object, info: ValidationInfo, *at: str | int) -> T:
+    """Inside a validator: ``data`` as a value of ``tp``, with the same context; its first mistake a
+    :class:`Problem` at its own keys (below ``at``), so the file's one line still names where it is."""
+    try:
+        return model_adapter(tp).validate_python(data, context=info.context)
+    except ValidationError as exc:
+        loc, problem = _first_problem(exc, tp)
+        raise Problem(problem, *at, *loc) from None
+
+
 def model_error(exc: ValidationError, tp: object, source: str | Path, at: Sequence[str | int] = ()) -> DataFileError:
     """The first of pydantic's errors in the harness's one-line form (a key missing beside an
     unknown one is most likely that key misspelt: the unknown key is named)."""
+    loc, problem = _first_problem(exc, tp)
+    return DataFileError(source, key_path([*at, *loc]), problem)
+
+
+def _first_problem(exc: ValidationError, tp: object) -> tuple[list[str | int], str]:
+    """Where (keys below ``tp``'s value) and what the first of pydantic's errors is."""
     errors = exc.errors(include_url=False)
     error = errors[0]
     if error["type"] in _MISSING:
         parent = error["loc"][:-1]
         error = next((e for e in errors if e["type"] in _UNKNOWN and e["loc"][:-1] == parent), error)
-    loc = [*at, *_own_loc(error)]
-    problem = _wording(error, tp, loc[len(at):])
+    loc = _own_loc(error)
+    problem = _wording(error, tp, loc)
     if error["type"] == "value_error":
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, Problem):
             loc.extend(cause.at)
-    return DataFileError(source, key_path(loc), problem)
+    return loc, problem
 
 
 def key_path(parts: Sequence[str | int]) -> str:

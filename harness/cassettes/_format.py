@@ -12,23 +12,31 @@ import hashlib
 import json
 import mimetypes
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeAlias, cast
+from typing import Annotated, TypeAlias, cast
 from urllib.parse import urlsplit
 
 import pybase64
 import yaml
+from pydantic import AfterValidator, BeforeValidator, PlainValidator, ValidationInfo, with_config
 from vcr.persisters.filesystem import CassetteNotFoundError  # type: ignore[import-untyped]
 
 from harness._data import (
+    FILE_MODEL,
     MAX_FILE_BYTES,
+    JsonValueField,
+    Problem,
     SafeDumper,
+    StrictInt,
+    StrictStr,
+    Text,
+    dump_model,
     exact_keys,
-    join_key,
     kind_of,
     load_model,
+    load_nested,
     parse_yaml,
     read_bytes,
     read_head,
@@ -40,6 +48,7 @@ from harness._secrets import SECRETS, Secrets, ensure_clean, redact_text_bytes, 
 from harness.cassettes._model import (
     APP_FORMAT,
     FORMAT,
+    VARIANT_KEYS,
     AppCassette,
     AppCassetteHeader,
     Cassette,
@@ -214,20 +223,12 @@ def _redacted(cassette: AnyCassette, known: Secrets) -> AnyCassette:
 
 
 def _header_data(header: AnyHeader) -> JsonObject:
-    if isinstance(header, AppCassetteHeader):
-        return {"target": header.target, "recorded": header.recorded, "harness_version": header.harness_version,
-                "test": header.test, "clients": list(header.clients), "base_urls": dict(header.base_urls)}
-    v, e = header.variant, header.expect
-    return {
-        "target": header.target, "recorded": header.recorded, "harness_version": header.harness_version,
-        "client": header.client, "endpoint": header.endpoint, "contract_version": header.contract_version,
-        "scenario": header.scenario,
-        "variant": {"name": v.name, "file_mode": v.file_mode, "detect": v.detect, "fault": v.fault,
-                    "cancel": v.cancel, "webhook": v.webhook},
-        "seed": header.seed, "base_urls": dict(header.base_urls),
-        "expect": {"status": e.status, "invalid_loc": list(e.invalid_loc) if e.invalid_loc is not None else None,
-                   "rule": e.rule, "fails": list(e.fails)},
-    }
+    """The header as the file has it (every key, ``null`` written out); a variant by how it was driven."""
+    data = cast("JsonObject", dump_model(header))
+    if isinstance(header, CassetteHeader):
+        variant = cast("JsonObject", data["variant"])
+        data["variant"] = {k: variant[k] for k in VARIANT_KEYS}
+    return data
 
 
 def _default_bodies_dir(path: Path) -> Path:
@@ -329,179 +330,282 @@ def read_recorded(path: str | Path, serializer: YamlSerializer = SERIALIZER) -> 
     """Read and check a scenario or an app cassette and its body files; any problem is a one-line
     DataFileError."""
     path = Path(path)
-    if not path.is_file():
-        raise DataFileError(path, "", "no such cassette file")
-    data = serializer.deserialize(read_text(path), path)
-    reader = _Reader(path)
+    data = _document(path, serializer)
     fmt = data.get("format") if isinstance(data, Mapping) else None
     if isinstance(fmt, str) and fmt.startswith(_APP_PREFIX):
-        return reader.app_cassette(data)
-    return reader.cassette(data)
+        return _app_cassette(path, data)
+    return _cassette(path, data)
 
 
 def read_cassette(path: str | Path) -> Cassette:
     """Read and check a scenario cassette and its body files; any problem is a one-line DataFileError."""
     path = Path(path)
-    if not path.is_file():
-        raise DataFileError(path, "", "no such cassette file")
-    return _Reader(path).cassette(SERIALIZER.deserialize(read_text(path), path))
+    return _cassette(path, _document(path, SERIALIZER))
 
 
 def read_app_cassette(path: str | Path) -> AppCassette:
     """Read and check an app cassette and its body files; any problem is a one-line DataFileError."""
     path = Path(path)
+    return _app_cassette(path, _document(path, SERIALIZER))
+
+
+def _document(path: Path, serializer: YamlSerializer) -> object:
     if not path.is_file():
         raise DataFileError(path, "", "no such cassette file")
-    return _Reader(path).app_cassette(SERIALIZER.deserialize(read_text(path), path))
+    return serializer.deserialize(read_text(path), path)
 
 
-class _Reader:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._bodies: dict[str, bytes] = {}
+def _cassette(path: Path, data: object) -> Cassette:
+    file = load_model(_CassetteFile, data, path, before=_SCENARIO_FORMAT, context={_BODIES: _Bodies(path)})
+    return Cassette(file.header, *_traffic(file.interactions), path)
 
-    def fail(self, key: str, problem: str) -> DataFileError:
-        return DataFileError(self.path, key, problem)
 
-    def mapping(self, value: object, key: str) -> Mapping[str, object]:
-        if not isinstance(value, Mapping):
-            raise self.fail(key, f"expected a mapping, got {kind_of(value)}")
-        return value
+def _app_cassette(path: Path, data: object) -> AppCassette:
+    file = load_model(_AppCassetteFile, data, path, before=_APP_FORMAT, context={_BODIES: _Bodies(path)})
+    return AppCassette(file.header, *_traffic(file.interactions), path)
 
-    def need(self, data: Mapping[str, object], key: str, where: str) -> object:
-        if key not in data:
-            raise self.fail(join_key(where, key), "missing")
-        return data[key]
 
-    def text(self, value: object, key: str) -> str:
-        if not isinstance(value, str) or not value:
-            raise self.fail(key, f"expected a non-empty string, got {kind_of(value)}")
-        return value
+def _file_format(expected: str, what: str) -> Callable[[object], object]:
+    """A before-validator for the whole file: a mapping whose ``format`` is ``expected``; another
+    kind of cassette, another version of this one, or no cassette at all, each said as such."""
+    prefix = expected.partition("@")[0] + "@"
 
-    def integer(self, value: object, key: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"expected an integer, got {kind_of(value)}")
-        return value
+    def check(value: object) -> object:
+        if not isinstance(value, Mapping) or "format" not in value:
+            raise Problem(f"missing: not a fal-harness {what}", "format")
+        fmt = value["format"]
+        if fmt == expected:
+            return value
+        if expected == FORMAT and isinstance(fmt, str) and fmt.startswith(_APP_PREFIX):
+            raise Problem("an app cassette (one test's traffic): it is replayed by its test through the "
+                          "fal_sandbox fixture, not as a scenario", "format")
+        if isinstance(fmt, str) and fmt.startswith(prefix):
+            raise Problem(f"{fmt!r} is not supported (this harness reads {expected})", "format")
+        raise Problem(f"expected {expected!r}, got {fmt!r}", "format")
 
-    def cassette(self, data: object) -> Cassette:
-        if not isinstance(data, Mapping) or "format" not in data:
-            raise self.fail("format", "missing: not a fal-harness cassette")
-        fmt = data["format"]
-        if fmt != FORMAT:
-            if isinstance(fmt, str) and fmt.startswith(_APP_PREFIX):
-                raise self.fail("format", "an app cassette (one test's traffic): it is replayed by its test "
-                                          "through the fal_sandbox fixture, not as a scenario")
-            if isinstance(fmt, str) and fmt.startswith(_FORMAT_PREFIX):
-                raise self.fail("format", f"{fmt!r} is not supported (this harness reads {FORMAT})")
-            raise self.fail("format", f"expected {FORMAT!r}, got {fmt!r}")
-        header = self.header(self.need(self.top(data), "header", ""))
-        requests, responses = self.interactions(data)
-        return Cassette(header, requests, responses, self.path)
+    return check
 
-    def app_cassette(self, data: object) -> AppCassette:
-        if not isinstance(data, Mapping) or "format" not in data:
-            raise self.fail("format", "missing: not a fal-harness app cassette")
-        fmt = data["format"]
-        if fmt != APP_FORMAT:
-            if isinstance(fmt, str) and fmt.startswith(_APP_PREFIX):
-                raise self.fail("format", f"{fmt!r} is not supported (this harness reads {APP_FORMAT})")
-            raise self.fail("format", f"expected {APP_FORMAT!r}, got {fmt!r}")
-        header = self.app_header(self.need(self.top(data), "header", ""))
-        requests, responses = self.interactions(data)
-        return AppCassette(header, requests, responses, self.path)
 
-    def top(self, data: Mapping[str, object]) -> Mapping[str, object]:
-        extra = sorted(str(k) for k in data if k not in ("format", "header", "interactions"))
-        if extra:
-            raise self.fail(extra[0], "unknown key (allowed: format, header, interactions)")
-        return data
+_SCENARIO_FORMAT = _file_format(FORMAT, "cassette")
+_APP_FORMAT = _file_format(APP_FORMAT, "app cassette")
+#: the context key of the body files of the cassette being read
+_BODIES = "bodies"
+#: the values JSON holds that are no container (a boolean is an ``int``)
+_JSON_SCALARS = (str, int, float, type(None))
+_BODY_NAME = re.compile(rf"{BODIES_DIR}/[0-9a-f]{{64}}(?:\.[^/]*)?")
 
-    def interactions(self, data: Mapping[str, object]) -> tuple[list[RecordedRequest], list[RecordedResponse]]:
-        raw = self.need(data, "interactions", "")
-        if not isinstance(raw, list):
-            raise self.fail("interactions", f"expected a list, got {kind_of(raw)}")
-        pairs = [self.interaction(item, f"interactions[{n}]") for n, item in enumerate(raw)]
-        return [p[0] for p in pairs], [p[1] for p in pairs]
 
-    def header(self, value: object) -> CassetteHeader:
-        return load_model(CassetteHeader, value, self.path, before=_HEADER_KEYS, at=("header",))
+class _Bodies:
+    """The body files of one cassette, found beside it or above, read once and checked against their names."""
 
-    def app_header(self, value: object) -> AppCassetteHeader:
-        return load_model(AppCassetteHeader, value, self.path, before=_APP_HEADER_KEYS, at=("header",))
+    def __init__(self, cassette: Path) -> None:
+        self.cassette = cassette
+        self.read: dict[str, bytes] = {}
 
-    def interaction(self, value: object, where: str) -> tuple[RecordedRequest, RecordedResponse]:
-        item = self.mapping(value, where)
-        req = self.mapping(self.need(item, "request", where), f"{where}.request")
-        res = self.mapping(self.need(item, "response", where), f"{where}.response")
-        method = self.text(self.need(req, "method", f"{where}.request"), f"{where}.request.method")
-        uri = self.text(self.need(req, "uri", f"{where}.request"), f"{where}.request.uri")
-        if not uri.startswith(("http://", "https://")) or not _usable_url(uri):
-            raise self.fail(f"{where}.request.uri", f"expected an http(s) URL, got {uri!r}")
-        req_headers = {str(k).lower(): str(v) for k, v in self.mapping(req.get("headers") or {},
-                                                                        f"{where}.request.headers").items()}
-        request = new_request(method.upper(), uri, self.body(req.get("body"), f"{where}.request.body"), req_headers)
-        status = self.integer(self.need(res, "status", f"{where}.response"), f"{where}.response.status")
-        if not 100 <= status <= 599:
-            raise self.fail(f"{where}.response.status", f"expected an HTTP status (100..599), got {status}")
-        headers: dict[str, list[str]] = {}
-        for k, v in self.mapping(res.get("headers") or {}, f"{where}.response.headers").items():
-            headers[str(k).lower()] = [str(x) for x in v] if isinstance(v, list) else [str(v)]
-        response = new_response(status, str(res.get("reason") or ""), headers,
-                                self.body(res.get("body"), f"{where}.response.body"))
-        return request, response
-
-    def body(self, value: object, where: str) -> bytes:
-        if value is None:
-            return b""
-        spec = self.mapping(value, where)
-        kinds = [k for k in ("json", "text", "file") if k in spec]
-        if len(kinds) != 1:
-            raise self.fail(where, "expected exactly one of json, text or file")
-        kind = kinds[0]
-        if kind == "text":
-            text = spec["text"]
-            if not isinstance(text, str):
-                raise self.fail(f"{where}.text", f"expected text, got {kind_of(text)}")
-            return text.encode("utf-8")
-        if kind == "file":
-            return self.file(spec, where)
-        restored = self.unpack(spec["json"], f"{where}.json")
-        return json.dumps(restored, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-    def unpack(self, value: object, where: str) -> object:
-        if isinstance(value, Mapping):
-            if DATA_URI_KEY in value:
-                if len(value) != 1:
-                    raise self.fail(where, f"a {DATA_URI_KEY} reference stands alone")
-                ref = self.mapping(value[DATA_URI_KEY], f"{where}.{DATA_URI_KEY}")
-                raw = self.file(ref, f"{where}.{DATA_URI_KEY}")
-                media_type = self.text(ref.get("media_type"), f"{where}.{DATA_URI_KEY}.media_type")
-                return f"data:{media_type};base64,{pybase64.b64encode(raw).decode('ascii')}"
-            return {str(k): self.unpack(v, f"{where}.{k}") for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.unpack(v, f"{where}[{n}]") for n, v in enumerate(value)]
-        return value
-
-    def file(self, spec: Mapping[str, object], where: str) -> bytes:
-        ref = self.text(spec.get("file"), f"{where}.file")
-        prefix, _, name = ref.partition("/")
-        digest = name.split(".", 1)[0]
-        if prefix != BODIES_DIR or "/" in name or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
-            raise self.fail(f"{where}.file", f"expected {BODIES_DIR}/<sha256>.<extension>, got {ref!r}")
-        if name not in self._bodies:
-            found = next((f / BODIES_DIR / name for f in _ancestors(self.path.parent)
-                          if (f / BODIES_DIR / name).is_file()), None)
+    def data(self, ref: _BodyFile | _DataUri, *at: str | int) -> bytes:
+        """The body file's bytes; one missing, edited or of another size is a Problem at its key (below ``at``)."""
+        name = ref.file.partition("/")[2]
+        if name not in self.read:
+            found = next((f / ref.file for f in _ancestors(self.cassette.parent) if (f / ref.file).is_file()), None)
             if found is None:
-                raise self.fail(f"{where}.file", f"body file {ref} not found beside the cassette or above it")
-            data = read_bytes(found, limit=BODY_FILE_LIMIT, what='body file')
-            if hashlib.sha256(data).hexdigest() != digest:
-                raise self.fail(f"{where}.file", f"body file {found} does not match its sha256 (edited or corrupt)")
-            self._bodies[name] = data
-        data = self._bodies[name]
-        size = spec.get("size")
-        if size is not None and size != len(data):
-            raise self.fail(f"{where}.size", f"says {size} bytes, the body file has {len(data)}")
+                raise Problem(f"body file {ref.file} not found beside the cassette or above it", *at, "file")
+            data = read_bytes(found, limit=BODY_FILE_LIMIT, what="body file")
+            if hashlib.sha256(data).hexdigest() != name.split(".", 1)[0]:
+                raise Problem(f"body file {found} does not match its sha256 (edited or corrupt)", *at, "file")
+            self.read[name] = data
+        data = self.read[name]
+        if ref.size is not None and ref.size != len(data):
+            raise Problem(f"says {ref.size} bytes, the body file has {len(data)}", *at, "size")
         return data
+
+
+def _body_name(ref: str) -> str:
+    if not _BODY_NAME.fullmatch(ref):
+        raise Problem(f"expected {BODIES_DIR}/<sha256>.<extension>, got {ref!r}")
+    return ref
+
+
+def _json_data(value: object, info: ValidationInfo, at: tuple[str | int, ...] = ()) -> JsonValue:
+    """A JSON body's data (copied), each ``{"$data-uri": <body file>}`` in it restored to the data URI
+    it was; what JSON cannot hold (a YAML date, a number as a key) is a Problem at its key."""
+    if isinstance(value, dict):
+        if DATA_URI_KEY in value:
+            if len(value) != 1:
+                raise Problem(f"a {DATA_URI_KEY} reference stands alone", *at)
+            ref = load_nested(_DataUri, value[DATA_URI_KEY], info, *at, DATA_URI_KEY)
+            raw = _bodies(info).data(ref, *at, DATA_URI_KEY)
+            return f"data:{ref.media_type};base64,{pybase64.b64encode(raw).decode('ascii')}"
+        data: dict[str, JsonValue] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise Problem(f"expected a string key, got {kind_of(key)}", *at, str(key))
+            data[key] = item if isinstance(item, _JSON_SCALARS) else _json_data(item, info, (*at, key))
+        return data
+    if isinstance(value, list):
+        return [item if isinstance(item, _JSON_SCALARS) else _json_data(item, info, (*at, n))
+                for n, item in enumerate(value)]
+    if isinstance(value, _JSON_SCALARS):
+        return value
+    raise Problem(f"expected JSON data, got {kind_of(value)}", *at)
+
+
+def _bodies(info: ValidationInfo) -> _Bodies:
+    return cast("Mapping[str, _Bodies]", info.context)[_BODIES]
+
+
+BodyName = Annotated[Text, AfterValidator(_body_name)]
+
+
+@with_config(FILE_MODEL)
+@dataclass(frozen=True)
+class _JsonBody:
+    """A JSON body as data; a large data URI in it is a body file (``{"$data-uri": {...}}``)."""
+
+    json: Annotated[JsonValueField, PlainValidator(_json_data)]
+
+
+@with_config(FILE_MODEL)
+@dataclass(frozen=True)
+class _TextBody:
+    """A text body (UTF-8), as written."""
+
+    text: StrictStr
+
+
+@with_config(FILE_MODEL)
+@dataclass(frozen=True)
+class _BodyFile:
+    """A body stored beside the cassette, named by its hash."""
+
+    file: BodyName
+    size: StrictInt | None = None
+    media_type: Text | None = None
+
+
+@with_config(FILE_MODEL)
+@dataclass(frozen=True)
+class _DataUri:
+    """A data URI in a JSON body, stored beside the cassette: ``data:<media_type>;base64,<the file>``."""
+
+    file: BodyName
+    media_type: Text
+    size: StrictInt | None = None
+
+
+def _body(value: object, info: ValidationInfo) -> bytes:
+    """A body as the file gives it (exactly one of json, text or file), as the bytes it was."""
+    if value is None:
+        return b""
+    if not isinstance(value, Mapping):
+        raise Problem(f"expected a mapping, got {kind_of(value)}")
+    kinds = [k for k in ("json", "text", "file") if k in value]
+    if len(kinds) != 1:
+        raise Problem("expected exactly one of json, text or file")
+    if kinds[0] == "text":
+        return load_nested(_TextBody, value, info).text.encode("utf-8")
+    if kinds[0] == "file":
+        return _bodies(info).data(load_nested(_BodyFile, value, info))
+    data = load_nested(_JsonBody, value, info).json
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _http_url(uri: str) -> str:
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        parts = None
+    if parts is None or not parts.hostname or not uri.startswith(("http://", "https://")):
+        raise Problem(f"expected an http(s) URL, got {uri!r}")
+    return uri
+
+
+def _http_status(status: int) -> int:
+    if not 100 <= status <= 599:
+        raise Problem(f"expected an HTTP status (100..599), got {status}")
+    return status
+
+
+def _scalar_text(value: object) -> object:
+    # A header value or reason YAML read as a number or a boolean, back as the text it was; nothing is no text.
+    if value is None:
+        return ""
+    return str(value) if isinstance(value, int | float) else value
+
+
+def _header_lists(value: object) -> object:
+    # A response header sent once is one value; sent more often, a list.
+    if isinstance(value, Mapping):
+        return {k: v if isinstance(v, list) else [v] for k, v in value.items()}
+    return value
+
+
+Body = Annotated[bytes, BeforeValidator(_body)]
+AsText = Annotated[StrictStr, BeforeValidator(_scalar_text)]
+
+
+@with_config(FILE_MODEL)
+@dataclass(frozen=True)
+class _Request:
+    """A recorded request as the file has it."""
+
+    method: Text
+    uri: Annotated[Text, AfterValidator(_http_url)]
+    headers: Mapping[str, AsText] | None = None
+    body: Body = b""
+
+
+@with_config(FILE_MODEL)
+@dataclass(frozen=True)
+class _Response:
+    """A recorded response as the file has it."""
+
+    status: Annotated[StrictInt, AfterValidator(_http_status)]
+    reason: AsText = ""
+    headers: Annotated[Mapping[str, tuple[AsText, ...]] | None, BeforeValidator(_header_lists)] = None
+    body: Body = b""
+
+
+@with_config(FILE_MODEL)
+@dataclass(frozen=True)
+class _Interaction:
+    """One request and the response it got."""
+
+    request: _Request
+    response: _Response
+
+
+@with_config(FILE_MODEL)
+@dataclass(frozen=True)
+class _CassetteFile:
+    """A scenario cassette file (its format checked first, by ``_SCENARIO_FORMAT``)."""
+
+    format: str
+    header: Annotated[CassetteHeader, BeforeValidator(_HEADER_KEYS)]
+    interactions: tuple[_Interaction, ...]
+
+
+@with_config(FILE_MODEL)
+@dataclass(frozen=True)
+class _AppCassetteFile:
+    """An app cassette file (its format checked first, by ``_APP_FORMAT``)."""
+
+    format: str
+    header: Annotated[AppCassetteHeader, BeforeValidator(_APP_HEADER_KEYS)]
+    interactions: tuple[_Interaction, ...]
+
+
+def _traffic(interactions: Iterable[_Interaction]) -> tuple[list[RecordedRequest], list[RecordedResponse]]:
+    """The file's interactions as vcrpy keeps them (header names in lower case)."""
+    requests: list[RecordedRequest] = []
+    responses: list[RecordedResponse] = []
+    for item in interactions:
+        req, res = item.request, item.response
+        requests.append(new_request(req.method.upper(), req.uri, req.body,
+                                    {k.lower(): v for k, v in (req.headers or {}).items()}))
+        responses.append(new_response(res.status, res.reason,
+                                      {k.lower(): list(v) for k, v in (res.headers or {}).items()}, res.body))
+    return requests, responses
 
 
 _BODY_MENTION = re.compile(rb"_bodies/([0-9a-f]{64}\.[A-Za-z0-9.+-]{1,16})")
@@ -510,15 +614,6 @@ _BODY_MENTION = re.compile(rb"_bodies/([0-9a-f]{64}\.[A-Za-z0-9.+-]{1,16})")
 def mentioned_bodies(data: bytes) -> set[str]:
     """Names of body files mentioned anywhere in ``data`` (``_bodies/<sha256>.<ext>``), parsed or not."""
     return {m.decode("ascii") for m in _BODY_MENTION.findall(data)}
-
-
-def _usable_url(uri: str) -> bool:
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 (raises on a bad port)
-    except ValueError:
-        return False
-    return bool(parts.hostname)
 
 
 def body_refs(path: str | Path) -> set[str]:
@@ -539,5 +634,3 @@ def body_refs(path: str | Path) -> set[str]:
     path = Path(path)
     walk(SERIALIZER.deserialize(read_text(path), path))
     return refs
-
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from harness.cassettes import Cassette, body_refs, new_request, new_response, re
 from harness.cli import main
 
 
-def _edit(path: Path, change: Callable[[dict], None]) -> None:
+def _edit(path: Path, change: Callable[[dict], object]) -> None:
     data = yaml.safe_load(path.read_text())
     change(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False, width=10**9))
@@ -106,6 +107,46 @@ def test_cassettes_verify_reports_a_corrupt_cassette_in_one_line_and_exits_2(
     assert words in err
     assert len(err.splitlines()) == 1
 
+
+
+def _submit(data: dict) -> dict:
+    return data["interactions"][0]["request"]["body"]["json"]
+
+
+def _archive(data: dict) -> dict:
+    return _submit(data)["image_archive_url"]["$data-uri"]
+
+
+# (what is broken in a cassette whose submit sends files inline, how, the exact key path and problem)
+INLINE_EDITS: list[tuple[str, Callable[[dict], object], str]] = [
+    ("inline file of another size", lambda d: _archive(d).__setitem__("size", 5),
+     ": interactions[0].request.body.json.image_archive_url.$data-uri.size: says 5 bytes, the body file has 12630"),
+    ("inline file without its media type", lambda d: _archive(d).pop("media_type"),
+     ": interactions[0].request.body.json.image_archive_url.$data-uri.media_type: missing"),
+    ("inline file not found", lambda d: _archive(d).__setitem__("file", "_bodies/" + "0" * 64 + ".zip"),
+     ": interactions[0].request.body.json.image_archive_url.$data-uri.file: body file _bodies/000"),
+    ("inline file beside another key", lambda d: _submit(d)["image_archive_url"].__setitem__("note", "x"),
+     ": interactions[0].request.body.json.image_archive_url: a $data-uri reference stands alone"),
+    ("a date in a JSON body", lambda d: _submit(d).__setitem__("when", date(2026, 1, 1)),
+     ": interactions[0].request.body.json.when: expected JSON data, got date"),
+    ("a number as a JSON key", lambda d: _submit(d).__setitem__(7, "x"),
+     ": interactions[0].request.body.json.7: expected a string key, got an integer"),
+    ("unknown request key", lambda d: d["interactions"][1]["request"].__setitem__("note", "x"),
+     ": interactions[1].request.note: unknown key (allowed: method, uri, headers, body)"),
+    ("unknown body key", lambda d: d["interactions"][0]["response"]["body"].__setitem__("size", 3),
+     ": interactions[0].response.body.size: unknown key (allowed: json)"),
+]
+
+
+@pytest.mark.parametrize(("broken", "edit", "words"), INLINE_EDITS, ids=[e[0] for e in INLINE_EDITS])
+def test_a_mistake_inside_a_body_is_named_at_its_exact_key(
+        copy_cassette: Callable[[str], Path], broken: str, edit: Callable[[dict], object], words: str) -> None:
+    path = copy_cassette("fal-ai/photomaker/image-to-image.yaml")
+    _edit(path, edit)
+    with pytest.raises(DataFileError) as caught:
+        read_cassette(path)
+    assert str(caught.value).startswith(f"{path}{words}")
+    assert "\n" not in str(caught.value)
 
 def test_a_cassette_round_trips_with_binary_bodies_beside_it_and_json_bodies_as_data(tmp_path: Path) -> None:
     original = read_cassette(SHIPPED / "fal-ai/photomaker/image-to-image.upload.yaml")
