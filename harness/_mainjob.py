@@ -68,7 +68,9 @@ EMULATOR_TIME_SCALE = 0.1
 #: emulator's and the checks' CPU, not by waiting
 SUITE_CONCURRENCY = 16
 #: benchmark series measured at once (each still its own series with its own records): a run of
-#: hundreds of contracts takes seconds per dozen of them, not a second each
+#: hundreds of contracts takes seconds per dozen of them, not a second each. On the embedded
+#: emulator each endpoint is asked for its smallest output, so series side by side measure the
+#: latency model instead of waiting on each other's megapixel drawings.
 BENCH_PARALLEL_SERIES = 8
 #: on live fal, billable requests go four at a time and series one after another, as they always
 #: have: a key's concurrency is the vendor's to limit, and its latency is measured alone
@@ -450,7 +452,8 @@ class MainJob:
                 options=BenchOptions(endpoints=tuple(contracts), requests=per_endpoint, warmup=1,
                                      timeout=self.scenario_timeout or BenchOptions.timeout,
                                      parallel_series=LIVE_PARALLEL_SERIES if self.plan.target == "live"
-                                     else BENCH_PARALLEL_SERIES),
+                                     else BENCH_PARALLEL_SERIES,
+                                     small_inputs=self.plan.target == "emulator"),
                 emulator_config=config if self.plan.target == "emulator" else None,
                 contracts_dir=self.contracts_dir, history=False, progress=self.bench_progress, opened=opened,
             )

@@ -66,6 +66,25 @@ def test_the_benchmark_series_overlap_and_each_holds_only_its_endpoint(emulator_
     assert max(start for start, _ in spans.values()) < min(end for _, end in spans.values())
 
 
+def test_on_the_emulator_the_benchmark_asks_each_endpoint_for_its_smallest_output(
+        emulator_run: tuple[int, Path]) -> None:
+    _, out = emulator_run
+    contracts = load_contracts()
+    sized = 0
+    for line in (out / "bench" / "requests.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        images = contracts[record["endpoint"]].semantics.images
+        sent = record["observation"]["input"]
+        if images is not None and images.size:
+            assert sent[images.size] == {"width": 64, "height": 64}, record["endpoint"]
+            sized += 1
+        if images is not None and images.count:
+            assert sent[images.count] == 1
+    assert sized  # the shipped contracts let the input choose a size: some request did
+    options = json.loads((out / "bench" / "summary.json").read_text())["config"]["options"]
+    assert options["small_inputs"] is True
+
+
 def test_run_page_is_self_contained_with_decodable_plots(emulator_run: tuple[int, Path]) -> None:
     page = (emulator_run[1] / "index.html").read_text()
     for section in ("summary", "latency", "drift"):

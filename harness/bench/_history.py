@@ -55,12 +55,18 @@ def parallel_series(summary: BenchSummary) -> int:
     return value if isinstance(value, int) and value > 0 else 1
 
 
+def small_inputs(summary: BenchSummary) -> bool:
+    """Whether the run asked for the smallest outputs (``False`` for runs that predate the option)."""
+    return summary.config.options.get("small_inputs") is True
+
+
 def comparable(summary: BenchSummary, other: BenchSummary) -> bool:
     """Whether two runs belong on one trend line: the same scenario, the same kind of target, as
-    many series measured at once (a series beside others shares the machine with them) and, on
-    the emulator, the same latency model."""
+    many series measured at once (a series beside others shares the machine with them), the same
+    choice of small inputs and, on the emulator, the same latency model."""
     return (summary.scenario == other.scenario and target_kind(summary) == target_kind(other)
             and parallel_series(summary) == parallel_series(other)
+            and small_inputs(summary) == small_inputs(other)
             and (target_kind(summary) != "emulator" or latency_model(summary) == latency_model(other)))
 
 

@@ -54,6 +54,9 @@ class BenchOptions:
     parallel_series: int = 1
     """Series measured at once (each with its own workers and its own records); 1 runs them one
     after another."""
+    small_inputs: bool = False
+    """Ask each endpoint of the ``queue`` scenario for one 64x64 picture where its input chooses:
+    the latency model measured without the emulator drawing megapixel stand-ins meanwhile."""
 
     def to_dict(self) -> JsonObject:
         """The options as the summary records them (a long payload string cut short)."""
@@ -63,7 +66,7 @@ class BenchOptions:
             "detect": self.detect, "poll_interval": self.poll_interval, "seed": self.seed,
             "ci_resamples": self.ci_resamples, "timeout": self.timeout,
             "payload": _shortened(self.payload) if self.payload is not None else None,
-            "parallel_series": self.parallel_series,
+            "parallel_series": self.parallel_series, "small_inputs": self.small_inputs,
         }
 
 

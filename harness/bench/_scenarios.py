@@ -133,8 +133,9 @@ def queue(ctx: PlanContext) -> list[Series]:
     concurrency = opts.concurrency or 20
     detect, interval = _detect(ctx)
     series = []
+    choose = small_input if opts.small_inputs else bench_input
     for endpoint in ctx.endpoints():
-        payload, files = bench_input(ctx.contracts[endpoint], ctx.options.payload)
+        payload, files = choose(ctx.contracts[endpoint], ctx.options.payload)
         series.append(Series(
             name=endpoint, endpoint=endpoint, labels={"endpoint": endpoint, "detect": detect},
             work=Lifecycle(endpoint, payload, files, FileMode.DATA_URI, detect, interval),

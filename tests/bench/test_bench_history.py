@@ -28,8 +28,10 @@ def _emulator(**changes: Any) -> dict[str, Any]:
 
 
 def _summary(run_id: str, *, target: dict[str, Any] | None, emulator: dict[str, Any] | None,
-             scenario: str = "queue", parallel: int | None = None) -> BenchSummary:
-    options = {} if parallel is None else {"parallel_series": parallel}
+             scenario: str = "queue", parallel: int | None = None, small: bool | None = None) -> BenchSummary:
+    options: dict[str, Any] = {} if parallel is None else {"parallel_series": parallel}
+    if small is not None:
+        options["small_inputs"] = small
     return summary_from_data({
         "format": SUMMARY_FORMAT, "run_id": run_id, "scenario": scenario, "status": "complete",
         "started_at": f"2025-01-0{run_id[-1]}T00:00:00+00:00",
@@ -95,3 +97,12 @@ def test_runs_with_series_measured_at_once_trend_apart_from_runs_measured_in_tur
     # a run from before the option measured its series in turn
     assert [h.run_id for h in load_history(history, like=in_turn)] == ["mainjob-2"]
     assert [h.run_id for h in load_history(history, like=at_once)] == ["overlap-9"]
+
+
+def test_runs_that_asked_for_small_outputs_trend_apart_from_runs_that_did_not(history: Path) -> None:
+    record_history(history, _summary("small-9", target=EMULATOR, emulator=_emulator(time_scale=0.1), small=True))
+    small = _summary("now-8", target=EMULATOR, emulator=_emulator(time_scale=0.1), small=True)
+    full = _summary("now-8", target=EMULATOR, emulator=_emulator(time_scale=0.1), small=False)
+    # a run from before the option asked for the scenario's own outputs
+    assert [h.run_id for h in load_history(history, like=full)] == ["mainjob-2"]
+    assert [h.run_id for h in load_history(history, like=small)] == ["small-9"]
