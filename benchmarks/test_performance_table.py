@@ -15,7 +15,6 @@ emulator's figure alone and says the reference is missing.
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 import statistics
@@ -191,43 +190,21 @@ def test_performance_emulator_lifecycles_at_50_clients(performance_table: Any) -
     from harness.emulator import _bench
 
     requests, concurrency = 1000, 50
-    run: dict[str, Callable[[], float]] = {}
-    added: list[float] = []
-
-    def emulator() -> float:
-        result = _bench.run_bench(requests=requests, concurrency=concurrency)
-        added.append(result.added_p99_ms)
-        return float(result.lifecycles_per_second)
-
-    run["emulator"] = emulator
-    reference = _reference_bench(_bench, requests, concurrency)
-    if reference is not None:
-        run["reference"] = reference
-    got = _interleaved(run)
-    if "reference" in got:
-        shown = f"{got['reference']:.0f} lifecycles/s; ratio {got['emulator'] / got['reference']:.2f}x"
-    else:
-        shown = "missing: harness.emulator._bench offers no constant-JSON reference app yet"
+    # Interleaved rounds of the emulator and the constant-JSON reference app, each in a child
+    # process of its own, their medians side by side (as ``fal-harness emulator bench`` prints).
+    result = _bench.run_bench(requests=requests, concurrency=concurrency, reference=True, rounds=ROUNDS)
+    reference = result.reference_lifecycles_per_second
+    assert reference is not None and result.reference_client_p99_ms is not None
+    added = result.client_p99_ms - result.reference_client_p99_ms
     performance_table.add("emulator lifecycles/s, 50 clients, zero latency",
-                          f"{got['emulator']:.0f} lifecycles/s; added p99 {_median(added):.1f} ms", shown,
+                          f"{result.lifecycles_per_second:.0f} lifecycles/s, client p99 "
+                          f"{result.client_p99_ms:.1f} ms (+{added:.1f} ms over the reference)",
+                          f"{reference:.0f} lifecycles/s, client p99 {result.reference_client_p99_ms:.1f} ms; "
+                          f"ratio {result.lifecycles_per_second / reference:.2f}x",
                           ">= 0.6x the reference; added p99 <= 5 ms",
-                          f"fal-harness emulator bench --concurrency {concurrency} --requests {requests}")
-    assert got["emulator"] > 0
-
-
-def _reference_bench(bench: Any, requests: int, concurrency: int) -> Callable[[], float] | None:
-    """The constant-JSON reference app's lifecycles per second, where the emulator's bench has one."""
-    if "reference" in inspect.signature(bench.run_bench).parameters:
-        def with_flag() -> float:
-            return float(bench.run_bench(requests=requests, concurrency=concurrency,
-                                         reference=True).lifecycles_per_second)
-        return with_flag
-    runner = getattr(bench, "run_reference_bench", None)
-    if callable(runner):
-        def alone() -> float:
-            return float(runner(requests=requests, concurrency=concurrency).lifecycles_per_second)
-        return alone
-    return None
+                          f"fal-harness emulator bench --concurrency {concurrency} --requests {requests} "
+                          f"--rounds {ROUNDS}")
+    assert result.lifecycles_per_second > 0 and reference > 0
 
 
 # -- stream timing against ground truth ----------------------------------------------------------
