@@ -126,11 +126,7 @@ class _Popened(_Child):
     def stop(self) -> None:
         with suppress(OSError):
             self.stdin.close()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        _wait_or_kill(self.process, 15)
         self.stdout.close()
 
 
@@ -166,11 +162,16 @@ class _Forker:
     def close(self) -> None:
         """Close the request socket (the warm interpreter's signal to exit) and wait for it."""
         self.socket.close()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        _wait_or_kill(self.process, 5)
+
+
+def _wait_or_kill(process: subprocess.Popen[str] | subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait ``timeout`` seconds for ``process`` to exit, then kill it."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 _FORKER: _Forker | None = None
