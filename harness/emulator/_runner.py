@@ -6,6 +6,7 @@ output or the model's error.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import secrets
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from harness.contracts import validate_input
 from harness.emulator._files import FileResolver
 from harness.emulator._http import dumps, validation_entries
-from harness.emulator._model import Produced, RunPlan, StandInModel
+from harness.emulator._model import RunPlan, StandInModel
 from harness.emulator._queue import RUN_MODES, Job, Outcome
 from harness.emulator._storage import BlobStore
 
@@ -44,21 +45,21 @@ class Runner:
         if not isinstance(plan, RunPlan):
             return Outcome.model_error(plan)
         base = self.run_files_base if job.mode in RUN_MODES else self.files_base
+        streams = job.mode == "stream" and model.contract.streaming is not None
+        schedule = self._schedule(job) if streams else None  # a stream's run time is its schedule's
         # Files are drawn (or taken from the media cache) on a worker thread, names and ETags worked
         # out there too, while the run's sampled time passes: the run then takes the time its latency
         # model says (the drawing hidden in it when it fits), and the event loop keeps answering
         # status and writing stream events meanwhile. Small pictures alone are drawn in place at the
         # end: in less time than the hop to a thread.
+        produce = functools.partial(model.produce, plan, base, job.run_seconds, _storage_key)
         small = plan.pixels <= _INLINE_PIXELS and all(f.media.kind in ("image", "file") for f in plan.files)
-        streams = job.mode == "stream" and model.contract.streaming is not None
-        # (a stream's schedule, and so its run time, is drawn as it starts: its files are drawn after it)
-        def produce() -> Produced:  # the run time it reports is read when it is called
-            return model.produce(plan, base, job.run_seconds, _storage_key)
-
-        making = None if small or streams else asyncio.ensure_future(asyncio.to_thread(produce))
+        making = None if small else asyncio.ensure_future(asyncio.to_thread(produce))
+        if making is not None:  # its failure is retrieved even when nobody waits for it
+            making.add_done_callback(lambda done: done.cancelled() or done.exception())
         try:
-            if streams:
-                await self._stream(job, model, plan, base)
+            if schedule is not None:
+                await self._stream(job, model, plan, base, schedule)
             else:
                 await self._spend(job, plan)
             fault = job.fault
@@ -66,31 +67,36 @@ class Runner:
                 error_type = str(fault.params.get("error_type", "runner_disconnected"))
                 message = str(fault.params.get("message", error_type.replace("_", " ").capitalize()))
                 return Outcome.request_error(int(fault.params.get("status", 503)), message, error_type)
-            if making is not None:
-                produced = await making
-            else:
-                produced = await asyncio.to_thread(produce) if not small else produce()
+            produced = produce() if making is None else await making
         finally:
             if making is not None:  # a run cancelled or failed by a fault stores no files
-                if not making.done():
-                    making.cancel()
-                elif not making.cancelled():
-                    making.exception()  # retrieved: a failure nobody waited for is not reported as lost
+                making.cancel()
         for key, made in produced.stored:
             self.store.put_at(key, made.data, made.content_type, made.etag)
         return Outcome(200, dumps(produced.output), {"x-fal-billable-units": str(produced.count)})
 
-    async def _stream(self, job: Job, model: StandInModel, plan: RunPlan, base: str) -> None:
-        """Send the stream's events on the endpoint's schedule: the first after ``first_event``,
-        each next one (and then the output) ``event_gap`` later."""
-        streaming = model.contract.streaming
-        assert streaming is not None
+    @staticmethod
+    def _schedule(job: Job) -> tuple[float, list[float]]:
+        """A stream's schedule: the delay to its first event and the gap after each event (the last
+        one before the output), their sum its run time."""
         endpoint = job.endpoint
-        count = streaming.count
+        streaming = endpoint.model.contract.streaming
+        assert streaming is not None
         first = endpoint.scaled(endpoint.settings.first_event.sample(endpoint.latency_rng))
-        gaps = [endpoint.scaled(endpoint.settings.event_gap.sample(endpoint.latency_rng)) for _ in range(count)]
+        gaps = [endpoint.scaled(endpoint.settings.event_gap.sample(endpoint.latency_rng))
+                for _ in range(streaming.count)]
         job.run_seconds = first + sum(gaps)
         job.timeline["sampled"].update(first_event_s=first, event_gaps_s=gaps, run_time_s=job.run_seconds)
+        return first, gaps
+
+    async def _stream(self, job: Job, model: StandInModel, plan: RunPlan, base: str,
+                      schedule: tuple[float, list[float]]) -> None:
+        """Send the stream's events on its schedule: the first after ``first_event``, each next one
+        (and then the output) ``event_gap`` later."""
+        streaming = model.contract.streaming
+        assert streaming is not None
+        count = streaming.count
+        first, gaps = schedule
         words = plan.text.split(" ")
         preview = (model.produce(plan, base, job.run_seconds, _storage_key, with_files=False).output
                    if streaming.events == "partial" else {})
