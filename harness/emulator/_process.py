@@ -189,23 +189,20 @@ def _spawn() -> _Child:
     if not _can_fork():
         return _Popened()
     with _FORKER_LOCK:
-        for attempt in (1, 2):
-            if _FORKER is None or _FORKER.parent != os.getpid() or _FORKER.process.poll() is not None:
-                if _FORKER is not None and _FORKER.parent == os.getpid():
-                    _FORKER.close()
-                _FORKER = _Forker()
-                if attempt == 1:
-                    atexit.register(_close_forker)
-            try:
-                return _FORKER.fork()
-            except OSError:
-                if attempt == 2:
-                    raise
-                _FORKER.close()
-                _FORKER = None
-    raise AssertionError("unreachable")
+        if _FORKER is None or _FORKER.parent != os.getpid():  # none yet, or a parent's before a fork
+            _FORKER = _Forker()
+        elif _FORKER.process.poll() is not None:  # ours, and it has exited
+            _FORKER.close()
+            _FORKER = _Forker()
+        try:
+            return _FORKER.fork()
+        except OSError:  # it exited between the look and the request: one more, once
+            _FORKER.close()
+            _FORKER = _Forker()
+            return _FORKER.fork()
 
 
+@atexit.register
 def _close_forker() -> None:
     global _FORKER
     with _FORKER_LOCK:
@@ -271,8 +268,6 @@ def _serve_child() -> None:
         _answer_until_closed()
     finally:
         emulator.stop()
-
-
 
 
 def _answer_until_closed() -> None:
@@ -351,6 +346,7 @@ def _warm_up() -> None:
 
     from PIL import Image
 
+    from harness._resources import bundled
     from harness._tls import ssl_context
     from harness.emulator import InProcessEmulator
 
@@ -362,7 +358,9 @@ def _warm_up() -> None:
     ssl_context(trust_env=False)
 
     async def once() -> None:
-        async with InProcessEmulator({"time_scale": 0}) as emulator, emulator.client() as client:
+        # The bundled contracts, whatever folder the caller's environment or working folder names.
+        config = {"time_scale": 0, "contracts_dir": str(bundled("contracts"))}
+        async with InProcessEmulator(config) as emulator, emulator.client() as client:
             handle = (await client.post("/fal-ai/flux-pro", json={"prompt": "warm up",
                                                                 "image_size": {"width": 160, "height": 160}})).json()
             await client.get(f"{handle['status_url']}/stream")
