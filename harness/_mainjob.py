@@ -56,9 +56,6 @@ from harness.drift import DriftReport, Level
 if TYPE_CHECKING:
     from harness.bench import BenchSummary, BenchTarget
 
-if TYPE_CHECKING:
-    from harness.emulator import EmulatorConfig
-
 __all__ = ["MAIN_JOB_FORMAT", "Baseline", "MainJob", "MainJobResult", "Plan", "plan_main_job"]
 
 SUMMARY_FILE = RUN_SUMMARY
@@ -366,14 +363,9 @@ class MainJob:
         return Reproducer(self.plan.target)
 
     def _open_target(self) -> AbstractContextManager[Target]:
-        if self._suite_target is not None:
+        if self._suite_target is not None:  # the embedded emulator, started with the benchmark's
             return nullcontext(self._suite_target.result().target)
-        config: EmulatorConfig | Path | None = self.emulator_config
-        if self.plan.target == "emulator" and config is None:
-            from harness.emulator import EmulatorConfig  # the emulator is loaded only to run on it
-
-            config = EmulatorConfig(time_scale=EMULATOR_TIME_SCALE, contracts_dir=self.contracts_dir)
-        return open_target(self.plan.spec, contracts_dir=self.contracts_dir, emulator_config=config)
+        return open_target(self.plan.spec, contracts_dir=self.contracts_dir)  # live fal or a URL
 
     async def _run_cases(self, target: Target, cases: list[ScenarioCase]) -> list[ScenarioRun]:
         done = 0
@@ -433,7 +425,7 @@ class MainJob:
     def _emulator_child(self) -> AbstractContextManager[BenchTarget]:
         from harness.bench import open_bench_target
 
-        config: Any = self.emulator_config or {"time_scale": EMULATOR_TIME_SCALE}
+        config: Path | dict[str, object] = self.emulator_config or {"time_scale": EMULATOR_TIME_SCALE}
         return open_bench_target(self.plan.spec, emulator_config=config, contracts_dir=self.contracts_dir)
 
     def _bench(self) -> tuple[Path | None, str | None]:
@@ -443,9 +435,9 @@ class MainJob:
 
         contracts = sorted({c.contract.endpoint for c in self.plan.cases})
         per_endpoint = (self.plan.bench_requests // max(len(contracts), 1)) - 1
-        config: Any = self.emulator_config or {"time_scale": EMULATOR_TIME_SCALE}
         started = time.monotonic()
         try:
+            # On the embedded emulator, the one started beside the suite's; elsewhere the target itself.
             opened = self._bench_target.result() if self._bench_target is not None else None
             result = run_benchmark(
                 "queue", target=self.plan.spec, out=self.out,
@@ -454,7 +446,6 @@ class MainJob:
                                      parallel_series=LIVE_PARALLEL_SERIES if self.plan.target == "live"
                                      else BENCH_PARALLEL_SERIES,
                                      small_inputs=self.plan.target == "emulator"),
-                emulator_config=config if self.plan.target == "emulator" else None,
                 contracts_dir=self.contracts_dir, history=False, progress=self.bench_progress, opened=opened,
             )
         except BenchFailed as failed:
