@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 # compile every module of the project and rewrite every test module again; the compiled files go
 # to the usual __pycache__ folders, which git ignores.
 sys.dont_write_bytecode = False
+
+# No test verifies a public host's certificate: no test reaches the internet. Yet every HTTP
+# client the suite builds (fal's clients make one per call) loads the whole CA bundle it is pointed
+# at, tens of milliseconds each time. An empty certificate folder costs nothing to load and trusts
+# no public host; child processes inherit it.
+os.environ.pop("SSL_CERT_FILE", None)
+os.environ["SSL_CERT_DIR"] = str(ROOT / "tests" / "data" / "no-public-ca")
 
 RepoPytest = Callable[..., pytest.RunResult]
 

@@ -177,10 +177,11 @@ class _Run:
         interrupted, crash = False, None
         was_enabled = gc.isenabled()
         # As timeit does: a collection pause in the measuring process would land in whichever
-        # request's timestamp it delays. Collect between series instead, and only what the run
-        # itself made: what lived before it is frozen out of every collection, so a collection
-        # costs the run's garbage, not the size of the caller's heap (a test session, a notebook).
-        gc.collect()
+        # request's timestamp it delays. The young objects are collected before the run, and what
+        # lived before it is frozen out of any collection made while it measures (a caller's
+        # thread may collect). A full collection would cost the size of the caller's heap (a test
+        # session, a notebook) at every run, for garbage that only waits until the run ends.
+        gc.collect(1)
         gc.freeze()
         gc.disable()
         try:
@@ -361,7 +362,7 @@ class _Run:
             config=RunConfig(
                 options=self.options.to_dict(),
                 emulator=self.bench_target.emulator_config if self.bench_target is not None else None,
-                gc="collected before the run, disabled while measuring",
+                gc="young objects collected before the run, disabled while measuring",
                 retry="fal-client 1.0.3 policy" if target is not None else None,
                 series=tuple(SeriesPlan(s.name, dict(s.labels), s.requests, s.warmup, s.concurrency, s.rate,
                                         "open" if s.rate else "closed") for s in series),

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from harness._resources import fixture
+from harness._tls import ssl_context
 from harness.contracts import Contract
 from harness.emulator import Emulator
 
@@ -37,7 +38,8 @@ def scenario_input(contract: Contract, name: str | None = None) -> dict[str, Any
 
 
 def client(emulator: Emulator) -> httpx.Client:
-    return httpx.Client(headers={"Authorization": f"Key {emulator.key}"}, trust_env=False, timeout=30)
+    return httpx.Client(headers={"Authorization": f"Key {emulator.key}"}, trust_env=False, timeout=30,
+                        verify=ssl_context(trust_env=False))
 
 
 def wait_completed(http: httpx.Client, status_url: str, timeout: float = 15.0) -> dict[str, Any]:
