@@ -44,7 +44,7 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> DistributedRun:
     # meanwhile): a process of its own would cost its start for nothing the test needs.
     with start_emulator(ZERO) as emulator, log_path.open("w") as log:
         run = run_load(LoadSettings(out=folder / "reports", drain_timeout=20.0), target=emulator.queue_url,
-                       users=4, run_time=2.0, workers=2, output=log,
+                       users=4, run_time=1.0, workers=2, output=log,
                        env={"FAL_KEY": emulator.key, ADMIN_KEY_ENV: emulator.admin_key})
         answer = httpx.get(f"{emulator.queue_url}/_emulator/requests", headers={ADMIN_HEADER: emulator.admin_key},
                            timeout=30.0, trust_env=False)
