@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from harness._data import dump_json, parse_json, read_text
-from harness._errors import DataFileError
+from harness._errors import ConfigError, DataFileError
 from harness.bench._results import summary_from_data, write_file
 from harness.bench._summary import BenchSummary
 
@@ -25,10 +25,26 @@ LATENCY_KEYS: tuple[str, ...] = ("time_scale", "defaults", "endpoints", "faults"
 
 
 def record_history(history: Path, summary: BenchSummary) -> Path:
-    """Keep this run's summary in the history folder; returns the file written."""
-    path = history / f"{summary.run_id}.json"
-    write_file(path, dump_json(summary))
-    return path
+    """Keep this run's summary in the history folder; returns the file written. The name is
+    claimed first (``<run id>.json``, or with ``-2``, ``-3``... when another run has it), so two
+    runs with one id (main jobs whose benchmarks started in the same second, each in its own run
+    folder) are both kept: a run never replaces another's point on the trend."""
+    try:
+        history.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the history folder {history}: {exc.strerror or exc}") from None
+    for n in range(1, 10_000):
+        path = history / (f"{summary.run_id}.json" if n == 1 else f"{summary.run_id}-{n}.json")
+        try:
+            with path.open("x"):
+                pass
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"cannot write to the history folder {history}: {exc.strerror or exc}") from None
+        write_file(path, dump_json(summary))
+        return path
+    raise ConfigError(f"no free history file name under {history} for {summary.run_id}")
 
 
 def target_kind(summary: BenchSummary) -> str | None:

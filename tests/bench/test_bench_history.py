@@ -106,3 +106,14 @@ def test_runs_that_asked_for_small_outputs_trend_apart_from_runs_that_did_not(hi
     # a run from before the option asked for the scenario's own outputs
     assert [h.run_id for h in load_history(history, like=full)] == ["mainjob-2"]
     assert [h.run_id for h in load_history(history, like=small)] == ["small-9"]
+
+
+def test_two_runs_with_one_run_id_are_both_kept(tmp_path: Path) -> None:
+    # Main jobs whose benchmarks start in the same second, each in its own run folder, share a run id.
+    history = tmp_path / "history"
+    first = record_history(history, _summary("same-1", target=EMULATOR, emulator=_emulator()))
+    second = record_history(history, replace(_summary("same-2", target=EMULATOR, emulator=_emulator()),
+                                             run_id="same-1"))
+    assert first != second and {first.name, second.name} == {"same-1.json", "same-1-2.json"}
+    kept = load_history(history, like=_summary("now-8", target=EMULATOR, emulator=_emulator()))
+    assert [h.started_at for h in kept] == ["2025-01-01T00:00:00+00:00", "2025-01-02T00:00:00+00:00"]
