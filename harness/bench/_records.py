@@ -22,6 +22,7 @@ __all__ = [
     "Record",
     "attribute_duplicates",
     "measured_from_observation",
+    "read_lags",
     "status_lags",
     "truth_phases",
 ]
@@ -170,6 +171,29 @@ def attribute_duplicates(records: Sequence[Record], timelines: Sequence[Mapping[
             record.request_ids = list(dict.fromkeys([*main, *record.request_ids, *ids]))
             extra += len(ids) - 1
     return extra
+
+
+def read_lags(observation: Mapping[str, JsonValue] | None) -> dict[str, int]:
+    """Per status, in ns: how long the client's event loop left it unread after it reached this
+    machine (the submit answer for IN_QUEUE). Only where the kernel said when the bytes arrived (a
+    target on loopback); that wait is not in any phase's time, which runs from arrival."""
+    out: dict[str, int] = {}
+    if observation is None:
+        return out
+    exchanges = observation.get("exchanges")
+    submits = [e for e in exchanges if isinstance(e, Mapping) and e.get("phase") == "submit"] \
+        if isinstance(exchanges, list) else []
+    if submits and isinstance(read := submits[-1].get("read_ns"), int) \
+            and isinstance(done := submits[-1].get("done_ns"), int):
+        out["IN_QUEUE"] = read - done
+    statuses = observation.get("statuses")
+    for item in statuses if isinstance(statuses, list) else ():
+        if isinstance(item, Mapping) and isinstance(t := item.get("t_ns"), int):
+            status = item.get("status")
+            if isinstance(status, str) and status in LAG_STATUSES and status != "IN_QUEUE" and status not in out \
+                    and isinstance(read := item.get("read_ns"), int):
+                out[status] = read - t
+    return out
 
 
 def status_lags(timeline: Mapping[str, JsonValue], observation: Mapping[str, JsonValue] | None

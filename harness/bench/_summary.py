@@ -13,7 +13,15 @@ from pydantic import with_config
 
 from harness._data import RESULT_MODEL, JsonObjectField
 from harness._json import JsonObject, JsonValue
-from harness.bench._records import LAG_STATUSES, PHASES, TRUTH_PHASES, Record, status_lags, truth_phases
+from harness.bench._records import (
+    LAG_STATUSES,
+    PHASES,
+    TRUTH_PHASES,
+    Record,
+    read_lags,
+    status_lags,
+    truth_phases,
+)
 from harness.bench._stats import PERCENTILES, Distribution, describe, error_classes, error_details
 
 __all__ = [
@@ -131,6 +139,9 @@ class StatusLags:
 
     emit: PhaseSummary | None = None
     receive: PhaseSummary | None = None
+    read: PhaseSummary | None = None
+    """How long the client's event loop left the status unread after it arrived (only where the
+    kernel said when it arrived: then ``receive`` ends at the arrival, and this is in no phase)."""
 
 
 @with_config(RESULT_MODEL)
@@ -370,20 +381,26 @@ def _lags(ok: Sequence[Record], truth: Mapping[str, JsonObject]) -> dict[str, St
     """Each status's emit and receive lags over the requests that succeeded."""
     emit: dict[str, list[float]] = {s: [] for s in LAG_STATUSES}
     receive: dict[str, list[float]] = {s: [] for s in LAG_STATUSES}
+    read: dict[str, list[float]] = {s: [] for s in LAG_STATUSES}
     for r in ok:
         timeline = truth.get(r.request_id or "")
         if timeline is None:
             continue
-        for status, (e, c) in status_lags(timeline, r.observation).items():
+        lags = status_lags(timeline, r.observation)
+        for status, (e, c) in lags.items():
             if e is not None:
                 emit[status].append(e / 1e6)
             if c is not None:
                 receive[status].append(c / 1e6)
+        for status, lag in read_lags(r.observation).items():
+            if status in lags:
+                read[status].append(lag / 1e6)
 
     def block(values: list[float]) -> PhaseSummary | None:
         return PhaseSummary.of(describe(values, ci_resamples=0)) if values else None
 
-    return {s: StatusLags(block(emit[s]), block(receive[s])) for s in LAG_STATUSES if emit[s] or receive[s]}
+    return {s: StatusLags(block(emit[s]), block(receive[s]), block(read[s]))
+            for s in LAG_STATUSES if emit[s] or receive[s]}
 
 
 def _against_truth(block: PhaseSummary, ok: Sequence[Record], truth: Mapping[str, JsonObject],
@@ -441,7 +458,7 @@ def figures_of(scenario: str, series: Sequence[SeriesSummary]) -> list[Figure]:
                 if value is not None:
                     figures.append(Figure(f"{base}/{phase}/{stat}", "ms", value, "smaller", s.name, phase, stat))
         for status, lags in s.lags.items():
-            for kind, lag in (("emit_lag", lags.emit), ("receive_lag", lags.receive)):
+            for kind, lag in (("emit_lag", lags.emit), ("receive_lag", lags.receive), ("read_lag", lags.read)):
                 for stat in FIGURE_STATS:
                     value = lag.stat(stat) if lag is not None else None
                     if value is not None:

@@ -176,8 +176,10 @@ def _print_summary(summary: BenchSummary) -> None:
             click.echo(line)
         for status, lags in s.lags.items():
             emit, receive = lags.emit, lags.receive
+            read = (f"   client read lag p50 {_ms(lags.read, 'p50')} p99 {_ms(lags.read, 'p99')} ms"
+                    if lags.read is not None else "")
             click.echo(f"  {status:<11} emulator emit lag p50 {_ms(emit, 'p50')} p99 {_ms(emit, 'p99')} ms   "
-                       f"client receive lag p50 {_ms(receive, 'p50')} p99 {_ms(receive, 'p99')} ms")
+                       f"client receive lag p50 {_ms(receive, 'p50')} p99 {_ms(receive, 'p99')} ms{read}")
     for figure in summary.derived:
         click.echo(f"{figure.name}: {figure.value:.3f} {figure.unit}")
 

@@ -32,6 +32,7 @@ from harness._errors import BudgetExceeded, HarnessError, VendorError, VendorTim
 from harness._json import JsonObject, JsonValue, is_integer
 from harness._version import __version__
 from harness.client._answers import fields, json_or_text, parse_json, raise_for_status
+from harness.client._arrival import ARRIVAL_SUPPORTED, arrival_ns, arrival_transport
 from harness.client._files import FileInput, FileMode, LocalFileHost, build_body
 from harness.client._observations import Download, ErrorInfo, FileUse, Observation, StatusSeen, StreamEvent
 from harness.client._retry import FAL_PYTHON, NO_RETRY, RetryPolicy
@@ -109,7 +110,10 @@ class AsyncQueueClient:
     ) -> None:
         self.target = target
         if transport is None:
-            transport = httpx.AsyncHTTPTransport(**_pool_options(target, max_connections))
+            options = _pool_options(target, max_connections)
+            # On this machine, every read is stamped with when its bytes arrived (see _arrival).
+            transport = arrival_transport(verify=options["verify"], limits=options["limits"]) \
+                if target.is_loopback and ARRIVAL_SUPPORTED else httpx.AsyncHTTPTransport(**options)
         self.transport = InstrumentedTransport(transport, retry, target.budget)
         self._http = httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, timeout=timeout, transport=self.transport,
                                        follow_redirects=True, trust_env=False)
@@ -240,12 +244,15 @@ class AsyncQueueClient:
                 reason = f"stream answered HTTP {response.status_code}"
                 return
             async for event in EventSource(response).aiter_sse():
-                t_ns = time.monotonic_ns()
+                read_ns = time.monotonic_ns()
                 if not event.data:
                     continue
                 data: JsonValue = orjson.loads(event.data)
                 if obs is not None:
-                    obs.statuses.append(_seen(data, t_ns, "stream", 200))
+                    arrived = arrival_ns(response)
+                    seen = _seen(data, arrived or read_ns, "stream", 200)
+                    seen.read_ns = read_ns if arrived is not None else None
+                    obs.statuses.append(seen)
                 if _completed(data):
                     reason = ""  # before yielding: a consumer that stops here closes us at the yield
                 yield data
@@ -331,7 +338,7 @@ class AsyncQueueClient:
                 raise VendorError("the stream answered without text/event-stream", status=response.status_code,
                                   request_id=request_id)
             async for event in EventSource(response).aiter_sse():
-                t_ns = time.monotonic_ns()
+                t_ns = arrival_ns(response) or time.monotonic_ns()
                 if not event.data:
                     continue
                 try:
@@ -487,9 +494,10 @@ class AsyncQueueClient:
             d = Download(url=header + ",...", started_ns=started, ended_ns=time.monotonic_ns(), status=None,
                          size=len(data), content_type=header[5:].split(";")[0] or None, data=data)
         else:
-            response, raw = await self._send(Call("download", max_bytes=MAX_DOWNLOAD_BYTES), "GET", url)
-            d = Download(url=safe_url(response.request.url), started_ns=started, ended_ns=time.monotonic_ns(),
-                         status=response.status_code, size=len(raw),
+            call = Call("download", max_bytes=MAX_DOWNLOAD_BYTES)
+            response, raw = await self._send(call, "GET", url)
+            d = Download(url=safe_url(response.request.url), started_ns=started,
+                         ended_ns=call.last.done_ns or time.monotonic_ns(), status=response.status_code, size=len(raw),
                          content_type=response.headers.get("content-type"), data=raw)
         obs = current_observation()
         if obs is not None:

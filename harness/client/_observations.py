@@ -38,6 +38,8 @@ class Exchange:
     attempt: int
     sent_ns: int
     done_ns: int | None = None
+    """When the response was in (its body too, unless it streams on): when its last bytes reached
+    this machine where the kernel says (a target on loopback), else when the client read them."""
     status: int | None = None
     bytes_up: int = 0
     bytes_down: int = 0
@@ -49,6 +51,9 @@ class Exchange:
     """Set when this attempt was retried: the delay slept before the next one."""
     headers: dict[str, str] = field(default_factory=dict)
     """Response headers the checks read (``x-fal-*``, content type), lower-case names."""
+    read_ns: int | None = None
+    """When the client read the response's last bytes, where ``done_ns`` is their arrival (the
+    difference is how long the client's event loop kept them waiting)."""
 
     @property
     def retried(self) -> bool:
@@ -61,6 +66,8 @@ class StatusSeen:
 
     status: str
     t_ns: int
+    """When it reached this machine where the kernel says (a target on loopback), else when the
+    client read it."""
     via: str
     """``stream`` or ``poll``."""
     queue_position: int | None = None
@@ -68,6 +75,8 @@ class StatusSeen:
     logs: int = 0
     error: str | None = None
     error_type: str | None = None
+    read_ns: int | None = None
+    """When the client read it, where ``t_ns`` is its arrival."""
 
 
 @dataclass

@@ -21,6 +21,7 @@ import httpx
 from harness._secrets import redact_url
 from harness._target import Budget
 from harness._tls import ssl_context
+from harness.client._arrival import arrival_ns
 from harness.client._observations import Exchange, Observation
 from harness.client._retry import RetryPolicy
 
@@ -130,7 +131,8 @@ class InstrumentedTransport(httpx.AsyncBaseTransport):
                 obs.exchanges.append(exchange)
             try:
                 response = await self.inner.handle_async_request(request)
-                body = None if call.stream and response.status_code < 400 else await _read(response, call.max_bytes)
+                body, arrived = (None, None) if call.stream and response.status_code < 400 \
+                    else await _read(response, call.max_bytes)
             except httpx.TransportError as error:
                 exchange.done_ns = time.monotonic_ns()
                 exchange.error = type(error).__name__
@@ -146,7 +148,9 @@ class InstrumentedTransport(httpx.AsyncBaseTransport):
                 # The body streams on to the caller: the attempt ends when it is closed.
                 response.stream = _Watched(response.stream, exchange)
                 return response
-            exchange.done_ns = time.monotonic_ns()
+            exchange.done_ns = read = time.monotonic_ns()
+            if arrived is not None:
+                exchange.done_ns, exchange.read_ns = arrived, read
             exchange.bytes_down = len(body)
             if attempt < policy.max_attempts and response.status_code >= 400 \
                     and policy.should_retry_response(response, _decoded(response, body)):
@@ -160,8 +164,9 @@ class InstrumentedTransport(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-async def _read(response: httpx.Response, max_bytes: int | None) -> bytes:
-    """The whole body as sent (still encoded), the connection released whatever happens."""
+async def _read(response: httpx.Response, max_bytes: int | None) -> tuple[bytes, int | None]:
+    """The whole body as sent (still encoded) and when its last bytes arrived (where the kernel
+    says), the connection released whatever happens."""
     stream = response.stream
     assert isinstance(stream, httpx.AsyncByteStream)
     chunks: list[bytes] = []
@@ -172,9 +177,10 @@ async def _read(response: httpx.Response, max_bytes: int | None) -> bytes:
             if max_bytes is not None and size > max_bytes:
                 raise BodyTooLarge(f"the body is larger than {max_bytes} bytes; stopped reading")
             chunks.append(chunk)
+        arrived = arrival_ns(response)  # before the connection can serve another request
     finally:
         await stream.aclose()  # the connection goes back to the pool
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), arrived
 
 
 def _decoded(response: httpx.Response, body: bytes) -> bytes:

@@ -32,6 +32,8 @@ from harness._errors import ConfigError, HarnessError
 __all__ = ["EmulatorProcess", "ReferenceProcess"]
 
 _START_TIMEOUT = 60.0
+#: seconds a thread holds the interpreter lock before the emulator's event loop may take it
+SWITCH_INTERVAL = 0.0005
 
 
 class EmulatorProcess:
@@ -262,6 +264,10 @@ def _serve_child() -> None:
     # so a collection pause delays a status event less.
     gc.collect()
     gc.freeze()
+    # Media are drawn on worker threads while the event loop writes status events: the loop then
+    # waits for the interpreter lock at most this long (Python's default is 5 ms), and a status
+    # event is written that much sooner after its state changed.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         print(json.dumps({"queue_url": emulator.queue_url, "run_url": emulator.run_url, "key": emulator.key,
                           "admin_key": emulator.admin_key, "pid": os.getpid()}), flush=True)

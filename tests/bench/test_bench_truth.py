@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.bench._records import Record, measured_from_observation, status_lags, truth_phases
+from harness.bench._records import Record, measured_from_observation, read_lags, status_lags, truth_phases
 from harness.bench._summary import figures_of, summarize_series
-from harness.client import Download, Observation, StatusSeen
+from harness.client import Download, Exchange, Observation, StatusSeen
 
 MS = 1_000_000
 
@@ -162,3 +162,42 @@ def test_the_report_says_where_the_lag_went_status_by_status() -> None:
     assert "IN_QUEUE" not in note  # never read by a client here: nothing to set against
     assert truth_notes([series]) == [note]
     assert lag_note(SeriesSummary(name="x")) is None
+
+
+def _arrived_observation() -> Observation:
+    """The observation above as a client on loopback records it: each status and the submit's
+    answer at its arrival, and when the client's loop read it (2, 0 and 7 ms later; the submit 3)."""
+    obs = observation()
+    for seen, late in zip(obs.statuses, (2, 0, 7), strict=True):
+        seen.read_ns = seen.t_ns + late * MS
+    obs.exchanges = [Exchange("submit", "POST", "http://x/q", 1, sent_ns=0, done_ns=4 * MS, status=200,
+                              read_ns=7 * MS),
+                     Exchange("stream", "GET", "http://x/s", 1, sent_ns=5 * MS, done_ns=311 * MS, status=200)]
+    return obs
+
+
+def test_the_clients_read_lag_is_kept_apart_from_the_receive_lag_and_from_every_phase() -> None:
+    obs = _arrived_observation()
+    assert read_lags(obs.to_dict()) == {"IN_QUEUE": 3 * MS, "IN_PROGRESS": 0, "COMPLETED": 7 * MS}
+    # the phases run from arrival to arrival: the loop's wait is in none of them
+    assert obs.phases() == observation().phases()
+    assert read_lags(observation().to_dict()) == {} and read_lags(None) == {}  # read where it arrived: no lag
+
+
+def test_the_series_summary_and_its_figures_carry_the_read_lag_and_the_report_says_it() -> None:
+    from harness.reports._tables import lag_note
+
+    timeline = _written(2, 105, 305, {"IN_QUEUE": 3, "IN_PROGRESS": 108, "COMPLETED": 306})
+    records = [Record(run_id="r", series="s", index=i, warmup=False, cold=False, intended_start_ns=0, started_ns=0,
+                      ended_ns=322 * MS, phases_ns={"completion": 306 * MS}, request_id=f"r{i}",
+                      observation=_arrived_observation().to_dict()) for i in range(20)]
+    series = summarize_series("s", {}, records, {f"r{i}": timeline for i in range(20)}, ci_resamples=0)
+    done = series.lags["COMPLETED"]
+    assert done.read is not None and done.read.p50 == pytest.approx(7.0) and done.read.count == 20
+    assert done.receive is not None and done.receive.p50 == pytest.approx(4.0)
+    names = {f.name: f.value for f in figures_of("queue", [series])}
+    assert names["queue/s/read_lag/IN_QUEUE/p50"] == pytest.approx(3.0)
+    note = lag_note(series)
+    assert note is not None and "COMPLETED written 1.00 ms (p99 1.00) after the state changed, at the client's " \
+        "machine 4.00 ms (p99 4.00) after that (its kernel's time), and read by the client 7.00 ms (p99 7.00) later" \
+        in note
