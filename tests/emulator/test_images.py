@@ -114,3 +114,19 @@ def _assert_truthful(image: dict[str, Any], size: tuple[int, int], fmt: str) -> 
     assert image["file_size"] == len(served.content)
     assert image["content_type"] == served.headers["content-type"] == _TYPES[fmt]
     assert image["file_name"] == image["url"].rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp"])
+def test_a_picture_encoded_off_the_interpreter_lock_has_the_bytes_a_buffer_gets(fmt: str) -> None:
+    # JPEGs are encoded into an in-memory file, where Pillow lets other threads run: the bytes are
+    # those Pillow writes into a buffer with the same settings, so recordings keep matching.
+    from harness.emulator._images import _SAVE_OPTIONS, FORMATS, picture, render
+
+    digest = bytes(range(32))
+    made = render(digest, 640, 480, fmt)
+    pil_format = FORMATS[fmt][0]
+    buf = io.BytesIO()
+    picture(digest, 640, 480).save(buf, format=pil_format, **_SAVE_OPTIONS[pil_format])
+    assert made.data == buf.getvalue()
+    with Image.open(io.BytesIO(made.data)) as img:
+        assert (img.format, img.size) == (pil_format, (640, 480))
