@@ -19,6 +19,7 @@ import ssl
 import struct
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpcore
@@ -58,13 +59,30 @@ def arrival_transport(*, verify: ssl.SSLContext, limits: httpx.Limits,
 
 def _arrival(ancdata: list[tuple[int, int, bytes]]) -> int:
     """The kernel's receive time in ``ancdata`` moved to the monotonic clock (now, without one)."""
-    mono, real = time.monotonic_ns(), time.time_ns()
     for level, kind, data in ancdata:
         if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
             sec, nsec = _TIMESPEC.unpack_from(data)
-            arrived: int = mono - (real - (sec * 1_000_000_000 + nsec))
-            return min(mono, arrived)  # never later than now (a step of the wall clock in between)
-    return mono
+            arrived: int = sec * 1_000_000_000 + nsec - _wall_offset()
+            return min(time.monotonic_ns(), arrived)  # never later than now (a step of the wall clock)
+    return time.monotonic_ns()
+
+
+def _wall_offset(tries: int = 3, wall: Callable[[], int] = time.time_ns,
+                 mono_clock: Callable[[], int] = time.monotonic_ns) -> int:
+    """The wall clock less the monotonic clock, now. The monotonic reading is taken between two wall
+    readings and the narrowest of a few such brackets is kept: a thread preempted between two
+    readings would otherwise move every arrival by as long as it waited."""
+    best_width, best = 0, 0
+    for n in range(tries):
+        before = wall()
+        mono = mono_clock()
+        after = wall()
+        width = after - before
+        if n == 0 or width < best_width:
+            best_width, best = width, (before + after) // 2 - mono
+        if width < 2_000:
+            break
+    return best
 
 
 def _readable(sock: socket.socket | Any) -> bool:

@@ -179,3 +179,13 @@ def test_an_attempt_is_done_when_its_body_arrived_and_read_when_the_loop_got_to_
     assert exchange.done_ns is not None and exchange.read_ns is not None
     assert server.send_started_ns <= exchange.done_ns <= in_ns
     assert exchange.read_ns - exchange.done_ns >= BLOCKED_S * 1e9
+
+
+def test_the_clocks_offset_is_read_between_two_wall_readings_and_a_preempted_try_is_dropped() -> None:
+    # A controlled clock: the first try is preempted for 40 us between its monotonic and its second
+    # wall reading; the second is not. The offset is the second try's, not shifted by the wait.
+    from harness.client._arrival import _wall_offset
+
+    walls = iter([1_000_000, 1_040_500, 2_000_000, 2_000_400])
+    monos = iter([500, 1_000_200])
+    assert _wall_offset(wall=lambda: next(walls), mono_clock=lambda: next(monos)) == 2_000_200 - 1_000_200
