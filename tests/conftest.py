@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,12 @@ sys.dont_write_bytecode = False
 # no public host; child processes inherit it.
 os.environ.pop("SSL_CERT_FILE", None)
 os.environ["SSL_CERT_DIR"] = str(ROOT / "tests" / "data" / "no-public-ca")
+
+# A shell starts a background job with SIGINT ignored, and every process it starts inherits that:
+# the tests that stop a run with SIGINT, as Ctrl-C does, would find it ignored. The suite's own
+# processes take SIGINT as Python does, so the runs they start do too.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 RepoPytest = Callable[..., pytest.RunResult]
 
