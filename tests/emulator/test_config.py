@@ -131,7 +131,12 @@ def test_cli_serves_until_interrupted() -> None:
         assert ran.status_code == 200
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=15)
+        finally:
+            if process.poll() is None:  # it ignored the signal: the test fails, and leaves no server behind
+                process.kill()
+                process.wait()
     assert process.returncode == 0
 
 
