@@ -7,6 +7,7 @@ with its benchmark in ``bench/``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ __all__ = [
     "MAIN_JOB_FORMAT",
     "RUN_SUMMARY",
     "RunFolder",
+    "claim_free",
     "claim_run_dir",
     "identify_run_folder",
     "run_folder_name",
@@ -42,21 +44,27 @@ def claim_run_dir(root: Path, kind: str, *, now: datetime | None = None) -> Path
     """Create and return a run folder under ``root`` that no other process has: ``<time>-<kind>``,
     or with ``-2``, ``-3``... when another run started in the same second. Creating it is the claim,
     so two processes never share one."""
-    name = run_folder_name(kind, now)
+    return claim_free(root, run_folder_name(kind, now), "", Path.mkdir, "run folder")
+
+
+def claim_free(root: Path, stem: str, suffix: str, create: Callable[[Path], object], what: str) -> Path:
+    """The first of ``<stem><suffix>``, ``<stem>-2<suffix>``, ``<stem>-3<suffix>``... under ``root``
+    (created if need be) that ``create`` makes; ``create`` raises ``FileExistsError`` for a name
+    another process has. Making it is the claim. Any other failure is a one-line ConfigError."""
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create the output folder {root}: {exc.strerror or exc}") from None
     for n in range(1, 10_000):
-        folder = root / (name if n == 1 else f"{name}-{n}")
+        path = root / (f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}")
         try:
-            folder.mkdir()
+            create(path)
         except FileExistsError:
             continue
         except OSError as exc:
-            raise ConfigError(f"cannot create the run folder {folder}: {exc.strerror or exc}") from None
-        return folder
-    raise ConfigError(f"no free run folder name under {root} for {name}")
+            raise ConfigError(f"cannot create the {what} {path}: {exc.strerror or exc}") from None
+        return path
+    raise ConfigError(f"no free {what} name under {root} for {stem}")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from harness._data import dump_json, parse_json, read_text
-from harness._errors import ConfigError, DataFileError
+from harness._errors import DataFileError
+from harness._runfolders import claim_free
 from harness.bench._results import summary_from_data, write_file
 from harness.bench._summary import BenchSummary
 
@@ -29,22 +30,9 @@ def record_history(history: Path, summary: BenchSummary) -> Path:
     claimed first (``<run id>.json``, or with ``-2``, ``-3``... when another run has it), so two
     runs with one id (main jobs whose benchmarks started in the same second, each in its own run
     folder) are both kept: a run never replaces another's point on the trend."""
-    try:
-        history.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the history folder {history}: {exc.strerror or exc}") from None
-    for n in range(1, 10_000):
-        path = history / (f"{summary.run_id}.json" if n == 1 else f"{summary.run_id}-{n}.json")
-        try:
-            with path.open("x"):
-                pass
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise ConfigError(f"cannot write to the history folder {history}: {exc.strerror or exc}") from None
-        write_file(path, dump_json(summary))
-        return path
-    raise ConfigError(f"no free history file name under {history} for {summary.run_id}")
+    path = claim_free(history, str(summary.run_id), ".json", lambda p: p.open("x").close(), "history file")
+    write_file(path, dump_json(summary))
+    return path
 
 
 def target_kind(summary: BenchSummary) -> str | None:

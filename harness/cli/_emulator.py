@@ -57,11 +57,18 @@ def emulator(ctx: click.Context, host: str, port: int, run_port: int | None, con
     if ctx.invoked_subcommand is not None:
         return
     from harness import REDACTED
-    from harness.emulator import ADMIN_HEADER, DEFAULT_KEY, accept_environment_key, start_emulator
+    from harness.emulator import (
+        ADMIN_HEADER,
+        DEFAULT_KEY,
+        accept_environment_key,
+        dedicate_to_serving,
+        start_emulator,
+    )
 
     config, env_key = accept_environment_key(_config(config_path, time_scale), os.environ)
     running = start_emulator(config, host=host, port=port,
                              run_port=run_port if run_port is not None else default_run_port(port))
+    dedicate_to_serving()
     click.echo("fal emulator running (Ctrl-C to stop)")
     click.echo(f"  queue API  {running.queue_url}   (queue.fal.run, rest.fal.ai, v3.fal.media)")
     click.echo(f"  run API    {running.run_url}   (fal.run, its /stream and realtime websockets)")

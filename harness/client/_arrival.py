@@ -40,7 +40,7 @@ def arrival_ns(response: httpx.Response) -> int | None:
     """When the last bytes read for ``response`` arrived (``time.monotonic_ns()`` clock), if its
     connection was made by :class:`ArrivalBackend` over plain TCP; ``None`` otherwise."""
     stream = response.extensions.get("network_stream")
-    return stream.arrived_ns if isinstance(stream, _ArrivalStream) else None
+    return stream.arrived_ns() if isinstance(stream, _ArrivalStream) else None
 
 
 def arrival_transport(*, verify: ssl.SSLContext, limits: httpx.Limits,
@@ -57,14 +57,13 @@ def arrival_transport(*, verify: ssl.SSLContext, limits: httpx.Limits,
     return transport
 
 
-def _arrival(ancdata: list[tuple[int, int, bytes]]) -> int:
-    """The kernel's receive time in ``ancdata`` moved to the monotonic clock (now, without one)."""
+def _kernel_time(ancdata: list[tuple[int, int, bytes]]) -> int | None:
+    """The kernel's receive time in ``ancdata`` (wall clock, ns), if it holds one."""
     for level, kind, data in ancdata:
         if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
             sec, nsec = _TIMESPEC.unpack_from(data)
-            arrived: int = sec * 1_000_000_000 + nsec - _wall_offset()
-            return min(time.monotonic_ns(), arrived)  # never later than now (a step of the wall clock)
-    return time.monotonic_ns()
+            return int(sec) * 1_000_000_000 + int(nsec)
+    return None
 
 
 def _wall_offset(tries: int = 3, wall: Callable[[], int] = time.time_ns,
@@ -139,11 +138,19 @@ class ArrivalBackend(httpcore.AsyncNetworkBackend):
 
 
 class _ArrivalStream(httpcore.AsyncNetworkStream):
-    """One TCP connection read with ``recvmsg``; ``arrived_ns`` is its last read's arrival."""
+    """One TCP connection read with ``recvmsg``; :meth:`arrived_ns` is its last read's arrival."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        self.arrived_ns: int | None = None
+        self._kernel_ns: int | None = None
+        self._read_ns: int | None = None
+
+    def arrived_ns(self) -> int | None:
+        """When the last read's bytes arrived, on the monotonic clock: the kernel's time moved over
+        when asked for (a download's many reads pay nothing for it), never later than the read."""
+        if self._kernel_ns is None:
+            return self._read_ns
+        return min(self._kernel_ns - _wall_offset(), time.monotonic_ns())
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         sock = self._sock
@@ -155,7 +162,8 @@ class _ArrivalStream(httpcore.AsyncNetworkStream):
                 continue
             except OSError as exc:
                 raise httpcore.ReadError(str(exc)) from exc
-            self.arrived_ns = _arrival(ancdata)
+            self._kernel_ns = _kernel_time(ancdata)
+            self._read_ns = None if self._kernel_ns is not None else time.monotonic_ns()
             return data
 
     async def _wait_readable(self, timeout: float | None) -> None:

@@ -148,9 +148,8 @@ class InstrumentedTransport(httpx.AsyncBaseTransport):
                 # The body streams on to the caller: the attempt ends when it is closed.
                 response.stream = _Watched(response.stream, exchange)
                 return response
-            exchange.done_ns = read = time.monotonic_ns()
-            if arrived is not None:
-                exchange.done_ns, exchange.read_ns = arrived, read
+            read = time.monotonic_ns()
+            exchange.done_ns, exchange.read_ns = (read, None) if arrived is None else (arrived, read)
             exchange.bytes_down = len(body)
             if attempt < policy.max_attempts and response.status_code >= 400 \
                     and policy.should_retry_response(response, _decoded(response, body)):

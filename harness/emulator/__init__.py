@@ -22,7 +22,7 @@ from harness.emulator._config import (
     parse_emulator_config,
 )
 from harness.emulator._node import NODE_PRELOAD, node_redirect_env
-from harness.emulator._process import EmulatorProcess
+from harness.emulator._process import EmulatorProcess, dedicate_to_serving
 from harness.emulator._server import (
     IN_PROCESS_URLS,
     MAX_PORT,
@@ -52,6 +52,7 @@ __all__ = [
     "Limits",
     "WebhookSettings",
     "accept_environment_key",
+    "dedicate_to_serving",
     "fal_client_urls",
     "load_emulator_config",
     "node_redirect_env",

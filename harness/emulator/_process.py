@@ -260,20 +260,24 @@ def _serve_child() -> None:
     except HarnessError as exc:
         print(json.dumps({"error": str(exc)}), flush=True)
         return
-    # Everything alive now lives as long as the server: keep it out of every later collection,
-    # so a collection pause delays a status event less.
-    gc.collect()
-    gc.freeze()
-    # Media are drawn on worker threads while the event loop writes status events: the loop then
-    # waits for the interpreter lock at most this long (Python's default is 5 ms), and a status
-    # event is written that much sooner after its state changed.
-    sys.setswitchinterval(SWITCH_INTERVAL)
+    dedicate_to_serving()
     try:
         print(json.dumps({"queue_url": emulator.queue_url, "run_url": emulator.run_url, "key": emulator.key,
                           "admin_key": emulator.admin_key, "pid": os.getpid()}), flush=True)
         _answer_until_closed()
     finally:
         emulator.stop()
+
+
+def dedicate_to_serving() -> None:
+    """Tune a process whose only work from now on is serving a started emulator (its child process,
+    ``fal-harness emulator``). Everything alive now lives as long as the server: it is kept out of
+    every later collection, so a collection pause delays a status event less. Media are drawn on
+    worker threads while the event loop writes status events: the loop then waits for the
+    interpreter lock at most ``SWITCH_INTERVAL`` (Python's default is 5 ms)."""
+    gc.collect()
+    gc.freeze()
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def _answer_until_closed() -> None:

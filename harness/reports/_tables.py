@@ -219,14 +219,12 @@ def lag_note(series: SeriesSummary) -> str | None:
         emit, receive = lags.emit, lags.receive
         if emit is None or receive is None:
             continue
+        written = f"{status} written {ms(emit.p50)} ms (p99 {ms(emit.p99)}) after the state changed"
+        later = f"{ms(receive.p50)} ms (p99 {ms(receive.p99)}) after that"
         read = lags.read
-        if read is None:
-            parts.append(f"{status} written {ms(emit.p50)} ms (p99 {ms(emit.p99)}) after the state changed and read "
-                         f"by the client {ms(receive.p50)} ms (p99 {ms(receive.p99)}) after that")
-        else:
-            parts.append(f"{status} written {ms(emit.p50)} ms (p99 {ms(emit.p99)}) after the state changed, at the "
-                         f"client's machine {ms(receive.p50)} ms (p99 {ms(receive.p99)}) after that (its kernel's "
-                         f"time), and read by the client {ms(read.p50)} ms (p99 {ms(read.p99)}) later (in no phase)")
+        parts.append(f"{written} and read by the client {later}" if read is None else
+                     f"{written}, at the client's machine {later} (its kernel's time), and read by the client "
+                     f"{ms(read.p50)} ms (p99 {ms(read.p99)}) later (in no phase)")
     if not parts:
         return None
     return (f"{series.name}, emulator emit lag against client receive lag (a timing error is the lags at a "
