@@ -113,7 +113,8 @@ def _emulator_truth_url(target: Target) -> str | None:
     if target.live or not target.is_loopback:
         return None
     try:
-        response = httpx.get(f"{target.queue_url}/_emulator/health", timeout=2.0, trust_env=False)
+        response = httpx.get(f"{target.queue_url}/_emulator/health", timeout=2.0, trust_env=False,
+                             verify=ssl_context(trust_env=False))
     except httpx.HTTPError:
         return None
     return target.queue_url if response.status_code == 200 else None

@@ -18,6 +18,7 @@ from harness._errors import ConfigError
 from harness._json import JsonValue
 from harness._secrets import redact_url, register_secret
 from harness._target import DEFAULT_LIVE_BUDGET, Budget, is_loopback_url
+from harness._tls import ssl_context
 
 if TYPE_CHECKING:
     from harness.emulator import Emulator
@@ -137,7 +138,8 @@ def url_target(url: str, *, key: str | None = None, budget: Budget | None = None
     base = url.rstrip("/")
     info: JsonValue = None
     try:
-        response = httpx.get(f"{base}/_emulator/health", timeout=2.0, trust_env=False)
+        response = httpx.get(f"{base}/_emulator/health", timeout=2.0, trust_env=False,
+                             verify=ssl_context(trust_env=False))
         if response.status_code == 200 and response.headers.get("content-type", "").startswith("application/json"):
             info = response.json()
     except (httpx.HTTPError, ValueError):

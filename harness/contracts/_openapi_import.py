@@ -16,6 +16,7 @@ from harness._data import kind_of, parse_json_or_yaml, read_text
 from harness._errors import DataFileError
 from harness._json import Json
 from harness._secrets import redact, redact_url
+from harness._tls import ssl_context
 from harness.contracts._infer import infer_semantics
 from harness.contracts._loader import contract_to_data, contract_warnings, parse_contract
 from harness.contracts._model import FORMAT_VERSION, Contract, app_root_of
@@ -53,7 +54,7 @@ def load_openapi(file_or_url: str | Path) -> dict[str, Json]:
 
 def _fetch(url: str) -> str:
     try:
-        response = httpx.get(url, follow_redirects=True, timeout=30.0,
+        response = httpx.get(url, follow_redirects=True, timeout=30.0, verify=ssl_context(),
                              headers={"Accept": "application/json, application/yaml;q=0.9, */*;q=0.1"})
     except httpx.HTTPError as exc:
         raise DataFileError(redact_url(url), "", f"cannot fetch: {redact(str(exc)) or type(exc).__name__}") from None

@@ -12,6 +12,7 @@ import httpx
 
 from harness._errors import ConfigError
 from harness._json import Json
+from harness._tls import ssl_context
 from harness.drift._formats import verdict
 from harness.drift._report import DriftReport
 from harness.drift._rules import Level
@@ -71,7 +72,8 @@ def post_alert(url: str, reports: Sequence[DriftReport], *, fail_on: Level = "ER
     if not any(r.fails(fail_on) for r in reports):
         return False
     try:
-        response = httpx.post(url, json=alert_payload(reports, fail_on=fail_on), timeout=timeout)
+        response = httpx.post(url, json=alert_payload(reports, fail_on=fail_on), timeout=timeout,
+                              verify=ssl_context())
     except httpx.HTTPError as exc:
         raise ConfigError(f"alert to {where} failed: {type(exc).__name__}") from None
     if response.status_code >= 400:

@@ -20,7 +20,11 @@ import httpx
 import pytest
 from nacl.signing import VerifyKey
 
+from harness.client import ssl_context
 from harness.emulator import Emulator, start_emulator
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 #: runs take no time; streams keep a little gap between events, as real ones do; sd-loras holds
 #: every request in the queue, so a cancel lands on a queued request
@@ -133,7 +137,7 @@ def receiver() -> Iterator[Receiver]:
 
 def verify_webhook(emulator: Emulator, headers: dict[str, str], raw: bytes) -> None:
     """The delivery's Ed25519 signature checks against the emulator's published JWKS."""
-    jwks = httpx.get(f"{emulator.queue_url}/.well-known/jwks.json", trust_env=False).json()
+    jwks = httpx.get(f"{emulator.queue_url}/.well-known/jwks.json", trust_env=False, verify=TLS).json()
     message = "\n".join([headers["x-fal-webhook-request-id"], headers["x-fal-webhook-user-id"],
                          headers["x-fal-webhook-timestamp"], hashlib.sha256(raw).hexdigest()]).encode()
     (key,) = [k for k in jwks["keys"] if k["crv"] == "Ed25519"]
@@ -151,7 +155,7 @@ def patterned(size: int) -> bytes:
 
 
 def fetch(url: str) -> httpx.Response:
-    return httpx.get(url, trust_env=False, timeout=60)
+    return httpx.get(url, trust_env=False, verify=TLS, timeout=60)
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,14 @@ import httpx
 import httpx_sse
 import pytest
 
+from harness.client import ssl_context
 from harness.contracts import get_contract, validate_output
 from harness.emulator import Emulator, patch_fal_client
 
 from .conftest import BIG_BYTES, HELD, REALTIME, STREAMED, Receiver, SocketGuard, fetch, patterned, verify_webhook
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 IMAGE = "fal-ai/flux-pro"
 PROMPT = {"prompt": "a lighthouse at dusk", "image_size": "square"}
@@ -89,7 +93,7 @@ def test_a_stream_of_an_endpoint_that_does_not_stream_is_404(patched: Any, emula
     # fal-client reads the answer as a stream without checking its status; the answer is fal's 404.
     with pytest.raises(httpx_sse.SSEError, match="application/json"):
         list(patched.stream(IMAGE, PROMPT))
-    answer = httpx.post(f"{emulator.run_url}/{IMAGE}/stream", json=PROMPT, trust_env=False,
+    answer = httpx.post(f"{emulator.run_url}/{IMAGE}/stream", json=PROMPT, trust_env=False, verify=TLS,
                         headers={"Authorization": f"Key {emulator.key}"})
     assert (answer.status_code, answer.json()) == (404, {"detail": "Path /stream not found"})
 
@@ -131,7 +135,7 @@ def test_realtime_without_a_valid_token_or_key_is_refused(emulator: Emulator) ->
             connect(url, open_timeout=10).close()
         assert refused.value.response.status_code == 401
     token = httpx.post(f"{emulator.queue_url}/tokens/", json={"allowed_apps": ["flux-pro"]},
-                       headers={"Authorization": f"Key {emulator.key}"}, trust_env=False).json()
+                       headers={"Authorization": f"Key {emulator.key}"}, trust_env=False, verify=TLS).json()
     with pytest.raises(InvalidStatus) as other_app:
         connect(f"{base}/{REALTIME[0]}/realtime?fal_jwt_token={token}", open_timeout=10).close()
     assert other_app.value.response.status_code == 401

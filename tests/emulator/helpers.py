@@ -14,6 +14,9 @@ from harness._tls import ssl_context
 from harness.contracts import Contract
 from harness.emulator import Emulator
 
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
+
 #: the ``fal_emulator_factory`` fixture: start(config data or EmulatorConfig) -> Emulator
 Factory = Callable[..., Emulator]
 
@@ -39,7 +42,7 @@ def scenario_input(contract: Contract, name: str | None = None) -> dict[str, Any
 
 def client(emulator: Emulator) -> httpx.Client:
     return httpx.Client(headers={"Authorization": f"Key {emulator.key}"}, trust_env=False, timeout=30,
-                        verify=ssl_context(trust_env=False))
+                        verify=TLS)
 
 
 def wait_completed(http: httpx.Client, status_url: str, timeout: float = 15.0) -> dict[str, Any]:

@@ -10,11 +10,15 @@ import pytest
 
 from harness._errors import ConfigError
 from harness.cli import main
+from harness.client import ssl_context
 from harness.emulator import _bench
 from harness.emulator._bench import run_bench
 from harness.emulator._process import ReferenceProcess
 
 from .helpers import Factory
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 
 def test_bench_reports_lifecycles_and_added_time_beside_the_reference() -> None:
@@ -52,7 +56,7 @@ def test_rounds_are_combined_by_median_with_the_reference_beside_them() -> None:
 def test_a_child_server_reports_the_cpu_it_has_used() -> None:
     with ReferenceProcess() as child:
         first = child.cpu_seconds()
-        httpx.get(f"{child.queue_url}/fal-ai/x/requests/1/status", trust_env=False)
+        httpx.get(f"{child.queue_url}/fal-ai/x/requests/1/status", trust_env=False, verify=TLS)
         assert 0 < first <= child.cpu_seconds()
 
 

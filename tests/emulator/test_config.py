@@ -15,7 +15,11 @@ import yaml
 
 from harness._errors import DataFileError
 from harness.cli import main
+from harness.client import ssl_context
 from harness.emulator import EmulatorConfig, Latency, load_emulator_config, parse_emulator_config, start_emulator
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 EXAMPLE = """\
 format_version: 1
@@ -127,7 +131,7 @@ def test_cli_serves_until_interrupted() -> None:
         urls = {words[0]: words[-1] if words[0] == "key" else words[2] for words in lines[1:4]}
         assert set(urls) == {"queue", "run", "key"}
         ran = httpx.post(f"{urls['run']}/fal-ai/flux-pro", json={"prompt": "cli"},
-                         headers={"Authorization": f"Key {urls['key']}"}, trust_env=False)
+                         headers={"Authorization": f"Key {urls['key']}"}, trust_env=False, verify=TLS)
         assert ran.status_code == 200
     finally:
         process.send_signal(signal.SIGINT)

@@ -9,7 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
+from harness.client import ssl_context
 from harness.emulator import EmulatorConfig, accept_environment_key, start_emulator
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 KEY = "env-key-id-51c2:env-secret-0d9e7b31aa"
 
@@ -19,7 +23,7 @@ def test_the_environment_key_is_accepted_beside_the_configured_ones() -> None:
     assert added and KEY in config.keys and EmulatorConfig().keys[0] in config.keys
     with start_emulator(config) as emulator:
         answered = httpx.post(f"{emulator.run_url}/fal-ai/flux-pro", json={"prompt": "x"},
-                              headers={"Authorization": f"Key {KEY}"}, trust_env=False)
+                              headers={"Authorization": f"Key {KEY}"}, trust_env=False, verify=TLS)
     assert answered.status_code == 200
 
 

@@ -11,10 +11,14 @@ import pytest
 from PIL import Image
 
 from harness._resources import fixture
+from harness.client import ssl_context
 from harness.contracts import get_contract, validate_output
 from harness.emulator import Emulator, patch_fal_client
 
 from .helpers import ENDPOINTS, Factory, scenario_input
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 
 @pytest.fixture
@@ -106,14 +110,14 @@ def test_async_subscribe_and_upload(fal_emulator: Emulator) -> None:
     with patch_fal_client(fal_emulator):
         output, url = asyncio.run(scenario())
     assert validate_output(get_contract("fal-ai/instantid/lcm"), output) == []
-    assert httpx.get(url, trust_env=False).content == fixture("face.png").read_bytes()
+    assert httpx.get(url, trust_env=False, verify=TLS).content == fixture("face.png").read_bytes()
 
 
 @pytest.mark.parametrize("repository", ["fal_v3", "fal"])
 def test_upload_is_served_back_with_its_content_type(fal: fal_client.SyncClient, repository: str) -> None:
     data = fixture("person.zip").read_bytes()
     url = fal.upload(data, "application/zip", "person.zip", repository=repository)  # type: ignore[arg-type]
-    served = httpx.get(url, trust_env=False)
+    served = httpx.get(url, trust_env=False, verify=TLS)
     assert served.status_code == 200
     assert served.content == data
     assert served.headers["content-type"] == "application/zip"
@@ -125,7 +129,7 @@ def test_upload_falls_back_to_the_legacy_flow_when_v3_fails(fal_emulator_factory
     emulator = fal_emulator_factory({"faults": [{"fault": "http_500", "requests": [1], "on": "upload"}]})
     with patch_fal_client(emulator):
         url = fal_client.SyncClient(key=emulator.key).upload(b"fallback", "text/plain", "note.txt")
-    assert httpx.get(url, trust_env=False).content == b"fallback"
+    assert httpx.get(url, trust_env=False, verify=TLS).content == b"fallback"
     struck = httpx.get(f"{emulator.queue_url}/_emulator/faults", headers=emulator.admin_headers).json()["faults"]
     assert [f["stage"] for f in struck] == ["upload"]
 

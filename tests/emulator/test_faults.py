@@ -10,9 +10,13 @@ import fal_client
 import httpx
 import pytest
 
+from harness.client import ssl_context
 from harness.emulator import Emulator, patch_fal_client
 
 from .helpers import Factory, client, submit, wait_completed
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 
 def _with(factory: Factory, *rules: dict[str, Any], **extra: Any) -> Emulator:
@@ -20,7 +24,7 @@ def _with(factory: Factory, *rules: dict[str, Any], **extra: Any) -> Emulator:
 
 
 def _struck(emulator: Emulator) -> list[dict[str, Any]]:
-    faults: list[dict[str, Any]] = httpx.get(f"{emulator.queue_url}/_emulator/faults", trust_env=False,
+    faults: list[dict[str, Any]] = httpx.get(f"{emulator.queue_url}/_emulator/faults", trust_env=False, verify=TLS,
                                              headers=emulator.admin_headers).json()["faults"]
     return faults
 
@@ -43,7 +47,7 @@ def test_ingress_errors_look_like_nginx_and_fal_client_retries_them(fal_emulator
                                                                     status: int) -> None:
     emulator = _with(fal_emulator_factory, {"fault": f"ingress_{status}", "requests": [0]})
     raw = httpx.post(f"{emulator.queue_url}/fal-ai/flux-pro", json={"prompt": "x"},
-                     headers={"Authorization": f"Key {emulator.key}"}, trust_env=False)
+                     headers={"Authorization": f"Key {emulator.key}"}, trust_env=False, verify=TLS)
     assert raw.status_code == status
     assert "nginx" in raw.text and raw.headers["content-type"].startswith("text/html")
     assert "x-fal-request-id" not in raw.headers

@@ -10,9 +10,13 @@ import pytest
 from PIL import Image
 
 from harness._resources import fixture
+from harness.client import ssl_context
 from harness.emulator import Emulator
 
 from .helpers import data_uri
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 _TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 
@@ -26,7 +30,8 @@ def _run(http: httpx.Client, emulator: Emulator, endpoint: str, payload: dict[st
 
 def _bytes(output: dict[str, Any], field: str = "images") -> list[bytes]:
     found = output[field]
-    return [httpx.get(i["url"], trust_env=False).content for i in (found if isinstance(found, list) else [found])]
+    files = found if isinstance(found, list) else [found]
+    return [httpx.get(i["url"], trust_env=False, verify=TLS).content for i in files]
 
 
 def test_same_input_and_seed_give_byte_identical_images(http: httpx.Client, fal_emulator: Emulator) -> None:
@@ -56,7 +61,8 @@ def test_a_missing_seed_is_drawn_echoed_and_reproducible(http: httpx.Client, fal
 
 def test_file_inputs_count_by_content_not_by_url(http: httpx.Client, fal_emulator: Emulator) -> None:
     token = http.post(f"{fal_emulator.queue_url}/storage/auth/token", json={}).json()
-    url = httpx.post(f"{token['base_url']}/files/upload", content=fixture("face.png").read_bytes(), trust_env=False,
+    url = httpx.post(f"{token['base_url']}/files/upload", content=fixture("face.png").read_bytes(),
+                     trust_env=False, verify=TLS,
                      headers={"Authorization": f"Bearer {token['token']}", "Content-Type": "image/png"}
                      ).json()["access_url"]
     by_uri = _run(http, fal_emulator, "fal-ai/instantid/lcm",
@@ -105,7 +111,7 @@ def test_timings_and_echo_are_filled_in(http: httpx.Client, fal_emulator: Emulat
 
 
 def _assert_truthful(image: dict[str, Any], size: tuple[int, int], fmt: str) -> None:
-    served = httpx.get(image["url"], trust_env=False)
+    served = httpx.get(image["url"], trust_env=False, verify=TLS)
     assert served.status_code == 200
     with Image.open(io.BytesIO(served.content)) as decoded:
         decoded.load()

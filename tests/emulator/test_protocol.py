@@ -8,10 +8,14 @@ import time
 import httpx
 import pytest
 
+from harness.client import ssl_context
 from harness.contracts import get_contract, validate_output
 from harness.emulator import Emulator
 
 from .helpers import Factory, client, scenario_input, submit, wait_completed
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 
 def test_submit_answers_like_fal_with_app_root_urls(http: httpx.Client, fal_emulator: Emulator) -> None:
@@ -152,7 +156,7 @@ def test_missing_or_wrong_key_is_401(fal_emulator: Emulator, header: str | None)
     headers = {"Authorization": header} if header is not None else {}
     for url in (f"{fal_emulator.queue_url}/fal-ai/flux-pro", f"{fal_emulator.run_url}/fal-ai/flux-pro",
                 f"{fal_emulator.queue_url}/storage/auth/token?storage_type=fal-cdn-v3"):
-        response = httpx.post(url, json={"prompt": "x"}, headers=headers, trust_env=False)
+        response = httpx.post(url, json={"prompt": "x"}, headers=headers, trust_env=False, verify=TLS)
         assert response.status_code == 401
         assert isinstance(response.json()["detail"], str)
 
@@ -160,7 +164,7 @@ def test_missing_or_wrong_key_is_401(fal_emulator: Emulator, header: str | None)
 def test_any_key_is_accepted_when_no_keys_are_configured(fal_emulator_factory: Factory) -> None:
     emulator = fal_emulator_factory({"keys": []})
     response = httpx.post(f"{emulator.run_url}/fal-ai/flux-pro", json={"prompt": "x"},
-                          headers={"Authorization": "Key any-id:any-secret"}, trust_env=False)
+                          headers={"Authorization": "Key any-id:any-secret"}, trust_env=False, verify=TLS)
     assert response.status_code == 200
 
 

@@ -10,11 +10,14 @@ import httpx
 import pytest
 import yaml
 
-from harness.client import QueueClient, emulator_target
+from harness.client import QueueClient, emulator_target, ssl_context
 from harness.contracts import contracts_dir
 from harness.emulator import Emulator
 
 from .helpers import Factory, client, submit, wait_completed
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 
 def test_normal_requests_overtake_earlier_low_ones(fal_emulator_factory: Factory) -> None:
@@ -100,5 +103,5 @@ def test_a_bad_token_request_is_422_naming_the_field(fal_emulator: Emulator, bod
 
 
 def test_tokens_need_a_key(fal_emulator: Emulator) -> None:
-    answer = httpx.post(f"{fal_emulator.queue_url}/tokens/", json={"allowed_apps": ["x"]}, trust_env=False)
+    answer = httpx.post(f"{fal_emulator.queue_url}/tokens/", json={"allowed_apps": ["x"]}, trust_env=False, verify=TLS)
     assert answer.status_code == 401

@@ -11,10 +11,13 @@ import pytest
 from harness._smoke import run_smoke
 from harness.checks import CHECKS
 from harness.cli import main
-from harness.client import RetryPolicy
+from harness.client import RetryPolicy, ssl_context
 from harness.contracts import load_contracts
 
 from .helpers import Factory
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -46,7 +49,7 @@ def test_smoke_retries_what_the_fault_plan_breaks_and_judges_with_the_harness_ch
     assert all(r.ok for r in results), [r.problem for r in results if not r.ok]
     for r in results:
         assert r.run is not None and {c.check for c in r.run.results} == set(CHECKS)
-    struck = httpx.get(f"{emulator.queue_url}/_emulator/faults", trust_env=False,
+    struck = httpx.get(f"{emulator.queue_url}/_emulator/faults", trust_env=False, verify=TLS,
                        headers=emulator.admin_headers).json()
     assert struck  # the faults did strike: the client's retries carried the scenarios through
 

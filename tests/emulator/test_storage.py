@@ -10,10 +10,14 @@ import fal_client.client as fal
 import httpx
 import pytest
 
+from harness.client import ssl_context
 from harness.emulator import Emulator, _storage, patch_fal_client
 from harness.emulator._storage import BlobStore
 
 from .helpers import Factory, client, submit, wait_completed
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 
 def _token(http: httpx.Client, emulator: Emulator) -> dict[str, str]:
@@ -34,55 +38,56 @@ def test_token_has_the_v3_shape(http: httpx.Client, fal_emulator: Emulator) -> N
 def test_single_upload_needs_the_token_and_is_served_back(http: httpx.Client, fal_emulator: Emulator) -> None:
     token = _token(http, fal_emulator)
     url = f"{token['base_url']}/files/upload"
-    refused = httpx.post(url, content=b"x", headers={"Authorization": "Bearer forged.token"}, trust_env=False)
+    refused = httpx.post(url, content=b"x", headers={"Authorization": "Bearer forged.token"},
+                         trust_env=False, verify=TLS)
     assert refused.status_code == 401
-    uploaded = httpx.post(url, content=b"%PDF-1.4 bytes", trust_env=False, headers={
+    uploaded = httpx.post(url, content=b"%PDF-1.4 bytes", trust_env=False, verify=TLS, headers={
         "Authorization": f"{token['token_type']} {token['token']}", "Content-Type": "application/pdf",
         "X-Fal-File-Name": "doc.pdf"})
     access_url = uploaded.json()["access_url"]
     assert access_url.endswith("/doc.pdf")
-    served = httpx.get(access_url, trust_env=False)
+    served = httpx.get(access_url, trust_env=False, verify=TLS)
     assert (served.content, served.headers["content-type"]) == (b"%PDF-1.4 bytes", "application/pdf")
 
 
 def test_multipart_upload_with_the_official_client_code(fal_emulator: Emulator) -> None:
     data = bytes(range(256)) * 40  # 10 KiB in three parts
-    with patch_fal_client(fal_emulator), httpx.Client(trust_env=False) as cdn:
+    with patch_fal_client(fal_emulator), httpx.Client(trust_env=False, verify=TLS) as cdn:
         manager = fal.CDNTokenManager(fal.AuthCredentials("Key", fal_emulator.key))  # reads REST_URL now
         url = fal.MultipartUpload.save(client=cdn, token_manager=manager, file_name="blob.bin", data=data,
                                        content_type="application/octet-stream", chunk_size=4096)
-    assert httpx.get(url, trust_env=False).content == data
+    assert httpx.get(url, trust_env=False, verify=TLS).content == data
 
 
 def test_multipart_parts_answer_etags_and_complete_checks_them(http: httpx.Client, fal_emulator: Emulator) -> None:
     token = _token(http, fal_emulator)
     auth = {"Authorization": f"Bearer {token['token']}"}
-    created = httpx.post(f"{token['base_url']}/files/upload/multipart", trust_env=False,
+    created = httpx.post(f"{token['base_url']}/files/upload/multipart", trust_env=False, verify=TLS,
                          headers={**auth, "Content-Type": "text/plain", "X-Fal-File-Name": "parts.txt"}).json()
     base = f"{created['access_url']}/multipart/{created['uploadId']}"
-    etags = [httpx.put(f"{base}/{n}", content=part, headers=auth, trust_env=False).headers["etag"]
+    etags = [httpx.put(f"{base}/{n}", content=part, headers=auth, trust_env=False, verify=TLS).headers["etag"]
              for n, part in ((1, b"hello "), (2, b"world"))]
     assert etags[0] != etags[1] and all(e.startswith('"') for e in etags)
-    wrong = httpx.post(f"{base}/complete", headers=auth, trust_env=False,
+    wrong = httpx.post(f"{base}/complete", headers=auth, trust_env=False, verify=TLS,
                        json={"parts": [{"partNumber": 1, "etag": etags[1]}, {"partNumber": 2, "etag": etags[1]}]})
     assert wrong.status_code == 400
-    done = httpx.post(f"{base}/complete", headers=auth, trust_env=False,
+    done = httpx.post(f"{base}/complete", headers=auth, trust_env=False, verify=TLS,
                       json={"parts": [{"partNumber": 2, "etag": etags[1]}, {"partNumber": 1, "etag": etags[0]}]})
     assert done.json()["access_url"] == created["access_url"]
-    assert httpx.get(created["access_url"], trust_env=False).content == b"hello world"
+    assert httpx.get(created["access_url"], trust_env=False, verify=TLS).content == b"hello world"
 
 
 def test_legacy_initiate_then_put(http: httpx.Client, fal_emulator: Emulator) -> None:
     grant = http.post(f"{fal_emulator.queue_url}/storage/upload/initiate", params={"storage_type": "gcs"},
                       json={"file_name": "a.txt", "content_type": "text/plain"}).json()
     assert set(grant) == {"upload_url", "file_url"}
-    assert httpx.get(grant["file_url"], trust_env=False).status_code == 404  # nothing there until the PUT
+    assert httpx.get(grant["file_url"], trust_env=False, verify=TLS).status_code == 404  # nothing there until the PUT
     forged = grant["upload_url"].split("?")[0] + "?upload_token=forged"
-    assert httpx.put(forged, content=b"x", trust_env=False).status_code == 403
+    assert httpx.put(forged, content=b"x", trust_env=False, verify=TLS).status_code == 403
     assert httpx.put(grant["upload_url"], content=b"legacy", headers={"Content-Type": "text/plain"},
-                     trust_env=False).status_code == 200
-    assert httpx.get(grant["file_url"], trust_env=False).content == b"legacy"
-    assert httpx.put(grant["upload_url"], content=b"again", trust_env=False).status_code == 403  # used up
+                     trust_env=False, verify=TLS).status_code == 200
+    assert httpx.get(grant["file_url"], trust_env=False, verify=TLS).content == b"legacy"
+    assert httpx.put(grant["upload_url"], content=b"again", trust_env=False, verify=TLS).status_code == 403  # used up
 
 
 def test_full_storage_answers_429(fal_emulator_factory: Factory) -> None:
@@ -91,8 +96,8 @@ def test_full_storage_answers_429(fal_emulator_factory: Factory) -> None:
         token = _token(http, emulator)
         auth = {"Authorization": f"Bearer {token['token']}"}
         upload = f"{token['base_url']}/files/upload"
-        assert httpx.post(upload, content=b"a" * 5000, headers=auth, trust_env=False).status_code == 200
-        assert httpx.post(upload, content=b"b", headers=auth, trust_env=False).status_code == 429
+        assert httpx.post(upload, content=b"a" * 5000, headers=auth, trust_env=False, verify=TLS).status_code == 200
+        assert httpx.post(upload, content=b"b", headers=auth, trust_env=False, verify=TLS).status_code == 429
         refused = http.post(f"{emulator.queue_url}/fal-ai/flux-pro", json={"prompt": "x"})
         assert refused.status_code == 429
         assert "max_stored_bytes" in refused.json()["detail"]
@@ -113,7 +118,7 @@ def test_files_and_results_expire(fal_emulator_factory: Factory) -> None:
         if time.monotonic_ns() < expiry_ns:
             assert result.status_code == 200
             image_url = result.json()["images"][0]["url"]
-            image = httpx.get(image_url, trust_env=False)
+            image = httpx.get(image_url, trust_env=False, verify=TLS)
             assert image.status_code == 200 or time.monotonic_ns() >= expiry_ns
         deadline = time.monotonic() + ttl + 5
         while http.get(handle["status_url"]).status_code != 404:
@@ -121,7 +126,7 @@ def test_files_and_results_expire(fal_emulator_factory: Factory) -> None:
             time.sleep(0.05)
         assert http.get(handle["response_url"]).status_code == 404
         if image_url is not None:
-            assert httpx.get(image_url, trust_env=False).status_code == 404
+            assert httpx.get(image_url, trust_env=False, verify=TLS).status_code == 404
     truth = emulator.timeline(handle["request_id"])  # the truth outlives the result
     assert truth["expired_ns"] - truth["completed_ns"] >= ttl * 1e9
 
@@ -139,7 +144,7 @@ def test_a_flood_degrades_with_429_not_memory(fal_emulator_factory: Factory) -> 
 
 @pytest.mark.parametrize("path", ["/files/nothere/x.png", "/files/upload/multipart"])
 def test_unknown_files_are_404(fal_emulator: Emulator, path: str) -> None:
-    assert httpx.get(fal_emulator.queue_url + path, trust_env=False).status_code == 404
+    assert httpx.get(fal_emulator.queue_url + path, trust_env=False, verify=TLS).status_code == 404
 
 
 def test_the_etag_is_computed_once_when_stored() -> None:
@@ -161,8 +166,8 @@ def test_serving_a_file_does_not_hash_it_again(http: httpx.Client, fal_emulator:
     monkeypatch.setattr(_storage, "etag_of", counting)
     data = b"served many times" * 1000
     token = _token(http, fal_emulator)
-    url = httpx.post(f"{token['base_url']}/files/upload", content=data, trust_env=False, headers={
+    url = httpx.post(f"{token['base_url']}/files/upload", content=data, trust_env=False, verify=TLS, headers={
         "Authorization": f"Bearer {token['token']}", "Content-Type": "application/octet-stream"}).json()["access_url"]
-    etags = {httpx.get(url, trust_env=False).headers["etag"] for _ in range(3)}
+    etags = {httpx.get(url, trust_env=False, verify=TLS).headers["etag"] for _ in range(3)}
     assert etags == {f'"{hashlib.md5(data).hexdigest()}"'}
     assert hashed == [len(data)]

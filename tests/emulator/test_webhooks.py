@@ -20,9 +20,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from harness._serve import serve_loopback
+from harness.client import ssl_context
 from harness.emulator import Emulator
 
 from .helpers import Factory, client, submit
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 
 class Receiver:
@@ -58,7 +62,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _verify(emulator: Emulator, headers: dict[str, str], body: bytes) -> None:
-    jwks = httpx.get(f"{emulator.queue_url}/.well-known/jwks.json", trust_env=False).json()
+    jwks = httpx.get(f"{emulator.queue_url}/.well-known/jwks.json", trust_env=False, verify=TLS).json()
     message = "\n".join([headers["x-fal-webhook-request-id"], headers["x-fal-webhook-user-id"],
                          headers["x-fal-webhook-timestamp"], hashlib.sha256(body).hexdigest()]).encode()
     signature = bytes.fromhex(headers["x-fal-webhook-signature"])

@@ -15,7 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.client import ssl_context
 from harness.emulator import Emulator
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 Factory = Callable[..., Emulator]
 KEYS = ["tenant-one:s3cr3t-one-0123456789", "tenant-two:s3cr3t-two-0123456789"]
@@ -23,8 +27,8 @@ SMALL = {"prompt": "x", "image_size": {"width": 16, "height": 16}}
 
 
 def _client(emulator: Emulator, key: str) -> httpx.Client:
-    return httpx.Client(base_url=emulator.queue_url, headers={"Authorization": f"Key {key}"}, trust_env=False,
-                        timeout=30)
+    return httpx.Client(base_url=emulator.queue_url, headers={"Authorization": f"Key {key}"},
+                        trust_env=False, verify=TLS, timeout=30)
 
 
 def _finish(http: httpx.Client, handle: dict[str, Any]) -> None:
@@ -40,10 +44,10 @@ def test_ground_truth_and_faults_need_the_admin_key(fal_emulator_factory: Factor
                                                                                    + KEYS[0]}).json()
         for path in ("/_emulator/requests", f"/_emulator/requests/{handle['request_id']}", "/_emulator/faults"):
             assert http.get(path).status_code == 401, path  # a tenant's key is not the admin key
-            assert httpx.get(emulator.queue_url + path, trust_env=False).status_code == 401
-            admitted = httpx.get(emulator.queue_url + path, headers=emulator.admin_headers, trust_env=False)
+            assert httpx.get(emulator.queue_url + path, trust_env=False, verify=TLS).status_code == 401
+            admitted = httpx.get(emulator.queue_url + path, headers=emulator.admin_headers, trust_env=False, verify=TLS)
             assert admitted.status_code == 200, path
-        assert httpx.get(emulator.queue_url + "/_emulator/health", trust_env=False).status_code == 200
+        assert httpx.get(emulator.queue_url + "/_emulator/health", trust_env=False, verify=TLS).status_code == 200
 
 
 def test_one_key_cannot_read_or_cancel_another_keys_request(fal_emulator_factory: Factory) -> None:
@@ -63,7 +67,8 @@ def test_half_open_connections_are_dropped_and_health_still_answers(fal_emulator
     idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(60)]
     try:
         for _ in range(5):
-            assert httpx.get(emulator.queue_url + "/_emulator/health", trust_env=False, timeout=30).status_code == 200
+            health = httpx.get(emulator.queue_url + "/_emulator/health", trust_env=False, verify=TLS, timeout=30)
+            assert health.status_code == 200
         # A connection that never sends its headers is closed by the emulator: the read ends.
         for sock in idle:
             sock.settimeout(30)
@@ -176,4 +181,4 @@ def test_deep_json_over_the_realtime_websocket_is_an_invalid_message(fal_emulato
             ws.send('{"prompt": ' + "[" * depth + "]" * depth + "}")
             answer = json.loads(ws.recv(timeout=30))
             assert answer["type"] == "x-fal-error" and answer["error"] == "INVALID_MESSAGE", answer
-    assert httpx.get(emulator.queue_url + "/_emulator/health", trust_env=False).status_code == 200
+    assert httpx.get(emulator.queue_url + "/_emulator/health", trust_env=False, verify=TLS).status_code == 200

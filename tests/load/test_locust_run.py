@@ -17,8 +17,12 @@ import pytest
 
 from harness.bench import ADMIN_KEY_ENV, RunData, load_run
 from harness.cli import main
+from harness.client import ssl_context
 from harness.emulator import ADMIN_HEADER, start_emulator
 from harness.load import LoadRun, LoadSettings, run_load
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 if importlib.util.find_spec("locust") is None:  # the load extra is not installed
     pytest.skip("needs the load extra: pip install 'fal-harness[load]'", allow_module_level=True)
@@ -47,7 +51,7 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> DistributedRun:
                        users=4, run_time=1.0, workers=2, output=log,
                        env={"FAL_KEY": emulator.key, ADMIN_KEY_ENV: emulator.admin_key})
         answer = httpx.get(f"{emulator.queue_url}/_emulator/requests", headers={ADMIN_HEADER: emulator.admin_key},
-                           timeout=30.0, trust_env=False)
+                           timeout=30.0, trust_env=False, verify=TLS)
     text = log_path.read_text()
     assert run.exit_code == 0 and run.run_dir is not None, f"the Locust run failed ({run}):\n{text[-4000:]}"
     seen = answer.json()["requests"]

@@ -24,9 +24,12 @@ from harness.cassettes import (
     read_app_cassette,
     read_cassette,
 )
-from harness.client import emulator_target, live_target
+from harness.client import emulator_target, live_target, ssl_context
 from harness.emulator import Emulator
 from harness.sandbox import open_sandbox
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 IMAGE = "fal-ai/flux-pro"
 KEY = "myid:SUPERSECRET-0c3f9a"
@@ -37,7 +40,7 @@ def app(client: Any = fal_client, prompt: str = "a lighthouse") -> tuple[str, in
     uploaded = client.upload(b"reference bytes", "application/octet-stream", "reference.bin")
     handle = client.submit(IMAGE, {"prompt": prompt, "image_size": {"width": 64, "height": 48}, "seed": 3})
     output = handle.get(interval=0.005)
-    image = httpx.get(output["images"][0]["url"], trust_env=False)
+    image = httpx.get(output["images"][0]["url"], trust_env=False, verify=TLS)
     return uploaded.rsplit("/", 1)[-1], output["images"][0]["width"], image.content
 
 

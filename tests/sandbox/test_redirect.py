@@ -11,9 +11,12 @@ import fal_client.client as fal
 import httpx
 import pytest
 
-from harness.client import Target, emulator_target
+from harness.client import Target, emulator_target, ssl_context
 from harness.emulator import Emulator
 from harness.sandbox import fal_client_urls, patch_fal_client
+
+#: the one TLS context for the loopback clients here (a client building its own loads the CA bundle)
+TLS = ssl_context(trust_env=False)
 
 IMAGE = "fal-ai/flux-pro"
 SMALL = {"prompt": "a lighthouse", "image_size": {"width": 64, "height": 48}}
@@ -33,7 +36,7 @@ def test_a_sync_client_used_before_the_patch_reaches_the_emulator_then_gets_its_
         assert made_inside.run(IMAGE, SMALL)["images"][0]["width"] == 64
         assert client._auth.header_value == f"Key {fal_emulator.key}"
     assert output["images"][0]["width"] == 64
-    assert httpx.get(uploaded, trust_env=False).content == b"made inside"
+    assert httpx.get(uploaded, trust_env=False, verify=TLS).content == b"made inside"
     assert (client._auth, client._client, client._token_manager) == cached
     assert made_inside._token_manager._url.startswith("https://rest.fal.ai/")  # nothing built inside outlives it
     assert fal.QUEUE_URL_FORMAT == "https://queue.fal.run/" and fal.CDN_URL == "https://v3.fal.media"
